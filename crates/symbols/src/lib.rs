@@ -1,0 +1,28 @@
+//! Trading symbols of the Indian derivatives markets (NSE/NFO, BSE/BFO).
+//!
+//! This crate is the single owner of:
+//! - the symbol grammar ([`parse`], [`Symbol`]): index names and aliases, equities, futures,
+//!   monthly and weekly options, and formatting back to the canonical tradingsymbol;
+//! - the expiry calendar ([`Calendar`]): weekday rules per exchange and date, holidays loaded
+//!   from data shipped with the crate;
+//! - `@` instrument specs ([`InstrumentSpec`]), parsed offline and resolved by a pure function.
+//!
+//! It performs no I/O (the holiday table is compiled in) and never panics on any input.
+#![forbid(unsafe_code)]
+
+mod calendar;
+mod error;
+mod index;
+mod spec;
+mod strike;
+mod symbol;
+
+pub use calendar::{Calendar, ExpiryRules, expiry_instant_utc, ist_date};
+pub use error::SymbolError;
+pub use index::{INDICES, IndexInfo, derivative_underlying, find_index};
+pub use spec::{ExpirySel, InstrumentSpec, ResolveContext, SpecError, StrikeSel};
+pub use strike::Strike;
+pub use symbol::{Exchange, Kind, MONTHS, Right, Symbol, WEEKLY_MONTH_CODES, parse};
+
+/// Longest input accepted by [`parse`], in bytes. Real tradingsymbols are under 30.
+pub const MAX_SYMBOL_LEN: usize = 64;

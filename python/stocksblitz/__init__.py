@@ -1,0 +1,60 @@
+"""stocksblitz: market data and analytics for Indian derivatives.
+
+The work happens in Rust (``stocksblitz._native``); this package gives it its Python shape.
+"""
+
+from __future__ import annotations
+
+from ._native import SymbolInfo, __version__, next_expiries, parse_spec, parse_symbol, parse_symbols
+from .client import TradingClient
+from .enums import DataState, Exchange, OrderType, ProductType, Timeframe, TransactionType
+from .exceptions import (
+    APIError,
+    AuthenticationError,
+    DataUnavailableError,
+    DataValidationError,
+    IndicatorUnavailableError,
+    InstrumentNotFoundError,
+    InstrumentNotSubscribedError,
+    InsufficientFundsError,
+    InvalidOrderError,
+    InvalidSymbolError,
+    PermissionDeniedError,
+    RateLimitError,
+    StaleDataError,
+    StocksBlitzError,
+    TimeoutError,
+)
+from .instrument import Instrument
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "DataState",
+    "DataUnavailableError",
+    "DataValidationError",
+    "Exchange",
+    "IndicatorUnavailableError",
+    "Instrument",
+    "InstrumentNotFoundError",
+    "InstrumentNotSubscribedError",
+    "InsufficientFundsError",
+    "InvalidOrderError",
+    "InvalidSymbolError",
+    "OrderType",
+    "PermissionDeniedError",
+    "ProductType",
+    "RateLimitError",
+    "StaleDataError",
+    "StocksBlitzError",
+    "SymbolInfo",
+    "Timeframe",
+    "TimeoutError",
+    "TradingClient",
+    "TransactionType",
+    "__version__",
+    "next_expiries",
+    "parse_spec",
+    "parse_symbol",
+    "parse_symbols",
+]

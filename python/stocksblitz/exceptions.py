@@ -1,0 +1,118 @@
+"""The stocksblitz exception hierarchy (python-api.md). All are exported from ``stocksblitz``."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any, Optional
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "DataUnavailableError",
+    "DataValidationError",
+    "IndicatorUnavailableError",
+    "InstrumentNotFoundError",
+    "InstrumentNotSubscribedError",
+    "InsufficientFundsError",
+    "InvalidOrderError",
+    "InvalidSymbolError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "StaleDataError",
+    "StocksBlitzError",
+    "TimeoutError",
+]
+
+
+class StocksBlitzError(Exception):
+    """Base class of every error raised by stocksblitz."""
+
+
+class APIError(StocksBlitzError):
+    """An HTTP error from the server, carrying its detail, status code and parsed body."""
+
+    def __init__(
+        self, message: str, status_code: Optional[int] = None, response: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.response = response
+
+
+class AuthenticationError(APIError):
+    """401 or a failed login."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the credentials lack the scope the route needs."""
+
+
+class RateLimitError(APIError):
+    """429; ``retry_after`` is the number of seconds the server asked to wait."""
+
+    def __init__(
+        self,
+        message: str,
+        status_code: Optional[int] = 429,
+        response: Any = None,
+        retry_after: Optional[float] = None,
+    ) -> None:
+        super().__init__(message, status_code, response)
+        self.retry_after = retry_after
+
+
+class TimeoutError(StocksBlitzError, builtins.TimeoutError):  # noqa: A001
+    """A request timed out (also a ``builtins.TimeoutError``)."""
+
+
+class InvalidSymbolError(StocksBlitzError, ValueError):
+    """A symbol or instrument spec could not be parsed (also a ``ValueError``)."""
+
+
+class DataUnavailableError(StocksBlitzError):
+    """The server has no data for the request; ``reason`` says why (e.g. ``no_data``)."""
+
+    def __init__(self, message: str, reason: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+
+
+class InstrumentNotSubscribedError(DataUnavailableError):
+    """The instrument is not in the live feed."""
+
+
+class IndicatorUnavailableError(DataUnavailableError):
+    """An indicator value cannot be given yet (no data, not enough bars)."""
+
+
+class StaleDataError(StocksBlitzError):
+    """Data is older than allowed; ``age_seconds`` is its age."""
+
+    def __init__(self, message: str, age_seconds: Optional[float] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.age_seconds = age_seconds
+
+
+class DataValidationError(StocksBlitzError):
+    """A value failed validation; ``field`` and ``value`` name it."""
+
+    def __init__(self, message: str, field: Optional[str] = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.value = value
+
+
+class InvalidOrderError(StocksBlitzError):
+    """An order was rejected as invalid."""
+
+
+class InsufficientFundsError(StocksBlitzError):
+    """Not enough funds for an order."""
+
+
+class InstrumentNotFoundError(StocksBlitzError):
+    """The instrument does not exist (or has expired)."""

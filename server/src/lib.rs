@@ -1,0 +1,168 @@
+//! The bundled stocksblitz backend. `run` is the whole program (the `stocksblitz-server` binary
+//! and the Python console script both call it); [`app`] builds the router for tests.
+
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod metrics;
+pub mod routes;
+pub mod state;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::http::HeaderName;
+use axum::routing::get;
+use clap::Parser as _;
+use stocksblitz_store::Store;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+pub use config::Config;
+use state::AppState;
+
+/// Largest request body accepted anywhere (bytes).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Build the router over a shared state.
+pub fn app(state: Arc<AppState>) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/metrics", get(metrics::metrics))
+        .route("/symbols", get(routes::udf::symbols))
+        .fallback(error::not_found_fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Parse arguments, run the server until SIGINT/SIGTERM, and return the process exit code
+/// (0 on a clean stop, 1 on a runtime failure, 2 on bad usage).
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cfg = match Config::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    if let Err(e) = init_tracing(&cfg) {
+        eprintln!("stocksblitz-server: {e:#}");
+        return 2;
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("stocksblitz-server: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    match rt.block_on(serve(cfg)) {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("stocksblitz-server: {e:#}");
+            1
+        }
+    }
+}
+
+/// [`run`] as a process exit code.
+pub fn run_cli<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    ExitCode::from(u8::try_from(run(args)).unwrap_or(1))
+}
+
+fn init_tracing(cfg: &Config) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&cfg.log_level)
+        .with_context(|| format!("bad --log-level {:?}", cfg.log_level))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second call in one process (the Python module can start the server twice) keeps the
+    // first subscriber.
+    let _ = match cfg.log_format {
+        config::LogFormat::Json => builder.json().try_init(),
+        config::LogFormat::Text => builder.try_init(),
+    };
+    Ok(())
+}
+
+async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let store = match &cfg.database_url {
+        Some(url) => Store::open_url(url).await?,
+        None => Store::open_sqlite_dir(&cfg.data_dir).await?,
+    };
+    tracing::info!(
+        backend = store.backend().as_str(),
+        target = store.target(),
+        "store open, migrations applied"
+    );
+    if let Some(url) = &cfg.redis_url {
+        tracing::warn!(
+            redis = %stocksblitz_store::redact_url(url),
+            "REDIS_URL is set but this build has no Redis consumer yet; ticks use the in-process bus"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.addr))?;
+    let addr = listener.local_addr().context("listener address")?;
+    let state = Arc::new(AppState::new(store.clone()));
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        store = store.backend().as_str(),
+        bus = "memory",
+        "stocksblitz-server listening on http://{addr}"
+    );
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server error")?;
+    store.close().await;
+    tracing::info!("stocksblitz-server stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+        () = term => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

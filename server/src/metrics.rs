@@ -1,0 +1,131 @@
+//! Request metrics in Prometheus text format (`GET /metrics`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::state::AppState;
+
+/// Upper bounds of the latency histogram buckets, in seconds.
+const BUCKETS: [f64; 10] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5,
+];
+
+#[derive(Debug, Default)]
+struct RouteStats {
+    by_status: BTreeMap<u16, u64>,
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// Per-route request counts and latency histograms.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    routes: Mutex<BTreeMap<String, RouteStats>>,
+}
+
+impl Metrics {
+    pub fn observe(&self, route: &str, status: u16, seconds: f64) {
+        let Ok(mut routes) = self.routes.lock() else {
+            return;
+        };
+        let stats = routes.entry(route.to_string()).or_default();
+        *stats.by_status.entry(status).or_default() += 1;
+        stats.count += 1;
+        stats.sum += seconds;
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if seconds <= *le {
+                stats.buckets[i] += 1;
+            }
+        }
+    }
+
+    pub fn render(&self, uptime_seconds: f64) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP stocksblitz_uptime_seconds Seconds since the server started."
+        );
+        let _ = writeln!(out, "# TYPE stocksblitz_uptime_seconds gauge");
+        let _ = writeln!(out, "stocksblitz_uptime_seconds {uptime_seconds:.3}");
+        let Ok(routes) = self.routes.lock() else {
+            return out;
+        };
+        let _ = writeln!(
+            out,
+            "# HELP stocksblitz_http_requests_total HTTP requests by route and status."
+        );
+        let _ = writeln!(out, "# TYPE stocksblitz_http_requests_total counter");
+        for (route, s) in routes.iter() {
+            for (status, n) in &s.by_status {
+                let _ = writeln!(
+                    out,
+                    "stocksblitz_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP stocksblitz_http_request_duration_seconds HTTP request latency by route."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE stocksblitz_http_request_duration_seconds histogram"
+        );
+        for (route, s) in routes.iter() {
+            for (le, n) in BUCKETS.iter().zip(s.buckets.iter()) {
+                let _ = writeln!(
+                    out,
+                    "stocksblitz_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le}\"}} {n}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "stocksblitz_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(
+                out,
+                "stocksblitz_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                s.sum
+            );
+            let _ = writeln!(
+                out,
+                "stocksblitz_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                s.count
+            );
+        }
+        out
+    }
+}
+
+/// Middleware recording every request under its matched route (unmatched paths are one label).
+pub async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    state.metrics.observe(
+        &route,
+        resp.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
+    resp
+}
+
+pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    let body = state.metrics.render(state.started.elapsed().as_secs_f64());
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
+}

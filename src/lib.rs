@@ -1,0 +1,251 @@
+//! PyO3 bindings: the `stocksblitz._native` extension module.
+//!
+//! Thin adapters only: every parse, calendar query and the server itself live in the crates.
+
+use chrono::NaiveDate;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyType};
+use stocksblitz_symbols::{Calendar, ExpiryRules, InstrumentSpec, Symbol, SymbolError, ist_date};
+
+/// The Python exception class `stocksblitz.exceptions.<name>` (ValueError if the package is
+/// not importable, which only happens when `_native` is loaded on its own).
+fn py_exception(py: Python<'_>, name: &'static str, msg: String) -> PyErr {
+    static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    let module = MODULE.get_or_try_init(py, || {
+        py.import("stocksblitz.exceptions").map(Bound::unbind)
+    });
+    match module
+        .and_then(|m| m.bind(py).getattr(name))
+        .and_then(|c| Ok(c.cast_into::<PyType>()?))
+    {
+        Ok(cls) => PyErr::from_type(cls, msg),
+        Err(_) => PyValueError::new_err(msg),
+    }
+}
+
+fn symbol_error(py: Python<'_>, e: &SymbolError) -> PyErr {
+    py_exception(py, "InvalidSymbolError", e.to_string())
+}
+
+/// A parsed trading symbol (offline; no I/O).
+#[pyclass(frozen, name = "SymbolInfo", module = "stocksblitz")]
+struct PySymbolInfo {
+    inner: Symbol,
+}
+
+#[pymethods]
+impl PySymbolInfo {
+    /// `index`, `equity`, `future` or `option`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.inner.kind.as_str()
+    }
+    /// `NSE`, `BSE`, `NFO` or `BFO`.
+    #[getter]
+    fn exchange(&self) -> &'static str {
+        self.inner.exchange.as_str()
+    }
+    #[getter]
+    fn underlying(&self) -> &str {
+        &self.inner.underlying
+    }
+    #[getter]
+    fn expiry(&self) -> Option<NaiveDate> {
+        self.inner.expiry
+    }
+    #[getter]
+    fn is_weekly(&self) -> bool {
+        self.inner.is_weekly
+    }
+    #[getter]
+    fn strike(&self) -> Option<f64> {
+        self.inner.strike.map(|s| s.value())
+    }
+    /// `CE` or `PE` for options.
+    #[getter]
+    fn option_type(&self) -> Option<&'static str> {
+        self.inner.right.map(|r| r.as_str())
+    }
+    #[getter]
+    fn tradingsymbol(&self) -> &str {
+        &self.inner.tradingsymbol
+    }
+    /// Strike interval of the underlying's option chain, when known.
+    #[getter]
+    fn strike_step(&self) -> Option<u32> {
+        self.inner.index().and_then(|i| i.strike_step)
+    }
+    /// Whether the contract has expired now (expiry day 15:30 IST).
+    #[getter]
+    fn is_expired(&self) -> bool {
+        self.inner.is_expired_at(chrono::Utc::now())
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("kind", self.kind())?;
+        d.set_item("exchange", self.exchange())?;
+        d.set_item("underlying", self.underlying())?;
+        d.set_item("expiry", self.expiry())?;
+        d.set_item("is_weekly", self.is_weekly())?;
+        d.set_item("strike", self.strike())?;
+        d.set_item("option_type", self.option_type())?;
+        d.set_item("tradingsymbol", self.tradingsymbol())?;
+        Ok(d)
+    }
+    fn __repr__(&self) -> String {
+        let s = &self.inner;
+        let mut out = format!(
+            "SymbolInfo({:?}, kind={:?}, exchange={:?}, underlying={:?}",
+            s.tradingsymbol.as_str(),
+            s.kind.as_str(),
+            s.exchange.as_str(),
+            s.underlying.as_str()
+        );
+        if let Some(e) = s.expiry {
+            out.push_str(&format!(
+                ", expiry={e}, is_weekly={}",
+                if s.is_weekly { "True" } else { "False" }
+            ));
+        }
+        if let (Some(k), Some(r)) = (s.strike, s.right) {
+            out.push_str(&format!(", strike={}, option_type={:?}", k, r.as_str()));
+        }
+        out.push(')');
+        out
+    }
+    fn __str__(&self) -> &str {
+        &self.inner.tradingsymbol
+    }
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other
+            .cast::<PySymbolInfo>()
+            .is_ok_and(|o| o.get().inner == self.inner)
+    }
+    fn __hash__(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.inner.hash(&mut h);
+        h.finish()
+    }
+}
+
+/// Parse one symbol. Raises InvalidSymbolError with the parser's message.
+#[pyfunction]
+fn parse_symbol(py: Python<'_>, symbol: &str) -> PyResult<PySymbolInfo> {
+    stocksblitz_symbols::parse(symbol)
+        .map(|inner| PySymbolInfo { inner })
+        .map_err(|e| symbol_error(py, &e))
+}
+
+/// Parse many symbols in one call (the GIL is released while parsing).
+/// errors="raise" raises on the first bad symbol (naming its index); errors="none" puts None.
+#[pyfunction]
+#[pyo3(signature = (symbols, errors = "raise"))]
+fn parse_symbols(
+    py: Python<'_>,
+    symbols: Vec<String>,
+    errors: &str,
+) -> PyResult<Vec<Option<PySymbolInfo>>> {
+    let raise = match errors {
+        "raise" => true,
+        "none" => false,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "errors must be \"raise\" or \"none\", got {other:?}"
+            )));
+        }
+    };
+    let parsed: Vec<Result<Symbol, SymbolError>> = py.detach(|| {
+        symbols
+            .iter()
+            .map(|s| stocksblitz_symbols::parse(s))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(parsed.len());
+    for (i, r) in parsed.into_iter().enumerate() {
+        match r {
+            Ok(inner) => out.push(Some(PySymbolInfo { inner })),
+            Err(e) if raise => {
+                return Err(py_exception(
+                    py,
+                    "InvalidSymbolError",
+                    format!("symbols[{i}]: {e}"),
+                ));
+            }
+            Err(_) => out.push(None),
+        }
+    }
+    Ok(out)
+}
+
+/// Parse an `@` instrument spec offline into a dict (None for omitted parts).
+#[pyfunction]
+fn parse_spec<'py>(py: Python<'py>, spec: &str) -> PyResult<Bound<'py, PyDict>> {
+    let s = InstrumentSpec::parse(spec)
+        .map_err(|e| py_exception(py, "InvalidSymbolError", e.to_string()))?;
+    let d = PyDict::new(py);
+    d.set_item("spec", s.to_string())?;
+    d.set_item("exchange", s.exchange.as_str())?;
+    d.set_item("underlying", s.underlying.as_str())?;
+    let text = s.to_string();
+    let parts: Vec<&str> = text.split('@').collect();
+    d.set_item("expiry", parts.get(2).copied())?;
+    d.set_item("right", s.right.map(|r| r.as_str()))?;
+    d.set_item("strike", parts.get(4).copied())?;
+    Ok(d)
+}
+
+/// The next `n` expiries of `underlying` on or after `start` (today when omitted).
+/// kind="weekly" lists every weekly expiry (empty for underlyings without weekly series);
+/// kind="monthly" the monthly ones.
+#[pyfunction]
+#[pyo3(signature = (underlying, n = 4, kind = "weekly", start = None))]
+fn next_expiries(
+    py: Python<'_>,
+    underlying: &str,
+    n: usize,
+    kind: &str,
+    start: Option<NaiveDate>,
+) -> PyResult<Vec<NaiveDate>> {
+    if n > 520 {
+        return Err(PyValueError::new_err(format!(
+            "n must be at most 520, got {n}"
+        )));
+    }
+    let sym = stocksblitz_symbols::parse(underlying).map_err(|e| symbol_error(py, &e))?;
+    let rules = ExpiryRules::for_underlying(&sym.underlying);
+    let cal = Calendar::embedded();
+    let from = start.unwrap_or_else(|| ist_date(chrono::Utc::now()));
+    match kind {
+        "weekly" => Ok(if sym.index().is_some_and(|i| i.has_weekly) {
+            cal.next_weekly_expiries(rules, from, n)
+        } else {
+            Vec::new()
+        }),
+        "monthly" => Ok(cal.next_monthly_expiries(rules, from, n)),
+        other => Err(PyValueError::new_err(format!(
+            "kind must be \"weekly\" or \"monthly\", got {other:?}"
+        ))),
+    }
+}
+
+/// Run the bundled server with command-line arguments (argv[0] is the program name).
+/// Blocks until SIGINT/SIGTERM with the GIL released; returns the exit code.
+#[pyfunction]
+fn run_server(py: Python<'_>, argv: Vec<String>) -> i32 {
+    py.detach(|| stocksblitz_server::run(argv))
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<PySymbolInfo>()?;
+    m.add_function(wrap_pyfunction!(parse_symbol, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_symbols, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_spec, m)?)?;
+    m.add_function(wrap_pyfunction!(next_expiries, m)?)?;
+    m.add_function(wrap_pyfunction!(run_server, m)?)?;
+    Ok(())
+}

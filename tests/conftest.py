@@ -1,0 +1,111 @@
+"""Shared fixtures: a real stocksblitz-server process on a free port."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+
+
+def server_executable() -> str:
+    """The `stocksblitz-server` console script installed with the wheel in this environment."""
+    here = Path(sys.executable).parent / "stocksblitz-server"
+    if here.exists():
+        return str(here)
+    found = shutil.which("stocksblitz-server")
+    if not found:
+        pytest.fail("stocksblitz-server is not installed in this environment (pip install .)")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_get(url: str, timeout: float = 5.0) -> tuple[int, dict[str, str], Any]:
+    """GET returning (status, headers, parsed JSON or text) — errors included, never raised."""
+    req = urllib.request.Request(url, headers={"X-Request-ID": "test-req-1"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            body = resp.read()
+            status, headers = resp.status, dict(resp.headers)
+    except urllib.error.HTTPError as e:
+        body = e.read()
+        status, headers = e.code, dict(e.headers)
+    ctype = headers.get("content-type", headers.get("Content-Type", ""))
+    parsed: Any = json.loads(body) if "json" in ctype else body.decode()
+    return status, headers, parsed
+
+
+class ServerProcess:
+    def __init__(self, data_dir: Path, extra_args: Optional[list[str]] = None,
+                 env: Optional[dict[str, str]] = None) -> None:
+        self.port = free_port()
+        self.data_dir = data_dir
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir.parent / f"server-{self.port}.log"
+        full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        full_env.update(env or {})
+        self._log = open(self.log_path, "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [server_executable(), "--addr", f"127.0.0.1:{self.port}",
+             "--data-dir", str(data_dir), *(extra_args or [])],
+            stdout=self._log, stderr=subprocess.STDOUT, env=full_env,
+        )
+
+    def wait_healthy(self, timeout: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                status, _, body = http_get(self.url + "/health", timeout=2)
+                if status == 200:
+                    return body
+                last = (status, body)
+            except OSError as e:
+                last = e
+            time.sleep(0.1)
+        raise AssertionError(f"server not healthy after {timeout}s: {last}\n{self.log()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"server did not stop within {timeout}s:\n{self.log()}") from None
+        self._log.close()
+        return self.proc.returncode
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    srv = ServerProcess(tmp_path / "data")
+    srv.wait_healthy()
+    yield srv
+    srv.stop()
+
+
+def pg_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")

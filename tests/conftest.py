@@ -51,19 +51,31 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, dict[str, str], Any]:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, extra_args: Optional[list[str]] = None,
-                 env: Optional[dict[str, str]] = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        extra_args: Optional[list[str]] = None,
+        env: Optional[dict[str, str]] = None,
+    ) -> None:
         self.port = free_port()
         self.data_dir = data_dir
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"server-{self.port}.log"
         full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         full_env.update(env or {})
-        self._log = open(self.log_path, "wb")  # noqa: SIM115
+        self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [server_executable(), "--addr", f"127.0.0.1:{self.port}",
-             "--data-dir", str(data_dir), *(extra_args or [])],
-            stdout=self._log, stderr=subprocess.STDOUT, env=full_env,
+            [
+                server_executable(),
+                "--addr",
+                f"127.0.0.1:{self.port}",
+                "--data-dir",
+                str(data_dir),
+                *(extra_args or []),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
         )
 
     def wait_healthy(self, timeout: float = 60.0) -> dict[str, Any]:
@@ -90,12 +102,14 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-                raise AssertionError(f"server did not stop within {timeout}s:\n{self.log()}") from None
+                msg = f"server did not stop within {timeout}s:\n{self.log()}"
+                raise AssertionError(msg) from None
         self._log.close()
         return self.proc.returncode
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
 

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from conftest import ServerProcess, http_get, pg_url, server_executable
 
 
@@ -55,9 +56,10 @@ def test_symbols_route_uses_the_symbols_crate(server: ServerProcess) -> None:
     status, _, info = http_get(server.url + "/symbols?symbol=BANKNIFTY")
     assert status == 200
     assert info["underlying"] == "BANKNIFTY" and info["name"] == "NIFTY BANK"
-    status, _, info = http_get(server.url + "/symbols?symbol=NIFTY2610624000CE")
+    status, _, info = http_get(server.url + "/symbols?symbol=NIFTY27FEB24000CE")
     assert status == 200
-    assert (info["expiry"], info["strike"], info["option_type"]) == ("2026-01-06", 24000.0, "CE")
+    assert (info["expiry"], info["strike"], info["option_type"]) == ("2027-02-23", 24000.0, "CE")
+    assert info["type"] == "option" and info["exchange"] == "NFO"
 
     status, _, err = http_get(server.url + "/symbols?symbol=NIFTY25XYZFUT")
     assert status == 400
@@ -70,6 +72,8 @@ def test_symbols_route_uses_the_symbols_crate(server: ServerProcess) -> None:
     status, _, err = http_get(server.url + "/symbols?symbol=NIFTY25NOVFUT")
     assert status == 404
     assert err["code"] == "contract_expired" and "2025-11-25" in err["detail"]
+    status, _, err = http_get(server.url + "/symbols?symbol=NIFTY2610624000CE")
+    assert status == 404 and "expired on 2026-01-06" in err["detail"]
 
     status, _, err = http_get(server.url + "/no/such/route")
     assert status == 404 and err["code"] == "not_found"
@@ -103,19 +107,32 @@ def test_postgres_backend(tmp_path: Path) -> None:
 
 
 def test_bad_usage_is_a_clear_error(tmp_path: Path) -> None:
-    out = subprocess.run([server_executable(), "--addr", "not-an-address"],
-                         capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [server_executable(), "--addr", "not-an-address"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.returncode == 2
     assert "--addr" in out.stderr
-    out = subprocess.run([server_executable(), "--help"], capture_output=True, text=True,
-                         timeout=30)
+    out = subprocess.run(
+        [server_executable(), "--help"], capture_output=True, text=True, timeout=30
+    )
     assert out.returncode == 0 and "DATABASE_URL" in out.stdout
 
 
 def test_port_in_use_is_reported(server: ServerProcess, tmp_path: Path) -> None:
     out = subprocess.run(
-        [server_executable(), "--addr", f"127.0.0.1:{server.port}",
-         "--data-dir", str(tmp_path / "other")],
-        capture_output=True, text=True, timeout=30)
+        [
+            server_executable(),
+            "--addr",
+            f"127.0.0.1:{server.port}",
+            "--data-dir",
+            str(tmp_path / "other"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.returncode == 1
     assert f"cannot listen on 127.0.0.1:{server.port}" in out.stderr

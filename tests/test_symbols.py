@@ -40,7 +40,11 @@ def test_future_expiries(symbol: str, expiry: dt.date) -> None:
 def test_symbol_info_fields() -> None:
     idx = sb.parse_symbol("nifty 50")
     assert (idx.kind, idx.exchange, idx.underlying, idx.tradingsymbol) == (
-        "index", "NSE", "NIFTY", "NIFTY 50")
+        "index",
+        "NSE",
+        "NIFTY",
+        "NIFTY 50",
+    )
     assert idx.expiry is None and idx.strike is None and idx.option_type is None
     eq = sb.parse_symbol("M&M")
     assert (eq.kind, eq.tradingsymbol) == ("equity", "M&M")
@@ -104,7 +108,9 @@ def test_trading_client_offline() -> None:
     assert repr(client) == "<TradingClient api_url='http://localhost:8081' auth='API Key'>"
     inst = client.Instrument("BANKNIFTY")
     assert inst.underlying == "BANKNIFTY" and inst.tradingsymbol == "NIFTY BANK"
-    jwt = sb.TradingClient(api_url="http://localhost:8081", user_service_url="http://localhost:8001")
+    jwt = sb.TradingClient(
+        api_url="http://localhost:8081", user_service_url="http://localhost:8001"
+    )
     assert "auth='JWT'" in repr(jwt)
 
 

@@ -46,7 +46,7 @@ class TradingClient:
         self.cache_ttl = cache_ttl
         self.timeout = timeout
 
-    def Instrument(self, spec: str) -> Instrument:  # noqa: N802 - the old SDK's spelling
+    def Instrument(self, spec: str) -> Instrument:
         """An instrument bound to this client (parsed offline; no I/O)."""
         return Instrument(spec, client=self)
 

@@ -62,7 +62,7 @@ class RateLimitError(APIError):
         self.retry_after = retry_after
 
 
-class TimeoutError(StocksBlitzError, builtins.TimeoutError):  # noqa: A001
+class TimeoutError(StocksBlitzError, builtins.TimeoutError):
     """A request timed out (also a ``builtins.TimeoutError``)."""
 
 

@@ -9,6 +9,8 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyType};
 use stocksblitz_symbols::{Calendar, ExpiryRules, InstrumentSpec, Symbol, SymbolError, ist_date};
 
+mod ta;
+
 /// The Python exception class `stocksblitz.exceptions.<name>` (ValueError if the package is
 /// not importable, which only happens when `_native` is loaded on its own).
 fn py_exception(py: Python<'_>, name: &'static str, msg: String) -> PyErr {
@@ -247,5 +249,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_spec, m)?)?;
     m.add_function(wrap_pyfunction!(next_expiries, m)?)?;
     m.add_function(wrap_pyfunction!(run_server, m)?)?;
+    m.add_class::<ta::TaStream>()?;
+    m.add_function(wrap_pyfunction!(ta::ta_registry, m)?)?;
+    m.add_function(wrap_pyfunction!(ta::ta_canonical, m)?)?;
+    m.add_function(wrap_pyfunction!(ta::ta_compute, m)?)?;
     Ok(())
 }

@@ -1,0 +1,58 @@
+//! Streaming update cost per bar, and batch throughput, for the core indicators.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use stocksblitz_indicators::{Bar, Stream};
+
+fn series(n: usize) -> Vec<Bar> {
+    let mut x = 100.0f64;
+    let mut seed = 42u64;
+    (0..n)
+        .map(|i| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let r = ((seed >> 33) as f64 / (1u64 << 31) as f64) - 0.5;
+            x += r;
+            Bar {
+                time: Some(i as i64 * 60),
+                open: x,
+                high: x + 0.5,
+                low: x - 0.5,
+                close: x,
+                volume: 1000.0,
+            }
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let bars = series(10_000);
+    let mut g = c.benchmark_group("stream_update");
+    g.throughput(Throughput::Elements(bars.len() as u64));
+    for id in [
+        "SMA_20",
+        "EMA_20",
+        "RSI_14",
+        "ATR_14",
+        "MACD_12_26_9",
+        "BBANDS_20_2",
+    ] {
+        g.bench_function(id, |b| {
+            b.iter(|| {
+                let mut s = Stream::parse(id).unwrap();
+                let mut acc = 0.0;
+                for bar in &bars {
+                    acc += s.update(black_box(bar))[0];
+                }
+                black_box(acc)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

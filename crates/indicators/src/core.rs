@@ -1,0 +1,398 @@
+//! Building blocks shared by the indicators: the bar type, TA-Lib's zero test, fixed-capacity
+//! rings, monotonic deques for rolling extremes, and the SMA/EMA/WMA recurrences in TA-Lib's
+//! exact operation order. Nothing here allocates after construction.
+
+/// One OHLCV bar. `time` (epoch seconds, UTC) is only needed by session-aware indicators.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    pub time: Option<i64>,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+impl Bar {
+    /// A bar where only the close is known (single-input indicators).
+    pub fn close(close: f64) -> Self {
+        Bar {
+            time: None,
+            open: close,
+            high: close,
+            low: close,
+            close,
+            volume: f64::NAN,
+        }
+    }
+}
+
+/// TA-Lib's `TA_IS_ZERO`: |v| < 1e-8.
+#[inline]
+pub fn is_zero(v: f64) -> bool {
+    -0.000_000_01 < v && v < 0.000_000_01
+}
+
+/// TA-Lib's true range of a bar given the previous close.
+#[inline]
+pub fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
+    let mut greatest = high - low;
+    let v2 = (prev_close - high).abs();
+    if v2 > greatest {
+        greatest = v2;
+    }
+    let v3 = (prev_close - low).abs();
+    if v3 > greatest {
+        greatest = v3;
+    }
+    greatest
+}
+
+/// A fixed-capacity ring of the last `cap` values.
+#[derive(Debug, Clone)]
+pub struct Ring {
+    buf: Box<[f64]>,
+    head: usize,
+    len: usize,
+}
+
+impl Ring {
+    pub fn new(cap: usize) -> Self {
+        Ring {
+            buf: vec![0.0; cap.max(1)].into_boxed_slice(),
+            head: 0,
+            len: 0,
+        }
+    }
+    pub fn cap(&self) -> usize {
+        self.buf.len()
+    }
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    pub fn is_full(&self) -> bool {
+        self.len == self.buf.len()
+    }
+    /// Push a value; returns the evicted oldest value when full.
+    #[inline]
+    pub fn push(&mut self, v: f64) -> Option<f64> {
+        let cap = self.buf.len();
+        if self.len < cap {
+            let idx = (self.head + self.len) % cap;
+            self.buf[idx] = v;
+            self.len += 1;
+            None
+        } else {
+            let old = self.buf[self.head];
+            self.buf[self.head] = v;
+            self.head = (self.head + 1) % cap;
+            Some(old)
+        }
+    }
+    /// The value `back` steps before the newest (0 = newest).
+    #[inline]
+    pub fn back(&self, back: usize) -> f64 {
+        if back >= self.len {
+            return f64::NAN;
+        }
+        let cap = self.buf.len();
+        self.buf[(self.head + self.len - 1 - back) % cap]
+    }
+    /// The oldest value held.
+    #[inline]
+    pub fn oldest(&self) -> f64 {
+        if self.len == 0 {
+            f64::NAN
+        } else {
+            self.buf[self.head]
+        }
+    }
+    /// Values oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = f64> + '_ {
+        let cap = self.buf.len();
+        (0..self.len).map(move |i| self.buf[(self.head + i) % cap])
+    }
+    pub fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+    }
+}
+
+/// Rolling maximum (or minimum) over the last `n` values with a monotonic deque: O(1) amortised,
+/// no allocation per update. Ties keep the most recent index (TA-Lib's `>=` / `<=` rule).
+#[derive(Debug, Clone)]
+pub struct RollingExtreme {
+    n: usize,
+    max: bool,
+    idx: Box<[u64]>,
+    val: Box<[f64]>,
+    head: usize,
+    len: usize,
+    count: u64,
+}
+
+impl RollingExtreme {
+    pub fn max(n: usize) -> Self {
+        Self::new(n, true)
+    }
+    pub fn min(n: usize) -> Self {
+        Self::new(n, false)
+    }
+    fn new(n: usize, max: bool) -> Self {
+        let n = n.max(1);
+        RollingExtreme {
+            n,
+            max,
+            idx: vec![0; n + 1].into_boxed_slice(),
+            val: vec![0.0; n + 1].into_boxed_slice(),
+            head: 0,
+            len: 0,
+            count: 0,
+        }
+    }
+    #[inline]
+    fn slot(&self, i: usize) -> usize {
+        (self.head + i) % self.idx.len()
+    }
+    /// Push a value; returns (extreme, its index counted from the first push) over the window of
+    /// the last `n` values (fewer at the start).
+    #[inline]
+    pub fn push(&mut self, v: f64) -> (f64, u64) {
+        let i = self.count;
+        self.count += 1;
+        // Drop dominated values from the back (ties: the newer one wins).
+        while self.len > 0 {
+            let b = self.slot(self.len - 1);
+            let dominated = if self.max {
+                self.val[b] <= v
+            } else {
+                self.val[b] >= v
+            };
+            if dominated {
+                self.len -= 1;
+            } else {
+                break;
+            }
+        }
+        let s = self.slot(self.len);
+        self.idx[s] = i;
+        self.val[s] = v;
+        self.len += 1;
+        // Drop values that left the window from the front.
+        while self.len > 0 && self.idx[self.head] + (self.n as u64) <= i {
+            self.head = (self.head + 1) % self.idx.len();
+            self.len -= 1;
+        }
+        if self.len == 0 {
+            // Only NaN comparisons can empty it (NaN is never dominated and never dominates);
+            // report NaN like TA-Lib's comparisons would propagate it.
+            return (f64::NAN, i);
+        }
+        (self.val[self.head], self.idx[self.head])
+    }
+    /// Number of values pushed so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+    pub fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+        self.count = 0;
+    }
+}
+
+/// TA-Lib's SMA recurrence: `total += x; out = total / n; total -= oldest`.
+#[derive(Debug, Clone)]
+pub struct SmaCore {
+    n: usize,
+    ring: Ring,
+    total: f64,
+}
+
+impl SmaCore {
+    pub fn new(n: usize) -> Self {
+        let n = n.max(1);
+        SmaCore {
+            n,
+            ring: Ring::new(n),
+            total: 0.0,
+        }
+    }
+    pub fn period(&self) -> usize {
+        self.n
+    }
+    #[inline]
+    pub fn next(&mut self, x: f64) -> f64 {
+        self.total += x;
+        self.ring.push(x);
+        if self.ring.len() < self.n {
+            return f64::NAN;
+        }
+        let out = self.total / self.n as f64;
+        self.total -= self.ring.oldest();
+        out
+    }
+    pub fn reset(&mut self) {
+        self.ring.clear();
+        self.total = 0.0;
+    }
+}
+
+/// TA-Lib's EMA: seeded with the SMA of the first `n` values, then
+/// `prev = ((x - prev) * k) + prev` with `k = 2 / (n + 1)` (or a given k).
+#[derive(Debug, Clone)]
+pub struct EmaCore {
+    n: usize,
+    k: f64,
+    count: usize,
+    sum: f64,
+    prev: f64,
+}
+
+impl EmaCore {
+    pub fn new(n: usize) -> Self {
+        let n = n.max(1);
+        Self::with_k(n, 2.0 / ((n + 1) as f64))
+    }
+    pub fn with_k(n: usize, k: f64) -> Self {
+        EmaCore {
+            n: n.max(1),
+            k,
+            count: 0,
+            sum: 0.0,
+            prev: f64::NAN,
+        }
+    }
+    #[inline]
+    pub fn next(&mut self, x: f64) -> f64 {
+        if self.count < self.n {
+            self.count += 1;
+            self.sum += x;
+            if self.count < self.n {
+                return f64::NAN;
+            }
+            self.prev = self.sum / self.n as f64;
+            return self.prev;
+        }
+        self.prev = ((x - self.prev) * self.k) + self.prev;
+        self.prev
+    }
+    /// Start from a given seed (the seed is the first output).
+    pub fn seed(&mut self, value: f64) {
+        self.count = self.n;
+        self.prev = value;
+    }
+    pub fn is_ready(&self) -> bool {
+        self.count >= self.n
+    }
+    pub fn reset(&mut self) {
+        self.count = 0;
+        self.sum = 0.0;
+        self.prev = f64::NAN;
+    }
+}
+
+/// TA-Lib's WMA recurrence (weights 1..n, newest heaviest), with its running sums.
+#[derive(Debug, Clone)]
+pub struct WmaCore {
+    n: usize,
+    ring: Ring,
+    period_sum: f64,
+    period_sub: f64,
+    trailing: f64,
+    divider: f64,
+    count: usize,
+}
+
+impl WmaCore {
+    pub fn new(n: usize) -> Self {
+        let n = n.max(1);
+        WmaCore {
+            n,
+            ring: Ring::new(n),
+            period_sum: 0.0,
+            period_sub: 0.0,
+            trailing: 0.0,
+            divider: ((n * (n + 1)) >> 1) as f64,
+            count: 0,
+        }
+    }
+    #[inline]
+    pub fn next(&mut self, x: f64) -> f64 {
+        self.count += 1;
+        if self.count < self.n {
+            // Warm-up: weights 1..n-1.
+            self.period_sub += x;
+            self.period_sum += x * self.count as f64;
+            self.ring.push(x);
+            return f64::NAN;
+        }
+        self.period_sub += x;
+        self.period_sub -= self.trailing;
+        self.period_sum += x * self.n as f64;
+        self.ring.push(x);
+        // The value that leaves next time: the oldest of the window.
+        self.trailing = self.ring.oldest();
+        let out = self.period_sum / self.divider;
+        self.period_sum -= self.period_sub;
+        out
+    }
+    pub fn reset(&mut self) {
+        *self = WmaCore::new(self.n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_and_extremes() {
+        let mut r = Ring::new(3);
+        assert_eq!(r.push(1.0), None);
+        r.push(2.0);
+        r.push(3.0);
+        assert_eq!(r.push(4.0), Some(1.0));
+        assert_eq!((r.back(0), r.back(2), r.oldest()), (4.0, 2.0, 2.0));
+        assert_eq!(r.iter().collect::<Vec<_>>(), vec![2.0, 3.0, 4.0]);
+
+        let mut mx = RollingExtreme::max(3);
+        let got: Vec<(f64, u64)> = [1.0, 3.0, 2.0, 3.0, 1.0, 0.0, 0.0]
+            .iter()
+            .map(|&v| mx.push(v))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1.0, 0),
+                (3.0, 1),
+                (3.0, 1),
+                (3.0, 3),
+                (3.0, 3),
+                (3.0, 3),
+                (1.0, 4)
+            ]
+        );
+        let mut mn = RollingExtreme::min(2);
+        let got: Vec<f64> = [5.0, 4.0, 6.0, 7.0].iter().map(|&v| mn.push(v).0).collect();
+        assert_eq!(got, vec![5.0, 4.0, 4.0, 6.0]);
+    }
+
+    #[test]
+    fn sma_ema_wma_basics() {
+        let mut s = SmaCore::new(3);
+        let out: Vec<f64> = [1.0, 2.0, 3.0, 4.0].iter().map(|&x| s.next(x)).collect();
+        assert!(out[0].is_nan() && out[1].is_nan());
+        assert_eq!(&out[2..], &[2.0, 3.0]);
+        let mut e = EmaCore::new(3);
+        let out: Vec<f64> = [1.0, 2.0, 3.0, 4.0].iter().map(|&x| e.next(x)).collect();
+        assert_eq!(&out[2..], &[2.0, 3.0]);
+        let mut w = WmaCore::new(3);
+        let out: Vec<f64> = [1.0, 2.0, 3.0, 4.0].iter().map(|&x| w.next(x)).collect();
+        assert_eq!(out[2], (1.0 + 4.0 + 9.0) / 6.0);
+        assert_eq!(out[3], (2.0 + 6.0 + 12.0) / 6.0);
+    }
+}

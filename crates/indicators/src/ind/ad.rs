@@ -1,0 +1,38 @@
+//! AD — TA-Lib AD (Chaikin accumulation/distribution line).
+use crate::Indicator;
+use crate::core::Bar;
+
+#[derive(Debug, Clone, Default)]
+pub struct Ad {
+    ad: f64,
+}
+
+impl Ad {
+    pub fn new() -> Self {
+        Ad { ad: 0.0 }
+    }
+    #[inline]
+    pub fn next(&mut self, high: f64, low: f64, close: f64, volume: f64) -> f64 {
+        let range = high - low;
+        if range > 0.0 {
+            self.ad += (((close - low) - (high - close)) / range) * volume;
+        }
+        self.ad
+    }
+}
+
+impl Indicator for Ad {
+    fn update(&mut self, bar: &Bar, out: &mut [f64]) {
+        out[0] = self.next(bar.high, bar.low, bar.close, bar.volume);
+    }
+    fn reset(&mut self) {
+        self.ad = 0.0;
+    }
+}
+
+pub fn ad(high: &[f64], low: &[f64], close: &[f64], volume: &[f64]) -> Vec<f64> {
+    let mut s = Ad::new();
+    (0..close.len())
+        .map(|i| s.next(high[i], low[i], close[i], volume[i]))
+        .collect()
+}

@@ -1,0 +1,64 @@
+//! AROON — TA-Lib AROON (up, down over `length + 1` bars, ties to the most recent bar) and
+//! AROONOSC (oscillator).
+use crate::Indicator;
+use crate::core::{Bar, RollingExtreme};
+
+#[derive(Debug, Clone)]
+pub struct Aroon {
+    n: usize,
+    hi: RollingExtreme,
+    lo: RollingExtreme,
+}
+
+impl Aroon {
+    pub fn new(length: usize) -> Self {
+        let n = length.max(1);
+        Aroon {
+            n,
+            hi: RollingExtreme::max(n + 1),
+            lo: RollingExtreme::min(n + 1),
+        }
+    }
+    /// (up, down, oscillator)
+    #[inline]
+    pub fn next(&mut self, high: f64, low: f64) -> (f64, f64, f64) {
+        let (_, hi_idx) = self.hi.push(high);
+        let (_, lo_idx) = self.lo.push(low);
+        let today = self.hi.count() - 1;
+        if (today as usize) < self.n {
+            return (f64::NAN, f64::NAN, f64::NAN);
+        }
+        let n = self.n as i64;
+        let factor = 100.0 / self.n as f64;
+        let up = factor * (n - (today as i64 - hi_idx as i64)) as f64;
+        let down = factor * (n - (today as i64 - lo_idx as i64)) as f64;
+        let osc = factor * (hi_idx as i64 - lo_idx as i64) as f64;
+        (up, down, osc)
+    }
+}
+
+impl Indicator for Aroon {
+    fn update(&mut self, bar: &Bar, out: &mut [f64]) {
+        let (u, d, o) = self.next(bar.high, bar.low);
+        out[0] = u;
+        out[1] = d;
+        out[2] = o;
+    }
+    fn reset(&mut self) {
+        self.hi.clear();
+        self.lo.clear();
+    }
+}
+
+/// (up, down, oscillator)
+pub fn aroon(high: &[f64], low: &[f64], length: usize) -> [Vec<f64>; 3] {
+    let mut s = Aroon::new(length);
+    let mut out: [Vec<f64>; 3] = std::array::from_fn(|_| Vec::with_capacity(high.len()));
+    for i in 0..high.len() {
+        let (u, d, o) = s.next(high[i], low[i]);
+        out[0].push(u);
+        out[1].push(d);
+        out[2].push(o);
+    }
+    out
+}

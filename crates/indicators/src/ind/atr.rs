@@ -1,0 +1,69 @@
+//! ATR — TA-Lib ATR: true range from the second bar, seeded with the SMA of the first `length`
+//! true ranges, then Wilder smoothing. Length 1 gives the true range itself.
+use crate::Indicator;
+use crate::core::{Bar, true_range};
+
+#[derive(Debug, Clone)]
+pub struct Atr {
+    n: usize,
+    prev_close: f64,
+    seen: usize,
+    sum: f64,
+    atr: f64,
+}
+
+impl Atr {
+    pub fn new(length: usize) -> Self {
+        Atr {
+            n: length.max(1),
+            prev_close: f64::NAN,
+            seen: 0,
+            sum: 0.0,
+            atr: f64::NAN,
+        }
+    }
+    #[inline]
+    pub fn next(&mut self, high: f64, low: f64, close: f64) -> f64 {
+        let i = self.seen;
+        self.seen += 1;
+        let prev = self.prev_close;
+        self.prev_close = close;
+        if i == 0 {
+            return f64::NAN;
+        }
+        let tr = true_range(high, low, prev);
+        let n = self.n;
+        if n == 1 {
+            return tr;
+        }
+        if i <= n {
+            self.sum += tr;
+            if i < n {
+                return f64::NAN;
+            }
+            self.atr = self.sum / n as f64;
+            return self.atr;
+        }
+        let nf = n as f64;
+        self.atr *= nf - 1.0;
+        self.atr += tr;
+        self.atr /= nf;
+        self.atr
+    }
+}
+
+impl Indicator for Atr {
+    fn update(&mut self, bar: &Bar, out: &mut [f64]) {
+        out[0] = self.next(bar.high, bar.low, bar.close);
+    }
+    fn reset(&mut self) {
+        *self = Atr::new(self.n);
+    }
+}
+
+pub fn atr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
+    let mut s = Atr::new(length);
+    (0..close.len())
+        .map(|i| s.next(high[i], low[i], close[i]))
+        .collect()
+}

@@ -1,0 +1,30 @@
+//! EMA — TA-Lib EMA (SMA seed, k = 2/(n+1)).
+use crate::Indicator;
+use crate::core::{Bar, EmaCore};
+
+#[derive(Debug, Clone)]
+pub struct Ema(EmaCore);
+
+impl Ema {
+    pub fn new(length: usize) -> Self {
+        Ema(EmaCore::new(length))
+    }
+    #[inline]
+    pub fn next(&mut self, x: f64) -> f64 {
+        self.0.next(x)
+    }
+}
+
+impl Indicator for Ema {
+    fn update(&mut self, bar: &Bar, out: &mut [f64]) {
+        out[0] = self.next(bar.close);
+    }
+    fn reset(&mut self) {
+        self.0.reset();
+    }
+}
+
+pub fn ema(x: &[f64], length: usize) -> Vec<f64> {
+    let mut s = Ema::new(length);
+    super::map1(x, |v| s.next(v))
+}

@@ -1,0 +1,87 @@
+//! KAMA — TA-Lib KAMA (efficiency ratio over `length`, fast 2 / slow 30 constants).
+use crate::Indicator;
+use crate::core::{Bar, Ring, is_zero};
+
+const CONST_MAX: f64 = 2.0 / (30.0 + 1.0);
+
+#[derive(Debug, Clone)]
+pub struct Kama {
+    n: usize,
+    ring: Ring,
+    sum_roc: f64,
+    prev_kama: f64,
+    seen: usize,
+}
+
+impl Kama {
+    pub fn new(length: usize) -> Self {
+        let n = length.max(1);
+        Kama {
+            n,
+            ring: Ring::new(n + 1),
+            sum_roc: 0.0,
+            prev_kama: f64::NAN,
+            seen: 0,
+        }
+    }
+
+    #[inline]
+    pub fn next(&mut self, x: f64) -> f64 {
+        let const_diff = 2.0 / (2.0 + 1.0) - CONST_MAX;
+        self.seen += 1;
+        if self.seen <= self.n {
+            // Accumulate |x[i-1] − x[i]| over the first n changes.
+            if self.seen > 1 {
+                self.sum_roc += (self.ring.back(0) - x).abs();
+            }
+            self.ring.push(x);
+            return f64::NAN;
+        }
+        let yesterday = self.ring.back(0);
+        if self.seen == self.n + 1 {
+            self.sum_roc += (yesterday - x).abs();
+            self.prev_kama = yesterday;
+            // The window's oldest value is the trailing one.
+            let trailing = self.ring.oldest();
+            self.ring.push(x);
+            let period_roc = x - trailing;
+            return self.step(x, period_roc, const_diff);
+        }
+        // ring holds x[i-n-1 ..= i-1]; the trailing value leaving is x[i-n-1], the new trailing
+        // reference is x[i-n].
+        let leaving = self.ring.oldest();
+        let trailing = self.ring.back(self.n - 1);
+        self.sum_roc -= (leaving - trailing).abs();
+        self.sum_roc += (x - yesterday).abs();
+        self.ring.push(x);
+        let period_roc = x - trailing;
+        self.step(x, period_roc, const_diff)
+    }
+
+    #[inline]
+    fn step(&mut self, x: f64, period_roc: f64, const_diff: f64) -> f64 {
+        let er = if self.sum_roc <= period_roc || is_zero(self.sum_roc) {
+            1.0
+        } else {
+            (period_roc / self.sum_roc).abs()
+        };
+        let mut sc = (er * const_diff) + CONST_MAX;
+        sc *= sc;
+        self.prev_kama = ((x - self.prev_kama) * sc) + self.prev_kama;
+        self.prev_kama
+    }
+}
+
+impl Indicator for Kama {
+    fn update(&mut self, bar: &Bar, out: &mut [f64]) {
+        out[0] = self.next(bar.close);
+    }
+    fn reset(&mut self) {
+        *self = Kama::new(self.n);
+    }
+}
+
+pub fn kama(x: &[f64], length: usize) -> Vec<f64> {
+    let mut s = Kama::new(length);
+    super::map1(x, |v| s.next(v))
+}

@@ -1,0 +1,41 @@
+//! NATR — TA-Lib NATR: ATR / close · 100 (0 when close is 0).
+use super::atr::Atr;
+use crate::Indicator;
+use crate::core::{Bar, is_zero};
+
+#[derive(Debug, Clone)]
+pub struct Natr(Atr);
+
+impl Natr {
+    pub fn new(length: usize) -> Self {
+        Natr(Atr::new(length))
+    }
+    #[inline]
+    pub fn next(&mut self, high: f64, low: f64, close: f64) -> f64 {
+        let a = self.0.next(high, low, close);
+        if a.is_nan() {
+            return a;
+        }
+        if !is_zero(close) {
+            (a / close) * 100.0
+        } else {
+            0.0
+        }
+    }
+}
+
+impl Indicator for Natr {
+    fn update(&mut self, bar: &Bar, out: &mut [f64]) {
+        out[0] = self.next(bar.high, bar.low, bar.close);
+    }
+    fn reset(&mut self) {
+        self.0.reset();
+    }
+}
+
+pub fn natr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
+    let mut s = Natr::new(length);
+    (0..close.len())
+        .map(|i| s.next(high[i], low[i], close[i]))
+        .collect()
+}

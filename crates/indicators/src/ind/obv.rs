@@ -1,0 +1,55 @@
+//! OBV — TA-Lib OBV: starts at the first volume, adds volume on up closes, subtracts on down.
+use crate::Indicator;
+use crate::core::Bar;
+
+#[derive(Debug, Clone)]
+pub struct Obv {
+    started: bool,
+    prev_close: f64,
+    obv: f64,
+}
+
+impl Default for Obv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Obv {
+    pub fn new() -> Self {
+        Obv {
+            started: false,
+            prev_close: f64::NAN,
+            obv: 0.0,
+        }
+    }
+    #[inline]
+    pub fn next(&mut self, close: f64, volume: f64) -> f64 {
+        if !self.started {
+            self.started = true;
+            self.obv = volume;
+        } else if close > self.prev_close {
+            self.obv += volume;
+        } else if close < self.prev_close {
+            self.obv -= volume;
+        }
+        self.prev_close = close;
+        self.obv
+    }
+}
+
+impl Indicator for Obv {
+    fn update(&mut self, bar: &Bar, out: &mut [f64]) {
+        out[0] = self.next(bar.close, bar.volume);
+    }
+    fn reset(&mut self) {
+        *self = Obv::new();
+    }
+}
+
+pub fn obv(close: &[f64], volume: &[f64]) -> Vec<f64> {
+    let mut s = Obv::new();
+    (0..close.len())
+        .map(|i| s.next(close[i], volume[i]))
+        .collect()
+}

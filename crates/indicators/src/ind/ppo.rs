@@ -1,0 +1,77 @@
+//! PPO — TA-Lib PPO with SMAs: ((SMA(fast) − SMA(slow)) / SMA(slow)) · 100 (0 when the slow SMA
+//! is 0); signal = EMA(ppo, signal); histogram = ppo − signal.
+use crate::Indicator;
+use crate::core::{Bar, EmaCore, SmaCore, is_zero};
+
+#[derive(Debug, Clone)]
+pub struct Ppo {
+    fast: SmaCore,
+    slow: SmaCore,
+    signal: EmaCore,
+    slow_n: usize,
+    seen: usize,
+}
+
+impl Ppo {
+    pub fn new(fast: usize, slow: usize, signal: usize) -> Self {
+        let (mut fast, mut slow) = (fast.max(1), slow.max(1));
+        if slow < fast {
+            std::mem::swap(&mut fast, &mut slow);
+        }
+        Ppo {
+            fast: SmaCore::new(fast),
+            slow: SmaCore::new(slow),
+            signal: EmaCore::new(signal),
+            slow_n: slow,
+            seen: 0,
+        }
+    }
+    /// (ppo, signal, histogram)
+    #[inline]
+    pub fn next(&mut self, x: f64) -> (f64, f64, f64) {
+        let f = self.fast.next(x);
+        let s = self.slow.next(x);
+        self.seen += 1;
+        if self.seen < self.slow_n {
+            return (f64::NAN, f64::NAN, f64::NAN);
+        }
+        let ppo = if !is_zero(s) {
+            ((f - s) / s) * 100.0
+        } else {
+            0.0
+        };
+        let sig = self.signal.next(ppo);
+        (ppo, sig, ppo - sig)
+    }
+}
+
+impl Indicator for Ppo {
+    fn update(&mut self, bar: &Bar, out: &mut [f64]) {
+        let (p, s, h) = self.next(bar.close);
+        out[0] = p;
+        out[1] = s;
+        out[2] = h;
+    }
+    fn reset(&mut self) {
+        self.fast.reset();
+        self.slow.reset();
+        self.signal.reset();
+        self.seen = 0;
+    }
+}
+
+pub fn ppo(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3] {
+    let mut s = Ppo::new(fast, slow, signal);
+    let mut out = [
+        Vec::with_capacity(x.len()),
+        Vec::with_capacity(x.len()),
+        Vec::with_capacity(x.len()),
+    ];
+    for &v in x {
+        let (a, b, c) = s.next(v);
+        out[0].push(a);
+        out[1].push(b);
+        out[2].push(c);
+    }
+    out
+}

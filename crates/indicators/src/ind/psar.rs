@@ -1,0 +1,156 @@
+//! PSAR — TA-Lib SAR (Wilder's parabolic stop and reverse), plus the trend: +1 while the SAR is
+//! below price (long), −1 while above.
+use crate::Indicator;
+use crate::core::Bar;
+
+#[derive(Debug, Clone)]
+pub struct Psar {
+    accel: f64,
+    max: f64,
+    seen: usize,
+    is_long: bool,
+    af: f64,
+    ep: f64,
+    sar: f64,
+    new_high: f64,
+    new_low: f64,
+}
+
+impl Psar {
+    pub fn new(af: f64, max_af: f64) -> Self {
+        let accel = if af > max_af { max_af } else { af };
+        Psar {
+            accel,
+            max: max_af,
+            seen: 0,
+            is_long: true,
+            af: accel,
+            ep: f64::NAN,
+            sar: f64::NAN,
+            new_high: f64::NAN,
+            new_low: f64::NAN,
+        }
+    }
+
+    /// (sar, trend)
+    #[inline]
+    pub fn next(&mut self, high: f64, low: f64) -> (f64, f64) {
+        let i = self.seen;
+        self.seen += 1;
+        if i == 0 {
+            self.new_high = high;
+            self.new_low = low;
+            return (f64::NAN, f64::NAN);
+        }
+        if i == 1 {
+            // Direction from the first bar pair's −DM: long unless the low fell more.
+            let diff_m = self.new_low - low;
+            let diff_p = high - self.new_high;
+            let minus_dm = if diff_m > 0.0 && diff_p < diff_m {
+                diff_m
+            } else {
+                0.0
+            };
+            self.is_long = minus_dm <= 0.0;
+            if self.is_long {
+                self.ep = high;
+                self.sar = self.new_low;
+            } else {
+                self.ep = low;
+                self.sar = self.new_high;
+            }
+            self.new_low = low;
+            self.new_high = high;
+        }
+        let prev_low = self.new_low;
+        let prev_high = self.new_high;
+        self.new_low = low;
+        self.new_high = high;
+        let out;
+        if self.is_long {
+            if low <= self.sar {
+                self.is_long = false;
+                self.sar = self.ep.max_keep(prev_high).max_keep(high);
+                out = self.sar;
+                self.af = self.accel;
+                self.ep = low;
+                self.sar += self.af * (self.ep - self.sar);
+                self.sar = self.sar.max_keep(prev_high).max_keep(high);
+            } else {
+                out = self.sar;
+                if high > self.ep {
+                    self.ep = high;
+                    self.af += self.accel;
+                    if self.af > self.max {
+                        self.af = self.max;
+                    }
+                }
+                self.sar += self.af * (self.ep - self.sar);
+                self.sar = self.sar.min_keep(prev_low).min_keep(low);
+            }
+        } else if high >= self.sar {
+            self.is_long = true;
+            self.sar = self.ep.min_keep(prev_low).min_keep(low);
+            out = self.sar;
+            self.af = self.accel;
+            self.ep = high;
+            self.sar += self.af * (self.ep - self.sar);
+            self.sar = self.sar.min_keep(prev_low).min_keep(low);
+        } else {
+            out = self.sar;
+            if low < self.ep {
+                self.ep = low;
+                self.af += self.accel;
+                if self.af > self.max {
+                    self.af = self.max;
+                }
+            }
+            self.sar += self.af * (self.ep - self.sar);
+            self.sar = self.sar.max_keep(prev_high).max_keep(high);
+        }
+        (out, if self.is_long { 1.0 } else { -1.0 })
+    }
+}
+
+/// TA-Lib's clamping: `if (sar < bound) sar = bound` (NaN bounds leave the value alone).
+trait Keep {
+    fn max_keep(self, bound: f64) -> f64;
+    fn min_keep(self, bound: f64) -> f64;
+}
+
+impl Keep for f64 {
+    #[inline]
+    fn max_keep(self, bound: f64) -> f64 {
+        if self < bound { bound } else { self }
+    }
+    #[inline]
+    fn min_keep(self, bound: f64) -> f64 {
+        if self > bound { bound } else { self }
+    }
+}
+
+impl Indicator for Psar {
+    fn update(&mut self, bar: &Bar, out: &mut [f64]) {
+        let (s, t) = self.next(bar.high, bar.low);
+        out[0] = s;
+        out[1] = t;
+    }
+    fn reset(&mut self) {
+        *self = Psar::new(self.accel, self.max);
+    }
+}
+
+/// (sar, trend)
+pub fn psar(high: &[f64], low: &[f64], af: f64, max_af: f64) -> [Vec<f64>; 2] {
+    let mut s = Psar::new(af, max_af);
+    let (mut a, mut b) = (
+        Vec::with_capacity(high.len()),
+        Vec::with_capacity(high.len()),
+    );
+    for i in 0..high.len() {
+        let (x, y) = s.next(high[i], low[i]);
+        a.push(x);
+        b.push(y);
+    }
+    [a, b]
+}

@@ -1,0 +1,106 @@
+//! STOCH — TA-Lib STOCH: fast %K over `k` bars, slow %K = SMA(fast %K, smooth_k),
+//! %D = SMA(slow %K, d). Both outputs start once %D is defined (TA-Lib's alignment).
+use crate::Indicator;
+use crate::core::{Bar, RollingExtreme, SmaCore};
+
+#[derive(Debug, Clone)]
+pub struct StochCore {
+    k: usize,
+    hi: RollingExtreme,
+    lo: RollingExtreme,
+    slow_k: SmaCore,
+    slow_d: SmaCore,
+    seen: usize,
+}
+
+impl StochCore {
+    pub fn new(k: usize, d: usize, smooth_k: usize) -> Self {
+        let k = k.max(1);
+        StochCore {
+            k,
+            hi: RollingExtreme::max(k),
+            lo: RollingExtreme::min(k),
+            slow_k: SmaCore::new(smooth_k),
+            slow_d: SmaCore::new(d),
+            seen: 0,
+        }
+    }
+
+    /// Returns (slow %K, %D), NaN until %D is defined.
+    #[inline]
+    pub fn next(&mut self, high: f64, low: f64, close: f64) -> (f64, f64) {
+        let (highest, _) = self.hi.push(high);
+        let (lowest, _) = self.lo.push(low);
+        self.seen += 1;
+        if self.seen < self.k {
+            return (f64::NAN, f64::NAN);
+        }
+        let diff = (highest - lowest) / 100.0;
+        let fast_k = if diff != 0.0 {
+            (close - lowest) / diff
+        } else {
+            0.0
+        };
+        let sk = self.slow_k.next(fast_k);
+        if sk.is_nan() && self.seen < self.k + self.slow_k.period() - 1 {
+            return (f64::NAN, f64::NAN);
+        }
+        let sd = self.slow_d.next(sk);
+        if self.seen < self.k + self.slow_k.period() + self.slow_d.period() - 2 {
+            return (f64::NAN, f64::NAN);
+        }
+        (sk, sd)
+    }
+
+    pub fn reset(&mut self) {
+        self.hi.clear();
+        self.lo.clear();
+        self.slow_k.reset();
+        self.slow_d.reset();
+        self.seen = 0;
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Stoch(StochCore);
+
+impl Stoch {
+    pub fn new(k: usize, d: usize, smooth_k: usize) -> Self {
+        Stoch(StochCore::new(k, d, smooth_k))
+    }
+    #[inline]
+    pub fn next(&mut self, high: f64, low: f64, close: f64) -> (f64, f64) {
+        self.0.next(high, low, close)
+    }
+}
+
+impl Indicator for Stoch {
+    fn update(&mut self, bar: &Bar, out: &mut [f64]) {
+        let (k, d) = self.next(bar.high, bar.low, bar.close);
+        out[0] = k;
+        out[1] = d;
+    }
+    fn reset(&mut self) {
+        self.0.reset();
+    }
+}
+
+/// (k, d)
+pub fn stoch(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    k: usize,
+    d: usize,
+    smooth_k: usize,
+) -> [Vec<f64>; 2] {
+    let mut s = Stoch::new(k, d, smooth_k);
+    let n = close.len();
+    let (mut ok, mut od) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for i in 0..n {
+        let (a, b) = s.next(high[i], low[i], close[i]);
+        ok.push(a);
+        od.push(b);
+    }
+    [ok, od]
+}

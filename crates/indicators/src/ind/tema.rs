@@ -1,0 +1,49 @@
+//! TEMA — TA-Lib TEMA: 3·EMA − 3·EMA(EMA) + EMA(EMA(EMA)).
+use crate::Indicator;
+use crate::core::{Bar, EmaCore};
+
+#[derive(Debug, Clone)]
+pub struct Tema {
+    e1: EmaCore,
+    e2: EmaCore,
+    e3: EmaCore,
+}
+
+impl Tema {
+    pub fn new(length: usize) -> Self {
+        Tema {
+            e1: EmaCore::new(length),
+            e2: EmaCore::new(length),
+            e3: EmaCore::new(length),
+        }
+    }
+    #[inline]
+    pub fn next(&mut self, x: f64) -> f64 {
+        let a = self.e1.next(x);
+        if !self.e1.is_ready() {
+            return f64::NAN;
+        }
+        let b = self.e2.next(a);
+        if !self.e2.is_ready() {
+            return f64::NAN;
+        }
+        let c = self.e3.next(b);
+        c + ((3.0 * a) - (3.0 * b))
+    }
+}
+
+impl Indicator for Tema {
+    fn update(&mut self, bar: &Bar, out: &mut [f64]) {
+        out[0] = self.next(bar.close);
+    }
+    fn reset(&mut self) {
+        self.e1.reset();
+        self.e2.reset();
+        self.e3.reset();
+    }
+}
+
+pub fn tema(x: &[f64], length: usize) -> Vec<f64> {
+    let mut s = Tema::new(length);
+    super::map1(x, |v| s.next(v))
+}

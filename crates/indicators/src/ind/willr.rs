@@ -1,0 +1,52 @@
+//! WILLR — TA-Lib WILLR: (highest − close) / ((highest − lowest) / −100), 0 on a flat window.
+use crate::Indicator;
+use crate::core::{Bar, RollingExtreme};
+
+#[derive(Debug, Clone)]
+pub struct Willr {
+    n: usize,
+    hi: RollingExtreme,
+    lo: RollingExtreme,
+}
+
+impl Willr {
+    pub fn new(length: usize) -> Self {
+        let n = length.max(1);
+        Willr {
+            n,
+            hi: RollingExtreme::max(n),
+            lo: RollingExtreme::min(n),
+        }
+    }
+    #[inline]
+    pub fn next(&mut self, high: f64, low: f64, close: f64) -> f64 {
+        let (highest, _) = self.hi.push(high);
+        let (lowest, _) = self.lo.push(low);
+        if (self.hi.count() as usize) < self.n {
+            return f64::NAN;
+        }
+        let diff = (highest - lowest) / (-100.0);
+        if diff != 0.0 {
+            (highest - close) / diff
+        } else {
+            0.0
+        }
+    }
+}
+
+impl Indicator for Willr {
+    fn update(&mut self, bar: &Bar, out: &mut [f64]) {
+        out[0] = self.next(bar.high, bar.low, bar.close);
+    }
+    fn reset(&mut self) {
+        self.hi.clear();
+        self.lo.clear();
+    }
+}
+
+pub fn willr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
+    let mut s = Willr::new(length);
+    (0..close.len())
+        .map(|i| s.next(high[i], low[i], close[i]))
+        .collect()
+}

@@ -1,0 +1,191 @@
+"""``stocksblitz.ta``: technical indicators over numpy arrays (offline).
+
+One function per registry entry, with the registry's parameter names and defaults::
+
+    ta.rsi(close, length=14, scalar=100)            -> array
+    ta.macd(close, fast=12, slow=26, signal=9)      -> {"macd": …, "signal": …, "histogram": …}
+    ta.atr(high, low, close, length=14)             -> array
+    ta.compute("RSI_14", close=close)               -> array (or dict for multi-output)
+    s = ta.Stream("RSI_14"); s.update(close=101.5)  -> float (or dict)
+
+Inputs: anything convertible to float64 arrays (lists, numpy arrays, pandas Series); pandas
+Series in gives Series out with the same index. Bar ``time`` (for VWAP/CPR sessions) may be
+epoch seconds, numpy datetime64 or pandas datetimes. The computation runs in Rust with the GIL
+released. Functions are generated from the registry; ``ta.pyi`` carries their signatures.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from . import _native
+
+__all__ = ["Stream", "compute", "registry"]
+
+_INPUTS = ("open", "high", "low", "close", "volume")
+_REGISTRY: list[dict[str, Any]] = list(_native.ta_registry())
+_BY_NAME = {d["name"]: d for d in _REGISTRY}
+
+
+def registry() -> list[dict[str, Any]]:
+    """Every indicator: name, display_name, category, description, parameters, inputs, outputs."""
+    return [dict(d) for d in _REGISTRY]
+
+
+def _pandas_index(values: list[Any]) -> Any:
+    for v in values:
+        mod = type(v).__module__
+        if mod.startswith("pandas") and hasattr(v, "index") and hasattr(v, "to_numpy"):
+            return v.index
+    return None
+
+
+def _column(name: str, value: Any) -> np.ndarray:
+    try:
+        arr = np.ascontiguousarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} must be convertible to float64: {e}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    return arr
+
+
+def _times(value: Any) -> Optional[np.ndarray]:
+    if value is None:
+        return None
+    if hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):
+        value = value.to_numpy()
+    arr = np.asarray(value)
+    if np.issubdtype(arr.dtype, np.datetime64):
+        arr = arr.astype("datetime64[s]").astype(np.int64)
+    elif arr.dtype == object:
+        arr = np.array([np.datetime64(v, "s") for v in arr]).astype(np.int64)
+    try:
+        out = np.ascontiguousarray(arr, dtype=np.int64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"time must be epoch seconds or datetimes: {e}") from None
+    if out.ndim != 1:
+        raise ValueError(f"time must be one-dimensional, got shape {out.shape}")
+    return out
+
+
+def _run(
+    ident: str,
+    params: Optional[dict[str, float]],
+    columns: dict[str, Any],
+    time: Any = None,
+) -> Union[np.ndarray, dict[str, np.ndarray], Any]:
+    index = _pandas_index([*columns.values(), time])
+    arrays = {k: _column(k, v) for k, v in columns.items() if v is not None}
+    out = _native.ta_compute(ident, params, **arrays, time=_times(time))
+    if index is not None:
+        import pandas as pd
+
+        out = {k: pd.Series(v, index=index, name=k) for k, v in out.items()}
+    if len(out) == 1:
+        return next(iter(out.values()))
+    return out
+
+
+def compute(
+    id: str,  # noqa: A002 - the registry calls it an id
+    open: Any = None,  # noqa: A002
+    high: Any = None,
+    low: Any = None,
+    close: Any = None,
+    volume: Any = None,
+    time: Any = None,
+) -> Union[np.ndarray, dict[str, np.ndarray], Any]:
+    """Compute an indicator by id (``"RSI_14"``, ``"MACD_12_26_9"``, ``"bb"``).
+
+    Returns an array for single-output indicators, a dict of arrays named by the outputs
+    otherwise. Missing required inputs or mismatched lengths raise ValueError naming the input.
+    """
+    cols = {"open": open, "high": high, "low": low, "close": close, "volume": volume}
+    return _run(id, None, cols, time)
+
+
+def _make_function(d: dict[str, Any]) -> Callable[..., Any]:
+    name = d["name"]
+    inputs: list[str] = list(d["inputs"])
+    params = d["parameters"]
+    param_names = [p["name"] for p in params]
+
+    def fn(*args: Any, **kwargs: Any) -> Any:
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        a = bound.arguments
+        cols = {k: a[k] for k in inputs}
+        named = {}
+        for p in params:
+            v = a[p["name"]]
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+                raise TypeError(f"{p['name']} must be a number, got {type(v).__name__}")
+            named[p["name"]] = float(v)
+        return _run(name, named, cols, a.get("time"))
+
+    sig_params = [inspect.Parameter(i, inspect.Parameter.POSITIONAL_OR_KEYWORD) for i in inputs]
+    sig_params += [
+        inspect.Parameter(p["name"], inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p["default"])
+        for p in params
+    ]
+    if d["uses_time"]:
+        sig_params.append(inspect.Parameter("time", inspect.Parameter.KEYWORD_ONLY, default=None))
+    sig = inspect.Signature(sig_params)
+    fn.__signature__ = sig  # type: ignore[attr-defined]
+    fn.__name__ = fn.__qualname__ = name.lower()
+    outputs = d["outputs"]
+    ret = "array" if len(outputs) == 1 else "dict of arrays: " + ", ".join(outputs)
+    fn.__doc__ = (
+        f"{d['display_name']} ({d['category']}). {d['description']}\n\n"
+        f"Inputs: {', '.join(inputs)}. Parameters: "
+        + (", ".join(f"{p['name']}={p['default']}" for p in params) or "none")
+        + f". Returns {ret}."
+    )
+    del param_names
+    return fn
+
+
+for _d in _REGISTRY:
+    globals()[_d["name"].lower()] = _make_function(_d)
+    __all__.append(_d["name"].lower())  # noqa: PYI056
+
+
+class Stream:
+    """Bar-by-bar indicator: ``Stream("RSI_14")`` or ``Stream("rsi", length=14)``.
+
+    ``update(close, high=None, low=None, open=None, volume=nan, time=None)`` returns the newest
+    value (float) or a dict of the outputs; NaN while warming up.
+    """
+
+    def __init__(self, id: str, **params: float) -> None:  # noqa: A002
+        self._inner = _native.TaStream(id, {k: float(v) for k, v in params.items()} or None)
+        self.outputs: list[str] = list(self._inner.outputs)
+
+    @property
+    def id(self) -> str:
+        """The canonical id (``RSI_14_100``)."""
+        return str(self._inner.id)
+
+    def update(
+        self,
+        close: float = float("nan"),
+        high: Optional[float] = None,
+        low: Optional[float] = None,
+        open: Optional[float] = None,  # noqa: A002
+        volume: float = float("nan"),
+        time: Optional[int] = None,
+    ) -> Union[float, dict[str, float]]:
+        values = self._inner.update(close, high, low, open, volume, time)
+        if len(values) == 1:
+            return float(values[0])
+        return dict(zip(self.outputs, values))
+
+    def reset(self) -> None:
+        self._inner.reset()
+
+    def __repr__(self) -> str:
+        return f"Stream({self.id!r})"

@@ -1,0 +1,194 @@
+//! Bindings of the indicators crate: registry, batch compute over numpy arrays (GIL released,
+//! outputs handed to numpy without a copy) and streaming instances.
+
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use stocksblitz_indicators::{Bar, Frame, IndicatorError, IndicatorId, REGISTRY, Stream, compute};
+
+fn value_error(e: IndicatorError) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// Parse `id` (`RSI_14`) or, with `params`, build it from a name and named parameters.
+fn make_id(id: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<IndicatorId> {
+    match params {
+        None => IndicatorId::parse(id).map_err(value_error),
+        Some(d) => {
+            let mut named: Vec<(String, f64)> = Vec::with_capacity(d.len());
+            for (k, v) in d.iter() {
+                let key: String = k.extract()?;
+                let val: f64 = v.extract().map_err(|_| {
+                    PyValueError::new_err(format!(
+                        "parameter {key} must be a number, got {}",
+                        v.get_type()
+                            .name()
+                            .map(|n| n.to_string())
+                            .unwrap_or_default()
+                    ))
+                })?;
+                named.push((key, val));
+            }
+            IndicatorId::with_named(id, named.iter().map(|(k, v)| (k.as_str(), *v)))
+                .map_err(value_error)
+        }
+    }
+}
+
+/// The registry as a list of dicts (name, display_name, category, description, parameters,
+/// inputs, outputs, uses_time, memory).
+#[pyfunction]
+pub fn ta_registry<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for d in REGISTRY {
+        let e = PyDict::new(py);
+        e.set_item("name", d.name)?;
+        e.set_item("display_name", d.display_name)?;
+        e.set_item("category", d.category.as_str())?;
+        e.set_item("description", d.description)?;
+        let params = PyList::empty(py);
+        for p in d.params {
+            let pd = PyDict::new(py);
+            pd.set_item("name", p.name)?;
+            pd.set_item("type", p.kind.as_str())?;
+            match p.kind {
+                stocksblitz_indicators::ParamKind::Int => {
+                    pd.set_item("default", p.default as i64)?;
+                    pd.set_item("min", p.min as i64)?;
+                    pd.set_item("max", p.max as i64)?;
+                }
+                stocksblitz_indicators::ParamKind::Float => {
+                    pd.set_item("default", p.default)?;
+                    pd.set_item("min", p.min)?;
+                    pd.set_item("max", p.max)?;
+                }
+            }
+            pd.set_item("required", false)?;
+            params.append(pd)?;
+        }
+        e.set_item("parameters", params)?;
+        e.set_item(
+            "inputs",
+            d.inputs.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+        )?;
+        e.set_item("outputs", d.outputs.to_vec())?;
+        e.set_item("uses_time", d.uses_time)?;
+        e.set_item("memory", format!("{:?}", d.memory).to_lowercase())?;
+        list.append(e)?;
+    }
+    Ok(list)
+}
+
+/// The canonical form of an id (`rsi_14` → `RSI_14_100`).
+#[pyfunction]
+#[pyo3(signature = (id, params = None))]
+pub fn ta_canonical(id: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
+    make_id(id, params).map(|i| i.canonical())
+}
+
+fn slice<'a>(name: &str, a: &'a Option<PyReadonlyArray1<'_, f64>>) -> PyResult<Option<&'a [f64]>> {
+    match a {
+        None => Ok(None),
+        Some(arr) => arr.as_slice().map(Some).map_err(|_| {
+            PyValueError::new_err(format!("{name} must be a contiguous float64 array"))
+        }),
+    }
+}
+
+/// Compute an indicator over numpy columns; returns {output name: array}.
+#[pyfunction]
+#[pyo3(signature = (id, params = None, open = None, high = None, low = None, close = None, volume = None, time = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn ta_compute<'py>(
+    py: Python<'py>,
+    id: &str,
+    params: Option<&Bound<'py, PyDict>>,
+    open: Option<PyReadonlyArray1<'py, f64>>,
+    high: Option<PyReadonlyArray1<'py, f64>>,
+    low: Option<PyReadonlyArray1<'py, f64>>,
+    close: Option<PyReadonlyArray1<'py, f64>>,
+    volume: Option<PyReadonlyArray1<'py, f64>>,
+    time: Option<PyReadonlyArray1<'py, i64>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let id = make_id(id, params)?;
+    let time_slice = match &time {
+        None => None,
+        Some(t) => Some(
+            t.as_slice()
+                .map_err(|_| PyValueError::new_err("time must be a contiguous int64 array"))?,
+        ),
+    };
+    let frame = Frame {
+        open: slice("open", &open)?,
+        high: slice("high", &high)?,
+        low: slice("low", &low)?,
+        close: slice("close", &close)?,
+        volume: slice("volume", &volume)?,
+        time: time_slice,
+    };
+    let out = if frame.close.map_or(0, <[f64]>::len) < 4096 {
+        compute(&id, &frame)
+    } else {
+        py.detach(|| compute(&id, &frame))
+    }
+    .map_err(value_error)?;
+    let dict = PyDict::new(py);
+    for (name, series) in out.names.iter().zip(out.series) {
+        dict.set_item(*name, PyArray1::from_vec(py, series))?;
+    }
+    Ok(dict)
+}
+
+/// A streaming indicator instance.
+#[pyclass(name = "TaStream", module = "stocksblitz")]
+pub struct TaStream {
+    inner: Stream,
+}
+
+#[pymethods]
+impl TaStream {
+    #[new]
+    #[pyo3(signature = (id, params = None))]
+    fn new(id: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        Ok(TaStream {
+            inner: Stream::new(make_id(id, params)?),
+        })
+    }
+    /// The canonical id.
+    #[getter]
+    fn id(&self) -> String {
+        self.inner.id().canonical()
+    }
+    #[getter]
+    fn outputs(&self) -> Vec<&'static str> {
+        self.inner.outputs().to_vec()
+    }
+    /// Feed one bar; returns the newest value of each output (NaN while warming up).
+    #[pyo3(signature = (close = f64::NAN, high = None, low = None, open = None, volume = f64::NAN, time = None))]
+    fn update(
+        &mut self,
+        close: f64,
+        high: Option<f64>,
+        low: Option<f64>,
+        open: Option<f64>,
+        volume: f64,
+        time: Option<i64>,
+    ) -> Vec<f64> {
+        let bar = Bar {
+            time,
+            open: open.unwrap_or(close),
+            high: high.unwrap_or(close),
+            low: low.unwrap_or(close),
+            close,
+            volume,
+        };
+        self.inner.update(&bar).to_vec()
+    }
+    fn reset(&mut self) {
+        self.inner.reset();
+    }
+    fn __repr__(&self) -> String {
+        format!("Stream({:?})", self.inner.id().canonical())
+    }
+}

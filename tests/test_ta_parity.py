@@ -1,0 +1,117 @@
+"""stocksblitz.ta against TA-Lib on seeded OHLCV series (lengths 1..10,000, flat and gapped):
+same NaN warm-up and values within a relative 1e-9 wherever TA-Lib gives a number."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+from ta_data import cases
+
+import stocksblitz.ta as ta
+
+talib = pytest.importorskip("talib")
+
+RTOL = 1e-9
+ATOL = 1e-9
+
+Ref = Callable[[dict[str, np.ndarray]], Any]
+
+
+def _stochrsi_ref(d: dict[str, np.ndarray], length: int, rsi_length: int, k: int, dd: int):
+    r = talib.RSI(d["close"], rsi_length)
+    return talib.STOCH(r, r, r, fastk_period=length, slowk_period=k, slowk_matype=0,
+                       slowd_period=dd, slowd_matype=0)
+
+
+# (our id, output name or None, reference)
+CASES: list[tuple[str, Any, Ref]] = [
+    ("RSI_14", None, lambda d: talib.RSI(d["close"], 14)),
+    ("RSI_2", None, lambda d: talib.RSI(d["close"], 2)),
+    ("RSI_14_50", None, lambda d: talib.RSI(d["close"], 14) * 0.5),
+    ("STOCH_14_3_3", "k", lambda d: talib.STOCH(d["high"], d["low"], d["close"], 14, 3, 0, 3, 0)[0]),
+    ("STOCH_14_3_3", "d", lambda d: talib.STOCH(d["high"], d["low"], d["close"], 14, 3, 0, 3, 0)[1]),
+    ("STOCH_5_2_4", "k", lambda d: talib.STOCH(d["high"], d["low"], d["close"], 5, 4, 0, 2, 0)[0]),
+    ("STOCH_5_2_4", "d", lambda d: talib.STOCH(d["high"], d["low"], d["close"], 5, 4, 0, 2, 0)[1]),
+    ("STOCHRSI", "k", lambda d: _stochrsi_ref(d, 14, 14, 3, 3)[0]),
+    ("STOCHRSI", "d", lambda d: _stochrsi_ref(d, 14, 14, 3, 3)[1]),
+    ("STOCHRSI_10_7_2_4", "d", lambda d: _stochrsi_ref(d, 10, 7, 2, 4)[1]),
+    ("MACD_12_26_9", "macd", lambda d: talib.MACD(d["close"], 12, 26, 9)[0]),
+    ("MACD_12_26_9", "signal", lambda d: talib.MACD(d["close"], 12, 26, 9)[1]),
+    ("MACD_12_26_9", "histogram", lambda d: talib.MACD(d["close"], 12, 26, 9)[2]),
+    ("MACD_5_35_5", "macd", lambda d: talib.MACD(d["close"], 5, 35, 5)[0]),
+    ("MACD_5_35_5", "histogram", lambda d: talib.MACD(d["close"], 5, 35, 5)[2]),
+    ("CCI_20", None, lambda d: talib.CCI(d["high"], d["low"], d["close"], 20)),
+    ("CCI_7", None, lambda d: talib.CCI(d["high"], d["low"], d["close"], 7)),
+    ("MOM_10", None, lambda d: talib.MOM(d["close"], 10)),
+    ("ROC_12", None, lambda d: talib.ROC(d["close"], 12)),
+    ("WILLR_14", None, lambda d: talib.WILLR(d["high"], d["low"], d["close"], 14)),
+    ("PPO_12_26_9", "ppo", lambda d: talib.PPO(d["close"], 12, 26, 0)),
+    ("PPO_5_10_3", "ppo", lambda d: talib.PPO(d["close"], 5, 10, 0)),
+    ("SMA_20", None, lambda d: talib.SMA(d["close"], 20)),
+    ("SMA_3", None, lambda d: talib.SMA(d["close"], 3)),
+    ("EMA_20", None, lambda d: talib.EMA(d["close"], 20)),
+    ("EMA_5", None, lambda d: talib.EMA(d["close"], 5)),
+    ("WMA_20", None, lambda d: talib.WMA(d["close"], 20)),
+    ("WMA_7", None, lambda d: talib.WMA(d["close"], 7)),
+    ("DEMA_20", None, lambda d: talib.DEMA(d["close"], 20)),
+    ("TEMA_20", None, lambda d: talib.TEMA(d["close"], 20)),
+    ("TEMA_4", None, lambda d: talib.TEMA(d["close"], 4)),
+    ("KAMA_10", None, lambda d: talib.KAMA(d["close"], 10)),
+    ("KAMA_4", None, lambda d: talib.KAMA(d["close"], 4)),
+    ("MAMA_0.5_0.05", "mama", lambda d: talib.MAMA(d["close"], 0.5, 0.05)[0]),
+    ("MAMA_0.5_0.05", "fama", lambda d: talib.MAMA(d["close"], 0.5, 0.05)[1]),
+    ("MAMA_0.3_0.1", "fama", lambda d: talib.MAMA(d["close"], 0.3, 0.1)[1]),
+    ("T3_5_0.7", None, lambda d: talib.T3(d["close"], 5, 0.7)),
+    ("T3_3_0.4", None, lambda d: talib.T3(d["close"], 3, 0.4)),
+    ("ATR_14", None, lambda d: talib.ATR(d["high"], d["low"], d["close"], 14)),
+    ("ATR_3", None, lambda d: talib.ATR(d["high"], d["low"], d["close"], 3)),
+    ("NATR_14", None, lambda d: talib.NATR(d["high"], d["low"], d["close"], 14)),
+    ("BBANDS_20_2", "upper", lambda d: talib.BBANDS(d["close"], 20, 2.0, 2.0, 0)[0]),
+    ("BBANDS_20_2", "middle", lambda d: talib.BBANDS(d["close"], 20, 2.0, 2.0, 0)[1]),
+    ("BBANDS_20_2", "lower", lambda d: talib.BBANDS(d["close"], 20, 2.0, 2.0, 0)[2]),
+    ("BBANDS_10_1.5", "upper", lambda d: talib.BBANDS(d["close"], 10, 1.5, 1.5, 0)[0]),
+    ("OBV", None, lambda d: talib.OBV(d["close"], d["volume"])),
+    ("AD", None, lambda d: talib.AD(d["high"], d["low"], d["close"], d["volume"])),
+    ("ADX_14", "adx", lambda d: talib.ADX(d["high"], d["low"], d["close"], 14)),
+    ("ADX_14", "plus_di", lambda d: talib.PLUS_DI(d["high"], d["low"], d["close"], 14)),
+    ("ADX_14", "minus_di", lambda d: talib.MINUS_DI(d["high"], d["low"], d["close"], 14)),
+    ("ADX_5", "adx", lambda d: talib.ADX(d["high"], d["low"], d["close"], 5)),
+    ("MFI_14", None, lambda d: talib.MFI(d["high"], d["low"], d["close"], d["volume"], 14)),
+    ("PSAR_0.02_0.2", "sar", lambda d: talib.SAR(d["high"], d["low"], 0.02, 0.2)),
+    ("PSAR_0.05_0.3", "sar", lambda d: talib.SAR(d["high"], d["low"], 0.05, 0.3)),
+    ("AROON_25", "up", lambda d: talib.AROON(d["high"], d["low"], 25)[1]),
+    ("AROON_25", "down", lambda d: talib.AROON(d["high"], d["low"], 25)[0]),
+    ("AROON_25", "oscillator", lambda d: talib.AROONOSC(d["high"], d["low"], 25)),
+    ("AROON_7", "up", lambda d: talib.AROON(d["high"], d["low"], 7)[1]),
+]
+
+DATA = cases()
+
+
+def ours(ident: str, output: Any, d: dict[str, np.ndarray]) -> np.ndarray:
+    res = ta.compute(ident, open=d["open"], high=d["high"], low=d["low"], close=d["close"],
+                     volume=d["volume"])
+    return res[output] if output else res
+
+
+def compare(mine: np.ndarray, ref: np.ndarray, label: str) -> None:
+    assert mine.shape == ref.shape, label
+    ref_nan = np.isnan(ref)
+    mine_nan = np.isnan(mine)
+    bad = np.flatnonzero(ref_nan != mine_nan)
+    assert bad.size == 0, f"{label}: NaN positions differ first at {bad[:5]} (ours {mine[bad[:3]]}, ta-lib {ref[bad[:3]]})"
+    ok = ~ref_nan
+    if ok.any():
+        diff = ~np.isclose(mine[ok], ref[ok], rtol=RTOL, atol=ATOL)
+        where = np.flatnonzero(ok)[diff]
+        assert where.size == 0, f"{label}: {where.size} values differ, first at {where[:3]}: ours {mine[where[:3]]}, ta-lib {ref[where[:3]]}"
+
+
+@pytest.mark.parametrize("name,data", DATA, ids=[c[0] for c in DATA])
+@pytest.mark.parametrize("ident,output,ref", CASES, ids=[f"{c[0]}:{c[1] or 'value'}" for c in CASES])
+def test_matches_talib(ident: str, output: Any, ref: Ref, name: str, data: dict[str, np.ndarray]) -> None:
+    with np.errstate(all="ignore"):
+        expected = np.asarray(ref(data), dtype=np.float64)
+    compare(ours(ident, output, data), expected, f"{ident}:{output} on {name}")

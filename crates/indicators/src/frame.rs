@@ -59,8 +59,14 @@ impl<'a> Frame<'a> {
                 });
             }
         }
-        let first = def.inputs.first().copied().unwrap_or(Input::Close);
-        let len = self.column(first).map_or(0, <[f64]>::len);
+        // Lengths are checked against close when given (the column every caller has), else the
+        // indicator's first input.
+        let reference = if self.close.is_some() {
+            Input::Close
+        } else {
+            def.inputs.first().copied().unwrap_or(Input::Close)
+        };
+        let len = self.column(reference).map_or(0, <[f64]>::len);
         let cols = [
             ("open", self.open.map(<[f64]>::len)),
             ("high", self.high.map(<[f64]>::len)),

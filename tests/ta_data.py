@@ -21,15 +21,29 @@ def random_walk(n: int, seed: int, gaps: bool = False) -> dict[str, np.ndarray]:
     # one-minute bars from 09:15 IST on consecutive days (375 bars a day)
     day = np.arange(n) // 375
     minute = np.arange(n) % 375
-    time = (1_764_000_000 - 1_764_000_000 % 86_400) + day * 86_400 + (3 * 3600 + 45 * 60) + minute * 60
-    return {"open": open_, "high": high, "low": low, "close": close, "volume": volume,
-            "time": time.astype(np.int64)}
+    time = (
+        (1_764_000_000 - 1_764_000_000 % 86_400) + day * 86_400 + (3 * 3600 + 45 * 60) + minute * 60
+    )
+    return {
+        "open": open_,
+        "high": high,
+        "low": low,
+        "close": close,
+        "volume": volume,
+        "time": time.astype(np.int64),
+    }
 
 
 def flat(n: int) -> dict[str, np.ndarray]:
     c = np.full(n, 250.0)
-    return {"open": c.copy(), "high": c.copy(), "low": c.copy(), "close": c.copy(),
-            "volume": np.full(n, 500.0), "time": np.arange(n, dtype=np.int64) * 60}
+    return {
+        "open": c.copy(),
+        "high": c.copy(),
+        "low": c.copy(),
+        "close": c.copy(),
+        "volume": np.full(n, 500.0),
+        "time": np.arange(n, dtype=np.int64) * 60,
+    }
 
 
 def cases() -> list[tuple[str, dict[str, np.ndarray]]]:

@@ -21,8 +21,16 @@ Ref = Callable[[dict[str, np.ndarray]], Any]
 
 def _stochrsi_ref(d: dict[str, np.ndarray], length: int, rsi_length: int, k: int, dd: int):
     r = talib.RSI(d["close"], rsi_length)
-    return talib.STOCH(r, r, r, fastk_period=length, slowk_period=k, slowk_matype=0,
-                       slowd_period=dd, slowd_matype=0)
+    return talib.STOCH(
+        r,
+        r,
+        r,
+        fastk_period=length,
+        slowk_period=k,
+        slowk_matype=0,
+        slowd_period=dd,
+        slowd_matype=0,
+    )
 
 
 # (our id, output name or None, reference)
@@ -30,8 +38,16 @@ CASES: list[tuple[str, Any, Ref]] = [
     ("RSI_14", None, lambda d: talib.RSI(d["close"], 14)),
     ("RSI_2", None, lambda d: talib.RSI(d["close"], 2)),
     ("RSI_14_50", None, lambda d: talib.RSI(d["close"], 14) * 0.5),
-    ("STOCH_14_3_3", "k", lambda d: talib.STOCH(d["high"], d["low"], d["close"], 14, 3, 0, 3, 0)[0]),
-    ("STOCH_14_3_3", "d", lambda d: talib.STOCH(d["high"], d["low"], d["close"], 14, 3, 0, 3, 0)[1]),
+    (
+        "STOCH_14_3_3",
+        "k",
+        lambda d: talib.STOCH(d["high"], d["low"], d["close"], 14, 3, 0, 3, 0)[0],
+    ),
+    (
+        "STOCH_14_3_3",
+        "d",
+        lambda d: talib.STOCH(d["high"], d["low"], d["close"], 14, 3, 0, 3, 0)[1],
+    ),
     ("STOCH_5_2_4", "k", lambda d: talib.STOCH(d["high"], d["low"], d["close"], 5, 4, 0, 2, 0)[0]),
     ("STOCH_5_2_4", "d", lambda d: talib.STOCH(d["high"], d["low"], d["close"], 5, 4, 0, 2, 0)[1]),
     ("STOCHRSI", "k", lambda d: _stochrsi_ref(d, 14, 14, 3, 3)[0]),
@@ -91,8 +107,9 @@ DATA = cases()
 
 
 def ours(ident: str, output: Any, d: dict[str, np.ndarray]) -> np.ndarray:
-    res = ta.compute(ident, open=d["open"], high=d["high"], low=d["low"], close=d["close"],
-                     volume=d["volume"])
+    res = ta.compute(
+        ident, open=d["open"], high=d["high"], low=d["low"], close=d["close"], volume=d["volume"]
+    )
     return res[output] if output else res
 
 
@@ -101,17 +118,25 @@ def compare(mine: np.ndarray, ref: np.ndarray, label: str) -> None:
     ref_nan = np.isnan(ref)
     mine_nan = np.isnan(mine)
     bad = np.flatnonzero(ref_nan != mine_nan)
-    assert bad.size == 0, f"{label}: NaN positions differ first at {bad[:5]} (ours {mine[bad[:3]]}, ta-lib {ref[bad[:3]]})"
+    assert bad.size == 0, (
+        f"{label}: NaN positions differ first at {bad[:5]} (ours {mine[bad[:3]]}, ta-lib {ref[bad[:3]]})"
+    )
     ok = ~ref_nan
     if ok.any():
         diff = ~np.isclose(mine[ok], ref[ok], rtol=RTOL, atol=ATOL)
         where = np.flatnonzero(ok)[diff]
-        assert where.size == 0, f"{label}: {where.size} values differ, first at {where[:3]}: ours {mine[where[:3]]}, ta-lib {ref[where[:3]]}"
+        assert where.size == 0, (
+            f"{label}: {where.size} values differ, first at {where[:3]}: ours {mine[where[:3]]}, ta-lib {ref[where[:3]]}"
+        )
 
 
 @pytest.mark.parametrize("name,data", DATA, ids=[c[0] for c in DATA])
-@pytest.mark.parametrize("ident,output,ref", CASES, ids=[f"{c[0]}:{c[1] or 'value'}" for c in CASES])
-def test_matches_talib(ident: str, output: Any, ref: Ref, name: str, data: dict[str, np.ndarray]) -> None:
+@pytest.mark.parametrize(
+    "ident,output,ref", CASES, ids=[f"{c[0]}:{c[1] or 'value'}" for c in CASES]
+)
+def test_matches_talib(
+    ident: str, output: Any, ref: Ref, name: str, data: dict[str, np.ndarray]
+) -> None:
     with np.errstate(all="ignore"):
         expected = np.asarray(ref(data), dtype=np.float64)
     compare(ours(ident, output, data), expected, f"{ident}:{output} on {name}")

@@ -45,3 +45,34 @@ def next_expiries(
     start: Optional[datetime.date] = None,
 ) -> list[datetime.date]: ...
 def run_server(argv: list[str]) -> int: ...
+
+# Indicators (stocksblitz.ta wraps these)
+def ta_registry() -> list[dict[str, object]]: ...
+def ta_canonical(id: str, params: Optional[dict[str, float]] = None) -> str: ...
+def ta_compute(
+    id: str,
+    params: Optional[dict[str, float]] = None,
+    open: Optional[object] = None,
+    high: Optional[object] = None,
+    low: Optional[object] = None,
+    close: Optional[object] = None,
+    volume: Optional[object] = None,
+    time: Optional[object] = None,
+) -> dict[str, object]: ...
+
+class TaStream:
+    def __init__(self, id: str, params: Optional[dict[str, float]] = None) -> None: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def outputs(self) -> list[str]: ...
+    def update(
+        self,
+        close: float = ...,
+        high: Optional[float] = None,
+        low: Optional[float] = None,
+        open: Optional[float] = None,
+        volume: float = ...,
+        time: Optional[int] = None,
+    ) -> list[float]: ...
+    def reset(self) -> None: ...

@@ -54,15 +54,28 @@ def _column(name: str, value: Any) -> np.ndarray:
 
 
 def _times(value: Any) -> Optional[np.ndarray]:
+    """Bar times as epoch seconds: ints pass through, datetimes convert (naive ones are UTC)."""
     if value is None:
         return None
-    if hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):
-        value = value.to_numpy()
+    if type(value).__module__.startswith("pandas"):
+        import pandas as pd
+
+        if not pd.api.types.is_numeric_dtype(getattr(value, "dtype", None)):
+            idx = pd.DatetimeIndex(pd.to_datetime(value, utc=True))
+            value = idx.tz_convert(None).to_numpy(dtype="datetime64[s]")
     arr = np.asarray(value)
     if np.issubdtype(arr.dtype, np.datetime64):
         arr = arr.astype("datetime64[s]").astype(np.int64)
     elif arr.dtype == object:
-        arr = np.array([np.datetime64(v, "s") for v in arr]).astype(np.int64)
+        arr = np.array(
+            [
+                int(v.timestamp())
+                if getattr(v, "tzinfo", None) is not None
+                else np.datetime64(v, "s").astype(np.int64)
+                for v in arr
+            ],
+            dtype=np.int64,
+        )
     try:
         out = np.ascontiguousarray(arr, dtype=np.int64)
     except (TypeError, ValueError) as e:
@@ -91,8 +104,8 @@ def _run(
 
 
 def compute(
-    id: str,  # noqa: A002 - the registry calls it an id
-    open: Any = None,  # noqa: A002
+    id: str,
+    open: Any = None,
     high: Any = None,
     low: Any = None,
     close: Any = None,
@@ -151,7 +164,7 @@ def _make_function(d: dict[str, Any]) -> Callable[..., Any]:
 
 for _d in _REGISTRY:
     globals()[_d["name"].lower()] = _make_function(_d)
-    __all__.append(_d["name"].lower())  # noqa: PYI056
+    __all__.append(_d["name"].lower())
 
 
 class Stream:
@@ -161,7 +174,7 @@ class Stream:
     value (float) or a dict of the outputs; NaN while warming up.
     """
 
-    def __init__(self, id: str, **params: float) -> None:  # noqa: A002
+    def __init__(self, id: str, **params: float) -> None:
         self._inner = _native.TaStream(id, {k: float(v) for k, v in params.items()} or None)
         self.outputs: list[str] = list(self._inner.outputs)
 
@@ -175,7 +188,7 @@ class Stream:
         close: float = float("nan"),
         high: Optional[float] = None,
         low: Optional[float] = None,
-        open: Optional[float] = None,  # noqa: A002
+        open: Optional[float] = None,
         volume: float = float("nan"),
         time: Optional[int] = None,
     ) -> Union[float, dict[str, float]]:

@@ -119,7 +119,11 @@ def test_stream_equals_batch() -> None:
             )
             if isinstance(v, dict):
                 for k, x in v.items():
-                    assert (np.isnan(x) and np.isnan(batch[k][i])) or x == batch[k][i], (ident, k, i)
+                    assert (np.isnan(x) and np.isnan(batch[k][i])) or x == batch[k][i], (
+                        ident,
+                        k,
+                        i,
+                    )
             else:
                 assert (np.isnan(v) and np.isnan(batch[i])) or v == batch[i], (ident, i)
     s = ta.Stream("rsi", length=3)

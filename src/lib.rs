@@ -253,5 +253,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ta::ta_registry, m)?)?;
     m.add_function(wrap_pyfunction!(ta::ta_canonical, m)?)?;
     m.add_function(wrap_pyfunction!(ta::ta_compute, m)?)?;
+    m.add_function(wrap_pyfunction!(ta::ta_call, m)?)?;
     Ok(())
 }

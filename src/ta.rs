@@ -2,7 +2,7 @@
 //! outputs handed to numpy without a copy) and streaming instances.
 
 use numpy::{PyArray1, PyReadonlyArray1};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use stocksblitz_indicators::{Bar, Frame, IndicatorError, IndicatorId, REGISTRY, Stream, compute};
@@ -138,6 +138,56 @@ pub fn ta_compute<'py>(
         dict.set_item(*name, PyArray1::from_vec(py, series))?;
     }
     Ok(dict)
+}
+
+/// Fast path of the generated `ta.<name>()` functions: registry name, positional parameter
+/// values, float64 contiguous columns. Returns the array (single output) or a dict of arrays.
+/// Raises TypeError when a column is not a contiguous float64 array (the Python side then
+/// converts and retries), ValueError for bad parameters or inputs.
+#[pyfunction]
+#[pyo3(signature = (name, params, open, high, low, close, volume, time))]
+#[allow(clippy::too_many_arguments)]
+pub fn ta_call<'py>(
+    py: Python<'py>,
+    name: &str,
+    params: Vec<f64>,
+    open: Option<PyReadonlyArray1<'py, f64>>,
+    high: Option<PyReadonlyArray1<'py, f64>>,
+    low: Option<PyReadonlyArray1<'py, f64>>,
+    close: Option<PyReadonlyArray1<'py, f64>>,
+    volume: Option<PyReadonlyArray1<'py, f64>>,
+    time: Option<PyReadonlyArray1<'py, i64>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let id = IndicatorId::with_values(name, &params).map_err(value_error)?;
+    fn contiguous<'a>(n: &str, a: &'a Option<PyReadonlyArray1<'_, f64>>) -> PyResult<Option<&'a [f64]>> {
+        match a {
+            None => Ok(None),
+            Some(arr) => arr.as_slice().map(Some).map_err(|_| PyTypeError::new_err(format!("{n} is not contiguous"))),
+        }
+    }
+    let time_slice = match &time {
+        None => None,
+        Some(t) => Some(t.as_slice().map_err(|_| PyTypeError::new_err("time is not contiguous"))?),
+    };
+    let frame = Frame {
+        open: contiguous("open", &open)?,
+        high: contiguous("high", &high)?,
+        low: contiguous("low", &low)?,
+        close: contiguous("close", &close)?,
+        volume: contiguous("volume", &volume)?,
+        time: time_slice,
+    };
+    let len = frame.close.or(frame.high).map_or(0, <[f64]>::len);
+    let out = if len < 4096 { compute(&id, &frame) } else { py.detach(|| compute(&id, &frame)) }.map_err(value_error)?;
+    if out.series.len() == 1 {
+        let series = out.series.into_iter().next().unwrap_or_default();
+        return Ok(PyArray1::from_vec(py, series).into_any());
+    }
+    let dict = PyDict::new(py);
+    for (name, series) in out.names.iter().zip(out.series) {
+        dict.set_item(*name, PyArray1::from_vec(py, series))?;
+    }
+    Ok(dict.into_any())
 }
 
 /// A streaming indicator instance.

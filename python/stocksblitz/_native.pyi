@@ -76,3 +76,14 @@ class TaStream:
         time: Optional[int] = None,
     ) -> list[float]: ...
     def reset(self) -> None: ...
+
+def ta_call(
+    name: str,
+    params: list[float],
+    open: Optional[object],
+    high: Optional[object],
+    low: Optional[object],
+    close: Optional[object],
+    volume: Optional[object],
+    time: Optional[object],
+) -> object: ...

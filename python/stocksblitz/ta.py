@@ -16,7 +16,6 @@ released. Functions are generated from the registry; ``ta.pyi`` carries their si
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
@@ -121,44 +120,51 @@ def compute(
     return _run(id, None, cols, time)
 
 
+def _slow(
+    name: str, params: dict[str, Any], columns: dict[str, Any], time: Any
+) -> Union[np.ndarray, dict[str, np.ndarray], Any]:
+    """Conversion path: lists, pandas, other dtypes; validates parameter types."""
+    named = {}
+    for key, value in params.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{key} must be a number, got {type(value).__name__}")
+        named[key] = float(value)
+    return _run(name, named, columns, time)
+
+
 def _make_function(d: dict[str, Any]) -> Callable[..., Any]:
+    """Generate ``ta.<name>`` with the registry's signature. Contiguous float64 arrays go straight
+    to Rust; anything else (lists, pandas, other dtypes) takes the converting path."""
     name = d["name"]
     inputs: list[str] = list(d["inputs"])
-    params = d["parameters"]
-    param_names = [p["name"] for p in params]
-
-    def fn(*args: Any, **kwargs: Any) -> Any:
-        bound = sig.bind(*args, **kwargs)
-        bound.apply_defaults()
-        a = bound.arguments
-        cols = {k: a[k] for k in inputs}
-        named = {}
-        for p in params:
-            v = a[p["name"]]
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-                raise TypeError(f"{p['name']} must be a number, got {type(v).__name__}")
-            named[p["name"]] = float(v)
-        return _run(name, named, cols, a.get("time"))
-
-    sig_params = [inspect.Parameter(i, inspect.Parameter.POSITIONAL_OR_KEYWORD) for i in inputs]
-    sig_params += [
-        inspect.Parameter(p["name"], inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p["default"])
-        for p in params
-    ]
+    pnames = [p["name"] for p in d["parameters"]]
+    args = inputs + [f"{p['name']}={p['default']!r}" for p in d["parameters"]]
     if d["uses_time"]:
-        sig_params.append(inspect.Parameter("time", inspect.Parameter.KEYWORD_ONLY, default=None))
-    sig = inspect.Signature(sig_params)
-    fn.__signature__ = sig  # type: ignore[attr-defined]
-    fn.__name__ = fn.__qualname__ = name.lower()
+        args += ["*", "time=None"]
+    time_arg = "time" if d["uses_time"] else "None"
+    cols = ", ".join(c if c in inputs else "None" for c in _INPUTS)
+    fname = name.lower()
+    src = (
+        f"def {fname}({', '.join(args)}):\n"
+        f"    try:\n"
+        f"        return _call({name!r}, [{', '.join(pnames)}], {cols}, {time_arg})\n"
+        f"    except TypeError:\n"
+        f"        return _slow({name!r}, {{{', '.join(f'{n!r}: {n}' for n in pnames)}}}, "
+        f"{{{', '.join(f'{c!r}: {c}' for c in inputs)}}}, {time_arg})\n"
+    )
+    namespace: dict[str, Any] = {"_call": _native.ta_call, "_slow": _slow}
+    # Code generated from the registry (no user input).
+    exec(src, namespace)
+    fn = namespace[fname]
+    fn.__module__ = __name__
     outputs = d["outputs"]
     ret = "array" if len(outputs) == 1 else "dict of arrays: " + ", ".join(outputs)
     fn.__doc__ = (
         f"{d['display_name']} ({d['category']}). {d['description']}\n\n"
         f"Inputs: {', '.join(inputs)}. Parameters: "
-        + (", ".join(f"{p['name']}={p['default']}" for p in params) or "none")
+        + (", ".join(f"{p['name']}={p['default']}" for p in d["parameters"]) or "none")
         + f". Returns {ret}."
     )
-    del param_names
     return fn
 
 

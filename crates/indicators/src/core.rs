@@ -76,19 +76,23 @@ impl Ring {
     pub fn is_full(&self) -> bool {
         self.len == self.buf.len()
     }
+    #[inline]
+    fn wrap(&self, i: usize) -> usize {
+        let cap = self.buf.len();
+        if i >= cap { i - cap } else { i }
+    }
     /// Push a value; returns the evicted oldest value when full.
     #[inline]
     pub fn push(&mut self, v: f64) -> Option<f64> {
-        let cap = self.buf.len();
-        if self.len < cap {
-            let idx = (self.head + self.len) % cap;
+        if self.len < self.buf.len() {
+            let idx = self.wrap(self.head + self.len);
             self.buf[idx] = v;
             self.len += 1;
             None
         } else {
             let old = self.buf[self.head];
             self.buf[self.head] = v;
-            self.head = (self.head + 1) % cap;
+            self.head = self.wrap(self.head + 1);
             Some(old)
         }
     }
@@ -98,8 +102,7 @@ impl Ring {
         if back >= self.len {
             return f64::NAN;
         }
-        let cap = self.buf.len();
-        self.buf[(self.head + self.len - 1 - back) % cap]
+        self.buf[self.wrap(self.head + self.len - 1 - back)]
     }
     /// The oldest value held.
     #[inline]
@@ -143,11 +146,12 @@ impl RollingExtreme {
     }
     fn new(n: usize, max: bool) -> Self {
         let n = n.max(1);
+        let cap = (n + 1).next_power_of_two();
         RollingExtreme {
             n,
             max,
-            idx: vec![0; n + 1].into_boxed_slice(),
-            val: vec![0.0; n + 1].into_boxed_slice(),
+            idx: vec![0; cap].into_boxed_slice(),
+            val: vec![0.0; cap].into_boxed_slice(),
             head: 0,
             len: 0,
             count: 0,
@@ -155,7 +159,7 @@ impl RollingExtreme {
     }
     #[inline]
     fn slot(&self, i: usize) -> usize {
-        (self.head + i) % self.idx.len()
+        (self.head + i) & (self.idx.len() - 1)
     }
     /// Push a value; returns (extreme, its index counted from the first push) over the window of
     /// the last `n` values (fewer at the start).
@@ -183,7 +187,7 @@ impl RollingExtreme {
         self.len += 1;
         // Drop values that left the window from the front.
         while self.len > 0 && self.idx[self.head] + (self.n as u64) <= i {
-            self.head = (self.head + 1) % self.idx.len();
+            self.head = (self.head + 1) & (self.idx.len() - 1);
             self.len -= 1;
         }
         if self.len == 0 {
@@ -342,6 +346,101 @@ impl WmaCore {
     }
     pub fn reset(&mut self) {
         *self = WmaCore::new(self.n);
+    }
+}
+
+/// A NaN-filled output column.
+#[inline]
+pub fn nan_vec(n: usize) -> Vec<f64> {
+    vec![f64::NAN; n]
+}
+
+/// Batch SMA of `x[start..]` into `out` (first value at `start + n - 1`), TA-Lib's order of
+/// operations (the same as [`SmaCore`]).
+pub fn sma_into(x: &[f64], start: usize, n: usize, out: &mut [f64]) {
+    let n = n.max(1);
+    if x.len() < start + n {
+        return;
+    }
+    let nf = n as f64;
+    let mut total = 0.0;
+    for &v in &x[start..start + n - 1] {
+        total += v;
+    }
+    let first = start + n - 1;
+    for ((o, &new), &old) in out[first..].iter_mut().zip(&x[first..]).zip(&x[start..]) {
+        total += new;
+        *o = total / nf;
+        total -= old;
+    }
+}
+
+/// Batch EMA of `x[start..]` into `out`, seeded with the mean of its first `n` values (first
+/// value at `start + n - 1`), TA-Lib's recurrence (the same as [`EmaCore`]).
+pub fn ema_into(x: &[f64], start: usize, n: usize, k: f64, out: &mut [f64]) {
+    let n = n.max(1);
+    if x.len() < start + n {
+        return;
+    }
+    let mut sum = 0.0;
+    for &v in &x[start..start + n] {
+        sum += v;
+    }
+    let mut prev = sum / n as f64;
+    let first = start + n - 1;
+    out[first] = prev;
+    for (o, &v) in out[first + 1..].iter_mut().zip(&x[first + 1..]) {
+        prev = ((v - prev) * k) + prev;
+        *o = prev;
+    }
+}
+
+/// `2 / (n + 1)`.
+#[inline]
+pub fn ema_k(n: usize) -> f64 {
+    2.0 / ((n.max(1) + 1) as f64)
+}
+
+/// Monotonic deque over a slice for batch rolling extremes: indices only, no wrap-around (its
+/// buffer holds as many indices as the series has values). Same semantics as
+/// [`RollingExtreme`]: ties keep the most recent index.
+pub struct SliceDeque {
+    buf: Vec<usize>,
+    head: usize,
+    tail: usize,
+}
+
+impl SliceDeque {
+    pub fn new(len: usize) -> Self {
+        SliceDeque { buf: vec![0; len.max(1)], head: 0, tail: 0 }
+    }
+    /// Push index `i` of `x` for a rolling max; drop indices older than `i + 1 - n`.
+    #[inline]
+    pub fn push_max(&mut self, x: &[f64], i: usize, n: usize) -> usize {
+        let v = x[i];
+        while self.tail > self.head && x[self.buf[self.tail - 1]] <= v {
+            self.tail -= 1;
+        }
+        self.buf[self.tail] = i;
+        self.tail += 1;
+        while self.buf[self.head] + n <= i {
+            self.head += 1;
+        }
+        self.buf[self.head]
+    }
+    /// Push index `i` of `x` for a rolling min; drop indices older than `i + 1 - n`.
+    #[inline]
+    pub fn push_min(&mut self, x: &[f64], i: usize, n: usize) -> usize {
+        let v = x[i];
+        while self.tail > self.head && x[self.buf[self.tail - 1]] >= v {
+            self.tail -= 1;
+        }
+        self.buf[self.tail] = i;
+        self.tail += 1;
+        while self.buf[self.head] + n <= i {
+            self.head += 1;
+        }
+        self.buf[self.head]
     }
 }
 

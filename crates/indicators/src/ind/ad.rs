@@ -31,8 +31,15 @@ impl Indicator for Ad {
 }
 
 pub fn ad(high: &[f64], low: &[f64], close: &[f64], volume: &[f64]) -> Vec<f64> {
-    let mut s = Ad::new();
-    (0..close.len())
-        .map(|i| s.next(high[i], low[i], close[i], volume[i]))
-        .collect()
+    let mut out = vec![0.0; close.len()];
+    let mut ad = 0.0;
+    for (i, o) in out.iter_mut().enumerate() {
+        let (h, l, c) = (high[i], low[i], close[i]);
+        let range = h - l;
+        if range > 0.0 {
+            ad += (((c - l) - (h - c)) / range) * volume[i];
+        }
+        *o = ad;
+    }
+    out
 }

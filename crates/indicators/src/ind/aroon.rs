@@ -1,7 +1,7 @@
 //! AROON — TA-Lib AROON (up, down over `length + 1` bars, ties to the most recent bar) and
 //! AROONOSC (oscillator).
 use crate::Indicator;
-use crate::core::{Bar, RollingExtreme};
+use crate::core::{Bar, RollingExtreme, SliceDeque};
 
 #[derive(Debug, Clone)]
 pub struct Aroon {
@@ -52,13 +52,21 @@ impl Indicator for Aroon {
 
 /// (up, down, oscillator)
 pub fn aroon(high: &[f64], low: &[f64], length: usize) -> [Vec<f64>; 3] {
-    let mut s = Aroon::new(length);
-    let mut out: [Vec<f64>; 3] = std::array::from_fn(|_| Vec::with_capacity(high.len()));
-    for i in 0..high.len() {
-        let (u, d, o) = s.next(high[i], low[i]);
-        out[0].push(u);
-        out[1].push(d);
-        out[2].push(o);
+    let n = length.max(1);
+    let len = high.len();
+    let mut out: [Vec<f64>; 3] = std::array::from_fn(|_| crate::core::nan_vec(len));
+    let (mut hi, mut lo) = (SliceDeque::new(len), SliceDeque::new(len));
+    let factor = 100.0 / n as f64;
+    let ni = n as i64;
+    for i in 0..len {
+        let h = hi.push_max(high, i, n + 1) as i64;
+        let l = lo.push_min(low, i, n + 1) as i64;
+        if i >= n {
+            let t = i as i64;
+            out[0][i] = factor * (ni - (t - h)) as f64;
+            out[1][i] = factor * (ni - (t - l)) as f64;
+            out[2][i] = factor * (h - l) as f64;
+        }
     }
     out
 }

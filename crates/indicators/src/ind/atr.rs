@@ -62,8 +62,36 @@ impl Indicator for Atr {
 }
 
 pub fn atr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
-    let mut s = Atr::new(length);
-    (0..close.len())
-        .map(|i| s.next(high[i], low[i], close[i]))
-        .collect()
+    let n = length.max(1);
+    let len = close.len();
+    let mut out = crate::core::nan_vec(len);
+    if len <= n {
+        if n == 1 {
+            for i in 1..len {
+                out[i] = true_range(high[i], low[i], close[i - 1]);
+            }
+        }
+        return out;
+    }
+    if n == 1 {
+        for i in 1..len {
+            out[i] = true_range(high[i], low[i], close[i - 1]);
+        }
+        return out;
+    }
+    let nf = n as f64;
+    let mut sum = 0.0;
+    for i in 1..=n {
+        sum += true_range(high[i], low[i], close[i - 1]);
+    }
+    let mut atr = sum / nf;
+    out[n] = atr;
+    for i in n + 1..len {
+        let tr = true_range(high[i], low[i], close[i - 1]);
+        atr *= nf - 1.0;
+        atr += tr;
+        atr /= nf;
+        out[i] = atr;
+    }
+    out
 }

@@ -73,13 +73,38 @@ impl Indicator for Bbands {
 
 /// (upper, middle, lower, bandwidth, percent)
 pub fn bbands(x: &[f64], length: usize, std: f64) -> [Vec<f64>; 5] {
-    let mut s = Bbands::new(length, std);
-    let mut out: [Vec<f64>; 5] = std::array::from_fn(|_| Vec::with_capacity(x.len()));
-    for &v in x {
-        let r = s.next(v);
-        for (o, val) in out.iter_mut().zip(r) {
-            o.push(val);
-        }
+    let n = length.max(1);
+    let len = x.len();
+    let mut out: [Vec<f64>; 5] = std::array::from_fn(|_| crate::core::nan_vec(len));
+    if len < n {
+        return out;
+    }
+    let nf = n as f64;
+    let (mut total, mut total2) = (0.0, 0.0);
+    for &v in &x[..n - 1] {
+        total += v;
+        total2 += v * v;
+    }
+    let [ou, om, ol, ob, op] = &mut out;
+    for i in n - 1..len {
+        let v = x[i];
+        total += v;
+        let mid = total / nf;
+        let old = x[i + 1 - n];
+        total -= old;
+        total2 += v * v;
+        let mut mean2 = total2 / nf;
+        total2 -= old * old;
+        mean2 -= mid * mid;
+        let sd = if mean2 < 0.000_000_01 { 0.0 } else { mean2.sqrt() };
+        let dev = sd * std;
+        let (upper, lower) = (mid + dev, mid - dev);
+        let width = upper - lower;
+        ou[i] = upper;
+        om[i] = mid;
+        ol[i] = lower;
+        ob[i] = if mid != 0.0 { 100.0 * width / mid } else { f64::NAN };
+        op[i] = if width != 0.0 { (v - lower) / width } else { f64::NAN };
     }
     out
 }

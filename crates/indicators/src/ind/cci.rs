@@ -57,8 +57,31 @@ impl Indicator for Cci {
 }
 
 pub fn cci(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
-    let mut s = Cci::new(length);
-    (0..close.len())
-        .map(|i| s.next(high[i], low[i], close[i]))
-        .collect()
+    let n = length.max(1);
+    let len = close.len();
+    let mut out = crate::core::nan_vec(len);
+    if len < n {
+        return out;
+    }
+    let tp: Vec<f64> = (0..len).map(|i| (high[i] + low[i] + close[i]) / 3.0).collect();
+    let nf = n as f64;
+    for i in n - 1..len {
+        // TA-Lib sums its circular buffer from slot 0: the window rotated so that the value whose
+        // index is a multiple of n comes first.
+        let lo = i + 1 - n;
+        let k = lo + (n - lo % n) % n;
+        let (a, b) = (&tp[k..=i], &tp[lo..k]);
+        let mut avg = 0.0;
+        for v in a.iter().chain(b) {
+            avg += v;
+        }
+        avg /= nf;
+        let mut dev = 0.0;
+        for v in a.iter().chain(b) {
+            dev += (v - avg).abs();
+        }
+        let num = tp[i] - avg;
+        out[i] = if num != 0.0 && dev != 0.0 { num / (0.015 * (dev / nf)) } else { 0.0 };
+    }
+    out
 }

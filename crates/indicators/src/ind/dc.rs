@@ -1,6 +1,6 @@
 //! DC — Donchian channels: upper = highest high over n, lower = lowest low, middle = mean.
 use crate::Indicator;
-use crate::core::{Bar, RollingExtreme};
+use crate::core::{Bar, RollingExtreme, SliceDeque};
 
 #[derive(Debug, Clone)]
 pub struct Dc {
@@ -41,11 +41,18 @@ impl Indicator for Dc {
 }
 
 pub fn dc(high: &[f64], low: &[f64], length: usize) -> [Vec<f64>; 3] {
-    let mut s = Dc::new(length);
-    let mut out: [Vec<f64>; 3] = std::array::from_fn(|_| Vec::with_capacity(high.len()));
-    for i in 0..high.len() {
-        for (o, val) in out.iter_mut().zip(s.next(high[i], low[i])) {
-            o.push(val);
+    let n = length.max(1);
+    let len = high.len();
+    let mut out: [Vec<f64>; 3] = std::array::from_fn(|_| crate::core::nan_vec(len));
+    let (mut hi, mut lo) = (SliceDeque::new(len), SliceDeque::new(len));
+    for i in 0..len {
+        let h = hi.push_max(high, i, n);
+        let l = lo.push_min(low, i, n);
+        if i + 1 >= n {
+            let (u, d) = (high[h], low[l]);
+            out[0][i] = u;
+            out[1][i] = (u + d) / 2.0;
+            out[2][i] = d;
         }
     }
     out

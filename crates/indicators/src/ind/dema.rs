@@ -37,6 +37,19 @@ impl Indicator for Dema {
 }
 
 pub fn dema(x: &[f64], length: usize) -> Vec<f64> {
-    let mut s = Dema::new(length);
-    super::map1(x, |v| s.next(v))
+    use crate::core::{ema_into, ema_k, nan_vec};
+    let n = length.max(1);
+    let k = ema_k(n);
+    let len = x.len();
+    let (mut e1, mut e2) = (nan_vec(len), nan_vec(len));
+    ema_into(x, 0, n, k, &mut e1);
+    ema_into(&e1, n - 1, n, k, &mut e2);
+    let mut out = nan_vec(len);
+    let start = 2 * (n - 1);
+    if start < len {
+        for i in start..len {
+            out[i] = (2.0 * e1[i]) - e2[i];
+        }
+    }
+    out
 }

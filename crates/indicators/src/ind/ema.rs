@@ -25,6 +25,7 @@ impl Indicator for Ema {
 }
 
 pub fn ema(x: &[f64], length: usize) -> Vec<f64> {
-    let mut s = Ema::new(length);
-    super::map1(x, |v| s.next(v))
+    let mut out = crate::core::nan_vec(x.len());
+    crate::core::ema_into(x, 0, length, crate::core::ema_k(length), &mut out);
+    out
 }

@@ -82,6 +82,35 @@ impl Indicator for Kama {
 }
 
 pub fn kama(x: &[f64], length: usize) -> Vec<f64> {
-    let mut s = Kama::new(length);
-    super::map1(x, |v| s.next(v))
+    let n = length.max(1);
+    let len = x.len();
+    let mut out = crate::core::nan_vec(len);
+    if len <= n {
+        return out;
+    }
+    let const_diff = 2.0 / (2.0 + 1.0) - CONST_MAX;
+    let mut sum_roc = 0.0;
+    for i in 0..n {
+        sum_roc += (x[i] - x[i + 1]).abs();
+    }
+    let mut kama = x[n - 1];
+    let mut trailing_idx = 0;
+    let mut trailing_value = x[0];
+    for today in n..len {
+        let v = x[today];
+        let t = x[trailing_idx];
+        if today > n {
+            sum_roc -= (trailing_value - t).abs();
+            sum_roc += (v - x[today - 1]).abs();
+        }
+        trailing_value = t;
+        trailing_idx += 1;
+        let period_roc = v - t;
+        let er = if sum_roc <= period_roc || is_zero(sum_roc) { 1.0 } else { (period_roc / sum_roc).abs() };
+        let mut sc = (er * const_diff) + CONST_MAX;
+        sc *= sc;
+        kama = ((v - kama) * sc) + kama;
+        out[today] = kama;
+    }
+    out
 }

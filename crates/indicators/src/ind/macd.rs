@@ -78,17 +78,35 @@ impl Indicator for Macd {
 
 /// (macd, signal, histogram)
 pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3] {
-    let mut s = Macd::new(fast, slow, signal);
-    let mut out = [
-        Vec::with_capacity(x.len()),
-        Vec::with_capacity(x.len()),
-        Vec::with_capacity(x.len()),
-    ];
-    for &v in x {
-        let (a, b, c) = s.next(v);
-        out[0].push(a);
-        out[1].push(b);
-        out[2].push(c);
+    use crate::core::{ema_into, ema_k, nan_vec};
+    let (mut fast, mut slow) = (fast.max(1), slow.max(1));
+    if slow < fast {
+        std::mem::swap(&mut fast, &mut slow);
+    }
+    let signal = signal.max(1);
+    let len = x.len();
+    let mut out = [nan_vec(len), nan_vec(len), nan_vec(len)];
+    if len < slow {
+        return out;
+    }
+    let mut slow_ema = nan_vec(len);
+    ema_into(x, 0, slow, ema_k(slow), &mut slow_ema);
+    // The fast EMA starts where the slow one does, seeded with the `fast` values ending there.
+    let mut fast_ema = nan_vec(len);
+    ema_into(x, slow - fast, fast, ema_k(fast), &mut fast_ema);
+    let mut line = nan_vec(len);
+    for i in slow - 1..len {
+        line[i] = fast_ema[i] - slow_ema[i];
+    }
+    let mut sig = nan_vec(len);
+    ema_into(&line, slow - 1, signal, ema_k(signal), &mut sig);
+    let start = slow + signal - 2;
+    if start < len {
+        for i in start..len {
+            out[0][i] = line[i];
+            out[1][i] = sig[i];
+            out[2][i] = line[i] - sig[i];
+        }
     }
     out
 }

@@ -99,13 +99,13 @@ impl Mama {
     /// The value `back` bars before today from the small input window.
     #[inline]
     fn input_back(&self, back: usize) -> f64 {
-        self.window[(self.today + 4 - back) % 4]
+        self.window[(self.today + 4 - back) & 3]
     }
 
     /// (mama, fama)
     pub fn next(&mut self, x: f64) -> (f64, f64) {
         let today = self.today;
-        self.window[today % 4] = x;
+        self.window[today & 3] = x;
         // The WMA smoother: TA-Lib primes it with the first three values, then runs the
         // recurrence (weights 1..4), the trailing value lagging three bars behind.
         if today < 3 {
@@ -129,7 +129,7 @@ impl Mama {
         let adjusted = 0.075 * self.period + 0.54;
         let idx = self.hilbert_idx;
         let (q1, ji, jq, i1_prev3, detrender);
-        if today % 2 == 0 {
+        if today & 1 == 0 {
             detrender = self.even.detrender.apply(idx, smoothed, adjusted);
             q1 = self.even.q1.apply(idx, detrender, adjusted);
             i1_prev3 = self.i1_even_prev3;
@@ -220,11 +220,9 @@ impl Indicator for Mama {
 /// (mama, fama)
 pub fn mama(x: &[f64], fast_limit: f64, slow_limit: f64) -> [Vec<f64>; 2] {
     let mut s = Mama::new(fast_limit, slow_limit);
-    let (mut a, mut b) = (Vec::with_capacity(x.len()), Vec::with_capacity(x.len()));
-    for &v in x {
-        let (m, f) = s.next(v);
-        a.push(m);
-        b.push(f);
+    let (mut a, mut b) = (crate::core::nan_vec(x.len()), crate::core::nan_vec(x.len()));
+    for ((ma, fa), &v) in a.iter_mut().zip(b.iter_mut()).zip(x) {
+        (*ma, *fa) = s.next(v);
     }
     [a, b]
 }

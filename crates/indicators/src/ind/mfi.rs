@@ -81,8 +81,35 @@ impl Indicator for Mfi {
 }
 
 pub fn mfi(high: &[f64], low: &[f64], close: &[f64], volume: &[f64], length: usize) -> Vec<f64> {
-    let mut s = Mfi::new(length);
-    (0..close.len())
-        .map(|i| s.next(high[i], low[i], close[i], volume[i]))
-        .collect()
+    let n = length.max(1);
+    let len = close.len();
+    let mut out = crate::core::nan_vec(len);
+    if len <= n {
+        return out;
+    }
+    let (mut pos, mut neg) = (vec![0.0; len], vec![0.0; len]);
+    let (mut pos_sum, mut neg_sum) = (0.0, 0.0);
+    let mut prev = (high[0] + low[0] + close[0]) / 3.0;
+    for i in 1..len {
+        if i > n {
+            pos_sum -= pos[i - n];
+            neg_sum -= neg[i - n];
+        }
+        let tp = (high[i] + low[i] + close[i]) / 3.0;
+        let change = tp - prev;
+        prev = tp;
+        let flow = tp * volume[i];
+        if change < 0.0 {
+            neg[i] = flow;
+            neg_sum += flow;
+        } else if change > 0.0 {
+            pos[i] = flow;
+            pos_sum += flow;
+        }
+        if i >= n {
+            let total = pos_sum + neg_sum;
+            out[i] = if total < 1.0 { 0.0 } else { 100.0 * (pos_sum / total) };
+        }
+    }
+    out
 }

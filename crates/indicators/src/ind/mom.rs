@@ -33,6 +33,12 @@ impl Indicator for Mom {
 }
 
 pub fn mom(x: &[f64], length: usize) -> Vec<f64> {
-    let mut s = Mom::new(length);
-    super::map1(x, |v| s.next(v))
+    let n = length.max(1);
+    let mut out = crate::core::nan_vec(x.len());
+    if x.len() > n {
+        for ((o, &new), &old) in out[n..].iter_mut().zip(&x[n..]).zip(x) {
+            *o = new - old;
+        }
+    }
+    out
 }

@@ -34,8 +34,11 @@ impl Indicator for Natr {
 }
 
 pub fn natr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
-    let mut s = Natr::new(length);
-    (0..close.len())
-        .map(|i| s.next(high[i], low[i], close[i]))
-        .collect()
+    let mut out = super::atr::atr(high, low, close, length);
+    for (o, &c) in out.iter_mut().zip(close) {
+        if !o.is_nan() {
+            *o = if !is_zero(c) { (*o / c) * 100.0 } else { 0.0 };
+        }
+    }
+    out
 }

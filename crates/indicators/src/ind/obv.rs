@@ -48,8 +48,21 @@ impl Indicator for Obv {
 }
 
 pub fn obv(close: &[f64], volume: &[f64]) -> Vec<f64> {
-    let mut s = Obv::new();
-    (0..close.len())
-        .map(|i| s.next(close[i], volume[i]))
-        .collect()
+    let mut out = vec![0.0; close.len()];
+    if close.is_empty() {
+        return out;
+    }
+    let mut obv = volume[0];
+    out[0] = obv;
+    let mut prev = close[0];
+    for ((o, &c), &v) in out[1..].iter_mut().zip(&close[1..]).zip(&volume[1..]) {
+        if c > prev {
+            obv += v;
+        } else if c < prev {
+            obv -= v;
+        }
+        prev = c;
+        *o = obv;
+    }
+    out
 }

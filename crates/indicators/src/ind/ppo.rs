@@ -61,17 +61,23 @@ impl Indicator for Ppo {
 }
 
 pub fn ppo(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3] {
-    let mut s = Ppo::new(fast, slow, signal);
-    let mut out = [
-        Vec::with_capacity(x.len()),
-        Vec::with_capacity(x.len()),
-        Vec::with_capacity(x.len()),
-    ];
-    for &v in x {
-        let (a, b, c) = s.next(v);
-        out[0].push(a);
-        out[1].push(b);
-        out[2].push(c);
+    use crate::core::{ema_into, ema_k, nan_vec, sma_into};
+    let (mut fast, mut slow) = (fast.max(1), slow.max(1));
+    if slow < fast {
+        std::mem::swap(&mut fast, &mut slow);
     }
-    out
+    let len = x.len();
+    let (mut f, mut s) = (nan_vec(len), nan_vec(len));
+    sma_into(x, 0, fast, &mut f);
+    sma_into(x, 0, slow, &mut s);
+    let mut ppo = nan_vec(len);
+    if len >= slow {
+        for i in slow - 1..len {
+            ppo[i] = if !is_zero(s[i]) { ((f[i] - s[i]) / s[i]) * 100.0 } else { 0.0 };
+        }
+    }
+    let mut sig = nan_vec(len);
+    ema_into(&ppo, slow - 1, signal, ema_k(signal), &mut sig);
+    let hist = ppo.iter().zip(&sig).map(|(p, s)| p - s).collect();
+    [ppo, sig, hist]
 }

@@ -83,6 +83,44 @@ impl Indicator for Rsi {
 }
 
 pub fn rsi(x: &[f64], length: usize, scalar: f64) -> Vec<f64> {
-    let mut s = Rsi::new(length, scalar);
-    super::map1(x, |v| s.next(v))
+    let n = length.max(1);
+    let mut out = crate::core::nan_vec(x.len());
+    if x.len() <= n {
+        return out;
+    }
+    let nf = n as f64;
+    let factor = scalar / 100.0;
+    let (mut gain, mut loss) = (0.0, 0.0);
+    let mut prev = x[0];
+    for &v in &x[1..=n] {
+        let d = v - prev;
+        prev = v;
+        if d < 0.0 {
+            loss -= d;
+        } else {
+            gain += d;
+        }
+    }
+    loss /= nf;
+    gain /= nf;
+    let value = |gain: f64, loss: f64| {
+        let t = gain + loss;
+        (if is_zero(t) { 0.0 } else { 100.0 * (gain / t) }) * factor
+    };
+    out[n] = value(gain, loss);
+    for (o, &v) in out[n + 1..].iter_mut().zip(&x[n + 1..]) {
+        let d = v - prev;
+        prev = v;
+        loss *= nf - 1.0;
+        gain *= nf - 1.0;
+        if d < 0.0 {
+            loss -= d;
+        } else {
+            gain += d;
+        }
+        loss /= nf;
+        gain /= nf;
+        *o = value(gain, loss);
+    }
+    out
 }

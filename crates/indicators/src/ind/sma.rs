@@ -26,6 +26,7 @@ impl Indicator for Sma {
 
 /// SMA over `x`; NaN for the first `length - 1` values.
 pub fn sma(x: &[f64], length: usize) -> Vec<f64> {
-    let mut s = Sma::new(length);
-    super::map1(x, |v| s.next(v))
+    let mut out = crate::core::nan_vec(x.len());
+    crate::core::sma_into(x, 0, length, &mut out);
+    out
 }

@@ -1,7 +1,7 @@
 //! STOCH — TA-Lib STOCH: fast %K over `k` bars, slow %K = SMA(fast %K, smooth_k),
 //! %D = SMA(slow %K, d). Both outputs start once %D is defined (TA-Lib's alignment).
 use crate::Indicator;
-use crate::core::{Bar, RollingExtreme, SmaCore};
+use crate::core::{Bar, RollingExtreme, SliceDeque, SmaCore};
 
 #[derive(Debug, Clone)]
 pub struct StochCore {
@@ -86,21 +86,26 @@ impl Indicator for Stoch {
 }
 
 /// (k, d)
-pub fn stoch(
-    high: &[f64],
-    low: &[f64],
-    close: &[f64],
-    k: usize,
-    d: usize,
-    smooth_k: usize,
-) -> [Vec<f64>; 2] {
-    let mut s = Stoch::new(k, d, smooth_k);
-    let n = close.len();
-    let (mut ok, mut od) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    for i in 0..n {
-        let (a, b) = s.next(high[i], low[i], close[i]);
-        ok.push(a);
-        od.push(b);
+pub fn stoch(high: &[f64], low: &[f64], close: &[f64], k: usize, d: usize, smooth_k: usize) -> [Vec<f64>; 2] {
+    let (k, d, smooth_k) = (k.max(1), d.max(1), smooth_k.max(1));
+    let len = close.len();
+    let mut fast = crate::core::nan_vec(len);
+    let (mut hi, mut lo) = (SliceDeque::new(len), SliceDeque::new(len));
+    for i in 0..len {
+        let h = hi.push_max(high, i, k);
+        let l = lo.push_min(low, i, k);
+        if i + 1 >= k {
+            let lowest = low[l];
+            let diff = (high[h] - lowest) / 100.0;
+            fast[i] = if diff != 0.0 { (close[i] - lowest) / diff } else { 0.0 };
+        }
     }
-    [ok, od]
+    let mut slow_k = crate::core::nan_vec(len);
+    crate::core::sma_into(&fast, k - 1, smooth_k, &mut slow_k);
+    let mut slow_d = crate::core::nan_vec(len);
+    crate::core::sma_into(&slow_k, k + smooth_k - 2, d, &mut slow_d);
+    // TA-Lib aligns both outputs to the start of %D.
+    let start = (k + smooth_k + d - 3).min(len);
+    slow_k[..start].fill(f64::NAN);
+    [slow_k, slow_d]
 }

@@ -48,12 +48,16 @@ impl Indicator for StochRsi {
 }
 
 pub fn stochrsi(x: &[f64], length: usize, rsi_length: usize, k: usize, d: usize) -> [Vec<f64>; 2] {
-    let mut s = StochRsi::new(length, rsi_length, k, d);
-    let (mut ok, mut od) = (Vec::with_capacity(x.len()), Vec::with_capacity(x.len()));
-    for &v in x {
-        let (a, b) = s.next(v);
-        ok.push(a);
-        od.push(b);
+    let rsi_length = rsi_length.max(1);
+    let r = super::rsi::rsi(x, rsi_length, 100.0);
+    if r.len() <= rsi_length {
+        return [crate::core::nan_vec(x.len()), crate::core::nan_vec(x.len())];
     }
+    let tail = &r[rsi_length..];
+    let [sk, sd] = super::stoch::stoch(tail, tail, tail, length, d, k);
+    let mut ok = crate::core::nan_vec(rsi_length);
+    let mut od = crate::core::nan_vec(rsi_length);
+    ok.extend_from_slice(&sk);
+    od.extend_from_slice(&sd);
     [ok, od]
 }

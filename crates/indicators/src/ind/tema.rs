@@ -44,6 +44,20 @@ impl Indicator for Tema {
 }
 
 pub fn tema(x: &[f64], length: usize) -> Vec<f64> {
-    let mut s = Tema::new(length);
-    super::map1(x, |v| s.next(v))
+    use crate::core::{ema_into, ema_k, nan_vec};
+    let n = length.max(1);
+    let k = ema_k(n);
+    let len = x.len();
+    let (mut e1, mut e2, mut e3) = (nan_vec(len), nan_vec(len), nan_vec(len));
+    ema_into(x, 0, n, k, &mut e1);
+    ema_into(&e1, n - 1, n, k, &mut e2);
+    ema_into(&e2, 2 * (n - 1), n, k, &mut e3);
+    let mut out = nan_vec(len);
+    let start = 3 * (n - 1);
+    if start < len {
+        for i in start..len {
+            out[i] = e3[i] + ((3.0 * e1[i]) - (3.0 * e2[i]));
+        }
+    }
+    out
 }

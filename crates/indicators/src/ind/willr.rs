@@ -1,6 +1,6 @@
 //! WILLR — TA-Lib WILLR: (highest − close) / ((highest − lowest) / −100), 0 on a flat window.
 use crate::Indicator;
-use crate::core::{Bar, RollingExtreme};
+use crate::core::{Bar, RollingExtreme, SliceDeque};
 
 #[derive(Debug, Clone)]
 pub struct Willr {
@@ -45,8 +45,18 @@ impl Indicator for Willr {
 }
 
 pub fn willr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
-    let mut s = Willr::new(length);
-    (0..close.len())
-        .map(|i| s.next(high[i], low[i], close[i]))
-        .collect()
+    let n = length.max(1);
+    let len = close.len();
+    let mut out = crate::core::nan_vec(len);
+    let (mut hi, mut lo) = (SliceDeque::new(len), SliceDeque::new(len));
+    for i in 0..len {
+        let h = hi.push_max(high, i, n);
+        let l = lo.push_min(low, i, n);
+        if i + 1 >= n {
+            let (highest, lowest) = (high[h], low[l]);
+            let diff = (highest - lowest) / (-100.0);
+            out[i] = if diff != 0.0 { (highest - close[i]) / diff } else { 0.0 };
+        }
+    }
+    out
 }

@@ -25,6 +25,28 @@ impl Indicator for Wma {
 }
 
 pub fn wma(x: &[f64], length: usize) -> Vec<f64> {
-    let mut s = Wma::new(length);
-    super::map1(x, |v| s.next(v))
+    let n = length.max(1);
+    let mut out = crate::core::nan_vec(x.len());
+    if x.len() < n {
+        return out;
+    }
+    // TA-Lib's running sums: period_sub = plain sum, period_sum = weighted sum.
+    let divider = ((n * (n + 1)) >> 1) as f64;
+    let nf = n as f64;
+    let (mut period_sub, mut period_sum) = (0.0, 0.0);
+    for (i, &v) in x[..n - 1].iter().enumerate() {
+        period_sub += v;
+        period_sum += v * (i + 1) as f64;
+    }
+    let mut trailing = 0.0;
+    for (i, o) in out.iter_mut().enumerate().skip(n - 1) {
+        let v = x[i];
+        period_sub += v;
+        period_sub -= trailing;
+        period_sum += v * nf;
+        trailing = x[i + 1 - n];
+        *o = period_sum / divider;
+        period_sum -= period_sub;
+    }
+    out
 }

@@ -159,15 +159,24 @@ pub fn ta_call<'py>(
     time: Option<PyReadonlyArray1<'py, i64>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let id = IndicatorId::with_values(name, &params).map_err(value_error)?;
-    fn contiguous<'a>(n: &str, a: &'a Option<PyReadonlyArray1<'_, f64>>) -> PyResult<Option<&'a [f64]>> {
+    fn contiguous<'a>(
+        n: &str,
+        a: &'a Option<PyReadonlyArray1<'_, f64>>,
+    ) -> PyResult<Option<&'a [f64]>> {
         match a {
             None => Ok(None),
-            Some(arr) => arr.as_slice().map(Some).map_err(|_| PyTypeError::new_err(format!("{n} is not contiguous"))),
+            Some(arr) => arr
+                .as_slice()
+                .map(Some)
+                .map_err(|_| PyTypeError::new_err(format!("{n} is not contiguous"))),
         }
     }
     let time_slice = match &time {
         None => None,
-        Some(t) => Some(t.as_slice().map_err(|_| PyTypeError::new_err("time is not contiguous"))?),
+        Some(t) => Some(
+            t.as_slice()
+                .map_err(|_| PyTypeError::new_err("time is not contiguous"))?,
+        ),
     };
     let frame = Frame {
         open: contiguous("open", &open)?,
@@ -178,7 +187,12 @@ pub fn ta_call<'py>(
         time: time_slice,
     };
     let len = frame.close.or(frame.high).map_or(0, <[f64]>::len);
-    let out = if len < 4096 { compute(&id, &frame) } else { py.detach(|| compute(&id, &frame)) }.map_err(value_error)?;
+    let out = if len < 4096 {
+        compute(&id, &frame)
+    } else {
+        py.detach(|| compute(&id, &frame))
+    }
+    .map_err(value_error)?;
     if out.series.len() == 1 {
         let series = out.series.into_iter().next().unwrap_or_default();
         return Ok(PyArray1::from_vec(py, series).into_any());

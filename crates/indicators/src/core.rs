@@ -162,40 +162,43 @@ impl RollingExtreme {
         (self.head + i) & (self.idx.len() - 1)
     }
     /// Push a value; returns (extreme, its index counted from the first push) over the window of
-    /// the last `n` values (fewer at the start).
+    /// the last `n` values (fewer at the start), or None when the window holds only NaN (NaN
+    /// values are skipped).
     #[inline]
-    pub fn push(&mut self, v: f64) -> (f64, u64) {
+    pub fn push(&mut self, v: f64) -> Option<(f64, u64)> {
         let i = self.count;
         self.count += 1;
-        // Drop dominated values from the back (ties: the newer one wins).
-        while self.len > 0 {
-            let b = self.slot(self.len - 1);
-            let dominated = if self.max {
-                self.val[b] <= v
-            } else {
-                self.val[b] >= v
-            };
-            if dominated {
-                self.len -= 1;
-            } else {
-                break;
+        if !v.is_nan() {
+            // Drop dominated values from the back (ties: the newer one wins).
+            while self.len > 0 {
+                let b = self.slot(self.len - 1);
+                let dominated = if self.max {
+                    self.val[b] <= v
+                } else {
+                    self.val[b] >= v
+                };
+                if dominated {
+                    self.len -= 1;
+                } else {
+                    break;
+                }
             }
+            let s = self.slot(self.len);
+            self.idx[s] = i;
+            self.val[s] = v;
+            self.len += 1;
         }
-        let s = self.slot(self.len);
-        self.idx[s] = i;
-        self.val[s] = v;
-        self.len += 1;
         // Drop values that left the window from the front.
         while self.len > 0 && self.idx[self.head] + (self.n as u64) <= i {
             self.head = (self.head + 1) & (self.idx.len() - 1);
             self.len -= 1;
         }
-        if self.len == 0 {
-            // Only NaN comparisons can empty it (NaN is never dominated and never dominates);
-            // report NaN like TA-Lib's comparisons would propagate it.
-            return (f64::NAN, i);
-        }
-        (self.val[self.head], self.idx[self.head])
+        (self.len > 0).then(|| (self.val[self.head], self.idx[self.head]))
+    }
+    /// The extreme value only (NaN when the window holds only NaN).
+    #[inline]
+    pub fn push_value(&mut self, v: f64) -> f64 {
+        self.push(v).map_or(f64::NAN, |(x, _)| x)
     }
     /// Number of values pushed so far.
     pub fn count(&self) -> u64 {
@@ -251,6 +254,7 @@ impl SmaCore {
 pub struct EmaCore {
     n: usize,
     k: f64,
+    omk: f64,
     count: usize,
     sum: f64,
     prev: f64,
@@ -265,6 +269,7 @@ impl EmaCore {
         EmaCore {
             n: n.max(1),
             k,
+            omk: 1.0 - k,
             count: 0,
             sum: 0.0,
             prev: f64::NAN,
@@ -281,7 +286,7 @@ impl EmaCore {
             self.prev = self.sum / self.n as f64;
             return self.prev;
         }
-        self.prev = ((x - self.prev) * self.k) + self.prev;
+        self.prev = ema_step(self.prev, x, self.k, self.omk);
         self.prev
     }
     /// Start from a given seed (the seed is the first output).
@@ -389,10 +394,25 @@ pub fn ema_into(x: &[f64], start: usize, n: usize, k: f64, out: &mut [f64]) {
     let mut prev = sum / n as f64;
     let first = start + n - 1;
     out[first] = prev;
+    let omk = 1.0 - k;
     for (o, &v) in out[first + 1..].iter_mut().zip(&x[first + 1..]) {
-        prev = ((v - prev) * k) + prev;
+        prev = ema_step(prev, v, k, omk);
         *o = prev;
     }
+}
+
+/// One EMA step, `k·x + (1 − k)·prev`: TA-Lib's `prev + k·(x − prev)` rearranged so that only
+/// one multiply and one add sit on the loop-carried dependency (the same value to ~1e-16).
+#[inline(always)]
+pub fn ema_step(prev: f64, x: f64, k: f64, omk: f64) -> f64 {
+    k * x + omk * prev
+}
+
+/// One Wilder step, `prev·(n − 1)/n + x/n`, with the factors precomputed (TA-Lib's
+/// `(prev·(n − 1) + x) / n` without a division on the dependency chain).
+#[inline(always)]
+pub fn wilder_step(prev: f64, x: f64, keep: f64, inv_n: f64) -> f64 {
+    prev * keep + x * inv_n
 }
 
 /// `2 / (n + 1)`.
@@ -412,35 +432,134 @@ pub struct SliceDeque {
 
 impl SliceDeque {
     pub fn new(len: usize) -> Self {
-        SliceDeque { buf: vec![0; len.max(1)], head: 0, tail: 0 }
-    }
-    /// Push index `i` of `x` for a rolling max; drop indices older than `i + 1 - n`.
-    #[inline]
-    pub fn push_max(&mut self, x: &[f64], i: usize, n: usize) -> usize {
-        let v = x[i];
-        while self.tail > self.head && x[self.buf[self.tail - 1]] <= v {
-            self.tail -= 1;
+        SliceDeque {
+            buf: vec![0; len.max(1)],
+            head: 0,
+            tail: 0,
         }
-        self.buf[self.tail] = i;
-        self.tail += 1;
-        while self.buf[self.head] + n <= i {
+    }
+    /// Push index `i` of `x` for a rolling max over the last `n` indices; returns the index of
+    /// the maximum, or None when the window holds only NaN (NaN values are skipped).
+    #[inline]
+    pub fn push_max(&mut self, x: &[f64], i: usize, n: usize) -> Option<usize> {
+        let v = x[i];
+        if !v.is_nan() {
+            while self.tail > self.head && x[self.buf[self.tail - 1]] <= v {
+                self.tail -= 1;
+            }
+            self.buf[self.tail] = i;
+            self.tail += 1;
+        }
+        self.front(i, n)
+    }
+    /// As [`SliceDeque::push_max`] for a rolling min.
+    #[inline]
+    pub fn push_min(&mut self, x: &[f64], i: usize, n: usize) -> Option<usize> {
+        let v = x[i];
+        if !v.is_nan() {
+            while self.tail > self.head && x[self.buf[self.tail - 1]] >= v {
+                self.tail -= 1;
+            }
+            self.buf[self.tail] = i;
+            self.tail += 1;
+        }
+        self.front(i, n)
+    }
+    #[inline]
+    fn front(&mut self, i: usize, n: usize) -> Option<usize> {
+        while self.tail > self.head && self.buf[self.head] + n <= i {
             self.head += 1;
         }
-        self.buf[self.head]
+        (self.tail > self.head).then(|| self.buf[self.head])
     }
-    /// Push index `i` of `x` for a rolling min; drop indices older than `i + 1 - n`.
-    #[inline]
-    pub fn push_min(&mut self, x: &[f64], i: usize, n: usize) -> usize {
+}
+
+/// Rolling extreme of the last `n` values for every position (van Herk / Gil-Werman: block
+/// prefix and suffix extremes, branch-free, O(1) per value). `pick` is `f64::max` or `f64::min`,
+/// so NaN values are ignored and a window of only NaN gives NaN. Positions before `n - 1` are NaN.
+#[inline]
+fn rolling_extreme(x: &[f64], n: usize, pick: impl Fn(f64, f64) -> f64) -> Vec<f64> {
+    let n = n.max(1);
+    let len = x.len();
+    let (mut prefix, mut suffix) = (x.to_vec(), x.to_vec());
+    let mut start = 0;
+    while start < len {
+        let end = (start + n).min(len);
+        for i in start + 1..end {
+            prefix[i] = pick(prefix[i - 1], x[i]);
+        }
+        for i in (start..end - 1).rev() {
+            suffix[i] = pick(suffix[i + 1], x[i]);
+        }
+        start = end;
+    }
+    let mut out = nan_vec(len);
+    if len >= n {
+        for ((o, &p), &s) in out[n - 1..].iter_mut().zip(&prefix[n - 1..]).zip(&suffix) {
+            *o = pick(s, p);
+        }
+    }
+    out
+}
+
+/// Windows up to this length use the scan method in [`rolling_max`]/[`rolling_min`]; longer
+/// ones the block method (whose cost does not depend on the window).
+const SCAN_MAX_WINDOW: usize = 64;
+
+/// TA-Lib's method for short windows: remember where the extreme is, compare each new value
+/// with it, and rescan the window only when the extreme leaves it (rare on market data).
+/// `better(a, b)` is `a >= b` for a max; NaN values never win, so they are ignored.
+#[inline]
+fn rolling_scan(x: &[f64], n: usize, better: impl Fn(f64, f64) -> bool) -> Vec<f64> {
+    let len = x.len();
+    let mut out = nan_vec(len);
+    let mut best_idx: Option<usize> = None;
+    let mut best = f64::NAN;
+    for i in 0..len {
+        let trailing = (i + 1).saturating_sub(n);
         let v = x[i];
-        while self.tail > self.head && x[self.buf[self.tail - 1]] >= v {
-            self.tail -= 1;
+        match best_idx {
+            Some(b) if b >= trailing => {
+                if better(v, best) {
+                    best_idx = Some(i);
+                    best = v;
+                }
+            }
+            _ => {
+                best_idx = None;
+                best = f64::NAN;
+                for (j, &w) in x[trailing..=i].iter().enumerate() {
+                    if !w.is_nan() && (best_idx.is_none() || better(w, best)) {
+                        best_idx = Some(trailing + j);
+                        best = w;
+                    }
+                }
+            }
         }
-        self.buf[self.tail] = i;
-        self.tail += 1;
-        while self.buf[self.head] + n <= i {
-            self.head += 1;
+        if i + 1 >= n {
+            out[i] = best;
         }
-        self.buf[self.head]
+    }
+    out
+}
+
+/// Rolling maximum of the last `n` values (NaN ignored); see [`rolling_extreme`].
+pub fn rolling_max(x: &[f64], n: usize) -> Vec<f64> {
+    let n = n.max(1);
+    if n <= SCAN_MAX_WINDOW {
+        rolling_scan(x, n, |a, b| a >= b)
+    } else {
+        rolling_extreme(x, n, f64::max)
+    }
+}
+
+/// Rolling minimum of the last `n` values (NaN ignored).
+pub fn rolling_min(x: &[f64], n: usize) -> Vec<f64> {
+    let n = n.max(1);
+    if n <= SCAN_MAX_WINDOW {
+        rolling_scan(x, n, |a, b| a <= b)
+    } else {
+        rolling_extreme(x, n, f64::min)
     }
 }
 
@@ -461,7 +580,7 @@ mod tests {
         let mut mx = RollingExtreme::max(3);
         let got: Vec<(f64, u64)> = [1.0, 3.0, 2.0, 3.0, 1.0, 0.0, 0.0]
             .iter()
-            .map(|&v| mx.push(v))
+            .filter_map(|&v| mx.push(v))
             .collect();
         assert_eq!(
             got,
@@ -476,8 +595,45 @@ mod tests {
             ]
         );
         let mut mn = RollingExtreme::min(2);
-        let got: Vec<f64> = [5.0, 4.0, 6.0, 7.0].iter().map(|&v| mn.push(v).0).collect();
+        let got: Vec<f64> = [5.0, 4.0, 6.0, 7.0]
+            .iter()
+            .map(|&v| mn.push_value(v))
+            .collect();
         assert_eq!(got, vec![5.0, 4.0, 4.0, 6.0]);
+        let x = [1.0, f64::NAN, 3.0, 2.0, f64::NAN, f64::NAN, f64::NAN, 5.0];
+        let (hi, lo) = (rolling_max(&x, 3), rolling_min(&x, 3));
+        let (bhi, blo) = (
+            rolling_extreme(&x, 3, f64::max),
+            rolling_extreme(&x, 3, f64::min),
+        );
+        for i in 2..x.len() {
+            assert!(
+                hi[i] == bhi[i] || (hi[i].is_nan() && bhi[i].is_nan()),
+                "{i}"
+            );
+            assert!(
+                lo[i] == blo[i] || (lo[i].is_nan() && blo[i].is_nan()),
+                "{i}"
+            );
+        }
+        let mut mx = RollingExtreme::max(3);
+        let mut mn = RollingExtreme::min(3);
+        for i in 0..x.len() {
+            let (a, b) = (mx.push_value(x[i]), mn.push_value(x[i]));
+            if i >= 2 {
+                assert!(
+                    a == hi[i] || (a.is_nan() && hi[i].is_nan()),
+                    "max at {i}: {a} vs {}",
+                    hi[i]
+                );
+                assert!(
+                    b == lo[i] || (b.is_nan() && lo[i].is_nan()),
+                    "min at {i}: {b} vs {}",
+                    lo[i]
+                );
+            }
+        }
+        assert!(hi[6].is_nan() && hi[7] == 5.0 && lo[4] == 2.0);
     }
 
     #[test]

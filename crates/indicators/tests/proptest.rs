@@ -129,7 +129,7 @@ fn check_both_ways(s: &Series, picks: &[f64]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]
     fn batch_equals_streaming(s in walk(), picks in prop::collection::vec(0.0f64..1.0, 4)) {

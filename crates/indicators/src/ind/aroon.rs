@@ -22,9 +22,12 @@ impl Aroon {
     /// (up, down, oscillator)
     #[inline]
     pub fn next(&mut self, high: f64, low: f64) -> (f64, f64, f64) {
-        let (_, hi_idx) = self.hi.push(high);
-        let (_, lo_idx) = self.lo.push(low);
+        let hi = self.hi.push(high);
+        let lo = self.lo.push(low);
         let today = self.hi.count() - 1;
+        let (Some((_, hi_idx)), Some((_, lo_idx))) = (hi, lo) else {
+            return (f64::NAN, f64::NAN, f64::NAN);
+        };
         if (today as usize) < self.n {
             return (f64::NAN, f64::NAN, f64::NAN);
         }
@@ -59,10 +62,12 @@ pub fn aroon(high: &[f64], low: &[f64], length: usize) -> [Vec<f64>; 3] {
     let factor = 100.0 / n as f64;
     let ni = n as i64;
     for i in 0..len {
-        let h = hi.push_max(high, i, n + 1) as i64;
-        let l = lo.push_min(low, i, n + 1) as i64;
-        if i >= n {
-            let t = i as i64;
+        let h = hi.push_max(high, i, n + 1);
+        let l = lo.push_min(low, i, n + 1);
+        if let (Some(h), Some(l)) = (h, l)
+            && i >= n
+        {
+            let (t, h, l) = (i as i64, h as i64, l as i64);
             out[0][i] = factor * (ni - (t - h)) as f64;
             out[1][i] = factor * (ni - (t - l)) as f64;
             out[2][i] = factor * (h - l) as f64;

@@ -1,7 +1,7 @@
 //! ATR — TA-Lib ATR: true range from the second bar, seeded with the SMA of the first `length`
 //! true ranges, then Wilder smoothing. Length 1 gives the true range itself.
 use crate::Indicator;
-use crate::core::{Bar, true_range};
+use crate::core::{Bar, true_range, wilder_step};
 
 #[derive(Debug, Clone)]
 pub struct Atr {
@@ -45,9 +45,7 @@ impl Atr {
             return self.atr;
         }
         let nf = n as f64;
-        self.atr *= nf - 1.0;
-        self.atr += tr;
-        self.atr /= nf;
+        self.atr = wilder_step(self.atr, tr, (nf - 1.0) / nf, 1.0 / nf);
         self.atr
     }
 }
@@ -86,11 +84,9 @@ pub fn atr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> 
     }
     let mut atr = sum / nf;
     out[n] = atr;
+    let (keep, inv) = ((nf - 1.0) / nf, 1.0 / nf);
     for i in n + 1..len {
-        let tr = true_range(high[i], low[i], close[i - 1]);
-        atr *= nf - 1.0;
-        atr += tr;
-        atr /= nf;
+        atr = wilder_step(atr, true_range(high[i], low[i], close[i - 1]), keep, inv);
         out[i] = atr;
     }
     out

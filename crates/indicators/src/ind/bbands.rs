@@ -96,15 +96,27 @@ pub fn bbands(x: &[f64], length: usize, std: f64) -> [Vec<f64>; 5] {
         let mut mean2 = total2 / nf;
         total2 -= old * old;
         mean2 -= mid * mid;
-        let sd = if mean2 < 0.000_000_01 { 0.0 } else { mean2.sqrt() };
+        let sd = if mean2 < 0.000_000_01 {
+            0.0
+        } else {
+            mean2.sqrt()
+        };
         let dev = sd * std;
         let (upper, lower) = (mid + dev, mid - dev);
         let width = upper - lower;
         ou[i] = upper;
         om[i] = mid;
         ol[i] = lower;
-        ob[i] = if mid != 0.0 { 100.0 * width / mid } else { f64::NAN };
-        op[i] = if width != 0.0 { (v - lower) / width } else { f64::NAN };
+        ob[i] = if mid != 0.0 {
+            100.0 * width / mid
+        } else {
+            f64::NAN
+        };
+        op[i] = if width != 0.0 {
+            (v - lower) / width
+        } else {
+            f64::NAN
+        };
     }
     out
 }

@@ -63,7 +63,9 @@ pub fn cci(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> 
     if len < n {
         return out;
     }
-    let tp: Vec<f64> = (0..len).map(|i| (high[i] + low[i] + close[i]) / 3.0).collect();
+    let tp: Vec<f64> = (0..len)
+        .map(|i| (high[i] + low[i] + close[i]) / 3.0)
+        .collect();
     let nf = n as f64;
     for i in n - 1..len {
         // TA-Lib sums its circular buffer from slot 0: the window rotated so that the value whose
@@ -81,7 +83,11 @@ pub fn cci(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> 
             dev += (v - avg).abs();
         }
         let num = tp[i] - avg;
-        out[i] = if num != 0.0 && dev != 0.0 { num / (0.015 * (dev / nf)) } else { 0.0 };
+        out[i] = if num != 0.0 && dev != 0.0 {
+            num / (0.015 * (dev / nf))
+        } else {
+            0.0
+        };
     }
     out
 }

@@ -1,6 +1,6 @@
 //! DC — Donchian channels: upper = highest high over n, lower = lowest low, middle = mean.
 use crate::Indicator;
-use crate::core::{Bar, RollingExtreme, SliceDeque};
+use crate::core::{Bar, RollingExtreme, rolling_max, rolling_min};
 
 #[derive(Debug, Clone)]
 pub struct Dc {
@@ -21,8 +21,8 @@ impl Dc {
     /// (upper, middle, lower)
     #[inline]
     pub fn next(&mut self, high: f64, low: f64) -> [f64; 3] {
-        let (u, _) = self.hi.push(high);
-        let (l, _) = self.lo.push(low);
+        let u = self.hi.push_value(high);
+        let l = self.lo.push_value(low);
         if (self.hi.count() as usize) < self.n {
             return [f64::NAN; 3];
         }
@@ -42,18 +42,11 @@ impl Indicator for Dc {
 
 pub fn dc(high: &[f64], low: &[f64], length: usize) -> [Vec<f64>; 3] {
     let n = length.max(1);
-    let len = high.len();
-    let mut out: [Vec<f64>; 3] = std::array::from_fn(|_| crate::core::nan_vec(len));
-    let (mut hi, mut lo) = (SliceDeque::new(len), SliceDeque::new(len));
-    for i in 0..len {
-        let h = hi.push_max(high, i, n);
-        let l = lo.push_min(low, i, n);
-        if i + 1 >= n {
-            let (u, d) = (high[h], low[l]);
-            out[0][i] = u;
-            out[1][i] = (u + d) / 2.0;
-            out[2][i] = d;
-        }
-    }
-    out
+    let (upper, lower) = (rolling_max(high, n), rolling_min(low, n));
+    let middle = upper
+        .iter()
+        .zip(&lower)
+        .map(|(u, l)| (u + l) / 2.0)
+        .collect();
+    [upper, middle, lower]
 }

@@ -37,19 +37,26 @@ impl Indicator for Dema {
 }
 
 pub fn dema(x: &[f64], length: usize) -> Vec<f64> {
-    use crate::core::{ema_into, ema_k, nan_vec};
+    use crate::core::{ema_into, ema_k, ema_step, nan_vec};
     let n = length.max(1);
     let k = ema_k(n);
+    let omk = 1.0 - k;
     let len = x.len();
-    let (mut e1, mut e2) = (nan_vec(len), nan_vec(len));
-    ema_into(x, 0, n, k, &mut e1);
-    ema_into(&e1, n - 1, n, k, &mut e2);
     let mut out = nan_vec(len);
     let start = 2 * (n - 1);
-    if start < len {
-        for i in start..len {
-            out[i] = (2.0 * e1[i]) - e2[i];
-        }
+    if start >= len {
+        return out;
+    }
+    // EMA1 up to where EMA2 is seeded, then both in one pass.
+    let mut e1 = nan_vec(start + 1);
+    ema_into(&x[..=start], 0, n, k, &mut e1);
+    let mut e2 = e1[n - 1..=start].iter().sum::<f64>() / n as f64;
+    let mut a = e1[start];
+    out[start] = (2.0 * a) - e2;
+    for (o, &v) in out[start + 1..].iter_mut().zip(&x[start + 1..]) {
+        a = ema_step(a, v, k, omk);
+        e2 = ema_step(e2, a, k, omk);
+        *o = (2.0 * a) - e2;
     }
     out
 }

@@ -2,7 +2,7 @@
 //! pos = (hl2 − min)/max(max − min, 0.001) − 0.5; v = 0.66·pos + 0.67·v_prev clamped to ±0.999;
 //! fisher = 0.5·ln((1 + v)/(1 − v)) + 0.5·fisher_prev; signal = fisher `signal` bars earlier.
 use crate::Indicator;
-use crate::core::{Bar, Ring, RollingExtreme};
+use crate::core::{Bar, Ring, RollingExtreme, rolling_max, rolling_min};
 
 #[derive(Debug, Clone)]
 pub struct Fisher {
@@ -32,8 +32,8 @@ impl Fisher {
     #[inline]
     pub fn next(&mut self, high: f64, low: f64) -> (f64, f64) {
         let hl2 = (high + low) / 2.0;
-        let (mx, _) = self.hi.push(hl2);
-        let (mn, _) = self.lo.push(hl2);
+        let mx = self.hi.push_value(hl2);
+        let mn = self.lo.push_value(hl2);
         if (self.hi.count() as usize) < self.n {
             return (f64::NAN, f64::NAN);
         }
@@ -64,15 +64,21 @@ impl Indicator for Fisher {
 
 /// (fisher, signal)
 pub fn fisher(high: &[f64], low: &[f64], length: usize, signal: usize) -> [Vec<f64>; 2] {
-    let mut s = Fisher::new(length, signal);
-    let (mut a, mut b) = (
-        Vec::with_capacity(high.len()),
-        Vec::with_capacity(high.len()),
-    );
-    for i in 0..high.len() {
-        let (f, g) = s.next(high[i], low[i]);
-        a.push(f);
-        b.push(g);
+    let n = length.max(1);
+    let len = high.len();
+    let hl2: Vec<f64> = high.iter().zip(low).map(|(h, l)| (h + l) / 2.0).collect();
+    let (mx, mn) = (rolling_max(&hl2, n), rolling_min(&hl2, n));
+    let (mut f, mut s) = (crate::core::nan_vec(len), crate::core::nan_vec(len));
+    let (mut v, mut fisher) = (0.0f64, 0.0f64);
+    for i in n.saturating_sub(1)..len {
+        let range = (mx[i] - mn[i]).max(0.001);
+        let pos = (hl2[i] - mn[i]) / range - 0.5;
+        v = (0.66 * pos + 0.67 * v).clamp(-0.999, 0.999);
+        fisher = 0.5 * ((1.0 + v) / (1.0 - v)).ln() + 0.5 * fisher;
+        f[i] = fisher;
+        if i >= n - 1 + signal {
+            s[i] = f[i - signal];
+        }
     }
-    [a, b]
+    [f, s]
 }

@@ -106,7 +106,11 @@ pub fn kama(x: &[f64], length: usize) -> Vec<f64> {
         trailing_value = t;
         trailing_idx += 1;
         let period_roc = v - t;
-        let er = if sum_roc <= period_roc || is_zero(sum_roc) { 1.0 } else { (period_roc / sum_roc).abs() };
+        let er = if sum_roc <= period_roc || is_zero(sum_roc) {
+            1.0
+        } else {
+            (period_roc / sum_roc).abs()
+        };
         let mut sc = (er * const_diff) + CONST_MAX;
         sc *= sc;
         kama = ((v - kama) * sc) + kama;

@@ -78,7 +78,7 @@ impl Indicator for Macd {
 
 /// (macd, signal, histogram)
 pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3] {
-    use crate::core::{ema_into, ema_k, nan_vec};
+    use crate::core::{ema_k, ema_step, nan_vec};
     let (mut fast, mut slow) = (fast.max(1), slow.max(1));
     if slow < fast {
         std::mem::swap(&mut fast, &mut slow);
@@ -86,27 +86,43 @@ pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3]
     let signal = signal.max(1);
     let len = x.len();
     let mut out = [nan_vec(len), nan_vec(len), nan_vec(len)];
-    if len < slow {
+    let start = slow + signal - 2;
+    if start >= len {
         return out;
     }
-    let mut slow_ema = nan_vec(len);
-    ema_into(x, 0, slow, ema_k(slow), &mut slow_ema);
-    // The fast EMA starts where the slow one does, seeded with the `fast` values ending there.
-    let mut fast_ema = nan_vec(len);
-    ema_into(x, slow - fast, fast, ema_k(fast), &mut fast_ema);
-    let mut line = nan_vec(len);
-    for i in slow - 1..len {
-        line[i] = fast_ema[i] - slow_ema[i];
-    }
-    let mut sig = nan_vec(len);
-    ema_into(&line, slow - 1, signal, ema_k(signal), &mut sig);
-    let start = slow + signal - 2;
-    if start < len {
-        for i in start..len {
-            out[0][i] = line[i];
-            out[1][i] = sig[i];
-            out[2][i] = line[i] - sig[i];
+    let mean = |v: &[f64]| {
+        let mut sum = 0.0;
+        for a in v {
+            sum += a;
         }
+        sum / v.len() as f64
+    };
+    let (ks, kf, kg) = (ema_k(slow), ema_k(fast), ema_k(signal));
+    let (oks, okf, okg) = (1.0 - ks, 1.0 - kf, 1.0 - kg);
+    // Both EMAs start at slow − 1: the slow one seeded with the first `slow` values, the fast
+    // one with the `fast` values ending there (TA-Lib).
+    let mut s = mean(&x[..slow]);
+    let mut f = mean(&x[slow - fast..slow]);
+    let [line, sig, hist] = &mut out;
+    line[slow - 1] = f - s;
+    for i in slow..=start {
+        s = ema_step(s, x[i], ks, oks);
+        f = ema_step(f, x[i], kf, okf);
+        line[i] = f - s;
     }
+    let mut g = mean(&line[slow - 1..=start]);
+    sig[start] = g;
+    hist[start] = line[start] - g;
+    for i in start + 1..len {
+        s = ema_step(s, x[i], ks, oks);
+        f = ema_step(f, x[i], kf, okf);
+        let m = f - s;
+        g = ema_step(g, m, kg, okg);
+        line[i] = m;
+        sig[i] = g;
+        hist[i] = m - g;
+    }
+    // The MACD line starts with the signal (TA-Lib's alignment).
+    line[..start].fill(f64::NAN);
     out
 }

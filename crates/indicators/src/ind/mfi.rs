@@ -108,7 +108,11 @@ pub fn mfi(high: &[f64], low: &[f64], close: &[f64], volume: &[f64], length: usi
         }
         if i >= n {
             let total = pos_sum + neg_sum;
-            out[i] = if total < 1.0 { 0.0 } else { 100.0 * (pos_sum / total) };
+            out[i] = if total < 1.0 {
+                0.0
+            } else {
+                100.0 * (pos_sum / total)
+            };
         }
     }
     out

@@ -73,7 +73,11 @@ pub fn ppo(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3] 
     let mut ppo = nan_vec(len);
     if len >= slow {
         for i in slow - 1..len {
-            ppo[i] = if !is_zero(s[i]) { ((f[i] - s[i]) / s[i]) * 100.0 } else { 0.0 };
+            ppo[i] = if !is_zero(s[i]) {
+                ((f[i] - s[i]) / s[i]) * 100.0
+            } else {
+                0.0
+            };
         }
     }
     let mut sig = nan_vec(len);

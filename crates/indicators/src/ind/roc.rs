@@ -42,7 +42,11 @@ pub fn roc(x: &[f64], length: usize) -> Vec<f64> {
     let mut out = crate::core::nan_vec(x.len());
     if x.len() > n {
         for ((o, &new), &old) in out[n..].iter_mut().zip(&x[n..]).zip(x) {
-            *o = if old != 0.0 { ((new / old) - 1.0) * 100.0 } else { 0.0 };
+            *o = if old != 0.0 {
+                ((new / old) - 1.0) * 100.0
+            } else {
+                0.0
+            };
         }
     }
     out

@@ -1,6 +1,14 @@
 //! RSI — TA-Lib RSI (Wilder smoothing seeded with the mean of the first n changes) × scalar/100.
 use crate::Indicator;
-use crate::core::{Bar, is_zero};
+use crate::core::{Bar, is_zero, wilder_step};
+
+/// A change split into (gain, loss) without a branch: TA-Lib counts `d < 0` as a loss and
+/// anything else (including NaN, which then propagates) as a gain.
+#[inline(always)]
+fn split(d: f64) -> (f64, f64) {
+    let neg = d < 0.0;
+    (if neg { 0.0 } else { d }, if neg { -d } else { 0.0 })
+}
 
 #[derive(Debug, Clone)]
 pub struct Rsi {
@@ -47,15 +55,11 @@ impl Rsi {
             self.loss /= n;
             self.gain /= n;
         } else {
-            self.loss *= n - 1.0;
-            self.gain *= n - 1.0;
-            if diff < 0.0 {
-                self.loss -= diff;
-            } else {
-                self.gain += diff;
-            }
-            self.loss /= n;
-            self.gain /= n;
+            let (up, down) = split(diff);
+            let keep = (n - 1.0) / n;
+            let inv = 1.0 / n;
+            self.loss = wilder_step(self.loss, down, keep, inv);
+            self.gain = wilder_step(self.gain, up, keep, inv);
         }
         let total = self.gain + self.loss;
         let v = if is_zero(total) {
@@ -108,18 +112,13 @@ pub fn rsi(x: &[f64], length: usize, scalar: f64) -> Vec<f64> {
         (if is_zero(t) { 0.0 } else { 100.0 * (gain / t) }) * factor
     };
     out[n] = value(gain, loss);
+    let keep = (nf - 1.0) / nf;
+    let inv = 1.0 / nf;
     for (o, &v) in out[n + 1..].iter_mut().zip(&x[n + 1..]) {
-        let d = v - prev;
+        let (up, down) = split(v - prev);
         prev = v;
-        loss *= nf - 1.0;
-        gain *= nf - 1.0;
-        if d < 0.0 {
-            loss -= d;
-        } else {
-            gain += d;
-        }
-        loss /= nf;
-        gain /= nf;
+        loss = wilder_step(loss, down, keep, inv);
+        gain = wilder_step(gain, up, keep, inv);
         *o = value(gain, loss);
     }
     out

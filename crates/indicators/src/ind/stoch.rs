@@ -1,7 +1,7 @@
 //! STOCH — TA-Lib STOCH: fast %K over `k` bars, slow %K = SMA(fast %K, smooth_k),
 //! %D = SMA(slow %K, d). Both outputs start once %D is defined (TA-Lib's alignment).
 use crate::Indicator;
-use crate::core::{Bar, RollingExtreme, SliceDeque, SmaCore};
+use crate::core::{Bar, RollingExtreme, SmaCore, rolling_max, rolling_min};
 
 #[derive(Debug, Clone)]
 pub struct StochCore {
@@ -29,8 +29,8 @@ impl StochCore {
     /// Returns (slow %K, %D), NaN until %D is defined.
     #[inline]
     pub fn next(&mut self, high: f64, low: f64, close: f64) -> (f64, f64) {
-        let (highest, _) = self.hi.push(high);
-        let (lowest, _) = self.lo.push(low);
+        let highest = self.hi.push_value(high);
+        let lowest = self.lo.push_value(low);
         self.seen += 1;
         if self.seen < self.k {
             return (f64::NAN, f64::NAN);
@@ -86,19 +86,26 @@ impl Indicator for Stoch {
 }
 
 /// (k, d)
-pub fn stoch(high: &[f64], low: &[f64], close: &[f64], k: usize, d: usize, smooth_k: usize) -> [Vec<f64>; 2] {
+pub fn stoch(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    k: usize,
+    d: usize,
+    smooth_k: usize,
+) -> [Vec<f64>; 2] {
     let (k, d, smooth_k) = (k.max(1), d.max(1), smooth_k.max(1));
     let len = close.len();
     let mut fast = crate::core::nan_vec(len);
-    let (mut hi, mut lo) = (SliceDeque::new(len), SliceDeque::new(len));
-    for i in 0..len {
-        let h = hi.push_max(high, i, k);
-        let l = lo.push_min(low, i, k);
-        if i + 1 >= k {
-            let lowest = low[l];
-            let diff = (high[h] - lowest) / 100.0;
-            fast[i] = if diff != 0.0 { (close[i] - lowest) / diff } else { 0.0 };
-        }
+    let (hi, lo) = (rolling_max(high, k), rolling_min(low, k));
+    for i in k.saturating_sub(1)..len {
+        let lowest = lo[i];
+        let diff = (hi[i] - lowest) / 100.0;
+        fast[i] = if diff != 0.0 {
+            (close[i] - lowest) / diff
+        } else {
+            0.0
+        };
     }
     let mut slow_k = crate::core::nan_vec(len);
     crate::core::sma_into(&fast, k - 1, smooth_k, &mut slow_k);

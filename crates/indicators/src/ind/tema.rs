@@ -44,20 +44,29 @@ impl Indicator for Tema {
 }
 
 pub fn tema(x: &[f64], length: usize) -> Vec<f64> {
-    use crate::core::{ema_into, ema_k, nan_vec};
+    use crate::core::{ema_into, ema_k, ema_step, nan_vec};
     let n = length.max(1);
     let k = ema_k(n);
+    let omk = 1.0 - k;
     let len = x.len();
-    let (mut e1, mut e2, mut e3) = (nan_vec(len), nan_vec(len), nan_vec(len));
-    ema_into(x, 0, n, k, &mut e1);
-    ema_into(&e1, n - 1, n, k, &mut e2);
-    ema_into(&e2, 2 * (n - 1), n, k, &mut e3);
     let mut out = nan_vec(len);
     let start = 3 * (n - 1);
-    if start < len {
-        for i in start..len {
-            out[i] = e3[i] + ((3.0 * e1[i]) - (3.0 * e2[i]));
-        }
+    if start >= len {
+        return out;
+    }
+    // The seeding phases over the first `start + 1` values, then all three EMAs in one pass.
+    let head = &x[..=start];
+    let (mut e1, mut e2) = (nan_vec(start + 1), nan_vec(start + 1));
+    ema_into(head, 0, n, k, &mut e1);
+    ema_into(&e1, n - 1, n, k, &mut e2);
+    let mut c = e2[2 * (n - 1)..=start].iter().sum::<f64>() / n as f64;
+    let (mut a, mut b) = (e1[start], e2[start]);
+    out[start] = c + ((3.0 * a) - (3.0 * b));
+    for (o, &v) in out[start + 1..].iter_mut().zip(&x[start + 1..]) {
+        a = ema_step(a, v, k, omk);
+        b = ema_step(b, a, k, omk);
+        c = ema_step(c, b, k, omk);
+        *o = c + ((3.0 * a) - (3.0 * b));
     }
     out
 }

@@ -1,6 +1,6 @@
 //! WILLR — TA-Lib WILLR: (highest − close) / ((highest − lowest) / −100), 0 on a flat window.
 use crate::Indicator;
-use crate::core::{Bar, RollingExtreme, SliceDeque};
+use crate::core::{Bar, RollingExtreme, rolling_max, rolling_min};
 
 #[derive(Debug, Clone)]
 pub struct Willr {
@@ -20,8 +20,8 @@ impl Willr {
     }
     #[inline]
     pub fn next(&mut self, high: f64, low: f64, close: f64) -> f64 {
-        let (highest, _) = self.hi.push(high);
-        let (lowest, _) = self.lo.push(low);
+        let highest = self.hi.push_value(high);
+        let lowest = self.lo.push_value(low);
         if (self.hi.count() as usize) < self.n {
             return f64::NAN;
         }
@@ -46,17 +46,16 @@ impl Indicator for Willr {
 
 pub fn willr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
     let n = length.max(1);
-    let len = close.len();
-    let mut out = crate::core::nan_vec(len);
-    let (mut hi, mut lo) = (SliceDeque::new(len), SliceDeque::new(len));
-    for i in 0..len {
-        let h = hi.push_max(high, i, n);
-        let l = lo.push_min(low, i, n);
-        if i + 1 >= n {
-            let (highest, lowest) = (high[h], low[l]);
-            let diff = (highest - lowest) / (-100.0);
-            out[i] = if diff != 0.0 { (highest - close[i]) / diff } else { 0.0 };
-        }
+    let (hi, lo) = (rolling_max(high, n), rolling_min(low, n));
+    let mut out = crate::core::nan_vec(close.len());
+    for i in n.saturating_sub(1)..close.len() {
+        let (highest, lowest) = (hi[i], lo[i]);
+        let diff = (highest - lowest) / (-100.0);
+        out[i] = if diff != 0.0 {
+            (highest - close[i]) / diff
+        } else {
+            0.0
+        };
     }
     out
 }

@@ -54,5 +54,32 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, batch);
 criterion_main!(benches);
+
+fn batch(c: &mut Criterion) {
+    let bars = series(1_000_000);
+    let high: Vec<f64> = bars.iter().map(|b| b.high).collect();
+    let low: Vec<f64> = bars.iter().map(|b| b.low).collect();
+    let close: Vec<f64> = bars.iter().map(|b| b.close).collect();
+    let mut g = c.benchmark_group("batch_1m");
+    g.sample_size(20);
+    g.bench_function("willr_14", |b| {
+        b.iter(|| {
+            black_box(stocksblitz_indicators::ind::willr::willr(
+                &high, &low, &close, 14,
+            ))
+        })
+    });
+    g.bench_function("rsi_14", |b| {
+        b.iter(|| black_box(stocksblitz_indicators::ind::rsi::rsi(&close, 14, 100.0)))
+    });
+    g.bench_function("atr_14", |b| {
+        b.iter(|| {
+            black_box(stocksblitz_indicators::ind::atr::atr(
+                &high, &low, &close, 14,
+            ))
+        })
+    });
+    g.finish();
+}

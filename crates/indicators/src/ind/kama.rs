@@ -94,17 +94,15 @@ pub fn kama(x: &[f64], length: usize) -> Vec<f64> {
         sum_roc += (x[i] - x[i + 1]).abs();
     }
     let mut kama = x[n - 1];
-    let mut trailing_idx = 0;
     let mut trailing_value = x[0];
     for today in n..len {
         let v = x[today];
-        let t = x[trailing_idx];
+        let t = x[today - n];
         if today > n {
             sum_roc -= (trailing_value - t).abs();
             sum_roc += (v - x[today - 1]).abs();
         }
         trailing_value = t;
-        trailing_idx += 1;
         let period_roc = v - t;
         let er = if sum_roc <= period_roc || is_zero(sum_roc) {
             1.0

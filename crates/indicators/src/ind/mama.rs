@@ -195,11 +195,7 @@ impl Mama {
         if self.period < lo {
             self.period = lo;
         }
-        if self.period < 6.0 {
-            self.period = 6.0;
-        } else if self.period > 50.0 {
-            self.period = 50.0;
-        }
+        self.period = self.period.clamp(6.0, 50.0);
         self.period = 0.2 * self.period + 0.8 * prev_period;
         self.today += 1;
         out

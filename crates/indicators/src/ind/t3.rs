@@ -65,7 +65,7 @@ impl T3 {
                 self.e[j] = k * self.e[j - 1] + omk * self.e[j];
             }
             self.seed_sum += self.e[stage - 1];
-            if (i - n + 1) % (n - 1) == 0 {
+            if (i - n + 1).is_multiple_of(n - 1) {
                 self.e[stage] = self.seed_sum / nf;
                 self.seed_sum = self.e[stage];
                 if stage == 5 {

@@ -1,0 +1,438 @@
+//! Decoders for the legacy ticker payloads (exactly as the old ticker sent them) and the native
+//! superset. Every malformed payload becomes a [`Reject`] with a stable reason code; nothing
+//! panics on any input.
+
+use std::borrow::Cow;
+
+use chrono::NaiveDate;
+use compact_str::CompactString;
+use serde::Deserialize;
+use stocksblitz_symbols::{Kind, Right, find_index, parse};
+
+use crate::tick::{Greeks, Tick, TickKind};
+
+/// Payloads larger than this are rejected unread.
+pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024;
+/// Accepted exchange times: 2000-01-01 ..= 2100-01-01 (UTC epoch seconds).
+pub const TS_MIN: i64 = 946_684_800;
+pub const TS_MAX: i64 = 4_102_444_800;
+
+/// Why a payload was rejected. [`Reject::code`] is the stable label used in metrics.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Reject {
+    #[error("payload of {0} bytes exceeds the {MAX_PAYLOAD_BYTES}-byte limit")]
+    Oversize(usize),
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    #[error("not a JSON object")]
+    NotObject,
+    #[error("missing field {0:?}")]
+    MissingField(&'static str),
+    #[error("bad value: {0}")]
+    BadValue(String),
+    #[error("non-finite number (NaN or Infinity)")]
+    NonFinite,
+    #[error("negative or zero {0}: {1}")]
+    BadPrice(&'static str, f64),
+    #[error("timestamp {0} out of range")]
+    TimestampOutOfRange(i64),
+    #[error("unknown type {0:?} (expected CE, PE, FUT or EQ)")]
+    UnknownType(String),
+    #[error("unparsable tradingsymbol: {0}")]
+    BadSymbol(String),
+    #[error("type {kind:?} does not match tradingsymbol {symbol:?}")]
+    TypeMismatch { kind: String, symbol: String },
+    #[error("bad expiry {0:?} (expected YYYY-MM-DD or DD-Mon-YYYY)")]
+    BadExpiry(String),
+}
+
+impl Reject {
+    /// Stable reason code (`not_json`, `missing_field`, …) for counters.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reject::Oversize(_) => "oversize",
+            Reject::NotJson(_) => "not_json",
+            Reject::NotObject => "not_object",
+            Reject::MissingField(_) => "missing_field",
+            Reject::BadValue(_) => "bad_value",
+            Reject::NonFinite => "non_finite",
+            Reject::BadPrice(..) => "bad_price",
+            Reject::TimestampOutOfRange(_) => "timestamp_out_of_range",
+            Reject::UnknownType(_) => "unknown_type",
+            Reject::BadSymbol(_) => "bad_symbol",
+            Reject::TypeMismatch { .. } => "type_mismatch",
+            Reject::BadExpiry(_) => "bad_expiry",
+        }
+    }
+
+    /// Every reason code (for pre-registering metrics).
+    pub const CODES: &'static [&'static str] = &[
+        "oversize",
+        "not_json",
+        "not_object",
+        "missing_field",
+        "bad_value",
+        "non_finite",
+        "bad_price",
+        "timestamp_out_of_range",
+        "unknown_type",
+        "bad_symbol",
+        "type_mismatch",
+        "bad_expiry",
+    ];
+}
+
+/// Both legacy shapes and the native superset, all fields optional; classification follows.
+#[derive(Debug, Deserialize)]
+struct Raw<'a> {
+    #[serde(borrow)]
+    symbol: Option<Cow<'a, str>>,
+    token: Option<f64>,
+    #[serde(borrow)]
+    tradingsymbol: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    segment: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    expiry: Option<Cow<'a, str>>,
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    lot_size: Option<f64>,
+    tick_size: Option<f64>,
+    price: Option<f64>,
+    volume: Option<f64>,
+    oi: Option<f64>,
+    iv: Option<f64>,
+    delta: Option<f64>,
+    gamma: Option<f64>,
+    theta: Option<f64>,
+    vega: Option<f64>,
+    rho: Option<f64>,
+    ts: Option<f64>,
+    exchange_ts_ms: Option<f64>,
+    is_mock: Option<bool>,
+    open: Option<f64>,
+    high: Option<f64>,
+    low: Option<f64>,
+    close: Option<f64>,
+    bid: Option<f64>,
+    ask: Option<f64>,
+}
+
+/// Stateless decoder (a struct so that options can be added without breaking callers).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Decoder;
+
+fn count(name: &'static str, v: Option<f64>) -> Result<Option<u64>, Reject> {
+    match v {
+        None => Ok(None),
+        Some(x) if x.is_finite() && x >= 0.0 && x < 1e18 => Ok(Some(x as u64)),
+        Some(x) => Err(Reject::BadValue(format!(
+            "{name} must be a non-negative count, got {x}"
+        ))),
+    }
+}
+
+fn parse_expiry(s: &str) -> Result<NaiveDate, Reject> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(s, "%d-%b-%Y"))
+        .map_err(|_| Reject::BadExpiry(s.chars().take(40).collect()))
+}
+
+impl Decoder {
+    /// Decode one payload received at `recv_ts_ms` (UTC epoch ms).
+    pub fn decode(&self, payload: &[u8], recv_ts_ms: i64) -> Result<Tick, Reject> {
+        if payload.len() > MAX_PAYLOAD_BYTES {
+            return Err(Reject::Oversize(payload.len()));
+        }
+        let raw: Raw<'_> = match serde_json::from_slice(payload) {
+            Ok(r) => r,
+            Err(e) => return Err(classify_json_error(payload, &e)),
+        };
+        self.classify(raw, recv_ts_ms)
+    }
+
+    fn classify(&self, raw: Raw<'_>, recv_ts_ms: i64) -> Result<Tick, Reject> {
+        let exchange_ts_ms = match (raw.exchange_ts_ms, raw.ts) {
+            (Some(ms), _) if ms.is_finite() => ms as i64,
+            (_, Some(s)) if s.is_finite() => (s * 1000.0) as i64,
+            (None, None) => return Err(Reject::MissingField("ts")),
+            _ => return Err(Reject::BadValue("ts must be a number".into())),
+        };
+        let ts = exchange_ts_ms.div_euclid(1000);
+        if !(TS_MIN..=TS_MAX).contains(&ts) {
+            return Err(Reject::TimestampOutOfRange(ts));
+        }
+        let greeks = {
+            let g = Greeks {
+                iv: raw.iv.unwrap_or(0.0),
+                delta: raw.delta.unwrap_or(0.0),
+                gamma: raw.gamma.unwrap_or(0.0),
+                theta: raw.theta.unwrap_or(0.0),
+                vega: raw.vega.unwrap_or(0.0),
+                rho: raw.rho.unwrap_or(0.0),
+            };
+            let all = [g.iv, g.delta, g.gamma, g.theta, g.vega, g.rho];
+            if all.iter().any(|v| !v.is_finite()) {
+                return Err(Reject::NonFinite);
+            }
+            if all.iter().all(|v| *v == 0.0) {
+                None
+            } else {
+                Some(g)
+            }
+        };
+        let positive = |name: &'static str, v: Option<f64>| -> Result<Option<f64>, Reject> {
+            match v {
+                Some(x) if !x.is_finite() => Err(Reject::NonFinite),
+                Some(x) if x < 0.0 => Err(Reject::BadPrice(name, x)),
+                other => Ok(other),
+            }
+        };
+        let bid = positive("bid", raw.bid)?;
+        let ask = positive("ask", raw.ask)?;
+        let volume = count("volume", raw.volume)?;
+        let oi = count("oi", raw.oi)?;
+        let lot_size = count("lot_size", raw.lot_size)?.and_then(|v| u32::try_from(v).ok());
+        let tick_size = positive("tick_size", raw.tick_size)?;
+        let token = count("token", raw.token)?;
+        let is_mock = raw.is_mock.unwrap_or(false);
+
+        // The underlying channel: no `type`, a `close` price.
+        if raw.kind.is_none() && raw.price.is_none() {
+            let close = positive("close", raw.close)?.ok_or(Reject::MissingField("close"))?;
+            if close == 0.0 {
+                return Err(Reject::BadPrice("close", close));
+            }
+            let name = raw
+                .symbol
+                .as_deref()
+                .ok_or(Reject::MissingField("symbol"))?;
+            let info = find_index(name)
+                .ok_or_else(|| Reject::BadSymbol(format!("{name:?} is not a known index")))?;
+            return Ok(Tick {
+                tradingsymbol: CompactString::const_new(info.display),
+                token: token.or(info.token.map(u64::from)),
+                kind: TickKind::Index,
+                underlying: CompactString::const_new(info.name),
+                expiry: None,
+                strike: None,
+                right: None,
+                price: close,
+                volume: Some(0),
+                oi: None,
+                bid,
+                ask,
+                day_open: positive("open", raw.open)?,
+                day_high: positive("high", raw.high)?,
+                day_low: positive("low", raw.low)?,
+                greeks: None,
+                lot_size,
+                tick_size,
+                exchange_ts_ms,
+                recv_ts_ms,
+                is_mock,
+            });
+        }
+
+        let price = positive("price", raw.price)?.ok_or(Reject::MissingField("price"))?;
+        let kind_str = raw.kind.as_deref().ok_or(Reject::MissingField("type"))?;
+        let expected = match kind_str {
+            "CE" | "PE" => Kind::Option,
+            "FUT" => Kind::Future,
+            "EQ" => Kind::Equity,
+            other => return Err(Reject::UnknownType(other.chars().take(20).collect())),
+        };
+        let name = raw
+            .tradingsymbol
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .or(raw.symbol.as_deref())
+            .ok_or(Reject::MissingField("tradingsymbol"))?;
+        let sym = parse(name).map_err(|e| Reject::BadSymbol(e.to_string()))?;
+        let kind = match (expected, sym.kind) {
+            (Kind::Option, Kind::Option) => TickKind::Option,
+            (Kind::Future, Kind::Future) => TickKind::Future,
+            (Kind::Equity, Kind::Index) => TickKind::Index,
+            (Kind::Equity, Kind::Equity) => {
+                if raw.segment.as_deref() == Some("INDICES") {
+                    return Err(Reject::BadSymbol(format!("{name:?} is not a known index")));
+                }
+                TickKind::Equity
+            }
+            _ => {
+                return Err(Reject::TypeMismatch {
+                    kind: kind_str.into(),
+                    symbol: name.chars().take(40).collect(),
+                });
+            }
+        };
+        if kind == TickKind::Option && sym.right.map(Right::as_str) != Some(kind_str) {
+            return Err(Reject::TypeMismatch {
+                kind: kind_str.into(),
+                symbol: name.chars().take(40).collect(),
+            });
+        }
+        if matches!(kind, TickKind::Index | TickKind::Future) && price == 0.0 {
+            return Err(Reject::BadPrice("price", price));
+        }
+        // The payload's expiry must at least be a date; the symbol's expiry is authoritative.
+        if let Some(e) = raw.expiry.as_deref()
+            && !e.is_empty()
+        {
+            parse_expiry(e)?;
+        }
+        Ok(Tick {
+            tradingsymbol: sym.tradingsymbol,
+            token,
+            kind,
+            underlying: sym.underlying,
+            expiry: sym.expiry,
+            strike: sym.strike.map(|s| s.value()),
+            right: sym.right,
+            price,
+            volume: if kind == TickKind::Index {
+                Some(0)
+            } else {
+                volume
+            },
+            oi,
+            bid,
+            ask,
+            day_open: None,
+            day_high: None,
+            day_low: None,
+            greeks,
+            lot_size,
+            tick_size,
+            exchange_ts_ms,
+            recv_ts_ms,
+            is_mock,
+        })
+    }
+}
+
+fn classify_json_error(payload: &[u8], e: &serde_json::Error) -> Reject {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Data => {
+            if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                Reject::NotObject
+            } else {
+                Reject::BadValue(e.to_string())
+            }
+        }
+        Category::Syntax | Category::Eof | Category::Io => {
+            // Python's json.dumps writes NaN/Infinity literals, which are not JSON.
+            let text = String::from_utf8_lossy(payload);
+            if text.contains("NaN") || text.contains("Infinity") {
+                Reject::NonFinite
+            } else {
+                Reject::NotJson(e.to_string())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPT: &str = r#"{"symbol": "NIFTY", "token": 12345678, "tradingsymbol": "NIFTY25N1124500CE", "segment": "NFO-OPT", "exchange": "NFO", "strike": 24500.0, "expiry": "2025-11-11", "type": "CE", "lot_size": 75, "tick_size": 0.05, "price": 152.35, "volume": 0, "oi": 1234500, "iv": 0.0, "delta": 0.0, "gamma": 0.0, "theta": 0.0, "vega": 0.0, "ts": 1762246980, "is_mock": false}"#;
+
+    fn dec(s: &str) -> Result<Tick, Reject> {
+        Decoder.decode(s.as_bytes(), 1_762_246_981_000)
+    }
+
+    #[test]
+    fn legacy_option_future_index_and_underlying() {
+        let t = dec(OPT).unwrap();
+        assert_eq!(
+            (t.kind, t.tradingsymbol.as_str(), t.underlying.as_str()),
+            (TickKind::Option, "NIFTY25N1124500CE", "NIFTY")
+        );
+        assert_eq!(
+            (t.price, t.volume, t.oi, t.token),
+            (152.35, Some(0), Some(1_234_500), Some(12_345_678))
+        );
+        assert_eq!(t.strike, Some(24500.0));
+        assert_eq!(t.expiry, NaiveDate::from_ymd_opt(2025, 11, 11));
+        assert_eq!(t.exchange_ts_ms, 1_762_246_980_000);
+        assert!(t.greeks.is_none() && !t.is_mock);
+
+        let fut = dec(r#"{"symbol": "NIFTY", "token": 1, "tradingsymbol": "NIFTY25NOVFUT", "segment": "NFO-FUT", "exchange": "NFO", "strike": 0.0, "expiry": "25-Nov-2025", "type": "FUT", "lot_size": 75, "tick_size": 0.1, "price": 24650.5, "volume": 1200, "oi": 5000, "ts": 1762246980, "is_mock": true}"#).unwrap();
+        assert_eq!(
+            (fut.kind, fut.volume, fut.is_mock),
+            (TickKind::Future, Some(1200), true)
+        );
+
+        let idx = dec(r#"{"symbol": "NIFTY 50", "token": 256265, "tradingsymbol": "NIFTY 50", "segment": "INDICES", "exchange": "NSE", "strike": 0.0, "expiry": null, "type": "EQ", "price": 24512.3, "volume": 0, "oi": 0, "ts": 1762246980, "is_mock": false}"#).unwrap();
+        assert_eq!(
+            (
+                idx.kind,
+                idx.tradingsymbol.as_str(),
+                idx.underlying.as_str()
+            ),
+            (TickKind::Index, "NIFTY 50", "NIFTY")
+        );
+        let idx2 = dec(r#"{"symbol": "NIFTY 50", "token": 256265, "segment": "INDICES", "type": "EQ", "price": 24512.3, "ts": 1762246980}"#).unwrap();
+        assert_eq!(idx2.tradingsymbol, "NIFTY 50");
+
+        let und = dec(r#"{"symbol": "NIFTY", "open": 25510.2, "high": 25601.0, "low": 25455.4, "close": 25560.35, "volume": 0, "ts": 1762246981}"#).unwrap();
+        assert_eq!(
+            (und.kind, und.tradingsymbol.as_str(), und.price),
+            (TickKind::Index, "NIFTY 50", 25560.35)
+        );
+        assert_eq!(
+            (und.day_open, und.day_high, und.day_low),
+            (Some(25510.2), Some(25601.0), Some(25455.4))
+        );
+        let bank = dec(r#"{"symbol": "BANKNIFTY", "open": 1, "high": 2, "low": 1, "close": 52000, "volume": 0, "ts": 1762246981}"#).unwrap();
+        assert_eq!(bank.underlying, "BANKNIFTY");
+
+        let native = dec(r#"{"tradingsymbol": "NIFTY25NOVFUT", "type": "FUT", "price": 24650.5, "exchange_ts_ms": 1762246980123, "bid": 24650.0, "ask": 24651.0, "depth": {"buy": []}}"#).unwrap();
+        assert_eq!(
+            (native.exchange_ts_ms, native.bid, native.ask),
+            (1_762_246_980_123, Some(24650.0), Some(24651.0))
+        );
+        let with_greeks = dec(&OPT.replace(r#""iv": 0.0"#, r#""iv": 0.14"#)).unwrap();
+        assert_eq!(with_greeks.greeks.map(|g| g.iv), Some(0.14));
+    }
+
+    #[test]
+    fn every_malformed_payload_has_a_reason() {
+        let cases: Vec<(String, &str)> = vec![
+            ("not json".into(), "not_json"),
+            ("[1, 2]".into(), "not_object"),
+            ("{".into(), "not_json"),
+            (OPT.replace(r#""price": 152.35, "#, ""), "missing_field"),
+            (OPT.replace("152.35", r#""abc""#), "bad_value"),
+            (OPT.replace("152.35", "NaN"), "non_finite"),
+            (OPT.replace("152.35", "-1.5"), "bad_price"),
+            (OPT.replace("1762246980", "99"), "timestamp_out_of_range"),
+            (
+                OPT.replace(r#""type": "CE""#, r#""type": "XX""#),
+                "unknown_type",
+            ),
+            (
+                OPT.replace("NIFTY25N1124500CE", "NIFTY25XYZFUT"),
+                "bad_symbol",
+            ),
+            (
+                OPT.replace(r#""type": "CE""#, r#""type": "PE""#),
+                "type_mismatch",
+            ),
+            (OPT.replace("2025-11-11", "11/11/2025"), "bad_expiry"),
+            (OPT.replace(r#""oi": 1234500"#, r#""oi": -5"#), "bad_value"),
+            (OPT.replace(r#", "ts": 1762246980"#, ""), "missing_field"),
+            (
+                format!(r#"{{"pad": "{}"}}"#, "x".repeat(MAX_PAYLOAD_BYTES)),
+                "oversize",
+            ),
+        ];
+        for (payload, code) in cases {
+            let e = dec(&payload).unwrap_err();
+            assert_eq!(e.code(), code, "{payload:.80}: {e}");
+            assert!(Reject::CODES.contains(&e.code()));
+        }
+    }
+}

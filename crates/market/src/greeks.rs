@@ -1,0 +1,272 @@
+//! Option pricing and greeks: Black-76 on the future, or Black-Scholes on spot with a rate;
+//! implied volatility by a bracketed solver (Brent). Results are None — never NaN — when the
+//! price is outside the no-arbitrage bounds or the solve fails.
+
+use stocksblitz_symbols::Right;
+
+use crate::tick::Greeks;
+
+/// Default risk-free rate (continuously compounded).
+pub const DEFAULT_RATE: f64 = 0.065;
+const MIN_VOL: f64 = 1e-4;
+const MAX_VOL: f64 = 5.0;
+
+/// Which model prices the option.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Model {
+    /// Black-76 on a forward (the future of the option's expiry), discounted at `rate`.
+    Black76 { forward: f64, rate: f64 },
+    /// Black-Scholes on spot with a risk-free `rate` and no dividends.
+    BlackScholes { spot: f64, rate: f64 },
+}
+
+fn norm_cdf(x: f64) -> f64 {
+    0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
+}
+
+fn norm_pdf(x: f64) -> f64 {
+    (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
+}
+
+impl Model {
+    /// The forward price and discount factor for expiry in `t` years.
+    fn forward_df(&self, t: f64) -> (f64, f64) {
+        match *self {
+            Model::Black76 { forward, rate } => (forward, (-rate * t).exp()),
+            Model::BlackScholes { spot, rate } => (spot * (rate * t).exp(), (-rate * t).exp()),
+        }
+    }
+
+    fn rate(&self) -> f64 {
+        match *self {
+            Model::Black76 { rate, .. } | Model::BlackScholes { rate, .. } => rate,
+        }
+    }
+
+    /// Option value at volatility `vol` (Black-Scholes on spot is Black-76 on the forward
+    /// S·e^{rT}).
+    pub fn price(&self, strike: f64, t: f64, vol: f64, right: Right) -> f64 {
+        let (f, df) = self.forward_df(t);
+        let sd = vol * t.sqrt();
+        let d1 = ((f / strike).ln() + 0.5 * sd * sd) / sd;
+        let d2 = d1 - sd;
+        match right {
+            Right::Call => df * (f * norm_cdf(d1) - strike * norm_cdf(d2)),
+            Right::Put => df * (strike * norm_cdf(-d2) - f * norm_cdf(-d1)),
+        }
+    }
+
+    /// Discounted intrinsic value (the lower no-arbitrage bound).
+    pub fn intrinsic(&self, strike: f64, t: f64, right: Right) -> f64 {
+        let (f, df) = self.forward_df(t);
+        match right {
+            Right::Call => df * (f - strike).max(0.0),
+            Right::Put => df * (strike - f).max(0.0),
+        }
+    }
+
+    /// Implied volatility of `price`, or None when no volatility in [0.01%, 500%] reproduces it.
+    pub fn implied_vol(&self, price: f64, strike: f64, t: f64, right: Right) -> Option<f64> {
+        let (f, df) = self.forward_df(t);
+        if !(price.is_finite() && strike > 0.0 && t > 0.0 && f > 0.0 && f.is_finite()) {
+            return None;
+        }
+        let upper = match right {
+            Right::Call => df * f,
+            Right::Put => df * strike,
+        };
+        if price <= self.intrinsic(strike, t, right) || price >= upper {
+            return None;
+        }
+        let g = |v: f64| self.price(strike, t, v, right) - price;
+        brent(g, MIN_VOL, MAX_VOL, 1e-12, 200)
+    }
+
+    /// Greeks at volatility `vol`: delta, gamma (per unit of underlying), theta per calendar
+    /// day, vega per volatility point, rho per 1% rate.
+    pub fn greeks(&self, strike: f64, t: f64, vol: f64, right: Right) -> Option<Greeks> {
+        if !(vol > 0.0 && t > 0.0 && strike > 0.0) {
+            return None;
+        }
+        let r = self.rate();
+        let sqrt_t = t.sqrt();
+        let sd = vol * sqrt_t;
+        let value = self.price(strike, t, vol, right);
+        let g = match *self {
+            Model::Black76 { forward: f, .. } => {
+                let df = (-r * t).exp();
+                let d1 = ((f / strike).ln() + 0.5 * sd * sd) / sd;
+                let pdf = norm_pdf(d1);
+                let delta = match right {
+                    Right::Call => df * norm_cdf(d1),
+                    Right::Put => -df * norm_cdf(-d1),
+                };
+                let gamma = df * pdf / (f * sd);
+                let vega = df * f * pdf * sqrt_t;
+                let theta = -df * f * pdf * vol / (2.0 * sqrt_t) + r * value;
+                let rho = -t * value;
+                Greeks {
+                    iv: vol,
+                    delta,
+                    gamma,
+                    theta: theta / 365.0,
+                    vega: vega / 100.0,
+                    rho: rho / 100.0,
+                }
+            }
+            Model::BlackScholes { spot: s, .. } => {
+                let d1 = ((s / strike).ln() + (r + 0.5 * vol * vol) * t) / sd;
+                let d2 = d1 - sd;
+                let pdf = norm_pdf(d1);
+                let disc = strike * (-r * t).exp();
+                let (delta, theta, rho) = match right {
+                    Right::Call => (
+                        norm_cdf(d1),
+                        -s * pdf * vol / (2.0 * sqrt_t) - r * disc * norm_cdf(d2),
+                        disc * t * norm_cdf(d2),
+                    ),
+                    Right::Put => (
+                        norm_cdf(d1) - 1.0,
+                        -s * pdf * vol / (2.0 * sqrt_t) + r * disc * norm_cdf(-d2),
+                        -disc * t * norm_cdf(-d2),
+                    ),
+                };
+                let gamma = pdf / (s * sd);
+                let vega = s * pdf * sqrt_t;
+                Greeks {
+                    iv: vol,
+                    delta,
+                    gamma,
+                    theta: theta / 365.0,
+                    vega: vega / 100.0,
+                    rho: rho / 100.0,
+                }
+            }
+        };
+        let all = [g.delta, g.gamma, g.theta, g.vega, g.rho];
+        all.iter().all(|v| v.is_finite()).then_some(g)
+    }
+
+    /// Implied volatility and greeks of a traded option price, or None.
+    pub fn solve(&self, price: f64, strike: f64, t: f64, right: Right) -> Option<Greeks> {
+        let vol = self.implied_vol(price, strike, t, right)?;
+        self.greeks(strike, t, vol, right)
+    }
+}
+
+/// Brent's root finder on [a, b] (requires a sign change); None when there is none.
+fn brent(f: impl Fn(f64) -> f64, mut a: f64, mut b: f64, tol: f64, max_iter: usize) -> Option<f64> {
+    let (mut fa, mut fb) = (f(a), f(b));
+    if !(fa.is_finite() && fb.is_finite()) || fa * fb > 0.0 {
+        return None;
+    }
+    if fa.abs() < fb.abs() {
+        std::mem::swap(&mut a, &mut b);
+        std::mem::swap(&mut fa, &mut fb);
+    }
+    let (mut c, mut fc) = (a, fa);
+    let mut mflag = true;
+    let mut d = 0.0;
+    for _ in 0..max_iter {
+        if fb == 0.0 || (b - a).abs() < tol {
+            return Some(b);
+        }
+        let mut s = if fa != fc && fb != fc {
+            a * fb * fc / ((fa - fb) * (fa - fc))
+                + b * fa * fc / ((fb - fa) * (fb - fc))
+                + c * fa * fb / ((fc - fa) * (fc - fb))
+        } else {
+            b - fb * (b - a) / (fb - fa)
+        };
+        let lo = (3.0 * a + b) / 4.0;
+        let out_of_range = !((s > lo.min(b)) && (s < lo.max(b)));
+        if out_of_range
+            || (mflag && (s - b).abs() >= (b - c).abs() / 2.0)
+            || (!mflag && (s - b).abs() >= (c - d).abs() / 2.0)
+            || (mflag && (b - c).abs() < tol)
+            || (!mflag && (c - d).abs() < tol)
+        {
+            s = (a + b) / 2.0;
+            mflag = true;
+        } else {
+            mflag = false;
+        }
+        let fs = f(s);
+        if !fs.is_finite() {
+            return None;
+        }
+        d = c;
+        c = b;
+        fc = fb;
+        if fa * fs < 0.0 {
+            b = s;
+            fb = fs;
+        } else {
+            a = s;
+            fa = fs;
+        }
+        if fa.abs() < fb.abs() {
+            std::mem::swap(&mut a, &mut b);
+            std::mem::swap(&mut fa, &mut fb);
+        }
+    }
+    Some(b)
+}
+
+/// Years from `now_ms` to 15:30 IST on `expiry` (365-day year); None once expired.
+pub fn years_to_expiry(expiry: chrono::NaiveDate, now_ms: i64) -> Option<f64> {
+    let end = stocksblitz_symbols::expiry_instant_utc(expiry).timestamp_millis();
+    let ms = end - now_ms;
+    (ms > 0).then(|| ms as f64 / (365.0 * 86_400_000.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iv_round_trips_and_parity_holds() {
+        let m = Model::Black76 {
+            forward: 24_600.0,
+            rate: DEFAULT_RATE,
+        };
+        let t = 7.0 / 365.0;
+        for (k, vol) in [(24_000.0, 0.12), (24_600.0, 0.15), (25_200.0, 0.2)] {
+            for right in [Right::Call, Right::Put] {
+                let p = m.price(k, t, vol, right);
+                let iv = m.implied_vol(p, k, t, right).unwrap();
+                assert!((iv - vol).abs() < 1e-9, "{k} {right:?}: {iv} vs {vol}");
+            }
+            // Put-call parity for Black-76: C − P = df·(F − K).
+            let df = (-DEFAULT_RATE * t).exp();
+            let diff = m.price(k, t, vol, Right::Call) - m.price(k, t, vol, Right::Put);
+            assert!((diff - df * (24_600.0 - k)).abs() < 1e-8);
+        }
+    }
+
+    #[test]
+    fn below_intrinsic_or_expired_is_none_not_nan() {
+        let m = Model::BlackScholes {
+            spot: 24_500.0,
+            rate: DEFAULT_RATE,
+        };
+        let t = 30.0 / 365.0;
+        assert_eq!(m.implied_vol(1.0, 24_000.0, t, Right::Call), None); // below intrinsic
+        assert_eq!(m.implied_vol(30_000.0, 24_000.0, t, Right::Call), None); // above the spot
+        assert_eq!(m.implied_vol(f64::NAN, 24_000.0, t, Right::Call), None);
+        assert_eq!(m.solve(100.0, 24_000.0, 0.0, Right::Put), None);
+        let g = m
+            .solve(
+                m.price(24_500.0, t, 0.14, Right::Call),
+                24_500.0,
+                t,
+                Right::Call,
+            )
+            .unwrap();
+        assert!((g.iv - 0.14).abs() < 1e-9 && g.delta > 0.5 && g.delta < 0.6);
+        assert!(g.theta < 0.0 && g.vega > 0.0 && g.gamma > 0.0);
+        let exp = chrono::NaiveDate::from_ymd_opt(2025, 11, 25).unwrap();
+        assert_eq!(years_to_expiry(exp, 1_764_064_800_000), None); // 2025-11-25 10:00 UTC
+        assert!(years_to_expiry(exp, 1_764_064_800_000 - 86_400_000).unwrap() > 0.0027);
+    }
+}

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyType};
+use pyo3::types::{PyDict, PyList, PyType};
 use stocksblitz_symbols::{Calendar, ExpiryRules, InstrumentSpec, Symbol, SymbolError, ist_date};
 
 mod ta;
@@ -151,11 +151,11 @@ fn parse_symbol(py: Python<'_>, symbol: &str) -> PyResult<PySymbolInfo> {
 /// errors="raise" raises on the first bad symbol (naming its index); errors="none" puts None.
 #[pyfunction]
 #[pyo3(signature = (symbols, errors = "raise"))]
-fn parse_symbols(
-    py: Python<'_>,
+fn parse_symbols<'py>(
+    py: Python<'py>,
     symbols: Vec<String>,
     errors: &str,
-) -> PyResult<Vec<Option<PySymbolInfo>>> {
+) -> PyResult<Bound<'py, PyList>> {
     let raise = match errors {
         "raise" => true,
         "none" => false,
@@ -171,21 +171,46 @@ fn parse_symbols(
             .map(|s| stocksblitz_symbols::parse(s))
             .collect()
     });
-    let mut out = Vec::with_capacity(parsed.len());
-    for (i, r) in parsed.into_iter().enumerate() {
-        match r {
-            Ok(inner) => out.push(Some(PySymbolInfo { inner })),
-            Err(e) if raise => {
-                return Err(py_exception(
-                    py,
-                    "InvalidSymbolError",
-                    format!("symbols[{i}]: {e}"),
-                ));
-            }
-            Err(_) => out.push(None),
+    if raise && let Some((i, Err(e))) = parsed.iter().enumerate().find(|(_, r)| r.is_err()) {
+        return Err(py_exception(py, "InvalidSymbolError", format!("symbols[{i}]: {e}")));
+    }
+    // Creating a million objects would trigger the cyclic GC hundreds of times over a growing
+    // heap (it more than doubles the cost); none of these objects can form cycles.
+    let _gc = GcPause::new(py, parsed.len() > 10_000);
+    let items = parsed
+        .into_iter()
+        .map(|r| match r {
+            Ok(inner) => Bound::new(py, PySymbolInfo { inner }).map(Bound::into_any),
+            Err(_) => Ok(py.None().into_bound(py)),
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
+}
+
+/// Pauses Python's cyclic garbage collector while alive (restores the previous state on drop).
+struct GcPause<'py> {
+    gc: Option<Bound<'py, PyModule>>,
+}
+
+impl<'py> GcPause<'py> {
+    fn new(py: Python<'py>, wanted: bool) -> Self {
+        let gc = wanted
+            .then(|| py.import("gc").ok())
+            .flatten()
+            .filter(|gc| gc.call_method0("isenabled").and_then(|v| v.extract::<bool>()).unwrap_or(false));
+        if let Some(gc) = &gc {
+            let _ = gc.call_method0("disable");
+        }
+        GcPause { gc }
+    }
+}
+
+impl Drop for GcPause<'_> {
+    fn drop(&mut self) {
+        if let Some(gc) = &self.gc {
+            let _ = gc.call_method0("enable");
         }
     }
-    Ok(out)
 }
 
 /// Parse an `@` instrument spec offline into a dict (None for omitted parts).

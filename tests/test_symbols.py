@@ -130,3 +130,21 @@ def test_exception_hierarchy() -> None:
     err = sb.RateLimitError("slow down", retry_after=3.0)
     assert err.retry_after == 3.0 and err.status_code == 429
     assert sb.DataState.STALE == "stale" and str(sb.Timeframe.FIVE_MINUTES) == "5m"
+
+
+def test_parse_symbols_restores_the_gc_state() -> None:
+    import gc
+
+    batch = ["NIFTY25NOVFUT"] * 20_000
+    assert gc.isenabled()
+    assert len(sb.parse_symbols(batch)) == 20_000
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        sb.parse_symbols(batch)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(sb.InvalidSymbolError):
+        sb.parse_symbols([*batch, "NIFTY25XYZFUT"])
+    assert gc.isenabled()

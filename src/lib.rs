@@ -172,7 +172,11 @@ fn parse_symbols<'py>(
             .collect()
     });
     if raise && let Some((i, Err(e))) = parsed.iter().enumerate().find(|(_, r)| r.is_err()) {
-        return Err(py_exception(py, "InvalidSymbolError", format!("symbols[{i}]: {e}")));
+        return Err(py_exception(
+            py,
+            "InvalidSymbolError",
+            format!("symbols[{i}]: {e}"),
+        ));
     }
     // Creating a million objects would trigger the cyclic GC hundreds of times over a growing
     // heap (it more than doubles the cost); none of these objects can form cycles.
@@ -194,10 +198,11 @@ struct GcPause<'py> {
 
 impl<'py> GcPause<'py> {
     fn new(py: Python<'py>, wanted: bool) -> Self {
-        let gc = wanted
-            .then(|| py.import("gc").ok())
-            .flatten()
-            .filter(|gc| gc.call_method0("isenabled").and_then(|v| v.extract::<bool>()).unwrap_or(false));
+        let gc = wanted.then(|| py.import("gc").ok()).flatten().filter(|gc| {
+            gc.call_method0("isenabled")
+                .and_then(|v| v.extract::<bool>())
+                .unwrap_or(false)
+        });
         if let Some(gc) = &gc {
             let _ = gc.call_method0("disable");
         }

@@ -1,0 +1,247 @@
+//! The bar writer: a task that batches bars into one transaction per flush, keeps them in a
+//! bounded buffer while the database is unreachable, retries with backoff, and reports what it
+//! did. Nothing is dropped silently: overflow is counted and logged.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use stocksblitz_market::Bar;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::Store;
+
+/// Writer settings.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterConfig {
+    /// Longest a bar waits before a flush.
+    pub flush_interval: Duration,
+    /// Rows per transaction.
+    pub max_batch: usize,
+    /// Bars held while the database is down; beyond it the oldest are dropped (and counted).
+    pub max_buffer: usize,
+    /// Retry backoff bounds.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            flush_interval: Duration::from_millis(250),
+            max_batch: 5000,
+            max_buffer: 1_000_000,
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Counters of the writer (shared with /health and /metrics).
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub rows_written: AtomicU64,
+    pub batches: AtomicU64,
+    pub failures: AtomicU64,
+    pub dropped: AtomicU64,
+    pub buffered: AtomicU64,
+    /// Duration of the last successful batch, microseconds.
+    pub last_batch_us: AtomicU64,
+    /// Sum of batch durations (µs), for a mean.
+    pub batch_us_total: AtomicU64,
+}
+
+enum Msg {
+    Bars(Vec<Bar>),
+    Flush(oneshot::Sender<usize>),
+}
+
+/// Handle to the writer task (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct BarWriter {
+    tx: mpsc::UnboundedSender<Msg>,
+    stats: Arc<WriterStats>,
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Msg::Bars(b) => write!(f, "Bars({})", b.len()),
+            Msg::Flush(_) => f.write_str("Flush"),
+        }
+    }
+}
+
+impl BarWriter {
+    /// Start the writer task on the current tokio runtime.
+    pub fn spawn(store: Store, cfg: WriterConfig) -> (BarWriter, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let stats = Arc::new(WriterStats::default());
+        let task = tokio::spawn(run(store, cfg, rx, stats.clone()));
+        (BarWriter { tx, stats }, task)
+    }
+
+    /// Queue bars for writing (never blocks).
+    pub fn write(&self, bars: Vec<Bar>) {
+        if !bars.is_empty() && self.tx.send(Msg::Bars(bars)).is_err() {
+            tracing::error!("bar writer has stopped; bars not queued");
+        }
+    }
+
+    /// Write everything queued so far, waiting up to `timeout`; returns the bars still
+    /// buffered (0 when all are stored).
+    pub async fn flush(&self, timeout: Duration) -> usize {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Flush(tx)).is_err() {
+            return self.stats.buffered.load(Ordering::Relaxed) as usize;
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(left)) => left,
+            _ => self.stats.buffered.load(Ordering::Relaxed) as usize,
+        }
+    }
+
+    pub fn stats(&self) -> &Arc<WriterStats> {
+        &self.stats
+    }
+}
+
+async fn run(
+    store: Store,
+    cfg: WriterConfig,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    stats: Arc<WriterStats>,
+) {
+    let mut buffer: VecDeque<Bar> = VecDeque::new();
+    let mut waiters: Vec<oneshot::Sender<usize>> = Vec::new();
+    let mut backoff = cfg.min_backoff;
+    let mut failing_since: Option<Instant> = None;
+    let mut next_try = Instant::now();
+    loop {
+        let wait = if buffer.is_empty() {
+            Duration::from_secs(3600)
+        } else {
+            next_try
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1))
+        };
+        let msg = tokio::select! {
+            m = rx.recv() => m,
+            () = tokio::time::sleep(wait) => Some(Msg::Bars(Vec::new())),
+        };
+        match msg {
+            None => {
+                // All handles dropped: final attempts, then stop.
+                for _ in 0..5 {
+                    if buffer.is_empty()
+                        || write_some(&store, &cfg, &mut buffer, &stats).await.is_err()
+                    {
+                        break;
+                    }
+                }
+                if !buffer.is_empty() {
+                    tracing::error!(
+                        bars = buffer.len(),
+                        "bar writer stopping with bars not stored"
+                    );
+                }
+                return;
+            }
+            Some(Msg::Flush(w)) => {
+                waiters.push(w);
+                next_try = Instant::now();
+            }
+            Some(Msg::Bars(bars)) => {
+                if !bars.is_empty() {
+                    if buffer.is_empty() && failing_since.is_none() {
+                        next_try = Instant::now() + cfg.flush_interval;
+                    }
+                    buffer.extend(bars);
+                    let over = buffer.len().saturating_sub(cfg.max_buffer);
+                    if over > 0 {
+                        buffer.drain(..over);
+                        let total =
+                            stats.dropped.fetch_add(over as u64, Ordering::Relaxed) + over as u64;
+                        tracing::error!(
+                            dropped = over,
+                            dropped_total = total,
+                            bound = cfg.max_buffer,
+                            "bar buffer full: oldest bars dropped"
+                        );
+                    }
+                    if buffer.len() >= cfg.max_batch && failing_since.is_none() {
+                        next_try = Instant::now();
+                    }
+                }
+            }
+        }
+        stats.buffered.store(buffer.len() as u64, Ordering::Relaxed);
+        if buffer.is_empty() || Instant::now() < next_try {
+            if buffer.is_empty() {
+                for w in waiters.drain(..) {
+                    let _ = w.send(0);
+                }
+            }
+            continue;
+        }
+        // Drain what is due, batch by batch.
+        loop {
+            match write_some(&store, &cfg, &mut buffer, &stats).await {
+                Ok(()) => {
+                    if let Some(since) = failing_since.take() {
+                        tracing::info!(
+                            down_for_ms = since.elapsed().as_millis() as u64,
+                            "database writes recovered"
+                        );
+                    }
+                    backoff = cfg.min_backoff;
+                    if buffer.is_empty() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    stats.failures.fetch_add(1, Ordering::Relaxed);
+                    if failing_since.is_none() {
+                        failing_since = Some(Instant::now());
+                        tracing::warn!(error = %e, buffered = buffer.len(), "bar write failed; buffering and retrying");
+                    } else {
+                        tracing::debug!(error = %e, buffered = buffer.len(), "bar write retry failed");
+                    }
+                    next_try = Instant::now() + backoff;
+                    backoff = (backoff * 2).min(cfg.max_backoff);
+                    break;
+                }
+            }
+        }
+        stats.buffered.store(buffer.len() as u64, Ordering::Relaxed);
+        if buffer.is_empty() {
+            for w in waiters.drain(..) {
+                let _ = w.send(0);
+            }
+        } else if failing_since.is_some() {
+            for w in waiters.drain(..) {
+                let _ = w.send(buffer.len());
+            }
+        }
+    }
+}
+
+async fn write_some(
+    store: &Store,
+    cfg: &WriterConfig,
+    buffer: &mut VecDeque<Bar>,
+    stats: &WriterStats,
+) -> Result<(), crate::StoreError> {
+    let n = buffer.len().min(cfg.max_batch);
+    let batch: Vec<Bar> = buffer.iter().take(n).cloned().collect();
+    let t = Instant::now();
+    store.upsert_bars(&batch).await?;
+    let us = t.elapsed().as_micros() as u64;
+    buffer.drain(..n);
+    stats.rows_written.fetch_add(n as u64, Ordering::Relaxed);
+    stats.batches.fetch_add(1, Ordering::Relaxed);
+    stats.last_batch_us.store(us, Ordering::Relaxed);
+    stats.batch_us_total.fetch_add(us, Ordering::Relaxed);
+    Ok(())
+}

@@ -1,0 +1,422 @@
+//! Bar storage against BOTH back-ends for real: a SQLite file and the local PostgreSQL (each
+//! test in a schema of its own). Amendment merge, newest-first reads, restart, database down
+//! and back (through a TCP proxy the test cuts), concurrent writers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use stocksblitz_market::{Bar, Timeframe};
+use stocksblitz_store::{BarWriter, Store, WriterConfig};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
+
+const T0: i64 = 1_762_227_900; // 2025-11-04 09:15 IST
+
+fn pg_base() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A fresh schema on the local PostgreSQL; dropped by the guard.
+struct PgSchema {
+    name: String,
+}
+
+impl PgSchema {
+    async fn new(tag: &str) -> Self {
+        let name = format!("t_{tag}_{}_{}", std::process::id(), rand_suffix());
+        let admin = sqlx::PgPool::connect(&pg_base())
+            .await
+            .expect("local PostgreSQL must be running");
+        sqlx::query(&format!("CREATE SCHEMA {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        PgSchema { name }
+    }
+    fn url(&self, host_port: Option<&str>) -> String {
+        let mut base = pg_base();
+        if let Some(hp) = host_port {
+            base = base.replace("127.0.0.1:5432", hp);
+        }
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{sep}options=-csearch_path%3D{}", self.name)
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(admin) = sqlx::PgPool::connect(&pg_base()).await {
+                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                        .execute(&admin)
+                        .await;
+                }
+            });
+        })
+        .join()
+        .ok();
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64,
+    );
+    h.finish() % 1_000_000
+}
+
+fn bar(
+    instrument: &str,
+    start: i64,
+    o: f64,
+    h: f64,
+    l: f64,
+    c: f64,
+    v: u64,
+    first: i64,
+    last: i64,
+) -> Bar {
+    Bar {
+        instrument: instrument.into(),
+        timeframe: Timeframe::M1,
+        start,
+        open: o,
+        high: h,
+        low: l,
+        close: c,
+        volume: v,
+        oi: Some(last as u64),
+        open_oi: Some(first as u64),
+        first_ts_ms: first,
+        last_ts_ms: last,
+    }
+}
+
+async fn backends(tag: &str) -> Vec<(String, Store, Option<PgSchema>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    let schema = PgSchema::new(tag).await;
+    let pg = Store::open_url(&schema.url(None)).await.unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    vec![
+        ("sqlite".into(), sqlite, None, dir),
+        ("postgres".into(), pg, Some(schema), dir2),
+    ]
+}
+
+#[tokio::test]
+async fn amendments_merge_and_reads_return_newest_oldest_first() {
+    for (name, store, _schema, _dir) in backends("merge").await {
+        let mut bars: Vec<Bar> = (0..10)
+            .map(|i| {
+                bar(
+                    "NIFTY25NOVFUT",
+                    T0 + i * 60,
+                    100.0,
+                    101.0,
+                    99.0,
+                    100.5,
+                    10,
+                    (T0 + i * 60) * 1000 + 1000,
+                    (T0 + i * 60) * 1000 + 50_000,
+                )
+            })
+            .collect();
+        store.upsert_bars(&bars).await.unwrap();
+        // A late tick (earlier than the first, a new high) and a later one (new close), plus a
+        // duplicate key inside one batch.
+        let late = bar(
+            "NIFTY25NOVFUT",
+            T0,
+            98.0,
+            103.0,
+            98.0,
+            98.0,
+            5,
+            T0 * 1000 + 500,
+            T0 * 1000 + 500,
+        );
+        let later = bar(
+            "NIFTY25NOVFUT",
+            T0,
+            102.0,
+            102.0,
+            102.0,
+            102.0,
+            7,
+            T0 * 1000 + 59_000,
+            T0 * 1000 + 59_000,
+        );
+        store
+            .upsert_bars(&[late, later.clone(), later])
+            .await
+            .unwrap();
+        let got = store
+            .last_bars("NIFTY25NOVFUT", Timeframe::M1, 100, None)
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 10, "{name}");
+        let first = &got[0];
+        assert_eq!(
+            (first.start, first.open, first.high, first.low, first.close),
+            (T0, 98.0, 103.0, 98.0, 102.0),
+            "{name}"
+        );
+        assert_eq!(first.volume, 10 + 5 + 7 + 7, "{name}");
+        assert_eq!(
+            (first.open_oi, first.oi),
+            (
+                Some((T0 * 1000 + 500) as u64),
+                Some((T0 * 1000 + 59_000) as u64)
+            ),
+            "{name}"
+        );
+        // The newest N, oldest first (the old query returned the oldest bars in the window).
+        let last3 = store
+            .last_bars("NIFTY25NOVFUT", Timeframe::M1, 3, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            last3.iter().map(|b| b.start).collect::<Vec<_>>(),
+            vec![T0 + 420, T0 + 480, T0 + 540],
+            "{name}"
+        );
+        let upto = store
+            .last_bars("NIFTY25NOVFUT", Timeframe::M1, 2, Some(T0 + 120))
+            .await
+            .unwrap();
+        assert_eq!(
+            upto.iter().map(|b| b.start).collect::<Vec<_>>(),
+            vec![T0 + 60, T0 + 120],
+            "{name}"
+        );
+        let range = store
+            .bars_range("NIFTY25NOVFUT", Timeframe::M1, T0 + 60, T0 + 240, 100)
+            .await
+            .unwrap();
+        assert_eq!(range.len(), 3, "{name}");
+        bars.truncate(0);
+        store
+            .upsert_bars(&[bar("BANKNIFTY25NOVFUT", T0, 1.0, 1.0, 1.0, 1.0, 1, 0, 0)])
+            .await
+            .unwrap();
+        let latest = store.latest_bars(Timeframe::M1).await.unwrap();
+        assert_eq!(
+            latest
+                .iter()
+                .map(|b| (b.instrument.as_str(), b.start))
+                .collect::<Vec<_>>(),
+            vec![("BANKNIFTY25NOVFUT", T0), ("NIFTY25NOVFUT", T0 + 540)],
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bars_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = Store::open_sqlite_dir(dir.path()).await.unwrap();
+        s.upsert_bars(&[bar("X", T0, 1.0, 2.0, 0.5, 1.5, 3, 1, 2)])
+            .await
+            .unwrap();
+        s.close().await;
+    }
+    let s = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    assert_eq!(
+        s.last_bars("X", Timeframe::M1, 10, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let schema = PgSchema::new("restart").await;
+    {
+        let s = Store::open_url(&schema.url(None)).await.unwrap();
+        s.upsert_bars(&[bar("X", T0, 1.0, 2.0, 0.5, 1.5, 3, 1, 2)])
+            .await
+            .unwrap();
+        s.close().await;
+    }
+    let s = Store::open_url(&schema.url(None)).await.unwrap();
+    let got = s.last_bars("X", Timeframe::M1, 10, None).await.unwrap();
+    assert_eq!((got.len(), got[0].volume), (1, 3));
+}
+
+#[tokio::test]
+async fn concurrent_writers_lose_nothing() {
+    for (name, store, _schema, _dir) in backends("concurrent").await {
+        let mut tasks = Vec::new();
+        for w in 0..4u64 {
+            let s = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for round in 0..10i64 {
+                    let bars: Vec<Bar> = (0..50)
+                        .map(|i| {
+                            bar(
+                                &format!("SYM{}", i % 5),
+                                T0 + (i / 5) * 60,
+                                10.0,
+                                10.0 + w as f64,
+                                9.0,
+                                10.0,
+                                1,
+                                round * 10 + w as i64,
+                                round * 10 + w as i64,
+                            )
+                        })
+                        .collect();
+                    s.upsert_bars(&bars).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let bars = store
+            .last_bars("SYM3", Timeframe::M1, 100, None)
+            .await
+            .unwrap();
+        assert_eq!(bars.len(), 10, "{name}");
+        assert!(
+            bars.iter().all(|b| b.volume == 40 && b.high == 13.0),
+            "{name}: {:?}",
+            bars[0]
+        );
+    }
+}
+
+/// A TCP proxy to PostgreSQL that the test can cut (existing connections dropped, new ones
+/// refused) and restore.
+struct Proxy {
+    addr: String,
+    up: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    async fn start(target: &'static str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let up = Arc::new(AtomicBool::new(true));
+        let conns: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let (up2, conns2) = (up.clone(), conns.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                if !up2.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let h = tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                conns2.lock().await.push(h.abort_handle());
+            }
+        });
+        Proxy { addr, up, conns }
+    }
+    async fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for h in self.conns.lock().await.drain(..) {
+            h.abort();
+        }
+    }
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn database_down_then_back_loses_nothing() {
+    let proxy = Proxy::start("127.0.0.1:5432").await;
+    let schema = PgSchema::new("outage").await;
+    let store = Store::open_url(&schema.url(Some(&proxy.addr)))
+        .await
+        .unwrap();
+    let cfg = WriterConfig {
+        flush_interval: Duration::from_millis(20),
+        min_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(200),
+        ..WriterConfig::default()
+    };
+    let (writer, _task) = BarWriter::spawn(store.clone(), cfg);
+    writer.write(
+        (0..20)
+            .map(|i| bar("A", T0 + i * 60, 1.0, 1.0, 1.0, 1.0, 1, 0, 0))
+            .collect(),
+    );
+    assert_eq!(writer.flush(Duration::from_secs(10)).await, 0);
+
+    proxy.cut().await;
+    writer.write(
+        (20..70)
+            .map(|i| bar("A", T0 + i * 60, 1.0, 1.0, 1.0, 1.0, 1, 0, 0))
+            .collect(),
+    );
+    // Writes fail while the database is unreachable; the bars stay buffered.
+    let left = writer.flush(Duration::from_secs(3)).await;
+    assert_eq!(
+        left, 50,
+        "bars must stay buffered while the database is down"
+    );
+    assert!(writer.stats().failures.load(Ordering::Relaxed) > 0);
+
+    proxy.restore();
+    assert_eq!(writer.flush(Duration::from_secs(20)).await, 0);
+    let direct = Store::open_url(&schema.url(None)).await.unwrap();
+    assert_eq!(
+        direct
+            .last_bars("A", Timeframe::M1, 1000, None)
+            .await
+            .unwrap()
+            .len(),
+        70
+    );
+    assert_eq!(writer.stats().rows_written.load(Ordering::Relaxed), 70);
+    assert_eq!(writer.stats().dropped.load(Ordering::Relaxed), 0);
+}
+
+#[tokio::test]
+async fn buffer_overflow_is_counted_not_silent() {
+    let proxy = Proxy::start("127.0.0.1:5432").await;
+    let schema = PgSchema::new("overflow").await;
+    let store = Store::open_url(&schema.url(Some(&proxy.addr)))
+        .await
+        .unwrap();
+    proxy.cut().await;
+    let cfg = WriterConfig {
+        max_buffer: 10,
+        min_backoff: Duration::from_millis(20),
+        ..WriterConfig::default()
+    };
+    let (writer, _task) = BarWriter::spawn(store, cfg);
+    writer.write(
+        (0..25)
+            .map(|i| bar("B", T0 + i * 60, 1.0, 1.0, 1.0, 1.0, 1, 0, 0))
+            .collect(),
+    );
+    writer.flush(Duration::from_millis(300)).await;
+    assert_eq!(writer.stats().dropped.load(Ordering::Relaxed), 15);
+    assert_eq!(writer.stats().buffered.load(Ordering::Relaxed), 10);
+}

@@ -9,6 +9,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyType};
 use stocksblitz_symbols::{Calendar, ExpiryRules, InstrumentSpec, Symbol, SymbolError, ist_date};
 
+mod market;
 mod ta;
 
 /// mimalloc keeps freed memory for reuse: large indicator outputs (8 MB for a million bars) would
@@ -290,5 +291,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ta::ta_canonical, m)?)?;
     m.add_function(wrap_pyfunction!(ta::ta_compute, m)?)?;
     m.add_function(wrap_pyfunction!(ta::ta_call, m)?)?;
+    m.add_function(wrap_pyfunction!(market::option_greeks, m)?)?;
+    m.add_function(wrap_pyfunction!(market::option_price, m)?)?;
     Ok(())
 }

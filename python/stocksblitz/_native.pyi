@@ -87,3 +87,23 @@ def ta_call(
     volume: Optional[object],
     time: Optional[object],
 ) -> object: ...
+
+# Option pricing (the market crate's greeks model)
+def option_greeks(
+    price: float,
+    underlying: float,
+    strike: float,
+    years: float,
+    right: str,
+    model: Literal["black76", "bs", "black_scholes"] = "black76",
+    rate: float = 0.065,
+) -> Optional[dict[str, float]]: ...
+def option_price(
+    underlying: float,
+    strike: float,
+    years: float,
+    vol: float,
+    right: str,
+    model: Literal["black76", "bs", "black_scholes"] = "black76",
+    rate: float = 0.065,
+) -> float: ...

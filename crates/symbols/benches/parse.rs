@@ -34,6 +34,7 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    g.throughput(Throughput::Elements(1));
     g.bench_function("parse_weekly_option", |b| {
         b.iter(|| black_box(stocksblitz_symbols::parse(black_box("NIFTY25N0424500PE")).unwrap()))
     });

@@ -69,7 +69,13 @@ pub struct CalendarError {
 pub struct Calendar {
     /// Sorted, unique.
     holidays: Vec<(NaiveDate, String)>,
+    /// Monthly expiries of 2000–2099 per rule set (NSE, BSE), computed once: parsing a future or
+    /// monthly option is then a table look-up.
+    monthly: [Vec<Option<NaiveDate>>; 2],
 }
+
+const TABLE_FIRST_YEAR: i32 = 2000;
+const TABLE_YEARS: i32 = 100;
 
 /// The instant a contract expiring on `day` expires: 15:30 IST (10:00 UTC).
 pub fn expiry_instant_utc(day: NaiveDate) -> DateTime<Utc> {
@@ -90,9 +96,26 @@ impl Calendar {
 
     /// A calendar with no holidays (weekends only).
     pub fn empty() -> Self {
-        Calendar {
-            holidays: Vec::new(),
+        Calendar::with_holidays(Vec::new())
+    }
+
+    fn with_holidays(holidays: Vec<(NaiveDate, String)>) -> Self {
+        let mut cal = Calendar {
+            holidays,
+            monthly: [Vec::new(), Vec::new()],
+        };
+        for (slot, rules) in [(0, ExpiryRules::Nse), (1, ExpiryRules::Bse)] {
+            cal.monthly[slot] = (0..TABLE_YEARS * 12)
+                .map(|i| {
+                    cal.compute_monthly_expiry(
+                        rules,
+                        TABLE_FIRST_YEAR + i / 12,
+                        (i % 12) as u32 + 1,
+                    )
+                })
+                .collect();
         }
+        cal
     }
 
     /// Read `date,description` lines; `#` comments and a `date,...` header are skipped.
@@ -113,7 +136,7 @@ impl Calendar {
         }
         holidays.sort_by_key(|h| h.0);
         holidays.dedup_by_key(|h| h.0);
-        Ok(Calendar { holidays })
+        Ok(Calendar::with_holidays(holidays))
     }
 
     /// The years the holiday table covers.
@@ -170,6 +193,27 @@ impl Calendar {
     /// The monthly expiry of `year`/`month`: the last expiry weekday of the month, moved to the
     /// previous trading day when that is a holiday. None for an impossible month.
     pub fn monthly_expiry(&self, rules: ExpiryRules, year: i32, month: u32) -> Option<NaiveDate> {
+        let slot = match rules {
+            ExpiryRules::Nse => 0,
+            ExpiryRules::Bse => 1,
+        };
+        if (1..=12).contains(&month)
+            && (TABLE_FIRST_YEAR..TABLE_FIRST_YEAR + TABLE_YEARS).contains(&year)
+        {
+            let i = ((year - TABLE_FIRST_YEAR) * 12) as usize + month as usize - 1;
+            if let Some(v) = self.monthly[slot].get(i) {
+                return *v;
+            }
+        }
+        self.compute_monthly_expiry(rules, year, month)
+    }
+
+    fn compute_monthly_expiry(
+        &self,
+        rules: ExpiryRules,
+        year: i32,
+        month: u32,
+    ) -> Option<NaiveDate> {
         let first = NaiveDate::from_ymd_opt(year, month, 1)?;
         let last = last_day_of_month(first)?;
         let wd = rules.weekday_for(first);

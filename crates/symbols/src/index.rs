@@ -118,6 +118,18 @@ pub fn find_index(name: &str) -> Option<&'static IndexInfo> {
         .find(|i| i.aliases.iter().any(|a| a.as_bytes() == key))
 }
 
+/// Look an index up by an upper-case spelling without spaces (the parser's fast path).
+pub(crate) fn find_index_upper(key: &[u8]) -> Option<&'static IndexInfo> {
+    // Every alias is 5–15 bytes and starts with one of these letters.
+    if !(5..=15).contains(&key.len()) || !matches!(key[0], b'N' | b'B' | b'F' | b'M' | b'S' | b'I')
+    {
+        return None;
+    }
+    INDICES
+        .iter()
+        .find(|i| i.aliases.iter().any(|a| a.as_bytes() == key))
+}
+
 /// The index whose derivatives use `name` as their underlying (exact canonical name only).
 pub fn derivative_underlying(name: &str) -> Option<&'static IndexInfo> {
     INDICES.iter().find(|i| i.name == name)
@@ -143,5 +155,15 @@ mod tests {
         );
         assert_eq!(find_index("india vix").map(|i| i.name), Some("INDIAVIX"));
         assert_eq!(find_index("RELIANCE"), None);
+        // The fast path's length and first-letter filter admits every alias.
+        for info in INDICES {
+            for a in info.aliases {
+                assert_eq!(
+                    find_index_upper(a.as_bytes()).map(|i| i.name),
+                    Some(info.name),
+                    "{a}"
+                );
+            }
+        }
     }
 }

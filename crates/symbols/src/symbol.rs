@@ -203,6 +203,20 @@ fn month_from(b: &[u8]) -> Option<u32> {
         .map(|i| i as u32 + 1)
 }
 
+/// Upper-cased symbol byte (A–Z, 0–9, `&`, `-`, `.`) for every input byte, 0 for the rest.
+static SYMBOL_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let u = (i as u8).to_ascii_uppercase();
+        if u.is_ascii_uppercase() || u.is_ascii_digit() || u == b'&' || u == b'-' || u == b'.' {
+            t[i] = u;
+        }
+        i += 1;
+    }
+    t
+};
+
 fn is_symbol_byte(b: u8) -> bool {
     b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'&' || b == b'-'
 }
@@ -225,18 +239,26 @@ pub fn parse(input: &str) -> Result<Symbol, SymbolError> {
             max: MAX_SYMBOL_LEN,
         });
     }
+    // One pass: upper-casing through a table, noting non-ASCII bytes and anything that is not
+    // a symbol byte (then only an index name with spaces can still match).
     let mut buf = [0u8; MAX_SYMBOL_LEN];
     let raw = trimmed.as_bytes();
-    for (i, &b) in raw.iter().enumerate() {
-        if !b.is_ascii() {
-            let ch = trimmed[i..].chars().next().unwrap_or('?');
-            return Err(SymbolError::BadChar {
-                input: trimmed.to_string(),
-                ch,
-                pos: i,
-            });
-        }
-        buf[i] = b.to_ascii_uppercase();
+    let mut plain = true;
+    let mut high_bit = 0u8;
+    for (&b, slot) in raw.iter().zip(buf.iter_mut()) {
+        let u = SYMBOL_BYTE[b as usize];
+        high_bit |= b & 0x80;
+        plain &= u != 0;
+        *slot = if u != 0 { u } else { b.to_ascii_uppercase() };
+    }
+    if high_bit != 0 {
+        let pos = raw.iter().position(|b| !b.is_ascii()).unwrap_or(0);
+        let ch = trimmed[pos..].chars().next().unwrap_or('?');
+        return Err(SymbolError::BadChar {
+            input: trimmed.to_string(),
+            ch,
+            pos,
+        });
     }
     let mut s = &buf[..raw.len()];
 
@@ -246,11 +268,17 @@ pub fn parse(input: &str) -> Result<Symbol, SymbolError> {
         prefix = std::str::from_utf8(&s[..3]).ok().and_then(Exchange::parse);
         if prefix.is_some() {
             s = &s[4..];
+            plain = s.iter().all(|&b| is_symbol_byte(b) || b == b'.');
         }
     }
-    let s_str = std::str::from_utf8(s).unwrap_or_default();
 
-    if let Some(info) = find_index(s_str) {
+    // Index names (with or without spaces); upper-cased symbol bytes need no normalisation.
+    let index = if plain {
+        crate::index::find_index_upper(s)
+    } else {
+        std::str::from_utf8(s).ok().and_then(find_index)
+    };
+    if let Some(info) = index {
         return Ok(Symbol::index_of(info));
     }
 
@@ -294,11 +322,7 @@ pub fn parse(input: &str) -> Result<Symbol, SymbolError> {
             is_weekly: false,
             strike: None,
             right: None,
-            tradingsymbol: format_compact!(
-                "{under}{:02}{}FUT",
-                year % 100,
-                MONTHS[month as usize - 1]
-            ),
+            tradingsymbol: join(&[body, b"FUT"]),
         });
     }
 
@@ -350,6 +374,31 @@ pub fn parse(input: &str) -> Result<Symbol, SymbolError> {
             CompactString::new(base)
         },
     })
+}
+
+/// Concatenate ASCII pieces (all validated symbol bytes) into a tradingsymbol: copied into one
+/// stack buffer and validated once, without going through `fmt`.
+fn join(parts: &[&[u8]]) -> CompactString {
+    let mut buf = [0u8; 2 * MAX_SYMBOL_LEN];
+    let mut n = 0;
+    for p in parts {
+        let end = (n + p.len()).min(buf.len());
+        buf[n..end].copy_from_slice(&p[..end - n]);
+        n = end;
+    }
+    CompactString::from_utf8(&buf[..n]).unwrap_or_default()
+}
+
+/// The strike as written when that is already its canonical form (`24500`, `7.5`), else the
+/// canonical form (`24500.0` → `24500`, `007` → `7`).
+fn strike_text(text: &[u8], strike: Strike) -> std::borrow::Cow<'_, [u8]> {
+    let leading_zero = text.len() > 1 && text[0] == b'0' && text[1] != b'.';
+    let trailing_zero = text.contains(&b'.') && text.last() == Some(&b'0');
+    if leading_zero || trailing_zero {
+        std::borrow::Cow::Owned(strike.to_string().into_bytes())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 fn two_digits(b: &[u8]) -> u32 {
@@ -444,12 +493,7 @@ fn parse_option(
             is_weekly: false,
             strike: Some(strike),
             right: Some(right),
-            tradingsymbol: format_compact!(
-                "{under}{:02}{}{strike}{}",
-                year % 100,
-                MONTHS[month as usize - 1],
-                right.as_str()
-            ),
+            tradingsymbol: join(&[head, &strike_text(tail, strike), right.as_str().as_bytes()]),
         }));
     }
 
@@ -472,7 +516,7 @@ fn parse_option(
         };
         let year = 2000 + two_digits(&head[n - 3..n - 1]);
         let under = underlying(&head[..n - 3], input)?;
-        return weekly(under, year, month, tail, right, bse_prefix, input).map(Some);
+        return weekly(head, under, year, month, tail, right, bse_prefix, input).map(Some);
     }
 
     // Weekly with a digit month code: the digit run is YY M DD STRIKE, preceded by the
@@ -489,7 +533,18 @@ fn parse_option(
         }
         let month = u32::from(code - b'0');
         let under = underlying(under_bytes, input)?;
-        return weekly(under, year, month, &run[3..], right, bse_prefix, input).map(Some);
+        let prefix = &body[..under_bytes.len() + 3];
+        return weekly(
+            prefix,
+            under,
+            year,
+            month,
+            &run[3..],
+            right,
+            bse_prefix,
+            input,
+        )
+        .map(Some);
     }
     Ok(None)
 }
@@ -523,6 +578,7 @@ fn parse_strike(tail: &[u8], input: &dyn Fn() -> String) -> Result<Strike, Symbo
 
 /// Finish a weekly option from `DD STRIKE` digits.
 fn weekly(
+    prefix: &[u8],
     under: &str,
     year: u32,
     month: u32,
@@ -551,7 +607,6 @@ fn weekly(
             input: input(),
             day,
         })?;
-    let code = WEEKLY_MONTH_CODES[month as usize - 1] as char;
     Ok(Symbol {
         kind: Kind::Option,
         exchange: deriv_exchange(under, bse_prefix),
@@ -560,11 +615,12 @@ fn weekly(
         is_weekly: true,
         strike: Some(strike),
         right: Some(right),
-        tradingsymbol: format_compact!(
-            "{under}{:02}{code}{day:02}{strike}{}",
-            year % 100,
-            right.as_str()
-        ),
+        tradingsymbol: join(&[
+            prefix,
+            &dd_strike[..2],
+            &strike_text(strike_part, strike),
+            right.as_str().as_bytes(),
+        ]),
     })
 }
 

@@ -577,6 +577,7 @@ fn parse_strike(tail: &[u8], input: &dyn Fn() -> String) -> Result<Strike, Symbo
 }
 
 /// Finish a weekly option from `DD STRIKE` digits.
+#[allow(clippy::too_many_arguments)]
 fn weekly(
     prefix: &[u8],
     under: &str,

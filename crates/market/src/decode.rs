@@ -125,7 +125,7 @@ pub struct Decoder;
 fn count(name: &'static str, v: Option<f64>) -> Result<Option<u64>, Reject> {
     match v {
         None => Ok(None),
-        Some(x) if x.is_finite() && x >= 0.0 && x < 1e18 => Ok(Some(x as u64)),
+        Some(x) if (0.0..1e18).contains(&x) => Ok(Some(x as u64)),
         Some(x) => Err(Reject::BadValue(format!(
             "{name} must be a non-negative count, got {x}"
         ))),

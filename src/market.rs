@@ -32,6 +32,7 @@ fn model_of(model: &str, underlying: f64, rate: f64) -> PyResult<Model> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Implied volatility and greeks of an option price: a dict (iv, delta, gamma, theta per day,
 /// vega per vol point, rho per 1%) or None when the price admits no volatility.
 #[pyfunction]

@@ -144,9 +144,13 @@ impl Decoder {
         if payload.len() > MAX_PAYLOAD_BYTES {
             return Err(Reject::Oversize(payload.len()));
         }
-        let raw: Raw<'_> = match serde_json::from_slice(payload) {
+        let raw: Raw<'_> = match sonic_rs::from_slice(payload) {
             Ok(r) => r,
-            Err(e) => return Err(classify_json_error(payload, &e)),
+            Err(_) => match serde_json::from_slice::<Raw<'_>>(payload) {
+                // sonic-rs is the fast path; serde_json classifies the failure precisely.
+                Ok(r) => r,
+                Err(e) => return Err(classify_json_error(payload, &e)),
+            },
         };
         self.classify(raw, recv_ts_ms)
     }

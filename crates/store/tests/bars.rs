@@ -1,7 +1,7 @@
 //! Bar storage against BOTH back-ends for real: a SQLite file and the local PostgreSQL (each
 //! test in a schema of its own). Amendment merge, newest-first reads, restart, database down
 //! and back (through a TCP proxy the test cuts), concurrent writers.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_arguments)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

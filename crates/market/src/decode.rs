@@ -83,7 +83,7 @@ impl Reject {
 }
 
 /// Both legacy shapes and the native superset, all fields optional; classification follows.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct Raw<'a> {
     #[serde(borrow)]
     symbol: Option<Cow<'a, str>>,
@@ -118,6 +118,72 @@ struct Raw<'a> {
     ask: Option<f64>,
 }
 
+/// Fill [`Raw`] with the flat-object scanner; None when the payload needs the full parser
+/// (including any value of the wrong type, so that serde reports it).
+fn scan_raw(payload: &[u8]) -> Option<Raw<'_>> {
+    use crate::scan::{Scalar, cow, scan_flat, set_once};
+    let mut r = Raw::default();
+    scan_flat(payload, |key, value| {
+        let num = |v: Scalar<'_>| match v {
+            Scalar::Num(x) => Some(Some(x)),
+            Scalar::Null => Some(None),
+            _ => None,
+        };
+        macro_rules! number {
+            ($field:ident) => {{
+                if let Some(x) = num(value)? {
+                    set_once(&mut r.$field, x)?;
+                }
+                Some(())
+            }};
+        }
+        macro_rules! text {
+            ($field:ident) => {{
+                match value {
+                    Scalar::Str(s) => set_once(&mut r.$field, cow(s)),
+                    Scalar::Null => Some(()),
+                    _ => None,
+                }
+            }};
+        }
+        match key {
+            "symbol" => text!(symbol),
+            "tradingsymbol" => text!(tradingsymbol),
+            "segment" => text!(segment),
+            "expiry" => text!(expiry),
+            "type" => text!(kind),
+            "token" => number!(token),
+            "lot_size" => number!(lot_size),
+            "tick_size" => number!(tick_size),
+            "price" => number!(price),
+            "volume" => number!(volume),
+            "oi" => number!(oi),
+            "iv" => number!(iv),
+            "delta" => number!(delta),
+            "gamma" => number!(gamma),
+            "theta" => number!(theta),
+            "vega" => number!(vega),
+            "rho" => number!(rho),
+            "ts" => number!(ts),
+            "exchange_ts_ms" => number!(exchange_ts_ms),
+            "open" => number!(open),
+            "high" => number!(high),
+            "low" => number!(low),
+            "close" => number!(close),
+            "bid" => number!(bid),
+            "ask" => number!(ask),
+            "is_mock" => match value {
+                Scalar::Bool(b) => set_once(&mut r.is_mock, b),
+                Scalar::Null => Some(()),
+                _ => None,
+            },
+            // Other members (exchange, strike, recv_ts_ms, …) are not used.
+            _ => Some(()),
+        }
+    })?;
+    Some(r)
+}
+
 /// Stateless decoder (a struct so that options can be added without breaking callers).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Decoder;
@@ -133,6 +199,20 @@ fn count(name: &'static str, v: Option<f64>) -> Result<Option<u64>, Reject> {
 }
 
 fn parse_expiry(s: &str) -> Result<NaiveDate, Reject> {
+    // The common ISO form without chrono's format interpreter.
+    let b = s.as_bytes();
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        let num = |r: std::ops::Range<usize>| -> Option<u32> {
+            b[r].iter().try_fold(0u32, |acc, c| {
+                c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+            })
+        };
+        if let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10))
+            && let Some(date) = NaiveDate::from_ymd_opt(y as i32, m, d)
+        {
+            return Ok(date);
+        }
+    }
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(s, "%d-%b-%Y"))
         .map_err(|_| Reject::BadExpiry(s.chars().take(40).collect()))
@@ -144,10 +224,10 @@ impl Decoder {
         if payload.len() > MAX_PAYLOAD_BYTES {
             return Err(Reject::Oversize(payload.len()));
         }
-        let raw: Raw<'_> = match sonic_rs::from_slice(payload) {
-            Ok(r) => r,
-            Err(_) => match serde_json::from_slice::<Raw<'_>>(payload) {
-                // sonic-rs is the fast path; serde_json classifies the failure precisely.
+        // Fast path for flat objects; serde_json for everything else (and to classify errors).
+        let raw: Raw<'_> = match scan_raw(payload) {
+            Some(r) => r,
+            None => match serde_json::from_slice::<Raw<'_>>(payload) {
                 Ok(r) => r,
                 Err(e) => return Err(classify_json_error(payload, &e)),
             },
@@ -340,6 +420,35 @@ fn classify_json_error(payload: &[u8], e: &serde_json::Error) -> Reject {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The same decode with the full parser only (the reference for the fast path).
+    fn decode_serde(payload: &[u8]) -> Result<Tick, Reject> {
+        let raw: Raw<'_> =
+            serde_json::from_slice(payload).map_err(|e| classify_json_error(payload, &e))?;
+        Decoder.classify(raw, 1_762_246_981_000)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// Wherever the flat scanner takes a payload, the result equals serde_json's.
+        #[test]
+        fn fast_path_equals_full_parser(pos in 0usize..OPT.len(), len in 0usize..8, insert in "[-0-9a-zA-Z\":,.{} eE+]{0,10}") {
+            let mut p = OPT.as_bytes().to_vec();
+            let end = (pos + len).min(p.len());
+            p.splice(pos..end, insert.bytes());
+            if scan_raw(&p).is_some() {
+                let fast = Decoder.decode(&p, 1_762_246_981_000);
+                let full = decode_serde(&p);
+                match (&fast, &full) {
+                    (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+                    (Err(a), Err(b)) => prop_assert_eq!(a.code(), b.code()),
+                    _ => prop_assert!(false, "fast {:?} vs full {:?} for {}", fast, full, String::from_utf8_lossy(&p)),
+                }
+            }
+        }
+    }
 
     const OPT: &str = r#"{"symbol": "NIFTY", "token": 12345678, "tradingsymbol": "NIFTY25N1124500CE", "segment": "NFO-OPT", "exchange": "NFO", "strike": 24500.0, "expiry": "2025-11-11", "type": "CE", "lot_size": 75, "tick_size": 0.05, "price": 152.35, "volume": 0, "oi": 1234500, "iv": 0.0, "delta": 0.0, "gamma": 0.0, "theta": 0.0, "vega": 0.0, "ts": 1762246980, "is_mock": false}"#;
 

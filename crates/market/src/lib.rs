@@ -15,6 +15,7 @@ pub mod bars;
 pub mod chain;
 pub mod decode;
 pub mod greeks;
+mod scan;
 pub mod session;
 pub mod snapshot;
 pub mod tick;

@@ -347,14 +347,21 @@ pub fn parse(input: &str) -> Result<Symbol, SymbolError> {
     }
 
     // Equity with optional series suffix.
-    let (base, series_be) = if let Some(b) = s.strip_suffix(b"-EQ") {
-        (b, false)
+    let (base, series_be, series_eq) = if let Some(b) = s.strip_suffix(b"-EQ") {
+        (b, false, true)
     } else if let Some(b) = s.strip_suffix(b"-BE") {
-        (b, true)
+        (b, true, false)
     } else {
-        (s, false)
+        (s, false, false)
     };
     let base = underlying(base, &err_input)?;
+    // `-EQ` is the default series and is dropped — unless the bare name would read as
+    // something else (an index, a derivative, an error), in which case the suffix stays so
+    // that the tradingsymbol parses back to this equity.
+    let keep_eq = series_eq
+        && parse(base).map_or(true, |bare| {
+            bare.kind != Kind::Equity || bare.underlying != base
+        });
     let exchange = if is_bse_prefix {
         Exchange::Bse
     } else {
@@ -370,6 +377,8 @@ pub fn parse(input: &str) -> Result<Symbol, SymbolError> {
         right: None,
         tradingsymbol: if series_be {
             format_compact!("{base}-BE")
+        } else if keep_eq {
+            format_compact!("{base}-EQ")
         } else {
             CompactString::new(base)
         },
@@ -710,6 +719,8 @@ mod tests {
             ("M&M", "M&M", "M&M"),
             ("bajaj-auto", "BAJAJ-AUTO", "BAJAJ-AUTO"),
             ("INFY-EQ", "INFY", "INFY"),
+            ("N02CP41ECE-EQ", "N02CP41ECE-EQ", "N02CP41ECE"), // found by cargo fuzz
+            ("C88C-EQC-EQ-EQ", "C88C-EQC-EQ-EQ", "C88C-EQC-EQ"), // found by cargo fuzz
             ("XYZ-BE", "XYZ-BE", "XYZ"),
             ("3MINDIA", "3MINDIA", "3MINDIA"),
         ] {

@@ -112,6 +112,38 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// With the TimescaleDB extension available, make `bars` a hypertable (integer time in
+/// seconds, weekly chunks); without it, the plain table with its indexes is used. Either way
+/// the outcome is logged; a failure here never stops the server.
+async fn timescale_hypertable(pool: &PgPool) {
+    let available: Result<Option<i32>, _> =
+        sqlx::query_scalar("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
+            .fetch_optional(pool)
+            .await;
+    if !matches!(available, Ok(Some(_))) {
+        tracing::info!("TimescaleDB not available: bars stay a plain table");
+        return;
+    }
+    let result = async {
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            .execute(pool)
+            .await?;
+        sqlx::query(
+            "SELECT create_hypertable('bars', 'start_ts', chunk_time_interval => 604800, \
+             if_not_exists => TRUE, migrate_data => TRUE)",
+        )
+        .execute(pool)
+        .await
+    }
+    .await;
+    match result {
+        Ok(_) => tracing::info!("bars is a TimescaleDB hypertable"),
+        Err(e) => {
+            tracing::warn!(error = %e, "TimescaleDB present but bars could not become a hypertable; using a plain table")
+        }
+    }
+}
+
 impl Store {
     /// Open the embedded SQLite store `<data_dir>/stocksblitz.db`, creating it when missing.
     pub async fn open_sqlite_dir(data_dir: &Path) -> Result<Store, StoreError> {
@@ -181,6 +213,7 @@ impl Store {
                         target: target.clone(),
                         source,
                     })?;
+                timescale_hypertable(&pool).await;
                 Ok(Store {
                     pool: Pool::Postgres(pool),
                     target,
@@ -260,6 +293,18 @@ impl Store {
 mod tests {
     use super::*;
 
+    /// Every table of the one migration history (both back-ends).
+    const TABLES: [&str; 8] = [
+        "api_keys",
+        "bars",
+        "indicator_subscriptions",
+        "instruments",
+        "refresh_tokens",
+        "sessions",
+        "signing_keys",
+        "users",
+    ];
+
     #[test]
     fn redacts_passwords() {
         assert_eq!(
@@ -285,14 +330,14 @@ mod tests {
             .unwrap();
         assert_eq!(store.backend(), Backend::Sqlite);
         assert!(dir.path().join("data").join(SQLITE_FILE).exists());
-        assert_eq!(store.tables().await.unwrap(), vec!["bars", "instruments"]);
+        assert_eq!(store.tables().await.unwrap(), TABLES);
         store.ping().await.unwrap();
         store.close().await;
         // Re-opening applies no migration twice.
         let again = Store::open_sqlite_dir(&dir.path().join("data"))
             .await
             .unwrap();
-        assert_eq!(again.tables().await.unwrap(), vec!["bars", "instruments"]);
+        assert_eq!(again.tables().await.unwrap(), TABLES);
     }
 
     #[tokio::test]
@@ -331,7 +376,7 @@ mod tests {
         let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
         let store = Store::open_url(&url).await.unwrap();
         assert_eq!(store.backend(), Backend::Postgres);
-        assert_eq!(store.tables().await.unwrap(), vec!["bars", "instruments"]);
+        assert_eq!(store.tables().await.unwrap(), TABLES);
         store.close().await;
         sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
             .execute(&admin)

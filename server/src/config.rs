@@ -16,7 +16,7 @@ pub enum LogFormat {
 /// With no configuration it runs embedded: a SQLite store under ./stocksblitz-data and an
 /// in-process tick bus. Set DATABASE_URL / REDIS_URL for PostgreSQL and Redis.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "stocksblitz-server", version, about, long_about = None)]
+#[command(name = "stocksblitz-server", version)]
 pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "STOCKSBLITZ_ADDR", default_value = "127.0.0.1:8081")]

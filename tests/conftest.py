@@ -56,6 +56,7 @@ class ServerProcess:
         data_dir: Path,
         extra_args: Optional[list[str]] = None,
         env: Optional[dict[str, str]] = None,
+        defaults: bool = False,
     ) -> None:
         self.port = free_port()
         self.data_dir = data_dir
@@ -64,6 +65,10 @@ class ServerProcess:
         full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         full_env.update(env or {})
         self._log = open(self.log_path, "wb")
+        args = list(extra_args or [])
+        # Tests skip the 5-day history back-fill unless they ask for it (or for the defaults).
+        if not defaults and "--backfill-days" not in args:
+            args += ["--backfill-days", "0"]
         self.proc = subprocess.Popen(
             [
                 server_executable(),
@@ -71,7 +76,7 @@ class ServerProcess:
                 f"127.0.0.1:{self.port}",
                 "--data-dir",
                 str(data_dir),
-                *(extra_args or []),
+                *args,
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,

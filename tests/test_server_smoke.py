@@ -15,7 +15,8 @@ from conftest import ServerProcess, http_get, pg_url, server_executable
 
 
 def test_health_json_and_clean_stop(tmp_path: Path) -> None:
-    srv = ServerProcess(tmp_path / "data")
+    # README's first command: no configuration at all (simulator, 5-day back-fill).
+    srv = ServerProcess(tmp_path / "data", defaults=True)
     body = srv.wait_healthy()
     assert body["status"] == "healthy"
     assert body["version"]
@@ -24,7 +25,15 @@ def test_health_json_and_clean_stop(tmp_path: Path) -> None:
     assert body["database"]["backend"] == "sqlite"
     assert body["database"]["latency_ms"] >= 0
     assert body["bus"] == {"status": "ok", "kind": "memory"}
-    assert set(body["ingest"]) == {"source", "last_tick_age_ms", "ticks_total", "rejected_total"}
+    assert {
+        "source",
+        "last_tick_age_ms",
+        "ticks_total",
+        "rejected_total",
+        "reconnects",
+        "buffer_depth",
+    } <= set(body["ingest"])
+    assert body["ingest"]["source"] == "simulator"
     assert "jwks" in body["identity"]
 
     status, headers, _ = http_get(srv.url + "/health")
@@ -35,6 +44,7 @@ def test_health_json_and_clean_stop(tmp_path: Path) -> None:
     log = srv.log()
     assert f"listening on http://127.0.0.1:{srv.port}" in log
     assert "SIGTERM received" in log and "stopped" in log
+    assert "back-filling 1-minute history" in log
 
     db = tmp_path / "data" / "stocksblitz.db"
     assert db.exists()

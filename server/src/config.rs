@@ -6,6 +6,16 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Source {
+    /// The built-in market simulator (default without REDIS_URL).
+    Simulator,
+    /// Subscribe to the legacy ticker channels on REDIS_URL (default with REDIS_URL).
+    Redis,
+    /// No live feed: serve stored data only.
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
@@ -42,6 +52,35 @@ pub struct Config {
     #[arg(long, env = "STOCKSBLITZ_LOG", default_value = "info")]
     pub log_level: String,
 
+    /// Tick source (default: redis when REDIS_URL is set, else simulator). With REDIS_URL and
+    /// `--source simulator`, the simulator publishes to Redis and the server consumes from it.
+    #[arg(long, env = "STOCKSBLITZ_SOURCE", value_enum)]
+    pub source: Option<Source>,
+
+    /// Redis channel pattern of the tick feed.
+    #[arg(long, env = "STOCKSBLITZ_REDIS_PATTERN", default_value = "ticker:*")]
+    pub redis_pattern: String,
+
+    /// Continuous session: bars and simulated ticks at any hour (demo at night and weekends).
+    #[arg(long, env = "STOCKSBLITZ_DEMO_CLOCK")]
+    pub demo_clock: bool,
+
+    /// Simulator seed (reproducible runs).
+    #[arg(long, env = "STOCKSBLITZ_SEED", default_value_t = 42)]
+    pub seed: u64,
+
+    /// Simulator: milliseconds between rounds of ticks (one tick per instrument per round).
+    #[arg(long, env = "STOCKSBLITZ_TICK_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub tick_interval_ms: u64,
+
+    /// Simulator: trading days of 1-minute history to back-fill into an empty store.
+    #[arg(long, env = "STOCKSBLITZ_BACKFILL_DAYS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=30))]
+    pub backfill_days: u64,
+
+    /// Milliseconds after a bar's end before it closes.
+    #[arg(long, env = "STOCKSBLITZ_BAR_GRACE_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub bar_grace_ms: u64,
+
     /// Log output format.
     #[arg(
         long,
@@ -50,4 +89,15 @@ pub struct Config {
         default_value = "text"
     )]
     pub log_format: LogFormat,
+}
+
+impl Config {
+    /// The effective tick source.
+    pub fn effective_source(&self) -> Source {
+        self.source.unwrap_or(if self.redis_url.is_some() {
+            Source::Redis
+        } else {
+            Source::Simulator
+        })
+    }
 }

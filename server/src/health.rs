@@ -41,9 +41,26 @@ pub struct BusHealth {
 #[derive(Debug, Serialize)]
 pub struct IngestHealth {
     pub source: &'static str,
+    pub connected: bool,
     pub last_tick_age_ms: Option<u64>,
     pub ticks_total: u64,
     pub rejected_total: u64,
+    pub reconnects: u64,
+    pub bars_closed: u64,
+    pub bars_written: u64,
+    /// Bars waiting for the database.
+    pub buffer_depth: u64,
+    pub bars_dropped: u64,
+    pub write_failures: u64,
+    pub tasks: Vec<TaskState>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TaskState {
+    pub name: &'static str,
+    pub running: bool,
+    pub restarts: u64,
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -86,22 +103,60 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
             false,
         ),
     };
-    let status = if db_ok { "healthy" } else { "unhealthy" };
+    use std::sync::atomic::Ordering::Relaxed;
+    let stats = &state.pipeline.stats;
+    let w = state.pipeline.writer().stats();
+    let tasks: Vec<TaskState> = state
+        .tasks
+        .lock()
+        .map(|t| {
+            t.iter()
+                .map(|(name, h)| TaskState {
+                    name,
+                    running: h.running.load(Relaxed),
+                    restarts: h.restarts.load(Relaxed),
+                    last_error: h.last_error.lock().ok().and_then(|e| e.clone()),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let connected = stats.connected.load(Relaxed);
+    let ingest = IngestHealth {
+        source: stats.source,
+        connected,
+        last_tick_age_ms: stats.last_tick_age_ms(crate::ingest::now_ms()),
+        ticks_total: stats.ticks_total.load(Relaxed),
+        rejected_total: stats.rejected_total.load(Relaxed),
+        reconnects: stats.reconnects.load(Relaxed),
+        bars_closed: stats.bars_closed.load(Relaxed),
+        bars_written: w.rows_written.load(Relaxed),
+        buffer_depth: w.buffered.load(Relaxed),
+        bars_dropped: w.dropped.load(Relaxed),
+        write_failures: w.failures.load(Relaxed),
+        tasks,
+    };
+    // Degraded: the feed is disconnected, or bars are waiting for the database.
+    let degraded = (stats.source != "none" && !connected)
+        || ingest.buffer_depth > 10_000
+        || w.failures.load(Relaxed) > 0 && ingest.buffer_depth > 0;
+    let status = if !db_ok {
+        "unhealthy"
+    } else if degraded {
+        "degraded"
+    } else {
+        "healthy"
+    };
+    let bus_ok = state.bus_kind == "memory" || connected;
     let body = Health {
         status,
         version: env!("CARGO_PKG_VERSION"),
         uptime: (state.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         database,
         bus: BusHealth {
-            status: "ok",
-            kind: "memory",
+            status: if bus_ok { "ok" } else { "disconnected" },
+            kind: state.bus_kind,
         },
-        ingest: IngestHealth {
-            source: "none",
-            last_tick_age_ms: None,
-            ticks_total: 0,
-            rejected_total: 0,
-        },
+        ingest,
         identity: IdentityHealth {
             jwks: "not_configured",
         },

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod ingest;
 pub mod metrics;
 pub mod routes;
 pub mod state;
@@ -34,6 +35,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/health", get(health::health))
         .route("/metrics", get(metrics::metrics))
         .route("/symbols", get(routes::udf::symbols))
+        .route("/monitor/snapshot", get(routes::monitor::snapshot))
         .fallback(error::not_found_fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -109,6 +111,10 @@ fn init_tracing(cfg: &Config) -> anyhow::Result<()> {
 }
 
 async fn serve(cfg: Config) -> anyhow::Result<()> {
+    use config::Source;
+    use ingest::simulator::{self, Sink};
+    use stocksblitz_market::session::Session;
+
     let store = match &cfg.database_url {
         Some(url) => Store::open_url(url).await?,
         None => Store::open_sqlite_dir(&cfg.data_dir).await?,
@@ -118,27 +124,121 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         target = store.target(),
         "store open, migrations applied"
     );
-    if let Some(url) = &cfg.redis_url {
-        tracing::warn!(
-            redis = %stocksblitz_store::redact_url(url),
-            "REDIS_URL is set but this build has no Redis consumer yet; ticks use the in-process bus"
-        );
-    }
     let listener = tokio::net::TcpListener::bind(cfg.addr)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.addr))?;
     let addr = listener.local_addr().context("listener address")?;
-    let state = Arc::new(AppState::new(store.clone()));
+
+    let source = cfg.effective_source();
+    let source_name = match source {
+        Source::Simulator => "simulator",
+        Source::Redis => "redis",
+        Source::None => "none",
+    };
+    let session = if cfg.demo_clock {
+        Session::always_open()
+    } else {
+        Session::exchange()
+    };
+    let bus_kind = if cfg.redis_url.is_some() && source != Source::None {
+        "redis"
+    } else {
+        "memory"
+    };
+    if source == Source::Redis && cfg.redis_url.is_none() {
+        anyhow::bail!("--source redis needs REDIS_URL (or --redis-url)");
+    }
+    let state = Arc::new(AppState::with_pipeline(
+        store.clone(),
+        source_name,
+        session,
+        cfg.bar_grace_ms as i64,
+        bus_kind,
+    ));
+    let pipeline = state.pipeline.clone();
+    let mut tasks = Vec::new();
+    let p = pipeline.clone();
+    tasks.push((
+        "bar_clock",
+        ingest::supervisor::supervise("bar_clock", move || ingest::pipeline::run_clock(p.clone())),
+    ));
+    if source == Source::Simulator {
+        let (seed, days, st) = (cfg.seed, cfg.backfill_days as usize, store.clone());
+        tasks.push((
+            "backfill",
+            ingest::supervisor::supervise("backfill", move || {
+                let st = st.clone();
+                async move {
+                    let today = stocksblitz_market::session::ist_date(ingest::now_ms() / 1000)
+                        .ok_or_else(|| anyhow::anyhow!("clock out of range"))?;
+                    simulator::backfill(&st, seed, today, days)
+                        .await
+                        .map(|_| ())
+                }
+            }),
+        ));
+        let sink = match &cfg.redis_url {
+            Some(url) => Sink::Redis(url.clone()),
+            None => Sink::Pipeline(pipeline.clone()),
+        };
+        if matches!(sink, Sink::Pipeline(_)) {
+            pipeline
+                .stats
+                .connected
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let interval = std::time::Duration::from_millis(cfg.tick_interval_ms);
+        let seed = cfg.seed;
+        tasks.push((
+            "simulator",
+            ingest::supervisor::supervise("simulator", move || {
+                simulator::run(seed, interval, session, sink.clone())
+            }),
+        ));
+    }
+    if let Some(url) = &cfg.redis_url
+        && source != Source::None
+    {
+        let (url, pattern, p) = (url.clone(), cfg.redis_pattern.clone(), pipeline.clone());
+        tasks.push((
+            "redis_consumer",
+            ingest::supervisor::supervise("redis_consumer", move || {
+                ingest::redis_source::run(url.clone(), pattern.clone(), p.clone())
+            }),
+        ));
+    }
+    if let Ok(mut t) = state.tasks.lock() {
+        t.extend(
+            tasks
+                .iter()
+                .map(|(name, (health, _))| (*name, health.clone())),
+        );
+    }
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         store = store.backend().as_str(),
-        bus = "memory",
+        source = source_name,
+        bus = bus_kind,
+        demo_clock = cfg.demo_clock,
         "stocksblitz-server listening on http://{addr}"
     );
-    axum::serve(listener, app(state))
+    axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server error")?;
+    for (_, (_, handle)) in &tasks {
+        handle.abort();
+    }
+    let open = pipeline.flush_open_bars();
+    let left = pipeline
+        .writer()
+        .flush(std::time::Duration::from_secs(10))
+        .await;
+    if left > 0 {
+        tracing::error!(bars = left, "shutdown: bars could not be stored");
+    } else {
+        tracing::info!(open_bars_flushed = open, "shutdown: all bars stored");
+    }
     store.close().await;
     tracing::info!("stocksblitz-server stopped");
     Ok(())

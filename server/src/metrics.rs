@@ -122,8 +122,101 @@ pub async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next)
     resp
 }
 
+fn render_ingest(state: &AppState, out: &mut String) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let s = &state.pipeline.stats;
+    let w = state.pipeline.writer().stats();
+    let mut counter = |name: &str, help: &str, kind: &str, v: u64| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        let _ = writeln!(out, "{name} {v}");
+    };
+    counter(
+        "stocksblitz_ticks_total",
+        "Ticks accepted by the pipeline.",
+        "counter",
+        s.ticks_total.load(Relaxed),
+    );
+    counter(
+        "stocksblitz_feed_reconnects_total",
+        "Reconnects of the tick source.",
+        "counter",
+        s.reconnects.load(Relaxed),
+    );
+    counter(
+        "stocksblitz_feed_connected",
+        "1 while the tick source is connected.",
+        "gauge",
+        u64::from(s.connected.load(Relaxed)),
+    );
+    counter(
+        "stocksblitz_bars_closed_total",
+        "1-minute bars closed.",
+        "counter",
+        s.bars_closed.load(Relaxed),
+    );
+    counter(
+        "stocksblitz_bar_amendments_total",
+        "Late ticks merged into closed bars.",
+        "counter",
+        s.bar_amendments.load(Relaxed),
+    );
+    counter(
+        "stocksblitz_bars_written_total",
+        "Bar rows written to the database.",
+        "counter",
+        w.rows_written.load(Relaxed),
+    );
+    counter(
+        "stocksblitz_bar_buffer_depth",
+        "Bars waiting for the database.",
+        "gauge",
+        w.buffered.load(Relaxed),
+    );
+    counter(
+        "stocksblitz_bars_dropped_total",
+        "Bars dropped because the buffer bound was hit.",
+        "counter",
+        w.dropped.load(Relaxed),
+    );
+    counter(
+        "stocksblitz_db_write_failures_total",
+        "Failed bar write batches.",
+        "counter",
+        w.failures.load(Relaxed),
+    );
+    counter(
+        "stocksblitz_db_batches_total",
+        "Bar write batches.",
+        "counter",
+        w.batches.load(Relaxed),
+    );
+    counter(
+        "stocksblitz_db_batch_seconds_total_us",
+        "Sum of bar batch durations, microseconds.",
+        "counter",
+        w.batch_us_total.load(Relaxed),
+    );
+    let _ = writeln!(
+        out,
+        "# HELP stocksblitz_ticks_rejected_total Malformed payloads by reason."
+    );
+    let _ = writeln!(out, "# TYPE stocksblitz_ticks_rejected_total counter");
+    for (code, n) in stocksblitz_market::decode::Reject::CODES
+        .iter()
+        .zip(&s.rejected_by_reason)
+    {
+        let _ = writeln!(
+            out,
+            "stocksblitz_ticks_rejected_total{{reason=\"{code}\"}} {}",
+            n.load(Relaxed)
+        );
+    }
+}
+
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    let body = state.metrics.render(state.started.elapsed().as_secs_f64());
+    let mut body = state.metrics.render(state.started.elapsed().as_secs_f64());
+    render_ingest(&state, &mut body);
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         body,

@@ -1,9 +1,13 @@
 //! Shared application state handed to every handler.
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use stocksblitz_store::Store;
+use stocksblitz_market::session::Session;
+use stocksblitz_store::{BarWriter, Store, WriterConfig};
 
+use crate::ingest::Pipeline;
+use crate::ingest::supervisor::TaskHealth;
 use crate::metrics::Metrics;
 
 #[derive(Debug)]
@@ -11,14 +15,34 @@ pub struct AppState {
     pub store: Store,
     pub started: Instant,
     pub metrics: Metrics,
+    pub pipeline: Arc<Pipeline>,
+    pub bus_kind: &'static str,
+    pub tasks: std::sync::Mutex<Vec<(&'static str, Arc<TaskHealth>)>>,
 }
 
 impl AppState {
-    pub fn new(store: Store) -> Self {
+    /// State with a pipeline and its bar writer (the writer task starts on the current runtime).
+    pub fn with_pipeline(
+        store: Store,
+        source: &'static str,
+        session: Session,
+        grace_ms: i64,
+        bus_kind: &'static str,
+    ) -> Self {
+        let (writer, _task) = BarWriter::spawn(store.clone(), WriterConfig::default());
+        let pipeline = Arc::new(Pipeline::new(source, session, grace_ms, writer));
         AppState {
             store,
             started: Instant::now(),
             metrics: Metrics::default(),
+            pipeline,
+            bus_kind,
+            tasks: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// State with no live source (tests of the router).
+    pub fn new(store: Store) -> Self {
+        Self::with_pipeline(store, "none", Session::exchange(), 2000, "memory")
     }
 }

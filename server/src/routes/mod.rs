@@ -1,1 +1,2 @@
+pub mod monitor;
 pub mod udf;

@@ -1,0 +1,178 @@
+//! The ingestion pipeline every source feeds: decode (market crate), snapshot, bar building and
+//! the bar writer. Counters for /health and /metrics.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+
+use stocksblitz_market::bars::{BarBuilder, BarEvent};
+use stocksblitz_market::decode::{Decoder, Reject};
+use stocksblitz_market::session::Session;
+use stocksblitz_market::snapshot::Snapshot;
+use stocksblitz_market::tick::Tick;
+use stocksblitz_store::BarWriter;
+
+/// Counters of the ingestion pipeline.
+#[derive(Debug)]
+pub struct IngestStats {
+    pub source: &'static str,
+    pub ticks_total: AtomicU64,
+    pub rejected_total: AtomicU64,
+    /// Per reason, in the order of `Reject::CODES`.
+    pub rejected_by_reason: Vec<AtomicU64>,
+    pub reconnects: AtomicU64,
+    pub connected: AtomicBool,
+    /// Exchange-independent receive time of the last accepted tick (epoch ms; 0 = none).
+    pub last_tick_ms: AtomicI64,
+    pub bars_closed: AtomicU64,
+    pub bar_amendments: AtomicU64,
+    /// Last time a rejection was logged (rate limit for the log line).
+    last_reject_log_ms: AtomicI64,
+}
+
+impl IngestStats {
+    pub fn new(source: &'static str) -> Self {
+        IngestStats {
+            source,
+            ticks_total: AtomicU64::new(0),
+            rejected_total: AtomicU64::new(0),
+            rejected_by_reason: Reject::CODES.iter().map(|_| AtomicU64::new(0)).collect(),
+            reconnects: AtomicU64::new(0),
+            connected: AtomicBool::new(false),
+            last_tick_ms: AtomicI64::new(0),
+            bars_closed: AtomicU64::new(0),
+            bar_amendments: AtomicU64::new(0),
+            last_reject_log_ms: AtomicI64::new(0),
+        }
+    }
+
+    /// Milliseconds since the last accepted tick, if any.
+    pub fn last_tick_age_ms(&self, now_ms: i64) -> Option<u64> {
+        match self.last_tick_ms.load(Ordering::Relaxed) {
+            0 => None,
+            t => Some((now_ms - t).max(0) as u64),
+        }
+    }
+}
+
+/// Decode → snapshot → bars → writer.
+#[derive(Debug)]
+pub struct Pipeline {
+    pub snapshot: RwLock<Snapshot>,
+    bars: Mutex<BarBuilder>,
+    writer: BarWriter,
+    pub stats: IngestStats,
+}
+
+impl Pipeline {
+    pub fn new(source: &'static str, session: Session, grace_ms: i64, writer: BarWriter) -> Self {
+        Pipeline {
+            snapshot: RwLock::new(Snapshot::default()),
+            bars: Mutex::new(BarBuilder::new(session, grace_ms)),
+            writer,
+            stats: IngestStats::new(source),
+        }
+    }
+
+    pub fn writer(&self) -> &BarWriter {
+        &self.writer
+    }
+
+    /// Ingest one raw payload received at `recv_ms`. Malformed payloads are counted by reason
+    /// and logged at most once a second; they never stop the pipeline.
+    pub fn ingest(&self, payload: &[u8], recv_ms: i64) {
+        match Decoder.decode(payload, recv_ms) {
+            Ok(tick) => self.apply(&tick),
+            Err(reject) => self.reject(&reject, payload, recv_ms),
+        }
+    }
+
+    fn reject(&self, reject: &Reject, payload: &[u8], now_ms: i64) {
+        self.stats.rejected_total.fetch_add(1, Ordering::Relaxed);
+        if let Some(i) = Reject::CODES.iter().position(|c| *c == reject.code()) {
+            self.stats.rejected_by_reason[i].fetch_add(1, Ordering::Relaxed);
+        }
+        let last = self.stats.last_reject_log_ms.load(Ordering::Relaxed);
+        if now_ms - last >= 1000 {
+            self.stats
+                .last_reject_log_ms
+                .store(now_ms, Ordering::Relaxed);
+            let preview: String =
+                String::from_utf8_lossy(&payload[..payload.len().min(120)]).into_owned();
+            tracing::warn!(reason = reject.code(), error = %reject, payload = %preview, total = self.stats.rejected_total.load(Ordering::Relaxed), "tick rejected");
+        }
+    }
+
+    /// Apply an already decoded tick (the simulator's fast path uses this too).
+    pub fn apply(&self, tick: &Tick) {
+        self.stats.ticks_total.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .last_tick_ms
+            .store(tick.recv_ts_ms, Ordering::Relaxed);
+        if let Ok(mut snap) = self.snapshot.write() {
+            snap.apply(tick);
+        }
+        let mut events = Vec::new();
+        if let Ok(mut bars) = self.bars.lock() {
+            bars.on_tick(tick, &mut events);
+        }
+        self.emit(events);
+    }
+
+    /// Close bars whose time is up (called on a timer).
+    pub fn on_clock(&self, now_ms: i64) {
+        let mut events = Vec::new();
+        if let Ok(mut bars) = self.bars.lock() {
+            bars.on_clock(now_ms, &mut events);
+        }
+        self.emit(events);
+    }
+
+    /// Close every open bar (shutdown).
+    pub fn flush_open_bars(&self) -> usize {
+        let mut events = Vec::new();
+        if let Ok(mut bars) = self.bars.lock() {
+            bars.flush_all(&mut events);
+        }
+        let n = events.len();
+        self.emit(events);
+        n
+    }
+
+    /// The forming 1-minute bar of an instrument.
+    pub fn forming(&self, instrument: &str) -> Option<stocksblitz_market::Bar> {
+        self.bars
+            .lock()
+            .ok()
+            .and_then(|b| b.forming(instrument).cloned())
+    }
+
+    fn emit(&self, events: Vec<BarEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let mut bars = Vec::with_capacity(events.len());
+        for e in events {
+            match e {
+                BarEvent::Closed(b) => {
+                    self.stats.bars_closed.fetch_add(1, Ordering::Relaxed);
+                    bars.push(b);
+                }
+                BarEvent::Amend(b) => {
+                    self.stats.bar_amendments.fetch_add(1, Ordering::Relaxed);
+                    bars.push(b);
+                }
+            }
+        }
+        self.writer.write(bars);
+    }
+}
+
+/// Run the bar clock: every 250 ms close the bars that are due.
+pub async fn run_clock(pipeline: std::sync::Arc<Pipeline>) -> anyhow::Result<()> {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        pipeline.on_clock(super::now_ms());
+    }
+}

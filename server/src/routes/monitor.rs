@@ -1,0 +1,206 @@
+//! `GET /monitor/snapshot`: latest quotes keyed by tradingsymbol, per underlying, ages computed
+//! now; `price` kept as an alias of `ltp` for old readers.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use stocksblitz_market::snapshot::{Quote, Snapshot};
+use stocksblitz_market::tick::TickKind;
+
+use crate::error::{ApiError, ApiQuery};
+use crate::ingest::now_ms;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct SnapshotQuery {
+    pub underlying: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UnderlyingQuote {
+    pub symbol: String,
+    pub ltp: f64,
+    pub close: f64,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub volume: u64,
+    pub ts: i64,
+    pub age_ms: i64,
+    pub is_mock: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QuoteOut {
+    pub tradingsymbol: String,
+    pub token: Option<u64>,
+    pub kind: &'static str,
+    pub strike: Option<f64>,
+    pub expiry: Option<String>,
+    #[serde(rename = "type")]
+    pub right: Option<&'static str>,
+    pub ltp: f64,
+    /// Alias of `ltp` (the old snapshot called it `price`).
+    pub price: f64,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub volume: u64,
+    pub oi: Option<u64>,
+    pub bid: Option<f64>,
+    pub ask: Option<f64>,
+    pub iv: Option<f64>,
+    pub delta: Option<f64>,
+    pub gamma: Option<f64>,
+    pub theta: Option<f64>,
+    pub vega: Option<f64>,
+    pub ts: i64,
+    pub age_ms: i64,
+    pub is_mock: bool,
+}
+
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+impl QuoteOut {
+    fn from(q: &Quote, now: i64) -> Self {
+        let g = q.greeks;
+        QuoteOut {
+            tradingsymbol: q.tradingsymbol.to_string(),
+            token: q.token,
+            kind: q.kind.as_str(),
+            strike: q.strike,
+            expiry: q.expiry.map(|d| d.to_string()),
+            right: q.right.map(|r| r.as_str()),
+            ltp: q.ltp,
+            price: q.ltp,
+            open: q.open,
+            high: q.high,
+            low: q.low,
+            volume: q.volume,
+            oi: q.oi,
+            bid: q.bid,
+            ask: q.ask,
+            iv: g.and_then(|g| finite(g.iv)),
+            delta: g.and_then(|g| finite(g.delta)),
+            gamma: g.and_then(|g| finite(g.gamma)),
+            theta: g.and_then(|g| finite(g.theta)),
+            vega: g.and_then(|g| finite(g.vega)),
+            ts: q.exchange_ts_ms / 1000,
+            age_ms: q.age_ms(now),
+            is_mock: q.is_mock,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct UnderlyingSnapshot {
+    pub underlying: Option<UnderlyingQuote>,
+    pub futures: BTreeMap<String, QuoteOut>,
+    pub options: BTreeMap<String, QuoteOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SnapshotResponse {
+    pub status: &'static str,
+    pub as_of: String,
+    #[serde(flatten)]
+    pub one: Option<UnderlyingSnapshot>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub underlyings: Option<BTreeMap<String, UnderlyingSnapshot>>,
+}
+
+fn view(snap: &Snapshot, name: &str, now: i64) -> UnderlyingSnapshot {
+    let Some(v) = snap.underlying(name) else {
+        return UnderlyingSnapshot {
+            underlying: None,
+            futures: BTreeMap::new(),
+            options: BTreeMap::new(),
+        };
+    };
+    UnderlyingSnapshot {
+        underlying: v.index.map(|q| UnderlyingQuote {
+            symbol: q.tradingsymbol.to_string(),
+            ltp: q.ltp,
+            close: q.ltp,
+            open: q.open,
+            high: q.high,
+            low: q.low,
+            volume: q.volume,
+            ts: q.exchange_ts_ms / 1000,
+            age_ms: q.age_ms(now),
+            is_mock: q.is_mock,
+        }),
+        futures: v
+            .futures
+            .iter()
+            .filter(|q| q.kind == TickKind::Future)
+            .map(|q| (q.tradingsymbol.to_string(), QuoteOut::from(q, now)))
+            .collect(),
+        options: v
+            .options
+            .iter()
+            .map(|q| (q.tradingsymbol.to_string(), QuoteOut::from(q, now)))
+            .collect(),
+    }
+}
+
+/// Canonical underlying name for the query (`NIFTY 50` → `NIFTY`); 400 when unparsable.
+pub fn underlying_name(raw: &str) -> Result<String, ApiError> {
+    if let Some(info) = stocksblitz_symbols::find_index(raw) {
+        return Ok(info.name.to_string());
+    }
+    let sym = stocksblitz_symbols::parse(raw).map_err(|e| ApiError::bad_param("underlying", e))?;
+    Ok(sym.underlying.to_string())
+}
+
+pub async fn snapshot(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<SnapshotQuery>,
+) -> Result<Json<SnapshotResponse>, ApiError> {
+    let now = now_ms();
+    let as_of = chrono::DateTime::from_timestamp_millis(now)
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_default();
+    let snap = state.pipeline.snapshot.read().map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "snapshot_unavailable",
+            "snapshot lock poisoned",
+        )
+    })?;
+    let resp = match q
+        .underlying
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(raw) => {
+            let name = underlying_name(raw)?;
+            SnapshotResponse {
+                status: "ok",
+                as_of,
+                one: Some(view(&snap, &name, now)),
+                underlyings: None,
+            }
+        }
+        None => {
+            let all = snap
+                .underlyings()
+                .into_iter()
+                .map(|n| (n.to_string(), view(&snap, n, now)))
+                .collect();
+            SnapshotResponse {
+                status: "ok",
+                as_of,
+                one: None,
+                underlyings: Some(all),
+            }
+        }
+    };
+    Ok(Json(resp))
+}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -124,6 +125,20 @@ def server(tmp_path: Path):
     srv.wait_healthy()
     yield srv
     srv.stop()
+
+
+IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
+
+
+def wait_for(pred, timeout: float = 15.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}: {last!r}")
 
 
 def pg_url() -> str:

@@ -22,12 +22,11 @@ from typing import Any
 import pytest
 
 import stocksblitz as sb
-from conftest import ServerProcess, free_port, http_get
+from conftest import IST, ServerProcess, free_port, http_get, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKER = Path(__file__).resolve().parent / "tools" / "legacy_ticker.py"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
-IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 
 
 class Subscriber(threading.Thread):
@@ -102,17 +101,6 @@ def run_ticker(prefix: str, *args: str, redis: str = REDIS_URL) -> dict[str, Any
         check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def wait_for(pred, timeout: float = 15.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}: {last!r}")
 
 
 def metric(text: str, name: str) -> float:
@@ -365,3 +353,129 @@ def test_simulator_listing_prices_backfill_and_demo_clock(tmp_path: Path) -> Non
     assert days == 2
     assert per_day >= 2 * 375
     assert live > 0, "the demo clock must produce bars at any hour"
+
+
+class Proxy(threading.Thread):
+    """A TCP proxy to PostgreSQL that the test can cut (connections dropped, new ones refused)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        super().__init__(daemon=True)
+        self.target = target
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.up = True
+        self.conns: list[socket.socket] = []
+        self.lock = threading.Lock()
+
+    def run(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.conns += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        self.up = False
+        with self.lock:
+            for c in self.conns:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                    c.close()
+                except OSError:
+                    pass
+            self.conns.clear()
+
+    def restore(self) -> None:
+        self.up = True
+
+
+def test_database_outage_during_the_feed_loses_no_bar(tmp_path: Path) -> None:
+    psycopg = pytest.importorskip("psycopg")
+    from conftest import pg_url
+
+    schema = f"t_outage_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_url(), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    proxy = Proxy(("127.0.0.1", 5432))
+    proxy.start()
+    url = pg_url().replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    sep = "&" if "?" in url else "?"
+    srv = ServerProcess(
+        tmp_path / "data",
+        ["--demo-clock", "--tick-interval-ms", "200", "--bar-grace-ms", "0"],
+        env={"DATABASE_URL": f"{url}{sep}options=-csearch_path%3D{schema}"},
+    )
+    try:
+        srv.wait_healthy()
+        proxy.cut()
+        # Bars close at the next minute boundary while the database is unreachable: they wait
+        # in the buffer, health says so, the process keeps running.
+        h = wait_for(
+            lambda: (
+                (x := http_get(srv.url + "/health")[2]) and x["ingest"]["buffer_depth"] > 0 and x
+            ),
+            timeout=75,
+            what="bars buffered",
+        )
+        assert h["status"] == "unhealthy" and h["database"]["status"] == "down"
+        # Keep it down until a write attempt has failed (the retry path, not just a slow write).
+        h = wait_for(
+            lambda: (
+                (x := http_get(srv.url + "/health")[2]) and x["ingest"]["write_failures"] > 0 and x
+            ),
+            timeout=30,
+            what="a failed write",
+        )
+        closed_while_down = h["ingest"]["bars_closed"]
+        assert srv.proc.poll() is None
+        proxy.restore()
+        h = wait_for(
+            lambda: (
+                (x := http_get(srv.url + "/health")[2])
+                and x["ingest"]["buffer_depth"] == 0
+                and x["status"] == "healthy"
+                and x
+            ),
+            timeout=30,
+            what="buffer drained",
+        )
+        assert h["ingest"]["write_failures"] > 0 and h["ingest"]["bars_dropped"] == 0
+        assert h["ingest"]["bars_written"] >= closed_while_down
+        assert srv.stop() == 0
+        with psycopg.connect(pg_url(), autocommit=True) as conn:
+            stored = conn.execute(f"SELECT COUNT(*) FROM {schema}.bars").fetchone()[0]
+        assert stored >= closed_while_down > 0
+        assert "database writes recovered" in srv.log()
+    finally:
+        srv.stop()
+        proxy.cut()
+        with psycopg.connect(pg_url(), autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -36,6 +36,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/symbols", get(routes::udf::symbols))
         .route("/monitor/snapshot", get(routes::monitor::snapshot))
+        .route("/quote", get(routes::quote::quote))
         .fallback(error::not_found_fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

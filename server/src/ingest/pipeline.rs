@@ -58,6 +58,7 @@ impl IngestStats {
 #[derive(Debug)]
 pub struct Pipeline {
     pub snapshot: RwLock<Snapshot>,
+    session: Session,
     bars: Mutex<BarBuilder>,
     writer: BarWriter,
     pub stats: IngestStats,
@@ -67,10 +68,16 @@ impl Pipeline {
     pub fn new(source: &'static str, session: Session, grace_ms: i64, writer: BarWriter) -> Self {
         Pipeline {
             snapshot: RwLock::new(Snapshot::default()),
+            session,
             bars: Mutex::new(BarBuilder::new(session, grace_ms)),
             writer,
             stats: IngestStats::new(source),
         }
+    }
+
+    /// The session the bars follow (exchange hours, or always open with the demo clock).
+    pub fn session(&self) -> Session {
+        self.session
     }
 
     pub fn writer(&self) -> &BarWriter {

@@ -1,2 +1,3 @@
 pub mod monitor;
+pub mod quote;
 pub mod udf;

@@ -1,0 +1,175 @@
+//! `GET /quote?symbol=…` (or `symbols=a,b,c`): an instrument's own latest quote from the
+//! snapshot — an option's or a future's price is its own, never the index's.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use stocksblitz_market::snapshot::Quote;
+
+use crate::error::{ApiError, ApiQuery};
+use crate::ingest::now_ms;
+use crate::state::AppState;
+
+/// Most symbols in one request.
+pub const MAX_SYMBOLS: usize = 50;
+/// A quote older than this while the market is open is stale.
+pub const STALE_AFTER_MS: i64 = 10_000;
+
+#[derive(Debug, Deserialize)]
+pub struct QuoteQuery {
+    pub symbol: Option<String>,
+    pub symbols: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GreeksOut {
+    pub iv: Option<f64>,
+    pub delta: Option<f64>,
+    pub gamma: Option<f64>,
+    pub theta: Option<f64>,
+    pub vega: Option<f64>,
+    pub rho: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QuoteOut {
+    pub symbol: String,
+    pub tradingsymbol: String,
+    pub kind: &'static str,
+    pub ltp: Option<f64>,
+    pub open: Option<f64>,
+    pub high: Option<f64>,
+    pub low: Option<f64>,
+    pub close: Option<f64>,
+    pub volume: Option<u64>,
+    pub oi: Option<u64>,
+    pub bid: Option<f64>,
+    pub ask: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greeks: Option<GreeksOut>,
+    pub ts: Option<i64>,
+    pub age_ms: Option<i64>,
+    /// `valid`, `stale` or `no_data`.
+    pub state: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum QuoteResponse {
+    One(Box<QuoteOut>),
+    Many { quotes: Vec<QuoteOut> },
+}
+
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+fn build(state: &AppState, raw: &str, now: i64) -> Result<QuoteOut, ApiError> {
+    let sym = stocksblitz_symbols::parse(raw).map_err(|e| ApiError::bad_param("symbol", e))?;
+    if let Some(expiry) = sym.expiry
+        && sym.is_expired_at(chrono::Utc::now())
+    {
+        return Err(ApiError::not_found(
+            "contract_expired",
+            format!("{}: contract expired on {expiry}", sym.tradingsymbol),
+        ));
+    }
+    let snap = state.pipeline.snapshot.read().map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "snapshot_unavailable",
+            "snapshot lock poisoned",
+        )
+    })?;
+    let kind = sym.kind.as_str();
+    let Some(q): Option<&Quote> = snap.get(&sym.tradingsymbol) else {
+        return Ok(QuoteOut {
+            symbol: raw.trim().to_string(),
+            tradingsymbol: sym.tradingsymbol.to_string(),
+            kind,
+            ltp: None,
+            open: None,
+            high: None,
+            low: None,
+            close: None,
+            volume: None,
+            oi: None,
+            bid: None,
+            ask: None,
+            greeks: None,
+            ts: None,
+            age_ms: None,
+            state: "no_data",
+        });
+    };
+    let age = q.age_ms(now);
+    let market_open = state.pipeline.session().is_open(now / 1000);
+    let st = if market_open && age > STALE_AFTER_MS {
+        "stale"
+    } else {
+        "valid"
+    };
+    Ok(QuoteOut {
+        symbol: raw.trim().to_string(),
+        tradingsymbol: q.tradingsymbol.to_string(),
+        kind,
+        ltp: finite(q.ltp),
+        open: finite(q.open),
+        high: finite(q.high),
+        low: finite(q.low),
+        close: finite(q.ltp),
+        volume: Some(q.volume),
+        oi: q.oi,
+        bid: q.bid,
+        ask: q.ask,
+        greeks: q.greeks.map(|g| GreeksOut {
+            iv: finite(g.iv),
+            delta: finite(g.delta),
+            gamma: finite(g.gamma),
+            theta: finite(g.theta),
+            vega: finite(g.vega),
+            rho: finite(g.rho),
+        }),
+        ts: Some(q.exchange_ts_ms / 1000),
+        age_ms: Some(age),
+        state: st,
+    })
+}
+
+pub async fn quote(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<QuoteQuery>,
+) -> Result<Json<QuoteResponse>, ApiError> {
+    let now = now_ms();
+    match (q.symbol.as_deref(), q.symbols.as_deref()) {
+        (Some(one), None) => Ok(Json(QuoteResponse::One(Box::new(build(&state, one, now)?)))),
+        (None, Some(many)) => {
+            let list: Vec<&str> = many
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
+            if list.is_empty() {
+                return Err(ApiError::bad_param("symbols", "is empty"));
+            }
+            if list.len() > MAX_SYMBOLS {
+                return Err(ApiError::bad_param(
+                    "symbols",
+                    format!("at most {MAX_SYMBOLS} symbols, got {}", list.len()),
+                ));
+            }
+            let quotes = list
+                .iter()
+                .map(|s| build(&state, s, now))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Json(QuoteResponse::Many { quotes }))
+        }
+        (Some(_), Some(_)) => Err(ApiError::bad_param(
+            "symbol",
+            "give symbol or symbols, not both",
+        )),
+        (None, None) => Err(ApiError::bad_param("symbol", "is required")),
+    }
+}

@@ -479,3 +479,37 @@ def test_database_outage_during_the_feed_loses_no_bar(tmp_path: Path) -> None:
         proxy.cut()
         with psycopg.connect(pg_url(), autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def test_simulator_publishes_to_redis_and_replicas_share_the_feed(tmp_path: Path) -> None:
+    # Replica A runs the simulator, which publishes the legacy formats to Redis and consumes
+    # them like any feed; replica B only consumes. Both end up with the same quotes.
+    a = ServerProcess(
+        tmp_path / "a",
+        ["--source", "simulator", "--demo-clock", "--tick-interval-ms", "200"],
+        env={"REDIS_URL": REDIS_URL},
+    )
+    b = ServerProcess(
+        tmp_path / "b", ["--source", "redis", "--demo-clock"], env={"REDIS_URL": REDIS_URL}
+    )
+    try:
+        a.wait_healthy()
+        b.wait_healthy()
+        ha = wait_for(
+            lambda: (
+                (h := http_get(a.url + "/health")[2]) and h["ingest"]["ticks_total"] > 1000 and h
+            ),
+            what="A ingesting",
+        )
+        assert ha["bus"]["kind"] == "redis" and ha["ingest"]["source"] == "simulator"
+        wait_for(
+            lambda: http_get(b.url + "/health")[2]["ingest"]["ticks_total"] > 1000,
+            what="B ingesting",
+        )
+        qa = http_get(a.url + "/monitor/snapshot?underlying=SENSEX")[2]
+        qb = http_get(b.url + "/monitor/snapshot?underlying=SENSEX")[2]
+        assert set(qa["options"]) == set(qb["options"]) and len(qa["options"]) > 0
+        assert all(q["is_mock"] for q in qb["options"].values())
+    finally:
+        a.stop()
+        b.stop()

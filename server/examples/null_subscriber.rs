@@ -11,7 +11,9 @@ use futures_util::StreamExt as _;
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let url = args.next().unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+    let url = args
+        .next()
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".into());
     let pattern = args.next().unwrap_or_else(|| "ticker:*".into());
     let expected: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(u64::MAX);
     let client = redis::Client::open(url.as_str()).unwrap();
@@ -32,5 +34,8 @@ async fn main() {
         }
     }
     let secs = first.map_or(0.0, |f| (last - f).as_secs_f64());
-    println!("{{\"messages\": {n}, \"seconds\": {secs:.3}, \"per_second\": {:.0}}}", n as f64 / secs.max(1e-9));
+    println!(
+        "{{\"messages\": {n}, \"seconds\": {secs:.3}, \"per_second\": {:.0}}}",
+        n as f64 / secs.max(1e-9)
+    );
 }

@@ -109,7 +109,38 @@ impl Pipeline {
         }
     }
 
-    /// Apply an already decoded tick (the simulator's fast path uses this too).
+    /// Ingest several payloads under one acquisition of the snapshot and bar locks (the Redis
+    /// consumer hands over whatever arrived together).
+    pub fn ingest_batch<'a>(&self, payloads: impl IntoIterator<Item = &'a [u8]>, recv_ms: i64) {
+        let mut ticks = Vec::new();
+        for p in payloads {
+            match Decoder.decode(p, recv_ms) {
+                Ok(t) => ticks.push(t),
+                Err(reject) => self.reject(&reject, p, recv_ms),
+            }
+        }
+        if ticks.is_empty() {
+            return;
+        }
+        self.stats
+            .ticks_total
+            .fetch_add(ticks.len() as u64, Ordering::Relaxed);
+        self.stats.last_tick_ms.store(recv_ms, Ordering::Relaxed);
+        if let Ok(mut snap) = self.snapshot.write() {
+            for t in &ticks {
+                snap.apply(t);
+            }
+        }
+        let mut events = Vec::new();
+        if let Ok(mut bars) = self.bars.lock() {
+            for t in &ticks {
+                bars.on_tick(t, &mut events);
+            }
+        }
+        self.emit(events);
+    }
+
+    /// Apply an already decoded tick.
     pub fn apply(&self, tick: &Tick) {
         self.stats.ticks_total.fetch_add(1, Ordering::Relaxed);
         self.stats

@@ -45,9 +45,10 @@ async fn consume(
     pipeline.stats.connected.store(true, Ordering::Relaxed);
     *backoff = Duration::from_millis(100);
     tracing::info!(pattern, "subscribed to Redis");
-    let mut messages = pubsub.on_message();
-    while let Some(msg) = messages.next().await {
-        pipeline.ingest(msg.get_payload_bytes(), super::now_ms());
+    // Whatever has arrived together is ingested as one batch (one lock acquisition).
+    let mut messages = pubsub.on_message().ready_chunks(512);
+    while let Some(batch) = messages.next().await {
+        pipeline.ingest_batch(batch.iter().map(|m| m.get_payload_bytes()), super::now_ms());
     }
     Ok(())
 }

@@ -543,6 +543,68 @@ fn rolling_scan(x: &[f64], n: usize, better: impl Fn(f64, f64) -> bool) -> Vec<f
     out
 }
 
+/// Highest `high` and lowest `low` of the last `n` bars, visited in one pass: `f(i, highest,
+/// lowest)` for every `i >= n - 1` (NaN ignored; a window of only NaN gives NaN). TA-Lib's
+/// method — remember where each extreme is and rescan only when it leaves the window — with
+/// both columns in the same loop. Falls back to the block method for long windows.
+pub fn for_each_high_low(high: &[f64], low: &[f64], n: usize, mut f: impl FnMut(usize, f64, f64)) {
+    let n = n.max(1);
+    let len = high.len().min(low.len());
+    if n > SCAN_MAX_WINDOW {
+        let (hi, lo) = (
+            rolling_extreme(high, n, f64::max),
+            rolling_extreme(low, n, f64::min),
+        );
+        for i in n - 1..len {
+            f(i, hi[i], lo[i]);
+        }
+        return;
+    }
+    let (mut hi_idx, mut lo_idx) = (0usize, 0usize);
+    let (mut hv, mut lv) = (f64::NAN, f64::NAN);
+    let (mut have_hi, mut have_lo) = (false, false);
+    for today in 0..len {
+        let trailing = (today + 1).saturating_sub(n);
+        let l = low[today];
+        if !have_lo || lo_idx < trailing {
+            have_lo = false;
+            lv = f64::INFINITY;
+            for (j, &v) in low[trailing..=today].iter().enumerate() {
+                if v < lv || (!have_lo && v == lv) {
+                    lv = v;
+                    lo_idx = trailing + j;
+                    have_lo = true;
+                }
+            }
+        } else if l <= lv {
+            lv = l;
+            lo_idx = today;
+        }
+        let h = high[today];
+        if !have_hi || hi_idx < trailing {
+            have_hi = false;
+            hv = f64::NEG_INFINITY;
+            for (j, &v) in high[trailing..=today].iter().enumerate() {
+                if v > hv || (!have_hi && v == hv) {
+                    hv = v;
+                    hi_idx = trailing + j;
+                    have_hi = true;
+                }
+            }
+        } else if h >= hv {
+            hv = h;
+            hi_idx = today;
+        }
+        if today + 1 >= n {
+            f(
+                today,
+                if have_hi { hv } else { f64::NAN },
+                if have_lo { lv } else { f64::NAN },
+            );
+        }
+    }
+}
+
 /// Rolling maximum of the last `n` values (NaN ignored); see [`rolling_extreme`].
 pub fn rolling_max(x: &[f64], n: usize) -> Vec<f64> {
     let n = n.max(1);

@@ -1,7 +1,7 @@
 //! STOCH — TA-Lib STOCH: fast %K over `k` bars, slow %K = SMA(fast %K, smooth_k),
 //! %D = SMA(slow %K, d). Both outputs start once %D is defined (TA-Lib's alignment).
 use crate::Indicator;
-use crate::core::{Bar, RollingExtreme, SmaCore, rolling_max, rolling_min};
+use crate::core::{Bar, RollingExtreme, SmaCore, for_each_high_low};
 
 #[derive(Debug, Clone)]
 pub struct StochCore {
@@ -97,16 +97,14 @@ pub fn stoch(
     let (k, d, smooth_k) = (k.max(1), d.max(1), smooth_k.max(1));
     let len = close.len();
     let mut fast = crate::core::nan_vec(len);
-    let (hi, lo) = (rolling_max(high, k), rolling_min(low, k));
-    for i in k.saturating_sub(1)..len {
-        let lowest = lo[i];
-        let diff = (hi[i] - lowest) / 100.0;
+    for_each_high_low(high, low, k, |i, highest, lowest| {
+        let diff = (highest - lowest) / 100.0;
         fast[i] = if diff != 0.0 {
             (close[i] - lowest) / diff
         } else {
             0.0
         };
-    }
+    });
     let mut slow_k = crate::core::nan_vec(len);
     crate::core::sma_into(&fast, k - 1, smooth_k, &mut slow_k);
     let mut slow_d = crate::core::nan_vec(len);

@@ -1,6 +1,6 @@
 //! WILLR — TA-Lib WILLR: (highest − close) / ((highest − lowest) / −100), 0 on a flat window.
 use crate::Indicator;
-use crate::core::{Bar, RollingExtreme, rolling_max, rolling_min};
+use crate::core::{Bar, RollingExtreme, for_each_high_low};
 
 #[derive(Debug, Clone)]
 pub struct Willr {
@@ -45,17 +45,14 @@ impl Indicator for Willr {
 }
 
 pub fn willr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
-    let n = length.max(1);
-    let (hi, lo) = (rolling_max(high, n), rolling_min(low, n));
     let mut out = crate::core::nan_vec(close.len());
-    for i in n.saturating_sub(1)..close.len() {
-        let (highest, lowest) = (hi[i], lo[i]);
+    for_each_high_low(high, low, length, |i, highest, lowest| {
         let diff = (highest - lowest) / (-100.0);
         out[i] = if diff != 0.0 {
             (highest - close[i]) / diff
         } else {
             0.0
         };
-    }
+    });
     out
 }

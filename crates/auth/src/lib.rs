@@ -12,6 +12,8 @@
 #![forbid(unsafe_code)]
 
 pub mod apikey;
+pub mod idp;
+pub mod jwks_cache;
 pub mod jwt;
 pub mod limiter;
 pub mod password;

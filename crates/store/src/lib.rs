@@ -9,6 +9,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 pub mod bars;
+pub mod identity;
 pub mod writer;
 
 pub use writer::{BarWriter, WriterConfig, WriterStats};

@@ -420,3 +420,102 @@ async fn buffer_overflow_is_counted_not_silent() {
     assert_eq!(writer.stats().dropped.load(Ordering::Relaxed), 15);
     assert_eq!(writer.stats().buffered.load(Ordering::Relaxed), 10);
 }
+
+#[tokio::test]
+async fn identity_rows_on_both_backends() {
+    use stocksblitz_store::identity::{
+        ApiKeyRow, RefreshRow, SessionRow, SigningKeyRow, is_conflict,
+    };
+    for (name, store, _schema, _dir) in backends("identity").await {
+        let uid = store
+            .create_user("a@b.c", "A", "$argon2id$x", "user", 1)
+            .await
+            .unwrap();
+        let dup = store
+            .create_user("a@b.c", "A", "$argon2id$x", "user", 1)
+            .await
+            .unwrap_err();
+        assert!(is_conflict(&dup), "{name}: {dup}");
+        assert_eq!(
+            store.user_by_email("a@b.c").await.unwrap().unwrap().user_id,
+            uid
+        );
+        assert_eq!(store.count_users().await.unwrap(), 1);
+        let key = ApiKeyRow {
+            key_id: "0123abcd".into(),
+            key_hash: vec![7; 32],
+            user_id: uid,
+            name: "k".into(),
+            description: None,
+            scopes: "read".into(),
+            rate_limit_per_min: Some(100),
+            ip_allowlist: None,
+            created_at: 5,
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        store.insert_api_key(&key).await.unwrap();
+        assert_eq!(store.api_key("0123abcd").await.unwrap().unwrap(), key);
+        assert_eq!(store.api_keys_of(uid).await.unwrap().len(), 1);
+        assert!(
+            !store
+                .revoke_api_key("0123abcd", uid + 1, 9, None)
+                .await
+                .unwrap(),
+            "{name}: other users' keys are untouched"
+        );
+        assert!(
+            store
+                .revoke_api_key("0123abcd", uid, 9, Some("lost"))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.api_key("0123abcd").await.unwrap().unwrap().revoked_at,
+            Some(9)
+        );
+        let s = SessionRow {
+            session_id: "s1".into(),
+            user_id: uid,
+            persistent: true,
+            created_at: 1,
+            expires_at: 100,
+            revoked_at: None,
+        };
+        store.create_session(&s).await.unwrap();
+        assert_eq!(store.session("s1").await.unwrap().unwrap(), s);
+        let r = RefreshRow {
+            token_hash: vec![1; 32],
+            session_id: "s1".into(),
+            issued_at: 1,
+            expires_at: 100,
+            used_at: None,
+        };
+        store.insert_refresh(&r).await.unwrap();
+        assert!(store.use_refresh_token(&r.token_hash, 2).await.unwrap());
+        assert!(
+            !store.use_refresh_token(&r.token_hash, 3).await.unwrap(),
+            "{name}: reuse is detected"
+        );
+        assert_eq!(store.revoke_session("s1", 4).await.unwrap(), 1);
+        assert_eq!(
+            store.revoked_sessions_since(0).await.unwrap(),
+            vec!["s1".to_string()]
+        );
+        let k = SigningKeyRow {
+            kid: "kid1".into(),
+            algorithm: "EdDSA".into(),
+            private_key: vec![1, 2],
+            public_jwk: "{}".into(),
+            created_at: 1,
+            retired_at: None,
+            expires_at: None,
+        };
+        store.insert_signing_key(&k).await.unwrap();
+        assert_eq!(store.signing_keys(10).await.unwrap(), vec![k]);
+        store.retire_signing_keys(20, 50).await.unwrap();
+        assert_eq!(store.signing_keys(30).await.unwrap().len(), 1);
+        assert!(store.signing_keys(60).await.unwrap().is_empty());
+    }
+}

@@ -16,8 +16,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     name               TEXT    NOT NULL,
     description        TEXT,
     scopes             TEXT    NOT NULL,      -- comma-separated: read,trade,cancel,modify,admin
-    rate_limit_per_min INTEGER,
-    orders_per_sec     INTEGER,
+    rate_limit_per_min BIGINT,
+    orders_per_sec     BIGINT,
     ip_allowlist       TEXT,                  -- comma-separated addresses / CIDRs
     created_at BIGINT NOT NULL,
     expires_at BIGINT,

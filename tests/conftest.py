@@ -70,6 +70,9 @@ class ServerProcess:
         # Tests skip the 5-day history back-fill unless they ask for it (or for the defaults).
         if not defaults and "--backfill-days" not in args:
             args += ["--backfill-days", "0"]
+        # Many servers run side by side in the tests: no fixed identity port unless asked.
+        if "--identity-addr" not in args:
+            args += ["--identity-addr", "off"]
         self.proc = subprocess.Popen(
             [
                 server_executable(),

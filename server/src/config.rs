@@ -81,6 +81,19 @@ pub struct Config {
     #[arg(long, env = "STOCKSBLITZ_BAR_GRACE_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub bar_grace_ms: u64,
 
+    /// Second address for the identity routes (old scripts use user_service_url on :8001);
+    /// `off` disables it.
+    #[arg(
+        long,
+        env = "STOCKSBLITZ_IDENTITY_ADDR",
+        default_value = "127.0.0.1:8001"
+    )]
+    pub identity_addr: Option<String>,
+
+    /// Lifetime of access tokens issued by the built-in identity provider, seconds.
+    #[arg(long, env = "STOCKSBLITZ_ACCESS_TOKEN_TTL", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub access_token_ttl_secs: u64,
+
     /// Log output format.
     #[arg(
         long,

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod identity;
 pub mod ingest;
 pub mod metrics;
 pub mod routes;
@@ -30,13 +31,27 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Build the router over a shared state.
 pub fn app(state: Arc<AppState>) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let routes = Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(metrics::metrics))
         .route("/symbols", get(routes::udf::symbols))
         .route("/monitor/snapshot", get(routes::monitor::snapshot))
         .route("/quote", get(routes::quote::quote))
+        .merge(identity_routes());
+    layered(routes, state)
+}
+
+/// The identity routes alone (the second listener, for old scripts' `user_service_url`).
+pub fn identity_app(state: Arc<AppState>) -> Router {
+    layered(
+        identity_routes().route("/health", get(health::health)),
+        state,
+    )
+}
+
+fn layered(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    routes
         .fallback(error::not_found_fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -46,6 +61,23 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// The identity routes (also served alone on the identity address).
+pub fn identity_routes() -> Router<Arc<AppState>> {
+    use axum::routing::{delete, post};
+    use identity::routes as r;
+    Router::new()
+        .route("/v1/auth/register", post(r::register))
+        .route("/v1/auth/login", post(r::login))
+        .route("/v1/auth/refresh", post(r::refresh))
+        .route("/v1/auth/logout", post(r::logout))
+        .route("/v1/auth/.well-known/jwks.json", get(r::jwks))
+        .route("/.well-known/jwks.json", get(r::jwks))
+        .route("/v1/users/me", get(r::me))
+        .route("/api-keys", post(r::create_key).get(r::list_keys))
+        .route("/api-keys/validate", post(r::validate_key))
+        .route("/api-keys/{key_id}", delete(r::revoke_key))
 }
 
 /// Parse arguments, run the server until SIGINT/SIGTERM, and return the process exit code
@@ -149,12 +181,17 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     if source == Source::Redis && cfg.redis_url.is_none() {
         anyhow::bail!("--source redis needs REDIS_URL (or --redis-url)");
     }
+    let identity = Arc::new(
+        identity::Identity::load(store.clone(), cfg.access_token_ttl_secs as i64 * 1000).await?,
+    );
+    identity::bootstrap(&identity, &cfg.data_dir).await?;
     let state = Arc::new(AppState::with_pipeline(
         store.clone(),
         source_name,
         session,
         cfg.bar_grace_ms as i64,
         bus_kind,
+        identity,
     ));
     let pipeline = state.pipeline.clone();
     let mut tasks = Vec::new();
@@ -223,10 +260,38 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         demo_clock = cfg.demo_clock,
         "stocksblitz-server listening on http://{addr}"
     );
-    axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server error")?;
+    let identity_server = match cfg.identity_addr.as_deref().map(str::trim) {
+        None | Some("off") | Some("") => None,
+        Some(a) => match a.parse::<std::net::SocketAddr>() {
+            Err(e) => anyhow::bail!("bad --identity-addr {a:?}: {e} (use host:port or off)"),
+            Ok(ia) => match tokio::net::TcpListener::bind(ia).await {
+                Ok(l) => {
+                    tracing::info!("identity routes also on http://{ia}");
+                    let app = identity_app(state.clone())
+                        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+                    Some(tokio::spawn(async move {
+                        axum::serve(l, app)
+                            .with_graceful_shutdown(shutdown_signal())
+                            .await
+                    }))
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen on the identity address {ia}; identity routes stay on the main address only");
+                    None
+                }
+            },
+        },
+    };
+    axum::serve(
+        listener,
+        app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server error")?;
+    if let Some(h) = identity_server {
+        h.abort();
+    }
     for (_, (_, handle)) in &tasks {
         handle.abort();
     }

@@ -29,9 +29,17 @@ struct RouteStats {
 #[derive(Debug, Default)]
 pub struct Metrics {
     routes: Mutex<BTreeMap<String, RouteStats>>,
+    auth_failures: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
+    /// Count an authentication failure by reason.
+    pub fn auth_failure(&self, reason: &'static str) {
+        if let Ok(mut m) = self.auth_failures.lock() {
+            *m.entry(reason).or_default() += 1;
+        }
+    }
+
     pub fn observe(&self, route: &str, status: u16, seconds: f64) {
         let Ok(mut routes) = self.routes.lock() else {
             return;
@@ -55,6 +63,19 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE stocksblitz_uptime_seconds gauge");
         let _ = writeln!(out, "stocksblitz_uptime_seconds {uptime_seconds:.3}");
+        if let Ok(failures) = self.auth_failures.lock() {
+            let _ = writeln!(
+                out,
+                "# HELP stocksblitz_auth_failures_total Rejected credentials by reason."
+            );
+            let _ = writeln!(out, "# TYPE stocksblitz_auth_failures_total counter");
+            for (reason, n) in failures.iter() {
+                let _ = writeln!(
+                    out,
+                    "stocksblitz_auth_failures_total{{reason=\"{reason}\"}} {n}"
+                );
+            }
+        }
         let Ok(routes) = self.routes.lock() else {
             return out;
         };

@@ -6,6 +6,7 @@ use std::time::Instant;
 use stocksblitz_market::session::Session;
 use stocksblitz_store::{BarWriter, Store, WriterConfig};
 
+use crate::identity::Identity;
 use crate::ingest::Pipeline;
 use crate::ingest::supervisor::TaskHealth;
 use crate::metrics::Metrics;
@@ -18,6 +19,7 @@ pub struct AppState {
     pub pipeline: Arc<Pipeline>,
     pub bus_kind: &'static str,
     pub tasks: std::sync::Mutex<Vec<(&'static str, Arc<TaskHealth>)>>,
+    pub identity: Arc<Identity>,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
         session: Session,
         grace_ms: i64,
         bus_kind: &'static str,
+        identity: Arc<Identity>,
     ) -> Self {
         let (writer, _task) = BarWriter::spawn(store.clone(), WriterConfig::default());
         let pipeline = Arc::new(Pipeline::new(source, session, grace_ms, writer));
@@ -38,11 +41,21 @@ impl AppState {
             pipeline,
             bus_kind,
             tasks: std::sync::Mutex::new(Vec::new()),
+            identity,
         }
     }
 
     /// State with no live source (tests of the router).
-    pub fn new(store: Store) -> Self {
-        Self::with_pipeline(store, "none", Session::exchange(), 2000, "memory")
+    pub async fn new(store: Store) -> anyhow::Result<Self> {
+        let identity =
+            Arc::new(Identity::load(store.clone(), crate::identity::ACCESS_TTL_MS).await?);
+        Ok(Self::with_pipeline(
+            store,
+            "none",
+            Session::exchange(),
+            2000,
+            "memory",
+            identity,
+        ))
     }
 }

@@ -20,7 +20,7 @@ async fn body_json(resp: axum::response::Response) -> serde_json::Value {
 async fn state() -> (tempfile::TempDir, Arc<AppState>) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
-    (dir, Arc::new(AppState::new(store)))
+    (dir, Arc::new(AppState::new(store).await.unwrap()))
 }
 
 #[tokio::test]

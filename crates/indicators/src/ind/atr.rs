@@ -85,21 +85,10 @@ pub fn atr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> 
     let mut atr = sum / nf;
     out[n] = atr;
     let (keep, inv) = ((nf - 1.0) / nf, 1.0 / nf);
-    // Two bars per step: the carried value needs one multiply-add per pair (the recurrence
-    // unrolled), the in-between value is computed off that dependency chain. Equal to the
-    // one-step recurrence to rounding (~1e-16 relative).
-    let keep2 = keep * keep;
-    let mut i = n + 1;
-    while i + 1 < len {
-        let t1 = true_range(high[i], low[i], close[i - 1]);
-        let t2 = true_range(high[i + 1], low[i + 1], close[i]);
-        out[i] = wilder_step(atr, t1, keep, inv);
-        atr = atr * keep2 + (t1 * keep + t2) * inv;
-        out[i + 1] = atr;
-        i += 2;
-    }
-    if i < len {
-        out[i] = wilder_step(atr, true_range(high[i], low[i], close[i - 1]), keep, inv);
+    // One step per bar, exactly as the streaming form: batch and stream agree bit for bit.
+    for i in n + 1..len {
+        atr = wilder_step(atr, true_range(high[i], low[i], close[i - 1]), keep, inv);
+        out[i] = atr;
     }
     out
 }

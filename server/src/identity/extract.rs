@@ -1,0 +1,143 @@
+//! The dual-auth extractor: `Authorization: Bearer <JWT or API key>`, or `X-API-Key`. The token
+//! is classified by shape; a JWT's failure is final (no fall-through to an API-key lookup).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use stocksblitz_auth::{AuthError, Credential, Scope, classify};
+
+use super::UserIdentity;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A 401 with the RFC 6750 challenge, or a 403 for a missing scope.
+#[derive(Debug)]
+pub struct AuthRejection {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+}
+
+impl AuthRejection {
+    pub fn unauthenticated(e: &AuthError) -> Self {
+        AuthRejection {
+            status: StatusCode::UNAUTHORIZED,
+            code: e.code(),
+            detail: format!("not authenticated: {e}"),
+        }
+    }
+    pub fn forbidden(scope: Scope) -> Self {
+        AuthRejection {
+            status: StatusCode::FORBIDDEN,
+            code: "insufficient_scope",
+            detail: format!("this route needs the {} scope", scope.as_str()),
+        }
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        let mut resp = ApiError::new(self.status, self.code, self.detail.clone()).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            let challenge = if self.code == "missing" {
+                "Bearer".to_string()
+            } else {
+                format!(
+                    r#"Bearer error="invalid_token", error_description="{}""#,
+                    self.detail.replace('"', "'")
+                )
+            };
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                resp.headers_mut().insert(WWW_AUTHENTICATE, v);
+            }
+        }
+        resp
+    }
+}
+
+/// The authenticated caller (any valid credential).
+#[derive(Debug, Clone)]
+pub struct Auth(pub UserIdentity);
+
+impl Auth {
+    /// 403 unless the caller holds `scope` (admin holds every scope).
+    pub fn require(&self, scope: Scope) -> Result<(), AuthRejection> {
+        if self.0.scopes.contains(scope) {
+            Ok(())
+        } else {
+            Err(AuthRejection::forbidden(scope))
+        }
+    }
+}
+
+/// The bearer token of a request, if any (`Authorization: Bearer`, or `X-API-Key`).
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    if let Some(h) = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let h = h.trim();
+        return Some(
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+                .unwrap_or(h)
+                .trim(),
+        );
+    }
+    parts
+        .headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+impl FromRequestParts<Arc<AppState>> for Auth {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let fail = |e: AuthError| {
+            tracing::info!(reason = e.code(), path = %parts.uri.path(), "authentication failed");
+            state.metrics.auth_failure(e.code());
+            AuthRejection::unauthenticated(&e)
+        };
+        let Some(token) = bearer(parts) else {
+            return Err(fail(AuthError::Missing));
+        };
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let identity = match classify(token) {
+            Ok(Credential::Jwt(t)) => state.identity.verify_jwt(t).await,
+            Ok(Credential::ApiKey(k)) => state.identity.verify_api_key(k, client).await,
+            Err(e) => Err(e),
+        };
+        identity.map(Auth).map_err(fail)
+    }
+}
+
+/// The client's address when the server was started with connect info (None in router tests).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}

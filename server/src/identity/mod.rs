@@ -1,0 +1,297 @@
+//! Identity in the server: the built-in provider (signing keys in the store, login, refresh,
+//! logout, JWKS), API keys, and the dual-auth extractor every protected route uses. The logic
+//! lives in `stocksblitz-auth`; this module wires it to the store and HTTP.
+
+pub mod extract;
+pub mod routes;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::RwLock;
+
+use stocksblitz_auth::apikey::{self, IpNet, KeyRecord};
+use stocksblitz_auth::idp::SigningKey;
+use stocksblitz_auth::jwt::{KeySet, VerifyConfig};
+use stocksblitz_auth::limiter::LoginLimiter;
+use stocksblitz_auth::{AuthError, Scopes};
+use stocksblitz_store::Store;
+use stocksblitz_store::identity::{ApiKeyRow, SigningKeyRow};
+
+use crate::ingest::now_ms;
+
+/// Access-token lifetime (ms).
+pub const ACCESS_TTL_MS: i64 = 15 * 60 * 1000;
+/// Refresh-token lifetime with and without `persist_session` (ms).
+pub const REFRESH_TTL_PERSIST_MS: i64 = 30 * 86_400_000;
+pub const REFRESH_TTL_MS: i64 = 86_400_000;
+/// How long an API key record is trusted from the cache before the store is asked again.
+pub const KEY_CACHE_MS: i64 = 5_000;
+
+/// Who made a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserIdentity {
+    pub user_id: i64,
+    pub source: &'static str,
+    pub scopes: Scopes,
+    pub roles: Vec<String>,
+    pub session_id: Option<String>,
+    pub key_id: Option<String>,
+}
+
+/// Identity state shared by the handlers.
+#[derive(Debug)]
+pub struct Identity {
+    pub store: Store,
+    pub verify: VerifyConfig,
+    pub access_ttl_ms: i64,
+    signing: RwLock<Vec<SigningKey>>,
+    keys: RwLock<KeySet>,
+    jwks: RwLock<serde_json::Value>,
+    pub limiter: LoginLimiter,
+    revoked_sessions: RwLock<HashSet<String>>,
+    key_cache: RwLock<HashMap<String, (KeyRecord, i64)>>,
+}
+
+fn record_of(row: &ApiKeyRow) -> KeyRecord {
+    KeyRecord {
+        key_id: row.key_id.clone(),
+        hash: row.key_hash.as_slice().try_into().unwrap_or([0; 32]),
+        user_id: row.user_id,
+        scopes: Scopes::parse_list(&row.scopes).unwrap_or_default(),
+        expires_at: row.expires_at,
+        revoked_at: row.revoked_at,
+        ip_allowlist: row
+            .ip_allowlist
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter_map(IpNet::parse)
+            .collect(),
+    }
+}
+
+impl Identity {
+    /// Load the published signing keys (generating the first one at first start).
+    pub async fn load(store: Store, access_ttl_ms: i64) -> anyhow::Result<Identity> {
+        let now = now_ms();
+        let mut rows = store.signing_keys(now).await?;
+        if rows.is_empty() {
+            let k = SigningKey::generate()?;
+            store
+                .insert_signing_key(&SigningKeyRow {
+                    kid: k.kid.clone(),
+                    algorithm: "EdDSA".into(),
+                    private_key: k.private_der.clone(),
+                    public_jwk: k.public_jwk().to_string(),
+                    created_at: now,
+                    retired_at: None,
+                    expires_at: None,
+                })
+                .await?;
+            tracing::info!(kid = %k.kid, "generated the identity provider's signing key");
+            rows = store.signing_keys(now).await?;
+        }
+        let mut signing = Vec::new();
+        for r in &rows {
+            signing.push(SigningKey::from_der(&r.private_key)?);
+        }
+        let id = Identity {
+            store,
+            verify: VerifyConfig::default(),
+            access_ttl_ms,
+            signing: RwLock::new(Vec::new()),
+            keys: RwLock::new(KeySet::default()),
+            jwks: RwLock::new(serde_json::json!({"keys": []})),
+            limiter: LoginLimiter::default(),
+            revoked_sessions: RwLock::new(HashSet::new()),
+            key_cache: RwLock::new(HashMap::new()),
+        };
+        id.publish(signing)?;
+        // Sessions revoked while their tokens may still be alive stay rejected after a restart.
+        let revoked = id
+            .store
+            .revoked_sessions_since(now - access_ttl_ms - 60_000)
+            .await?;
+        id.revoke_sessions(revoked);
+        Ok(id)
+    }
+
+    fn publish(&self, signing: Vec<SigningKey>) -> anyhow::Result<()> {
+        let jwks = stocksblitz_auth::idp::jwks(&signing.iter().collect::<Vec<_>>());
+        let set = KeySet::from_jwks_json(&jwks.to_string())?;
+        if let (Ok(mut s), Ok(mut k), Ok(mut j)) =
+            (self.signing.write(), self.keys.write(), self.jwks.write())
+        {
+            *s = signing;
+            *k = set;
+            *j = jwks;
+        }
+        Ok(())
+    }
+
+    /// The JWKS document served at `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.jwks.read().map(|j| j.clone()).unwrap_or_default()
+    }
+
+    /// The key that signs new tokens (the newest).
+    pub fn current_key(&self) -> Option<SigningKey> {
+        self.signing.read().ok().and_then(|s| s.first().cloned())
+    }
+
+    /// Verify a JWT from the built-in provider and check its session.
+    pub async fn verify_jwt(&self, token: &str) -> Result<UserIdentity, AuthError> {
+        let claims = {
+            let keys = self.keys.read().map_err(|_| AuthError::UnknownKid)?;
+            stocksblitz_auth::jwt::verify(token, &keys, &self.verify)?
+        };
+        let user_id = claims
+            .sub
+            .strip_prefix("user:")
+            .and_then(|id| id.parse::<i64>().ok())
+            .ok_or(AuthError::MissingClaim("sub".into()))?;
+        if let Some(sid) = &claims.sid
+            && self
+                .revoked_sessions
+                .read()
+                .map(|r| r.contains(sid))
+                .unwrap_or(false)
+        {
+            return Err(AuthError::SessionRevoked);
+        }
+        let scopes = match &claims.scp {
+            Some(stocksblitz_auth::jwt::OneOrMany::One(s)) => {
+                Scopes::parse_list(s).unwrap_or_default()
+            }
+            Some(stocksblitz_auth::jwt::OneOrMany::Many(v)) => {
+                Scopes::parse_list(&v.join(",")).unwrap_or_default()
+            }
+            None => Scopes::default(),
+        };
+        Ok(UserIdentity {
+            user_id,
+            source: "jwt",
+            scopes,
+            roles: claims.roles.unwrap_or_default(),
+            session_id: claims.sid,
+            key_id: None,
+        })
+    }
+
+    /// Check an API key (cached record for a few seconds; no store round trip per request).
+    pub async fn verify_api_key(
+        &self,
+        key: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<UserIdentity, AuthError> {
+        let key_id = apikey::key_id(key).ok_or(AuthError::Malformed)?.to_string();
+        let now = now_ms();
+        let cached = self.key_cache.read().ok().and_then(|c| {
+            c.get(&key_id)
+                .filter(|(_, at)| now - at < KEY_CACHE_MS)
+                .map(|(r, _)| r.clone())
+        });
+        let record = match cached {
+            Some(r) => r,
+            None => {
+                let row = self
+                    .store
+                    .api_key(&key_id)
+                    .await
+                    .map_err(|_| AuthError::InvalidKey)?
+                    .ok_or(AuthError::InvalidKey)?;
+                let r = record_of(&row);
+                if let Ok(mut c) = self.key_cache.write() {
+                    if c.len() > 100_000 {
+                        c.clear();
+                    }
+                    c.insert(key_id.clone(), (r.clone(), now));
+                }
+                r
+            }
+        };
+        let scopes = apikey::check(key, &record, now, client)?;
+        Ok(UserIdentity {
+            user_id: record.user_id,
+            source: "api_key",
+            scopes,
+            roles: Vec::new(),
+            session_id: None,
+            key_id: Some(key_id),
+        })
+    }
+
+    /// Forget a key's cached record (after revocation).
+    pub fn forget_key(&self, key_id: &str) {
+        if let Ok(mut c) = self.key_cache.write() {
+            c.remove(key_id);
+        }
+    }
+
+    /// Mark sessions revoked for token checks.
+    pub fn revoke_sessions(&self, ids: impl IntoIterator<Item = String>) {
+        if let Ok(mut r) = self.revoked_sessions.write() {
+            r.extend(ids);
+        }
+    }
+}
+
+/// First start: create the admin/demo user and an API key, and write them once to
+/// `<data_dir>/bootstrap-credentials.txt` (mode 0600). Takes STOCKSBLITZ_ADMIN_EMAIL /
+/// STOCKSBLITZ_ADMIN_PASSWORD when set. Secrets never go to the log.
+pub async fn bootstrap(id: &Identity, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use stocksblitz_auth::idp::random_token;
+    if id.store.count_users().await? > 0 {
+        return Ok(());
+    }
+    let email = std::env::var("STOCKSBLITZ_ADMIN_EMAIL")
+        .unwrap_or_else(|_| "demo@stocksblitz.local".into())
+        .trim()
+        .to_ascii_lowercase();
+    let (password, generated) = match std::env::var("STOCKSBLITZ_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (format!("Sb-{}", random_token()?), true),
+    };
+    stocksblitz_auth::password::check_policy(&password, &email)
+        .context("STOCKSBLITZ_ADMIN_PASSWORD")?;
+    let pw = password.clone();
+    let hash = tokio::task::spawn_blocking(move || stocksblitz_auth::password::hash_password(&pw))
+        .await??;
+    let now = now_ms();
+    let user_id = id
+        .store
+        .create_user(&email, "Admin", &hash, "admin,user", now)
+        .await?;
+    let key =
+        apikey::generate().map_err(|e| anyhow::anyhow!("no randomness for the API key: {e}"))?;
+    id.store
+        .insert_api_key(&ApiKeyRow {
+            key_id: key.key_id.clone(),
+            key_hash: key.hash.to_vec(),
+            user_id,
+            name: "bootstrap".into(),
+            description: Some("created at first start".into()),
+            scopes: "read,trade,cancel,modify".into(),
+            rate_limit_per_min: None,
+            ip_allowlist: None,
+            created_at: now,
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+        })
+        .await?;
+    std::fs::create_dir_all(data_dir).ok();
+    let path = data_dir.join("bootstrap-credentials.txt");
+    let mut text = format!("email={email}\napi_key={}\n", key.key);
+    if generated {
+        text.push_str(&format!("password={password}\n"));
+    }
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    tracing::info!(user = %email, key_id = %key.key_id, file = %path.display(), "first start: created the admin user and an API key; credentials written once to the file");
+    Ok(())
+}

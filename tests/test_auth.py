@@ -1,0 +1,273 @@
+"""Identity through the real server: tokens verified independently with PyJWT against the
+server's JWKS, the login flow (refresh rotation, reuse revokes, logout), the failed-login limit,
+API keys, attacks that must fail with the precise reason, and no secret in the log."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+
+from conftest import ServerProcess, http_get
+
+jwt = pytest.importorskip("jwt")
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+
+PASSWORD = "TestSDK123!@#$"
+
+
+def call(
+    url: str,
+    method: str = "GET",
+    body: Any = None,
+    token: Optional[str] = None,
+    headers: Optional[dict[str, str]] = None,
+) -> tuple[int, dict[str, str], Any]:
+    data = (
+        None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    )
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            raw, status, hdrs = r.read(), r.status, {k.lower(): v for k, v in r.headers.items()}
+    except urllib.error.HTTPError as e:
+        raw, status, hdrs = e.read(), e.code, {k.lower(): v for k, v in e.headers.items()}
+    return status, hdrs, json.loads(raw) if raw else None
+
+
+@pytest.fixture
+def srv(tmp_path: Path):
+    s = ServerProcess(tmp_path / "data", ["--source", "none"])
+    s.wait_healthy()
+    yield s
+    s.stop()
+
+
+def b64(d: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+
+
+def register_and_login(srv: ServerProcess, email: str = "trader@example.com") -> dict:
+    status, _, body = call(
+        srv.url + "/v1/auth/register", "POST", {"email": email, "password": PASSWORD, "name": "T"}
+    )
+    assert status == 201 and body["email"] == email, body
+    status, hdrs, login = call(
+        srv.url + "/v1/auth/login", "POST", {"email": email, "password": PASSWORD}
+    )
+    assert status == 200, login
+    assert (
+        "__Secure-refresh_token=" in hdrs.get("set-cookie", "") and "HttpOnly" in hdrs["set-cookie"]
+    )
+    return login
+
+
+def test_tokens_verify_independently_with_pyjwt(srv: ServerProcess) -> None:
+    login = register_and_login(srv)
+    _, hdrs, jwks = call(srv.url + "/v1/auth/.well-known/jwks.json")
+    assert "max-age" in hdrs.get("cache-control", "")
+    assert call(srv.url + "/.well-known/jwks.json")[2] == jwks
+    header = jwt.get_unverified_header(login["access_token"])
+    key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+    public = jwt.PyJWK(key).key
+    claims = jwt.decode(
+        login["access_token"],
+        public,
+        algorithms=["EdDSA"],
+        audience="trading_platform",
+        issuer="user_service",
+    )
+    assert (
+        claims["sub"].startswith("user:")
+        and claims["sid"]
+        and claims["email"] == "trader@example.com"
+    )
+    assert {"exp", "iat", "nbf", "jti", "scp", "roles", "ver"} <= set(claims)
+    assert claims["exp"] - claims["iat"] == 900 == login["expires_in"]
+    status, _, me = call(srv.url + "/v1/users/me", token=login["access_token"])
+    assert status == 200 and me["email"] == "trader@example.com" and me["auth"]["source"] == "jwt"
+
+
+def test_login_refresh_reuse_logout(srv: ServerProcess) -> None:
+    login = register_and_login(srv)
+    status, _, again = call(
+        srv.url + "/v1/auth/register", "POST", {"email": "trader@example.com", "password": PASSWORD}
+    )
+    assert status == 409, again
+    assert PASSWORD not in json.dumps(again)
+    status, _, r1 = call(
+        srv.url + "/v1/auth/refresh", "POST", {"refresh_token": login["refresh_token"]}
+    )
+    assert status == 200 and r1["refresh_token"] != login["refresh_token"]
+    # The refresh token also works from the cookie.
+    status, _, r2 = call(
+        srv.url + "/v1/auth/refresh",
+        "POST",
+        b"",
+        headers={"Cookie": f"__Secure-refresh_token={r1['refresh_token']}"},
+    )
+    assert status == 200
+    assert call(srv.url + "/v1/users/me", token=r2["access_token"])[0] == 200
+    # Reusing an already-rotated refresh token revokes the session: its access tokens fail.
+    status, _, reuse = call(
+        srv.url + "/v1/auth/refresh", "POST", {"refresh_token": r1["refresh_token"]}
+    )
+    assert status == 401 and reuse["code"] == "refresh_token_reused"
+    status, hdrs, body = call(srv.url + "/v1/users/me", token=r2["access_token"])
+    assert (
+        status == 401
+        and body["code"] == "session_revoked"
+        and 'error="invalid_token"' in hdrs["www-authenticate"]
+    )
+    # Logout without a body revokes the session of the token.
+    fresh = call(
+        srv.url + "/v1/auth/login", "POST", {"email": "trader@example.com", "password": PASSWORD}
+    )[2]
+    status, _, out = call(srv.url + "/v1/auth/logout", "POST", None, token=fresh["access_token"])
+    assert status == 200 and out["sessions_revoked"] == 1
+    assert (
+        call(srv.url + "/v1/users/me", token=fresh["access_token"])[2]["code"] == "session_revoked"
+    )
+    fresh = call(
+        srv.url + "/v1/auth/login", "POST", {"email": "trader@example.com", "password": PASSWORD}
+    )[2]
+    status, _, out = call(
+        srv.url + "/v1/auth/logout", "POST", {"all_devices": True}, token=fresh["access_token"]
+    )
+    assert status == 200 and out["sessions_revoked"] >= 1
+
+
+def test_failed_logins_are_limited(srv: ServerProcess) -> None:
+    register_and_login(srv, "limit@example.com")
+    bad = {"email": "limit@example.com", "password": "wrong-password-1A"}
+    for _ in range(5):
+        status, _, body = call(srv.url + "/v1/auth/login", "POST", bad)
+        assert (
+            status == 401 and body["detail"] == "Authentication failed: invalid email or password"
+        )
+    # Unknown users get the same answer.
+    status, _, body = call(
+        srv.url + "/v1/auth/login", "POST", {"email": "nobody@example.com", "password": "x"}
+    )
+    assert status == 401 and body["detail"] == "Authentication failed: invalid email or password"
+    status, hdrs, body = call(srv.url + "/v1/auth/login", "POST", bad)
+    assert status == 429 and int(hdrs["retry-after"]) > 0 and body["code"] == "rate_limited"
+    # Successes never counted: a different account from the same address still logs in.
+    register_and_login(srv, "other@example.com")
+
+
+def test_api_keys_lifecycle_and_scopes(srv: ServerProcess) -> None:
+    login = register_and_login(srv)
+    tok = login["access_token"]
+    status, _, created = call(
+        srv.url + "/api-keys",
+        "POST",
+        {"name": "bot", "can_read": True, "can_trade": False},
+        token=tok,
+    )
+    assert (
+        status == 201
+        and created["api_key"].startswith("sb_")
+        and created["permissions"] == ["read"]
+    )
+    key = created["api_key"]
+    status, _, me = call(srv.url + "/v1/users/me", token=key)
+    assert status == 200 and me["auth"]["source"] == "api_key" and me["auth"]["scopes"] == ["read"]
+    assert call(srv.url + "/v1/users/me", headers={"X-API-Key": key})[0] == 200
+    status, _, v = call(srv.url + "/api-keys/validate", "POST", None, token=key)
+    assert status == 200 and v["status"] == "valid" and v["key_id"] == created["key_id"]
+    listing = call(srv.url + "/api-keys", token=tok)[2]
+    assert [k["key_id"] for k in listing["keys"]] == [
+        created["key_id"]
+    ] and "api_key" not in listing["keys"][0]
+    # Managing keys needs the owner's JWT: an API key cannot mint keys.
+    status, _, body = call(srv.url + "/api-keys", "POST", {"name": "x"}, token=key)
+    assert status == 403 and body["code"] == "insufficient_scope"
+    # Other users cannot revoke it.
+    other = register_and_login(srv, "intruder@example.com")["access_token"]
+    assert call(srv.url + f"/api-keys/{created['key_id']}", "DELETE", None, token=other)[0] == 404
+    status, _, out = call(
+        srv.url + f"/api-keys/{created['key_id']}", "DELETE", {"reason": "rotated"}, token=tok
+    )
+    assert status == 200 and out == {"status": "success", "key_id": created["key_id"]}
+    status, _, body = call(srv.url + "/v1/users/me", token=key)
+    assert status == 401 and body["code"] == "key_revoked"
+
+
+def test_attacks_fail_with_the_precise_reason(srv: ServerProcess) -> None:
+    login = register_and_login(srv)
+    good = login["access_token"]
+    head, payload, sig = good.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    jwks = call(srv.url + "/.well-known/jwks.json")[2]
+    cases = {
+        "algorithm": [
+            f"{b64({'alg': 'none', 'kid': jwks['keys'][0]['kid']})}.{payload}.",
+            # HS256 with the public key as the HMAC secret (algorithm confusion).
+            f"{b64({'alg': 'HS256', 'kid': jwks['keys'][0]['kid'], 'typ': 'JWT'})}.{payload}.{sig}",
+        ],
+        "signature": [f"{head}.{b64({**claims, 'sub': 'user:1'})}.{sig}"],
+        "unknown_kid": [
+            jwt.encode(
+                claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": "forged"}
+            )
+        ],
+        "invalid_key": [f"sb_{'0' * 8}_{'1' * 40}"],
+        "malformed_credentials": ["definitely-not-a-token"],
+        "too_long": ["a" * 9000],
+    }
+    for code, tokens in cases.items():
+        for t in tokens:
+            status, hdrs, body = call(srv.url + "/v1/users/me", token=t)
+            assert status == 401 and body["code"] == code, (code, body)
+            assert hdrs["www-authenticate"].startswith("Bearer")
+    status, hdrs, body = call(srv.url + "/v1/users/me")
+    assert status == 401 and body["code"] == "missing" and hdrs["www-authenticate"] == "Bearer"
+    # A key with a wrong secret part (right id) fails too.
+    key = call(srv.url + "/api-keys", "POST", {"name": "k"}, token=good)[2]["api_key"]
+    wrong = key[:-1] + ("0" if key[-1] != "0" else "1")
+    assert call(srv.url + "/v1/users/me", token=wrong)[2]["code"] == "invalid_key"
+    _, _, metrics = http_get(srv.url + "/metrics")
+    assert 'stocksblitz_auth_failures_total{reason="unknown_kid"}' in metrics
+    # Nothing secret reached the log.
+    log = srv.log()
+    for secret in [PASSWORD, good, login["refresh_token"], key, key[12:]]:
+        assert secret not in log
+
+
+def test_bootstrap_credentials_written_once(tmp_path: Path) -> None:
+    s = ServerProcess(tmp_path / "data", ["--source", "none"])
+    s.wait_healthy()
+    creds = dict(
+        line.split("=", 1)
+        for line in (tmp_path / "data" / "bootstrap-credentials.txt").read_text().split()
+    )
+    assert (tmp_path / "data" / "bootstrap-credentials.txt").stat().st_mode & 0o077 == 0
+    status, _, me = call(s.url + "/v1/users/me", token=creds["api_key"])
+    assert status == 200 and me["email"] == creds["email"]
+    login = call(
+        s.url + "/v1/auth/login", "POST", {"email": creds["email"], "password": creds["password"]}
+    )[2]
+    assert "admin" in login["user"]["roles"]
+    log = s.log()
+    assert creds["password"] not in log and creds["api_key"] not in log
+    s.stop()
+    # A restart does not create another user or rewrite the file.
+    before = (tmp_path / "data" / "bootstrap-credentials.txt").read_text()
+    s2 = ServerProcess(tmp_path / "data", ["--source", "none"])
+    s2.wait_healthy()
+    assert call(s2.url + "/v1/users/me", token=creds["api_key"])[0] == 200
+    s2.stop()
+    assert (tmp_path / "data" / "bootstrap-credentials.txt").read_text() == before
+    time.sleep(0)

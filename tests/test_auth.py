@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +15,7 @@ from typing import Any, Optional
 
 import pytest
 
-from conftest import ServerProcess, http_get
+from conftest import ServerProcess, http_get, server_executable
 
 jwt = pytest.importorskip("jwt")
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
@@ -270,4 +271,77 @@ def test_bootstrap_credentials_written_once(tmp_path: Path) -> None:
     assert call(s2.url + "/v1/users/me", token=creds["api_key"])[0] == 200
     s2.stop()
     assert (tmp_path / "data" / "bootstrap-credentials.txt").read_text() == before
-    time.sleep(0)
+
+
+def admin(data: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [server_executable(), "--data-dir", str(data), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def kv(out: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in out.split() if "=" in line)
+
+
+def test_cli_users_keys_and_rotation(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    added = admin(
+        data, "users", "add", "ops@example.com", "--password-stdin", stdin=PASSWORD + "\n"
+    )
+    assert added.returncode == 0, added.stderr
+    assert kv(added.stdout)["email"] == "ops@example.com" and PASSWORD not in added.stdout
+    assert PASSWORD not in added.stderr
+    again = admin(data, "users", "add", "ops@example.com")
+    assert again.returncode == 1 and "already exists" in again.stderr
+    weak = admin(data, "users", "add", "weak@example.com", "--password-stdin", stdin="short\n")
+    assert weak.returncode == 1 and "password" in weak.stderr and "short" not in weak.stderr
+    gen = admin(data, "users", "add", "gen@example.com")
+    assert gen.returncode == 0 and len(kv(gen.stdout)["password"]) >= 12
+
+    made = admin(data, "api-keys", "create", "ops@example.com", "--scopes", "read,trade")
+    assert made.returncode == 0, made.stderr
+    created = kv(made.stdout)
+    key, key_id = created["api_key"], created["key_id"]
+    assert key.startswith(f"sb_{key_id}_") and key not in made.stderr
+    bad = admin(data, "api-keys", "create", "ops@example.com", "--scopes", "read,fly")
+    assert bad.returncode == 1 and "fly" in bad.stderr
+    nobody = admin(data, "api-keys", "create", "nobody@example.com")
+    assert nobody.returncode == 1 and "no user" in nobody.stderr
+    listed = admin(data, "api-keys", "list", "ops@example.com")
+    assert key_id in listed.stdout and "active" in listed.stdout and key[12:] not in listed.stdout
+
+    s = ServerProcess(data, ["--source", "none"])
+    s.wait_healthy()
+    status, _, me = call(s.url + "/v1/users/me", token=key)
+    assert status == 200 and me["email"] == "ops@example.com", me
+    old = call(s.url + "/v1/auth/login", "POST", {"email": "ops@example.com", "password": PASSWORD})
+    old_token = old[2]["access_token"]
+    old_kid = jwt.get_unverified_header(old_token)["kid"]
+    # Revocation from the CLI reaches the running server within the 5 s key cache.
+    rev = admin(data, "api-keys", "revoke", key_id, "--reason", "test")
+    assert rev.returncode == 0, rev.stderr
+    deadline = time.monotonic() + 10
+    while call(s.url + "/v1/users/me", token=key)[0] == 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert call(s.url + "/v1/users/me", token=key)[2]["code"] == "key_revoked"
+    assert "revoked" in admin(data, "api-keys", "list", "ops@example.com").stdout
+    s.stop()
+
+    rot = admin(data, "keys", "rotate", "--keep-previous-secs", "960")
+    assert rot.returncode == 0, rot.stderr
+    s2 = ServerProcess(data, ["--source", "none"])
+    s2.wait_healthy()
+    kids = [k["kid"] for k in call(s2.url + "/.well-known/jwks.json")[2]["keys"]]
+    assert len(kids) == 2 and old_kid in kids
+    # Tokens signed with the previous key stay valid until they expire; new ones use the new key.
+    assert call(s2.url + "/v1/users/me", token=old_token)[0] == 200
+    new = call(
+        s2.url + "/v1/auth/login", "POST", {"email": "ops@example.com", "password": PASSWORD}
+    )
+    new_kid = jwt.get_unverified_header(new[2]["access_token"])["kid"]
+    assert new_kid != old_kid and new_kid in kids and new_kid in rot.stdout
+    s2.stop()

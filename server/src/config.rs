@@ -28,6 +28,10 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Parser)]
 #[command(name = "stocksblitz-server", version)]
 pub struct Config {
+    /// Administration subcommand; without one the server runs.
+    #[command(subcommand)]
+    pub command: Option<crate::admin::Command>,
+
     /// Address to listen on.
     #[arg(long, env = "STOCKSBLITZ_ADDR", default_value = "127.0.0.1:8081")]
     pub addr: SocketAddr,
@@ -35,13 +39,14 @@ pub struct Config {
     /// Directory of the embedded store (used when DATABASE_URL is not set).
     #[arg(
         long,
+        global = true,
         env = "STOCKSBLITZ_DATA_DIR",
         default_value = "./stocksblitz-data"
     )]
     pub data_dir: PathBuf,
 
     /// Database URL: postgres://… for PostgreSQL, sqlite:… for a SQLite file.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// Redis URL (tick bus and shared state for several replicas).
@@ -49,7 +54,7 @@ pub struct Config {
     pub redis_url: Option<String>,
 
     /// Log filter: a level (error, warn, info, debug, trace) or a tracing directive list.
-    #[arg(long, env = "STOCKSBLITZ_LOG", default_value = "info")]
+    #[arg(long, global = true, env = "STOCKSBLITZ_LOG", default_value = "info")]
     pub log_level: String,
 
     /// Tick source (default: redis when REDIS_URL is set, else simulator). With REDIS_URL and

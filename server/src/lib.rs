@@ -1,6 +1,7 @@
 //! The bundled stocksblitz backend. `run` is the whole program (the `stocksblitz-server` binary
 //! and the Python console script both call it); [`app`] builds the router for tests.
 
+pub mod admin;
 pub mod config;
 pub mod error;
 pub mod health;
@@ -108,7 +109,14 @@ where
             return 1;
         }
     };
-    match rt.block_on(serve(cfg)) {
+    let result = match cfg.command.clone() {
+        Some(cmd) => rt.block_on(async {
+            let store = open_store(&cfg).await?;
+            admin::run(&store, cmd).await
+        }),
+        None => rt.block_on(serve(cfg)),
+    };
+    match result {
         Ok(()) => 0,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -143,15 +151,19 @@ fn init_tracing(cfg: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    Ok(match &cfg.database_url {
+        Some(url) => Store::open_url(url).await?,
+        None => Store::open_sqlite_dir(&cfg.data_dir).await?,
+    })
+}
+
 async fn serve(cfg: Config) -> anyhow::Result<()> {
     use config::Source;
     use ingest::simulator::{self, Sink};
     use stocksblitz_market::session::Session;
 
-    let store = match &cfg.database_url {
-        Some(url) => Store::open_url(url).await?,
-        None => Store::open_sqlite_dir(&cfg.data_dir).await?,
-    };
+    let store = open_store(&cfg).await?;
     tracing::info!(
         backend = store.backend().as_str(),
         target = store.target(),
@@ -185,6 +197,20 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         identity::Identity::load(store.clone(), cfg.access_token_ttl_secs as i64 * 1000).await?,
     );
     identity::bootstrap(&identity, &cfg.data_dir).await?;
+    {
+        // Pick up keys rotated with `keys rotate` (or by another replica) without a restart.
+        let identity = identity.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if let Err(e) = identity.reload_keys().await {
+                    tracing::warn!(error = %e, "cannot reload the signing keys");
+                }
+            }
+        });
+    }
     let state = Arc::new(AppState::with_pipeline(
         store.clone(),
         source_name,

@@ -128,6 +128,27 @@ impl Identity {
         Ok(())
     }
 
+    /// Re-read the published signing keys (after `keys rotate` from the CLI or another
+    /// replica). Returns true when the set changed.
+    pub async fn reload_keys(&self) -> anyhow::Result<bool> {
+        let rows = self.store.signing_keys(now_ms()).await?;
+        let current: Vec<String> = self
+            .signing
+            .read()
+            .map(|s| s.iter().map(|k| k.kid.clone()).collect())
+            .unwrap_or_default();
+        if rows.is_empty() || rows.iter().map(|r| &r.kid).eq(current.iter()) {
+            return Ok(false);
+        }
+        let mut signing = Vec::new();
+        for r in &rows {
+            signing.push(SigningKey::from_der(&r.private_key)?);
+        }
+        self.publish(signing)?;
+        tracing::info!(kid = %rows[0].kid, published = rows.len(), "signing keys reloaded");
+        Ok(true)
+    }
+
     /// The JWKS document served at `/.well-known/jwks.json`.
     pub fn jwks(&self) -> serde_json::Value {
         self.jwks.read().map(|j| j.clone()).unwrap_or_default()

@@ -345,3 +345,40 @@ def test_cli_users_keys_and_rotation(tmp_path: Path) -> None:
     new_kid = jwt.get_unverified_header(new[2]["access_token"])["kid"]
     assert new_kid != old_kid and new_kid in kids and new_kid in rot.stdout
     s2.stop()
+
+
+def test_validly_signed_tokens_with_bad_claims_fail(srv: ServerProcess) -> None:
+    """Sign with the server's own key (read from its store) so only the claims are wrong."""
+    import sqlite3
+
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    login = register_and_login(srv)
+    claims = jwt.decode(login["access_token"], options={"verify_signature": False})
+    kid = jwt.get_unverified_header(login["access_token"])["kid"]
+    with sqlite3.connect(srv.data_dir / "stocksblitz.db") as db:
+        (der,) = db.execute("SELECT private_key FROM signing_keys WHERE kid = ?", (kid,)).fetchone()
+    key = load_der_private_key(bytes(der), password=None)
+
+    def sign(**changes: Any) -> str:
+        c = {**claims, **changes}
+        for k in [k for k, v in c.items() if v is None]:
+            del c[k]
+        return jwt.encode(c, key, algorithm="EdDSA", headers={"kid": kid})
+
+    now = int(time.time())
+    # The control: re-signing the same claims is accepted.
+    assert call(srv.url + "/v1/users/me", token=sign())[0] == 200
+    cases = {
+        "expired": sign(exp=now - 120, iat=now - 1000, nbf=now - 1000),
+        "not_yet_valid": sign(nbf=now + 600, iat=now),
+        "audience": sign(aud="someone_else"),
+        "issuer": sign(iss="evil"),
+        "missing_claim": sign(exp=None),
+    }
+    for code, token in cases.items():
+        status, hdrs, body = call(srv.url + "/v1/users/me", token=token)
+        assert status == 401 and body["code"] == code, (code, body)
+        assert "invalid_token" in hdrs["www-authenticate"]
+    # Within the 30 s leeway an expired token still passes.
+    assert call(srv.url + "/v1/users/me", token=sign(exp=now - 10))[0] == 200

@@ -49,7 +49,14 @@ pub struct Identity {
     pub limiter: LoginLimiter,
     revoked_sessions: RwLock<HashSet<String>>,
     key_cache: RwLock<HashMap<String, (KeyRecord, i64)>>,
+    /// Tokens already verified (the whole token string is the key) → identity and the instant
+    /// (ms) past which the token must be verified again (its `exp` plus leeway). Saves the
+    /// signature check on every request; revocation is still checked on every hit.
+    jwt_cache: RwLock<HashMap<String, (UserIdentity, i64)>>,
 }
+
+/// Entries in each verification cache before it is emptied (bounds memory).
+const CACHE_CAP: usize = 100_000;
 
 fn record_of(row: &ApiKeyRow) -> KeyRecord {
     KeyRecord {
@@ -104,6 +111,7 @@ impl Identity {
             limiter: LoginLimiter::default(),
             revoked_sessions: RwLock::new(HashSet::new()),
             key_cache: RwLock::new(HashMap::new()),
+            jwt_cache: RwLock::new(HashMap::new()),
         };
         id.publish(signing)?;
         // Sessions revoked while their tokens may still be alive stay rejected after a restart.
@@ -124,6 +132,9 @@ impl Identity {
             *s = signing;
             *k = set;
             *j = jwks;
+        }
+        if let Ok(mut c) = self.jwt_cache.write() {
+            c.clear();
         }
         Ok(())
     }
@@ -161,6 +172,38 @@ impl Identity {
 
     /// Verify a JWT from the built-in provider and check its session.
     pub async fn verify_jwt(&self, token: &str) -> Result<UserIdentity, AuthError> {
+        let now = now_ms();
+        let cached = self.jwt_cache.read().ok().and_then(|c| {
+            c.get(token)
+                .filter(|(_, until)| now <= *until)
+                .map(|(who, _)| who.clone())
+        });
+        let who = match cached {
+            Some(who) => who,
+            None => {
+                let (who, until) = self.verify_jwt_uncached(token)?;
+                if let Ok(mut c) = self.jwt_cache.write() {
+                    if c.len() >= CACHE_CAP {
+                        c.clear();
+                    }
+                    c.insert(token.to_string(), (who.clone(), until));
+                }
+                who
+            }
+        };
+        if let Some(sid) = &who.session_id
+            && self
+                .revoked_sessions
+                .read()
+                .map(|r| r.contains(sid))
+                .unwrap_or(false)
+        {
+            return Err(AuthError::SessionRevoked);
+        }
+        Ok(who)
+    }
+
+    fn verify_jwt_uncached(&self, token: &str) -> Result<(UserIdentity, i64), AuthError> {
         let claims = {
             let keys = self.keys.read().map_err(|_| AuthError::UnknownKid)?;
             stocksblitz_auth::jwt::verify(token, &keys, &self.verify)?
@@ -170,15 +213,6 @@ impl Identity {
             .strip_prefix("user:")
             .and_then(|id| id.parse::<i64>().ok())
             .ok_or(AuthError::MissingClaim("sub".into()))?;
-        if let Some(sid) = &claims.sid
-            && self
-                .revoked_sessions
-                .read()
-                .map(|r| r.contains(sid))
-                .unwrap_or(false)
-        {
-            return Err(AuthError::SessionRevoked);
-        }
         let scopes = match &claims.scp {
             Some(stocksblitz_auth::jwt::OneOrMany::One(s)) => {
                 Scopes::parse_list(s).unwrap_or_default()
@@ -188,14 +222,19 @@ impl Identity {
             }
             None => Scopes::default(),
         };
-        Ok(UserIdentity {
-            user_id,
-            source: "jwt",
-            scopes,
-            roles: claims.roles.unwrap_or_default(),
-            session_id: claims.sid,
-            key_id: None,
-        })
+        let leeway_ms = i64::try_from(self.verify.leeway_secs).unwrap_or(0) * 1000;
+        let until = claims.exp.saturating_mul(1000).saturating_add(leeway_ms);
+        Ok((
+            UserIdentity {
+                user_id,
+                source: "jwt",
+                scopes,
+                roles: claims.roles.unwrap_or_default(),
+                session_id: claims.sid,
+                key_id: None,
+            },
+            until,
+        ))
     }
 
     /// Check an API key (cached record for a few seconds; no store round trip per request).
@@ -222,7 +261,7 @@ impl Identity {
                     .ok_or(AuthError::InvalidKey)?;
                 let r = record_of(&row);
                 if let Ok(mut c) = self.key_cache.write() {
-                    if c.len() > 100_000 {
+                    if c.len() >= CACHE_CAP {
                         c.clear();
                     }
                     c.insert(key_id.clone(), (r.clone(), now));

@@ -152,6 +152,10 @@ def test_login_refresh_reuse_logout(srv: ServerProcess) -> None:
 def test_failed_logins_are_limited(srv: ServerProcess) -> None:
     register_and_login(srv, "limit@example.com")
     bad = {"email": "limit@example.com", "password": "wrong-password-1A"}
+    good = {"email": "limit@example.com", "password": PASSWORD}
+    # Successes never count toward the limit: six of them, then still five failures allowed.
+    for _ in range(6):
+        assert call(srv.url + "/v1/auth/login", "POST", good)[0] == 200
     for _ in range(5):
         status, _, body = call(srv.url + "/v1/auth/login", "POST", bad)
         assert (
@@ -164,7 +168,7 @@ def test_failed_logins_are_limited(srv: ServerProcess) -> None:
     assert status == 401 and body["detail"] == "Authentication failed: invalid email or password"
     status, hdrs, body = call(srv.url + "/v1/auth/login", "POST", bad)
     assert status == 429 and int(hdrs["retry-after"]) > 0 and body["code"] == "rate_limited"
-    # Successes never counted: a different account from the same address still logs in.
+    # The limit is per (email, IP): another account from the same address still logs in.
     register_and_login(srv, "other@example.com")
 
 

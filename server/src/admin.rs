@@ -6,9 +6,11 @@ use std::io::{BufRead as _, Write as _};
 
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
-use stocksblitz_auth::{Scopes, apikey, idp::SigningKey, password};
+use stocksblitz_auth::{Scopes, idp::SigningKey};
 use stocksblitz_store::Store;
-use stocksblitz_store::identity::{ApiKeyRow, SigningKeyRow};
+use stocksblitz_store::identity::SigningKeyRow;
+
+use crate::identity::accounts::{self, AccountError, KeySpec};
 
 use crate::ingest::now_ms;
 
@@ -98,41 +100,25 @@ pub async fn run(store: &Store, cmd: Command) -> anyhow::Result<()> {
             let user = user(store, &email).await?;
             let scopes =
                 Scopes::parse_list(&scopes).map_err(|e| anyhow::anyhow!("--scopes: {e}"))?;
-            let allow = ip_allowlist.unwrap_or_default();
-            let allow: Vec<&str> = allow
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .collect();
-            if let Some(bad) = allow.iter().find(|a| apikey::IpNet::parse(a).is_none()) {
-                bail!("--ip-allowlist: {bad:?} is not an address or CIDR block");
-            }
-            let name = name.trim();
-            if name.is_empty() || name.len() > 100 {
-                bail!("--name must be 1–100 characters");
-            }
-            let new = apikey::generate().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-            let now = now_ms();
-            store
-                .insert_api_key(&ApiKeyRow {
-                    key_id: new.key_id.clone(),
-                    key_hash: new.hash.to_vec(),
-                    user_id: user,
-                    name: name.into(),
-                    description: Some("created with the CLI".into()),
-                    scopes: scopes.to_string(),
-                    rate_limit_per_min: None,
-                    ip_allowlist: (!allow.is_empty()).then(|| allow.join(",")),
-                    created_at: now,
-                    expires_at: expires_in_days.map(|d| now + d * 86_400_000),
-                    last_used_at: None,
-                    revoked_at: None,
-                })
-                .await?;
-            tracing::info!(key_id = %new.key_id, user = %email, "API key created");
+            let spec = KeySpec {
+                name,
+                description: Some("created with the CLI".into()),
+                scopes,
+                ip_allowlist: ip_allowlist
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(String::from)
+                    .collect(),
+                expires_in_days,
+                ..Default::default()
+            };
+            let (row, key) = accounts::issue_api_key(store, user, spec).await?;
+            tracing::info!(key_id = %row.key_id, user = %email, "API key created");
             println!(
-                "key_id={}\napi_key={}\nscopes={scopes}",
-                new.key_id, new.key
+                "key_id={}\napi_key={key}\nscopes={}",
+                row.key_id, row.scopes
             );
             Ok(())
         }
@@ -216,9 +202,6 @@ async fn add_user(
     password_stdin: bool,
 ) -> anyhow::Result<()> {
     let email = email.trim().to_ascii_lowercase();
-    if email.len() > 254 || !email.contains('@') {
-        bail!("{email:?} is not an email address");
-    }
     let (pw, generated) = if password_stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -232,22 +215,9 @@ async fn add_user(
             true,
         )
     };
-    password::check_policy(&pw, &email).map_err(|e| anyhow::anyhow!("password: {e}"))?;
-    let hash = {
-        let pw = pw.clone();
-        tokio::task::spawn_blocking(move || password::hash_password(&pw)).await??
-    };
     let roles = if admin { "admin,user" } else { "user" };
-    let name = if name.trim().is_empty() {
-        email.split('@').next().unwrap_or("")
-    } else {
-        name.trim()
-    };
-    match store
-        .create_user(&email, name, &hash, roles, now_ms())
-        .await
-    {
-        Ok(id) => {
+    match accounts::create_user(store, &email, name, &pw, roles).await {
+        Ok((id, email)) => {
             tracing::info!(user = %email, user_id = id, "user added");
             let mut out = std::io::stdout().lock();
             writeln!(out, "user_id={id}\nemail={email}\nroles={roles}")?;
@@ -256,9 +226,7 @@ async fn add_user(
             }
             Ok(())
         }
-        Err(e) if stocksblitz_store::identity::is_conflict(&e) => {
-            bail!("user {email} already exists")
-        }
+        Err(AccountError::Taken) => bail!("user {email} already exists"),
         Err(e) => Err(e.into()),
     }
 }

@@ -2,6 +2,7 @@
 //! logout, JWKS), API keys, and the dual-auth extractor every protected route uses. The logic
 //! lives in `stocksblitz-auth`; this module wires it to the store and HTTP.
 
+pub mod accounts;
 pub mod extract;
 pub mod routes;
 
@@ -312,37 +313,26 @@ pub async fn bootstrap(id: &Identity, data_dir: &std::path::Path) -> anyhow::Res
         Ok(p) if !p.is_empty() => (p, false),
         _ => (format!("Sb-{}", random_token()?), true),
     };
-    stocksblitz_auth::password::check_policy(&password, &email)
-        .context("STOCKSBLITZ_ADMIN_PASSWORD")?;
-    let pw = password.clone();
-    let hash = tokio::task::spawn_blocking(move || stocksblitz_auth::password::hash_password(&pw))
-        .await??;
-    let now = now_ms();
-    let user_id = id
-        .store
-        .create_user(&email, "Admin", &hash, "admin,user", now)
-        .await?;
-    let key =
-        apikey::generate().map_err(|e| anyhow::anyhow!("no randomness for the API key: {e}"))?;
-    id.store
-        .insert_api_key(&ApiKeyRow {
-            key_id: key.key_id.clone(),
-            key_hash: key.hash.to_vec(),
-            user_id,
+    let (user_id, email) =
+        accounts::create_user(&id.store, &email, "Admin", &password, "admin,user")
+            .await
+            .context(
+                "creating the first user (STOCKSBLITZ_ADMIN_EMAIL / STOCKSBLITZ_ADMIN_PASSWORD)",
+            )?;
+    let (row, key) = accounts::issue_api_key(
+        &id.store,
+        user_id,
+        accounts::KeySpec {
             name: "bootstrap".into(),
             description: Some("created at first start".into()),
-            scopes: "read,trade,cancel,modify".into(),
-            rate_limit_per_min: None,
-            ip_allowlist: None,
-            created_at: now,
-            expires_at: None,
-            last_used_at: None,
-            revoked_at: None,
-        })
-        .await?;
+            scopes: Scopes::parse_list("read,trade,cancel,modify").unwrap_or_default(),
+            ..Default::default()
+        },
+    )
+    .await?;
     std::fs::create_dir_all(data_dir).ok();
     let path = data_dir.join("bootstrap-credentials.txt");
-    let mut text = format!("email={email}\napi_key={}\n", key.key);
+    let mut text = format!("email={email}\napi_key={key}\n");
     if generated {
         text.push_str(&format!("password={password}\n"));
     }
@@ -352,6 +342,6 @@ pub async fn bootstrap(id: &Identity, data_dir: &std::path::Path) -> anyhow::Res
         use std::os::unix::fs::PermissionsExt as _;
         let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
     }
-    tracing::info!(user = %email, key_id = %key.key_id, file = %path.display(), "first start: created the admin user and an API key; credentials written once to the file");
+    tracing::info!(user = %email, key_id = %row.key_id, file = %path.display(), "first start: created the admin user and an API key; credentials written once to the file");
     Ok(())
 }

@@ -11,9 +11,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use stocksblitz_auth::idp::{AccessClaims, random_token, token_hash};
-use stocksblitz_auth::{Scope, Scopes, apikey, password};
-use stocksblitz_store::identity::{ApiKeyRow, RefreshRow, SessionRow, is_conflict};
+use stocksblitz_auth::{Scope, Scopes, password};
+use stocksblitz_store::identity::{ApiKeyRow, RefreshRow, SessionRow};
 
+use super::accounts::{self, AccountError, KeySpec};
 use super::extract::{Auth, AuthRejection, ClientIp};
 use super::{REFRESH_TTL_MS, REFRESH_TTL_PERSIST_MS};
 use crate::error::ApiError;
@@ -47,11 +48,16 @@ struct Register {
     name: String,
 }
 
-fn valid_email(e: &str) -> bool {
-    let e = e.trim();
-    e.len() <= 254
-        && e.split_once('@')
-            .is_some_and(|(a, d)| !a.is_empty() && d.contains('.') && !d.starts_with('.'))
+fn account_error(e: AccountError) -> ApiError {
+    match e {
+        AccountError::Invalid { param, message } => ApiError::bad_param(param, message),
+        AccountError::Taken => ApiError::new(
+            StatusCode::CONFLICT,
+            "email_taken",
+            "an account with this email exists",
+        ),
+        AccountError::Internal(e) => internal(e),
+    }
 }
 
 pub async fn register(
@@ -59,34 +65,15 @@ pub async fn register(
     raw: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let r: Register = body(&raw)?;
-    if !valid_email(&r.email) {
-        return Err(ApiError::bad_param("email", "is not a valid address"));
-    }
-    password::check_policy(&r.password, &r.email)
-        .map_err(|e| ApiError::bad_param("password", e))?;
-    let hash = tokio::task::spawn_blocking(move || password::hash_password(&r.password))
-        .await
-        .map_err(internal)?
-        .map_err(internal)?;
-    let email = r.email.trim().to_ascii_lowercase();
-    match st
-        .identity
-        .store
-        .create_user(&email, r.name.trim(), &hash, "user", now_ms())
-        .await
-    {
-        Ok(user_id) => Ok((
-            StatusCode::CREATED,
-            Json(json!({"user_id": user_id, "email": email, "status": "active"})),
-        )
-            .into_response()),
-        Err(e) if is_conflict(&e) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "email_taken",
-            "an account with this email exists",
-        )),
-        Err(e) => Err(internal(e)),
-    }
+    let (user_id, email) =
+        accounts::create_user(&st.identity.store, &r.email, &r.name, &r.password, "user")
+            .await
+            .map_err(account_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"user_id": user_id, "email": email, "status": "active"})),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -475,9 +462,6 @@ pub async fn create_key(
     owner(&auth).map_err(IntoResponse::into_response)?;
     let c: CreateKey = body(&raw).map_err(IntoResponse::into_response)?;
     let bad = |p: &str, m: String| ApiError::bad_param(p, m).into_response();
-    if c.name.trim().is_empty() || c.name.len() > 100 {
-        return Err(bad("name", "must be 1–100 characters".into()));
-    }
     let scopes = match &c.scopes {
         Some(list) => {
             Scopes::parse_list(&list.join(",")).map_err(|e| bad("scopes", e.to_string()))?
@@ -496,41 +480,19 @@ pub async fn create_key(
             format!("cannot grant scopes you do not hold ({scopes})"),
         ));
     }
-    let allow = c.ip_whitelist.unwrap_or_default();
-    if let Some(badip) = allow.iter().find(|a| apikey::IpNet::parse(a).is_none()) {
-        return Err(bad(
-            "ip_whitelist",
-            format!("{badip:?} is not an address or CIDR block"),
-        ));
-    }
-    if let Some(d) = c.expires_in_days
-        && !(1..=3650).contains(&d)
-    {
-        return Err(bad("expires_in_days", "must be 1..=3650".into()));
-    }
-    let new = apikey::generate().map_err(|e| internal(e).into_response())?;
-    let now = now_ms();
-    let row = ApiKeyRow {
-        key_id: new.key_id.clone(),
-        key_hash: new.hash.to_vec(),
-        user_id: auth.0.user_id,
-        name: c.name.trim().into(),
+    let spec = KeySpec {
+        name: c.name,
         description: c.description,
-        scopes: scopes.to_string(),
+        scopes,
         rate_limit_per_min: c.rate_limit_requests_per_min,
-        ip_allowlist: (!allow.is_empty()).then(|| allow.join(",")),
-        created_at: now,
-        expires_at: c.expires_in_days.map(|d| now + d * 86_400_000),
-        last_used_at: None,
-        revoked_at: None,
+        ip_allowlist: c.ip_whitelist.unwrap_or_default(),
+        expires_in_days: c.expires_in_days,
     };
-    st.identity
-        .store
-        .insert_api_key(&row)
+    let (row, key) = accounts::issue_api_key(&st.identity.store, auth.0.user_id, spec)
         .await
-        .map_err(|e| internal(e).into_response())?;
+        .map_err(|e| account_error(e).into_response())?;
     let mut out = key_json(&row);
-    out["api_key"] = json!(new.key);
+    out["api_key"] = json!(key);
     out["user_id"] = json!(auth.0.user_id);
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }

@@ -196,6 +196,15 @@ def test_api_keys_lifecycle_and_scopes(srv: ServerProcess) -> None:
     assert [k["key_id"] for k in listing["keys"]] == [
         created["key_id"]
     ] and "api_key" not in listing["keys"][0]
+    # Use is recorded in the background (at most once a minute per key).
+    assert created["last_used_at"] is None
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        used = call(srv.url + "/api-keys", token=tok)[2]["keys"][0]["last_used_at"]
+        if used is not None:
+            break
+        time.sleep(0.1)
+    assert used is not None and abs(used - time.time()) < 60
     # Managing keys needs the owner's JWT: an API key cannot mint keys.
     status, _, body = call(srv.url + "/api-keys", "POST", {"name": "x"}, token=key)
     assert status == 403 and body["code"] == "insufficient_scope"

@@ -54,7 +54,12 @@ pub struct Identity {
     /// (ms) past which the token must be verified again (its `exp` plus leeway). Saves the
     /// signature check on every request; revocation is still checked on every hit.
     jwt_cache: RwLock<HashMap<String, (UserIdentity, i64)>>,
+    /// When each API key's `last_used_at` was last written (ms): at most once a minute per key.
+    touched: RwLock<HashMap<String, i64>>,
 }
+
+/// How often a key's `last_used_at` is written back (ms).
+const TOUCH_EVERY_MS: i64 = 60_000;
 
 /// Entries in each verification cache before it is emptied (bounds memory).
 const CACHE_CAP: usize = 100_000;
@@ -113,6 +118,7 @@ impl Identity {
             revoked_sessions: RwLock::new(HashSet::new()),
             key_cache: RwLock::new(HashMap::new()),
             jwt_cache: RwLock::new(HashMap::new()),
+            touched: RwLock::new(HashMap::new()),
         };
         id.publish(signing)?;
         // Sessions revoked while their tokens may still be alive stay rejected after a restart.
@@ -271,6 +277,7 @@ impl Identity {
             }
         };
         let scopes = apikey::check(key, &record, now, client)?;
+        self.note_use(&key_id, now);
         Ok(UserIdentity {
             user_id: record.user_id,
             source: "api_key",
@@ -279,6 +286,31 @@ impl Identity {
             session_id: None,
             key_id: Some(key_id),
         })
+    }
+
+    /// Record that a key was used: `last_used_at` is written in the background, at most once a
+    /// minute per key, never on the request path.
+    fn note_use(&self, key_id: &str, now: i64) {
+        let due = self
+            .touched
+            .read()
+            .map(|t| t.get(key_id).is_none_or(|at| now - at >= TOUCH_EVERY_MS))
+            .unwrap_or(false);
+        if !due {
+            return;
+        }
+        if let Ok(mut t) = self.touched.write() {
+            if t.len() >= CACHE_CAP {
+                t.clear();
+            }
+            t.insert(key_id.to_string(), now);
+        }
+        let (store, key_id) = (self.store.clone(), key_id.to_string());
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_api_key(&key_id, now).await {
+                tracing::warn!(key_id = %key_id, error = %e, "cannot record API key use");
+            }
+        });
     }
 
     /// Forget a key's cached record (after revocation).

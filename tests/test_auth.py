@@ -395,3 +395,23 @@ def test_validly_signed_tokens_with_bad_claims_fail(srv: ServerProcess) -> None:
         assert "invalid_token" in hdrs["www-authenticate"]
     # Within the 30 s leeway an expired token still passes.
     assert call(srv.url + "/v1/users/me", token=sign(exp=now - 10))[0] == 200
+
+
+def test_per_key_request_limit(srv: ServerProcess) -> None:
+    tok = register_and_login(srv)["access_token"]
+    status, _, created = call(
+        srv.url + "/api-keys", "POST", {"name": "slow", "rate_limit_requests_per_min": 3}, token=tok
+    )
+    assert status == 201, created
+    key = created["api_key"]
+    for _ in range(3):
+        assert call(srv.url + "/v1/users/me", token=key)[0] == 200
+    status, hdrs, body = call(srv.url + "/v1/users/me", token=key)
+    assert status == 429 and body["code"] == "rate_limited", body
+    assert 1 <= int(hdrs["retry-after"]) <= 20
+    # The limit is the key's own: the owner's JWT is unaffected.
+    assert call(srv.url + "/v1/users/me", token=tok)[0] == 200
+    bad = call(
+        srv.url + "/api-keys", "POST", {"name": "x", "rate_limit_requests_per_min": 0}, token=tok
+    )
+    assert bad[0] == 400 and "rate_limit" in bad[2]["detail"]

@@ -88,6 +88,8 @@ pub struct KeyRecord {
     pub revoked_at: Option<i64>,
     /// Allowed client addresses (exact addresses or CIDR blocks); empty = any.
     pub ip_allowlist: Vec<IpNet>,
+    /// The key's own request limit per minute (none: only global limits apply).
+    pub rate_limit_per_min: Option<u32>,
 }
 
 /// Check a presented key against its stored record at `now_ms` from `client`: the hash in
@@ -178,6 +180,7 @@ mod tests {
             expires_at: None,
             revoked_at: None,
             ip_allowlist: vec![],
+            rate_limit_per_min: None,
         }
     }
 

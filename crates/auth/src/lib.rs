@@ -62,6 +62,9 @@ pub enum AuthError {
     KeyExpired,
     #[error("address not allowed for this API key")]
     IpNotAllowed,
+    /// The key's own request limit is used up; retry after this many seconds.
+    #[error("request limit of this API key reached; retry in {0} s")]
+    RateLimited(u64),
 }
 
 impl AuthError {
@@ -86,6 +89,7 @@ impl AuthError {
             AuthError::KeyRevoked => "key_revoked",
             AuthError::KeyExpired => "key_expired",
             AuthError::IpNotAllowed => "ip_not_allowed",
+            AuthError::RateLimited(_) => "rate_limited",
         }
     }
 }

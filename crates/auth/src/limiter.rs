@@ -66,6 +66,44 @@ impl LoginLimiter {
     }
 }
 
+/// Buckets kept before idle (full) ones are dropped.
+const MAX_BUCKETS: usize = 100_000;
+
+/// Per-key request limits: a token bucket per key holding `per_min` requests, refilled
+/// continuously (so a key may burst its whole minute, then proceeds at the steady rate).
+#[derive(Debug, Default)]
+pub struct KeyRateLimiter {
+    buckets: Mutex<HashMap<String, (f64, i64)>>,
+}
+
+impl KeyRateLimiter {
+    /// Take one request for `key` at `now_ms`; Err(seconds to wait) when none is left.
+    pub fn take(&self, key: &str, per_min: u32, now_ms: i64) -> Result<(), u64> {
+        if per_min == 0 {
+            return Err(60);
+        }
+        let Ok(mut b) = self.buckets.lock() else {
+            return Ok(());
+        };
+        let cap = f64::from(per_min);
+        let rate = cap / 60_000.0; // requests per ms
+        if b.len() >= MAX_BUCKETS && !b.contains_key(key) {
+            // Idle keys have refilled to the brim: forgetting them changes nothing.
+            b.retain(|_, (tokens, at)| *tokens + (now_ms - *at).max(0) as f64 * rate < cap);
+        }
+        let (tokens, at) = b.entry(key.to_string()).or_insert((cap, now_ms));
+        *tokens = (*tokens + (now_ms - *at).max(0) as f64 * rate).min(cap);
+        *at = now_ms;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            let wait_ms = (1.0 - *tokens) / rate;
+            Err(((wait_ms / 1000.0).ceil() as u64).max(1))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +127,26 @@ mod tests {
             m.record_failure(&format!("u{i}@x.y"), "9.9.9.9", i);
         }
         assert!(m.check("new@x.y", "9.9.9.9", 60).is_err());
+    }
+
+    #[test]
+    fn key_bucket_bursts_then_refills_at_the_steady_rate() {
+        let l = KeyRateLimiter::default();
+        for _ in 0..3 {
+            assert_eq!(l.take("k1", 3, 0), Ok(()));
+        }
+        // 3 per minute: the next request is 20 s away.
+        assert_eq!(l.take("k1", 3, 0), Err(20));
+        assert_eq!(l.take("k1", 3, 10_000), Err(10));
+        // Other keys are independent.
+        assert_eq!(l.take("k2", 3, 0), Ok(()));
+        assert_eq!(l.take("k1", 3, 20_000), Ok(()));
+        assert_eq!(l.take("k1", 3, 20_001), Err(20));
+        // A long pause refills to the cap, not beyond.
+        for _ in 0..3 {
+            assert_eq!(l.take("k1", 3, 10_000_000), Ok(()));
+        }
+        assert!(l.take("k1", 3, 10_000_000).is_err());
+        assert_eq!(l.take("k3", 0, 0), Err(60));
     }
 }

@@ -21,14 +21,24 @@ pub struct AuthRejection {
     status: StatusCode,
     code: &'static str,
     detail: String,
+    retry_after: Option<u64>,
 }
 
 impl AuthRejection {
     pub fn unauthenticated(e: &AuthError) -> Self {
+        if let AuthError::RateLimited(secs) = e {
+            return AuthRejection {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                code: e.code(),
+                detail: e.to_string(),
+                retry_after: Some(*secs),
+            };
+        }
         AuthRejection {
             status: StatusCode::UNAUTHORIZED,
             code: e.code(),
             detail: format!("not authenticated: {e}"),
+            retry_after: None,
         }
     }
     pub fn forbidden(scope: Scope) -> Self {
@@ -36,6 +46,7 @@ impl AuthRejection {
             status: StatusCode::FORBIDDEN,
             code: "insufficient_scope",
             detail: format!("this route needs the {} scope", scope.as_str()),
+            retry_after: None,
         }
     }
 }
@@ -43,6 +54,10 @@ impl AuthRejection {
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         let mut resp = ApiError::new(self.status, self.code, self.detail.clone()).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             let challenge = if self.code == "missing" {
                 "Bearer".to_string()

@@ -12,7 +12,7 @@ use std::sync::RwLock;
 use stocksblitz_auth::apikey::{self, IpNet, KeyRecord};
 use stocksblitz_auth::idp::SigningKey;
 use stocksblitz_auth::jwt::{KeySet, VerifyConfig};
-use stocksblitz_auth::limiter::LoginLimiter;
+use stocksblitz_auth::limiter::{KeyRateLimiter, LoginLimiter};
 use stocksblitz_auth::{AuthError, Scopes};
 use stocksblitz_store::Store;
 use stocksblitz_store::identity::{ApiKeyRow, SigningKeyRow};
@@ -48,6 +48,7 @@ pub struct Identity {
     keys: RwLock<KeySet>,
     jwks: RwLock<serde_json::Value>,
     pub limiter: LoginLimiter,
+    key_limiter: KeyRateLimiter,
     revoked_sessions: RwLock<HashSet<String>>,
     key_cache: RwLock<HashMap<String, (KeyRecord, i64)>>,
     /// Tokens already verified (the whole token string is the key) → identity and the instant
@@ -79,6 +80,9 @@ fn record_of(row: &ApiKeyRow) -> KeyRecord {
             .split(',')
             .filter_map(IpNet::parse)
             .collect(),
+        rate_limit_per_min: row
+            .rate_limit_per_min
+            .map(|r| u32::try_from(r.max(0)).unwrap_or(u32::MAX)),
     }
 }
 
@@ -115,6 +119,7 @@ impl Identity {
             keys: RwLock::new(KeySet::default()),
             jwks: RwLock::new(serde_json::json!({"keys": []})),
             limiter: LoginLimiter::default(),
+            key_limiter: KeyRateLimiter::default(),
             revoked_sessions: RwLock::new(HashSet::new()),
             key_cache: RwLock::new(HashMap::new()),
             jwt_cache: RwLock::new(HashMap::new()),
@@ -277,6 +282,11 @@ impl Identity {
             }
         };
         let scopes = apikey::check(key, &record, now, client)?;
+        if let Some(per_min) = record.rate_limit_per_min {
+            self.key_limiter
+                .take(&key_id, per_min, now)
+                .map_err(AuthError::RateLimited)?;
+        }
         self.note_use(&key_id, now);
         Ok(UserIdentity {
             user_id: record.user_id,

@@ -62,8 +62,10 @@ pub struct Identity {
 /// How often a key's `last_used_at` is written back (ms).
 const TOUCH_EVERY_MS: i64 = 60_000;
 
-/// Entries in each verification cache before it is emptied (bounds memory).
+/// Entries in the API key and touch caches before they are emptied (bounds memory).
 const CACHE_CAP: usize = 100_000;
+/// Verified tokens kept (each holds the ~0.6 KB token: ≈ 8 MB at the cap).
+const JWT_CACHE_CAP: usize = 10_000;
 
 fn record_of(row: &ApiKeyRow) -> KeyRecord {
     KeyRecord {
@@ -195,7 +197,7 @@ impl Identity {
             None => {
                 let (who, until) = self.verify_jwt_uncached(token)?;
                 if let Ok(mut c) = self.jwt_cache.write() {
-                    if c.len() >= CACHE_CAP {
+                    if c.len() >= JWT_CACHE_CAP {
                         c.clear();
                     }
                     c.insert(token.to_string(), (who.clone(), until));

@@ -87,13 +87,57 @@ pub fn ta_canonical(id: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<St
     make_id(id, params).map(|i| i.canonical())
 }
 
-fn slice<'a>(name: &str, a: &'a Option<PyReadonlyArray1<'_, f64>>) -> PyResult<Option<&'a [f64]>> {
-    match a {
-        None => Ok(None),
-        Some(arr) => arr.as_slice().map(Some).map_err(|_| {
-            PyValueError::new_err(format!("{name} must be a contiguous float64 array"))
-        }),
+/// The optional numpy columns both compute entry points take.
+struct Columns<'py> {
+    open: Option<PyReadonlyArray1<'py, f64>>,
+    high: Option<PyReadonlyArray1<'py, f64>>,
+    low: Option<PyReadonlyArray1<'py, f64>>,
+    close: Option<PyReadonlyArray1<'py, f64>>,
+    volume: Option<PyReadonlyArray1<'py, f64>>,
+    time: Option<PyReadonlyArray1<'py, i64>>,
+}
+
+impl Columns<'_> {
+    /// Borrow the columns as a [`Frame`]; `not_contiguous(column name)` makes the error for a
+    /// column numpy cannot hand over as one slice.
+    fn frame(&self, not_contiguous: fn(&str) -> PyErr) -> PyResult<Frame<'_>> {
+        fn col<'a>(
+            n: &str,
+            a: &'a Option<PyReadonlyArray1<'_, f64>>,
+            err: fn(&str) -> PyErr,
+        ) -> PyResult<Option<&'a [f64]>> {
+            a.as_ref()
+                .map(|arr| arr.as_slice().map_err(|_| err(n)))
+                .transpose()
+        }
+        Ok(Frame {
+            open: col("open", &self.open, not_contiguous)?,
+            high: col("high", &self.high, not_contiguous)?,
+            low: col("low", &self.low, not_contiguous)?,
+            close: col("close", &self.close, not_contiguous)?,
+            volume: col("volume", &self.volume, not_contiguous)?,
+            time: self
+                .time
+                .as_ref()
+                .map(|t| t.as_slice().map_err(|_| not_contiguous("time")))
+                .transpose()?,
+        })
     }
+}
+
+/// Run the batch kernel, releasing the GIL for inputs large enough to be worth it.
+fn run(
+    py: Python<'_>,
+    id: &IndicatorId,
+    frame: &Frame<'_>,
+) -> PyResult<stocksblitz_indicators::Output> {
+    let len = frame.close.or(frame.high).map_or(0, <[f64]>::len);
+    if len < 4096 {
+        compute(id, frame)
+    } else {
+        py.detach(|| compute(id, frame))
+    }
+    .map_err(value_error)
 }
 
 /// Compute an indicator over numpy columns; returns {output name: array}.
@@ -112,27 +156,21 @@ pub fn ta_compute<'py>(
     time: Option<PyReadonlyArray1<'py, i64>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let id = make_id(id, params)?;
-    let time_slice = match &time {
-        None => None,
-        Some(t) => Some(
-            t.as_slice()
-                .map_err(|_| PyValueError::new_err("time must be a contiguous int64 array"))?,
-        ),
+    let cols = Columns {
+        open,
+        high,
+        low,
+        close,
+        volume,
+        time,
     };
-    let frame = Frame {
-        open: slice("open", &open)?,
-        high: slice("high", &high)?,
-        low: slice("low", &low)?,
-        close: slice("close", &close)?,
-        volume: slice("volume", &volume)?,
-        time: time_slice,
-    };
-    let out = if frame.close.map_or(0, <[f64]>::len) < 4096 {
-        compute(&id, &frame)
-    } else {
-        py.detach(|| compute(&id, &frame))
-    }
-    .map_err(value_error)?;
+    let frame = cols.frame(|n| {
+        PyValueError::new_err(format!(
+            "{n} must be a contiguous {} array",
+            if n == "time" { "int64" } else { "float64" }
+        ))
+    })?;
+    let out = run(py, &id, &frame)?;
     let dict = PyDict::new(py);
     for (name, series) in out.names.iter().zip(out.series) {
         dict.set_item(*name, PyArray1::from_vec(py, series))?;
@@ -159,40 +197,17 @@ pub fn ta_call<'py>(
     time: Option<PyReadonlyArray1<'py, i64>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let id = IndicatorId::with_values(name, &params).map_err(value_error)?;
-    fn contiguous<'a>(
-        n: &str,
-        a: &'a Option<PyReadonlyArray1<'_, f64>>,
-    ) -> PyResult<Option<&'a [f64]>> {
-        match a {
-            None => Ok(None),
-            Some(arr) => arr
-                .as_slice()
-                .map(Some)
-                .map_err(|_| PyTypeError::new_err(format!("{n} is not contiguous"))),
-        }
-    }
-    let time_slice = match &time {
-        None => None,
-        Some(t) => Some(
-            t.as_slice()
-                .map_err(|_| PyTypeError::new_err("time is not contiguous"))?,
-        ),
+    let cols = Columns {
+        open,
+        high,
+        low,
+        close,
+        volume,
+        time,
     };
-    let frame = Frame {
-        open: contiguous("open", &open)?,
-        high: contiguous("high", &high)?,
-        low: contiguous("low", &low)?,
-        close: contiguous("close", &close)?,
-        volume: contiguous("volume", &volume)?,
-        time: time_slice,
-    };
-    let len = frame.close.or(frame.high).map_or(0, <[f64]>::len);
-    let out = if len < 4096 {
-        compute(&id, &frame)
-    } else {
-        py.detach(|| compute(&id, &frame))
-    }
-    .map_err(value_error)?;
+    // TypeError: the Python side converts the columns and retries.
+    let frame = cols.frame(|n| PyTypeError::new_err(format!("{n} is not contiguous")))?;
+    let out = run(py, &id, &frame)?;
     if out.series.len() == 1 {
         let series = out.series.into_iter().next().unwrap_or_default();
         return Ok(PyArray1::from_vec(py, series).into_any());

@@ -36,20 +36,65 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def http_get(url: str, timeout: float = 5.0) -> tuple[int, dict[str, str], Any]:
-    """GET returning (status, headers, parsed JSON or text) — errors included, never raised."""
-    req = urllib.request.Request(url, headers={"X-Request-ID": "test-req-1"})
+def http_call(
+    url: str,
+    method: str = "GET",
+    body: Any = None,
+    token: Optional[str] = None,
+    timeout: float = 10.0,
+    auth: bool = True,
+) -> tuple[int, dict[str, str], Any]:
+    """One request returning (status, headers, parsed JSON or text) — errors included, never
+    raised. Requests to a server started by the tests carry that server's test API key unless
+    `auth=False` or another `token` is given (market-data routes need a credential)."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("X-Request-ID", "test-req-1")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token is None and auth:
+        srv = next((s for base, s in _SERVERS.items() if url.startswith(base + "/")), None)
+        path = url[len(srv.url) :] if srv is not None else ""
+        if srv is not None and path.startswith(PROTECTED):
+            token = srv.api_key()
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            body = resp.read()
+            raw = resp.read()
             status, headers = resp.status, dict(resp.headers)
     except urllib.error.HTTPError as e:
-        body = e.read()
+        raw = e.read()
         status, headers = e.code, dict(e.headers)
     ctype = headers.get("content-type", headers.get("Content-Type", ""))
-    parsed: Any = json.loads(body) if "json" in ctype else body.decode()
+    parsed: Any = json.loads(raw) if "json" in ctype else raw.decode()
     return status, headers, parsed
 
+
+def http_get(
+    url: str, timeout: float = 5.0, auth: bool = True, token: Optional[str] = None
+) -> tuple[int, dict[str, str], Any]:
+    """GET returning (status, headers, parsed JSON or text) — see `http_call`."""
+    return http_call(url, timeout=timeout, auth=auth, token=token)
+
+
+# Routes that need a credential (dual auth, scope read); the rest are public.
+PROTECTED = (
+    "/quote",
+    "/monitor/",
+    "/candles",
+    "/instruments",
+    "/fo/",
+    "/indicators/current",
+    "/indicators/at-offset",
+    "/indicators/history",
+    "/indicators/batch",
+    "/indicators/subscribe",
+    "/indicators/unsubscribe",
+)
+
+# Servers started by the tests, by base URL (for their test credentials).
+_SERVERS: dict[str, ServerProcess] = {}
 
 class ServerProcess:
     def __init__(
@@ -73,6 +118,8 @@ class ServerProcess:
         # Many servers run side by side in the tests: no fixed identity port unless asked.
         if "--identity-addr" not in args:
             args += ["--identity-addr", "off"]
+        self._api_key: Optional[str] = None
+        _SERVERS[self.url] = self
         self.proc = subprocess.Popen(
             [
                 server_executable(),
@@ -103,6 +150,35 @@ class ServerProcess:
             time.sleep(0.1)
         raise AssertionError(f"server not healthy after {timeout}s: {last}\n{self.log()}")
 
+    def api_key(self) -> str:
+        """A read-scoped API key of a test user of this server (registered on first use)."""
+        if self._api_key is None:
+            email = f"tests-{self.port}-{os.getpid()}-{time.monotonic_ns()}@example.com"
+            password = "Tests-Password-123!"
+            status, _, body = http_call(
+                self.url + "/v1/auth/register",
+                "POST",
+                {"email": email, "password": password, "name": "tests"},
+                auth=False,
+            )
+            assert status == 201, body
+            status, _, login = http_call(
+                self.url + "/v1/auth/login",
+                "POST",
+                {"email": email, "password": password},
+                auth=False,
+            )
+            assert status == 200, login
+            status, _, key = http_call(
+                self.url + "/api-keys",
+                "POST",
+                {"name": "tests", "scopes": ["read"]},
+                token=login["access_token"],
+            )
+            assert status == 201, key
+            self._api_key = key["api_key"]
+        return self._api_key
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -114,6 +190,7 @@ class ServerProcess:
                 msg = f"server did not stop within {timeout}s:\n{self.log()}"
                 raise AssertionError(msg) from None
         self._log.close()
+        _SERVERS.pop(self.url, None)
         return self.proc.returncode
 
     def log(self) -> str:

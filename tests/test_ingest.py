@@ -266,22 +266,25 @@ def test_simulator_listing_prices_backfill_and_demo_clock(tmp_path: Path) -> Non
     )
     srv.wait_healthy()
     today = dt.datetime.now(IST).date()
-    snap = wait_for(
-        lambda: (
-            (s := http_get(srv.url + "/monitor/snapshot?underlying=NIFTY")[2])
-            and s["underlying"]
-            and s
-        ),
-        what="simulated NIFTY",
-    )
     # Listing follows the calendar: near and next monthly futures, the two nearest weeklies
     # and the nearest monthly chain, ATM ± 10 strikes, both rights.
     monthly = sb.next_expiries("NIFTY", 2, "monthly", today)
     weekly = sb.next_expiries("NIFTY", 2, "weekly", today)
+    listed_expiries = set(weekly) | {monthly[0]}
+
+    def full_round() -> dict | None:
+        # Ticks of one round land one by one, so a read can fall mid-round: wait until the
+        # round's last chain (the monthly) has been seen.
+        s = http_get(srv.url + "/monitor/snapshot?underlying=NIFTY")[2]
+        seen = {dt.date.fromisoformat(q["expiry"]) for q in s["options"].values()}
+        complete = seen >= listed_expiries and len(s["options"]) >= 42 * len(listed_expiries)
+        return s if s["underlying"] and complete else None
+
+    snap = wait_for(full_round, what="a full simulated NIFTY round")
     futures = {sb.parse_symbol(t).expiry for t in snap["futures"]}
     assert futures == set(monthly)
     option_expiries = {dt.date.fromisoformat(q["expiry"]) for q in snap["options"].values()}
-    assert option_expiries == set(weekly) | {monthly[0]}
+    assert option_expiries == listed_expiries
     per_expiry = len(snap["options"]) / len(option_expiries)
     assert per_expiry == 42
     for ts, q in snap["options"].items():

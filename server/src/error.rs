@@ -83,3 +83,34 @@ pub async fn not_found_fallback(uri: axum::http::Uri) -> ApiError {
     let path: String = uri.path().chars().take(200).collect();
     ApiError::not_found("not_found", format!("no route for {path}"))
 }
+
+/// A JSON body whose rejection is an [`ApiError`]: 422 `invalid_body` naming what is wrong
+/// (malformed JSON, a field of the wrong type), never axum's plain text.
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+/// Parse a JSON body (422 `invalid_body` when it does not fit `T`).
+pub fn json_body<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(raw).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            format!("invalid JSON body: {e}"),
+        )
+    })
+}
+
+impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), "invalid_body", e.body_text()))?;
+        json_body(&raw).map(ApiJson)
+    }
+}

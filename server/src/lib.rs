@@ -9,6 +9,7 @@ pub mod identity;
 pub mod ingest;
 pub mod metrics;
 pub mod routes;
+pub mod series;
 pub mod state;
 
 use std::ffi::OsString;
@@ -36,8 +37,18 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/health", get(health::health))
         .route("/metrics", get(metrics::metrics))
         .route("/symbols", get(routes::udf::symbols))
+        .route("/config", get(routes::udf::config))
+        .route("/time", get(routes::udf::time))
+        .route("/search", get(routes::udf::search))
+        .route("/history", get(routes::udf::history))
         .route("/monitor/snapshot", get(routes::monitor::snapshot))
         .route("/quote", get(routes::quote::quote))
+        .route("/candles", get(routes::market::candles))
+        .route("/instruments", get(routes::market::instruments))
+        .route("/instruments/resolve", get(routes::market::resolve))
+        .route("/fo/expiries", get(routes::market::expiries))
+        .route("/fo/option-chain", get(routes::market::option_chain))
+        .merge(indicator_routes())
         .merge(identity_routes());
     layered(routes, state)
 }
@@ -62,6 +73,21 @@ fn layered(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// The indicator routes.
+pub fn indicator_routes() -> Router<Arc<AppState>> {
+    use axum::routing::post;
+    use routes::indicators as i;
+    Router::new()
+        .route("/indicators/current", get(i::current))
+        .route("/indicators/at-offset", get(i::at_offset))
+        .route("/indicators/history", get(i::history))
+        .route("/indicators/batch", post(i::batch))
+        .route("/indicators/subscribe", post(i::subscribe))
+        .route("/indicators/unsubscribe", post(i::unsubscribe))
+        .route("/indicators/list", get(i::list))
+        .route("/indicators/definition/{name}", get(i::definition_route))
 }
 
 /// The identity routes (also served alone on the identity address).

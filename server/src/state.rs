@@ -10,6 +10,8 @@ use crate::identity::Identity;
 use crate::ingest::Pipeline;
 use crate::ingest::supervisor::TaskHealth;
 use crate::metrics::Metrics;
+use crate::routes::indicators::ValueCache;
+use crate::series::SeriesCache;
 
 #[derive(Debug)]
 pub struct AppState {
@@ -20,6 +22,10 @@ pub struct AppState {
     pub bus_kind: &'static str,
     pub tasks: std::sync::Mutex<Vec<(&'static str, Arc<TaskHealth>)>>,
     pub identity: Arc<Identity>,
+    /// Bar series per (instrument, timeframe) for the readers.
+    pub series: SeriesCache,
+    /// Latest indicator values per (instrument, timeframe, canonical id).
+    pub indicator_values: ValueCache,
 }
 
 impl AppState {
@@ -42,6 +48,8 @@ impl AppState {
             bus_kind,
             tasks: std::sync::Mutex::new(Vec::new()),
             identity,
+            series: SeriesCache::default(),
+            indicator_values: ValueCache::default(),
         }
     }
 

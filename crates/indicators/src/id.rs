@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::error::IndicatorError;
-use crate::registry::{ALIASES, IndicatorDef, ParamDef, ParamKind, REGISTRY, find};
+use crate::registry::{ALIASES, IndicatorDef, Memory, ParamDef, ParamKind, REGISTRY, find};
 
 /// A parsed, validated indicator id: the registry entry plus a full parameter list.
 #[derive(Debug, Clone)]
@@ -20,6 +20,11 @@ impl PartialEq for IndicatorId {
 }
 
 const MAX_ID_LEN: usize = 64;
+
+/// Most warm-up bars a recursive indicator asks for (see [`IndicatorId::warmup`]).
+pub const MAX_RECURSIVE_WARMUP: usize = 2000;
+/// Bars a cumulative indicator (OBV, AD) accumulates over before a reported value.
+pub const CUMULATIVE_WINDOW: usize = 500;
 
 impl IndicatorId {
     /// Parse `RSI_14`, `rsi`, `BBANDS_20_2.0`, `bb_20`, …
@@ -95,6 +100,34 @@ impl IndicatorId {
     /// Bars before the first defined value.
     pub fn lookback(&self) -> usize {
         (self.def.lookback)(&self.params)
+    }
+
+    /// Bars to compute over before a wanted value so that it is exact — what a server fetches
+    /// in addition to the bars it reports on. Window indicators need their lookback; recursive
+    /// filters (EMA, Wilder, …) run 25 periods more so the seed's weight falls far below 1e-9
+    /// (KAMA's slowest constant decays slower: it gets the maximum); session-anchored ones
+    /// (VWAP, CPR) reach back two sessions; cumulative ones (OBV, AD) accumulate over a fixed
+    /// window of [`CUMULATIVE_WINDOW`] bars before the value.
+    pub fn warmup(&self, bars_per_session: usize) -> usize {
+        let lookback = self.lookback();
+        match self.def.memory {
+            Memory::Window => lookback,
+            Memory::Recursive if self.def.name == "KAMA" => lookback + MAX_RECURSIVE_WARMUP,
+            Memory::Recursive => {
+                let period = self
+                    .def
+                    .params
+                    .iter()
+                    .zip(&self.params)
+                    .filter(|(p, _)| p.kind == ParamKind::Int)
+                    .map(|(_, v)| *v as usize)
+                    .max()
+                    .unwrap_or(20);
+                lookback + period.saturating_mul(25).clamp(100, MAX_RECURSIVE_WARMUP)
+            }
+            Memory::Cumulative => lookback + CUMULATIVE_WINDOW,
+            Memory::Session => lookback + 2 * bars_per_session.max(1),
+        }
     }
 }
 
@@ -290,5 +323,58 @@ mod tests {
         assert_eq!(b.canonical(), "BBANDS_10_2");
         assert_eq!(IndicatorId::parse("MACD").unwrap().lookback(), 33);
         assert_eq!(IndicatorId::parse("RSI").unwrap().lookback(), 14);
+    }
+
+    #[test]
+    fn warmup_makes_a_value_over_a_short_window_equal_the_full_history() {
+        use crate::frame::{Frame, compute};
+        // A long random walk; every non-cumulative indicator's last value computed over only
+        // its warm-up window must equal the value over the whole history.
+        let n = 6000;
+        let mut x = 1000.0f64;
+        let mut seed = 7u64;
+        let (mut o, mut h, mut l, mut c, mut v) = (vec![], vec![], vec![], vec![], vec![]);
+        for _ in 0..n {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let r = ((seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5;
+            let open = x;
+            x *= 1.0 + r * 0.01;
+            o.push(open);
+            h.push(open.max(x) * 1.001);
+            l.push(open.min(x) * 0.999);
+            c.push(x);
+            v.push(1000.0 + (seed % 500) as f64);
+        }
+        for def in crate::REGISTRY {
+            if matches!(def.memory, Memory::Cumulative | Memory::Session) || def.name == "KAMA" {
+                continue;
+            }
+            let id = IndicatorId::parse(def.name).unwrap();
+            let w = id.warmup(75) + 1;
+            let frame = |a: usize| Frame {
+                open: Some(&o[a..]),
+                high: Some(&h[a..]),
+                low: Some(&l[a..]),
+                close: Some(&c[a..]),
+                volume: Some(&v[a..]),
+                time: None,
+            };
+            let full = compute(&id, &frame(0)).unwrap();
+            let short = compute(&id, &frame(n - w)).unwrap();
+            for (k, (f, s)) in full.series.iter().zip(&short.series).enumerate() {
+                let (f, s) = (f[n - 1], s[w - 1]);
+                let close = (f - s).abs() <= 1e-9 * f.abs().max(1.0);
+                assert!(
+                    close,
+                    "{} output {k}: full {f} vs warm-up window {s}",
+                    def.name
+                );
+            }
+        }
+        assert_eq!(IndicatorId::parse("SMA_20").unwrap().warmup(75), 19);
+        assert_eq!(IndicatorId::parse("RSI_14").unwrap().warmup(75), 14 + 350);
+        assert_eq!(IndicatorId::parse("VWAP").unwrap().warmup(75), 150);
     }
 }

@@ -22,7 +22,7 @@ pub mod registry;
 pub use crate::core::Bar;
 pub use error::IndicatorError;
 pub use frame::{Frame, Output, compute};
-pub use id::IndicatorId;
+pub use id::{CUMULATIVE_WINDOW, IndicatorId, MAX_RECURSIVE_WARMUP};
 pub use registry::{Category, IndicatorDef, Input, Memory, ParamDef, ParamKind, REGISTRY, find};
 
 /// Largest number of outputs of any indicator (CPR has nine).

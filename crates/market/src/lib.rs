@@ -16,6 +16,7 @@ pub mod chain;
 pub mod decode;
 pub mod greeks;
 mod scan;
+pub mod series;
 pub mod session;
 pub mod snapshot;
 pub mod tick;

@@ -17,6 +17,9 @@ pub enum Timeframe {
     D1,
 }
 
+/// Minutes in one trading session (09:15–15:30 IST).
+const SESSION_MINUTES: usize = 375;
+
 /// (timeframe, canonical name, accepted spellings in lower case)
 const TABLE: &[(Timeframe, &str, &[&str])] = &[
     (Timeframe::M1, "1m", &["1m", "1min", "1minute", "1"]),
@@ -101,8 +104,21 @@ impl Timeframe {
         }
     }
 
+    /// 1-minute bars in one bar of this timeframe at most (a day is one 375-minute session).
+    pub fn minutes(self) -> usize {
+        match self {
+            Timeframe::D1 => SESSION_MINUTES,
+            tf => (tf.seconds() / 60) as usize,
+        }
+    }
+
+    /// Bars of this timeframe in one trading session (the last 1h bar is 15 minutes long).
+    pub fn bars_per_session(self) -> usize {
+        SESSION_MINUTES.div_ceil(self.minutes())
+    }
+
     /// The TradingView UDF resolution (`1`, `5`, `60`, `1D`).
-    pub fn udf_resolution(self) -> &'static str {
+    pub const fn udf_resolution(self) -> &'static str {
         match self {
             Timeframe::M1 => "1",
             Timeframe::M3 => "3",

@@ -66,30 +66,6 @@ pub fn is_conflict(e: &StoreError) -> bool {
     matches!(e, StoreError::Query(sqlx::Error::Database(d)) if d.is_unique_violation())
 }
 
-macro_rules! run {
-    ($store:expr, $method:ident, $sql:expr, $map:expr $(, $bind:expr)*) => {{
-        match &$store.pool {
-            Pool::Sqlite(p) => {
-                let q = sqlx::query($sql)$(.bind($bind))*;
-                run!(@$method q, p, $map)
-            }
-            Pool::Postgres(p) => {
-                let sql = pg_placeholders($sql);
-                let q = sqlx::query(&sql)$(.bind($bind))*;
-                run!(@$method q, p, $map)
-            }
-        }
-    }};
-    (@execute $q:expr, $p:expr, $map:expr) => {{ $q.execute($p).await.map(|r| r.rows_affected()).map_err(StoreError::from) }};
-    (@optional $q:expr, $p:expr, $map:expr) => {{
-        match $q.fetch_optional($p).await? {
-            Some(row) => Ok::<_, StoreError>(Some($map(&row)?)),
-            None => Ok(None),
-        }
-    }};
-    (@all $q:expr, $p:expr, $map:expr) => {{ $q.fetch_all($p).await?.iter().map($map).collect::<Result<Vec<_>, StoreError>>() }};
-}
-
 fn user_id_col<R: Row>(r: &R) -> Result<i64, StoreError>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,

@@ -8,8 +8,35 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+/// Run one query on whichever back-end the store has: `execute` (rows affected), `optional`
+/// or `all` (rows mapped by `$map`). `?` placeholders are rewritten for PostgreSQL.
+macro_rules! run {
+    ($store:expr, $method:ident, $sql:expr, $map:expr $(, $bind:expr)*) => {{
+        match &$store.pool {
+            Pool::Sqlite(p) => {
+                let q = sqlx::query($sql)$(.bind($bind))*;
+                run!(@$method q, p, $map)
+            }
+            Pool::Postgres(p) => {
+                let sql = pg_placeholders($sql);
+                let q = sqlx::query(&sql)$(.bind($bind))*;
+                run!(@$method q, p, $map)
+            }
+        }
+    }};
+    (@execute $q:expr, $p:expr, $map:expr) => {{ $q.execute($p).await.map(|r| r.rows_affected()).map_err(StoreError::from) }};
+    (@optional $q:expr, $p:expr, $map:expr) => {{
+        match $q.fetch_optional($p).await? {
+            Some(row) => Ok::<_, StoreError>(Some($map(&row)?)),
+            None => Ok(None),
+        }
+    }};
+    (@all $q:expr, $p:expr, $map:expr) => {{ $q.fetch_all($p).await?.iter().map($map).collect::<Result<Vec<_>, StoreError>>() }};
+}
+
 pub mod bars;
 pub mod identity;
+pub mod subscriptions;
 pub mod writer;
 
 pub use writer::{BarWriter, WriterConfig, WriterStats};

@@ -519,3 +519,42 @@ async fn identity_rows_on_both_backends() {
         assert!(store.signing_keys(60).await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn subscriptions_are_per_client_idempotent_and_counted() {
+    use stocksblitz_store::subscriptions::SubscriptionKey;
+    for (name, store, _schema, _dir) in backends("subs").await {
+        let rsi = SubscriptionKey {
+            instrument: "NIFTY 50",
+            timeframe: "5m",
+            indicator_id: "RSI_14_100",
+        };
+        let sma = SubscriptionKey {
+            indicator_id: "SMA_20",
+            ..rsi.clone()
+        };
+        assert!(store.subscribe("key:a", &rsi, 1).await.unwrap(), "{name}");
+        assert!(
+            !store.subscribe("key:a", &rsi, 2).await.unwrap(),
+            "{name}: twice"
+        );
+        assert!(store.subscribe("key:b", &rsi, 3).await.unwrap());
+        assert!(store.subscribe("key:b", &sma, 4).await.unwrap());
+        assert_eq!(store.subscriber_count(&rsi).await.unwrap(), 2, "{name}");
+        assert_eq!(store.subscriber_count(&sma).await.unwrap(), 1);
+        // A client removes only its own row; removing twice is a no-op.
+        assert!(store.unsubscribe("key:a", &rsi).await.unwrap());
+        assert!(!store.unsubscribe("key:a", &rsi).await.unwrap());
+        assert!(!store.unsubscribe("key:a", &sma).await.unwrap());
+        assert_eq!(store.subscriber_count(&rsi).await.unwrap(), 1);
+        let mine: Vec<String> = store
+            .subscriptions_of("key:b")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.indicator_id)
+            .collect();
+        assert_eq!(mine, ["RSI_14_100", "SMA_20"], "{name}");
+        assert!(store.subscriptions_of("key:a").await.unwrap().is_empty());
+    }
+}

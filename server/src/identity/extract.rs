@@ -80,6 +80,27 @@ impl IntoResponse for AuthRejection {
 pub struct Auth(pub UserIdentity);
 
 impl Auth {
+    /// 403 unless the caller may read market data (scope `read`).
+    pub fn require_read(&self) -> Result<(), ApiError> {
+        if self.0.scopes.contains(Scope::Read) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "this route needs the read scope",
+            ))
+        }
+    }
+
+    /// The client whose subscriptions a request changes: the API key, or the user of a JWT.
+    pub fn client_id(&self) -> String {
+        match &self.0.key_id {
+            Some(k) => format!("key:{k}"),
+            None => format!("user:{}", self.0.user_id),
+        }
+    }
+
     /// 403 unless the caller holds `scope` (admin holds every scope).
     pub fn require(&self, scope: Scope) -> Result<(), AuthRejection> {
         if self.0.scopes.contains(scope) {

@@ -31,13 +31,7 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 }
 
 fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(raw).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
-            format!("invalid JSON body: {e}"),
-        )
-    })
+    crate::error::json_body(raw)
 }
 
 #[derive(Deserialize)]

@@ -1,8 +1,12 @@
 //! The ingestion pipeline every source feeds: decode (market crate), snapshot, bar building and
 //! the bar writer. Counters for /health and /metrics.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
+
+use compact_str::CompactString;
+use stocksblitz_market::Bar;
 
 use stocksblitz_market::bars::{BarBuilder, BarEvent};
 use stocksblitz_market::decode::{Decoder, Reject};
@@ -54,12 +58,36 @@ impl IngestStats {
     }
 }
 
+/// Closed 1-minute bars kept in memory per instrument: enough to cover the writer's delay, so
+/// readers never see a gap between the store and the forming bar.
+pub const RECENT_BARS: usize = 8;
+
+#[derive(Debug, Default)]
+struct Recent {
+    /// Bumped on every close or amendment of the instrument's bars.
+    version: u64,
+    /// The last closed bars, oldest first, amendments merged.
+    bars: VecDeque<Bar>,
+}
+
+/// What readers need to assemble an instrument's bars beyond the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarState {
+    /// Changes whenever a bar of the instrument closes or is amended.
+    pub version: u64,
+    /// Recently closed bars (oldest first), possibly not stored yet.
+    pub recent: Vec<Bar>,
+    /// The forming 1-minute bar.
+    pub forming: Option<Bar>,
+}
+
 /// Decode → snapshot → bars → writer.
 #[derive(Debug)]
 pub struct Pipeline {
     pub snapshot: RwLock<Snapshot>,
     session: Session,
     bars: Mutex<BarBuilder>,
+    recent: Mutex<HashMap<CompactString, Recent>>,
     writer: BarWriter,
     pub stats: IngestStats,
 }
@@ -70,6 +98,7 @@ impl Pipeline {
             snapshot: RwLock::new(Snapshot::default()),
             session,
             bars: Mutex::new(BarBuilder::new(session, grace_ms)),
+            recent: Mutex::new(HashMap::new()),
             writer,
             stats: IngestStats::new(source),
         }
@@ -184,10 +213,55 @@ impl Pipeline {
             .and_then(|b| b.forming(instrument).cloned())
     }
 
+    /// The instrument's bar state beyond the store (see [`BarState`]).
+    pub fn bar_state(&self, instrument: &str) -> BarState {
+        let forming = self.forming(instrument);
+        let (version, recent) = self
+            .recent
+            .lock()
+            .ok()
+            .and_then(|r| {
+                r.get(instrument)
+                    .map(|x| (x.version, x.bars.iter().cloned().collect()))
+            })
+            .unwrap_or_default();
+        BarState {
+            version,
+            recent,
+            forming,
+        }
+    }
+
+    fn remember(&self, events: &[BarEvent]) {
+        let Ok(mut recent) = self.recent.lock() else {
+            return;
+        };
+        for e in events {
+            let bar = e.bar();
+            let r = recent.entry(bar.instrument.clone()).or_default();
+            r.version += 1;
+            match (e, r.bars.iter_mut().find(|b| b.start == bar.start)) {
+                (BarEvent::Amend(b), Some(kept)) => kept.merge(b),
+                (BarEvent::Closed(b), Some(kept)) => *kept = b.clone(),
+                // An amendment of a bar no longer kept: the store merges it.
+                (BarEvent::Amend(_), None) => {}
+                (BarEvent::Closed(b), None) => {
+                    if r.bars.back().is_none_or(|last| last.start < b.start) {
+                        r.bars.push_back(b.clone());
+                    }
+                    while r.bars.len() > RECENT_BARS {
+                        r.bars.pop_front();
+                    }
+                }
+            }
+        }
+    }
+
     fn emit(&self, events: Vec<BarEvent>) {
         if events.is_empty() {
             return;
         }
+        self.remember(&events);
         let mut bars = Vec::with_capacity(events.len());
         for e in events {
             match e {

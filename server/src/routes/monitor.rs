@@ -11,6 +11,7 @@ use stocksblitz_market::snapshot::{Quote, Snapshot};
 use stocksblitz_market::tick::TickKind;
 
 use crate::error::{ApiError, ApiQuery};
+use crate::identity::extract::Auth;
 use crate::ingest::now_ms;
 use crate::state::AppState;
 
@@ -67,7 +68,7 @@ fn finite(v: f64) -> Option<f64> {
 }
 
 impl QuoteOut {
-    fn from(q: &Quote, now: i64) -> Self {
+    pub fn from(q: &Quote, now: i64) -> Self {
         let g = q.greeks;
         QuoteOut {
             tradingsymbol: q.tradingsymbol.to_string(),
@@ -159,9 +160,11 @@ pub fn underlying_name(raw: &str) -> Result<String, ApiError> {
 }
 
 pub async fn snapshot(
+    auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<SnapshotQuery>,
 ) -> Result<Json<SnapshotResponse>, ApiError> {
+    auth.require_read()?;
     let now = now_ms();
     let as_of = chrono::DateTime::from_timestamp_millis(now)
         .map(|d| d.to_rfc3339())

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use stocksblitz_market::snapshot::Quote;
 
 use crate::error::{ApiError, ApiQuery};
+use crate::identity::extract::Auth;
 use crate::ingest::now_ms;
 use crate::state::AppState;
 
@@ -67,15 +68,7 @@ fn finite(v: f64) -> Option<f64> {
 }
 
 fn build(state: &AppState, raw: &str, now: i64) -> Result<QuoteOut, ApiError> {
-    let sym = stocksblitz_symbols::parse(raw).map_err(|e| ApiError::bad_param("symbol", e))?;
-    if let Some(expiry) = sym.expiry
-        && sym.is_expired_at(chrono::Utc::now())
-    {
-        return Err(ApiError::not_found(
-            "contract_expired",
-            format!("{}: contract expired on {expiry}", sym.tradingsymbol),
-        ));
-    }
+    let sym = super::instrument("symbol", Some(raw))?;
     let snap = state.pipeline.snapshot.read().map_err(|_| {
         ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -139,9 +132,11 @@ fn build(state: &AppState, raw: &str, now: i64) -> Result<QuoteOut, ApiError> {
 }
 
 pub async fn quote(
+    auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<QuoteQuery>,
 ) -> Result<Json<QuoteResponse>, ApiError> {
+    auth.require_read()?;
     let now = now_ms();
     match (q.symbol.as_deref(), q.symbols.as_deref()) {
         (Some(one), None) => Ok(Json(QuoteResponse::One(Box::new(build(&state, one, now)?)))),

@@ -7,12 +7,25 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use stocksblitz_symbols::{Kind, Symbol, parse};
 
+use stocksblitz_market::Timeframe;
+
 use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
 
-/// Resolutions offered to TradingView.
-// The timeframe table of the market crate replaces this list once that crate exists.
-const RESOLUTIONS: [&str; 8] = ["1", "3", "5", "10", "15", "30", "60", "1D"];
+/// Resolutions offered to TradingView: the timeframe table's, in its order.
+const RESOLUTIONS: [&str; 8] = {
+    let mut out = [""; 8];
+    let mut i = 0;
+    while i < 8 {
+        out[i] = Timeframe::ALL[i].udf_resolution();
+        i += 1;
+    }
+    out
+};
+/// Most bars in one UDF `/history` answer.
+pub const MAX_HISTORY_BARS: usize = 5000;
+/// Most results of `/search`.
+pub const MAX_SEARCH: usize = 100;
 
 #[derive(Debug, Deserialize)]
 pub struct SymbolsQuery {
@@ -109,4 +122,189 @@ pub async fn symbols(
 
 fn chrono_now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
+}
+
+#[derive(Debug, Serialize)]
+pub struct UdfConfig {
+    pub supported_resolutions: &'static [&'static str],
+    pub supports_group_request: bool,
+    pub supports_marks: bool,
+    pub supports_search: bool,
+    pub supports_timescale_marks: bool,
+    pub supports_time: bool,
+    pub exchanges: Vec<serde_json::Value>,
+    pub symbols_types: Vec<serde_json::Value>,
+}
+
+/// `GET /config`.
+pub async fn config() -> Json<UdfConfig> {
+    let kind = |name: &str, value: &str| serde_json::json!({"name": name, "value": value});
+    Json(UdfConfig {
+        supported_resolutions: &RESOLUTIONS,
+        supports_group_request: false,
+        supports_marks: false,
+        supports_search: true,
+        supports_timescale_marks: false,
+        supports_time: true,
+        exchanges: vec![
+            serde_json::json!({"value": "", "name": "All", "desc": ""}),
+            serde_json::json!({"value": "NSE", "name": "NSE", "desc": "National Stock Exchange"}),
+            serde_json::json!({"value": "BSE", "name": "BSE", "desc": "BSE"}),
+        ],
+        symbols_types: vec![
+            kind("All", ""),
+            kind("Index", "index"),
+            kind("Futures", "futures"),
+            kind("Option", "option"),
+        ],
+    })
+}
+
+/// `GET /time`: server time, epoch seconds (a JSON number).
+pub async fn time() -> Json<i64> {
+    Json(chrono::Utc::now().timestamp())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    pub query: Option<String>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SearchItem {
+    pub symbol: String,
+    pub full_name: String,
+    pub description: String,
+    pub exchange: &'static str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// `GET /search?query=&limit=`: instruments whose tradingsymbol contains the query (the indices
+/// and everything the feed quotes), indices first.
+pub async fn search(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> Result<Json<Vec<SearchItem>>, ApiError> {
+    let needle = q.query.unwrap_or_default().trim().to_ascii_uppercase();
+    if needle.len() > 64 {
+        return Err(ApiError::bad_param("query", "at most 64 characters"));
+    }
+    let limit = match q.limit {
+        None => 30,
+        Some(n) if (1..=MAX_SEARCH as i64).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(ApiError::bad_param(
+                "limit",
+                format!("must be between 1 and {MAX_SEARCH}, got {n}"),
+            ));
+        }
+    };
+    let mut names: Vec<String> = stocksblitz_symbols::INDICES
+        .iter()
+        .map(|i| i.display.to_string())
+        .collect();
+    if let Ok(snap) = state.pipeline.snapshot.read() {
+        let mut quoted: Vec<String> = snap
+            .quotes()
+            .map(|x| x.tradingsymbol.to_string())
+            .filter(|t| !names.contains(t))
+            .collect();
+        quoted.sort();
+        names.extend(quoted);
+    }
+    let items = names
+        .into_iter()
+        .filter(|n| needle.is_empty() || n.to_ascii_uppercase().contains(&needle))
+        .filter_map(|n| parse(&n).ok())
+        .take(limit)
+        .map(|sym| {
+            let info = SymbolInfo::from_symbol(&sym);
+            SearchItem {
+                symbol: info.name.clone(),
+                full_name: format!("{}:{}", info.exchange, info.name),
+                description: info.description,
+                exchange: info.exchange,
+                kind: info.kind,
+            }
+        })
+        .collect();
+    Ok(Json(items))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryQuery {
+    pub symbol: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub resolution: Option<String>,
+    pub countback: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistoryOut {
+    pub s: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub t: Vec<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub o: Vec<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub h: Vec<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub l: Vec<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub c: Vec<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub v: Vec<u64>,
+}
+
+/// `GET /history?symbol&from&to&resolution[&countback]`: the same bars as `/candles`, in UDF
+/// columns; `{"s": "no_data"}` when there are none in the window.
+pub async fn history(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> Result<Json<HistoryOut>, ApiError> {
+    let sym = super::instrument("symbol", q.symbol.as_deref())?;
+    let res = q
+        .resolution
+        .as_deref()
+        .ok_or_else(|| ApiError::bad_param("resolution", "is required"))?;
+    let tf = Timeframe::parse(res).map_err(|e| ApiError::bad_param("resolution", e))?;
+    let to =
+        q.to.ok_or_else(|| ApiError::bad_param("to", "is required"))?;
+    let limit = match q.countback {
+        None => MAX_HISTORY_BARS,
+        Some(n) if (1..=MAX_HISTORY_BARS as i64).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(ApiError::bad_param(
+                "countback",
+                format!("must be between 1 and {MAX_HISTORY_BARS}, got {n}"),
+            ));
+        }
+    };
+    // With a countback, TradingView wants that many bars ending at `to`, whatever `from` says.
+    let from = if q.countback.is_some() { None } else { q.from };
+    let (bars, _) =
+        super::market::bars_between(&state, &sym.tradingsymbol, tf, from, Some(to), limit).await?;
+    if bars.is_empty() {
+        return Ok(Json(HistoryOut {
+            s: "no_data",
+            t: vec![],
+            o: vec![],
+            h: vec![],
+            l: vec![],
+            c: vec![],
+            v: vec![],
+        }));
+    }
+    Ok(Json(HistoryOut {
+        s: "ok",
+        t: bars.iter().map(|b| b.start).collect(),
+        o: bars.iter().map(|b| b.open).collect(),
+        h: bars.iter().map(|b| b.high).collect(),
+        l: bars.iter().map(|b| b.low).collect(),
+        c: bars.iter().map(|b| b.close).collect(),
+        v: bars.iter().map(|b| b.volume).collect(),
+    }))
 }

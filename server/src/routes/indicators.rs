@@ -1,0 +1,875 @@
+//! The indicator routes (the old backend's paths and shapes, fixed): values computed by the
+//! indicators crate over the bar series (store + recent + forming bar) with enough warm-up
+//! for exact values; current values cached per (instrument, timeframe, canonical id) until the
+//! instrument's bars change; subscriptions stored per client.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use compact_str::CompactString;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use stocksblitz_indicators::{Category, Frame, IndicatorId, ParamKind, REGISTRY, compute};
+use stocksblitz_market::{Bar, Timeframe};
+use stocksblitz_store::subscriptions::SubscriptionKey;
+
+use super::{ApiJson, instrument, timeframe};
+use crate::error::{ApiError, ApiQuery};
+use crate::identity::extract::Auth;
+use crate::series::Series;
+use crate::state::AppState;
+
+/// Most indicator ids in one request.
+pub const MAX_INDICATORS: usize = 20;
+/// Largest `lookback` of `/indicators/history` and `/batch`.
+pub const MAX_LOOKBACK: usize = 5000;
+/// Largest `offset` of `/indicators/at-offset`.
+pub const MAX_OFFSET: usize = 5000;
+/// Most queries in one `/indicators/batch`.
+pub const MAX_BATCH_QUERIES: usize = 100;
+/// Most cached current values; beyond it the cache starts over.
+const MAX_CACHED_VALUES: usize = 16_384;
+
+/// (instrument, timeframe, canonical id).
+type ValueKey = (CompactString, Timeframe, String);
+/// Values and the series they were computed on.
+type Computed = (Arc<Series>, Vec<f64>);
+
+/// Cached latest values: key → (the series they were computed on, one value per output).
+#[derive(Debug, Default)]
+pub struct ValueCache {
+    map: Mutex<HashMap<ValueKey, Computed>>,
+}
+
+impl ValueCache {
+    fn get(
+        &self,
+        key: &(CompactString, Timeframe, String),
+        series: &Arc<Series>,
+    ) -> Option<Vec<f64>> {
+        let map = self.map.lock().ok()?;
+        map.get(key)
+            .filter(|(s, _)| Arc::ptr_eq(s, series))
+            .map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, key: ValueKey, series: Arc<Series>, values: Vec<f64>) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= MAX_CACHED_VALUES && !map.contains_key(&key) {
+                map.clear();
+            }
+            map.insert(key, (series, values));
+        }
+    }
+}
+
+/// An id as the client wrote it, parsed.
+struct Requested {
+    sent: String,
+    id: IndicatorId,
+}
+
+fn parse_id(param: &str, raw: &str) -> Result<IndicatorId, ApiError> {
+    IndicatorId::parse(raw).map_err(|e| ApiError::bad_param(param, e))
+}
+
+/// A comma-separated id list (`RSI_14,SMA_20`).
+fn parse_ids(param: &str, raw: Option<&str>) -> Result<Vec<Requested>, ApiError> {
+    let raw = raw.ok_or_else(|| ApiError::bad_param(param, "is required"))?;
+    let ids: Vec<&str> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if ids.is_empty() {
+        return Err(ApiError::bad_param(param, "is empty"));
+    }
+    if ids.len() > MAX_INDICATORS {
+        return Err(ApiError::bad_param(
+            param,
+            format!("at most {MAX_INDICATORS} indicators, got {}", ids.len()),
+        ));
+    }
+    ids.into_iter()
+        .map(|s| {
+            Ok(Requested {
+                sent: s.to_string(),
+                id: parse_id(param, s)?,
+            })
+        })
+        .collect()
+}
+
+fn bounded(
+    param: &str,
+    v: Option<i64>,
+    default: usize,
+    min: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    let Some(v) = v else {
+        return Ok(default);
+    };
+    usize::try_from(v)
+        .ok()
+        .filter(|v| (min..=max).contains(v))
+        .ok_or_else(|| {
+            ApiError::bad_param(param, format!("must be between {min} and {max}, got {v}"))
+        })
+}
+
+/// Bars of `tf` needed so that the newest `wanted` values of `id` are exact.
+fn depth(id: &IndicatorId, tf: Timeframe, wanted: usize) -> usize {
+    id.warmup(tf.bars_per_session()) + wanted
+}
+
+/// Compute `id` over the last `wanted` bars of `bars` plus its warm-up; returns one series per
+/// output, each `min(wanted, bars.len())` long (the tail).
+fn tail_values(
+    id: &IndicatorId,
+    tf: Timeframe,
+    bars: &[Bar],
+    wanted: usize,
+) -> Result<Vec<Vec<f64>>, ApiError> {
+    let from = bars.len().saturating_sub(depth(id, tf, wanted));
+    let window = &bars[from..];
+    let col = |f: fn(&Bar) -> f64| window.iter().map(f).collect::<Vec<f64>>();
+    let (open, high, low, close) = (
+        col(|b| b.open),
+        col(|b| b.high),
+        col(|b| b.low),
+        col(|b| b.close),
+    );
+    let volume = col(|b| b.volume as f64);
+    let time: Vec<i64> = window.iter().map(|b| b.start).collect();
+    let frame = Frame {
+        open: Some(&open),
+        high: Some(&high),
+        low: Some(&low),
+        close: Some(&close),
+        volume: Some(&volume),
+        time: Some(&time),
+    };
+    let out = compute(id, &frame).map_err(|e| ApiError::bad_param("indicator", e))?;
+    let keep = wanted.min(window.len());
+    Ok(out
+        .series
+        .into_iter()
+        .map(|s| s[s.len() - keep..].to_vec())
+        .collect())
+}
+
+/// One value for the response: a number (null when undefined) or an object of named outputs.
+fn render(id: &IndicatorId, values: &[f64]) -> Value {
+    let def = id.def();
+    if !def.is_multi_output() {
+        return values.first().copied().map_or(Value::Null, Value::from);
+    }
+    let mut obj = Map::new();
+    for (name, v) in def.outputs.iter().zip(values) {
+        obj.insert((*name).to_string(), Value::from(*v));
+    }
+    Value::Object(obj)
+}
+
+fn column(series: &[Vec<f64>], i: usize) -> Vec<f64> {
+    series.iter().map(|s| s[i]).collect()
+}
+
+/// The newest value of every output of `id` (cached until the series changes).
+fn current_values(
+    state: &AppState,
+    series: &Arc<Series>,
+    tf: Timeframe,
+    id: &IndicatorId,
+) -> Result<Option<Vec<f64>>, ApiError> {
+    let Some(last) = series.bars.last() else {
+        return Ok(None);
+    };
+    let key = (last.instrument.clone(), tf, id.canonical());
+    if let Some(v) = state.indicator_values.get(&key, series) {
+        return Ok(Some(v));
+    }
+    let tail = tail_values(id, tf, &series.bars, 1)?;
+    let v = column(&tail, 0);
+    state.indicator_values.put(key, series.clone(), v.clone());
+    Ok(Some(v))
+}
+
+async fn series_for(
+    state: &AppState,
+    tradingsymbol: &str,
+    tf: Timeframe,
+    depth: usize,
+) -> Result<Arc<Series>, ApiError> {
+    state
+        .series
+        .get(&state.store, &state.pipeline, tradingsymbol, tf, depth)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "bar series read failed");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the store did not answer",
+            )
+        })
+}
+
+fn iso_now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Ids mapped to values, in request order (ids echoed as sent).
+#[derive(Debug, Default)]
+pub struct Ordered(Vec<(String, Value)>);
+
+impl Serialize for Ordered {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CurrentQuery {
+    pub symbol: Option<String>,
+    pub timeframe: Option<String>,
+    pub indicators: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CurrentResponse {
+    pub status: &'static str,
+    pub symbol: String,
+    pub timeframe: &'static str,
+    pub timestamp: String,
+    pub candle_time: Option<i64>,
+    pub indicators: Ordered,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+/// `GET /indicators/current`.
+pub async fn current(
+    auth: Auth,
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<CurrentQuery>,
+) -> Result<Json<CurrentResponse>, ApiError> {
+    auth.require_read()?;
+    let sym = instrument("symbol", q.symbol.as_deref())?;
+    let tf = timeframe(q.timeframe.as_deref())?;
+    let ids = parse_ids("indicators", q.indicators.as_deref())?;
+    let need = ids.iter().map(|r| depth(&r.id, tf, 1)).max().unwrap_or(1);
+    let series = series_for(&state, &sym.tradingsymbol, tf, need).await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for r in &ids {
+        let v = current_values(&state, &series, tf, &r.id)?;
+        out.push((r.sent.clone(), v.map_or(Value::Null, |v| render(&r.id, &v))));
+    }
+    Ok(Json(CurrentResponse {
+        status: "success",
+        symbol: sym.tradingsymbol.to_string(),
+        timeframe: tf.as_str(),
+        timestamp: iso_now(),
+        candle_time: series.bars.last().map(|b| b.start),
+        indicators: Ordered(out),
+        reason: series.bars.is_empty().then_some("no_data"),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AtOffsetQuery {
+    pub symbol: Option<String>,
+    pub timeframe: Option<String>,
+    pub indicators: Option<String>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AtOffsetResponse {
+    pub status: &'static str,
+    pub symbol: String,
+    pub timeframe: &'static str,
+    pub offset: usize,
+    pub candle_time: Option<i64>,
+    pub indicators: Ordered,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+/// `GET /indicators/at-offset`: values at the bar `offset` bars before the latest.
+pub async fn at_offset(
+    auth: Auth,
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<AtOffsetQuery>,
+) -> Result<Json<AtOffsetResponse>, ApiError> {
+    auth.require_read()?;
+    let sym = instrument("symbol", q.symbol.as_deref())?;
+    let tf = timeframe(q.timeframe.as_deref())?;
+    let ids = parse_ids("indicators", q.indicators.as_deref())?;
+    let offset = bounded("offset", q.offset, 0, 0, MAX_OFFSET)?;
+    let need = ids
+        .iter()
+        .map(|r| depth(&r.id, tf, offset + 1))
+        .max()
+        .unwrap_or(1);
+    let series = series_for(&state, &sym.tradingsymbol, tf, need).await?;
+    let n = series.bars.len();
+    let target = (offset < n).then(|| n - 1 - offset);
+    let mut out = Vec::with_capacity(ids.len());
+    for r in &ids {
+        let v = match target {
+            Some(t) => {
+                let tail = tail_values(&r.id, tf, &series.bars[..=t], 1)?;
+                render(&r.id, &column(&tail, 0))
+            }
+            None => Value::Null,
+        };
+        out.push((r.sent.clone(), v));
+    }
+    Ok(Json(AtOffsetResponse {
+        status: "success",
+        symbol: sym.tradingsymbol.to_string(),
+        timeframe: tf.as_str(),
+        offset,
+        candle_time: target.map(|t| series.bars[t].start),
+        indicators: Ordered(out),
+        reason: match (n, target) {
+            (0, _) => Some("no_data"),
+            (_, None) => Some("insufficient_data"),
+            _ => None,
+        },
+    }))
+}
+
+/// One point of a history series: `value` for single-output indicators, the output names
+/// otherwise.
+fn history_points(
+    id: &IndicatorId,
+    tf: Timeframe,
+    bars: &[Bar],
+    lookback: usize,
+    with_back: bool,
+) -> Result<Vec<Value>, ApiError> {
+    let tail = tail_values(id, tf, bars, lookback)?;
+    let k = tail.first().map_or(0, Vec::len);
+    let first = bars.len() - k;
+    let mut points = Vec::with_capacity(k);
+    for i in 0..k {
+        let mut p = Map::new();
+        p.insert("time".into(), Value::from(bars[first + i].start));
+        match render(id, &column(&tail, i)) {
+            Value::Object(outputs) => p.extend(outputs),
+            v => {
+                p.insert("value".into(), v);
+            }
+        }
+        if with_back {
+            p.insert("candles_back".into(), Value::from(k - 1 - i));
+        }
+        points.push(Value::Object(p));
+    }
+    Ok(points)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryQuery {
+    pub symbol: Option<String>,
+    pub timeframe: Option<String>,
+    pub indicator: Option<String>,
+    pub lookback: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistoryResponse {
+    pub status: &'static str,
+    pub symbol: String,
+    pub timeframe: &'static str,
+    pub indicator: String,
+    pub count: usize,
+    pub series: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+/// `GET /indicators/history`: the last `lookback` values, oldest first, each fully warmed up.
+pub async fn history(
+    auth: Auth,
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> Result<Json<HistoryResponse>, ApiError> {
+    auth.require_read()?;
+    let sym = instrument("symbol", q.symbol.as_deref())?;
+    let tf = timeframe(q.timeframe.as_deref())?;
+    let sent = q
+        .indicator
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::bad_param("indicator", "is required"))?;
+    let id = parse_id("indicator", sent)?;
+    let lookback = bounded("lookback", q.lookback, 20, 1, MAX_LOOKBACK)?;
+    let series = series_for(&state, &sym.tradingsymbol, tf, depth(&id, tf, lookback)).await?;
+    let points = history_points(&id, tf, &series.bars, lookback, true)?;
+    Ok(Json(HistoryResponse {
+        status: "success",
+        symbol: sym.tradingsymbol.to_string(),
+        timeframe: tf.as_str(),
+        indicator: sent.to_string(),
+        count: points.len(),
+        series: points,
+        reason: series.bars.is_empty().then_some("no_data"),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BatchQuery {
+    pub timeframe: Option<String>,
+    pub indicator: Option<String>,
+    pub lookback: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BatchRequest {
+    pub symbol: Option<String>,
+    #[serde(default)]
+    pub queries: Vec<BatchQuery>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BatchResult {
+    pub timeframe: &'static str,
+    pub indicator: String,
+    pub series: Vec<Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BatchResponse {
+    pub status: &'static str,
+    pub symbol: String,
+    pub results: Vec<BatchResult>,
+}
+
+/// `POST /indicators/batch`: several (timeframe, indicator, lookback) series of one symbol.
+/// Every query is validated before any is computed; a bad one is a 400 naming its index.
+pub async fn batch(
+    auth: Auth,
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<BatchRequest>,
+) -> Result<Json<BatchResponse>, ApiError> {
+    auth.require_read()?;
+    let sym = instrument("symbol", req.symbol.as_deref())?;
+    if req.queries.is_empty() {
+        return Err(ApiError::bad_param("queries", "is empty"));
+    }
+    if req.queries.len() > MAX_BATCH_QUERIES {
+        return Err(ApiError::bad_param(
+            "queries",
+            format!(
+                "at most {MAX_BATCH_QUERIES} queries, got {}",
+                req.queries.len()
+            ),
+        ));
+    }
+    let mut parsed = Vec::with_capacity(req.queries.len());
+    for (i, q) in req.queries.iter().enumerate() {
+        let name = |p: &str| format!("queries[{i}].{p}");
+        let tf = timeframe(q.timeframe.as_deref()).map_err(|e| ApiError {
+            detail: format!("queries[{i}].{}", e.detail),
+            ..e
+        })?;
+        let sent = q
+            .indicator
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ApiError::bad_param(&name("indicator"), "is required"))?;
+        let id = parse_id(&name("indicator"), sent)?;
+        let lookback = bounded(&name("lookback"), q.lookback, 20, 1, MAX_LOOKBACK)?;
+        parsed.push((tf, sent.to_string(), id, lookback));
+    }
+    let mut results = Vec::with_capacity(parsed.len());
+    for (tf, sent, id, lookback) in parsed {
+        let series = series_for(&state, &sym.tradingsymbol, tf, depth(&id, tf, lookback)).await?;
+        results.push(BatchResult {
+            timeframe: tf.as_str(),
+            indicator: sent,
+            series: history_points(&id, tf, &series.bars, lookback, false)?,
+        });
+    }
+    Ok(Json(BatchResponse {
+        status: "success",
+        symbol: sym.tradingsymbol.to_string(),
+        results,
+    }))
+}
+
+/// An indicator in a subscribe request: `"RSI_14"` or `{"name": "RSI", "params": {"length": 14}}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum IndicatorSpec {
+    Id(String),
+    Named {
+        name: String,
+        #[serde(default)]
+        params: Map<String, Value>,
+    },
+}
+
+impl IndicatorSpec {
+    fn parse(&self, i: usize) -> Result<Requested, ApiError> {
+        let param = format!("indicators[{i}]");
+        match self {
+            IndicatorSpec::Id(s) => Ok(Requested {
+                sent: s.trim().to_string(),
+                id: parse_id(&param, s)?,
+            }),
+            IndicatorSpec::Named { name, params } => {
+                let mut named = Vec::with_capacity(params.len());
+                for (k, v) in params {
+                    let Some(x) = v.as_f64() else {
+                        return Err(ApiError::bad_param(
+                            &format!("{param}.params.{k}"),
+                            format!("must be a number, got {v}"),
+                        ));
+                    };
+                    named.push((k.as_str(), x));
+                }
+                let id = IndicatorId::with_named(name, named)
+                    .map_err(|e| ApiError::bad_param(&param, e))?;
+                Ok(Requested {
+                    sent: id.canonical(),
+                    id,
+                })
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SubscribeRequest {
+    pub symbol: Option<String>,
+    pub timeframe: Option<String>,
+    #[serde(default)]
+    pub indicators: Vec<IndicatorSpec>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubscriptionOut {
+    pub indicator_id: String,
+    pub symbol: String,
+    pub timeframe: &'static str,
+    pub subscriber_count: i64,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubscribeResponse {
+    pub status: &'static str,
+    pub client_id: String,
+    pub subscriptions: Vec<SubscriptionOut>,
+}
+
+fn store_error(e: stocksblitz_store::StoreError) -> ApiError {
+    tracing::warn!(error = %e, "subscription store failed");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store_unavailable",
+        "the store did not answer",
+    )
+}
+
+/// `POST /indicators/subscribe`: all-or-nothing validation, idempotent per client, exact counts.
+pub async fn subscribe(
+    auth: Auth,
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<SubscribeRequest>,
+) -> Result<Json<SubscribeResponse>, ApiError> {
+    auth.require_read()?;
+    let sym = instrument("symbol", req.symbol.as_deref())?;
+    let tf = timeframe(req.timeframe.as_deref())?;
+    if req.indicators.is_empty() {
+        return Err(ApiError::bad_param("indicators", "is empty"));
+    }
+    if req.indicators.len() > MAX_INDICATORS {
+        return Err(ApiError::bad_param(
+            "indicators",
+            format!(
+                "at most {MAX_INDICATORS} indicators, got {}",
+                req.indicators.len()
+            ),
+        ));
+    }
+    let ids = req
+        .indicators
+        .iter()
+        .enumerate()
+        .map(|(i, s)| s.parse(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let client = auth.client_id();
+    let now = chrono::Utc::now().timestamp_millis();
+    let need = ids.iter().map(|r| depth(&r.id, tf, 1)).max().unwrap_or(1);
+    let series = series_for(&state, &sym.tradingsymbol, tf, need).await?;
+    let mut subs = Vec::with_capacity(ids.len());
+    for r in &ids {
+        let canonical = r.id.canonical();
+        let key = SubscriptionKey {
+            instrument: &sym.tradingsymbol,
+            timeframe: tf.as_str(),
+            indicator_id: &canonical,
+        };
+        state
+            .store
+            .subscribe(&client, &key, now)
+            .await
+            .map_err(store_error)?;
+        let count = state
+            .store
+            .subscriber_count(&key)
+            .await
+            .map_err(store_error)?;
+        let value =
+            current_values(&state, &series, tf, &r.id)?.map_or(Value::Null, |v| render(&r.id, &v));
+        subs.push(SubscriptionOut {
+            indicator_id: r.sent.clone(),
+            symbol: sym.tradingsymbol.to_string(),
+            timeframe: tf.as_str(),
+            subscriber_count: count,
+            status: "subscribed",
+            value: Some(value),
+        });
+    }
+    Ok(Json(SubscribeResponse {
+        status: "success",
+        client_id: client,
+        subscriptions: subs,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UnsubscribeRequest {
+    pub symbol: Option<String>,
+    pub timeframe: Option<String>,
+    #[serde(default)]
+    pub indicator_ids: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UnsubscribeResponse {
+    pub status: &'static str,
+    pub client_id: String,
+    pub unsubscribed: Vec<SubscriptionOut>,
+}
+
+/// `POST /indicators/unsubscribe`: only the caller's own subscriptions change.
+pub async fn unsubscribe(
+    auth: Auth,
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<UnsubscribeRequest>,
+) -> Result<Json<UnsubscribeResponse>, ApiError> {
+    auth.require_read()?;
+    let sym = instrument("symbol", req.symbol.as_deref())?;
+    let tf = timeframe(req.timeframe.as_deref())?;
+    if req.indicator_ids.is_empty() {
+        return Err(ApiError::bad_param("indicator_ids", "is empty"));
+    }
+    if req.indicator_ids.len() > MAX_INDICATORS {
+        return Err(ApiError::bad_param(
+            "indicator_ids",
+            format!(
+                "at most {MAX_INDICATORS} indicators, got {}",
+                req.indicator_ids.len()
+            ),
+        ));
+    }
+    let ids = req
+        .indicator_ids
+        .iter()
+        .enumerate()
+        .map(|(i, s)| parse_id(&format!("indicator_ids[{i}]"), s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let client = auth.client_id();
+    let mut out = Vec::with_capacity(ids.len());
+    for (sent, id) in req.indicator_ids.iter().zip(&ids) {
+        let canonical = id.canonical();
+        let key = SubscriptionKey {
+            instrument: &sym.tradingsymbol,
+            timeframe: tf.as_str(),
+            indicator_id: &canonical,
+        };
+        let removed = state
+            .store
+            .unsubscribe(&client, &key)
+            .await
+            .map_err(store_error)?;
+        let count = state
+            .store
+            .subscriber_count(&key)
+            .await
+            .map_err(store_error)?;
+        out.push(SubscriptionOut {
+            indicator_id: sent.trim().to_string(),
+            symbol: sym.tradingsymbol.to_string(),
+            timeframe: tf.as_str(),
+            subscriber_count: count,
+            status: if removed {
+                "unsubscribed"
+            } else {
+                "not_subscribed"
+            },
+            value: None,
+        });
+    }
+    Ok(Json(UnsubscribeResponse {
+        status: "success",
+        client_id: client,
+        unsubscribed: out,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct ParamOut {
+    pub name: &'static str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub default: Value,
+    pub min: Value,
+    pub max: Value,
+    pub required: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DefinitionOut {
+    pub name: &'static str,
+    pub display_name: &'static str,
+    pub category: &'static str,
+    pub description: &'static str,
+    pub parameters: Vec<ParamOut>,
+    pub outputs: &'static [&'static str],
+}
+
+fn number(kind: ParamKind, v: f64) -> Value {
+    match kind {
+        ParamKind::Int if v.is_finite() && v.abs() < 9.0e15 => Value::from(v as i64),
+        _ => Value::from(v),
+    }
+}
+
+fn definition(def: &stocksblitz_indicators::IndicatorDef) -> DefinitionOut {
+    DefinitionOut {
+        name: def.name,
+        display_name: def.display_name,
+        category: def.category.as_str(),
+        description: def.description,
+        parameters: def
+            .params
+            .iter()
+            .map(|p| ParamOut {
+                name: p.name,
+                kind: p.kind.as_str(),
+                default: number(p.kind, p.default),
+                min: number(p.kind, p.min),
+                max: number(p.kind, p.max),
+                required: false,
+            })
+            .collect(),
+        outputs: def.outputs,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    pub category: Option<String>,
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ListResponse {
+    pub status: &'static str,
+    pub total: usize,
+    pub categories: Vec<&'static str>,
+    pub indicators: Vec<DefinitionOut>,
+}
+
+/// `GET /indicators/list`: the registry, optionally by category or a search term.
+pub async fn list(ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<ListResponse>, ApiError> {
+    let category = match q
+        .category
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(c) => Some(
+            Category::ALL
+                .into_iter()
+                .find(|x| x.as_str().eq_ignore_ascii_case(c))
+                .ok_or_else(|| {
+                    let names: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+                    ApiError::bad_param(
+                        "category",
+                        format!(
+                            "unknown category {:?}; accepted: {}",
+                            c.chars().take(32).collect::<String>(),
+                            names.join(", ")
+                        ),
+                    )
+                })?,
+        ),
+    };
+    let search = q
+        .search
+        .as_deref()
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty());
+    if search.as_ref().is_some_and(|s| s.len() > 64) {
+        return Err(ApiError::bad_param("search", "at most 64 characters"));
+    }
+    let indicators: Vec<DefinitionOut> = REGISTRY
+        .iter()
+        .filter(|d| category.is_none_or(|c| d.category == c))
+        .filter(|d| {
+            search.as_ref().is_none_or(|s| {
+                d.name.to_ascii_lowercase().contains(s)
+                    || d.display_name.to_ascii_lowercase().contains(s)
+                    || d.description.to_ascii_lowercase().contains(s)
+            })
+        })
+        .map(definition)
+        .collect();
+    Ok(Json(ListResponse {
+        status: "success",
+        total: indicators.len(),
+        categories: Category::ALL.iter().map(|c| c.as_str()).collect(),
+        indicators,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct DefinitionResponse {
+    pub status: &'static str,
+    pub indicator: DefinitionOut,
+}
+
+/// `GET /indicators/definition/{name}` (aliases and ids accepted: `BB`, `RSI_14`).
+pub async fn definition_route(
+    Path(name): Path<String>,
+) -> Result<Json<DefinitionResponse>, ApiError> {
+    match IndicatorId::parse(&name) {
+        Ok(id) => Ok(Json(DefinitionResponse {
+            status: "success",
+            indicator: definition(id.def()),
+        })),
+        Err(e) => Err(ApiError::not_found("unknown_indicator", e.to_string())),
+    }
+}

@@ -1,0 +1,607 @@
+//! Market-data routes: `/candles`, `/instruments`, `/instruments/resolve`, `/fo/expiries`,
+//! `/fo/option-chain`. Bars come from the series reader, quotes from the snapshot, expiries
+//! from the symbols crate's calendar, chain analytics from the market crate.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use stocksblitz_market::chain::{max_pain, pcr_oi};
+use stocksblitz_market::snapshot::{Quote, Snapshot};
+use stocksblitz_market::tick::TickKind;
+use stocksblitz_market::{Bar, Timeframe};
+use stocksblitz_symbols::{
+    Calendar, ExpiryRules, InstrumentSpec, ResolveContext, Symbol, expiry_instant_utc, ist_date,
+};
+
+use super::monitor::{QuoteOut, underlying_name};
+use super::{instrument, timeframe};
+use crate::error::{ApiError, ApiQuery};
+use crate::identity::extract::Auth;
+use crate::ingest::now_ms;
+use crate::state::AppState;
+
+/// Most candles in one response.
+pub const MAX_CANDLES: usize = 5000;
+/// Most instruments in one `/instruments` page.
+pub const MAX_INSTRUMENTS_PAGE: usize = 1000;
+/// Expiries listed ahead by `/fo/expiries`.
+const WEEKLY_AHEAD: usize = 4;
+const MONTHLY_AHEAD: usize = 3;
+
+fn bounded(
+    param: &str,
+    v: Option<i64>,
+    default: usize,
+    min: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    let Some(v) = v else {
+        return Ok(default);
+    };
+    usize::try_from(v)
+        .ok()
+        .filter(|v| (min..=max).contains(v))
+        .ok_or_else(|| {
+            ApiError::bad_param(param, format!("must be between {min} and {max}, got {v}"))
+        })
+}
+
+fn snapshot_error() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "snapshot_unavailable",
+        "snapshot lock poisoned",
+    )
+}
+
+fn store_error(e: stocksblitz_store::StoreError) -> ApiError {
+    tracing::warn!(error = %e, "bar read failed");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store_unavailable",
+        "the store did not answer",
+    )
+}
+
+/// Bars of `tf` for `tradingsymbol` with `from <= start <= to` (epoch s; either open), the
+/// newest `limit` of them, oldest first; and whether the last one is still forming.
+pub async fn bars_between(
+    state: &AppState,
+    tradingsymbol: &str,
+    tf: Timeframe,
+    from: Option<i64>,
+    to: Option<i64>,
+    limit: usize,
+) -> Result<(Vec<Bar>, bool), ApiError> {
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(ApiError::bad_param(
+            "from",
+            format!("must not be after to ({f} > {t})"),
+        ));
+    }
+    let (mut bars, mut forming) = match to {
+        None => {
+            let s = state
+                .series
+                .get(&state.store, &state.pipeline, tradingsymbol, tf, limit)
+                .await
+                .map_err(store_error)?;
+            (s.bars.clone(), s.last_forming)
+        }
+        Some(to) => {
+            // A past window: stored minutes up to `to`, plus what the pipeline holds before it.
+            let rows = (limit + 1)
+                .saturating_mul(tf.minutes())
+                .min(crate::series::MAX_MINUTE_ROWS);
+            let end = tf.bucket_end(tf.bucket_start(to)) - 1;
+            let stored = state
+                .store
+                .last_bars(
+                    tradingsymbol,
+                    Timeframe::M1,
+                    u32::try_from(rows).unwrap_or(u32::MAX),
+                    Some(end),
+                )
+                .await
+                .map_err(store_error)?;
+            let st = state.pipeline.bar_state(tradingsymbol);
+            let recent: Vec<Bar> = st.recent.into_iter().filter(|b| b.start <= end).collect();
+            let fb = st.forming.filter(|b| b.start <= end);
+            let bars = stocksblitz_market::series::assemble(stored, &recent, fb.as_ref(), tf);
+            let now = chrono::Utc::now().timestamp();
+            let forming = stocksblitz_market::series::last_is_forming(&bars, fb.as_ref(), tf, now);
+            (bars, forming)
+        }
+    };
+    if let Some(to) = to {
+        let before = bars.len();
+        bars.retain(|b| b.start <= to);
+        forming &= bars.len() == before;
+    }
+    if let Some(from) = from {
+        bars.retain(|b| b.start >= from);
+    }
+    if bars.len() > limit {
+        bars.drain(..bars.len() - limit);
+    }
+    Ok((bars, forming))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CandlesQuery {
+    pub symbol: Option<String>,
+    pub timeframe: Option<String>,
+    pub limit: Option<i64>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CandleOut {
+    pub time: i64,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: u64,
+    pub oi: Option<u64>,
+    pub complete: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CandlesResponse {
+    pub symbol: String,
+    pub timeframe: &'static str,
+    pub candles: Vec<CandleOut>,
+}
+
+/// `GET /candles`: oldest first; the last may be the forming bar (`complete: false`).
+pub async fn candles(
+    auth: Auth,
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<CandlesQuery>,
+) -> Result<Json<CandlesResponse>, ApiError> {
+    auth.require_read()?;
+    let sym = instrument("symbol", q.symbol.as_deref())?;
+    let tf = timeframe(q.timeframe.as_deref())?;
+    let limit = bounded("limit", q.limit, 100, 1, MAX_CANDLES)?;
+    let (bars, forming) = bars_between(&state, &sym.tradingsymbol, tf, q.from, q.to, limit).await?;
+    let n = bars.len();
+    let candles = bars
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| CandleOut {
+            time: b.start,
+            open: b.open,
+            high: b.high,
+            low: b.low,
+            close: b.close,
+            volume: b.volume,
+            oi: b.oi,
+            complete: !(forming && i + 1 == n),
+        })
+        .collect();
+    Ok(Json(CandlesResponse {
+        symbol: sym.tradingsymbol.to_string(),
+        timeframe: tf.as_str(),
+        candles,
+    }))
+}
+
+/// Weekly and monthly expiries of `underlying` not yet expired at `now_ms`.
+pub fn listed_expiries(
+    underlying: &str,
+    weekly_n: usize,
+    monthly_n: usize,
+    now_ms: i64,
+) -> (Vec<NaiveDate>, Vec<NaiveDate>) {
+    let cal = Calendar::embedded();
+    let rules = ExpiryRules::for_underlying(underlying);
+    let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    let today = ist_date(now);
+    let live = |v: Vec<NaiveDate>, n: usize| -> Vec<NaiveDate> {
+        v.into_iter()
+            .filter(|d| expiry_instant_utc(*d) > now)
+            .take(n)
+            .collect()
+    };
+    let has_weekly = stocksblitz_symbols::find_index(underlying).is_some_and(|i| i.has_weekly);
+    let weekly = if has_weekly {
+        live(
+            cal.next_weekly_expiries(rules, today, weekly_n + 1),
+            weekly_n,
+        )
+    } else {
+        Vec::new()
+    };
+    let monthly = live(
+        cal.next_monthly_expiries(rules, today, monthly_n + 1),
+        monthly_n,
+    );
+    (weekly, monthly)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UnderlyingQuery {
+    pub underlying: Option<String>,
+}
+
+fn required_underlying(raw: Option<&str>) -> Result<String, ApiError> {
+    let raw = raw
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::bad_param("underlying", "is required"))?;
+    underlying_name(raw)
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExpiriesResponse {
+    pub underlying: String,
+    pub weekly: Vec<NaiveDate>,
+    pub monthly: Vec<NaiveDate>,
+}
+
+/// `GET /fo/expiries`: the coming weekly (where listed) and monthly expiries.
+pub async fn expiries(
+    auth: Auth,
+    ApiQuery(q): ApiQuery<UnderlyingQuery>,
+) -> Result<Json<ExpiriesResponse>, ApiError> {
+    auth.require_read()?;
+    let name = required_underlying(q.underlying.as_deref())?;
+    let (weekly, monthly) = listed_expiries(&name, WEEKLY_AHEAD, MONTHLY_AHEAD, now_ms());
+    Ok(Json(ExpiriesResponse {
+        underlying: name,
+        weekly,
+        monthly,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChainQuery {
+    pub underlying: Option<String>,
+    pub expiry: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChainStrike {
+    pub strike: f64,
+    pub call: Option<QuoteOut>,
+    pub put: Option<QuoteOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChainResponse {
+    pub underlying: String,
+    pub spot: Option<f64>,
+    pub expiry: Option<NaiveDate>,
+    pub strikes: Vec<ChainStrike>,
+    pub pcr_oi: Option<f64>,
+    pub max_pain: Option<f64>,
+}
+
+/// `GET /fo/option-chain`: one expiry's strikes with both sides' quotes, PCR by OI and max pain
+/// by OI. Without `expiry`, the nearest one quoted.
+pub async fn option_chain(
+    auth: Auth,
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<ChainQuery>,
+) -> Result<Json<ChainResponse>, ApiError> {
+    auth.require_read()?;
+    let name = required_underlying(q.underlying.as_deref())?;
+    let wanted = match q.expiry.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => Some(NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+            ApiError::bad_param(
+                "expiry",
+                format!(
+                    "expected a date YYYY-MM-DD, got {:?}",
+                    raw.chars().take(32).collect::<String>()
+                ),
+            )
+        })?),
+    };
+    let now = now_ms();
+    let snap = state
+        .pipeline
+        .snapshot
+        .read()
+        .map_err(|_| snapshot_error())?;
+    let Some(view) = snap.underlying(&name) else {
+        return Ok(Json(ChainResponse {
+            underlying: name,
+            spot: None,
+            expiry: wanted,
+            strikes: Vec::new(),
+            pcr_oi: None,
+            max_pain: None,
+        }));
+    };
+    let today = ist_date(chrono::DateTime::from_timestamp_millis(now).unwrap_or_default());
+    let expiry = wanted.or_else(|| {
+        view.options
+            .iter()
+            .filter_map(|o| o.expiry)
+            .filter(|d| *d >= today)
+            .min()
+    });
+    let mut strikes: Vec<ChainStrike> = Vec::new();
+    if let Some(e) = expiry {
+        let mut legs: Vec<&Quote> = view
+            .options
+            .iter()
+            .copied()
+            .filter(|o| o.expiry == Some(e))
+            .collect();
+        legs.sort_by(|a, b| a.strike.unwrap_or(0.0).total_cmp(&b.strike.unwrap_or(0.0)));
+        for o in legs {
+            let Some(k) = o.strike else { continue };
+            if strikes.last().is_none_or(|s| s.strike != k) {
+                strikes.push(ChainStrike {
+                    strike: k,
+                    call: None,
+                    put: None,
+                });
+            }
+            if let Some(row) = strikes.last_mut() {
+                match o.right {
+                    Some(stocksblitz_symbols::Right::Call) => {
+                        row.call = Some(QuoteOut::from(o, now))
+                    }
+                    Some(stocksblitz_symbols::Right::Put) => row.put = Some(QuoteOut::from(o, now)),
+                    None => {}
+                }
+            }
+        }
+    }
+    let rows = expiry.map(|e| view.chain_rows(e)).unwrap_or_default();
+    Ok(Json(ChainResponse {
+        underlying: name,
+        spot: view.index.map(|q| q.ltp).filter(|v| v.is_finite()),
+        expiry,
+        strikes,
+        pcr_oi: pcr_oi(&rows).filter(|v| v.is_finite()),
+        max_pain: max_pain(&rows),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InstrumentsQuery {
+    pub underlying: Option<String>,
+    pub kind: Option<String>,
+    pub expiry: Option<String>,
+    pub right: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InstrumentOut {
+    pub tradingsymbol: String,
+    pub token: Option<u64>,
+    pub kind: &'static str,
+    pub underlying: String,
+    pub expiry: Option<NaiveDate>,
+    pub strike: Option<f64>,
+    pub right: Option<&'static str>,
+    pub lot_size: Option<u32>,
+    pub tick_size: Option<f64>,
+    pub exchange: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InstrumentsResponse {
+    pub total: usize,
+    pub instruments: Vec<InstrumentOut>,
+}
+
+fn instrument_out(q: &Quote) -> InstrumentOut {
+    let sym = stocksblitz_symbols::parse(&q.tradingsymbol).ok();
+    InstrumentOut {
+        tradingsymbol: q.tradingsymbol.to_string(),
+        token: q.token,
+        kind: q.kind.as_str(),
+        underlying: q.underlying.to_string(),
+        expiry: q.expiry,
+        strike: q.strike,
+        right: q.right.map(|r| r.as_str()),
+        lot_size: q.lot_size,
+        tick_size: q.tick_size,
+        exchange: sym.map_or("NSE", |s| s.exchange.as_str()),
+    }
+}
+
+/// `GET /instruments`: the instruments quoted by the feed, filtered and paged (sorted by
+/// underlying, kind, expiry, strike).
+pub async fn instruments(
+    auth: Auth,
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<InstrumentsQuery>,
+) -> Result<Json<InstrumentsResponse>, ApiError> {
+    auth.require_read()?;
+    let underlying = match q
+        .underlying
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(raw) => Some(underlying_name(raw)?),
+        None => None,
+    };
+    let kind = match q.kind.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(k) => Some(match k.to_ascii_lowercase().as_str() {
+            "index" => TickKind::Index,
+            "future" | "fut" => TickKind::Future,
+            "option" | "opt" => TickKind::Option,
+            "equity" | "eq" => TickKind::Equity,
+            _ => {
+                return Err(ApiError::bad_param(
+                    "kind",
+                    format!(
+                        "expected index, future, option or equity, got {:?}",
+                        k.chars().take(32).collect::<String>()
+                    ),
+                ));
+            }
+        }),
+    };
+    let expiry = match q.expiry.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => Some(NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+            ApiError::bad_param(
+                "expiry",
+                format!(
+                    "expected a date YYYY-MM-DD, got {:?}",
+                    raw.chars().take(32).collect::<String>()
+                ),
+            )
+        })?),
+    };
+    let right = match q.right.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(r) => Some(match r.to_ascii_uppercase().as_str() {
+            "CE" | "CALL" | "C" => stocksblitz_symbols::Right::Call,
+            "PE" | "PUT" | "P" => stocksblitz_symbols::Right::Put,
+            _ => {
+                return Err(ApiError::bad_param(
+                    "right",
+                    format!(
+                        "expected CE or PE, got {:?}",
+                        r.chars().take(16).collect::<String>()
+                    ),
+                ));
+            }
+        }),
+    };
+    let limit = bounded("limit", q.limit, 100, 1, MAX_INSTRUMENTS_PAGE)?;
+    let offset = bounded("offset", q.offset, 0, 0, 1_000_000)?;
+    let snap = state
+        .pipeline
+        .snapshot
+        .read()
+        .map_err(|_| snapshot_error())?;
+    let mut all: Vec<&Quote> = snap
+        .quotes()
+        .filter(|x| underlying.as_deref().is_none_or(|u| x.underlying == u))
+        .filter(|x| kind.is_none_or(|k| x.kind == k))
+        .filter(|x| expiry.is_none_or(|e| x.expiry == Some(e)))
+        .filter(|x| right.is_none_or(|r| x.right == Some(r)))
+        .collect();
+    all.sort_by(|a, b| {
+        (
+            a.underlying.as_str(),
+            a.kind.as_str(),
+            a.expiry,
+            a.right.map(|r| r.as_str()),
+        )
+            .cmp(&(
+                b.underlying.as_str(),
+                b.kind.as_str(),
+                b.expiry,
+                b.right.map(|r| r.as_str()),
+            ))
+            .then(a.strike.unwrap_or(0.0).total_cmp(&b.strike.unwrap_or(0.0)))
+            .then(a.tradingsymbol.cmp(&b.tradingsymbol))
+    });
+    let total = all.len();
+    let instruments = all
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(instrument_out)
+        .collect();
+    Ok(Json(InstrumentsResponse { total, instruments }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResolveQuery {
+    pub spec: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResolveResponse {
+    pub spec: String,
+    pub tradingsymbol: String,
+    pub kind: &'static str,
+    pub underlying: String,
+    pub expiry: Option<NaiveDate>,
+    pub strike: Option<f64>,
+    pub right: Option<&'static str>,
+    pub exchange: &'static str,
+    pub spot: f64,
+}
+
+fn spot_of(snap: &Snapshot, underlying: &str) -> Option<f64> {
+    let view = snap.underlying(underlying)?;
+    view.index
+        .map(|q| q.ltp)
+        .or_else(|| view.futures.first().map(|q| q.ltp))
+        .filter(|v| v.is_finite() && *v > 0.0)
+}
+
+/// `GET /instruments/resolve?spec=NSE@NIFTY@Nw+1@Put@OTM2`: the instrument the spec names now
+/// (strikes relative to the live spot, expiries from the calendar).
+pub async fn resolve(
+    auth: Auth,
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<ResolveQuery>,
+) -> Result<Json<ResolveResponse>, ApiError> {
+    auth.require_read()?;
+    let raw = q
+        .spec
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::bad_param("spec", "is required"))?;
+    let spec = InstrumentSpec::parse(raw).map_err(|e| ApiError::bad_param("spec", e))?;
+    let (weekly, monthly) = listed_expiries(&spec.underlying, 8, 6, now_ms());
+    let spot = {
+        let snap = state
+            .pipeline
+            .snapshot
+            .read()
+            .map_err(|_| snapshot_error())?;
+        spot_of(&snap, &spec.underlying)
+    };
+    let needs_spot = spec.strike.is_some();
+    let spot = match (spot, needs_spot) {
+        (Some(s), _) => s,
+        (None, false) => 0.0,
+        (None, true) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_spot",
+                format!(
+                    "no live price for {} yet: a relative strike cannot be resolved",
+                    spec.underlying
+                ),
+            ));
+        }
+    };
+    let ctx = ResolveContext {
+        spot,
+        strike_step: None,
+        weekly: &weekly,
+        monthly: &monthly,
+    };
+    let sym: Symbol = spec
+        .resolve(&ctx)
+        .map_err(|e| ApiError::bad_param("spec", e))?;
+    Ok(Json(ResolveResponse {
+        spec: raw.to_string(),
+        tradingsymbol: sym.tradingsymbol.to_string(),
+        kind: sym.kind.as_str(),
+        underlying: sym.underlying.to_string(),
+        expiry: sym.expiry,
+        strike: sym.strike.map(|s| s.value()),
+        right: sym.right.map(|r| r.as_str()),
+        exchange: sym.exchange.as_str(),
+        spot,
+    }))
+}

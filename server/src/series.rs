@@ -1,0 +1,105 @@
+//! Bar series for readers (`/candles`, UDF `/history`, the indicator routes): the store's
+//! 1-minute bars plus the pipeline's recent and forming bars, rolled up to the timeframe by the
+//! market crate, cached per (instrument, timeframe) until the instrument's bars change. One
+//! fetch per key at a time: concurrent readers of a stale key wait for the same fetch.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use compact_str::CompactString;
+use stocksblitz_market::series::{assemble, last_is_forming};
+use stocksblitz_market::{Bar, Timeframe};
+use stocksblitz_store::{Store, StoreError};
+
+use crate::ingest::Pipeline;
+
+/// Most 1-minute rows read from the store for one series (a day is 375 of them).
+pub const MAX_MINUTE_ROWS: usize = 400_000;
+/// Most (instrument, timeframe) series kept; beyond it the cache starts over.
+pub const MAX_CACHED_SERIES: usize = 2048;
+
+/// A series as read at one moment.
+#[derive(Debug)]
+pub struct Series {
+    pub bars: Vec<Bar>,
+    /// The last bar is still forming (its bucket has not closed).
+    pub last_forming: bool,
+    /// The pipeline state it was built from (cache validity).
+    version: u64,
+    forming: Option<Bar>,
+    /// Bars asked for when it was fetched (a deeper request refetches).
+    depth: usize,
+}
+
+impl Series {
+    /// Bars that are complete (the forming one left out).
+    pub fn closed(&self) -> &[Bar] {
+        let n = self.bars.len() - usize::from(self.last_forming);
+        &self.bars[..n]
+    }
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Arc<Series>>>>;
+
+#[derive(Debug, Default)]
+pub struct SeriesCache {
+    slots: Mutex<HashMap<(CompactString, Timeframe), Slot>>,
+}
+
+impl SeriesCache {
+    fn slot(&self, instrument: &str, tf: Timeframe) -> Slot {
+        let Ok(mut slots) = self.slots.lock() else {
+            return Slot::default();
+        };
+        if slots.len() >= MAX_CACHED_SERIES && !slots.contains_key(&(instrument.into(), tf)) {
+            slots.clear();
+        }
+        slots.entry((instrument.into(), tf)).or_default().clone()
+    }
+
+    /// At least the newest `depth` bars of `tf` (fewer when the store has fewer), the forming
+    /// bar included, oldest first.
+    pub async fn get(
+        &self,
+        store: &Store,
+        pipeline: &Pipeline,
+        instrument: &str,
+        tf: Timeframe,
+        depth: usize,
+    ) -> Result<Arc<Series>, StoreError> {
+        let slot = self.slot(instrument, tf);
+        let mut cached = slot.lock().await;
+        let state = pipeline.bar_state(instrument);
+        if let Some(s) = cached.as_ref()
+            && s.version == state.version
+            && s.forming == state.forming
+            && s.depth >= depth
+        {
+            return Ok(s.clone());
+        }
+        let rows = depth
+            .saturating_add(1)
+            .saturating_mul(tf.minutes())
+            .min(MAX_MINUTE_ROWS);
+        let stored = store
+            .last_bars(
+                instrument,
+                Timeframe::M1,
+                u32::try_from(rows).unwrap_or(u32::MAX),
+                None,
+            )
+            .await?;
+        let bars = assemble(stored, &state.recent, state.forming.as_ref(), tf);
+        let now = chrono::Utc::now().timestamp();
+        let last_forming = last_is_forming(&bars, state.forming.as_ref(), tf, now);
+        let series = Arc::new(Series {
+            bars,
+            last_forming,
+            version: state.version,
+            forming: state.forming,
+            depth,
+        });
+        *cached = Some(series.clone());
+        Ok(series)
+    }
+}

@@ -96,6 +96,7 @@ PROTECTED = (
 # Servers started by the tests, by base URL (for their test credentials).
 _SERVERS: dict[str, ServerProcess] = {}
 
+
 class ServerProcess:
     def __init__(
         self,

@@ -42,6 +42,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/search", get(routes::udf::search))
         .route("/history", get(routes::udf::history))
         .route("/monitor/snapshot", get(routes::monitor::snapshot))
+        .route("/monitor/stream", get(routes::stream::monitor_stream))
         .route("/quote", get(routes::quote::quote))
         .route("/candles", get(routes::market::candles))
         .route("/instruments", get(routes::market::instruments))
@@ -87,6 +88,7 @@ pub fn indicator_routes() -> Router<Arc<AppState>> {
         .route("/indicators/subscribe", post(i::subscribe))
         .route("/indicators/unsubscribe", post(i::unsubscribe))
         .route("/indicators/list", get(i::list))
+        .route("/indicators/stream", get(routes::stream::indicators_stream))
         .route("/indicators/definition/{name}", get(i::definition_route))
 }
 

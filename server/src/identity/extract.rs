@@ -9,7 +9,7 @@ use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use stocksblitz_auth::{AuthError, Credential, Scope, classify};
+use stocksblitz_auth::{AuthError, Scope};
 
 use super::UserIdentity;
 use crate::error::ApiError;
@@ -152,12 +152,12 @@ impl FromRequestParts<Arc<AppState>> for Auth {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
-        let identity = match classify(token) {
-            Ok(Credential::Jwt(t)) => state.identity.verify_jwt(t).await,
-            Ok(Credential::ApiKey(k)) => state.identity.verify_api_key(k, client).await,
-            Err(e) => Err(e),
-        };
-        identity.map(Auth).map_err(fail)
+        state
+            .identity
+            .authenticate(token, client)
+            .await
+            .map(Auth)
+            .map_err(fail)
     }
 }
 

@@ -185,6 +185,20 @@ impl Identity {
     }
 
     /// Verify a JWT from the built-in provider and check its session.
+    /// Verify a bearer credential of either kind (classified by shape: a JWT's failure is
+    /// final, never retried as an API key).
+    pub async fn authenticate(
+        &self,
+        token: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<UserIdentity, AuthError> {
+        match stocksblitz_auth::classify(token) {
+            Ok(stocksblitz_auth::Credential::Jwt(t)) => self.verify_jwt(t).await,
+            Ok(stocksblitz_auth::Credential::ApiKey(k)) => self.verify_api_key(k, client).await,
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn verify_jwt(&self, token: &str) -> Result<UserIdentity, AuthError> {
         let now = now_ms();
         let cached = self.jwt_cache.read().ok().and_then(|c| {

@@ -67,9 +67,9 @@ impl ValueCache {
 }
 
 /// An id as the client wrote it, parsed.
-struct Requested {
-    sent: String,
-    id: IndicatorId,
+pub(crate) struct Requested {
+    pub(crate) sent: String,
+    pub(crate) id: IndicatorId,
 }
 
 fn parse_id(param: &str, raw: &str) -> Result<IndicatorId, ApiError> {
@@ -122,13 +122,13 @@ fn bounded(
 }
 
 /// Bars of `tf` needed so that the newest `wanted` values of `id` are exact.
-fn depth(id: &IndicatorId, tf: Timeframe, wanted: usize) -> usize {
+pub(crate) fn depth(id: &IndicatorId, tf: Timeframe, wanted: usize) -> usize {
     id.warmup(tf.bars_per_session()) + wanted
 }
 
 /// Compute `id` over the last `wanted` bars of `bars` plus its warm-up; returns one series per
 /// output, each `min(wanted, bars.len())` long (the tail).
-fn tail_values(
+pub(crate) fn tail_values(
     id: &IndicatorId,
     tf: Timeframe,
     bars: &[Bar],
@@ -163,7 +163,7 @@ fn tail_values(
 }
 
 /// One value for the response: a number (null when undefined) or an object of named outputs.
-fn render(id: &IndicatorId, values: &[f64]) -> Value {
+pub(crate) fn render(id: &IndicatorId, values: &[f64]) -> Value {
     let def = id.def();
     if !def.is_multi_output() {
         return values.first().copied().map_or(Value::Null, Value::from);
@@ -175,7 +175,7 @@ fn render(id: &IndicatorId, values: &[f64]) -> Value {
     Value::Object(obj)
 }
 
-fn column(series: &[Vec<f64>], i: usize) -> Vec<f64> {
+pub(crate) fn column(series: &[Vec<f64>], i: usize) -> Vec<f64> {
     series.iter().map(|s| s[i]).collect()
 }
 
@@ -525,7 +525,7 @@ pub enum IndicatorSpec {
 }
 
 impl IndicatorSpec {
-    fn parse(&self, i: usize) -> Result<Requested, ApiError> {
+    pub(crate) fn parse(&self, i: usize) -> Result<Requested, ApiError> {
         let param = format!("indicators[{i}]");
         match self {
             IndicatorSpec::Id(s) => Ok(Requested {

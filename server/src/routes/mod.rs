@@ -4,6 +4,7 @@ pub mod indicators;
 pub mod market;
 pub mod monitor;
 pub mod quote;
+pub mod stream;
 pub mod udf;
 
 use stocksblitz_market::Timeframe;

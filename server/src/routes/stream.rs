@@ -1,0 +1,528 @@
+//! The WebSockets: `/indicators/stream` (indicator updates on every bar close, or on every
+//! change of the forming bar with `"mode": "tick"`) and `/monitor/stream` (quotes of one
+//! underlying as they change, latest wins per instrument). Both authenticate with `?token=`, an
+//! `Authorization` header or (indicators) a first `{"action": "auth", "token": …}` message, and
+//! close with 1008 when that fails. Each connection polls the shared series cache and snapshot
+//! every [`POLL`]; a slow client only delays itself.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use stocksblitz_indicators::IndicatorId;
+use stocksblitz_market::Timeframe;
+
+use super::indicators::{IndicatorSpec, column, depth, render, tail_values};
+use super::monitor::{QuoteOut, underlying_name};
+use super::{instrument, timeframe};
+use crate::error::{ApiError, ApiQuery};
+use crate::identity::extract::ClientIp;
+use crate::ingest::now_ms;
+use crate::series::Series;
+use crate::state::AppState;
+
+/// How often a connection looks for new bars or quotes.
+pub const POLL: Duration = Duration::from_millis(250);
+/// Largest client message (bytes).
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+/// Most (symbol, timeframe) subscriptions per connection.
+pub const MAX_STREAM_SUBSCRIPTIONS: usize = 50;
+/// Time a connection without a token has to authenticate with its first message.
+pub const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+/// WebSocket close code for a policy violation (failed authentication).
+const POLICY_VIOLATION: u16 = 1008;
+
+#[derive(Debug, Deserialize)]
+pub struct StreamQuery {
+    pub token: Option<String>,
+    pub underlying: Option<String>,
+}
+
+fn header_token(headers: &HeaderMap) -> Option<String> {
+    let h = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    Some(h.strip_prefix("Bearer ").unwrap_or(h).trim().to_string())
+}
+
+type Peer = ClientIp;
+
+async fn authenticate(state: &AppState, token: &str, peer: &Peer) -> Result<(), String> {
+    match state.identity.authenticate(token, peer.0).await {
+        Ok(id) if id.scopes.contains(stocksblitz_auth::Scope::Read) => Ok(()),
+        Ok(_) => Err("this stream needs the read scope".into()),
+        Err(e) => {
+            state.metrics.auth_failure(e.code());
+            Err(format!("not authenticated: {e}"))
+        }
+    }
+}
+
+async fn close_policy(mut socket: WebSocket, reason: String) {
+    let reason: String = reason.chars().take(120).collect();
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code: POLICY_VIOLATION,
+            reason: Utf8Bytes::from(reason),
+        })))
+        .await;
+}
+
+async fn send(socket: &mut WebSocket, v: &Value) -> bool {
+    socket
+        .send(Message::Text(Utf8Bytes::from(v.to_string())))
+        .await
+        .is_ok()
+}
+
+fn error_msg(code: &str, message: impl std::fmt::Display) -> Value {
+    json!({"type": "error", "error_code": code, "message": message.to_string()})
+}
+
+fn api_error_msg(e: &ApiError) -> Value {
+    error_msg(e.code, &e.detail)
+}
+
+/// `GET /indicators/stream` (WebSocket).
+pub async fn indicators_stream(
+    ws: WebSocketUpgrade,
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<StreamQuery>,
+    headers: HeaderMap,
+    peer: Peer,
+) -> Response {
+    let token = q.token.or_else(|| header_token(&headers));
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| indicator_session(socket, state, token, peer))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Bar,
+    Tick,
+}
+
+#[derive(Debug)]
+struct Sub {
+    symbol: String,
+    tf: Timeframe,
+    ids: Vec<(String, IndicatorId)>,
+    mode: Mode,
+    /// Start of the newest closed bar already reported (or seen at subscription).
+    last_closed: Option<i64>,
+    /// The series last reported in tick mode.
+    last_series: Option<Arc<Series>>,
+}
+
+impl Sub {
+    fn depth(&self) -> usize {
+        self.ids
+            .iter()
+            .map(|(_, id)| depth(id, self.tf, 2))
+            .max()
+            .unwrap_or(2)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ClientMsg {
+    action: Option<String>,
+    token: Option<String>,
+    symbol: Option<String>,
+    timeframe: Option<String>,
+    #[serde(default)]
+    indicators: Vec<IndicatorSpec>,
+    mode: Option<String>,
+}
+
+async fn indicator_session(
+    mut socket: WebSocket,
+    state: Arc<AppState>,
+    token: Option<String>,
+    peer: Peer,
+) {
+    // Authentication: the token given with the upgrade, else the first message.
+    let authed = match token {
+        Some(t) => authenticate(&state, &t, &peer).await,
+        None => match tokio::time::timeout(AUTH_TIMEOUT, socket.recv()).await {
+            Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str::<ClientMsg>(&text) {
+                Ok(ClientMsg {
+                    action: Some(a),
+                    token: Some(t),
+                    ..
+                }) if a == "auth" => authenticate(&state, &t, &peer).await,
+                _ => Err("the first message must be {\"action\": \"auth\", \"token\": …}".into()),
+            },
+            Ok(_) => Err("the first message must be {\"action\": \"auth\", \"token\": …}".into()),
+            Err(_) => Err("no authentication within 10 s".into()),
+        },
+    };
+    if let Err(why) = authed {
+        close_policy(socket, why).await;
+        return;
+    }
+    if !send(&mut socket, &json!({"type": "success", "action": "auth"})).await {
+        return;
+    }
+    let mut subs: Vec<Sub> = Vec::new();
+    let mut poll = tokio::time::interval(POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            msg = socket.recv() => {
+                let reply = match msg {
+                    Some(Ok(Message::Text(text))) => handle(&state, &mut subs, &text).await,
+                    Some(Ok(Message::Binary(_))) => error_msg("invalid_message", "send JSON text messages"),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                };
+                if !send(&mut socket, &reply).await {
+                    break;
+                }
+            }
+            _ = poll.tick() => {
+                for update in updates(&state, &mut subs).await {
+                    if !send(&mut socket, &update).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn handle(state: &AppState, subs: &mut Vec<Sub>, text: &str) -> Value {
+    let msg: ClientMsg = match serde_json::from_str(text) {
+        Ok(m) => m,
+        Err(e) => return error_msg("invalid_json", format!("invalid message: {e}")),
+    };
+    match msg.action.as_deref() {
+        Some("ping") => json!({"type": "pong", "timestamp": now_ms() / 1000}),
+        Some("auth") => json!({"type": "success", "action": "auth"}),
+        Some("subscribe") => match subscribe(state, subs, msg).await {
+            Ok(v) => v,
+            Err(e) => api_error_msg(&e),
+        },
+        Some("unsubscribe") => match unsubscribe(subs, msg) {
+            Ok(v) => v,
+            Err(e) => api_error_msg(&e),
+        },
+        Some(other) => error_msg(
+            "unknown_action",
+            format!(
+                "unknown action {:?}; expected subscribe, unsubscribe or ping",
+                other.chars().take(32).collect::<String>()
+            ),
+        ),
+        None => error_msg("missing_action", "the message has no \"action\""),
+    }
+}
+
+async fn subscribe(
+    state: &AppState,
+    subs: &mut Vec<Sub>,
+    msg: ClientMsg,
+) -> Result<Value, ApiError> {
+    let sym = instrument("symbol", msg.symbol.as_deref())?;
+    let tf = timeframe(msg.timeframe.as_deref())?;
+    let mode = match msg.mode.as_deref() {
+        None | Some("bar") => Mode::Bar,
+        Some("tick") => Mode::Tick,
+        Some(m) => {
+            return Err(ApiError::bad_param(
+                "mode",
+                format!(
+                    "expected \"bar\" or \"tick\", got {:?}",
+                    m.chars().take(16).collect::<String>()
+                ),
+            ));
+        }
+    };
+    if msg.indicators.is_empty() {
+        return Err(ApiError::bad_param("indicators", "is empty"));
+    }
+    if msg.indicators.len() > super::indicators::MAX_INDICATORS {
+        return Err(ApiError::bad_param(
+            "indicators",
+            format!("at most {} indicators", super::indicators::MAX_INDICATORS),
+        ));
+    }
+    let parsed = msg
+        .indicators
+        .iter()
+        .enumerate()
+        .map(|(i, s)| s.parse(i).map(|r| (r.sent, r.id)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let symbol = sym.tradingsymbol.to_string();
+    let pos = subs.iter().position(|s| s.symbol == symbol && s.tf == tf);
+    if pos.is_none() && subs.len() >= MAX_STREAM_SUBSCRIPTIONS {
+        return Err(ApiError::bad_param(
+            "symbol",
+            format!(
+                "at most {MAX_STREAM_SUBSCRIPTIONS} symbol/timeframe subscriptions per connection"
+            ),
+        ));
+    }
+    let i = match pos {
+        Some(i) => i,
+        None => {
+            subs.push(Sub {
+                symbol: symbol.clone(),
+                tf,
+                ids: Vec::new(),
+                mode,
+                last_closed: None,
+                last_series: None,
+            });
+            subs.len() - 1
+        }
+    };
+    let sub = &mut subs[i];
+    sub.mode = mode;
+    for (sent, id) in parsed {
+        if !sub.ids.iter().any(|(_, x)| *x == id) {
+            if sub.ids.len() >= super::indicators::MAX_INDICATORS {
+                return Err(ApiError::bad_param(
+                    "indicators",
+                    "too many indicators on this symbol/timeframe",
+                ));
+            }
+            sub.ids.push((sent, id));
+        }
+    }
+    let series = series(state, sub).await?;
+    sub.last_closed = series.closed().last().map(|b| b.start);
+    sub.last_series = Some(series.clone());
+    let mut values = serde_json::Map::new();
+    for (sent, id) in &sub.ids {
+        let v = if series.bars.is_empty() {
+            Value::Null
+        } else {
+            render(id, &column(&tail_values(id, tf, &series.bars, 1)?, 0))
+        };
+        values.insert(sent.clone(), v);
+    }
+    Ok(json!({
+        "type": "success",
+        "action": "subscribe",
+        "symbol": symbol,
+        "timeframe": tf.as_str(),
+        "mode": if mode == Mode::Tick { "tick" } else { "bar" },
+        "indicators": sub.ids.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>(),
+        "values": values,
+        "candle_time": series.bars.last().map(|b| b.start),
+    }))
+}
+
+fn unsubscribe(subs: &mut Vec<Sub>, msg: ClientMsg) -> Result<Value, ApiError> {
+    let sym = instrument("symbol", msg.symbol.as_deref())?;
+    let tf = timeframe(msg.timeframe.as_deref())?;
+    let symbol = sym.tradingsymbol.to_string();
+    let Some(i) = subs.iter().position(|s| s.symbol == symbol && s.tf == tf) else {
+        return Err(ApiError::not_found(
+            "not_subscribed",
+            format!("not subscribed to {symbol} {}", tf.as_str()),
+        ));
+    };
+    let removed: Vec<String> = if msg.indicators.is_empty() {
+        let all = subs.remove(i);
+        all.ids.into_iter().map(|(s, _)| s).collect()
+    } else {
+        let ids = msg
+            .indicators
+            .iter()
+            .enumerate()
+            .map(|(k, s)| s.parse(k).map(|r| r.id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let sub = &mut subs[i];
+        let mut removed = Vec::new();
+        sub.ids.retain(|(sent, id)| {
+            let drop = ids.contains(id);
+            if drop {
+                removed.push(sent.clone());
+            }
+            !drop
+        });
+        if sub.ids.is_empty() {
+            subs.remove(i);
+        }
+        removed
+    };
+    Ok(json!({
+        "type": "success",
+        "action": "unsubscribe",
+        "symbol": symbol,
+        "timeframe": tf.as_str(),
+        "indicators": removed,
+    }))
+}
+
+async fn series(state: &AppState, sub: &Sub) -> Result<Arc<Series>, ApiError> {
+    state
+        .series
+        .get(
+            &state.store,
+            &state.pipeline,
+            &sub.symbol,
+            sub.tf,
+            sub.depth(),
+        )
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "bar series read failed");
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the store did not answer",
+            )
+        })
+}
+
+/// Updates due on this poll: per subscription, the newly closed bar's values (bar mode) or the
+/// current values when the series changed (tick mode).
+async fn updates(state: &AppState, subs: &mut [Sub]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for sub in subs.iter_mut() {
+        let Ok(series) = series(state, sub).await else {
+            continue;
+        };
+        let (bars, candle_time) = match sub.mode {
+            Mode::Bar => {
+                let closed = series.closed();
+                let Some(last) = closed.last() else { continue };
+                if sub.last_closed.is_some_and(|t| t >= last.start) {
+                    continue;
+                }
+                sub.last_closed = Some(last.start);
+                (closed, last.start)
+            }
+            Mode::Tick => {
+                if sub
+                    .last_series
+                    .as_ref()
+                    .is_some_and(|s| Arc::ptr_eq(s, &series))
+                {
+                    continue;
+                }
+                let Some(last) = series.bars.last() else {
+                    continue;
+                };
+                (series.bars.as_slice(), last.start)
+            }
+        };
+        let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        for (sent, id) in &sub.ids {
+            let Ok(tail) = tail_values(id, sub.tf, bars, 1) else {
+                continue;
+            };
+            out.push(json!({
+                "type": "indicator_update",
+                "symbol": sub.symbol,
+                "timeframe": sub.tf.as_str(),
+                "indicator_id": sent,
+                "value": render(id, &column(&tail, 0)),
+                "candle_time": candle_time,
+                "complete": sub.mode == Mode::Bar || !series.last_forming,
+                "timestamp": timestamp,
+            }));
+        }
+        sub.last_series = Some(series);
+    }
+    out
+}
+
+/// `GET /monitor/stream?underlying=NIFTY` (WebSocket): `{"channel", "payload"}` for every quote
+/// of the underlying that changed since the last poll (latest wins per instrument).
+pub async fn monitor_stream(
+    ws: WebSocketUpgrade,
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<StreamQuery>,
+    headers: HeaderMap,
+    peer: Peer,
+) -> Result<Response, ApiError> {
+    let underlying = match q
+        .underlying
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(raw) => Some(underlying_name(raw)?),
+        None => None,
+    };
+    let token = q.token.or_else(|| header_token(&headers));
+    Ok(ws
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| monitor_session(socket, state, token, peer, underlying)))
+}
+
+async fn monitor_session(
+    mut socket: WebSocket,
+    state: Arc<AppState>,
+    token: Option<String>,
+    peer: Peer,
+    underlying: Option<String>,
+) {
+    let authed = match token {
+        Some(t) => authenticate(&state, &t, &peer).await,
+        None => Err("a token is required (?token= or Authorization)".into()),
+    };
+    if let Err(why) = authed {
+        close_policy(socket, why).await;
+        return;
+    }
+    // Last exchange/receive time sent per instrument.
+    let mut sent: HashMap<String, (i64, i64)> = HashMap::new();
+    let mut poll = tokio::time::interval(POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    let reply = match serde_json::from_str::<Value>(&text) {
+                        Ok(v) if v.get("action").and_then(Value::as_str) == Some("ping") => json!({"type": "pong"}),
+                        Ok(_) => error_msg("unknown_action", "this stream accepts only {\"action\": \"ping\"}"),
+                        Err(e) => error_msg("invalid_json", format!("invalid message: {e}")),
+                    };
+                    if !send(&mut socket, &reply).await {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                Some(Ok(_)) => {}
+            },
+            _ = poll.tick() => {
+                let now = now_ms();
+                let batch: Vec<Value> = {
+                    let Ok(snap) = state.pipeline.snapshot.read() else { break };
+                    let mut batch = Vec::new();
+                    for x in snap
+                        .quotes()
+                        .filter(|x| underlying.as_deref().is_none_or(|u| x.underlying == u))
+                    {
+                        let stamp = (x.exchange_ts_ms, x.recv_ts_ms);
+                        if sent.get(x.tradingsymbol.as_str()) == Some(&stamp) {
+                            continue;
+                        }
+                        sent.insert(x.tradingsymbol.to_string(), stamp);
+                        let kind = if x.kind == stocksblitz_market::TickKind::Index { "underlying" } else { "options" };
+                        batch.push(json!({
+                            "channel": format!("ticker:{}:{kind}", x.underlying.to_ascii_lowercase()),
+                            "payload": QuoteOut::from(x, now),
+                        }));
+                    }
+                    batch
+                };
+                for v in batch {
+                    if !send(&mut socket, &v).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}

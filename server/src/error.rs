@@ -16,6 +16,15 @@ pub struct ApiError {
     pub detail: String,
 }
 
+/// The error body of every route (documentation; rendered from [`ApiError`]).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A human sentence naming the problem (and the parameter).
+    pub detail: String,
+    /// A machine code (`invalid_parameter`, `missing`, `rate_limited`, …).
+    pub code: String,
+}
+
 #[derive(Serialize)]
 struct Body<'a> {
     detail: &'a str,

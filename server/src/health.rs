@@ -70,6 +70,7 @@ pub struct IdentityHealth {
 
 const DB_PING_TIMEOUT: Duration = Duration::from_secs(2);
 
+#[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, description = "healthy or degraded", body = Object), (status = 503, description = "unhealthy", body = Object)))]
 pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     let (database, db_ok) = match tokio::time::timeout(DB_PING_TIMEOUT, state.store.ping()).await {
         Ok(Ok(latency)) => (

@@ -8,6 +8,7 @@ pub mod health;
 pub mod identity;
 pub mod ingest;
 pub mod metrics;
+pub mod openapi;
 pub mod routes;
 pub mod series;
 pub mod state;
@@ -24,6 +25,8 @@ use clap::Parser as _;
 use stocksblitz_store::Store;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use config::Config;
 use state::AppState;
@@ -33,33 +36,60 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Build the router over a shared state.
 pub fn app(state: Arc<AppState>) -> Router {
-    let routes = Router::new()
-        .route("/health", get(health::health))
-        .route("/metrics", get(metrics::metrics))
-        .route("/symbols", get(routes::udf::symbols))
-        .route("/config", get(routes::udf::config))
-        .route("/time", get(routes::udf::time))
-        .route("/search", get(routes::udf::search))
-        .route("/history", get(routes::udf::history))
-        .route("/monitor/snapshot", get(routes::monitor::snapshot))
-        .route("/monitor/stream", get(routes::stream::monitor_stream))
-        .route("/quote", get(routes::quote::quote))
-        .route("/candles", get(routes::market::candles))
-        .route("/instruments", get(routes::market::instruments))
-        .route("/instruments/resolve", get(routes::market::resolve))
-        .route("/fo/expiries", get(routes::market::expiries))
-        .route("/fo/option-chain", get(routes::market::option_chain))
-        .merge(indicator_routes())
-        .merge(identity_routes());
+    let (routes, doc) = api_routes().split_for_parts();
+    let doc = Arc::new(openapi::finish(doc));
+    let routes = routes.route(
+        "/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc) }
+        }),
+    );
     layered(routes, state)
+}
+
+/// The OpenAPI document of [`app`].
+pub fn openapi_doc() -> utoipa::openapi::OpenApi {
+    openapi::finish(api_routes().into_openapi())
+}
+
+/// Every documented route of the main address.
+fn api_routes() -> OpenApiRouter<Arc<AppState>> {
+    use routes::{indicators as i, market as m, stream as s, udf};
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(health::health))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(udf::symbols))
+        .routes(routes!(udf::config))
+        .routes(routes!(udf::time))
+        .routes(routes!(udf::search))
+        .routes(routes!(udf::history))
+        .routes(routes!(routes::monitor::snapshot))
+        .routes(routes!(s::monitor_stream))
+        .routes(routes!(routes::quote::quote))
+        .routes(routes!(m::candles))
+        .routes(routes!(m::instruments))
+        .routes(routes!(m::resolve))
+        .routes(routes!(m::expiries))
+        .routes(routes!(m::option_chain))
+        .routes(routes!(i::current))
+        .routes(routes!(i::at_offset))
+        .routes(routes!(i::history))
+        .routes(routes!(i::batch))
+        .routes(routes!(i::subscribe))
+        .routes(routes!(i::unsubscribe))
+        .routes(routes!(i::list))
+        .routes(routes!(s::indicators_stream))
+        .routes(routes!(i::definition_route))
+        .merge(identity_routes())
 }
 
 /// The identity routes alone (the second listener, for old scripts' `user_service_url`).
 pub fn identity_app(state: Arc<AppState>) -> Router {
-    layered(
-        identity_routes().route("/health", get(health::health)),
-        state,
-    )
+    let (routes, _) = identity_routes()
+        .routes(routes!(health::health))
+        .split_for_parts();
+    layered(routes, state)
 }
 
 fn layered(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
@@ -76,37 +106,20 @@ fn layered(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// The indicator routes.
-pub fn indicator_routes() -> Router<Arc<AppState>> {
-    use axum::routing::post;
-    use routes::indicators as i;
-    Router::new()
-        .route("/indicators/current", get(i::current))
-        .route("/indicators/at-offset", get(i::at_offset))
-        .route("/indicators/history", get(i::history))
-        .route("/indicators/batch", post(i::batch))
-        .route("/indicators/subscribe", post(i::subscribe))
-        .route("/indicators/unsubscribe", post(i::unsubscribe))
-        .route("/indicators/list", get(i::list))
-        .route("/indicators/stream", get(routes::stream::indicators_stream))
-        .route("/indicators/definition/{name}", get(i::definition_route))
-}
-
 /// The identity routes (also served alone on the identity address).
-pub fn identity_routes() -> Router<Arc<AppState>> {
-    use axum::routing::{delete, post};
+pub fn identity_routes() -> OpenApiRouter<Arc<AppState>> {
     use identity::routes as r;
-    Router::new()
-        .route("/v1/auth/register", post(r::register))
-        .route("/v1/auth/login", post(r::login))
-        .route("/v1/auth/refresh", post(r::refresh))
-        .route("/v1/auth/logout", post(r::logout))
-        .route("/v1/auth/.well-known/jwks.json", get(r::jwks))
-        .route("/.well-known/jwks.json", get(r::jwks))
-        .route("/v1/users/me", get(r::me))
-        .route("/api-keys", post(r::create_key).get(r::list_keys))
-        .route("/api-keys/validate", post(r::validate_key))
-        .route("/api-keys/{key_id}", delete(r::revoke_key))
+    OpenApiRouter::new()
+        .routes(routes!(r::register))
+        .routes(routes!(r::login))
+        .routes(routes!(r::refresh))
+        .routes(routes!(r::logout))
+        .routes(routes!(r::jwks))
+        .routes(routes!(r::jwks_root))
+        .routes(routes!(r::me))
+        .routes(routes!(r::create_key, r::list_keys))
+        .routes(routes!(r::validate_key))
+        .routes(routes!(r::revoke_key))
 }
 
 /// Parse arguments, run the server until SIGINT/SIGTERM, and return the process exit code

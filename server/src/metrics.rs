@@ -235,6 +235,7 @@ fn render_ingest(state: &AppState, out: &mut String) {
     }
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     let mut body = state.metrics.render(state.started.elapsed().as_secs_f64());
     render_ingest(&state, &mut body);

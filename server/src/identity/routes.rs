@@ -34,7 +34,7 @@ fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     crate::error::json_body(raw)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct Register {
     email: String,
     password: String,
@@ -54,6 +54,7 @@ fn account_error(e: AccountError) -> ApiError {
     }
 }
 
+#[utoipa::path(post, path = "/v1/auth/register", tag = "identity", request_body = Register, responses((status = 201, body = Object), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn register(
     State(st): State<Arc<AppState>>,
     raw: axum::body::Bytes,
@@ -70,7 +71,7 @@ pub async fn register(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct Login {
     email: String,
     password: String,
@@ -175,6 +176,7 @@ fn with_cookie(v: Value) -> Response {
     resp
 }
 
+#[utoipa::path(post, path = "/v1/auth/login", tag = "identity", request_body = Login, responses((status = 200, body = Object), (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn login(
     State(st): State<Arc<AppState>>,
     ClientIp(addr): ClientIp,
@@ -239,7 +241,7 @@ pub async fn login(
     ))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct Refresh {
     #[serde(default)]
     refresh_token: Option<String>,
@@ -258,6 +260,7 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
         })
 }
 
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "identity", request_body(content = Option<Refresh>, description = "or the refresh cookie"), responses((status = 200, body = Object), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn refresh(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -332,12 +335,13 @@ pub async fn refresh(
     ))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct Logout {
     #[serde(default)]
     all_devices: bool,
 }
 
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "identity", request_body(content = Option<Logout>), security(("bearer" = [])), responses((status = 200, body = Object)))]
 pub async fn logout(
     State(st): State<Arc<AppState>>,
     auth: Auth,
@@ -385,6 +389,7 @@ pub async fn logout(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/auth/.well-known/jwks.json", tag = "identity", responses((status = 200, body = Object)))]
 pub async fn jwks(State(st): State<Arc<AppState>>) -> Response {
     let mut resp = Json(st.identity.jwks()).into_response();
     resp.headers_mut().insert(
@@ -394,6 +399,13 @@ pub async fn jwks(State(st): State<Arc<AppState>>) -> Response {
     resp
 }
 
+/// The JWKS at the root path as well (`/.well-known/jwks.json`).
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "identity", responses((status = 200, body = Object)))]
+pub async fn jwks_root(st: State<Arc<AppState>>) -> Response {
+    jwks(st).await
+}
+
+#[utoipa::path(get, path = "/v1/users/me", tag = "identity", security(("bearer" = [])), responses((status = 200, body = Object)))]
 pub async fn me(State(st): State<Arc<AppState>>, auth: Auth) -> Result<Json<Value>, ApiError> {
     let user = st
         .identity
@@ -411,7 +423,7 @@ pub async fn me(State(st): State<Arc<AppState>>, auth: Auth) -> Result<Json<Valu
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CreateKey {
     name: String,
     #[serde(default)]
@@ -448,6 +460,7 @@ fn key_json(k: &ApiKeyRow) -> Value {
            "created_at": k.created_at / 1000, "last_used_at": k.last_used_at.map(|t| t / 1000), "expires_at": k.expires_at.map(|t| t / 1000), "revoked_at": k.revoked_at.map(|t| t / 1000)})
 }
 
+#[utoipa::path(post, path = "/api-keys", tag = "identity", request_body = CreateKey, security(("bearer" = [])), responses((status = 201, body = Object)))]
 pub async fn create_key(
     State(st): State<Arc<AppState>>,
     auth: Auth,
@@ -491,6 +504,7 @@ pub async fn create_key(
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
+#[utoipa::path(get, path = "/api-keys", tag = "identity", security(("bearer" = [])), responses((status = 200, body = Object)))]
 pub async fn list_keys(
     State(st): State<Arc<AppState>>,
     auth: Auth,
@@ -507,12 +521,13 @@ pub async fn list_keys(
     ))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct Revoke {
     #[serde(default)]
     reason: Option<String>,
 }
 
+#[utoipa::path(delete, path = "/api-keys/{key_id}", tag = "identity", params(("key_id" = String, Path)), request_body(content = Option<Revoke>), security(("bearer" = [])), responses((status = 200, body = Object)))]
 pub async fn revoke_key(
     State(st): State<Arc<AppState>>,
     auth: Auth,
@@ -542,6 +557,7 @@ pub async fn revoke_key(
     Ok(Json(json!({"status": "success", "key_id": key_id})))
 }
 
+#[utoipa::path(post, path = "/api-keys/validate", tag = "identity", security(("bearer" = [])), responses((status = 200, body = Object)))]
 pub async fn validate_key(
     State(st): State<Arc<AppState>>,
     auth: Auth,

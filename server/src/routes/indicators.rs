@@ -238,26 +238,32 @@ impl Serialize for Ordered {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CurrentQuery {
+    #[param(example = "NIFTY 50")]
     pub symbol: Option<String>,
+    #[param(example = "5m")]
     pub timeframe: Option<String>,
+    #[param(example = "RSI_14,SMA_20")]
     pub indicators: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CurrentResponse {
     pub status: &'static str,
     pub symbol: String,
     pub timeframe: &'static str,
     pub timestamp: String,
     pub candle_time: Option<i64>,
+    #[schema(value_type = Object)]
     pub indicators: Ordered,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
 }
 
 /// `GET /indicators/current`.
+#[utoipa::path(get, path = "/indicators/current", tag = "indicators", params(CurrentQuery), security(("bearer" = [])), responses((status = 200, body = CurrentResponse)))]
 pub async fn current(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -285,27 +291,33 @@ pub async fn current(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AtOffsetQuery {
+    #[param(example = "NIFTY 50")]
     pub symbol: Option<String>,
+    #[param(example = "5m")]
     pub timeframe: Option<String>,
+    #[param(example = "RSI_14,SMA_20")]
     pub indicators: Option<String>,
     pub offset: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AtOffsetResponse {
     pub status: &'static str,
     pub symbol: String,
     pub timeframe: &'static str,
     pub offset: usize,
     pub candle_time: Option<i64>,
+    #[schema(value_type = Object)]
     pub indicators: Ordered,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
 }
 
 /// `GET /indicators/at-offset`: values at the bar `offset` bars before the latest.
+#[utoipa::path(get, path = "/indicators/at-offset", tag = "indicators", params(AtOffsetQuery), security(("bearer" = [])), responses((status = 200, body = AtOffsetResponse)))]
 pub async fn at_offset(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -380,15 +392,19 @@ fn history_points(
     Ok(points)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
+    #[param(example = "NIFTY 50")]
     pub symbol: Option<String>,
+    #[param(example = "5m")]
     pub timeframe: Option<String>,
+    #[param(example = "RSI_14")]
     pub indicator: Option<String>,
     pub lookback: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryResponse {
     pub status: &'static str,
     pub symbol: String,
@@ -401,6 +417,7 @@ pub struct HistoryResponse {
 }
 
 /// `GET /indicators/history`: the last `lookback` values, oldest first, each fully warmed up.
+#[utoipa::path(get, path = "/indicators/history", tag = "indicators", params(HistoryQuery), security(("bearer" = [])), responses((status = 200, body = HistoryResponse)))]
 pub async fn history(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -430,28 +447,28 @@ pub async fn history(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct BatchQuery {
     pub timeframe: Option<String>,
     pub indicator: Option<String>,
     pub lookback: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct BatchRequest {
     pub symbol: Option<String>,
     #[serde(default)]
     pub queries: Vec<BatchQuery>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BatchResult {
     pub timeframe: &'static str,
     pub indicator: String,
     pub series: Vec<Value>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BatchResponse {
     pub status: &'static str,
     pub symbol: String,
@@ -460,6 +477,7 @@ pub struct BatchResponse {
 
 /// `POST /indicators/batch`: several (timeframe, indicator, lookback) series of one symbol.
 /// Every query is validated before any is computed; a bad one is a 400 naming its index.
+#[utoipa::path(post, path = "/indicators/batch", tag = "indicators", request_body = BatchRequest, security(("bearer" = [])), responses((status = 200, body = BatchResponse)))]
 pub async fn batch(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -513,13 +531,14 @@ pub async fn batch(
 }
 
 /// An indicator in a subscribe request: `"RSI_14"` or `{"name": "RSI", "params": {"length": 14}}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum IndicatorSpec {
     Id(String),
     Named {
         name: String,
         #[serde(default)]
+        #[schema(value_type = Object)]
         params: Map<String, Value>,
     },
 }
@@ -554,7 +573,7 @@ impl IndicatorSpec {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SubscribeRequest {
     pub symbol: Option<String>,
     pub timeframe: Option<String>,
@@ -562,7 +581,7 @@ pub struct SubscribeRequest {
     pub indicators: Vec<IndicatorSpec>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubscriptionOut {
     pub indicator_id: String,
     pub symbol: String,
@@ -573,7 +592,7 @@ pub struct SubscriptionOut {
     pub value: Option<Value>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubscribeResponse {
     pub status: &'static str,
     pub client_id: String,
@@ -590,6 +609,7 @@ fn store_error(e: stocksblitz_store::StoreError) -> ApiError {
 }
 
 /// `POST /indicators/subscribe`: all-or-nothing validation, idempotent per client, exact counts.
+#[utoipa::path(post, path = "/indicators/subscribe", tag = "indicators", request_body = SubscribeRequest, security(("bearer" = [])), responses((status = 200, body = SubscribeResponse)))]
 pub async fn subscribe(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -656,7 +676,7 @@ pub async fn subscribe(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UnsubscribeRequest {
     pub symbol: Option<String>,
     pub timeframe: Option<String>,
@@ -664,7 +684,7 @@ pub struct UnsubscribeRequest {
     pub indicator_ids: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UnsubscribeResponse {
     pub status: &'static str,
     pub client_id: String,
@@ -672,6 +692,7 @@ pub struct UnsubscribeResponse {
 }
 
 /// `POST /indicators/unsubscribe`: only the caller's own subscriptions change.
+#[utoipa::path(post, path = "/indicators/unsubscribe", tag = "indicators", request_body = UnsubscribeRequest, security(("bearer" = [])), responses((status = 200, body = UnsubscribeResponse)))]
 pub async fn unsubscribe(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -737,7 +758,7 @@ pub async fn unsubscribe(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ParamOut {
     pub name: &'static str,
     #[serde(rename = "type")]
@@ -748,7 +769,7 @@ pub struct ParamOut {
     pub required: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DefinitionOut {
     pub name: &'static str,
     pub display_name: &'static str,
@@ -787,13 +808,14 @@ fn definition(def: &stocksblitz_indicators::IndicatorDef) -> DefinitionOut {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub category: Option<String>,
     pub search: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListResponse {
     pub status: &'static str,
     pub total: usize,
@@ -802,6 +824,7 @@ pub struct ListResponse {
 }
 
 /// `GET /indicators/list`: the registry, optionally by category or a search term.
+#[utoipa::path(get, path = "/indicators/list", tag = "indicators", params(ListQuery), responses((status = 200, body = ListResponse)))]
 pub async fn list(ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<ListResponse>, ApiError> {
     let category = match q
         .category
@@ -855,13 +878,14 @@ pub async fn list(ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<ListResponse>
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DefinitionResponse {
     pub status: &'static str,
     pub indicator: DefinitionOut,
 }
 
 /// `GET /indicators/definition/{name}` (aliases and ids accepted: `BB`, `RSI_14`).
+#[utoipa::path(get, path = "/indicators/definition/{name}", tag = "indicators", params(("name" = String, Path, description = "indicator name, alias or id")), responses((status = 200, body = DefinitionResponse)))]
 pub async fn definition_route(
     Path(name): Path<String>,
 ) -> Result<Json<DefinitionResponse>, ApiError> {

@@ -133,16 +133,19 @@ pub async fn bars_between(
     Ok((bars, forming))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CandlesQuery {
+    #[param(example = "NIFTY 50")]
     pub symbol: Option<String>,
+    #[param(example = "5m")]
     pub timeframe: Option<String>,
     pub limit: Option<i64>,
     pub from: Option<i64>,
     pub to: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CandleOut {
     pub time: i64,
     pub open: f64,
@@ -154,7 +157,7 @@ pub struct CandleOut {
     pub complete: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CandlesResponse {
     pub symbol: String,
     pub timeframe: &'static str,
@@ -162,6 +165,7 @@ pub struct CandlesResponse {
 }
 
 /// `GET /candles`: oldest first; the last may be the forming bar (`complete: false`).
+#[utoipa::path(get, path = "/candles", tag = "market", params(CandlesQuery), security(("bearer" = [])), responses((status = 200, body = CandlesResponse)))]
 pub async fn candles(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -227,8 +231,10 @@ pub fn listed_expiries(
     (weekly, monthly)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UnderlyingQuery {
+    #[param(example = "NIFTY")]
     pub underlying: Option<String>,
 }
 
@@ -240,7 +246,7 @@ fn required_underlying(raw: Option<&str>) -> Result<String, ApiError> {
     underlying_name(raw)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ExpiriesResponse {
     pub underlying: String,
     pub weekly: Vec<NaiveDate>,
@@ -248,6 +254,7 @@ pub struct ExpiriesResponse {
 }
 
 /// `GET /fo/expiries`: the coming weekly (where listed) and monthly expiries.
+#[utoipa::path(get, path = "/fo/expiries", tag = "market", params(UnderlyingQuery), security(("bearer" = [])), responses((status = 200, body = ExpiriesResponse)))]
 pub async fn expiries(
     auth: Auth,
     ApiQuery(q): ApiQuery<UnderlyingQuery>,
@@ -262,20 +269,22 @@ pub async fn expiries(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChainQuery {
+    #[param(example = "NIFTY")]
     pub underlying: Option<String>,
     pub expiry: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChainStrike {
     pub strike: f64,
     pub call: Option<QuoteOut>,
     pub put: Option<QuoteOut>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChainResponse {
     pub underlying: String,
     pub spot: Option<f64>,
@@ -287,6 +296,7 @@ pub struct ChainResponse {
 
 /// `GET /fo/option-chain`: one expiry's strikes with both sides' quotes, PCR by OI and max pain
 /// by OI. Without `expiry`, the nearest one quoted.
+#[utoipa::path(get, path = "/fo/option-chain", tag = "market", params(ChainQuery), security(("bearer" = [])), responses((status = 200, body = ChainResponse)))]
 pub async fn option_chain(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -370,8 +380,10 @@ pub async fn option_chain(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InstrumentsQuery {
+    #[param(example = "NIFTY")]
     pub underlying: Option<String>,
     pub kind: Option<String>,
     pub expiry: Option<String>,
@@ -380,7 +392,7 @@ pub struct InstrumentsQuery {
     pub offset: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct InstrumentOut {
     pub tradingsymbol: String,
     pub token: Option<u64>,
@@ -394,7 +406,7 @@ pub struct InstrumentOut {
     pub exchange: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct InstrumentsResponse {
     pub total: usize,
     pub instruments: Vec<InstrumentOut>,
@@ -418,6 +430,7 @@ fn instrument_out(q: &Quote) -> InstrumentOut {
 
 /// `GET /instruments`: the instruments quoted by the feed, filtered and paged (sorted by
 /// underlying, kind, expiry, strike).
+#[utoipa::path(get, path = "/instruments", tag = "market", params(InstrumentsQuery), security(("bearer" = [])), responses((status = 200, body = InstrumentsResponse)))]
 pub async fn instruments(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -519,12 +532,14 @@ pub async fn instruments(
     Ok(Json(InstrumentsResponse { total, instruments }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ResolveQuery {
+    #[param(example = "NSE@NIFTY@Nw@Call@ATM")]
     pub spec: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ResolveResponse {
     pub spec: String,
     pub tradingsymbol: String,
@@ -547,6 +562,7 @@ fn spot_of(snap: &Snapshot, underlying: &str) -> Option<f64> {
 
 /// `GET /instruments/resolve?spec=NSE@NIFTY@Nw+1@Put@OTM2`: the instrument the spec names now
 /// (strikes relative to the live spot, expiries from the calendar).
+#[utoipa::path(get, path = "/instruments/resolve", tag = "market", params(ResolveQuery), security(("bearer" = [])), responses((status = 200, body = ResolveResponse)))]
 pub async fn resolve(
     auth: Auth,
     State(state): State<Arc<AppState>>,

@@ -15,12 +15,14 @@ use crate::identity::extract::Auth;
 use crate::ingest::now_ms;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SnapshotQuery {
+    #[param(example = "NIFTY")]
     pub underlying: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UnderlyingQuote {
     pub symbol: String,
     pub ltp: f64,
@@ -34,7 +36,8 @@ pub struct UnderlyingQuote {
     pub is_mock: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = SnapshotQuote)]
 pub struct QuoteOut {
     pub tradingsymbol: String,
     pub token: Option<u64>,
@@ -98,21 +101,36 @@ impl QuoteOut {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UnderlyingSnapshot {
     pub underlying: Option<UnderlyingQuote>,
     pub futures: BTreeMap<String, QuoteOut>,
     pub options: BTreeMap<String, QuoteOut>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct SnapshotResponse {
+/// One underlying (`?underlying=`): its quote, futures and options at the top level.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SnapshotOne {
     pub status: &'static str,
     pub as_of: String,
-    #[serde(flatten)]
-    pub one: Option<UnderlyingSnapshot>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub underlyings: Option<BTreeMap<String, UnderlyingSnapshot>>,
+    pub underlying: Option<UnderlyingQuote>,
+    pub futures: BTreeMap<String, QuoteOut>,
+    pub options: BTreeMap<String, QuoteOut>,
+}
+
+/// Every underlying, by name.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SnapshotAll {
+    pub status: &'static str,
+    pub as_of: String,
+    pub underlyings: BTreeMap<String, UnderlyingSnapshot>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum SnapshotResponse {
+    One(SnapshotOne),
+    All(SnapshotAll),
 }
 
 fn view(snap: &Snapshot, name: &str, now: i64) -> UnderlyingSnapshot {
@@ -159,6 +177,7 @@ pub fn underlying_name(raw: &str) -> Result<String, ApiError> {
     Ok(sym.underlying.to_string())
 }
 
+#[utoipa::path(get, path = "/monitor/snapshot", tag = "market", params(SnapshotQuery), security(("bearer" = [])), responses((status = 200, body = SnapshotResponse)))]
 pub async fn snapshot(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -184,12 +203,14 @@ pub async fn snapshot(
     {
         Some(raw) => {
             let name = underlying_name(raw)?;
-            SnapshotResponse {
+            let v = view(&snap, &name, now);
+            SnapshotResponse::One(SnapshotOne {
                 status: "ok",
                 as_of,
-                one: Some(view(&snap, &name, now)),
-                underlyings: None,
-            }
+                underlying: v.underlying,
+                futures: v.futures,
+                options: v.options,
+            })
         }
         None => {
             let all = snap
@@ -197,12 +218,11 @@ pub async fn snapshot(
                 .into_iter()
                 .map(|n| (n.to_string(), view(&snap, n, now)))
                 .collect();
-            SnapshotResponse {
+            SnapshotResponse::All(SnapshotAll {
                 status: "ok",
                 as_of,
-                one: None,
-                underlyings: Some(all),
-            }
+                underlyings: all,
+            })
         }
     };
     Ok(Json(resp))

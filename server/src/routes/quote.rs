@@ -18,13 +18,15 @@ pub const MAX_SYMBOLS: usize = 50;
 /// A quote older than this while the market is open is stale.
 pub const STALE_AFTER_MS: i64 = 10_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QuoteQuery {
+    #[param(example = "NIFTY 50")]
     pub symbol: Option<String>,
     pub symbols: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct GreeksOut {
     pub iv: Option<f64>,
     pub delta: Option<f64>,
@@ -34,7 +36,7 @@ pub struct GreeksOut {
     pub rho: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QuoteOut {
     pub symbol: String,
     pub tradingsymbol: String,
@@ -56,7 +58,7 @@ pub struct QuoteOut {
     pub state: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum QuoteResponse {
     One(Box<QuoteOut>),
@@ -131,6 +133,7 @@ fn build(state: &AppState, raw: &str, now: i64) -> Result<QuoteOut, ApiError> {
     })
 }
 
+#[utoipa::path(get, path = "/quote", tag = "market", params(QuoteQuery), security(("bearer" = [])), responses((status = 200, body = QuoteResponse)))]
 pub async fn quote(
     auth: Auth,
     State(state): State<Arc<AppState>>,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
@@ -39,7 +40,8 @@ pub const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 /// WebSocket close code for a policy violation (failed authentication).
 const POLICY_VIOLATION: u16 = 1008;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StreamQuery {
     pub token: Option<String>,
     pub underlying: Option<String>,
@@ -89,16 +91,28 @@ fn api_error_msg(e: &ApiError) -> Value {
 }
 
 /// `GET /indicators/stream` (WebSocket).
+#[utoipa::path(get, path = "/indicators/stream", tag = "streams", description = "WebSocket: subscribe/unsubscribe/ping messages; indicator_update on bar close or per tick.", params(StreamQuery), responses((status = 101, description = "switching to the WebSocket protocol"), (status = 426, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody)))]
 pub async fn indicators_stream(
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<StreamQuery>,
     headers: HeaderMap,
     peer: Peer,
-) -> Response {
+) -> Result<Response, ApiError> {
+    let ws = ws.map_err(upgrade_required)?;
     let token = q.token.or_else(|| header_token(&headers));
-    ws.max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| indicator_session(socket, state, token, peer))
+    Ok(ws
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| indicator_session(socket, state, token, peer)))
+}
+
+/// A plain GET on a WebSocket route: 426 with the JSON error body.
+fn upgrade_required(e: WebSocketUpgradeRejection) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::UPGRADE_REQUIRED,
+        "upgrade_required",
+        format!("this is a WebSocket endpoint: {}", e.body_text()),
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -438,8 +452,9 @@ async fn updates(state: &AppState, subs: &mut [Sub]) -> Vec<Value> {
 
 /// `GET /monitor/stream?underlying=NIFTY` (WebSocket): `{"channel", "payload"}` for every quote
 /// of the underlying that changed since the last poll (latest wins per instrument).
+#[utoipa::path(get, path = "/monitor/stream", tag = "streams", description = "WebSocket: {channel, payload} per changed quote of the underlying.", params(StreamQuery), responses((status = 101, description = "switching to the WebSocket protocol"), (status = 426, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody)))]
 pub async fn monitor_stream(
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<StreamQuery>,
     headers: HeaderMap,
@@ -454,6 +469,7 @@ pub async fn monitor_stream(
         Some(raw) => Some(underlying_name(raw)?),
         None => None,
     };
+    let ws = ws.map_err(upgrade_required)?;
     let token = q.token.or_else(|| header_token(&headers));
     Ok(ws
         .max_message_size(MAX_MESSAGE_BYTES)

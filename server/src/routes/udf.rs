@@ -27,12 +27,14 @@ pub const MAX_HISTORY_BARS: usize = 5000;
 /// Most results of `/search`.
 pub const MAX_SEARCH: usize = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SymbolsQuery {
+    #[param(example = "NIFTY 50")]
     pub symbol: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SymbolInfo {
     pub name: String,
     pub ticker: String,
@@ -102,6 +104,7 @@ fn fmt_date(sym: &Symbol) -> String {
 }
 
 /// `GET /symbols?symbol=` — symbol information parsed by the symbols crate.
+#[utoipa::path(get, path = "/symbols", tag = "udf", params(SymbolsQuery), responses((status = 200, body = SymbolInfo)))]
 pub async fn symbols(
     State(_state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<SymbolsQuery>,
@@ -124,7 +127,7 @@ fn chrono_now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UdfConfig {
     pub supported_resolutions: &'static [&'static str],
     pub supports_group_request: bool,
@@ -137,6 +140,7 @@ pub struct UdfConfig {
 }
 
 /// `GET /config`.
+#[utoipa::path(get, path = "/config", tag = "udf", responses((status = 200, body = UdfConfig)))]
 pub async fn config() -> Json<UdfConfig> {
     let kind = |name: &str, value: &str| serde_json::json!({"name": name, "value": value});
     Json(UdfConfig {
@@ -161,17 +165,20 @@ pub async fn config() -> Json<UdfConfig> {
 }
 
 /// `GET /time`: server time, epoch seconds (a JSON number).
+#[utoipa::path(get, path = "/time", tag = "udf", responses((status = 200, content_type = "application/json", body = i64)))]
 pub async fn time() -> Json<i64> {
     Json(chrono::Utc::now().timestamp())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    #[param(example = "NIFTY")]
     pub query: Option<String>,
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SearchItem {
     pub symbol: String,
     pub full_name: String,
@@ -183,6 +190,7 @@ pub struct SearchItem {
 
 /// `GET /search?query=&limit=`: instruments whose tradingsymbol contains the query (the indices
 /// and everything the feed quotes), indices first.
+#[utoipa::path(get, path = "/search", tag = "udf", params(SearchQuery), responses((status = 200, body = Vec<SearchItem>)))]
 pub async fn search(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<SearchQuery>,
@@ -233,16 +241,19 @@ pub async fn search(
     Ok(Json(items))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
+    #[param(example = "NIFTY 50")]
     pub symbol: Option<String>,
     pub from: Option<i64>,
     pub to: Option<i64>,
+    #[param(example = "5")]
     pub resolution: Option<String>,
     pub countback: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryOut {
     pub s: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -261,6 +272,7 @@ pub struct HistoryOut {
 
 /// `GET /history?symbol&from&to&resolution[&countback]`: the same bars as `/candles`, in UDF
 /// columns; `{"s": "no_data"}` when there are none in the window.
+#[utoipa::path(get, path = "/history", tag = "udf", params(HistoryQuery), responses((status = 200, body = HistoryOut)))]
 pub async fn history(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<HistoryQuery>,

@@ -1,0 +1,117 @@
+//! `/openapi.json`: the document is collected from the handlers' `#[utoipa::path]` annotations
+//! by the same router that serves them (utoipa-axum), so a route cannot exist undocumented or be
+//! documented at a path it is not served on. The error responses every route shares are added
+//! here once: 400/404/422/503 everywhere, 401/403/429 where a credential is required.
+
+use utoipa::OpenApi as _;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder};
+
+use crate::error::ErrorBody;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "stocksblitz",
+        description = "Market data and analytics for Indian derivatives. Errors are `{detail, code}`; \
+            protected routes take `Authorization: Bearer <API key or JWT>`."
+    ),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "service", description = "health, metrics, this document"),
+        (name = "indicators", description = "indicator values over the bar series"),
+        (name = "market", description = "quotes, candles, instruments, option chains"),
+        (name = "udf", description = "TradingView UDF"),
+        (name = "streams", description = "WebSockets"),
+        (name = "identity", description = "accounts, tokens, API keys")
+    )
+)]
+pub struct ApiDoc;
+
+/// The base document the router adds its paths to.
+pub fn base() -> OpenApi {
+    ApiDoc::openapi()
+}
+
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+}
+
+/// Add this document's own route, the shared error responses and the bearer scheme.
+pub fn finish(mut doc: OpenApi) -> OpenApi {
+    let own = OperationBuilder::new()
+        .tag("service")
+        .summary(Some("this OpenAPI document"))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("OpenAPI 3.1")
+                .content("application/json", ContentBuilder::new().build())
+                .build(),
+        )
+        .build();
+    doc.paths
+        .paths
+        .insert("/openapi.json".into(), PathItem::new(HttpMethod::Get, own));
+    let common = [
+        ("400", "a bad parameter (named in `detail`)"),
+        ("404", "unknown thing, or an expired contract"),
+        ("503", "a dependency (store, snapshot) is unavailable"),
+    ];
+    let protected = [
+        ("401", "missing or invalid credential"),
+        ("403", "the credential lacks the scope"),
+        ("429", "rate limited (see Retry-After)"),
+    ];
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.delete.as_mut(),
+            item.put.as_mut(),
+            item.patch.as_mut(),
+        ];
+        for op in ops.into_iter().flatten() {
+            let is_protected = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let has_body = op.request_body.is_some();
+            let responses = &mut op.responses.responses;
+            let mut add = |code: &str, what: &str| {
+                responses
+                    .entry(code.to_string())
+                    .or_insert_with(|| error_response(what).into());
+            };
+            for (code, what) in common {
+                add(code, what);
+            }
+            if has_body {
+                add("413", "the body is too large");
+                add("422", "the body is not valid JSON of the documented shape");
+            }
+            if is_protected {
+                for (code, what) in protected {
+                    add(code, what);
+                }
+            }
+        }
+    }
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("an API key (sb_…) or an access JWT"))
+                .build(),
+        ),
+    );
+    doc
+}

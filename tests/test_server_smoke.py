@@ -146,3 +146,51 @@ def test_port_in_use_is_reported(server: ServerProcess, tmp_path: Path) -> None:
     )
     assert out.returncode == 1
     assert f"cannot listen on 127.0.0.1:{server.port}" in out.stderr
+
+
+def test_cors_is_off_by_default_and_follows_the_configured_origins(tmp_path: Path) -> None:
+    import urllib.request
+
+    def preflight(url: str, origin: str) -> dict[str, str]:
+        req = urllib.request.Request(
+            url + "/quote?symbol=NIFTY",
+            method="OPTIONS",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return {k.lower(): v for k, v in r.headers.items()}
+        except urllib.error.HTTPError as e:
+            return {k.lower(): v for k, v in e.headers.items()}
+
+    srv = ServerProcess(tmp_path / "a", ["--source", "none"])
+    srv.wait_healthy()
+    assert "access-control-allow-origin" not in preflight(srv.url, "https://app.example.com")
+    srv.stop()
+    srv = ServerProcess(
+        tmp_path / "b",
+        ["--source", "none", "--cors-origins", "https://app.example.com, http://localhost:3000"],
+    )
+    srv.wait_healthy()
+    ok = preflight(srv.url, "https://app.example.com")
+    assert ok["access-control-allow-origin"] == "https://app.example.com"
+    assert "authorization" in ok["access-control-allow-headers"].lower()
+    assert "access-control-allow-origin" not in preflight(srv.url, "https://evil.example.com")
+    srv.stop()
+    bad = subprocess.run(
+        [
+            server_executable(),
+            "--data-dir",
+            str(tmp_path / "c"),
+            "--cors-origins",
+            "app.example.com",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode != 0 and "--cors-origins" in bad.stderr

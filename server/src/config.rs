@@ -99,6 +99,11 @@ pub struct Config {
     #[arg(long, env = "STOCKSBLITZ_ACCESS_TOKEN_TTL", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub access_token_ttl_secs: u64,
 
+    /// Browser origins allowed by CORS: `*` or a comma-separated list of `http(s)://host[:port]`.
+    /// Unset: no CORS headers (same-origin browsers and non-browser clients only).
+    #[arg(long, env = "STOCKSBLITZ_CORS_ORIGINS")]
+    pub cors_origins: Option<String>,
+
     /// Log output format.
     #[arg(
         long,

@@ -122,6 +122,48 @@ pub fn identity_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(r::revoke_key))
 }
 
+/// The CORS layer for `--cors-origins` (`*` or a comma-separated list of origins); None when
+/// unset. A malformed origin is a start-up error naming it.
+pub fn cors_layer(origins: Option<&str>) -> anyhow::Result<Option<tower_http::cors::CorsLayer>> {
+    use axum::http::{HeaderValue, Method, header};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let Some(raw) = origins.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let allow = if raw == "*" {
+        AllowOrigin::any()
+    } else {
+        let mut list = Vec::new();
+        for o in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let ok = (o.starts_with("http://") || o.starts_with("https://")) && !o.ends_with('/');
+            let value = HeaderValue::from_str(o).ok().filter(|_| ok);
+            let Some(v) = value else {
+                anyhow::bail!(
+                    "bad --cors-origins entry {o:?}: expected http(s)://host[:port] or *"
+                );
+            };
+            list.push(v);
+        }
+        AllowOrigin::list(list)
+    };
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::HeaderName::from_static("x-api-key"),
+                header::HeaderName::from_static("x-request-id"),
+            ])
+            .expose_headers([
+                header::HeaderName::from_static("x-request-id"),
+                header::RETRY_AFTER,
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    ))
+}
+
 /// Parse arguments, run the server until SIGINT/SIGTERM, and return the process exit code
 /// (0 on a clean stop, 1 on a runtime failure, 2 on bad usage).
 pub fn run<I, T>(args: I) -> i32
@@ -204,6 +246,8 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     use ingest::simulator::{self, Sink};
     use stocksblitz_market::session::Session;
 
+    // Configuration errors before anything binds or opens.
+    let cors = cors_layer(cfg.cors_origins.as_deref())?;
     let store = open_store(&cfg).await?;
     tracing::info!(
         backend = store.backend().as_str(),
@@ -349,9 +393,13 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             },
         },
     };
+    let mut main_app = app(state.clone());
+    if let Some(cors) = cors {
+        main_app = main_app.layer(cors);
+    }
     axum::serve(
         listener,
-        app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        main_app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await

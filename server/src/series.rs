@@ -69,14 +69,15 @@ impl SeriesCache {
     ) -> Result<Arc<Series>, StoreError> {
         let slot = self.slot(instrument, tf);
         let mut cached = slot.lock().await;
-        let state = pipeline.bar_state(instrument);
         if let Some(s) = cached.as_ref()
-            && s.version == state.version
-            && s.forming == state.forming
             && s.depth >= depth
         {
-            return Ok(s.clone());
+            let (version, forming) = pipeline.bar_stamp(instrument);
+            if s.version == version && s.forming == forming {
+                return Ok(s.clone());
+            }
         }
+        let state = pipeline.bar_state(instrument);
         let rows = depth
             .saturating_add(1)
             .saturating_mul(tf.minutes())

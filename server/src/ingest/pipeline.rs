@@ -213,6 +213,19 @@ impl Pipeline {
             .and_then(|b| b.forming(instrument).cloned())
     }
 
+    /// What identifies the instrument's bars right now: the close/amend version and the forming
+    /// bar (cheap: no copy of the recent bars).
+    pub fn bar_stamp(&self, instrument: &str) -> (u64, Option<Bar>) {
+        let forming = self.forming(instrument);
+        let version = self
+            .recent
+            .lock()
+            .ok()
+            .and_then(|r| r.get(instrument).map(|x| x.version))
+            .unwrap_or_default();
+        (version, forming)
+    }
+
     /// The instrument's bar state beyond the store (see [`BarState`]).
     pub fn bar_state(&self, instrument: &str) -> BarState {
         let forming = self.forming(instrument);

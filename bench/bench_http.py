@@ -127,8 +127,9 @@ def main() -> None:
             procs.append(ref_proc)
             theirs = wait(ref + current)
             print(
-                f"same bar: ours {ours['candle_time']} reference {theirs['candle_time']}; "
-                f"RSI_14 ours {ours['indicators']['RSI_14']:.6f} reference {theirs['indicators']['RSI_14']:.6f}"
+                f"latest bar: ours {ours['candle_time']} (stored + forming bar), reference "
+                f"{theirs['candle_time']} (stored bars only); RSI_14 ours "
+                f"{ours['indicators']['RSI_14']:.4f}, reference {theirs['indicators']['RSI_14']:.4f}"
             )
             cases = [
                 ("/health", base + "/health", None),

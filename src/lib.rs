@@ -9,6 +9,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyType};
 use stocksblitz_symbols::{Calendar, ExpiryRules, InstrumentSpec, Symbol, SymbolError, ist_date};
 
+mod client;
 mod market;
 mod ta;
 
@@ -292,6 +293,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ta::ta_compute, m)?)?;
     m.add_function(wrap_pyfunction!(ta::ta_call, m)?)?;
     m.add_function(wrap_pyfunction!(market::option_greeks, m)?)?;
+    m.add_class::<client::PyClient>()?;
+    m.add_function(wrap_pyfunction!(client::timeframe_canonical, m)?)?;
+    m.add_function(wrap_pyfunction!(client::timeframes, m)?)?;
     m.add_function(wrap_pyfunction!(market::option_price, m)?)?;
     Ok(())
 }

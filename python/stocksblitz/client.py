@@ -1,19 +1,53 @@
-"""``TradingClient``: configuration and instrument factory (network calls arrive with the SDK
-issue; the constructor never does I/O)."""
+"""``TradingClient``: the connection (a Rust core: pooled HTTP, API key or JWT session with
+refresh, retries, response cache) and the factory of instruments. The constructor never does
+I/O."""
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
 from typing import Any, Optional
 
+from . import _native
 from .instrument import Instrument
 
-__all__ = ["TradingClient"]
+__all__ = ["IndicatorRegistry", "TradingClient"]
+
+
+class _Api:
+    """The low-level API some scripts reach into: ``client._api._access_token`` (also
+    ``_token``), ``client._api.get(path, params)`` → parsed JSON."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.Client) -> None:
+        self._native = native
+
+    @property
+    def _access_token(self) -> Optional[str]:
+        return self._native.access_token
+
+    @_access_token.setter
+    def _access_token(self, token: str) -> None:
+        self._native.access_token = token
+
+    _token = _access_token
+
+    def get(self, path: str, params: Optional[dict[str, Any]] = None) -> Any:
+        return self._native.get(path, params)
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self._native.post(path, json.dumps({} if body is None else body))
 
 
 class TradingClient:
     """Client of a stocksblitz server.
 
-    Pass ``api_key`` (sent as ``Authorization: Bearer``) or ``user_service_url`` (JWT login).
+    Pass ``api_key`` (sent as ``Authorization: Bearer``) or ``user_service_url`` (JWT login with
+    :meth:`login` or :meth:`from_credentials`). Safe to share across threads.
     """
 
     def __init__(
@@ -45,11 +79,133 @@ class TradingClient:
         self.cache_dir = cache_dir
         self.cache_ttl = cache_ttl
         self.timeout = timeout
+        self._api = _Api(_native.Client(self.api_url, api_key, self.user_service_url, timeout))
+        self._indicators: Optional[IndicatorRegistry] = None
+
+    @classmethod
+    def from_credentials(
+        cls,
+        api_url: str,
+        user_service_url: str,
+        username: str,
+        password: str,
+        persist_session: bool = True,
+        cache: Any = None,
+    ) -> TradingClient:
+        """A client logged in with a username (email) and password."""
+        client = cls(api_url, user_service_url=user_service_url, cache=cache)
+        client.login(username, password, persist_session=persist_session)
+        return client
+
+    def login(self, username: str, password: str, persist_session: bool = True) -> dict[str, Any]:
+        """Log in; returns the login response (``access_token``, ``expires_in``, ``user``, …).
+        The session is refreshed automatically. Raises AuthenticationError, RateLimitError."""
+        return dict(self._api._native.login(username, password, persist_session))
+
+    def logout(self) -> None:
+        """Revoke the session on the server and forget its tokens (and the cache)."""
+        self._api._native.logout()
+
+    def clear_cache(self) -> None:
+        """Drop every cached response (quotes, candles, indicator values)."""
+        self._api._native.clear_cache()
 
     def Instrument(self, spec: str) -> Instrument:
         """An instrument bound to this client (parsed offline; no I/O)."""
         return Instrument(spec, client=self)
 
+    def Account(self, account_id: Optional[str] = None) -> Any:
+        raise NotImplementedError("paper trading accounts are not available yet")
+
+    @property
+    def indicators(self) -> IndicatorRegistry:
+        """The server's indicator registry (cached on disk for ``cache_ttl`` seconds)."""
+        if self._indicators is None:
+            self._indicators = IndicatorRegistry(self)
+        return self._indicators
+
     def __repr__(self) -> str:
-        auth = "API Key" if self.api_key else "JWT"
+        auth = "API Key" if self.api_key and not self._api._native.has_session else "JWT"
         return f"<TradingClient api_url={self.api_url!r} auth={auth!r}>"
+
+
+class IndicatorRegistry:
+    """``client.indicators``: what the server computes, with parameter validation. The list is
+    kept at ``<cache_dir or ~/.stocksblitz>/indicator_registry.json`` (atomic writes) for the
+    client's ``cache_ttl``."""
+
+    def __init__(self, client: TradingClient) -> None:
+        self._client = client
+        self._items: Optional[list[dict[str, Any]]] = None
+        self._loaded_at = 0.0
+
+    def _path(self) -> Path:
+        base = (
+            Path(self._client.cache_dir) if self._client.cache_dir else Path.home() / ".stocksblitz"
+        )
+        return base / "indicator_registry.json"
+
+    def _load(self) -> list[dict[str, Any]]:
+        ttl = self._client.cache_ttl
+        now = time.time()
+        if self._items is not None and now - self._loaded_at < ttl:
+            return self._items
+        path = self._path()
+        if self._client.enable_disk_cache:
+            try:
+                st = path.stat()
+                if now - st.st_mtime < ttl:
+                    cached = json.loads(path.read_text())
+                    if isinstance(cached, dict) and cached.get("api_url") == self._client.api_url:
+                        self._items, self._loaded_at = list(cached["indicators"]), st.st_mtime
+                        return self._items
+            except (OSError, ValueError, KeyError):
+                pass
+        body = self._client._api._native.get("/indicators/list", None, "static")
+        self._items, self._loaded_at = list(body["indicators"]), now
+        if self._client.enable_disk_cache:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".registry-", suffix=".json")
+                with os.fdopen(fd, "w") as f:
+                    json.dump({"api_url": self._client.api_url, "indicators": self._items}, f)
+                os.replace(tmp, path)
+            except OSError:
+                pass
+        return self._items
+
+    def list_indicators(self, category: Optional[str] = None) -> list[dict[str, Any]]:
+        items = self._load()
+        return [d for d in items if category is None or d["category"] == category.lower()]
+
+    def get_indicator(self, name: str) -> dict[str, Any]:
+        try:
+            canonical = _native.ta_canonical(name).split("_")[0]
+        except ValueError as e:
+            raise ValueError(str(e)) from None
+        for d in self._load():
+            if d["name"] == canonical:
+                return d
+        raise ValueError(f"the server does not list {name!r}")
+
+    def search_indicators(self, q: str) -> list[dict[str, Any]]:
+        q = q.lower()
+        return [
+            d
+            for d in self._load()
+            if q in d["name"].lower()
+            or q in d["display_name"].lower()
+            or q in d["description"].lower()
+        ]
+
+    def validate_indicator(
+        self, name: str, params: Optional[dict[str, Any]] = None
+    ) -> tuple[bool, Optional[str]]:
+        try:
+            _native.ta_canonical(name, params or {})
+        except (ValueError, TypeError) as e:
+            return False, str(e)
+        return True, None
+
+    def get_default_params(self, name: str) -> dict[str, Any]:
+        return {p["name"]: p["default"] for p in self.get_indicator(name)["parameters"]}

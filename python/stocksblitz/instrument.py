@@ -1,11 +1,15 @@
-"""``Instrument``: a symbol parsed offline (no I/O in the constructor)."""
+"""``Instrument``: a symbol parsed offline (no I/O in the constructor), with live quotes and
+timeframes through its client."""
 
 from __future__ import annotations
 
 import datetime as _dt
+import warnings
 from typing import TYPE_CHECKING, Any, Optional
 
 from . import _native
+from .exceptions import DataUnavailableError, StocksBlitzError
+from .timeframe import IST, Timeframe
 
 if TYPE_CHECKING:
     from .client import TradingClient
@@ -90,6 +94,104 @@ class Instrument:
     def lot_size(self) -> Optional[int]:
         """Contract lot size, when known (it comes from the server's instrument list)."""
         return None
+
+    # ---- live data (through the client) ----------------------------------------------
+
+    def _require_client(self) -> TradingClient:
+        if self._client is None:
+            raise StocksBlitzError(
+                f"{self} has no client: create it with client.Instrument({self._text!r})"
+            )
+        return self._client
+
+    def _symbol(self) -> str:
+        """The tradingsymbol; an ``@`` spec is resolved by the server (its answer is cached by
+        the client for a second, never kept on this object)."""
+        if self._info is not None:
+            return self._info.tradingsymbol
+        assert self._spec is not None
+        client = self._require_client()
+        body = client._api._native.get(
+            "/instruments/resolve", {"spec": self._spec["spec"]}, "quote"
+        )
+        return str(body["tradingsymbol"])
+
+    def _fetch_quote(self) -> dict[str, Any]:
+        """The instrument's own latest quote: ``ltp open high low close volume oi bid ask greeks``
+        plus ``_state`` (valid|stale|no_data), ``_data_age`` (s), ``_timestamp``, ``_reason``.
+        A stale quote issues a ``UserWarning``."""
+        client = self._require_client()
+        q = client._api._native.get("/quote", {"symbol": self._symbol()}, "quote")
+        state = q.get("state", "valid")
+        greeks = q.get("greeks") or {}
+        out: dict[str, Any] = {
+            k: q.get(k)
+            for k in ("ltp", "open", "high", "low", "close", "volume", "oi", "bid", "ask")
+        }
+        out["tradingsymbol"] = q.get("tradingsymbol")
+        out["greeks"] = {
+            **{k: greeks.get(k) for k in ("delta", "gamma", "theta", "vega", "rho", "iv")},
+            "_state": state,
+        }
+        out["_state"] = state
+        age = q.get("age_ms")
+        out["_data_age"] = None if age is None else age / 1000.0
+        ts = q.get("ts")
+        out["_timestamp"] = None if ts is None else _dt.datetime.fromtimestamp(ts, IST)
+        out["_reason"] = (
+            "no_data" if state == "no_data" else ("stale" if state == "stale" else None)
+        )
+        if state == "stale":
+            warnings.warn(
+                f"{out['tradingsymbol']}: quote is {out['_data_age']:.1f} s old (stale)",
+                UserWarning,
+                stacklevel=3,
+            )
+        return out
+
+    def _quote_field(self, name: str) -> Any:
+        client = self._require_client()
+        q = client._api._native.get("/quote", {"symbol": self._symbol()}, "quote")
+        state = q.get("state")
+        if state == "no_data":
+            raise DataUnavailableError(
+                f"no quote for {q.get('tradingsymbol') or self} yet (no_data)", reason="no_data"
+            )
+        if state == "stale":
+            age = (q.get("age_ms") or 0) / 1000.0
+            warnings.warn(
+                f"{q.get('tradingsymbol')}: quote is {age:.1f} s old (stale)",
+                UserWarning,
+                stacklevel=3,
+            )
+        if name == "greeks":
+            g = q.get("greeks") or {}
+            return {
+                **{k: g.get(k) for k in ("delta", "gamma", "theta", "vega", "rho", "iv")},
+                "_state": state,
+            }
+        return q.get(name)
+
+    ltp = property(lambda self: self._quote_field("ltp"), doc="Last traded price (its own).")
+    open = property(lambda self: self._quote_field("open"))
+    high = property(lambda self: self._quote_field("high"))
+    low = property(lambda self: self._quote_field("low"))
+    close = property(lambda self: self._quote_field("close"))
+    volume = property(lambda self: self._quote_field("volume"))
+    oi = property(lambda self: self._quote_field("oi"))
+    bid = property(lambda self: self._quote_field("bid"))
+    ask = property(lambda self: self._quote_field("ask"))
+    greeks = property(lambda self: self._quote_field("greeks"))
+    delta = property(lambda self: self._quote_field("greeks")["delta"])
+    gamma = property(lambda self: self._quote_field("greeks")["gamma"])
+    theta = property(lambda self: self._quote_field("greeks")["theta"])
+    vega = property(lambda self: self._quote_field("greeks")["vega"])
+    rho = property(lambda self: self._quote_field("greeks")["rho"])
+    iv = property(lambda self: self._quote_field("greeks")["iv"])
+
+    def __getitem__(self, timeframe: Any) -> Timeframe:
+        """``inst['5m']``: any spelling of the timeframe table; ValueError lists them."""
+        return Timeframe(self, _native.timeframe_canonical(timeframe))
 
     def __repr__(self) -> str:
         return f"<Instrument {self.tradingsymbol or self.spec}>"

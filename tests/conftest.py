@@ -104,8 +104,9 @@ class ServerProcess:
         extra_args: Optional[list[str]] = None,
         env: Optional[dict[str, str]] = None,
         defaults: bool = False,
+        port: Optional[int] = None,
     ) -> None:
-        self.port = free_port()
+        self.port = port or free_port()
         self.data_dir = data_dir
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"server-{self.port}.log"

@@ -158,7 +158,8 @@ class Timeframe:
             except ImportError:
                 pass
             else:
-                frame = pd.DataFrame(rows)
+                cols = ["time", "open", "high", "low", "close", "volume", "oi", "complete"]
+                frame = pd.DataFrame(rows, columns=cols)
                 if frame.empty:
                     return frame
                 frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True).dt.tz_convert(

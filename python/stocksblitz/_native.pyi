@@ -1,7 +1,7 @@
 """Type stubs of the Rust extension module (kept in step with src/lib.rs)."""
 
 import datetime
-from typing import Literal, Optional, overload
+from typing import Any, Literal, Optional, overload
 
 __version__: str
 
@@ -107,3 +107,37 @@ def option_price(
     model: Literal["black76", "bs", "black_scholes"] = "black76",
     rate: float = 0.065,
 ) -> float: ...
+
+# The client core (crates/client): one per TradingClient; every call releases the GIL and raises
+# the stocksblitz.exceptions classes (APIError, AuthenticationError, RateLimitError, …).
+class Client:
+    def __init__(
+        self,
+        api_url: str,
+        api_key: Optional[str] = None,
+        user_service_url: Optional[str] = None,
+        timeout: float = 30.0,
+        max_retries: int = 2,
+    ) -> None: ...
+    def get(
+        self,
+        path: str,
+        params: Optional[dict[str, object]] = None,
+        kind: Optional[Literal["quote", "bars", "static"]] = None,
+    ) -> Any: ...
+    def post(self, path: str, body_json: str) -> Any: ...
+    def login(
+        self, username: str, password: str, persist_session: bool = True
+    ) -> dict[str, Any]: ...
+    def logout(self) -> None: ...
+    def clear_cache(self) -> None: ...
+    @property
+    def access_token(self) -> Optional[str]: ...
+    @access_token.setter
+    def access_token(self, token: str) -> None: ...
+    @property
+    def has_session(self) -> bool: ...
+    def stats(self) -> dict[str, int]: ...
+
+def timeframe_canonical(tf: str | int) -> str: ...
+def timeframes() -> tuple[str, ...]: ...

@@ -415,3 +415,119 @@ def test_per_key_request_limit(srv: ServerProcess) -> None:
         srv.url + "/api-keys", "POST", {"name": "x", "rate_limit_requests_per_min": 0}, token=tok
     )
     assert bad[0] == 400 and "rate_limit" in bad[2]["detail"]
+
+
+class _Idp:
+    """A small external identity provider: serves a JWKS (Ed25519 keys, rotatable) with a short
+    max-age and counts how often it is fetched; signs tokens with PyJWT."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.keys: list[tuple[str, Ed25519PrivateKey]] = []
+        self.fetches = 0
+        self.rotate()
+        idp = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path != "/v1/auth/.well-known/jwks.json":
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                idp.fetches += 1
+                body = json.dumps({"keys": [idp.jwk(kid, k) for kid, k in idp.keys]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Cache-Control", "public, max-age=2")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def jwk(kid: str, key: Ed25519PrivateKey) -> dict[str, str]:
+        from cryptography.hazmat.primitives import serialization
+
+        raw = key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig"}
+
+    def rotate(self) -> str:
+        kid = f"idp-{len(self.keys) + 1}"
+        self.keys = [(kid, Ed25519PrivateKey.generate())]  # the old key is withdrawn
+        return kid
+
+    def token(self, kid: Optional[str] = None, scp: str = "read") -> str:
+        now = int(time.time())
+        k_id, key = self.keys[0]
+        claims = {
+            "iss": "user_service",
+            "aud": "trading_platform",
+            "sub": "user:4242",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 300,
+            "scp": scp,
+        }
+        return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid or k_id})
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_external_identity_provider_is_trusted_through_its_jwks(tmp_path: Path) -> None:
+    idp = _Idp()
+    s = ServerProcess(tmp_path / "data", ["--source", "none"], env={"USER_SERVICE_URL": idp.url})
+    try:
+        s.wait_healthy()
+        ok = lambda t: call(s.url + "/quote?symbol=NIFTY", token=t)  # noqa: E731
+        # The key set is fetched in the background at start.
+        status, _, body = wait_for_status(lambda: ok(idp.token()), 200)
+        assert body["tradingsymbol"] == "NIFTY 50"
+        assert http_get(s.url + "/health")[2]["identity"]["jwks"] == "ok"
+        # Scopes come from the token: an external token without read is a 403.
+        assert call(s.url + "/quote?symbol=NIFTY", token=idp.token(scp="trade"))[0] == 403
+        # The provider rotates: the first token with the new kid is refused (unknown_kid) and
+        # wakes a refetch off the request path; shortly after, it is accepted.
+        idp.rotate()
+        fresh = idp.token()
+        status, _, body = ok(fresh)
+        assert status in (200, 401)
+        if status == 401:
+            assert body["code"] == "unknown_kid"
+        wait_for_status(lambda: ok(fresh), 200)
+        # Forged kids cannot hammer the provider: refetches on unknown kids are rate-limited.
+        before = idp.fetches
+        for i in range(20):
+            assert ok(idp.token(kid=f"forged-{i}"))[2]["code"] == "unknown_kid"
+        time.sleep(1.0)
+        assert idp.fetches - before <= 2, (before, idp.fetches)
+        # The provider goes away: known keys keep working and health says they are stale.
+        idp.stop()
+        time.sleep(3.5)
+        assert ok(fresh)[0] == 200
+        assert http_get(s.url + "/health")[2]["identity"]["jwks"] == "stale"
+        assert "external JWKS fetch failed" in s.log()
+    finally:
+        s.stop()
+
+
+def wait_for_status(fn: Any, want: int, timeout: float = 15.0) -> tuple[int, dict, Any]:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last[0] == want:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"expected {want}, last answer {last}")

@@ -95,6 +95,11 @@ pub struct Config {
     )]
     pub identity_addr: Option<String>,
 
+    /// An external identity provider whose tokens are trusted as well: its JWKS is fetched from
+    /// `{url}/v1/auth/.well-known/jwks.json` in the background.
+    #[arg(long, env = "USER_SERVICE_URL")]
+    pub user_service_url: Option<String>,
+
     /// Lifetime of access tokens issued by the built-in identity provider, seconds.
     #[arg(long, env = "STOCKSBLITZ_ACCESS_TOKEN_TTL", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub access_token_ttl_secs: u64,

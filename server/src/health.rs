@@ -159,7 +159,11 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         },
         ingest,
         identity: IdentityHealth {
-            jwks: "not_configured",
+            jwks: state
+                .identity
+                .external
+                .as_ref()
+                .map_or("not_configured", |e| e.state().as_str()),
         },
     };
     let code = if db_ok {

@@ -278,9 +278,19 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     if source == Source::Redis && cfg.redis_url.is_none() {
         anyhow::bail!("--source redis needs REDIS_URL (or --redis-url)");
     }
-    let identity = Arc::new(
-        identity::Identity::load(store.clone(), cfg.access_token_ttl_secs as i64 * 1000).await?,
-    );
+    let mut identity =
+        identity::Identity::load(store.clone(), cfg.access_token_ttl_secs as i64 * 1000).await?;
+    if let Some(url) = cfg
+        .user_service_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
+        let ext = Arc::new(identity::external::External::new(url)?);
+        tracing::info!(jwks = %ext.jwks_url, "trusting tokens of the external identity provider");
+        identity.external = Some(ext);
+    }
+    let identity = Arc::new(identity);
     identity::bootstrap(&identity, &cfg.data_dir).await?;
     {
         // Pick up keys rotated with `keys rotate` (or by another replica) without a restart.
@@ -306,6 +316,12 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     ));
     let pipeline = state.pipeline.clone();
     let mut tasks = Vec::new();
+    if let Some(ext) = state.identity.external.clone() {
+        tasks.push((
+            "jwks",
+            ingest::supervisor::supervise("jwks", move || ext.clone().run()),
+        ));
+    }
     let p = pipeline.clone();
     tasks.push((
         "bar_clock",

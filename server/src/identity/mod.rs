@@ -3,6 +3,7 @@
 //! lives in `stocksblitz-auth`; this module wires it to the store and HTTP.
 
 pub mod accounts;
+pub mod external;
 pub mod extract;
 pub mod routes;
 
@@ -57,6 +58,8 @@ pub struct Identity {
     jwt_cache: RwLock<HashMap<String, (UserIdentity, i64)>>,
     /// When each API key's `last_used_at` was last written (ms): at most once a minute per key.
     touched: RwLock<HashMap<String, i64>>,
+    /// An external provider whose tokens are trusted too (`USER_SERVICE_URL`).
+    pub external: Option<std::sync::Arc<external::External>>,
 }
 
 /// How often a key's `last_used_at` is written back (ms).
@@ -126,6 +129,7 @@ impl Identity {
             key_cache: RwLock::new(HashMap::new()),
             jwt_cache: RwLock::new(HashMap::new()),
             touched: RwLock::new(HashMap::new()),
+            external: None,
         };
         id.publish(signing)?;
         // Sessions revoked while their tokens may still be alive stay rejected after a restart.
@@ -184,7 +188,6 @@ impl Identity {
         self.signing.read().ok().and_then(|s| s.first().cloned())
     }
 
-    /// Verify a JWT from the built-in provider and check its session.
     /// Verify a bearer credential of either kind (classified by shape: a JWT's failure is
     /// final, never retried as an API key).
     pub async fn authenticate(
@@ -199,6 +202,7 @@ impl Identity {
         }
     }
 
+    /// Verify a JWT (built-in provider, or the external one) and check its session.
     pub async fn verify_jwt(&self, token: &str) -> Result<UserIdentity, AuthError> {
         let now = now_ms();
         let cached = self.jwt_cache.read().ok().and_then(|c| {
@@ -232,9 +236,26 @@ impl Identity {
     }
 
     fn verify_jwt_uncached(&self, token: &str) -> Result<(UserIdentity, i64), AuthError> {
-        let claims = {
-            let keys = self.keys.read().map_err(|_| AuthError::UnknownKid)?;
-            stocksblitz_auth::jwt::verify(token, &keys, &self.verify)?
+        let own = |kid: &str| self.keys.read().map(|k| k.contains(kid)).unwrap_or(false);
+        let claims = match &self.external {
+            Some(ext) => {
+                let kid = stocksblitz_auth::jwt::header_kid(token)?;
+                if own(&kid) {
+                    let keys = self.keys.read().map_err(|_| AuthError::UnknownKid)?;
+                    stocksblitz_auth::jwt::verify(token, &keys, &self.verify)?
+                } else if ext.contains(&kid) {
+                    ext.with_keys(|k| stocksblitz_auth::jwt::verify(token, k, &self.verify))
+                        .unwrap_or(Err(AuthError::UnknownKid))?
+                } else {
+                    // Maybe the provider rotated: refetch in the background (rate-limited).
+                    ext.unknown_kid();
+                    return Err(AuthError::UnknownKid);
+                }
+            }
+            None => {
+                let keys = self.keys.read().map_err(|_| AuthError::UnknownKid)?;
+                stocksblitz_auth::jwt::verify(token, &keys, &self.verify)?
+            }
         };
         let user_id = claims
             .sub

@@ -1,0 +1,151 @@
+//! An external identity provider (`USER_SERVICE_URL`): its JWKS
+//! (`{url}/v1/auth/.well-known/jwks.json`) fetched by a background task — never on a request
+//! path — honouring `max-age`, refetched when a token names an unknown `kid` (at most once per
+//! 30 s, so forged kids cannot hammer the provider), and kept (reported `stale` in `/health`)
+//! while the provider is down. The refetch policy is the auth crate's (`jwks_cache`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+use std::time::Duration;
+
+use stocksblitz_auth::jwks_cache::{JwksPolicy, JwksState, max_age_ms};
+use stocksblitz_auth::jwt::KeySet;
+
+use crate::ingest::now_ms;
+
+/// Largest JWKS document accepted (bytes).
+const MAX_JWKS_BYTES: usize = 256 * 1024;
+
+#[derive(Debug)]
+pub struct External {
+    /// The JWKS URL.
+    pub jwks_url: String,
+    keys: RwLock<KeySet>,
+    policy: Mutex<JwksPolicy>,
+    wake: tokio::sync::Notify,
+    pub fetches: AtomicU64,
+    pub fetch_errors: AtomicU64,
+}
+
+impl External {
+    /// `base` is the provider's URL (`http://idp:8001`).
+    pub fn new(base: &str) -> anyhow::Result<External> {
+        let base = base.trim().trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            anyhow::bail!("USER_SERVICE_URL must be an http(s):// URL, got {base:?}");
+        }
+        Ok(External {
+            jwks_url: format!("{base}/v1/auth/.well-known/jwks.json"),
+            keys: RwLock::new(KeySet::default()),
+            policy: Mutex::new(JwksPolicy::default()),
+            wake: tokio::sync::Notify::new(),
+            fetches: AtomicU64::new(0),
+            fetch_errors: AtomicU64::new(0),
+        })
+    }
+
+    pub fn state(&self) -> JwksState {
+        self.policy
+            .lock()
+            .map(|p| p.state(now_ms()))
+            .unwrap_or(JwksState::Missing)
+    }
+
+    pub fn contains(&self, kid: &str) -> bool {
+        self.keys.read().map(|k| k.contains(kid)).unwrap_or(false)
+    }
+
+    /// Run `f` over the provider's keys.
+    pub fn with_keys<T>(&self, f: impl FnOnce(&KeySet) -> T) -> Option<T> {
+        self.keys.read().ok().map(|k| f(&k))
+    }
+
+    /// A token named a `kid` nobody knows: wake the fetcher, at most once per 30 s.
+    pub fn unknown_kid(&self) {
+        let allowed = self
+            .policy
+            .lock()
+            .map(|mut p| p.allow_unknown_kid_refetch(now_ms()))
+            .unwrap_or(false);
+        if allowed {
+            self.wake.notify_one();
+        }
+    }
+
+    async fn fetch(&self, http: &reqwest::Client) -> Result<usize, String> {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let resp = http
+            .get(&self.jwks_url)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !resp.status().is_success() {
+            return Err(format!("HTTP {}", resp.status().as_u16()));
+        }
+        let max_age = resp
+            .headers()
+            .get(reqwest::header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .and_then(max_age_ms);
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_JWKS_BYTES as u64)
+        {
+            return Err("JWKS document too large".into());
+        }
+        let body = resp.bytes().await.map_err(|e| e.to_string())?;
+        if body.len() > MAX_JWKS_BYTES {
+            return Err("JWKS document too large".into());
+        }
+        let text = std::str::from_utf8(&body).map_err(|_| "JWKS is not UTF-8".to_string())?;
+        let keys = KeySet::from_jwks_json(text).map_err(|e| e.0)?;
+        let n = keys.len();
+        if let Ok(mut k) = self.keys.write() {
+            *k = keys;
+        }
+        if let Ok(mut p) = self.policy.lock() {
+            p.on_success(now_ms(), max_age);
+        }
+        Ok(n)
+    }
+
+    /// The fetch loop: at start, when the cache lifetime ends, and when woken by an unknown kid;
+    /// failures back off (1 s doubling to 30 s) and keep the last good keys.
+    pub async fn run(self: std::sync::Arc<Self>) -> anyhow::Result<()> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        let mut backoff = Duration::ZERO;
+        let mut woken = true;
+        loop {
+            let due = woken
+                || self
+                    .policy
+                    .lock()
+                    .map(|p| p.refresh_due(now_ms()))
+                    .unwrap_or(true);
+            if due {
+                match self.fetch(&http).await {
+                    Ok(n) => {
+                        backoff = Duration::ZERO;
+                        tracing::info!(url = %self.jwks_url, keys = n, "external JWKS fetched");
+                    }
+                    Err(e) => {
+                        self.fetch_errors.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut p) = self.policy.lock() {
+                            p.on_failure(now_ms());
+                        }
+                        backoff =
+                            (backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(30));
+                        tracing::warn!(url = %self.jwks_url, error = %e, retry_in_s = backoff.as_secs(), state = self.state().as_str(), "external JWKS fetch failed; keeping the last keys");
+                    }
+                }
+            }
+            let pause = backoff.max(Duration::from_secs(1));
+            woken = tokio::select! {
+                () = self.wake.notified() => true,
+                () = tokio::time::sleep(pause) => false,
+            };
+        }
+    }
+}

@@ -531,3 +531,67 @@ def wait_for_status(fn: Any, want: int, timeout: float = 15.0) -> tuple[int, dic
             return last
         time.sleep(0.2)
     raise AssertionError(f"expected {want}, last answer {last}")
+
+
+def test_replicas_share_login_limits_key_limits_and_revocations_through_redis(
+    tmp_path: Path,
+) -> None:
+    import os
+    import uuid
+
+    env = {
+        "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379"),
+        "STOCKSBLITZ_REDIS_PREFIX": f"sbtest-{uuid.uuid4().hex[:12]}",
+    }
+    a = ServerProcess(tmp_path / "data", ["--source", "none"], env=env)
+    a.wait_healthy()
+    b = ServerProcess(tmp_path / "data", ["--source", "none"], env=env)  # same store
+    try:
+        b.wait_healthy()
+        wait_for_log = time.monotonic() + 10
+        while "listening for revocations" not in b.log() and time.monotonic() < wait_for_log:
+            time.sleep(0.1)
+        # Failed logins count across replicas: 3 on A and 2 on B spend the budget of 5.
+        email = "limited@example.com"
+        call(a.url + "/v1/auth/register", "POST", {"email": email, "password": PASSWORD})
+        wrong = {"email": email, "password": "not-the-password-1"}
+        for srv in (a, a, a, b, b):
+            assert call(srv.url + "/v1/auth/login", "POST", wrong)[0] == 401
+        status, hdrs, body = call(a.url + "/v1/auth/login", "POST", wrong)
+        assert status == 429 and int(hdrs["retry-after"]) > 0, body
+        right = {"email": email, "password": PASSWORD}
+        assert call(b.url + "/v1/auth/login", "POST", right)[0] == 429
+        # Logout on A: B, which has just accepted the token, refuses it at once.
+        login = register_and_login(a, "trader2@example.com")
+        token = login["access_token"]
+        assert call(b.url + "/v1/users/me", token=token)[0] == 200
+        assert call(a.url + "/v1/auth/logout", "POST", {}, token=token)[0] == 200
+        deadline = time.monotonic() + 1.0
+        while call(b.url + "/v1/users/me", token=token)[0] == 200:
+            assert time.monotonic() < deadline, "B still accepts a token revoked on A"
+            time.sleep(0.05)
+        assert call(b.url + "/v1/users/me", token=token)[2]["code"] == "session_revoked"
+        # A per-key limit holds across replicas; a revocation on A reaches B at once.
+        jwt_b = register_and_login(b, "keys@example.com")["access_token"]
+        status, _, key = call(
+            b.url + "/api-keys",
+            "POST",
+            {"name": "shared", "scopes": ["read"], "rate_limit_requests_per_min": 4},
+            token=jwt_b,
+        )
+        assert status == 201, key
+        k = key["api_key"]
+        while time.time() % 60 > 57:  # the shared windows are calendar minutes
+            time.sleep(0.2)
+        codes = [call(s.url + "/quote?symbol=NIFTY", token=k)[0] for s in (a, b, a, b)]
+        assert codes == [200, 200, 200, 200]
+        assert call(b.url + "/quote?symbol=NIFTY", token=k)[0] == 429
+        status, _, _ = call(b.url + f"/api-keys/{key['key_id']}", "DELETE", token=jwt_b)
+        assert status == 200
+        deadline = time.monotonic() + 1.0
+        while call(a.url + "/quote?symbol=NIFTY", token=k)[2].get("code") != "key_revoked":
+            assert time.monotonic() < deadline, "A still accepts a key revoked on B"
+            time.sleep(0.05)
+    finally:
+        b.stop()
+        a.stop()

@@ -100,6 +100,10 @@ pub struct Config {
     #[arg(long, env = "USER_SERVICE_URL")]
     pub user_service_url: Option<String>,
 
+    /// Prefix of the keys and channels this deployment uses in Redis (limits, revocations).
+    #[arg(long, env = "STOCKSBLITZ_REDIS_PREFIX", default_value = "stocksblitz")]
+    pub redis_prefix: String,
+
     /// Lifetime of access tokens issued by the built-in identity provider, seconds.
     #[arg(long, env = "STOCKSBLITZ_ACCESS_TOKEN_TTL", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub access_token_ttl_secs: u64,

@@ -290,6 +290,15 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         tracing::info!(jwks = %ext.jwks_url, "trusting tokens of the external identity provider");
         identity.external = Some(ext);
     }
+    if let Some(url) = cfg.redis_url.as_deref() {
+        match identity::shared::Shared::connect(url, &cfg.redis_prefix).await {
+            Ok(sh) => identity.shared = Some(Arc::new(sh)),
+            Err(e) => tracing::warn!(
+                error = %stocksblitz_store::redact_url(&e.to_string()),
+                "Redis unavailable for shared auth state; login limits and revocations stay per process"
+            ),
+        }
+    }
     let identity = Arc::new(identity);
     identity::bootstrap(&identity, &cfg.data_dir).await?;
     {
@@ -316,6 +325,15 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     ));
     let pipeline = state.pipeline.clone();
     let mut tasks = Vec::new();
+    if let Some(sh) = state.identity.shared.clone() {
+        let id = state.identity.clone();
+        tasks.push((
+            "revocations",
+            ingest::supervisor::supervise("revocations", move || {
+                sh.clone().run_subscriber(id.clone())
+            }),
+        ));
+    }
     if let Some(ext) = state.identity.external.clone() {
         tasks.push((
             "jwks",

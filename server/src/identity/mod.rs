@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod external;
 pub mod extract;
 pub mod routes;
+pub mod shared;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
@@ -60,6 +61,8 @@ pub struct Identity {
     touched: RwLock<HashMap<String, i64>>,
     /// An external provider whose tokens are trusted too (`USER_SERVICE_URL`).
     pub external: Option<std::sync::Arc<external::External>>,
+    /// Limits and revocations shared with other replicas through Redis (`REDIS_URL`).
+    pub shared: Option<std::sync::Arc<shared::Shared>>,
 }
 
 /// How often a key's `last_used_at` is written back (ms).
@@ -130,6 +133,7 @@ impl Identity {
             jwt_cache: RwLock::new(HashMap::new()),
             touched: RwLock::new(HashMap::new()),
             external: None,
+            shared: None,
         };
         id.publish(signing)?;
         // Sessions revoked while their tokens may still be alive stay rejected after a restart.
@@ -137,7 +141,7 @@ impl Identity {
             .store
             .revoked_sessions_since(now - access_ttl_ms - 60_000)
             .await?;
-        id.revoke_sessions(revoked);
+        id.apply_revoked_sessions(revoked);
         Ok(id)
     }
 
@@ -320,8 +324,18 @@ impl Identity {
         };
         let scopes = apikey::check(key, &record, now, client)?;
         if let Some(per_min) = record.rate_limit_per_min {
-            self.key_limiter
-                .take(&key_id, per_min, now)
+            let shared = match &self.shared {
+                Some(sh) => match sh.take_request(&key_id, per_min, now / 1000).await {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "shared request limit unavailable; limiting in this process");
+                        None
+                    }
+                },
+                None => None,
+            };
+            shared
+                .unwrap_or_else(|| self.key_limiter.take(&key_id, per_min, now))
                 .map_err(AuthError::RateLimited)?;
         }
         self.note_use(&key_id, now);
@@ -360,17 +374,41 @@ impl Identity {
         });
     }
 
-    /// Forget a key's cached record (after revocation).
+    /// Forget a key's cached record after its revocation, here and (through Redis) on every
+    /// other replica.
     pub fn forget_key(&self, key_id: &str) {
+        self.forget_key_locally(key_id);
+        self.announce(shared::Revocation::Key(key_id.to_string()));
+    }
+
+    pub fn forget_key_locally(&self, key_id: &str) {
         if let Ok(mut c) = self.key_cache.write() {
             c.remove(key_id);
         }
     }
 
-    /// Mark sessions revoked for token checks.
+    /// Mark sessions revoked for token checks, here and (through Redis) on every other replica.
     pub fn revoke_sessions(&self, ids: impl IntoIterator<Item = String>) {
+        let ids: Vec<String> = ids.into_iter().collect();
+        self.apply_revoked_sessions(ids.iter().cloned());
+        for sid in ids {
+            self.announce(shared::Revocation::Session(sid));
+        }
+    }
+
+    pub fn apply_revoked_sessions(&self, ids: impl IntoIterator<Item = String>) {
         if let Ok(mut r) = self.revoked_sessions.write() {
             r.extend(ids);
+        }
+    }
+
+    fn announce(&self, r: shared::Revocation) {
+        if let Some(sh) = self.shared.clone() {
+            tokio::spawn(async move {
+                if let Err(e) = sh.publish(&r).await {
+                    tracing::warn!(error = %e, "cannot publish a revocation to the other replicas");
+                }
+            });
         }
     }
 }

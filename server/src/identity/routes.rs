@@ -185,7 +185,23 @@ pub async fn login(
     let l: Login = body(&raw)?;
     let ip = addr.map_or_else(|| "unknown".to_string(), |a| a.to_string());
     let now = now_ms();
-    if let Err(wait) = st.identity.limiter.check(&l.email, &ip, now) {
+    // With Redis the attempt is counted up front (atomic across replicas) and given back on
+    // success; without it (or when Redis fails) the in-process limiter checks and records.
+    let shared = match &st.identity.shared {
+        Some(sh) => match sh.login_attempt(&l.email, &ip).await {
+            Ok(r) => Some((sh.clone(), r)),
+            Err(e) => {
+                tracing::warn!(error = %e, "shared login limiter unavailable; limiting in this process");
+                None
+            }
+        },
+        None => None,
+    };
+    let limited = match &shared {
+        Some((_, r)) => *r,
+        None => st.identity.limiter.check(&l.email, &ip, now),
+    };
+    if let Err(wait) = limited {
         tracing::info!(reason = "login_rate_limited", "login refused");
         return Ok(too_many(wait));
     }
@@ -210,7 +226,9 @@ pub async fn login(
         }
     };
     let Some(user) = user.filter(|_| ok) else {
-        st.identity.limiter.record_failure(&l.email, &ip, now);
+        if shared.is_none() {
+            st.identity.limiter.record_failure(&l.email, &ip, now);
+        }
         st.metrics.auth_failure("bad_credentials");
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -218,6 +236,11 @@ pub async fn login(
             "Authentication failed: invalid email or password",
         ));
     };
+    if let Some((sh, _)) = &shared
+        && let Err(e) = sh.login_succeeded(&l.email, &ip).await
+    {
+        tracing::warn!(error = %e, "cannot give back a successful login attempt");
+    }
     let session_id = random_token().map_err(internal)?;
     let ttl = if l.persist_session {
         REFRESH_TTL_PERSIST_MS

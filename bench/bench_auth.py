@@ -65,6 +65,8 @@ def main() -> None:
                 ("baseline /health (no auth, store ping)", "/health", None),
                 ("/v1/users/me with JWT", "/v1/users/me", f"Bearer {jwt}"),
                 ("/v1/users/me with API key", "/v1/users/me", f"Bearer {key}"),
+                ("/quote with JWT (no store)", "/quote?symbol=NIFTY", f"Bearer {jwt}"),
+                ("/quote with API key (no store)", "/quote?symbol=NIFTY", f"Bearer {key}"),
             ]
             results = {}
             for name, path, auth in cases:
@@ -81,6 +83,10 @@ def main() -> None:
             base = results["baseline /health (no auth, store ping)"]
             for name in ("/v1/users/me with JWT", "/v1/users/me with API key"):
                 print(f"ratio {name} / baseline /health: {results[name] / base:.2f}")
+            # /quote parses the symbol and reads the snapshot, about the work of /symbols.
+            cpu = results["baseline /symbols (no auth, no store)"]
+            for name in ("/quote with JWT (no store)", "/quote with API key (no store)"):
+                print(f"ratio {name} / baseline /symbols: {results[name] / cpu:.2f}")
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -518,6 +518,9 @@ def test_external_identity_provider_is_trusted_through_its_jwks(tmp_path: Path) 
         assert ok(fresh)[0] == 200
         assert http_get(s.url + "/health")[2]["identity"]["jwks"] == "stale"
         assert "external JWKS fetch failed" in s.log()
+        metrics = http_get(s.url + "/metrics")[2]
+        assert "stocksblitz_jwks_fetch_errors_total" in metrics
+        assert "stocksblitz_jwks_fetch_errors_total 0" not in metrics
     finally:
         s.stop()
 

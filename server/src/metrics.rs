@@ -239,6 +239,26 @@ fn render_ingest(state: &AppState, out: &mut String) {
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     let mut body = state.metrics.render(state.started.elapsed().as_secs_f64());
     render_ingest(&state, &mut body);
+    if let Some(ext) = &state.identity.external {
+        use std::sync::atomic::Ordering::Relaxed;
+        for (name, help, v) in [
+            (
+                "stocksblitz_jwks_fetches_total",
+                "Fetches of the external identity provider's JWKS.",
+                ext.fetches.load(Relaxed),
+            ),
+            (
+                "stocksblitz_jwks_fetch_errors_total",
+                "Failed fetches of the external identity provider's JWKS.",
+                ext.fetch_errors.load(Relaxed),
+            ),
+        ] {
+            let _ = writeln!(
+                body,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
+        }
+    }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         body,

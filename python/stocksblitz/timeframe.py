@@ -24,13 +24,6 @@ IST = _dt.timezone(_dt.timedelta(hours=5, minutes=30), "IST")
 _FIELDS = ("open", "high", "low", "close", "volume", "oi", "time")
 
 _REGISTRY = {d["name"]: d for d in _native.ta_registry()}
-_ALIASES = {
-    "bb": "BBANDS",
-    "stochastic": "STOCH",
-    "sar": "PSAR",
-    "zlma": "ZLEMA",
-    "williamsr": "WILLR",
-}
 
 
 # (name, positional parameters) → canonical id: a pure mapping, memoised.
@@ -43,15 +36,20 @@ def _canonical(name: str, named: tuple[tuple[str, Any], ...]) -> str:
     return _native.ta_canonical(name, dict(named))
 
 
+@functools.lru_cache(maxsize=1024)
 def _indicator_name(attr: str) -> Optional[str]:
-    up = attr.upper()
-    if up in _REGISTRY:
-        return up
-    return _ALIASES.get(attr.lower())
+    """The registry name an attribute means (``rsi`` → RSI, ``bb`` → BBANDS through the
+    indicators crate's alias table), or None."""
+    if attr.startswith("_") or "_" in attr:
+        return None
+    try:
+        return str(_native.ta_canonical(attr)).split("_", 1)[0]
+    except ValueError:
+        return None
 
 
 def _suggest(attr: str, extra: tuple[str, ...]) -> str:
-    names = [n.lower() for n in _REGISTRY] + list(_ALIASES) + list(extra)
+    names = [n.lower() for n in _REGISTRY] + list(extra)
     close = difflib.get_close_matches(attr.lower(), names, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -85,7 +83,7 @@ class Candle:
 
     def __getattr__(self, name: str) -> Indicator:
         ind = _indicator_name(name)
-        if ind is None or name.startswith("_"):
+        if ind is None:
             raise AttributeError(
                 f"Candle has no attribute {name!r}{_suggest(name, _FIELDS)}"
             ) from None
@@ -171,7 +169,7 @@ class Timeframe:
 
     def __getattr__(self, name: str) -> Indicator:
         ind = _indicator_name(name)
-        if ind is None or name.startswith("_"):
+        if ind is None:
             raise AttributeError(
                 f"Timeframe has no attribute {name!r}{_suggest(name, (*_FIELDS, 'candles'))}"
             ) from None

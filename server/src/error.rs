@@ -52,6 +52,25 @@ impl ApiError {
     pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, detail)
     }
+
+    /// 503: the store did not answer (the cause is logged, not sent).
+    pub fn store_unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "store read failed");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            "the store did not answer",
+        )
+    }
+
+    /// 503: the in-memory snapshot cannot be read (its lock was poisoned by a panic).
+    pub fn snapshot_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "snapshot_unavailable",
+            "snapshot lock poisoned",
+        )
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -16,7 +15,7 @@ use stocksblitz_indicators::{Category, Frame, IndicatorId, ParamKind, REGISTRY, 
 use stocksblitz_market::{Bar, Timeframe};
 use stocksblitz_store::subscriptions::SubscriptionKey;
 
-use super::{ApiJson, instrument, timeframe};
+use super::{ApiJson, bounded, instrument, series, timeframe};
 use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::Auth;
 use crate::series::Series;
@@ -103,24 +102,6 @@ fn parse_ids(param: &str, raw: Option<&str>) -> Result<Vec<Requested>, ApiError>
         .collect()
 }
 
-fn bounded(
-    param: &str,
-    v: Option<i64>,
-    default: usize,
-    min: usize,
-    max: usize,
-) -> Result<usize, ApiError> {
-    let Some(v) = v else {
-        return Ok(default);
-    };
-    usize::try_from(v)
-        .ok()
-        .filter(|v| (min..=max).contains(v))
-        .ok_or_else(|| {
-            ApiError::bad_param(param, format!("must be between {min} and {max}, got {v}"))
-        })
-}
-
 /// Bars of `tf` needed so that the newest `wanted` values of `id` are exact.
 pub(crate) fn depth(id: &IndicatorId, tf: Timeframe, wanted: usize) -> usize {
     id.warmup(tf.bars_per_session()) + wanted
@@ -199,26 +180,6 @@ fn current_values(
     Ok(Some(v))
 }
 
-async fn series_for(
-    state: &AppState,
-    tradingsymbol: &str,
-    tf: Timeframe,
-    depth: usize,
-) -> Result<Arc<Series>, ApiError> {
-    state
-        .series
-        .get(&state.store, &state.pipeline, tradingsymbol, tf, depth)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "bar series read failed");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store_unavailable",
-                "the store did not answer",
-            )
-        })
-}
-
 fn iso_now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
@@ -274,7 +235,7 @@ pub async fn current(
     let tf = timeframe(q.timeframe.as_deref())?;
     let ids = parse_ids("indicators", q.indicators.as_deref())?;
     let need = ids.iter().map(|r| depth(&r.id, tf, 1)).max().unwrap_or(1);
-    let series = series_for(&state, &sym.tradingsymbol, tf, need).await?;
+    let series = series(&state, &sym.tradingsymbol, tf, need).await?;
     let mut out = Vec::with_capacity(ids.len());
     for r in &ids {
         let v = current_values(&state, &series, tf, &r.id)?;
@@ -333,7 +294,7 @@ pub async fn at_offset(
         .map(|r| depth(&r.id, tf, offset + 1))
         .max()
         .unwrap_or(1);
-    let series = series_for(&state, &sym.tradingsymbol, tf, need).await?;
+    let series = series(&state, &sym.tradingsymbol, tf, need).await?;
     let n = series.bars.len();
     let target = (offset < n).then(|| n - 1 - offset);
     let mut out = Vec::with_capacity(ids.len());
@@ -434,7 +395,7 @@ pub async fn history(
         .ok_or_else(|| ApiError::bad_param("indicator", "is required"))?;
     let id = parse_id("indicator", sent)?;
     let lookback = bounded("lookback", q.lookback, 20, 1, MAX_LOOKBACK)?;
-    let series = series_for(&state, &sym.tradingsymbol, tf, depth(&id, tf, lookback)).await?;
+    let series = series(&state, &sym.tradingsymbol, tf, depth(&id, tf, lookback)).await?;
     let points = history_points(&id, tf, &series.bars, lookback, true)?;
     Ok(Json(HistoryResponse {
         status: "success",
@@ -516,7 +477,7 @@ pub async fn batch(
     }
     let mut results = Vec::with_capacity(parsed.len());
     for (tf, sent, id, lookback) in parsed {
-        let series = series_for(&state, &sym.tradingsymbol, tf, depth(&id, tf, lookback)).await?;
+        let series = series(&state, &sym.tradingsymbol, tf, depth(&id, tf, lookback)).await?;
         results.push(BatchResult {
             timeframe: tf.as_str(),
             indicator: sent,
@@ -599,15 +560,6 @@ pub struct SubscribeResponse {
     pub subscriptions: Vec<SubscriptionOut>,
 }
 
-fn store_error(e: stocksblitz_store::StoreError) -> ApiError {
-    tracing::warn!(error = %e, "subscription store failed");
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "store_unavailable",
-        "the store did not answer",
-    )
-}
-
 /// `POST /indicators/subscribe`: all-or-nothing validation, idempotent per client, exact counts.
 #[utoipa::path(post, path = "/indicators/subscribe", tag = "indicators", request_body = SubscribeRequest, security(("bearer" = [])), responses((status = 200, body = SubscribeResponse)))]
 pub async fn subscribe(
@@ -639,7 +591,7 @@ pub async fn subscribe(
     let client = auth.client_id();
     let now = chrono::Utc::now().timestamp_millis();
     let need = ids.iter().map(|r| depth(&r.id, tf, 1)).max().unwrap_or(1);
-    let series = series_for(&state, &sym.tradingsymbol, tf, need).await?;
+    let series = series(&state, &sym.tradingsymbol, tf, need).await?;
     let mut subs = Vec::with_capacity(ids.len());
     for r in &ids {
         let canonical = r.id.canonical();
@@ -652,12 +604,12 @@ pub async fn subscribe(
             .store
             .subscribe(&client, &key, now)
             .await
-            .map_err(store_error)?;
+            .map_err(ApiError::store_unavailable)?;
         let count = state
             .store
             .subscriber_count(&key)
             .await
-            .map_err(store_error)?;
+            .map_err(ApiError::store_unavailable)?;
         let value =
             current_values(&state, &series, tf, &r.id)?.map_or(Value::Null, |v| render(&r.id, &v));
         subs.push(SubscriptionOut {
@@ -732,12 +684,12 @@ pub async fn unsubscribe(
             .store
             .unsubscribe(&client, &key)
             .await
-            .map_err(store_error)?;
+            .map_err(ApiError::store_unavailable)?;
         let count = state
             .store
             .subscriber_count(&key)
             .await
-            .map_err(store_error)?;
+            .map_err(ApiError::store_unavailable)?;
         out.push(SubscriptionOut {
             indicator_id: sent.trim().to_string(),
             symbol: sym.tradingsymbol.to_string(),

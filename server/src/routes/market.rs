@@ -18,7 +18,7 @@ use stocksblitz_symbols::{
 };
 
 use super::monitor::{QuoteOut, underlying_name};
-use super::{instrument, timeframe};
+use super::{bounded, date_param, instrument, timeframe};
 use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::Auth;
 use crate::ingest::now_ms;
@@ -31,41 +31,6 @@ pub const MAX_INSTRUMENTS_PAGE: usize = 1000;
 /// Expiries listed ahead by `/fo/expiries`.
 const WEEKLY_AHEAD: usize = 4;
 const MONTHLY_AHEAD: usize = 3;
-
-fn bounded(
-    param: &str,
-    v: Option<i64>,
-    default: usize,
-    min: usize,
-    max: usize,
-) -> Result<usize, ApiError> {
-    let Some(v) = v else {
-        return Ok(default);
-    };
-    usize::try_from(v)
-        .ok()
-        .filter(|v| (min..=max).contains(v))
-        .ok_or_else(|| {
-            ApiError::bad_param(param, format!("must be between {min} and {max}, got {v}"))
-        })
-}
-
-fn snapshot_error() -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "snapshot_unavailable",
-        "snapshot lock poisoned",
-    )
-}
-
-fn store_error(e: stocksblitz_store::StoreError) -> ApiError {
-    tracing::warn!(error = %e, "bar read failed");
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "store_unavailable",
-        "the store did not answer",
-    )
-}
 
 /// Bars of `tf` for `tradingsymbol` with `from <= start <= to` (epoch s; either open), the
 /// newest `limit` of them, oldest first; and whether the last one is still forming.
@@ -91,7 +56,7 @@ pub async fn bars_between(
                 .series
                 .get(&state.store, &state.pipeline, tradingsymbol, tf, limit)
                 .await
-                .map_err(store_error)?;
+                .map_err(ApiError::store_unavailable)?;
             (s.bars.clone(), s.last_forming)
         }
         Some(to) => {
@@ -109,7 +74,7 @@ pub async fn bars_between(
                     Some(end),
                 )
                 .await
-                .map_err(store_error)?;
+                .map_err(ApiError::store_unavailable)?;
             let st = state.pipeline.bar_state(tradingsymbol);
             let recent: Vec<Bar> = st.recent.into_iter().filter(|b| b.start <= end).collect();
             let fb = st.forming.filter(|b| b.start <= end);
@@ -304,24 +269,13 @@ pub async fn option_chain(
 ) -> Result<Json<ChainResponse>, ApiError> {
     auth.require_read()?;
     let name = required_underlying(q.underlying.as_deref())?;
-    let wanted = match q.expiry.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(raw) => Some(NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-            ApiError::bad_param(
-                "expiry",
-                format!(
-                    "expected a date YYYY-MM-DD, got {:?}",
-                    raw.chars().take(32).collect::<String>()
-                ),
-            )
-        })?),
-    };
+    let wanted = date_param("expiry", q.expiry.as_deref())?;
     let now = now_ms();
     let snap = state
         .pipeline
         .snapshot
         .read()
-        .map_err(|_| snapshot_error())?;
+        .map_err(|_| ApiError::snapshot_unavailable())?;
     let Some(view) = snap.underlying(&name) else {
         return Ok(Json(ChainResponse {
             underlying: name,
@@ -464,18 +418,7 @@ pub async fn instruments(
             }
         }),
     };
-    let expiry = match q.expiry.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(raw) => Some(NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-            ApiError::bad_param(
-                "expiry",
-                format!(
-                    "expected a date YYYY-MM-DD, got {:?}",
-                    raw.chars().take(32).collect::<String>()
-                ),
-            )
-        })?),
-    };
+    let expiry = date_param("expiry", q.expiry.as_deref())?;
     let right = match q.right.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(r) => Some(match r.to_ascii_uppercase().as_str() {
@@ -498,7 +441,7 @@ pub async fn instruments(
         .pipeline
         .snapshot
         .read()
-        .map_err(|_| snapshot_error())?;
+        .map_err(|_| ApiError::snapshot_unavailable())?;
     let mut all: Vec<&Quote> = snap
         .quotes()
         .filter(|x| underlying.as_deref().is_none_or(|u| x.underlying == u))
@@ -582,7 +525,7 @@ pub async fn resolve(
             .pipeline
             .snapshot
             .read()
-            .map_err(|_| snapshot_error())?;
+            .map_err(|_| ApiError::snapshot_unavailable())?;
         spot_of(&snap, &spec.underlying)
     };
     let needs_spot = spec.strike.is_some();

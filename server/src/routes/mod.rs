@@ -7,11 +7,16 @@ pub mod quote;
 pub mod stream;
 pub mod udf;
 
+use std::sync::Arc;
+
+use chrono::NaiveDate;
 use stocksblitz_market::Timeframe;
 use stocksblitz_symbols::Symbol;
 
 use crate::error::ApiError;
 pub use crate::error::ApiJson;
+use crate::series::Series;
+use crate::state::AppState;
 
 /// The instrument a `param` names: 400 when missing or unparsable, 404 naming the expiry date
 /// when the contract has expired.
@@ -36,4 +41,56 @@ pub fn instrument(param: &str, raw: Option<&str>) -> Result<Symbol, ApiError> {
 pub fn timeframe(raw: Option<&str>) -> Result<Timeframe, ApiError> {
     let raw = raw.ok_or_else(|| ApiError::bad_param("timeframe", "is required"))?;
     Timeframe::parse(raw).map_err(|e| ApiError::bad_param("timeframe", e))
+}
+
+/// An optional integer parameter: `default` when absent, 400 naming it outside `min..=max`.
+pub fn bounded(
+    param: &str,
+    v: Option<i64>,
+    default: usize,
+    min: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    let Some(v) = v else {
+        return Ok(default);
+    };
+    usize::try_from(v)
+        .ok()
+        .filter(|v| (min..=max).contains(v))
+        .ok_or_else(|| {
+            ApiError::bad_param(param, format!("must be between {min} and {max}, got {v}"))
+        })
+}
+
+/// An optional `YYYY-MM-DD` parameter (blank = absent).
+pub fn date_param(param: &str, raw: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(r) => NaiveDate::parse_from_str(r, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| {
+                ApiError::bad_param(
+                    param,
+                    format!(
+                        "expected a date YYYY-MM-DD, got {:?}",
+                        r.chars().take(32).collect::<String>()
+                    ),
+                )
+            }),
+    }
+}
+
+/// The bar series of an instrument at a timeframe, at least `depth` bars deep (503 when the
+/// store does not answer).
+pub async fn series(
+    state: &AppState,
+    tradingsymbol: &str,
+    tf: Timeframe,
+    depth: usize,
+) -> Result<Arc<Series>, ApiError> {
+    state
+        .series
+        .get(&state.store, &state.pipeline, tradingsymbol, tf, depth)
+        .await
+        .map_err(ApiError::store_unavailable)
 }

@@ -188,13 +188,11 @@ pub async fn snapshot(
     let as_of = chrono::DateTime::from_timestamp_millis(now)
         .map(|d| d.to_rfc3339())
         .unwrap_or_default();
-    let snap = state.pipeline.snapshot.read().map_err(|_| {
-        ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "snapshot_unavailable",
-            "snapshot lock poisoned",
-        )
-    })?;
+    let snap = state
+        .pipeline
+        .snapshot
+        .read()
+        .map_err(|_| ApiError::snapshot_unavailable())?;
     let resp = match q
         .underlying
         .as_deref()

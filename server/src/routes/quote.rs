@@ -71,13 +71,11 @@ fn finite(v: f64) -> Option<f64> {
 
 fn build(state: &AppState, raw: &str, now: i64) -> Result<QuoteOut, ApiError> {
     let sym = super::instrument("symbol", Some(raw))?;
-    let snap = state.pipeline.snapshot.read().map_err(|_| {
-        ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "snapshot_unavailable",
-            "snapshot lock poisoned",
-        )
-    })?;
+    let snap = state
+        .pipeline
+        .snapshot
+        .read()
+        .map_err(|_| ApiError::snapshot_unavailable())?;
     let kind = sym.kind.as_str();
     let Some(q): Option<&Quote> = snap.get(&sym.tradingsymbol) else {
         return Ok(QuoteOut {

@@ -377,24 +377,7 @@ fn unsubscribe(subs: &mut Vec<Sub>, msg: ClientMsg) -> Result<Value, ApiError> {
 }
 
 async fn series(state: &AppState, sub: &Sub) -> Result<Arc<Series>, ApiError> {
-    state
-        .series
-        .get(
-            &state.store,
-            &state.pipeline,
-            &sub.symbol,
-            sub.tf,
-            sub.depth(),
-        )
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "bar series read failed");
-            ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "store_unavailable",
-                "the store did not answer",
-            )
-        })
+    super::series(state, &sub.symbol, sub.tf, sub.depth()).await
 }
 
 /// Updates due on this poll: per subscription, the newly closed bar's values (bar mode) or the

@@ -152,6 +152,27 @@ class ServerProcess:
             time.sleep(0.1)
         raise AssertionError(f"server not healthy after {timeout}s: {last}\n{self.log()}")
 
+    def wait_backfilled(self, timeout: float = 120.0) -> dict[str, Any]:
+        """Wait until the simulator's back-fill task has finished; returns /health."""
+        return wait_for(
+            lambda: (
+                (h := http_get(self.url + "/health")[2])
+                and any(t["name"] == "backfill" and not t["running"] for t in h["ingest"]["tasks"])
+                and h
+            ),
+            timeout=timeout,
+            what="back-fill done",
+        )
+
+    def wait_quotes(self, underlying: str = "NIFTY") -> None:
+        """Wait until the snapshot has the underlying's quote."""
+        wait_for(
+            lambda: http_get(self.url + f"/monitor/snapshot?underlying={underlying}")[2].get(
+                "underlying"
+            ),
+            what=f"quotes of {underlying}",
+        )
+
     def api_key(self) -> str:
         """A read-scoped API key of a test user of this server (registered on first use)."""
         if self._api_key is None:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-from conftest import ServerProcess, http_call, http_get, wait_for
+from conftest import ServerProcess, http_call, http_get
 
 talib = pytest.importorskip("talib")
 
@@ -31,18 +31,8 @@ SIM_ARGS = [
 def srv(tmp_path_factory: pytest.TempPathFactory):
     s = ServerProcess(tmp_path_factory.mktemp("api") / "data", SIM_ARGS)
     s.wait_healthy()
-    wait_for(
-        lambda: http_get(s.url + "/monitor/snapshot?underlying=NIFTY")[2].get("underlying"),
-        what="simulated NIFTY",
-    )
-    wait_for(
-        lambda: any(
-            t["name"] == "backfill" and not t["running"]
-            for t in http_get(s.url + "/health")[2]["ingest"]["tasks"]
-        ),
-        timeout=120,
-        what="back-fill done",
-    )
+    s.wait_quotes("NIFTY")
+    s.wait_backfilled()
     yield s
     s.stop()
 

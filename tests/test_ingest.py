@@ -329,15 +329,7 @@ def test_simulator_listing_prices_backfill_and_demo_clock(tmp_path: Path) -> Non
         sb.next_expiries("BANKNIFTY", 1, "monthly", today)[0].isoformat()
     }
     # Back-fill: 2 sessions of 375 one-minute bars per instrument, then live bars at any hour.
-    health = wait_for(
-        lambda: (
-            (h := http_get(srv.url + "/health")[2])
-            and any(t["name"] == "backfill" and not t["running"] for t in h["ingest"]["tasks"])
-            and h
-        ),
-        timeout=60,
-        what="back-fill done",
-    )
+    health = srv.wait_backfilled(timeout=60)
     assert health["status"] == "healthy"
     time.sleep(1.5)
     assert srv.stop() == 0

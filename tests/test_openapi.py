@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ServerProcess, http_call, http_get, wait_for
+from conftest import ServerProcess, http_call, http_get
 
 SPEC_ROUTES = {
     ("get", "/health"),
@@ -67,10 +67,7 @@ def srv(tmp_path_factory: pytest.TempPathFactory):
         tmp_path_factory.mktemp("oa") / "data", ["--demo-clock", "--tick-interval-ms", "500"]
     )
     s.wait_healthy()
-    wait_for(
-        lambda: http_get(s.url + "/monitor/snapshot?underlying=NIFTY")[2].get("underlying"),
-        what="simulated NIFTY",
-    )
+    s.wait_quotes("NIFTY")
     yield s
     s.stop()
 

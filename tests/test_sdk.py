@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import stocksblitz as sb
-from conftest import ServerProcess, free_port, http_call, http_get, wait_for
+from conftest import ServerProcess, free_port, http_call, http_get
 
 talib = pytest.importorskip("talib")
 
@@ -29,18 +29,8 @@ SIM = ["--demo-clock", "--tick-interval-ms", "3000", "--bar-grace-ms", "0", "--b
 def start(data: Path, args: list[str], port: int | None = None) -> ServerProcess:
     s = ServerProcess(data, args, port=port)
     s.wait_healthy()
-    wait_for(
-        lambda: any(
-            t["name"] == "backfill" and not t["running"]
-            for t in http_get(s.url + "/health")[2]["ingest"]["tasks"]
-        ),
-        timeout=120,
-        what="back-fill done",
-    )
-    wait_for(
-        lambda: http_get(s.url + "/monitor/snapshot?underlying=BANKNIFTY")[2].get("underlying"),
-        what="simulated quotes",
-    )
+    s.wait_backfilled()
+    s.wait_quotes("BANKNIFTY")
     return s
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import ServerProcess, http_get, wait_for
+from conftest import ServerProcess, http_get
 
 talib = pytest.importorskip("talib")
 ws_client = pytest.importorskip("websockets.sync.client")
@@ -34,18 +34,8 @@ def srv(tmp_path_factory: pytest.TempPathFactory):
         ],
     )
     s.wait_healthy()
-    wait_for(
-        lambda: any(
-            t["name"] == "backfill" and not t["running"]
-            for t in http_get(s.url + "/health")[2]["ingest"]["tasks"]
-        ),
-        timeout=120,
-        what="back-fill done",
-    )
-    wait_for(
-        lambda: http_get(s.url + "/monitor/snapshot?underlying=NIFTY")[2].get("underlying"),
-        what="simulated NIFTY",
-    )
+    s.wait_backfilled()
+    s.wait_quotes("NIFTY")
     yield s
     s.stop()
 

@@ -15,7 +15,7 @@ use stocksblitz_indicators::{Category, Frame, IndicatorId, ParamKind, REGISTRY, 
 use stocksblitz_market::{Bar, Timeframe};
 use stocksblitz_store::subscriptions::SubscriptionKey;
 
-use super::{ApiJson, bounded, instrument, series, timeframe};
+use super::{ApiJson, bounded, instrument, list_size, series, timeframe};
 use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::Auth;
 use crate::series::Series;
@@ -83,15 +83,7 @@ fn parse_ids(param: &str, raw: Option<&str>) -> Result<Vec<Requested>, ApiError>
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect();
-    if ids.is_empty() {
-        return Err(ApiError::bad_param(param, "is empty"));
-    }
-    if ids.len() > MAX_INDICATORS {
-        return Err(ApiError::bad_param(
-            param,
-            format!("at most {MAX_INDICATORS} indicators, got {}", ids.len()),
-        ));
-    }
+    list_size(param, ids.len(), MAX_INDICATORS, "indicators")?;
     ids.into_iter()
         .map(|s| {
             Ok(Requested {
@@ -446,18 +438,7 @@ pub async fn batch(
 ) -> Result<Json<BatchResponse>, ApiError> {
     auth.require_read()?;
     let sym = instrument("symbol", req.symbol.as_deref())?;
-    if req.queries.is_empty() {
-        return Err(ApiError::bad_param("queries", "is empty"));
-    }
-    if req.queries.len() > MAX_BATCH_QUERIES {
-        return Err(ApiError::bad_param(
-            "queries",
-            format!(
-                "at most {MAX_BATCH_QUERIES} queries, got {}",
-                req.queries.len()
-            ),
-        ));
-    }
+    list_size("queries", req.queries.len(), MAX_BATCH_QUERIES, "queries")?;
     let mut parsed = Vec::with_capacity(req.queries.len());
     for (i, q) in req.queries.iter().enumerate() {
         let name = |p: &str| format!("queries[{i}].{p}");
@@ -570,18 +551,12 @@ pub async fn subscribe(
     auth.require_read()?;
     let sym = instrument("symbol", req.symbol.as_deref())?;
     let tf = timeframe(req.timeframe.as_deref())?;
-    if req.indicators.is_empty() {
-        return Err(ApiError::bad_param("indicators", "is empty"));
-    }
-    if req.indicators.len() > MAX_INDICATORS {
-        return Err(ApiError::bad_param(
-            "indicators",
-            format!(
-                "at most {MAX_INDICATORS} indicators, got {}",
-                req.indicators.len()
-            ),
-        ));
-    }
+    list_size(
+        "indicators",
+        req.indicators.len(),
+        MAX_INDICATORS,
+        "indicators",
+    )?;
     let ids = req
         .indicators
         .iter()
@@ -653,18 +628,12 @@ pub async fn unsubscribe(
     auth.require_read()?;
     let sym = instrument("symbol", req.symbol.as_deref())?;
     let tf = timeframe(req.timeframe.as_deref())?;
-    if req.indicator_ids.is_empty() {
-        return Err(ApiError::bad_param("indicator_ids", "is empty"));
-    }
-    if req.indicator_ids.len() > MAX_INDICATORS {
-        return Err(ApiError::bad_param(
-            "indicator_ids",
-            format!(
-                "at most {MAX_INDICATORS} indicators, got {}",
-                req.indicator_ids.len()
-            ),
-        ));
-    }
+    list_size(
+        "indicator_ids",
+        req.indicator_ids.len(),
+        MAX_INDICATORS,
+        "indicators",
+    )?;
     let ids = req
         .indicator_ids
         .iter()

@@ -94,3 +94,18 @@ pub async fn series(
         .await
         .map_err(ApiError::store_unavailable)
 }
+
+/// A list parameter's size: 400 naming it when empty or longer than `max` (`what` names the
+/// items: "indicators", "queries").
+pub fn list_size(param: &str, n: usize, max: usize, what: &str) -> Result<(), ApiError> {
+    if n == 0 {
+        return Err(ApiError::bad_param(param, "is empty"));
+    }
+    if n > max {
+        return Err(ApiError::bad_param(
+            param,
+            format!("at most {max} {what}, got {n}"),
+        ));
+    }
+    Ok(())
+}

@@ -147,15 +147,7 @@ pub async fn quote(
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .collect();
-            if list.is_empty() {
-                return Err(ApiError::bad_param("symbols", "is empty"));
-            }
-            if list.len() > MAX_SYMBOLS {
-                return Err(ApiError::bad_param(
-                    "symbols",
-                    format!("at most {MAX_SYMBOLS} symbols, got {}", list.len()),
-                ));
-            }
+            super::list_size("symbols", list.len(), MAX_SYMBOLS, "symbols")?;
             let quotes = list
                 .iter()
                 .map(|s| build(&state, s, now))

@@ -257,15 +257,12 @@ async fn subscribe(
             ));
         }
     };
-    if msg.indicators.is_empty() {
-        return Err(ApiError::bad_param("indicators", "is empty"));
-    }
-    if msg.indicators.len() > super::indicators::MAX_INDICATORS {
-        return Err(ApiError::bad_param(
-            "indicators",
-            format!("at most {} indicators", super::indicators::MAX_INDICATORS),
-        ));
-    }
+    super::list_size(
+        "indicators",
+        msg.indicators.len(),
+        super::indicators::MAX_INDICATORS,
+        "indicators",
+    )?;
     let parsed = msg
         .indicators
         .iter()

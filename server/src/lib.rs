@@ -286,7 +286,9 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         .map(str::trim)
         .filter(|u| !u.is_empty())
     {
-        let ext = Arc::new(identity::external::External::new(url)?);
+        let ext = Arc::new(
+            stocksblitz_auth::jwks_fetch::RemoteJwks::new(url).map_err(anyhow::Error::msg)?,
+        );
         tracing::info!(jwks = %ext.jwks_url, "trusting tokens of the external identity provider");
         identity.external = Some(ext);
     }
@@ -337,7 +339,10 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     if let Some(ext) = state.identity.external.clone() {
         tasks.push((
             "jwks",
-            ingest::supervisor::supervise("jwks", move || ext.clone().run()),
+            ingest::supervisor::supervise("jwks", move || {
+                let ext = ext.clone();
+                async move { ext.run().await.map_err(anyhow::Error::from) }
+            }),
         ));
     }
     let p = pipeline.clone();

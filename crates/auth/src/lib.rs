@@ -8,12 +8,15 @@
 //! - [`jwt`]: verification with an algorithm allow-list (RS256, ES256, EdDSA), required claims,
 //!   leeway and `kid`, with precise error kinds;
 //! - [`password`]: Argon2id hashing and the password policy (a password never reaches an error);
-//! - [`limiter`]: failed-login limits per (email, IP) and per IP.
+//! - [`limiter`]: failed-login limits per (email, IP) and per IP;
+//! - [`jwks_cache`] (when to fetch an external provider's keys) and [`jwks_fetch`] (the
+//!   background fetching itself — the crate's only I/O).
 #![forbid(unsafe_code)]
 
 pub mod apikey;
 pub mod idp;
 pub mod jwks_cache;
+pub mod jwks_fetch;
 pub mod jwt;
 pub mod limiter;
 pub mod password;

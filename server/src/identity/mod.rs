@@ -3,7 +3,6 @@
 //! lives in `stocksblitz-auth`; this module wires it to the store and HTTP.
 
 pub mod accounts;
-pub mod external;
 pub mod extract;
 pub mod routes;
 pub mod shared;
@@ -60,7 +59,7 @@ pub struct Identity {
     /// When each API key's `last_used_at` was last written (ms): at most once a minute per key.
     touched: RwLock<HashMap<String, i64>>,
     /// An external provider whose tokens are trusted too (`USER_SERVICE_URL`).
-    pub external: Option<std::sync::Arc<external::External>>,
+    pub external: Option<std::sync::Arc<stocksblitz_auth::jwks_fetch::RemoteJwks>>,
     /// Limits and revocations shared with other replicas through Redis (`REDIS_URL`).
     pub shared: Option<std::sync::Arc<shared::Shared>>,
 }

@@ -1,23 +1,28 @@
-//! An external identity provider (`USER_SERVICE_URL`): its JWKS
+//! An external identity provider's keys (`USER_SERVICE_URL`): its JWKS
 //! (`{url}/v1/auth/.well-known/jwks.json`) fetched by a background task — never on a request
 //! path — honouring `max-age`, refetched when a token names an unknown `kid` (at most once per
-//! 30 s, so forged kids cannot hammer the provider), and kept (reported `stale` in `/health`)
-//! while the provider is down. The refetch policy is the auth crate's (`jwks_cache`).
+//! 30 s, so forged kids cannot hammer the provider), and kept (reported `stale`) while the
+//! provider is down. The when-to-fetch policy is [`crate::jwks_cache`]; this is the fetching.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
-use stocksblitz_auth::jwks_cache::{JwksPolicy, JwksState, max_age_ms};
-use stocksblitz_auth::jwt::KeySet;
+use crate::jwks_cache::{JwksPolicy, JwksState, max_age_ms};
+use crate::jwt::KeySet;
 
-use crate::ingest::now_ms;
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
 
 /// Largest JWKS document accepted (bytes).
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 
 #[derive(Debug)]
-pub struct External {
+pub struct RemoteJwks {
     /// The JWKS URL.
     pub jwks_url: String,
     keys: RwLock<KeySet>,
@@ -27,14 +32,16 @@ pub struct External {
     pub fetch_errors: AtomicU64,
 }
 
-impl External {
+impl RemoteJwks {
     /// `base` is the provider's URL (`http://idp:8001`).
-    pub fn new(base: &str) -> anyhow::Result<External> {
+    pub fn new(base: &str) -> Result<RemoteJwks, String> {
         let base = base.trim().trim_end_matches('/');
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            anyhow::bail!("USER_SERVICE_URL must be an http(s):// URL, got {base:?}");
+            return Err(format!(
+                "USER_SERVICE_URL must be an http(s):// URL, got {base:?}"
+            ));
         }
-        Ok(External {
+        Ok(RemoteJwks {
             jwks_url: format!("{base}/v1/auth/.well-known/jwks.json"),
             keys: RwLock::new(KeySet::default()),
             policy: Mutex::new(JwksPolicy::default()),
@@ -111,7 +118,7 @@ impl External {
 
     /// The fetch loop: at start, when the cache lifetime ends, and when woken by an unknown kid;
     /// failures back off (1 s doubling to 30 s) and keep the last good keys.
-    pub async fn run(self: std::sync::Arc<Self>) -> anyhow::Result<()> {
+    pub async fn run(self: std::sync::Arc<Self>) -> Result<(), reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()?;

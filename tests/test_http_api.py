@@ -99,6 +99,16 @@ def test_current_at_offset_history_and_batch_agree_with_talib(srv: ServerProcess
     close_to(m["macd"], macd[-1], "macd")
     close_to(m["signal"], signal[-1], "signal")
     close_to(m["histogram"], hist[-1], "histogram")
+    # Repeated reads between ticks are cache hits (counted in /metrics).
+    for _ in range(3):
+        get(srv, "/indicators/current", symbol=sym, timeframe=tf, indicators="RSI_14")
+    metrics = http_get(srv.url + "/metrics")[2]
+    hits = next(
+        float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith("stocksblitz_indicator_cache_hits_total ")
+    )
+    assert hits > 0, metrics
     upper, middle, lower = talib.BBANDS(d["close"], 20, 2, 2, 0)
     bb = cur["indicators"]["BBANDS_20_2"]
     close_to(bb["upper"], upper[-1], "upper")

@@ -67,6 +67,7 @@ def test_indicator_stream_updates_on_bar_close_and_per_tick(srv: ServerProcess) 
         assert recv(ws) == {"type": "success", "action": "auth"}
         ws.send(json.dumps({"action": "ping"}))
         assert recv(ws)["type"] == "pong"
+        assert "stocksblitz_websockets_open 1" in http_get(srv.url + "/metrics")[2]
         ws.send(
             json.dumps(
                 {

@@ -30,6 +30,27 @@ struct RouteStats {
 pub struct Metrics {
     routes: Mutex<BTreeMap<String, RouteStats>>,
     auth_failures: Mutex<BTreeMap<&'static str, u64>>,
+    /// Open WebSocket connections.
+    pub websockets_open: std::sync::atomic::AtomicI64,
+}
+
+/// Counts an open WebSocket for as long as it lives.
+pub struct OpenSocket<'a>(&'a Metrics);
+
+impl<'a> OpenSocket<'a> {
+    pub fn new(m: &'a Metrics) -> Self {
+        m.websockets_open
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        OpenSocket(m)
+    }
+}
+
+impl Drop for OpenSocket<'_> {
+    fn drop(&mut self) {
+        self.0
+            .websockets_open
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Metrics {
@@ -239,6 +260,48 @@ fn render_ingest(state: &AppState, out: &mut String) {
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     let mut body = state.metrics.render(state.started.elapsed().as_secs_f64());
     render_ingest(&state, &mut body);
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (series_hits, series_fetches) = state.series.counts();
+        let (value_hits, value_computes) = state.indicator_values.counts();
+        for (name, help, kind, v) in [
+            (
+                "stocksblitz_series_cache_hits_total",
+                "Bar series served from the cache.",
+                "counter",
+                series_hits as i64,
+            ),
+            (
+                "stocksblitz_series_fetches_total",
+                "Bar series (re)read from the store because bars changed or more depth was asked.",
+                "counter",
+                series_fetches as i64,
+            ),
+            (
+                "stocksblitz_indicator_cache_hits_total",
+                "Current indicator values served from the cache.",
+                "counter",
+                value_hits as i64,
+            ),
+            (
+                "stocksblitz_indicator_computations_total",
+                "Current indicator values computed.",
+                "counter",
+                value_computes as i64,
+            ),
+            (
+                "stocksblitz_websockets_open",
+                "Open WebSocket connections.",
+                "gauge",
+                state.metrics.websockets_open.load(Relaxed),
+            ),
+        ] {
+            let _ = writeln!(
+                body,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
+        }
+    }
     if let Some(ext) = &state.identity.external {
         use std::sync::atomic::Ordering::Relaxed;
         for (name, help, v) in [

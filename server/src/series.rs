@@ -4,6 +4,7 @@
 //! fetch per key at a time: concurrent readers of a stale key wait for the same fetch.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use compact_str::CompactString;
@@ -44,9 +45,19 @@ type Slot = Arc<tokio::sync::Mutex<Option<Arc<Series>>>>;
 #[derive(Debug, Default)]
 pub struct SeriesCache {
     slots: Mutex<HashMap<(CompactString, Timeframe), Slot>>,
+    hits: AtomicU64,
+    fetches: AtomicU64,
 }
 
 impl SeriesCache {
+    /// (served from the cache, read from the store) since start.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.fetches.load(Ordering::Relaxed),
+        )
+    }
+
     fn slot(&self, instrument: &str, tf: Timeframe) -> Slot {
         let Ok(mut slots) = self.slots.lock() else {
             return Slot::default();
@@ -74,9 +85,11 @@ impl SeriesCache {
         {
             let (version, forming) = pipeline.bar_stamp(instrument);
             if s.version == version && s.forming == forming {
+                self.hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(s.clone());
             }
         }
+        self.fetches.fetch_add(1, Ordering::Relaxed);
         let state = pipeline.bar_state(instrument);
         let rows = depth
             .saturating_add(1)

@@ -527,9 +527,12 @@ impl Client {
                 Err(e) => {
                     let mut shown = url.clone();
                     shown.set_query(None);
-                    let message = std::error::Error::source(&e)
-                        .map(|s| s.to_string())
-                        .unwrap_or_else(|| e.to_string());
+                    // The innermost cause says what happened ("Connection refused").
+                    let mut cause: &dyn std::error::Error = &e;
+                    while let Some(inner) = cause.source() {
+                        cause = inner;
+                    }
+                    let message = cause.to_string();
                     return Err(ClientError::Connect {
                         url: shown.to_string(),
                         message,

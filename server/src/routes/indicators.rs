@@ -4,6 +4,7 @@
 //! instrument's bars change; subscriptions stored per client.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -41,9 +42,19 @@ type Computed = (Arc<Series>, Vec<f64>);
 #[derive(Debug, Default)]
 pub struct ValueCache {
     map: Mutex<HashMap<ValueKey, Computed>>,
+    hits: AtomicU64,
+    computed: AtomicU64,
 }
 
 impl ValueCache {
+    /// (served from the cache, computed) since start.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.computed.load(Ordering::Relaxed),
+        )
+    }
+
     fn get(
         &self,
         key: &(CompactString, Timeframe, String),
@@ -164,8 +175,13 @@ fn current_values(
     };
     let key = (last.instrument.clone(), tf, id.canonical());
     if let Some(v) = state.indicator_values.get(&key, series) {
+        state.indicator_values.hits.fetch_add(1, Ordering::Relaxed);
         return Ok(Some(v));
     }
+    state
+        .indicator_values
+        .computed
+        .fetch_add(1, Ordering::Relaxed);
     let tail = tail_values(id, tf, &series.bars, 1)?;
     let v = column(&tail, 0);
     state.indicator_values.put(key, series.clone(), v.clone());

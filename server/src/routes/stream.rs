@@ -180,6 +180,7 @@ async fn indicator_session(
         close_policy(socket, why).await;
         return;
     }
+    let _open = crate::metrics::OpenSocket::new(&state.metrics);
     if !send(&mut socket, &json!({"type": "success", "action": "auth"})).await {
         return;
     }
@@ -471,6 +472,7 @@ async fn monitor_session(
         close_policy(socket, why).await;
         return;
     }
+    let _open = crate::metrics::OpenSocket::new(&state.metrics);
     // Last exchange/receive time sent per instrument.
     let mut sent: HashMap<String, (i64, i64)> = HashMap::new();
     let mut poll = tokio::time::interval(POLL);

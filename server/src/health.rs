@@ -161,8 +161,8 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         identity: IdentityHealth {
             jwks: state
                 .identity
-                .external
-                .as_ref()
+                .jwt
+                .remote()
                 .map_or("not_configured", |e| e.state().as_str()),
         },
     };

@@ -290,7 +290,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             stocksblitz_auth::jwks_fetch::RemoteJwks::new(url).map_err(anyhow::Error::msg)?,
         );
         tracing::info!(jwks = %ext.jwks_url, "trusting tokens of the external identity provider");
-        identity.external = Some(ext);
+        identity.jwt.set_remote(ext);
     }
     if let Some(url) = cfg.redis_url.as_deref() {
         match identity::shared::Shared::connect(url, &cfg.redis_prefix).await {
@@ -336,7 +336,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             }),
         ));
     }
-    if let Some(ext) = state.identity.external.clone() {
+    if let Some(ext) = state.identity.jwt.remote() {
         tasks.push((
             "jwks",
             ingest::supervisor::supervise("jwks", move || {

@@ -302,7 +302,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
             );
         }
     }
-    if let Some(ext) = &state.identity.external {
+    if let Some(ext) = state.identity.jwt.remote() {
         use std::sync::atomic::Ordering::Relaxed;
         for (name, help, v) in [
             (

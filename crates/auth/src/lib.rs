@@ -9,6 +9,7 @@
 //!   leeway and `kid`, with precise error kinds;
 //! - [`password`]: Argon2id hashing and the password policy (a password never reaches an error);
 //! - [`limiter`]: failed-login limits per (email, IP) and per IP;
+//! - [`verifier`]: JWT and API key verification on a request path, with their caches;
 //! - [`jwks_cache`] (when to fetch an external provider's keys) and [`jwks_fetch`] (the
 //!   background fetching itself — the crate's only I/O).
 #![forbid(unsafe_code)]
@@ -21,6 +22,7 @@ pub mod jwt;
 pub mod limiter;
 pub mod password;
 pub mod scopes;
+pub mod verifier;
 
 use thiserror::Error;
 

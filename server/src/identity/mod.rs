@@ -7,13 +7,13 @@ pub mod extract;
 pub mod routes;
 pub mod shared;
 
-use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
-use stocksblitz_auth::apikey::{self, IpNet, KeyRecord};
+use stocksblitz_auth::apikey::{IpNet, KeyRecord};
 use stocksblitz_auth::idp::SigningKey;
 use stocksblitz_auth::jwt::{KeySet, VerifyConfig};
 use stocksblitz_auth::limiter::{KeyRateLimiter, LoginLimiter};
+use stocksblitz_auth::verifier::{ApiKeyVerifier, JwtVerifier};
 use stocksblitz_auth::{AuthError, Scopes};
 use stocksblitz_store::Store;
 use stocksblitz_store::identity::{ApiKeyRow, SigningKeyRow};
@@ -28,49 +28,29 @@ pub const REFRESH_TTL_MS: i64 = 86_400_000;
 /// How long an API key record is trusted from the cache before the store is asked again.
 pub const KEY_CACHE_MS: i64 = 5_000;
 
-/// Who made a request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UserIdentity {
-    pub user_id: i64,
-    pub source: &'static str,
-    pub scopes: Scopes,
-    pub roles: Vec<String>,
-    pub session_id: Option<String>,
-    pub key_id: Option<String>,
-}
+/// Who made a request (the auth crate's principal).
+pub use stocksblitz_auth::verifier::Principal as UserIdentity;
 
 /// Identity state shared by the handlers.
 #[derive(Debug)]
 pub struct Identity {
     pub store: Store,
-    pub verify: VerifyConfig,
     pub access_ttl_ms: i64,
     signing: RwLock<Vec<SigningKey>>,
-    keys: RwLock<KeySet>,
     jwks: RwLock<serde_json::Value>,
     pub limiter: LoginLimiter,
     key_limiter: KeyRateLimiter,
-    revoked_sessions: RwLock<HashSet<String>>,
-    key_cache: RwLock<HashMap<String, (KeyRecord, i64)>>,
-    /// Tokens already verified (the whole token string is the key) → identity and the instant
-    /// (ms) past which the token must be verified again (its `exp` plus leeway). Saves the
-    /// signature check on every request; revocation is still checked on every hit.
-    jwt_cache: RwLock<HashMap<String, (UserIdentity, i64)>>,
-    /// When each API key's `last_used_at` was last written (ms): at most once a minute per key.
-    touched: RwLock<HashMap<String, i64>>,
-    /// An external provider whose tokens are trusted too (`USER_SERVICE_URL`).
-    pub external: Option<std::sync::Arc<stocksblitz_auth::jwks_fetch::RemoteJwks>>,
+    /// JWTs of the built-in provider (and of an external one when configured), with the
+    /// verified-token cache and revoked sessions.
+    pub jwt: JwtVerifier,
+    /// API keys: the record cache and the use throttle.
+    pub api_keys: ApiKeyVerifier,
     /// Limits and revocations shared with other replicas through Redis (`REDIS_URL`).
     pub shared: Option<std::sync::Arc<shared::Shared>>,
 }
 
 /// How often a key's `last_used_at` is written back (ms).
 const TOUCH_EVERY_MS: i64 = 60_000;
-
-/// Entries in the API key and touch caches before they are emptied (bounds memory).
-const CACHE_CAP: usize = 100_000;
-/// Verified tokens kept (each holds the ~0.6 KB token: ≈ 8 MB at the cap).
-const JWT_CACHE_CAP: usize = 10_000;
 
 fn record_of(row: &ApiKeyRow) -> KeyRecord {
     KeyRecord {
@@ -120,18 +100,13 @@ impl Identity {
         }
         let id = Identity {
             store,
-            verify: VerifyConfig::default(),
             access_ttl_ms,
             signing: RwLock::new(Vec::new()),
-            keys: RwLock::new(KeySet::default()),
             jwks: RwLock::new(serde_json::json!({"keys": []})),
             limiter: LoginLimiter::default(),
             key_limiter: KeyRateLimiter::default(),
-            revoked_sessions: RwLock::new(HashSet::new()),
-            key_cache: RwLock::new(HashMap::new()),
-            jwt_cache: RwLock::new(HashMap::new()),
-            touched: RwLock::new(HashMap::new()),
-            external: None,
+            jwt: JwtVerifier::new(VerifyConfig::default()),
+            api_keys: ApiKeyVerifier::new(KEY_CACHE_MS),
             shared: None,
         };
         id.publish(signing)?;
@@ -147,16 +122,11 @@ impl Identity {
     fn publish(&self, signing: Vec<SigningKey>) -> anyhow::Result<()> {
         let jwks = stocksblitz_auth::idp::jwks(&signing.iter().collect::<Vec<_>>());
         let set = KeySet::from_jwks_json(&jwks.to_string())?;
-        if let (Ok(mut s), Ok(mut k), Ok(mut j)) =
-            (self.signing.write(), self.keys.write(), self.jwks.write())
-        {
+        if let (Ok(mut s), Ok(mut j)) = (self.signing.write(), self.jwks.write()) {
             *s = signing;
-            *k = set;
             *j = jwks;
         }
-        if let Ok(mut c) = self.jwt_cache.write() {
-            c.clear();
-        }
+        self.jwt.set_own_keys(set);
         Ok(())
     }
 
@@ -207,86 +177,7 @@ impl Identity {
 
     /// Verify a JWT (built-in provider, or the external one) and check its session.
     pub async fn verify_jwt(&self, token: &str) -> Result<UserIdentity, AuthError> {
-        let now = now_ms();
-        let cached = self.jwt_cache.read().ok().and_then(|c| {
-            c.get(token)
-                .filter(|(_, until)| now <= *until)
-                .map(|(who, _)| who.clone())
-        });
-        let who = match cached {
-            Some(who) => who,
-            None => {
-                let (who, until) = self.verify_jwt_uncached(token)?;
-                if let Ok(mut c) = self.jwt_cache.write() {
-                    if c.len() >= JWT_CACHE_CAP {
-                        c.clear();
-                    }
-                    c.insert(token.to_string(), (who.clone(), until));
-                }
-                who
-            }
-        };
-        if let Some(sid) = &who.session_id
-            && self
-                .revoked_sessions
-                .read()
-                .map(|r| r.contains(sid))
-                .unwrap_or(false)
-        {
-            return Err(AuthError::SessionRevoked);
-        }
-        Ok(who)
-    }
-
-    fn verify_jwt_uncached(&self, token: &str) -> Result<(UserIdentity, i64), AuthError> {
-        let own = |kid: &str| self.keys.read().map(|k| k.contains(kid)).unwrap_or(false);
-        let claims = match &self.external {
-            Some(ext) => {
-                let kid = stocksblitz_auth::jwt::header_kid(token)?;
-                if own(&kid) {
-                    let keys = self.keys.read().map_err(|_| AuthError::UnknownKid)?;
-                    stocksblitz_auth::jwt::verify(token, &keys, &self.verify)?
-                } else if ext.contains(&kid) {
-                    ext.with_keys(|k| stocksblitz_auth::jwt::verify(token, k, &self.verify))
-                        .unwrap_or(Err(AuthError::UnknownKid))?
-                } else {
-                    // Maybe the provider rotated: refetch in the background (rate-limited).
-                    ext.unknown_kid();
-                    return Err(AuthError::UnknownKid);
-                }
-            }
-            None => {
-                let keys = self.keys.read().map_err(|_| AuthError::UnknownKid)?;
-                stocksblitz_auth::jwt::verify(token, &keys, &self.verify)?
-            }
-        };
-        let user_id = claims
-            .sub
-            .strip_prefix("user:")
-            .and_then(|id| id.parse::<i64>().ok())
-            .ok_or(AuthError::MissingClaim("sub".into()))?;
-        let scopes = match &claims.scp {
-            Some(stocksblitz_auth::jwt::OneOrMany::One(s)) => {
-                Scopes::parse_list(s).unwrap_or_default()
-            }
-            Some(stocksblitz_auth::jwt::OneOrMany::Many(v)) => {
-                Scopes::parse_list(&v.join(",")).unwrap_or_default()
-            }
-            None => Scopes::default(),
-        };
-        let leeway_ms = i64::try_from(self.verify.leeway_secs).unwrap_or(0) * 1000;
-        let until = claims.exp.saturating_mul(1000).saturating_add(leeway_ms);
-        Ok((
-            UserIdentity {
-                user_id,
-                source: "jwt",
-                scopes,
-                roles: claims.roles.unwrap_or_default(),
-                session_id: claims.sid,
-                key_id: None,
-            },
-            until,
-        ))
+        self.jwt.verify(token, now_ms())
     }
 
     /// Check an API key (cached record for a few seconds; no store round trip per request).
@@ -295,33 +186,19 @@ impl Identity {
         key: &str,
         client: Option<std::net::IpAddr>,
     ) -> Result<UserIdentity, AuthError> {
-        let key_id = apikey::key_id(key).ok_or(AuthError::Malformed)?.to_string();
         let now = now_ms();
-        let cached = self.key_cache.read().ok().and_then(|c| {
-            c.get(&key_id)
-                .filter(|(_, at)| now - at < KEY_CACHE_MS)
-                .map(|(r, _)| r.clone())
-        });
-        let record = match cached {
-            Some(r) => r,
-            None => {
-                let row = self
-                    .store
+        let store = &self.store;
+        let (who, record) = self
+            .api_keys
+            .verify(key, client, now, |key_id| async move {
+                store
                     .api_key(&key_id)
                     .await
-                    .map_err(|_| AuthError::InvalidKey)?
-                    .ok_or(AuthError::InvalidKey)?;
-                let r = record_of(&row);
-                if let Ok(mut c) = self.key_cache.write() {
-                    if c.len() >= CACHE_CAP {
-                        c.clear();
-                    }
-                    c.insert(key_id.clone(), (r.clone(), now));
-                }
-                r
-            }
-        };
-        let scopes = apikey::check(key, &record, now, client)?;
+                    .map(|row| row.as_ref().map(record_of))
+                    .map_err(|_| AuthError::InvalidKey)
+            })
+            .await?;
+        let key_id = record.key_id.clone();
         if let Some(per_min) = record.rate_limit_per_min {
             let shared = match &self.shared {
                 Some(sh) => match sh.take_request(&key_id, per_min, now / 1000).await {
@@ -338,32 +215,14 @@ impl Identity {
                 .map_err(AuthError::RateLimited)?;
         }
         self.note_use(&key_id, now);
-        Ok(UserIdentity {
-            user_id: record.user_id,
-            source: "api_key",
-            scopes,
-            roles: Vec::new(),
-            session_id: None,
-            key_id: Some(key_id),
-        })
+        Ok(who)
     }
 
     /// Record that a key was used: `last_used_at` is written in the background, at most once a
     /// minute per key, never on the request path.
     fn note_use(&self, key_id: &str, now: i64) {
-        let due = self
-            .touched
-            .read()
-            .map(|t| t.get(key_id).is_none_or(|at| now - at >= TOUCH_EVERY_MS))
-            .unwrap_or(false);
-        if !due {
+        if !self.api_keys.use_due(key_id, now, TOUCH_EVERY_MS) {
             return;
-        }
-        if let Ok(mut t) = self.touched.write() {
-            if t.len() >= CACHE_CAP {
-                t.clear();
-            }
-            t.insert(key_id.to_string(), now);
         }
         let (store, key_id) = (self.store.clone(), key_id.to_string());
         tokio::spawn(async move {
@@ -381,9 +240,7 @@ impl Identity {
     }
 
     pub fn forget_key_locally(&self, key_id: &str) {
-        if let Ok(mut c) = self.key_cache.write() {
-            c.remove(key_id);
-        }
+        self.api_keys.forget(key_id);
     }
 
     /// Mark sessions revoked for token checks, here and (through Redis) on every other replica.
@@ -396,9 +253,7 @@ impl Identity {
     }
 
     pub fn apply_revoked_sessions(&self, ids: impl IntoIterator<Item = String>) {
-        if let Ok(mut r) = self.revoked_sessions.write() {
-            r.extend(ids);
-        }
+        self.jwt.revoke_sessions(ids);
     }
 
     fn announce(&self, r: shared::Revocation) {

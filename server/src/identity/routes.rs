@@ -124,8 +124,8 @@ async fn issue(
         "read trade cancel modify"
     };
     let claims = AccessClaims {
-        iss: st.identity.verify.issuer.clone(),
-        aud: st.identity.verify.audience.clone(),
+        iss: st.identity.jwt.config().issuer.clone(),
+        aud: st.identity.jwt.config().audience.clone(),
         sub: format!("user:{user_id}"),
         exp: (now + st.identity.access_ttl_ms) / 1000,
         iat: now / 1000,

@@ -595,6 +595,30 @@ def test_replicas_share_login_limits_key_limits_and_revocations_through_redis(
         while call(a.url + "/quote?symbol=NIFTY", token=k)[2].get("code") != "key_revoked":
             assert time.monotonic() < deadline, "A still accepts a key revoked on B"
             time.sleep(0.05)
+        # The CLI's revocation reaches running servers through Redis as well.
+        _, _, key2 = call(
+            b.url + "/api-keys", "POST", {"name": "cli", "scopes": ["read"]}, token=jwt_b
+        )
+        assert call(a.url + "/quote?symbol=NIFTY", token=key2["api_key"])[0] == 200
+        cli = subprocess.run(
+            [
+                server_executable(),
+                "--data-dir",
+                str(tmp_path / "data"),
+                "api-keys",
+                "revoke",
+                key2["key_id"],
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **env},
+        )
+        assert cli.returncode == 0 and "told through Redis" in cli.stdout, cli.stderr
+        deadline = time.monotonic() + 1.0
+        while call(a.url + "/quote?symbol=NIFTY", token=key2["api_key"])[0] == 200:
+            assert time.monotonic() < deadline, "A still accepts a key revoked by the CLI"
+            time.sleep(0.05)
     finally:
         b.stop()
         a.stop()

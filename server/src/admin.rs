@@ -82,7 +82,13 @@ pub enum SigningCmd {
 }
 
 /// Run one subcommand against the store.
-pub async fn run(store: &Store, cmd: Command) -> anyhow::Result<()> {
+/// Run a subcommand on the store; with `shared` (REDIS_URL) revocations reach running servers at
+/// once.
+pub async fn run(
+    store: &Store,
+    cmd: Command,
+    shared: Option<&crate::identity::shared::Shared>,
+) -> anyhow::Result<()> {
     match cmd {
         Command::Users(UsersCmd::Add {
             email,
@@ -156,7 +162,16 @@ pub async fn run(store: &Store, cmd: Command) -> anyhow::Result<()> {
                 .revoke_api_key(&key_id, row.user_id, now_ms(), reason.as_deref())
                 .await?;
             tracing::info!(key_id = %key_id, "API key revoked");
-            println!("revoked {key_id} (running servers stop accepting it within 5 s)");
+            match shared {
+                Some(sh) => {
+                    sh.publish(&crate::identity::shared::Revocation::Key(key_id.clone()))
+                        .await?;
+                    println!("revoked {key_id} (running servers told through Redis)");
+                }
+                None => {
+                    println!("revoked {key_id} (running servers stop accepting it within 5 s)")
+                }
+            }
             Ok(())
         }
         Command::Keys(SigningCmd::Rotate { keep_previous_secs }) => {

@@ -50,7 +50,7 @@ pub struct Config {
     pub database_url: Option<String>,
 
     /// Redis URL (tick bus and shared state for several replicas).
-    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    #[arg(long, global = true, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
     /// Log filter: a level (error, warn, info, debug, trace) or a tracing directive list.
@@ -101,7 +101,12 @@ pub struct Config {
     pub user_service_url: Option<String>,
 
     /// Prefix of the keys and channels this deployment uses in Redis (limits, revocations).
-    #[arg(long, env = "STOCKSBLITZ_REDIS_PREFIX", default_value = "stocksblitz")]
+    #[arg(
+        long,
+        global = true,
+        env = "STOCKSBLITZ_REDIS_PREFIX",
+        default_value = "stocksblitz"
+    )]
     pub redis_prefix: String,
 
     /// Lifetime of access tokens issued by the built-in identity provider, seconds.

@@ -195,7 +195,20 @@ where
     let result = match cfg.command.clone() {
         Some(cmd) => rt.block_on(async {
             let store = open_store(&cfg).await?;
-            admin::run(&store, cmd).await
+            let shared = match cfg.redis_url.as_deref() {
+                Some(url) => Some(
+                    identity::shared::Shared::connect(url, &cfg.redis_prefix)
+                        .await
+                        .map_err(|e| {
+                            anyhow::anyhow!(
+                                "cannot reach Redis: {}",
+                                stocksblitz_store::redact_url(&e.to_string())
+                            )
+                        })?,
+                ),
+                None => None,
+            };
+            admin::run(&store, cmd, shared.as_ref()).await
         }),
         None => rt.block_on(serve(cfg)),
     };

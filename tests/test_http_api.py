@@ -103,12 +103,15 @@ def test_current_at_offset_history_and_batch_agree_with_talib(srv: ServerProcess
     for _ in range(3):
         get(srv, "/indicators/current", symbol=sym, timeframe=tf, indicators="RSI_14")
     metrics = http_get(srv.url + "/metrics")[2]
-    hits = next(
-        float(line.split()[-1])
+    values = {
+        line.split()[0]: float(line.split()[-1])
         for line in metrics.splitlines()
-        if line.startswith("stocksblitz_indicator_cache_hits_total ")
-    )
-    assert hits > 0, metrics
+        if line and not line.startswith("#")
+    }
+    assert values["stocksblitz_indicator_cache_hits_total"] > 0, metrics
+    assert values["stocksblitz_series_cache_hits_total"] > 0
+    assert values["stocksblitz_ticks_total"] > 0 and "stocksblitz_bars_written_total" in values
+    assert "# TYPE stocksblitz_bar_buffer_depth gauge" in metrics
     upper, middle, lower = talib.BBANDS(d["close"], 20, 2, 2, 0)
     bb = cur["indicators"]["BBANDS_20_2"]
     close_to(bb["upper"], upper[-1], "upper")

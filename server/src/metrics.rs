@@ -164,80 +164,97 @@ pub async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next)
     resp
 }
 
+/// One unlabelled metric: (name, help, `counter` or `gauge`, value).
+type Scalar = (&'static str, &'static str, &'static str, i64);
+
+/// Write unlabelled metrics with their HELP and TYPE lines.
+fn write_scalars(out: &mut String, rows: &[Scalar]) {
+    for (name, help, kind, v) in rows {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+        );
+    }
+}
+
+fn as_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
 fn render_ingest(state: &AppState, out: &mut String) {
     use std::sync::atomic::Ordering::Relaxed;
     let s = &state.pipeline.stats;
     let w = state.pipeline.writer().stats();
-    let mut counter = |name: &str, help: &str, kind: &str, v: u64| {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-        let _ = writeln!(out, "{name} {v}");
-    };
-    counter(
-        "stocksblitz_ticks_total",
-        "Ticks accepted by the pipeline.",
-        "counter",
-        s.ticks_total.load(Relaxed),
-    );
-    counter(
-        "stocksblitz_feed_reconnects_total",
-        "Reconnects of the tick source.",
-        "counter",
-        s.reconnects.load(Relaxed),
-    );
-    counter(
-        "stocksblitz_feed_connected",
-        "1 while the tick source is connected.",
-        "gauge",
-        u64::from(s.connected.load(Relaxed)),
-    );
-    counter(
-        "stocksblitz_bars_closed_total",
-        "1-minute bars closed.",
-        "counter",
-        s.bars_closed.load(Relaxed),
-    );
-    counter(
-        "stocksblitz_bar_amendments_total",
-        "Late ticks merged into closed bars.",
-        "counter",
-        s.bar_amendments.load(Relaxed),
-    );
-    counter(
-        "stocksblitz_bars_written_total",
-        "Bar rows written to the database.",
-        "counter",
-        w.rows_written.load(Relaxed),
-    );
-    counter(
-        "stocksblitz_bar_buffer_depth",
-        "Bars waiting for the database.",
-        "gauge",
-        w.buffered.load(Relaxed),
-    );
-    counter(
-        "stocksblitz_bars_dropped_total",
-        "Bars dropped because the buffer bound was hit.",
-        "counter",
-        w.dropped.load(Relaxed),
-    );
-    counter(
-        "stocksblitz_db_write_failures_total",
-        "Failed bar write batches.",
-        "counter",
-        w.failures.load(Relaxed),
-    );
-    counter(
-        "stocksblitz_db_batches_total",
-        "Bar write batches.",
-        "counter",
-        w.batches.load(Relaxed),
-    );
-    counter(
-        "stocksblitz_db_batch_seconds_total_us",
-        "Sum of bar batch durations, microseconds.",
-        "counter",
-        w.batch_us_total.load(Relaxed),
+    write_scalars(
+        out,
+        &[
+            (
+                "stocksblitz_ticks_total",
+                "Ticks accepted by the pipeline.",
+                "counter",
+                as_i64(s.ticks_total.load(Relaxed)),
+            ),
+            (
+                "stocksblitz_feed_reconnects_total",
+                "Reconnects of the tick source.",
+                "counter",
+                as_i64(s.reconnects.load(Relaxed)),
+            ),
+            (
+                "stocksblitz_feed_connected",
+                "1 while the tick source is connected.",
+                "gauge",
+                i64::from(s.connected.load(Relaxed)),
+            ),
+            (
+                "stocksblitz_bars_closed_total",
+                "1-minute bars closed.",
+                "counter",
+                as_i64(s.bars_closed.load(Relaxed)),
+            ),
+            (
+                "stocksblitz_bar_amendments_total",
+                "Late ticks merged into closed bars.",
+                "counter",
+                as_i64(s.bar_amendments.load(Relaxed)),
+            ),
+            (
+                "stocksblitz_bars_written_total",
+                "Bar rows written to the database.",
+                "counter",
+                as_i64(w.rows_written.load(Relaxed)),
+            ),
+            (
+                "stocksblitz_bar_buffer_depth",
+                "Bars waiting for the database.",
+                "gauge",
+                as_i64(w.buffered.load(Relaxed)),
+            ),
+            (
+                "stocksblitz_bars_dropped_total",
+                "Bars dropped because the buffer bound was hit.",
+                "counter",
+                as_i64(w.dropped.load(Relaxed)),
+            ),
+            (
+                "stocksblitz_db_write_failures_total",
+                "Failed bar write batches.",
+                "counter",
+                as_i64(w.failures.load(Relaxed)),
+            ),
+            (
+                "stocksblitz_db_batches_total",
+                "Bar write batches.",
+                "counter",
+                as_i64(w.batches.load(Relaxed)),
+            ),
+            (
+                "stocksblitz_db_batch_seconds_total_us",
+                "Sum of bar batch durations, microseconds.",
+                "counter",
+                as_i64(w.batch_us_total.load(Relaxed)),
+            ),
+        ],
     );
     let _ = writeln!(
         out,
@@ -260,67 +277,66 @@ fn render_ingest(state: &AppState, out: &mut String) {
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     let mut body = state.metrics.render(state.started.elapsed().as_secs_f64());
     render_ingest(&state, &mut body);
-    {
-        use std::sync::atomic::Ordering::Relaxed;
-        let (series_hits, series_fetches) = state.series.counts();
-        let (value_hits, value_computes) = state.indicator_values.counts();
-        for (name, help, kind, v) in [
+    let (series_hits, series_fetches) = state.series.counts();
+    let (value_hits, value_computes) = state.indicator_values.counts();
+    let open = state
+        .metrics
+        .websockets_open
+        .load(std::sync::atomic::Ordering::Relaxed);
+    write_scalars(
+        &mut body,
+        &[
             (
                 "stocksblitz_series_cache_hits_total",
                 "Bar series served from the cache.",
                 "counter",
-                series_hits as i64,
+                as_i64(series_hits),
             ),
             (
                 "stocksblitz_series_fetches_total",
                 "Bar series (re)read from the store because bars changed or more depth was asked.",
                 "counter",
-                series_fetches as i64,
+                as_i64(series_fetches),
             ),
             (
                 "stocksblitz_indicator_cache_hits_total",
                 "Current indicator values served from the cache.",
                 "counter",
-                value_hits as i64,
+                as_i64(value_hits),
             ),
             (
                 "stocksblitz_indicator_computations_total",
                 "Current indicator values computed.",
                 "counter",
-                value_computes as i64,
+                as_i64(value_computes),
             ),
             (
                 "stocksblitz_websockets_open",
                 "Open WebSocket connections.",
                 "gauge",
-                state.metrics.websockets_open.load(Relaxed),
+                open,
             ),
-        ] {
-            let _ = writeln!(
-                body,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
-            );
-        }
-    }
+        ],
+    );
     if let Some(ext) = state.identity.jwt.remote() {
         use std::sync::atomic::Ordering::Relaxed;
-        for (name, help, v) in [
-            (
-                "stocksblitz_jwks_fetches_total",
-                "Fetches of the external identity provider's JWKS.",
-                ext.fetches.load(Relaxed),
-            ),
-            (
-                "stocksblitz_jwks_fetch_errors_total",
-                "Failed fetches of the external identity provider's JWKS.",
-                ext.fetch_errors.load(Relaxed),
-            ),
-        ] {
-            let _ = writeln!(
-                body,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
-            );
-        }
+        write_scalars(
+            &mut body,
+            &[
+                (
+                    "stocksblitz_jwks_fetches_total",
+                    "Fetches of the external identity provider's JWKS.",
+                    "counter",
+                    as_i64(ext.fetches.load(Relaxed)),
+                ),
+                (
+                    "stocksblitz_jwks_fetch_errors_total",
+                    "Failed fetches of the external identity provider's JWKS.",
+                    "counter",
+                    as_i64(ext.fetch_errors.load(Relaxed)),
+                ),
+            ],
+        );
     }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],

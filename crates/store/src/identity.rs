@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use crate::{Pool, Store, StoreError, pg_placeholders};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct UserRow {
     pub user_id: i64,
     pub email: String,
@@ -15,7 +15,7 @@ pub struct UserRow {
     pub status: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ApiKeyRow {
     pub key_id: String,
     pub key_hash: Vec<u8>,
@@ -31,7 +31,7 @@ pub struct ApiKeyRow {
     pub revoked_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct SessionRow {
     pub session_id: String,
     pub user_id: i64,
@@ -41,7 +41,7 @@ pub struct SessionRow {
     pub revoked_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct RefreshRow {
     pub token_hash: Vec<u8>,
     pub session_id: String,
@@ -50,7 +50,7 @@ pub struct RefreshRow {
     pub used_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct SigningKeyRow {
     pub kid: String,
     pub algorithm: String,
@@ -90,99 +90,12 @@ where
     Ok(r.try_get("session_id")?)
 }
 
-fn user<R: Row>(r: &R) -> Result<UserRow, StoreError>
+/// A row as one of the row structs (their `FromRow` derives name the columns).
+fn row<T, R: Row>(r: &R) -> Result<T, StoreError>
 where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    T: for<'r> sqlx::FromRow<'r, R>,
 {
-    Ok(UserRow {
-        user_id: r.try_get("user_id")?,
-        email: r.try_get("email")?,
-        name: r.try_get("name")?,
-        password_hash: r.try_get("password_hash")?,
-        roles: r.try_get("roles")?,
-        status: r.try_get("status")?,
-    })
-}
-
-fn api_key<R: Row>(r: &R) -> Result<ApiKeyRow, StoreError>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Vec<u8>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    Ok(ApiKeyRow {
-        key_id: r.try_get("key_id")?,
-        key_hash: r.try_get("key_hash")?,
-        user_id: r.try_get("user_id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        scopes: r.try_get("scopes")?,
-        rate_limit_per_min: r.try_get("rate_limit_per_min")?,
-        ip_allowlist: r.try_get("ip_allowlist")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        last_used_at: r.try_get("last_used_at")?,
-        revoked_at: r.try_get("revoked_at")?,
-    })
-}
-
-fn session<R: Row>(r: &R) -> Result<SessionRow, StoreError>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    Ok(SessionRow {
-        session_id: r.try_get("session_id")?,
-        user_id: r.try_get("user_id")?,
-        persistent: r.try_get("persistent")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        revoked_at: r.try_get("revoked_at")?,
-    })
-}
-
-fn refresh<R: Row>(r: &R) -> Result<RefreshRow, StoreError>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Vec<u8>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    Ok(RefreshRow {
-        token_hash: r.try_get("token_hash")?,
-        session_id: r.try_get("session_id")?,
-        issued_at: r.try_get("issued_at")?,
-        expires_at: r.try_get("expires_at")?,
-        used_at: r.try_get("used_at")?,
-    })
-}
-
-fn signing_key<R: Row>(r: &R) -> Result<SigningKeyRow, StoreError>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Vec<u8>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    Ok(SigningKeyRow {
-        kid: r.try_get("kid")?,
-        algorithm: r.try_get("algorithm")?,
-        private_key: r.try_get("private_key")?,
-        public_jwk: r.try_get("public_jwk")?,
-        created_at: r.try_get("created_at")?,
-        retired_at: r.try_get("retired_at")?,
-        expires_at: r.try_get("expires_at")?,
-    })
+    Ok(T::from_row(r)?)
 }
 
 const USER_COLS: &str = "user_id, email, name, password_hash, roles, status";
@@ -215,12 +128,12 @@ impl Store {
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE email = ?");
-        run!(self, optional, &sql, user, email)
+        run!(self, optional, &sql, row::<UserRow, _>, email)
     }
 
     pub async fn user_by_id(&self, user_id: i64) -> Result<Option<UserRow>, StoreError> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE user_id = ?");
-        run!(self, optional, &sql, user, user_id)
+        run!(self, optional, &sql, row::<UserRow, _>, user_id)
     }
 
     pub async fn count_users(&self) -> Result<i64, StoreError> {
@@ -255,12 +168,12 @@ impl Store {
 
     pub async fn api_key(&self, key_id: &str) -> Result<Option<ApiKeyRow>, StoreError> {
         let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE key_id = ?");
-        run!(self, optional, &sql, api_key, key_id)
+        run!(self, optional, &sql, row::<ApiKeyRow, _>, key_id)
     }
 
     pub async fn api_keys_of(&self, user_id: i64) -> Result<Vec<ApiKeyRow>, StoreError> {
         let sql = format!("SELECT {KEY_COLS} FROM api_keys WHERE user_id = ? ORDER BY created_at");
-        run!(self, all, &sql, api_key, user_id)
+        run!(self, all, &sql, row::<ApiKeyRow, _>, user_id)
     }
 
     /// Revoke a key of `user_id`; false when there is no such (unrevoked) key of that user.
@@ -306,7 +219,7 @@ impl Store {
 
     pub async fn session(&self, session_id: &str) -> Result<Option<SessionRow>, StoreError> {
         let sql = "SELECT session_id, user_id, persistent, created_at, expires_at, revoked_at FROM sessions WHERE session_id = ?";
-        run!(self, optional, sql, session, session_id)
+        run!(self, optional, sql, row::<SessionRow, _>, session_id)
     }
 
     pub async fn revoke_session(&self, session_id: &str, now: i64) -> Result<u64, StoreError> {
@@ -359,7 +272,7 @@ impl Store {
 
     pub async fn refresh_token(&self, hash: &[u8]) -> Result<Option<RefreshRow>, StoreError> {
         let sql = "SELECT token_hash, session_id, issued_at, expires_at, used_at FROM refresh_tokens WHERE token_hash = ?";
-        run!(self, optional, sql, refresh, hash)
+        run!(self, optional, sql, row::<RefreshRow, _>, hash)
     }
 
     /// Mark a refresh token used; false when it was already used (reuse).
@@ -395,7 +308,7 @@ impl Store {
     /// Keys still published at `now` (active, or retired but not yet expired), newest first.
     pub async fn signing_keys(&self, now: i64) -> Result<Vec<SigningKeyRow>, StoreError> {
         let sql = "SELECT kid, algorithm, private_key, public_jwk, created_at, retired_at, expires_at FROM signing_keys WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at DESC";
-        run!(self, all, sql, signing_key, now)
+        run!(self, all, sql, row::<SigningKeyRow, _>, now)
     }
 
     /// Retire every active key (it stays published until `expires_at`).

@@ -6,9 +6,8 @@ use std::io::{BufRead as _, Write as _};
 
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
-use stocksblitz_auth::{Scopes, idp::SigningKey};
+use stocksblitz_auth::Scopes;
 use stocksblitz_store::Store;
-use stocksblitz_store::identity::SigningKeyRow;
 
 use crate::identity::accounts::{self, AccountError, KeySpec};
 
@@ -176,21 +175,10 @@ pub async fn run(
         }
         Command::Keys(SigningCmd::Rotate { keep_previous_secs }) => {
             let now = now_ms();
-            let k = SigningKey::generate()?;
             let retired = store
                 .retire_signing_keys(now, now + keep_previous_secs * 1000)
                 .await?;
-            store
-                .insert_signing_key(&SigningKeyRow {
-                    kid: k.kid.clone(),
-                    algorithm: "EdDSA".into(),
-                    private_key: k.private_der.clone(),
-                    public_jwk: k.public_jwk().to_string(),
-                    created_at: now,
-                    retired_at: None,
-                    expires_at: None,
-                })
-                .await?;
+            let k = crate::identity::new_signing_key(store, now).await?;
             tracing::info!(kid = %k.kid, retired, "signing key rotated");
             println!(
                 "new signing key {} ({retired} previous key(s) published for {keep_previous_secs} s more; running servers pick it up within 30 s)",

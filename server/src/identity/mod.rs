@@ -73,24 +73,30 @@ fn record_of(row: &ApiKeyRow) -> KeyRecord {
     }
 }
 
+/// Generate a signing key and store it as the newest (first start, `keys rotate`).
+pub async fn new_signing_key(store: &Store, now: i64) -> anyhow::Result<SigningKey> {
+    let k = SigningKey::generate()?;
+    store
+        .insert_signing_key(&SigningKeyRow {
+            kid: k.kid.clone(),
+            algorithm: "EdDSA".into(),
+            private_key: k.private_der.clone(),
+            public_jwk: k.public_jwk().to_string(),
+            created_at: now,
+            retired_at: None,
+            expires_at: None,
+        })
+        .await?;
+    Ok(k)
+}
+
 impl Identity {
     /// Load the published signing keys (generating the first one at first start).
     pub async fn load(store: Store, access_ttl_ms: i64) -> anyhow::Result<Identity> {
         let now = now_ms();
         let mut rows = store.signing_keys(now).await?;
         if rows.is_empty() {
-            let k = SigningKey::generate()?;
-            store
-                .insert_signing_key(&SigningKeyRow {
-                    kid: k.kid.clone(),
-                    algorithm: "EdDSA".into(),
-                    private_key: k.private_der.clone(),
-                    public_jwk: k.public_jwk().to_string(),
-                    created_at: now,
-                    retired_at: None,
-                    expires_at: None,
-                })
-                .await?;
+            let k = new_signing_key(&store, now).await?;
             tracing::info!(kid = %k.kid, "generated the identity provider's signing key");
             rows = store.signing_keys(now).await?;
         }

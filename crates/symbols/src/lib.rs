@@ -5,18 +5,21 @@
 //!   monthly and weekly options, and formatting back to the canonical tradingsymbol;
 //! - the expiry calendar ([`Calendar`]): weekday rules per exchange and date, holidays loaded
 //!   from data shipped with the crate;
+//! - contract specifications ([`ContractTable`]): lot, tick and freeze quantity by expiry;
 //! - `@` instrument specs ([`InstrumentSpec`]), parsed offline and resolved by a pure function.
 //!
 //! It performs no I/O (the holiday table is compiled in) and never panics on any input.
 #![forbid(unsafe_code)]
 
 mod calendar;
+mod contract;
 mod error;
 mod index;
 mod spec;
 mod strike;
 mod symbol;
 
+pub use contract::{ContractSpec, ContractTable, ContractTableError, EQUITY_SPEC};
 pub use calendar::{Calendar, ExpiryRules, expiry_instant_utc, ist_date};
 pub use error::SymbolError;
 pub use index::{INDICES, IndexInfo, derivative_underlying, find_index};

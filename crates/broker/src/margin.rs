@@ -7,7 +7,9 @@
 //! requirement is the worst scenario loss, at least the short-option minimum (a rate of the
 //! underlying's notional per net short option unit). Exposure margin is added on notional: every
 //! future, and every short option on the underlying's price (long options need only their
-//! premium, paid in cash). Hedges therefore reduce margin: a short straddle needs less than its
+//! premium, paid in cash). As in SPAN, the value of long options (net option value) is credited
+//! against the worst loss: a long option alone needs no margin, and a spread needs less than its
+//! short leg. Hedges therefore reduce margin: a short straddle needs less than its
 //! two legs alone. Parameters (`data/margins.json`) carry their sources and date.
 
 use std::collections::BTreeMap;
@@ -135,7 +137,7 @@ pub struct PortfolioMargin {
     /// max(worst scenario loss, short-option minimum).
     pub span: Paise,
     pub exposure: Paise,
-    /// The worst scenario's loss alone.
+    /// The worst scenario's loss less the value of the long options.
     pub scan_loss: Paise,
     pub short_option_min: Paise,
     /// Index of the worst scenario (see [`SCENARIOS`]).
@@ -210,6 +212,7 @@ pub fn portfolio_margin(
     }
     let mut prepared: Vec<Prepared> = Vec::with_capacity(legs.len());
     let mut exposure = 0.0;
+    let mut long_value = 0.0;
     let (mut short_units, mut long_units) = (0i64, 0i64);
     for leg in legs {
         if leg.quantity == 0 || !(leg.forward.is_finite() && leg.forward > 0.0) {
@@ -255,6 +258,9 @@ pub fn portfolio_margin(
                 let df = (-global.rate * years).exp();
                 let ln_fk = (leg.forward / strike).ln();
                 let base = df * black(ln_fk, sds[0], leg.forward, strike, right);
+                if leg.quantity > 0 {
+                    long_value += qty * base;
+                }
                 prepared.push(Prepared {
                     qty,
                     fwd: leg.forward,
@@ -299,7 +305,7 @@ pub fn portfolio_margin(
             0
         }
     };
-    let scan_loss = to_paise(worst);
+    let scan_loss = to_paise((worst - long_value).max(0.0));
     let short_option_min = to_paise(somc);
     PortfolioMargin {
         span: scan_loss.max(short_option_min),

@@ -9,7 +9,14 @@ fuzz_target!(|data: &[u8]| {
         && id.params().iter().all(|p| *p <= 64.0)
     {
         let x: Vec<f64> = (0..50).map(|i| 100.0 + (i % 7) as f64).collect();
-        let f = Frame { open: Some(&x), high: Some(&x), low: Some(&x), close: Some(&x), volume: Some(&x), time: None };
+        let f = Frame {
+            open: Some(&x),
+            high: Some(&x),
+            low: Some(&x),
+            close: Some(&x),
+            volume: Some(&x),
+            time: None,
+        };
         let _ = compute(&id, &f);
     }
 });

@@ -95,7 +95,10 @@ pub enum Command {
         opening_balance: Paise,
     },
     /// Add (or, negative, withdraw) funds.
-    Payin { account: AccountId, amount: Paise },
+    Payin {
+        account: AccountId,
+        amount: Paise,
+    },
     Place(OrderRequest),
     Modify {
         account: AccountId,
@@ -316,7 +319,9 @@ impl Engine {
 
     /// Intern an instrument (for quotes by id on hot paths).
     pub fn instrument(&mut self, tradingsymbol: &str) -> Result<InstrumentId, Reject> {
-        let id = self.instruments.intern(tradingsymbol, &self.cfg.spec_overrides)?;
+        let id = self
+            .instruments
+            .intern(tradingsymbol, &self.cfg.spec_overrides)?;
         self.grow(id);
         Ok(id)
     }
@@ -411,10 +416,10 @@ impl Engine {
                 if let Some(acc) = self.state.accounts.get_mut(account) {
                     for oid in std::mem::take(&mut acc.orders) {
                         if let Some(o) = self.state.orders.remove(&oid) {
-                            if let Some(id) = self.instruments.lookup(&o.tradingsymbol) {
-                                if let Some(list) = self.resting.get_mut(id.0 as usize) {
-                                    list.retain(|r| r.id != oid);
-                                }
+                            if let Some(id) = self.instruments.lookup(&o.tradingsymbol)
+                                && let Some(list) = self.resting.get_mut(id.0 as usize)
+                            {
+                                list.retain(|r| r.id != oid);
                             }
                             self.ttl.retain(|t| t.1 != oid);
                         }
@@ -489,7 +494,10 @@ impl Engine {
             acc.orders.push(id);
         }
         // The resting index.
-        if let Ok(inst) = self.instruments.intern(&order.tradingsymbol, &self.cfg.spec_overrides) {
+        if let Ok(inst) = self
+            .instruments
+            .intern(&order.tradingsymbol, &self.cfg.spec_overrides)
+        {
             self.grow(inst);
             let list = &mut self.resting[inst.0 as usize];
             list.retain(|r| r.id != id);
@@ -546,10 +554,10 @@ impl Engine {
         account: AccountId,
         kind: EntryKind,
         amount: Paise,
-        refs: (Option<OrderId>, Option<TradeId>, Option<CompactString>),
-        charges: Option<Charges>,
+        refs: Refs,
         narration: String,
     ) {
+        let Refs(order_id, trade_id, tradingsymbol, charges) = refs;
         if amount == 0 && kind != EntryKind::OpeningBalance {
             return;
         }
@@ -559,9 +567,9 @@ impl Engine {
             at,
             kind,
             amount,
-            order_id: refs.0,
-            trade_id: refs.1,
-            tradingsymbol: refs.2,
+            order_id,
+            trade_id,
+            tradingsymbol,
             charges,
             narration,
         };
@@ -607,14 +615,17 @@ impl Engine {
                         .into());
                     }
                 }
-                let narration = if amount >= 0 { "funds added" } else { "funds withdrawn" };
+                let narration = if amount >= 0 {
+                    "funds added"
+                } else {
+                    "funds withdrawn"
+                };
                 self.ledger(
                     at,
                     account,
                     EntryKind::Payin,
                     amount,
-                    (None, None, None),
-                    None,
+                    Refs::NONE,
                     narration.into(),
                 );
                 Ok(Reply::Done)
@@ -648,8 +659,7 @@ impl Engine {
             account,
             EntryKind::OpeningBalance,
             amount,
-            (None, None, None),
-            None,
+            Refs::NONE,
             "opening balance".into(),
         );
     }
@@ -690,7 +700,10 @@ impl Engine {
         o.pending_quantity = 0;
         o.price = req.price.unwrap_or(0).clamp(0, MAX_PRICE);
         o.trigger_price = req.trigger_price.unwrap_or(0).clamp(0, MAX_PRICE);
-        o.tag = req.tag.as_ref().map(|t| t.chars().take(MAX_TAG_LEN).collect());
+        o.tag = req
+            .tag
+            .as_ref()
+            .map(|t| t.chars().take(MAX_TAG_LEN).collect());
         o.status = Status::Rejected;
         o.status_message = Some(reason.to_string());
         o.revision = 0;
@@ -984,7 +997,13 @@ impl Engine {
         } else {
             ch.trigger_price.filter(|p| *p != 0)
         };
-        check_prices(order_type, o.transaction_type, price, trigger, i64::from(spec.tick_paise))?;
+        check_prices(
+            order_type,
+            o.transaction_type,
+            price,
+            trigger,
+            i64::from(spec.tick_paise),
+        )?;
         let quantity = ch.quantity.unwrap_or(o.quantity);
         if quantity <= 0 {
             return Err(Reject::QuantityNotPositive { quantity }.into());
@@ -1182,7 +1201,10 @@ impl Engine {
             }
         }
         if !cands.is_empty() {
-            let at = self.state.now.max(q.at.min(self.state.now + self.cfg.max_quote_age_ms));
+            let at = self
+                .state
+                .now
+                .max(q.at.min(self.state.now + self.cfg.max_quote_age_ms));
             let mut avail = [q.bid_qty, q.ask_qty];
             for &oid in &cands {
                 self.work(at, id, oid, &q, fresh, false, &mut avail);
@@ -1228,7 +1250,9 @@ impl Engine {
         mut fresh_order: bool,
         avail: &mut [Option<i64>; 2],
     ) {
-        let Some(o) = self.state.orders.get(&oid) else { return };
+        let Some(o) = self.state.orders.get(&oid) else {
+            return;
+        };
         if !matches!(o.status, Status::Open | Status::TriggerPending) {
             return;
         }
@@ -1249,13 +1273,22 @@ impl Engine {
         if !fresh {
             return;
         }
-        let Some(o) = self.state.orders.get(&oid) else { return };
+        let Some(o) = self.state.orders.get(&oid) else {
+            return;
+        };
         let side = o.transaction_type;
         let (touch, size, from_book) = q.touch(side);
         let slot = usize::from(side == Side::Buy);
         let size = avail[slot].or(size);
         let (price, basis) = match o.limit() {
-            None => (touch, if from_book { FillBasis::Touch } else { FillBasis::Ltp }),
+            None => (
+                touch,
+                if from_book {
+                    FillBasis::Touch
+                } else {
+                    FillBasis::Ltp
+                },
+            ),
             Some(l) => {
                 let crosses = match side {
                     Side::Buy => touch <= l,
@@ -1265,7 +1298,14 @@ impl Engine {
                     return;
                 }
                 if fresh_order {
-                    (touch, if from_book { FillBasis::Touch } else { FillBasis::Ltp })
+                    (
+                        touch,
+                        if from_book {
+                            FillBasis::Touch
+                        } else {
+                            FillBasis::Ltp
+                        },
+                    )
                 } else {
                     (l, FillBasis::Limit)
                 }
@@ -1296,7 +1336,9 @@ impl Engine {
         price: Paise,
         basis: FillBasis,
     ) {
-        let Some(o) = self.state.orders.get(&oid).cloned() else { return };
+        let Some(o) = self.state.orders.get(&oid).cloned() else {
+            return;
+        };
         let info = self.instruments.get(inst).clone();
         let trade_id = TradeId(self.state.next_trade + 1);
         let signed = o.transaction_type.sign() * qty;
@@ -1320,21 +1362,42 @@ impl Engine {
             tag: o.tag.clone(),
         };
         self.emit(at, EventBody::Trade { trade });
-        let refs = || (Some(oid), Some(trade_id), Some(info.tradingsymbol.clone()));
+        let refs = |c: Option<Charges>| {
+            Refs(
+                Some(oid),
+                Some(trade_id),
+                Some(info.tradingsymbol.clone()),
+                c,
+            )
+        };
         if info.premium_style(o.product) {
             let narration = match o.transaction_type {
-                Side::Buy => format!("bought {qty} {} @ {}", info.tradingsymbol, crate::money::format_rupees(price)),
-                Side::Sell => format!("sold {qty} {} @ {}", info.tradingsymbol, crate::money::format_rupees(price)),
+                Side::Buy => format!(
+                    "bought {qty} {} @ {}",
+                    info.tradingsymbol,
+                    crate::money::format_rupees(price)
+                ),
+                Side::Sell => format!(
+                    "sold {qty} {} @ {}",
+                    info.tradingsymbol,
+                    crate::money::format_rupees(price)
+                ),
             };
-            self.ledger(at, o.account, EntryKind::Premium, -signed * price, refs(), None, narration);
+            self.ledger(
+                at,
+                o.account,
+                EntryKind::Premium,
+                -signed * price,
+                refs(None),
+                narration,
+            );
         } else if realised != 0 {
             self.ledger(
                 at,
                 o.account,
                 EntryKind::FuturesPnl,
                 realised,
-                refs(),
-                None,
+                refs(None),
                 format!("realised P&L on {}", info.tradingsymbol),
             );
         }
@@ -1364,8 +1427,7 @@ impl Engine {
                 o.account,
                 EntryKind::Charges,
                 -delta.total(),
-                refs(),
-                Some(delta),
+                refs(Some(delta)),
                 format!("charges on order {oid}"),
             );
         }
@@ -1377,7 +1439,8 @@ impl Engine {
             o2.status_message = Some("partly filled at the last traded price (no book)".into());
         }
         if basis == FillBasis::Ltp && o2.status == Status::Complete {
-            o2.status_message = Some("filled at the last traded price: the feed has no book".into());
+            o2.status_message =
+                Some("filled at the last traded price: the feed has no book".into());
         }
         self.emit_order(at, o2);
     }
@@ -1393,7 +1456,11 @@ impl Engine {
             return;
         }
         // The first clock of a fresh engine starts the calendar there.
-        let from = if now == 0 && self.state.seq == 0 { at - 1 } else { now };
+        let from = if now == 0 && self.state.seq == 0 {
+            at - 1
+        } else {
+            now
+        };
         let mut steps: Vec<(Millis, Step)> = self
             .cfg
             .session
@@ -1454,7 +1521,9 @@ impl Engine {
                     .map(|o| o.order_id)
                     .collect();
                 for oid in amos {
-                    let Some(o) = self.state.orders.get(&oid) else { continue };
+                    let Some(o) = self.state.orders.get(&oid) else {
+                        continue;
+                    };
                     let mut o = o.clone();
                     o.status = if o.awaiting_trigger() {
                         Status::TriggerPending
@@ -1479,7 +1548,9 @@ impl Engine {
                     .map(|o| o.order_id)
                     .collect();
                 for oid in open {
-                    let Some(o) = self.state.orders.get(&oid).cloned() else { continue };
+                    let Some(o) = self.state.orders.get(&oid).cloned() else {
+                        continue;
+                    };
                     let inst = self.instruments.lookup(&o.tradingsymbol);
                     let last = inst.and_then(|i| self.quotes[i.0 as usize]);
                     if let (true, Some(inst), Some(q)) = (o.system, inst, last) {
@@ -1517,8 +1588,14 @@ impl Engine {
         }
         for (account, sym, qty) in legs {
             let side = if qty > 0 { Side::Sell } else { Side::Buy };
-            let mut req =
-                OrderRequest::new(account, &sym, side, qty.abs(), OrderType::Market, Product::Mis);
+            let mut req = OrderRequest::new(
+                account,
+                &sym,
+                side,
+                qty.abs(),
+                OrderType::Market,
+                Product::Mis,
+            );
             req.tag = Some("SQUAREOFF".into());
             // A system order bypasses the market-state and margin rules, not the instrument's.
             let _ = self.place(at, req, true);
@@ -1555,7 +1632,9 @@ impl Engine {
             }
         }
         for (account, sym, product, qty) in legs {
-            let Some(inst) = self.instruments.lookup(&sym) else { continue };
+            let Some(inst) = self.instruments.lookup(&sym) else {
+                continue;
+            };
             let info = self.instruments.get(inst).clone();
             if info.expiry != Some(date) {
                 continue;
@@ -1589,15 +1668,14 @@ impl Engine {
                 tag: None,
             };
             self.emit(at, EventBody::Trade { trade });
-            let refs = (None, Some(trade_id), Some(sym.clone()));
+            let refs = |c: Option<Charges>| Refs(None, Some(trade_id), Some(sym.clone()), c);
             match info.kind {
                 Kind::Future => self.ledger(
                     at,
                     account,
                     EntryKind::FuturesPnl,
                     realised,
-                    refs,
-                    None,
+                    refs(None),
                     format!(
                         "{sym} settled at the final settlement price {}",
                         crate::money::format_rupees(price)
@@ -1617,8 +1695,7 @@ impl Engine {
                         account,
                         EntryKind::ExpirySettlement,
                         qty * price,
-                        refs.clone(),
-                        None,
+                        refs(None),
                         narration,
                     );
                     if qty > 0 && price > 0 {
@@ -1628,8 +1705,7 @@ impl Engine {
                             account,
                             EntryKind::Charges,
                             -c.total(),
-                            refs,
-                            Some(c),
+                            refs(Some(c)),
                             format!("STT on the exercise of {sym}"),
                         );
                     }
@@ -1671,7 +1747,9 @@ impl Engine {
             }
         }
         for oid in &acc.orders {
-            let Some(o) = self.state.orders.get(oid) else { continue };
+            let Some(o) = self.state.orders.get(oid) else {
+                continue;
+            };
             if !o.is_open() || o.pending_quantity == 0 {
                 continue;
             }
@@ -1699,11 +1777,15 @@ impl Engine {
             }
             match info.kind {
                 Kind::Future | Kind::Option => {
-                    by_under.entry(info.underlying.clone()).or_default().push(*l);
+                    by_under
+                        .entry(info.underlying.clone())
+                        .or_default()
+                        .push(*l);
                 }
                 Kind::Equity if l.product == Product::Mis => {
                     let px = self.quotes[l.instrument.0 as usize].map_or(l.price, |q| q.ltp);
-                    let v = (l.quantity.abs() * px) as f64 * self.cfg.margins.equity_intraday_margin;
+                    let v =
+                        (l.quantity.abs() * px) as f64 * self.cfg.margins.equity_intraday_margin;
                     req.equity += v.ceil() as Paise;
                 }
                 _ => {}
@@ -1741,7 +1823,10 @@ impl Engine {
                         .flatten()
                 })
             })
-            .or_else(|| legs.iter().find_map(|l| self.instruments.get(l.instrument).strike));
+            .or_else(|| {
+                legs.iter()
+                    .find_map(|l| self.instruments.get(l.instrument).strike)
+            });
         let Some(spot) = spot else {
             return PortfolioMargin::default();
         };
@@ -1815,7 +1900,8 @@ impl Engine {
             .chain(remove)
             .map(|l| self.instruments.get(l.instrument).underlying.clone())
             .collect();
-        let in_scope = |l: &HypoLeg| touched.contains(&self.instruments.get(l.instrument).underlying);
+        let in_scope =
+            |l: &HypoLeg| touched.contains(&self.instruments.get(l.instrument).underlying);
         let before: Vec<HypoLeg> = current.iter().copied().filter(in_scope).collect();
         let mut after = before.clone();
         for r in remove {
@@ -1881,7 +1967,9 @@ impl Engine {
             if p.quantity == 0 {
                 continue;
             }
-            let Some(inst) = self.instruments.lookup(sym) else { continue };
+            let Some(inst) = self.instruments.lookup(sym) else {
+                continue;
+            };
             let info = self.instruments.get(inst);
             if info.premium_style(*product) {
                 continue;
@@ -1939,6 +2027,18 @@ impl Engine {
             date,
         ))
     }
+}
+
+/// What a ledger entry refers to: order, trade, instrument, charge breakdown.
+struct Refs(
+    Option<OrderId>,
+    Option<TradeId>,
+    Option<CompactString>,
+    Option<Charges>,
+);
+
+impl Refs {
+    const NONE: Refs = Refs(None, None, None, None);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -2029,7 +2129,10 @@ fn check_prices(
                     Ok(p)
                 }
             }
-            Some(p) if p > MAX_PRICE => Err(Reject::OutOfRange { what: field, value: p }),
+            Some(p) if p > MAX_PRICE => Err(Reject::OutOfRange {
+                what: field,
+                value: p,
+            }),
             _ => Err(Reject::PriceRequired { field, order_type }),
         }
     };

@@ -31,9 +31,15 @@ pub enum EventBody {
         account: AccountId,
     },
     /// The order after a change (placed, triggered, filled, modified, cancelled, rejected).
-    Order { order: Box<Order> },
-    Trade { trade: Trade },
-    Ledger { entry: LedgerEntry },
+    Order {
+        order: Box<Order>,
+    },
+    Trade {
+        trade: Trade,
+    },
+    Ledger {
+        entry: LedgerEntry,
+    },
     /// Quantity moved between products of one instrument.
     Converted {
         account: AccountId,

@@ -118,10 +118,11 @@ impl Instruments {
         if let Some(id) = self.by_symbol.get(tradingsymbol) {
             return Ok(*id);
         }
-        let sym = stocksblitz_symbols::parse(tradingsymbol).map_err(|e| Reject::UnknownInstrument {
-            tradingsymbol: tradingsymbol.chars().take(64).collect(),
-            why: e.to_string(),
-        })?;
+        let sym =
+            stocksblitz_symbols::parse(tradingsymbol).map_err(|e| Reject::UnknownInstrument {
+                tradingsymbol: tradingsymbol.chars().take(64).collect(),
+                why: e.to_string(),
+            })?;
         if let Some(id) = self.by_symbol.get(sym.tradingsymbol.as_str()).copied() {
             if self.by_symbol.len() < MAX_INSTRUMENTS {
                 self.by_symbol.insert(tradingsymbol.into(), id);

@@ -82,7 +82,9 @@ impl MarginParams {
                 && ok(u.default_vol, 5.0)
                 && u.default_vol > 0.0)
             {
-                return Err(MarginParamsError(format!("{name}: a parameter is out of range")));
+                return Err(MarginParamsError(format!(
+                    "{name}: a parameter is out of range"
+                )));
             }
             Ok(())
         };
@@ -91,12 +93,17 @@ impl MarginParams {
         for (k, u) in &p.underlyings {
             check(k, u)?;
         }
-        if !(p.rate.is_finite() && (0.0..0.5).contains(&p.rate))
-            || !(p.extreme_move_multiple.is_finite() && p.extreme_move_multiple >= 1.0)
-            || !(0.0..=1.0).contains(&p.extreme_move_weight)
-            || !(p.equity_intraday_margin > 0.0 && p.equity_intraday_margin <= 1.0)
-        {
-            return Err(MarginParamsError("a global parameter is out of range".into()));
+        let globals_ok = p.rate.is_finite()
+            && (0.0..0.5).contains(&p.rate)
+            && p.extreme_move_multiple.is_finite()
+            && p.extreme_move_multiple >= 1.0
+            && (0.0..=1.0).contains(&p.extreme_move_weight)
+            && p.equity_intraday_margin > 0.0
+            && p.equity_intraday_margin <= 1.0;
+        if !globals_ok {
+            return Err(MarginParamsError(
+                "a global parameter is out of range".into(),
+            ));
         }
         Ok(p)
     }
@@ -286,7 +293,9 @@ pub fn portfolio_margin(
             let f2 = p.fwd * (1.0 + m);
             let v2 = match p.opt {
                 None => f2,
-                Some((k, ln_fk, sds, df, right)) => df * black(ln_fk + ln_m, sds[vol_i], f2, k, right),
+                Some((k, ln_fk, sds, df, right)) => {
+                    df * black(ln_fk + ln_m, sds[vol_i], f2, k, right)
+                }
             };
             pnl += p.qty * (v2 - p.base);
         }

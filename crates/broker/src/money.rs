@@ -105,7 +105,10 @@ impl Rate {
 
     /// `value × rate`, rounded to the nearest paisa, halves away from zero.
     pub fn apply(self, value: Paise) -> Paise {
-        round_div(i128::from(value) * i128::from(self.0), i128::from(RATE_SCALE))
+        round_div(
+            i128::from(value) * i128::from(self.0),
+            i128::from(RATE_SCALE),
+        )
     }
 
     /// The rate as a fraction (for display and float models only).

@@ -29,7 +29,7 @@ pub struct Trade {
 }
 
 /// A net position and its day statistics.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Position {
     pub tradingsymbol: CompactString,
     pub exchange: CompactString,
@@ -54,12 +54,6 @@ pub struct Position {
     pub close_price: Option<Paise>,
 }
 
-impl Default for Product {
-    fn default() -> Self {
-        Product::Nrml
-    }
-}
-
 /// What a trade does to a position: the realised P&L of the part that closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FillEffect {
@@ -72,7 +66,19 @@ impl Position {
             tradingsymbol: tradingsymbol.into(),
             exchange: exchange.into(),
             product,
-            ..Position::default()
+            quantity: 0,
+            overnight_quantity: 0,
+            open_value: 0,
+            realised: 0,
+            buy_quantity: 0,
+            buy_value: 0,
+            sell_quantity: 0,
+            sell_value: 0,
+            day_buy_quantity: 0,
+            day_buy_value: 0,
+            day_sell_quantity: 0,
+            day_sell_value: 0,
+            close_price: None,
         }
     }
 

@@ -38,7 +38,14 @@ impl Quote {
     }
 
     /// A quote with a book.
-    pub fn book(at: Millis, ltp: Paise, bid: Paise, ask: Paise, bid_qty: i64, ask_qty: i64) -> Quote {
+    pub fn book(
+        at: Millis,
+        ltp: Paise,
+        bid: Paise,
+        ask: Paise,
+        bid_qty: i64,
+        ask_qty: i64,
+    ) -> Quote {
         Quote {
             bid: Some(bid),
             ask: Some(ask),
@@ -79,7 +86,10 @@ impl Quote {
         if self.ask.is_none() || self.ask_qty.is_some_and(|q| q < 0) {
             self.ask_qty = None;
         }
-        if !self.iv.is_some_and(|v| v.is_finite() && v > 0.0 && v < 10.0) {
+        if !self
+            .iv
+            .is_some_and(|v| v.is_finite() && v > 0.0 && v < 10.0)
+        {
             self.iv = None;
         }
         if self.close.is_some_and(|c| c <= 0) {

@@ -70,13 +70,21 @@ pub enum Reject {
         format_rupees(*trigger), side.as_str().to_lowercase(),
         if *side == Side::Buy { "above" } else { "below" }, format_rupees(*ltp)
     )]
-    TriggerSide { side: Side, trigger: Paise, ltp: Paise },
+    TriggerSide {
+        side: Side,
+        trigger: Paise,
+        ltp: Paise,
+    },
     #[error(
         "limit price {} of a stoploss {} order must be {} its trigger price {}",
         format_rupees(*price), side.as_str().to_lowercase(),
         if *side == Side::Buy { "at or above" } else { "at or below" }, format_rupees(*trigger)
     )]
-    LimitVsTrigger { side: Side, price: Paise, trigger: Paise },
+    LimitVsTrigger {
+        side: Side,
+        price: Paise,
+        trigger: Paise,
+    },
     #[error("validity_ttl must be 1..=1440 minutes for a TTL order, got {ttl:?}")]
     BadTtl { ttl: Option<u32> },
     #[error("{order_type} orders cannot have validity {validity}")]
@@ -87,7 +95,10 @@ pub enum Reject {
     #[error("tag is {len} characters; at most {max}")]
     TagTooLong { len: usize, max: usize },
     #[error("product {product} is not allowed for {kind}")]
-    ProductNotAllowed { product: Product, kind: &'static str },
+    ProductNotAllowed {
+        product: Product,
+        kind: &'static str,
+    },
     #[error("no market data for {tradingsymbol} yet: cannot price the order")]
     NoQuote { tradingsymbol: CompactString },
     #[error("markets are closed right now; place an AMO (variety amo) instead")]

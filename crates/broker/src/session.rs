@@ -78,7 +78,8 @@ impl SessionRules {
             return true;
         }
         let sod = ist_seconds_of_day(at.div_euclid(1000));
-        (self.open..self.close).contains(&sod) && date_of(at).is_some_and(|d| self.is_trading_day(d))
+        (self.open..self.close).contains(&sod)
+            && date_of(at).is_some_and(|d| self.is_trading_day(d))
     }
 
     /// Whether new MIS orders are refused at `at`.

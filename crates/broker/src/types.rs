@@ -147,7 +147,10 @@ impl Side {
 impl Status {
     /// No further change can happen.
     pub fn is_final(self) -> bool {
-        matches!(self, Status::Complete | Status::Cancelled | Status::Rejected)
+        matches!(
+            self,
+            Status::Complete | Status::Cancelled | Status::Rejected
+        )
     }
 }
 

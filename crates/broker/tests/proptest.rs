@@ -1,6 +1,8 @@
 //! Properties over random command / quote / clock sequences: no panic, cash conserved, positions
 //! equal their fills, no fill better than the touch or worse than the limit, replay identical.
 
+#![allow(clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::HashMap;
@@ -8,8 +10,8 @@ use std::collections::HashMap;
 use common::{A, ist};
 use proptest::prelude::*;
 use stocksblitz_broker::{
-    Command, Config, Engine, EntryKind, Event, EventBody, FillBasis, Millis, OrderChanges,
-    OrderId, OrderRequest, OrderType, Paise, Product, Quote, Side, Validity,
+    Command, Config, Engine, EntryKind, Event, EventBody, FillBasis, Millis, OrderChanges, OrderId,
+    OrderRequest, OrderType, Paise, Product, Quote, Side, Validity,
 };
 
 const SYMS: [&str; 4] = [
@@ -179,18 +181,23 @@ impl Run {
                 ][*kind as usize];
                 let side = if *buy { Side::Buy } else { Side::Sell };
                 let qty = lots * 65 + if *odd { 7 } else { 0 };
-                let product = if *product == 0 { Product::Mis } else { Product::Nrml };
+                let product = if *product == 0 {
+                    Product::Mis
+                } else {
+                    Product::Nrml
+                };
                 let mut r = OrderRequest::new(A, s, side, qty, order_type, product);
-                let ref_px = self
-                    .quotes
-                    .get(s)
-                    .map_or(base_price(*sym), |q| q.ltp);
+                let ref_px = self.quotes.get(s).map_or(base_price(*sym), |q| q.ltp);
                 let px = (ref_px + offset_ticks * 5).max(5);
                 match order_type {
                     OrderType::Limit => r.price = Some(px),
                     OrderType::Sl | OrderType::SlM => {
                         let away = offset_ticks.abs() * 5 + 5;
-                        let trig = if *buy { ref_px + away } else { (ref_px - away).max(5) };
+                        let trig = if *buy {
+                            ref_px + away
+                        } else {
+                            (ref_px - away).max(5)
+                        };
                         r.trigger_price = Some(trig);
                         if order_type == OrderType::Sl {
                             r.price = Some(if *buy { trig + 10 } else { (trig - 10).max(5) });

@@ -31,15 +31,14 @@ fn market_buy_fills_at_the_ask_and_sell_at_the_bid() {
     assert_eq!(b.filled_value, 65 * 2_610_500, "BUY at the ask 26,105.00");
     assert_eq!(s.filled_value, 65 * 2_610_000, "SELL at the bid 26,100.00");
     // Round trip through the spread: a realised loss of 5.00 × 65 = 325.00.
-    let pnl: i64 = h
-        .e
-        .account(A)
-        .unwrap()
-        .ledger
-        .iter()
-        .filter(|e| e.kind == EntryKind::FuturesPnl)
-        .map(|e| e.amount)
-        .sum();
+    let pnl: i64 =
+        h.e.account(A)
+            .unwrap()
+            .ledger
+            .iter()
+            .filter(|e| e.kind == EntryKind::FuturesPnl)
+            .map(|e| e.amount)
+            .sum();
     assert_eq!(pnl, -32_500);
     h.assert_replays();
 }
@@ -51,7 +50,12 @@ fn without_a_book_fills_at_the_last_price_and_says_so() {
     let id = h.market(FUT, Side::Buy, 65, Product::Nrml).unwrap();
     let o = h.e.order(id).unwrap();
     assert_eq!(o.filled_value, 65 * 2_610_000);
-    assert!(o.status_message.as_deref().unwrap_or("").contains("last traded price"));
+    assert!(
+        o.status_message
+            .as_deref()
+            .unwrap_or("")
+            .contains("last traded price")
+    );
     let t = &h.e.account(A).unwrap().trades[0];
     assert_eq!(t.basis, FillBasis::Ltp);
 }
@@ -85,7 +89,10 @@ fn prices_off_the_tick_grid_are_rejected_with_the_tick() {
     let r = h
         .limit(CE, Side::Buy, 65, 20_003, Product::Nrml)
         .unwrap_err();
-    assert_eq!(r.reason.to_string(), "price 200.03 is not a multiple of the tick size 0.05");
+    assert_eq!(
+        r.reason.to_string(),
+        "price 200.03 is not a multiple of the tick size 0.05"
+    );
 }
 
 #[test]
@@ -156,7 +163,11 @@ fn nothing_fills_on_a_stale_quote() {
     let mut r = OrderRequest::new(A, CE, Side::Buy, 65, OrderType::Market, Product::Nrml);
     r.validity = Validity::Ioc;
     let ioc = h.place(r).unwrap()[0];
-    assert_eq!(h.e.order(ioc).unwrap().status, Status::Cancelled, "IOC cancels");
+    assert_eq!(
+        h.e.order(ioc).unwrap().status,
+        Status::Cancelled,
+        "IOC cancels"
+    );
     assert_eq!(h.e.order(ioc).unwrap().filled_quantity, 0);
     // A fresh quote fills the waiting order at its ask.
     h.book(CE, 20_500, 20_600, 1000);
@@ -168,18 +179,27 @@ fn nothing_fills_on_a_stale_quote() {
 #[test]
 fn stop_loss_buy_triggers_only_when_the_ltp_reaches_the_trigger() {
     let mut h = market_open();
-    h.quote(FUT, Quote::book(h.now, 2_600_000, 2_599_900, 2_600_100, 1000, 1000));
+    h.quote(
+        FUT,
+        Quote::book(h.now, 2_600_000, 2_599_900, 2_600_100, 1000, 1000),
+    );
     let mut r = OrderRequest::new(A, FUT, Side::Buy, 65, OrderType::SlM, Product::Nrml);
     r.trigger_price = Some(2_610_000);
     let id = h.place(r).unwrap()[0];
     assert_eq!(h.e.order(id).unwrap().status, Status::TriggerPending);
     // The ask reaches the trigger but the LTP does not: no trigger.
     h.wait(1);
-    h.quote(FUT, Quote::book(h.now, 2_609_500, 2_609_900, 2_610_000, 1000, 1000));
+    h.quote(
+        FUT,
+        Quote::book(h.now, 2_609_500, 2_609_900, 2_610_000, 1000, 1000),
+    );
     assert_eq!(h.e.order(id).unwrap().status, Status::TriggerPending);
     // LTP 26,100.00 = trigger: triggered, then filled at the ask 26,101.00.
     h.wait(1);
-    h.quote(FUT, Quote::book(h.now, 2_610_000, 2_609_900, 2_610_100, 1000, 1000));
+    h.quote(
+        FUT,
+        Quote::book(h.now, 2_610_000, 2_609_900, 2_610_100, 1000, 1000),
+    );
     let o = h.e.order(id).unwrap();
     assert_eq!(o.status, Status::Complete);
     assert!(o.triggered);
@@ -223,7 +243,10 @@ fn freeze_quantity_rejects_or_autoslices() {
     r.autoslice = true;
     let ids = h.place(r).unwrap();
     // Slices of 27 lots (1,755 ≤ 1,800) and the remaining 3 lots (195).
-    let qty: Vec<i64> = ids.iter().map(|i| h.e.order(*i).unwrap().quantity).collect();
+    let qty: Vec<i64> = ids
+        .iter()
+        .map(|i| h.e.order(*i).unwrap().quantity)
+        .collect();
     assert_eq!(qty, vec![1755, 195]);
     assert_eq!(h.e.order(ids[1]).unwrap().parent_order_id, Some(ids[0]));
     assert_eq!(h.position_qty(CE, Product::Nrml), 1950);
@@ -257,10 +280,25 @@ fn modify_and_cancel_while_open_but_not_after() {
     })
     .unwrap();
     assert_eq!(h.e.order(id).unwrap().filled_value, 130 * 20_100);
-    let e = h.cmd(Command::Cancel { account: A, order_id: id }).unwrap_err();
-    assert!(matches!(e.reason, Reject::OrderNotOpen { status: Status::Complete, .. }));
+    let e = h
+        .cmd(Command::Cancel {
+            account: A,
+            order_id: id,
+        })
+        .unwrap_err();
+    assert!(matches!(
+        e.reason,
+        Reject::OrderNotOpen {
+            status: Status::Complete,
+            ..
+        }
+    ));
     let id2 = h.limit(CE, Side::Buy, 65, 19_000, Product::Nrml).unwrap();
-    h.cmd(Command::Cancel { account: A, order_id: id2 }).unwrap();
+    h.cmd(Command::Cancel {
+        account: A,
+        order_id: id2,
+    })
+    .unwrap();
     let o = h.e.order(id2).unwrap();
     assert_eq!((o.status, o.cancelled_quantity), (Status::Cancelled, 65));
     // Another account's order is not found.
@@ -270,7 +308,12 @@ fn modify_and_cancel_while_open_but_not_after() {
     })
     .unwrap();
     let id3 = h.limit(CE, Side::Buy, 65, 19_000, Product::Nrml).unwrap();
-    let e = h.cmd(Command::Cancel { account: B, order_id: id3 }).unwrap_err();
+    let e = h
+        .cmd(Command::Cancel {
+            account: B,
+            order_id: id3,
+        })
+        .unwrap_err();
     assert!(matches!(e.reason, Reject::UnknownOrder { .. }));
     h.assert_replays();
 }
@@ -281,15 +324,29 @@ fn insufficient_funds_names_required_and_available() {
     h.ltp(SPOT, 2_600_000);
     h.book(FUT, 2_600_000, 2_600_100, 1000);
     let e = h.market(FUT, Side::Buy, 65, Product::Nrml).unwrap_err();
-    let Reject::InsufficientFunds { required, available } = e.reason else {
+    let Reject::InsufficientFunds {
+        required,
+        available,
+    } = e.reason
+    else {
         panic!("{e}")
     };
     assert_eq!(available, 1_000_000);
     // A NIFTY future: about 8 % SPAN + 2 % exposure of ₹16.9 lakh notional.
     let notional = 65 * 2_600_100;
-    assert!(required > notional / 100 * 9 && required < notional / 100 * 11, "{required}");
-    assert!(e.reason.to_string().starts_with("Insufficient funds. Required margin is "));
-    assert_eq!(h.e.order(e.order_id.unwrap()).unwrap().status, Status::Rejected);
+    assert!(
+        required > notional / 100 * 9 && required < notional / 100 * 11,
+        "{required}"
+    );
+    assert!(
+        e.reason
+            .to_string()
+            .starts_with("Insufficient funds. Required margin is ")
+    );
+    assert_eq!(
+        h.e.order(e.order_id.unwrap()).unwrap().status,
+        Status::Rejected
+    );
 }
 
 #[test]
@@ -301,15 +358,14 @@ fn a_long_option_needs_only_its_premium() {
     let req = h.e.requirement(A);
     assert_eq!((req.span, req.exposure), (0, 0));
     // Net falls by the premium (65 × 201.00 = 13,065.00) and the charges only.
-    let charges: i64 = h
-        .e
-        .account(A)
-        .unwrap()
-        .ledger
-        .iter()
-        .filter(|e| e.kind == EntryKind::Charges)
-        .map(|e| -e.amount)
-        .sum();
+    let charges: i64 =
+        h.e.account(A)
+            .unwrap()
+            .ledger
+            .iter()
+            .filter(|e| e.kind == EntryKind::Charges)
+            .map(|e| -e.amount)
+            .sum();
     assert_eq!(before - h.e.funds(A).unwrap().net, 1_306_500 + charges);
 }
 
@@ -348,7 +404,9 @@ fn option_round_trip_charges_to_the_paisa_before_and_after_2026_04_01() {
         assert_eq!(h.balance(), LAKH10 - 780_000 + 975_000 - 2706 - sell_total);
         // And the quote for the same order before placing it agrees.
         let d = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
-        let c = h.e.charges_for(sym, Side::Sell, Product::Nrml, 65, 15_000, d).unwrap();
+        let c =
+            h.e.charges_for(sym, Side::Sell, Product::Nrml, 65, 15_000, d)
+                .unwrap();
         assert_eq!(c, s);
         h.assert_replays();
     }
@@ -365,20 +423,25 @@ fn partial_fills_are_charged_as_one_order() {
     }
     let o = h.e.order(id).unwrap().clone();
     assert_eq!(o.status, Status::Complete);
-    let whole = h
-        .e
-        .charges_for(CE, Side::Buy, Product::Nrml, 195, 20_100, chrono::NaiveDate::parse_from_str(DAY, "%Y-%m-%d").unwrap())
+    let whole =
+        h.e.charges_for(
+            CE,
+            Side::Buy,
+            Product::Nrml,
+            195,
+            20_100,
+            chrono::NaiveDate::parse_from_str(DAY, "%Y-%m-%d").unwrap(),
+        )
         .unwrap();
     assert_eq!(o.charges, whole, "three fills, one brokerage");
-    let debited: i64 = h
-        .e
-        .account(A)
-        .unwrap()
-        .ledger
-        .iter()
-        .filter(|e| e.kind == EntryKind::Charges)
-        .map(|e| -e.amount)
-        .sum();
+    let debited: i64 =
+        h.e.account(A)
+            .unwrap()
+            .ledger
+            .iter()
+            .filter(|e| e.kind == EntryKind::Charges)
+            .map(|e| -e.amount)
+            .sum();
     assert_eq!(debited, whole.total());
 }
 
@@ -477,7 +540,13 @@ fn funds_are_the_ledger_and_kite_margins_add_up() {
     h.wait(1);
     h.book(FUT, 2_590_000, 2_590_100, 1000);
     let f = h.e.funds(A).unwrap();
-    let ledger: i64 = h.e.account(A).unwrap().ledger.iter().map(|e| e.amount).sum();
+    let ledger: i64 =
+        h.e.account(A)
+            .unwrap()
+            .ledger
+            .iter()
+            .map(|e| e.amount)
+            .sum();
     assert_eq!(f.ledger_balance, ledger);
     // Open loss on the future: bought at the ask 26,001.00, last price now the mid 25,900.50:
     // (25,900.50 − 26,001.00) × 65 = −6,532.50.
@@ -485,7 +554,12 @@ fn funds_are_the_ledger_and_kite_margins_add_up() {
     assert_eq!(f.net, ledger - f.span - f.exposure - f.m2m_unrealised);
     assert_eq!(
         f.debits,
-        f.span + f.exposure + f.option_premium + f.m2m_realised + f.m2m_unrealised + f.charges
+        f.span
+            + f.exposure
+            + f.option_premium
+            + f.m2m_realised
+            + f.m2m_unrealised
+            + f.charges
             + f.settlement
     );
     assert_eq!(f.cash + f.intraday_payin - f.debits, f.net);
@@ -508,7 +582,11 @@ fn mis_positions_are_flat_after_the_square_off_and_the_ledger_shows_it() {
     h.book(CE, 19_000, 19_100, 1000);
     assert_eq!(h.position_qty(FUT, Product::Mis), 0);
     assert_eq!(h.position_qty(CE, Product::Mis), 0);
-    assert_eq!(h.position_qty(FUT, Product::Nrml), 65, "NRML is not squared off");
+    assert_eq!(
+        h.position_qty(FUT, Product::Nrml),
+        65,
+        "NRML is not squared off"
+    );
     let acc = h.e.account(A).unwrap();
     let sq: Vec<_> = acc
         .orders
@@ -526,8 +604,11 @@ fn mis_positions_are_flat_after_the_square_off_and_the_ledger_shows_it() {
         .map(|e| e.amount)
         .collect();
     assert_eq!(pnl, vec![900 * 65]);
-    assert!(acc.ledger.iter().any(|e| e.kind == EntryKind::Premium
-        && e.amount == -130 * 19_100));
+    assert!(
+        acc.ledger
+            .iter()
+            .any(|e| e.kind == EntryKind::Premium && e.amount == -130 * 19_100)
+    );
     // New MIS orders are refused after the cut-off.
     let e = h.market(CE, Side::Buy, 65, Product::Mis).unwrap_err();
     assert_eq!(
@@ -584,14 +665,21 @@ fn itm_index_call_held_to_expiry_settles_at_intrinsic_and_otm_expires_worthless(
         .collect();
     assert_eq!(stt, vec![-2070]);
     assert_eq!(h.balance() - before, 1_380_210 - 2070);
-    assert!(h.e.account(A).unwrap().trades.iter().any(|t| t.basis == FillBasis::Settlement
-        && t.tradingsymbol == otm
-        && t.price == 0));
+    assert!(
+        h.e.account(A)
+            .unwrap()
+            .trades
+            .iter()
+            .any(|t| t.basis == FillBasis::Settlement && t.tradingsymbol == otm && t.price == 0)
+    );
     // The contract is expired now.
     h.clock(ist("2026-12-30", 10, 0, 0));
     h.ltp(itm, 100);
     let e = h.market(itm, Side::Buy, 65, Product::Nrml).unwrap_err();
-    assert_eq!(e.reason.to_string(), "NIFTY26DEC25800CE expired on 2026-12-29");
+    assert_eq!(
+        e.reason.to_string(),
+        "NIFTY26DEC25800CE expired on 2026-12-29"
+    );
     h.assert_replays();
 }
 
@@ -606,15 +694,14 @@ fn futures_settle_at_the_final_settlement_price() {
     h.ltp(SPOT, 2_595_000);
     h.clock(ist(day, 15, 30, 0));
     assert_eq!(h.position_qty(FUT, Product::Nrml), 0);
-    let pnl: i64 = h
-        .e
-        .account(A)
-        .unwrap()
-        .ledger
-        .iter()
-        .filter(|e| e.kind == EntryKind::FuturesPnl)
-        .map(|e| e.amount)
-        .sum();
+    let pnl: i64 =
+        h.e.account(A)
+            .unwrap()
+            .ledger
+            .iter()
+            .filter(|e| e.kind == EntryKind::FuturesPnl)
+            .map(|e| e.amount)
+            .sum();
     assert_eq!(pnl, 65 * 5_000, "short 26,000 settled at 25,950");
 }
 
@@ -638,7 +725,9 @@ fn regular_orders_need_an_open_market_and_amos_wait_for_the_open() {
     // A weekend is closed too.
     h.clock(ist("2026-12-05", 11, 0, 0));
     assert_eq!(
-        h.market(CE, Side::Buy, 65, Product::Nrml).unwrap_err().reason,
+        h.market(CE, Side::Buy, 65, Product::Nrml)
+            .unwrap_err()
+            .reason,
         Reject::MarketClosed
     );
     h.assert_replays();
@@ -685,7 +774,11 @@ fn mis_converts_to_nrml_and_escapes_the_square_off() {
     assert_eq!(h.position_qty(FUT, Product::Mis), 65);
     assert_eq!(h.position_qty(FUT, Product::Nrml), 65);
     let p = &h.e.account(A).unwrap().positions[&(FUT.into(), Product::Nrml)];
-    assert_eq!(p.average_price(), 2_600_100.0, "the cost moves with the quantity");
+    assert_eq!(
+        p.average_price(),
+        2_600_100.0,
+        "the cost moves with the quantity"
+    );
     let e = h
         .cmd(Command::Convert {
             account: A,
@@ -695,7 +788,10 @@ fn mis_converts_to_nrml_and_escapes_the_square_off() {
             quantity: 130,
         })
         .unwrap_err();
-    assert!(matches!(e.reason, Reject::NothingToConvert { have: 65, .. }));
+    assert!(matches!(
+        e.reason,
+        Reject::NothingToConvert { have: 65, .. }
+    ));
     h.clock(ist(DAY, 15, 20, 0));
     h.book(FUT, 2_600_000, 2_600_100, 1000);
     assert_eq!(h.position_qty(FUT, Product::Mis), 0);
@@ -725,26 +821,58 @@ fn positions_carry_over_with_kite_fields() {
 fn cnc_sells_need_holdings_and_equities_cannot_be_nrml() {
     let mut h = market_open();
     h.book("RELIANCE", 150_000, 150_010, 1000);
-    let e = h.market("RELIANCE", Side::Sell, 10, Product::Cnc).unwrap_err();
-    assert!(matches!(e.reason, Reject::InsufficientHoldings { held: 0, .. }));
+    let e = h
+        .market("RELIANCE", Side::Sell, 10, Product::Cnc)
+        .unwrap_err();
+    assert!(matches!(
+        e.reason,
+        Reject::InsufficientHoldings { held: 0, .. }
+    ));
     h.market("RELIANCE", Side::Buy, 10, Product::Cnc).unwrap();
-    assert_eq!(h.balance(), LAKH10 - 10 * 150_010 - h.e.account(A).unwrap().ledger.iter().filter(|e| e.kind == EntryKind::Charges).map(|e| -e.amount).sum::<i64>());
+    assert_eq!(
+        h.balance(),
+        LAKH10
+            - 10 * 150_010
+            - h.e
+                .account(A)
+                .unwrap()
+                .ledger
+                .iter()
+                .filter(|e| e.kind == EntryKind::Charges)
+                .map(|e| -e.amount)
+                .sum::<i64>()
+    );
     assert!(h.market("RELIANCE", Side::Sell, 10, Product::Cnc).is_ok());
-    let e = h.market("RELIANCE", Side::Buy, 10, Product::Nrml).unwrap_err();
+    let e = h
+        .market("RELIANCE", Side::Buy, 10, Product::Nrml)
+        .unwrap_err();
     assert!(matches!(e.reason, Reject::ProductNotAllowed { .. }));
 }
 
 #[test]
 fn bad_symbols_and_untradable_instruments_are_refused_clearly() {
     let mut h = market_open();
-    let e = h.market("NIFTY25XYZFUT", Side::Buy, 65, Product::Nrml).unwrap_err();
+    let e = h
+        .market("NIFTY25XYZFUT", Side::Buy, 65, Product::Nrml)
+        .unwrap_err();
     assert!(e.reason.to_string().contains("unknown month"), "{e}");
     let e = h.market(SPOT, Side::Buy, 65, Product::Nrml).unwrap_err();
-    assert!(e.reason.to_string().contains("index is not a tradable"), "{e}");
-    let e = h.market("RELIANCE26DECFUT", Side::Buy, 500, Product::Nrml).unwrap_err();
-    assert!(e.reason.to_string().contains("no contract specification"), "{e}");
+    assert!(
+        e.reason.to_string().contains("index is not a tradable"),
+        "{e}"
+    );
+    let e = h
+        .market("RELIANCE26DECFUT", Side::Buy, 500, Product::Nrml)
+        .unwrap_err();
+    assert!(
+        e.reason.to_string().contains("no contract specification"),
+        "{e}"
+    );
     let e = h.market(CE, Side::Buy, 65, Product::Nrml).unwrap_err();
-    assert_eq!(e.reason.to_string(), "no market data for NIFTY26DEC26000CE yet: cannot price the order");
+    assert_eq!(
+        e.reason.to_string(),
+        "no market data for NIFTY26DEC26000CE yet: cannot price the order"
+    );
     let e = h
         .cmd(Command::Place(OrderRequest::new(
             B,
@@ -772,7 +900,11 @@ fn replaying_a_log_twice_changes_nothing() {
     let text = serde_json::to_string(&h.log).unwrap();
     let back: Vec<stocksblitz_broker::Event> = serde_json::from_str(&text).unwrap();
     assert_eq!(back, h.log);
-    assert!(h.log.iter().any(|e| matches!(e.body, EventBody::Trade { .. })));
+    assert!(
+        h.log
+            .iter()
+            .any(|e| matches!(e.body, EventBody::Trade { .. }))
+    );
 }
 
 #[test]

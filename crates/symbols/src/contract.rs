@@ -120,8 +120,7 @@ impl ContractTable {
     pub fn derivative(&self, underlying: &str, expiry: NaiveDate) -> Option<ContractSpec> {
         self.rows
             .iter()
-            .filter(|r| r.underlying == underlying && r.from_expiry <= expiry)
-            .next_back()
+            .rfind(|r| r.underlying == underlying && r.from_expiry <= expiry)
             .map(|r| r.spec)
     }
 

@@ -19,8 +19,8 @@ mod spec;
 mod strike;
 mod symbol;
 
-pub use contract::{ContractSpec, ContractTable, ContractTableError, EQUITY_SPEC};
 pub use calendar::{Calendar, ExpiryRules, expiry_instant_utc, ist_date};
+pub use contract::{ContractSpec, ContractTable, ContractTableError, EQUITY_SPEC};
 pub use error::SymbolError;
 pub use index::{INDICES, IndexInfo, derivative_underlying, find_index};
 pub use spec::{ExpirySel, InstrumentSpec, ResolveContext, SpecError, StrikeSel};

@@ -1,5 +1,5 @@
 //! Helpers shared by the broker's integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::NaiveDate;
 use stocksblitz_broker::{
@@ -94,8 +94,15 @@ impl Harness {
         qty: i64,
         product: Product,
     ) -> Result<OrderId, Rejection> {
-        self.place(OrderRequest::new(A, sym, side, qty, OrderType::Market, product))
-            .map(|v| v[0])
+        self.place(OrderRequest::new(
+            A,
+            sym,
+            side,
+            qty,
+            OrderType::Market,
+            product,
+        ))
+        .map(|v| v[0])
     }
 
     pub fn limit(

@@ -158,6 +158,37 @@ impl Position {
         self.day_sell_value - self.day_buy_value + self.quantity * ltp - carried
     }
 
+    /// Kite's `day` view: today's trades alone (quantity = bought − sold today, average from
+    /// today's buys or sells, the carried quantity left out).
+    pub fn day(&self) -> Position {
+        let quantity = self.day_buy_quantity - self.day_sell_quantity;
+        let open_value = if quantity > 0 {
+            crate::money::round_div(
+                i128::from(self.day_buy_value) * i128::from(quantity),
+                i128::from(self.day_buy_quantity),
+            )
+        } else if quantity < 0 {
+            -crate::money::round_div(
+                i128::from(self.day_sell_value) * i128::from(-quantity),
+                i128::from(self.day_sell_quantity),
+            )
+        } else {
+            0
+        };
+        Position {
+            quantity,
+            overnight_quantity: 0,
+            open_value,
+            realised: self.day_sell_value - self.day_buy_value + open_value,
+            buy_quantity: self.day_buy_quantity,
+            buy_value: self.day_buy_value,
+            sell_quantity: self.day_sell_quantity,
+            sell_value: self.day_sell_value,
+            close_price: None,
+            ..self.clone()
+        }
+    }
+
     /// Carry the position into a new session: today's statistics start again from the carried
     /// quantity at its cost, and the session's close becomes `close_price`.
     pub fn roll_over(&mut self, close: Option<Paise>) {
@@ -267,6 +298,23 @@ mod tests {
         assert_eq!(p.quantity, 0);
         assert_eq!(p.open_value, 0);
         assert_eq!(realised, 6 * 1003 - 3 * 1001 - 3 * 1000);
+    }
+
+    #[test]
+    fn day_view_counts_only_today_s_trades() {
+        let mut p = Position::new("X", "NFO", Product::Nrml);
+        p.apply_fill(10, 10_000);
+        p.roll_over(Some(10_500));
+        // Today: buy 5 @ 110.00, sell 8 @ 112.00.
+        p.apply_fill(5, 11_000);
+        p.apply_fill(-8, 11_200);
+        let d = p.day();
+        assert_eq!(d.quantity, -3);
+        assert_eq!(d.overnight_quantity, 0);
+        assert_eq!(d.average_price(), 11_200.0);
+        // Day P&L at 111.00: sold 8 × 112 − bought 5 × 110 − 3 × 111 = 896 − 550 − 333 = 13.00.
+        assert_eq!(d.pnl(11_100), 1_300);
+        assert_eq!(p.quantity, 7, "the net view keeps the carried quantity");
     }
 
     #[test]

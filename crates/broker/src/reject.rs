@@ -135,6 +135,8 @@ pub enum Reject {
         quantity: i64,
         have: i64,
     },
+    #[error("contracts expiring on {expiry} have not expired yet")]
+    NotExpired { expiry: NaiveDate },
     #[error("{what} is out of range: {value}")]
     OutOfRange { what: &'static str, value: i64 },
     #[error("time went backwards: {at} is before the engine's clock {now}")]

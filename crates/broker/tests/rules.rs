@@ -641,7 +641,7 @@ fn itm_index_call_held_to_expiry_settles_at_intrinsic_and_otm_expires_worthless(
     h.book(otm, 500, 505, 1000);
     h.market(itm, Side::Buy, 65, Product::Nrml).unwrap();
     h.market(otm, Side::Buy, 65, Product::Nrml).unwrap();
-    h.wait(3600);
+    h.clock(ist(day, 15, 29, 30));
     h.ltp(SPOT, 2_601_234); // the underlying's close: 26,012.34
     let before = h.balance();
     h.clock(ist(day, 15, 30, 0));
@@ -690,7 +690,7 @@ fn futures_settle_at_the_final_settlement_price() {
     h.ltp(SPOT, 2_600_000);
     h.book(FUT, 2_600_000, 2_600_100, 1000);
     h.market(FUT, Side::Sell, 65, Product::Nrml).unwrap(); // short at 26,000.00
-    h.wait(60);
+    h.clock(ist(day, 15, 25, 0));
     h.ltp(SPOT, 2_595_000);
     h.clock(ist(day, 15, 30, 0));
     assert_eq!(h.position_qty(FUT, Product::Nrml), 0);
@@ -921,5 +921,68 @@ fn reset_starts_the_account_again() {
     assert_eq!(acc.balance, 50_000_000);
     assert!(acc.positions.is_empty() && acc.orders.is_empty() && acc.trades.is_empty());
     assert_eq!(acc.ledger.len(), 1);
+    h.assert_replays();
+}
+
+#[test]
+fn without_a_closing_price_expiry_waits_for_the_settlement_price() {
+    // The feed died at 11:00 on expiry day: the 11:00 price is not the final settlement price.
+    let day = "2026-12-29";
+    let mut h = Harness::new(ist(day, 10, 0, 0), LAKH10);
+    h.ltp(SPOT, 2_600_000);
+    h.book(FUT, 2_600_000, 2_600_100, 1000);
+    h.book(CE, 5_000, 5_010, 1000);
+    h.market(FUT, Side::Buy, 65, Product::Nrml).unwrap();
+    h.market(CE, Side::Buy, 65, Product::Nrml).unwrap();
+    h.clock(ist(day, 11, 0, 0));
+    h.ltp(SPOT, 2_620_000);
+    h.clock(ist(day, 15, 30, 0));
+    assert_eq!(
+        h.position_qty(FUT, Product::Nrml),
+        65,
+        "not settled at a stale price"
+    );
+    assert_eq!(
+        h.e.pending_settlements(),
+        vec![(
+            "NIFTY".into(),
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 29).unwrap()
+        )]
+    );
+    // Too early is refused; after the expiry the server supplies the close from its store.
+    let early = h.e.handle(
+        ist(day, 15, 29, 0),
+        Command::SettleExpiry {
+            underlying: "NIFTY".into(),
+            expiry: chrono::NaiveDate::from_ymd_opt(2026, 12, 29).unwrap(),
+            price: 2_610_000,
+        },
+    );
+    assert!(early.0.is_err());
+    h.clock(ist("2026-12-30", 9, 0, 0));
+    h.cmd(Command::SettleExpiry {
+        underlying: "NIFTY".into(),
+        expiry: chrono::NaiveDate::from_ymd_opt(2026, 12, 29).unwrap(),
+        price: 2_610_000,
+    })
+    .unwrap();
+    assert_eq!(h.position_qty(FUT, Product::Nrml), 0);
+    assert_eq!(h.position_qty(CE, Product::Nrml), 0);
+    assert!(h.e.pending_settlements().is_empty());
+    let acc = h.e.account(A).unwrap();
+    let fut_pnl: i64 = acc
+        .ledger
+        .iter()
+        .filter(|e| e.kind == EntryKind::FuturesPnl)
+        .map(|e| e.amount)
+        .sum();
+    // Bought at 26,001.00, settled at 26,100.00: +99.00 × 65.
+    assert_eq!(fut_pnl, 9_900 * 65);
+    // The 26,000 call: intrinsic 100.00 × 65 = 6,500.00.
+    assert!(
+        acc.ledger
+            .iter()
+            .any(|e| e.kind == EntryKind::ExpirySettlement && e.amount == 650_000)
+    );
     h.assert_replays();
 }

@@ -158,8 +158,13 @@ impl Engine {
         }
     }
 
+    /// At 15:30 IST of an expiry day: open orders on the expiring contracts end, and each
+    /// underlying's expiring positions settle at its final settlement price when the engine has
+    /// one from the closing half hour (the underlying's quote, else the same-expiry future's).
+    /// Without one (the feed was down, or the engine restarted after the close) the positions
+    /// wait in [`Engine::pending_settlements`] for [`Command::SettleExpiry`] with the price
+    /// from stored data — never settled at a stale or later price.
     pub(super) fn settle_expiries(&mut self, at: Millis, date: NaiveDate) {
-        // Open orders on expiring contracts end first.
         let expiring: Vec<OrderId> = self
             .state
             .orders
@@ -179,6 +184,66 @@ impl Engine {
                 self.emit_order(at, o);
             }
         }
+        for underlying in self.expiring_underlyings(date) {
+            if let Some(price) = self.final_settlement_price(&underlying, date) {
+                self.settle_underlying(at, &underlying, date, price);
+            }
+        }
+    }
+
+    /// Underlyings with open positions in contracts expiring on `date`.
+    fn expiring_underlyings(&self, date: NaiveDate) -> BTreeSet<CompactString> {
+        let mut out = BTreeSet::new();
+        for acc in self.state.accounts.values() {
+            for ((sym, _), p) in &acc.positions {
+                if p.quantity == 0 {
+                    continue;
+                }
+                if let Some(i) = self.instruments.lookup(sym) {
+                    let info = self.instruments.get(i);
+                    if info.expiry == Some(date) {
+                        out.insert(info.underlying.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The underlying's price in the closing half hour of `date` (its spot quote, else a
+    /// same-expiry future's), if the engine saw one.
+    fn final_settlement_price(&self, underlying: &str, date: NaiveDate) -> Option<Paise> {
+        let close = stocksblitz_symbols::expiry_instant_utc(date).timestamp_millis();
+        let in_window = |q: &Quote| q.at >= close - SETTLEMENT_WINDOW_MS && q.at <= close + 60_000;
+        let mut spot_symbol = None;
+        let mut future = None;
+        for i in 0..self.instruments.len() {
+            let info = self.instruments.get(InstrumentId(i as u32));
+            if info.underlying != underlying {
+                continue;
+            }
+            spot_symbol.get_or_insert_with(|| info.spot_symbol.clone());
+            if info.kind == Kind::Future && info.expiry == Some(date) {
+                future = self.quotes[i].filter(in_window).map(|q| q.ltp);
+            }
+        }
+        let spot = spot_symbol
+            .and_then(|s| self.quote_of(&s).copied())
+            .filter(in_window)
+            .map(|q| q.ltp);
+        spot.or(future)
+    }
+
+    /// Settle every position of `underlying`'s contracts expiring on `date` at the underlying's
+    /// final settlement `price`: futures at the price, options at their intrinsic value against
+    /// it (worthless out of the money), the exercise STT on long in-the-money options.
+    pub(super) fn settle_underlying(
+        &mut self,
+        at: Millis,
+        underlying: &str,
+        date: NaiveDate,
+        price: Paise,
+    ) {
         let mut legs: Vec<(AccountId, CompactString, Product, i64)> = Vec::new();
         for acc in self.state.accounts.values() {
             for ((sym, product), p) in &acc.positions {
@@ -192,23 +257,20 @@ impl Engine {
                 continue;
             };
             let info = self.instruments.get(inst).clone();
-            if info.expiry != Some(date) {
+            if info.expiry != Some(date) || info.underlying != underlying {
                 continue;
             }
-            let spot = self.quote_of(&info.spot_symbol).map(|q| q.ltp);
-            let own = self.quotes[inst.0 as usize].map(|q| q.ltp);
-            let price = match info.kind {
-                Kind::Future => spot.or(own),
-                Kind::Option => spot.map(|s| info.intrinsic(s)).or(own),
-                _ => None,
+            let unit = match info.kind {
+                Kind::Future => price,
+                Kind::Option => info.intrinsic(price),
+                _ => continue,
             };
-            let Some(price) = price else { continue };
             let trade_id = TradeId(self.state.next_trade + 1);
             let side = if qty > 0 { Side::Sell } else { Side::Buy };
             let realised = self.state.accounts[&account]
                 .positions
                 .get(&(sym.clone(), product))
-                .map_or(0, |p| p.preview(-qty, price).realised);
+                .map_or(0, |p| p.preview(-qty, unit).realised);
             let trade = Trade {
                 trade_id,
                 order_id: None,
@@ -218,15 +280,15 @@ impl Engine {
                 product,
                 transaction_type: side,
                 quantity: qty.abs(),
-                price,
+                price: unit,
                 at,
                 basis: FillBasis::Settlement,
                 tag: None,
             };
             self.emit(at, EventBody::Trade { trade });
             let refs = |c: Option<Charges>| Refs(None, Some(trade_id), Some(sym.clone()), c);
-            match info.kind {
-                Kind::Future => self.ledger(
+            if info.kind == Kind::Future {
+                self.ledger(
                     at,
                     account,
                     EntryKind::FuturesPnl,
@@ -234,39 +296,61 @@ impl Engine {
                     refs(None),
                     format!(
                         "{sym} settled at the final settlement price {}",
-                        crate::money::format_rupees(price)
+                        crate::money::format_rupees(unit)
                     ),
-                ),
-                _ => {
-                    let narration = if price > 0 {
-                        format!(
-                            "{sym} exercised: intrinsic value {} per unit",
-                            crate::money::format_rupees(price)
-                        )
-                    } else {
-                        format!("{sym} expired worthless")
-                    };
-                    self.ledger(
-                        at,
-                        account,
-                        EntryKind::ExpirySettlement,
-                        qty * price,
-                        refs(None),
-                        narration,
-                    );
-                    if qty > 0 && price > 0 {
-                        let c = exercise_charges(&self.cfg.rates, qty * price, date);
-                        self.ledger(
-                            at,
-                            account,
-                            EntryKind::Charges,
-                            -c.total(),
-                            refs(Some(c)),
-                            format!("STT on the exercise of {sym}"),
-                        );
-                    }
+                );
+                continue;
+            }
+            let narration = if unit > 0 {
+                format!(
+                    "{sym} exercised: intrinsic value {} per unit",
+                    crate::money::format_rupees(unit)
+                )
+            } else {
+                format!("{sym} expired worthless")
+            };
+            self.ledger(
+                at,
+                account,
+                EntryKind::ExpirySettlement,
+                qty * unit,
+                refs(None),
+                narration,
+            );
+            if qty > 0 && unit > 0 {
+                let c = exercise_charges(&self.cfg.rates, qty * unit, date);
+                self.ledger(
+                    at,
+                    account,
+                    EntryKind::Charges,
+                    -c.total(),
+                    refs(Some(c)),
+                    format!("STT on the exercise of {sym}"),
+                );
+            }
+        }
+    }
+
+    /// Expired contracts whose positions are still open (no settlement price was had at the
+    /// expiry): (underlying, expiry).
+    pub fn pending_settlements(&self) -> Vec<(CompactString, NaiveDate)> {
+        let mut out = BTreeSet::new();
+        for acc in self.state.accounts.values() {
+            for ((sym, _), p) in &acc.positions {
+                if p.quantity == 0 {
+                    continue;
+                }
+                let Some(i) = self.instruments.lookup(sym) else {
+                    continue;
+                };
+                let info = self.instruments.get(i);
+                if let (Some(exp), Some(date)) = (info.expires_at(), info.expiry)
+                    && exp <= self.state.now
+                {
+                    out.insert((info.underlying.clone(), date));
                 }
             }
         }
+        out.into_iter().collect()
     }
 }

@@ -75,6 +75,25 @@ impl Engine {
                 to,
                 quantity,
             } => self.convert(at, account, &tradingsymbol, from, to, quantity),
+            Command::SettleExpiry {
+                underlying,
+                expiry,
+                price,
+            } => {
+                let close = stocksblitz_symbols::expiry_instant_utc(expiry).timestamp_millis();
+                if at < close {
+                    return Err(Reject::NotExpired { expiry }.into());
+                }
+                if !(1..=MAX_PRICE).contains(&price) {
+                    return Err(Reject::OutOfRange {
+                        what: "settlement price",
+                        value: price,
+                    }
+                    .into());
+                }
+                self.settle_underlying(at, &underlying, expiry, price);
+                Ok(Reply::Done)
+            }
         }
     }
 

@@ -41,6 +41,8 @@ pub const MAX_AMOUNT: Paise = 1_000_000_000_000_000; // ₹1 lakh crore
 pub const MAX_OPEN_ORDERS: usize = 5_000;
 /// Slices one autoslice request may produce (Kite's limit).
 pub const MAX_SLICES: u32 = 10;
+/// The final settlement price is taken from quotes of the last half hour before the expiry.
+const SETTLEMENT_WINDOW_MS: i64 = 30 * 60_000;
 /// A clock jump longer than this is refused (garbage input, not a real gap).
 const MAX_CLOCK_JUMP_DAYS: i64 = 3_700;
 
@@ -113,6 +115,13 @@ pub enum Command {
     Cancel {
         account: AccountId,
         order_id: OrderId,
+    },
+    /// Settle `underlying`'s contracts that expired on `expiry` at its final settlement price
+    /// (for expiries the engine could not price itself: [`Engine::pending_settlements`]).
+    SettleExpiry {
+        underlying: CompactString,
+        expiry: NaiveDate,
+        price: Paise,
     },
     /// Move `quantity` units (absolute) of a position from one product to another.
     Convert {

@@ -297,5 +297,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(client::timeframe_canonical, m)?)?;
     m.add_function(wrap_pyfunction!(client::timeframes, m)?)?;
     m.add_function(wrap_pyfunction!(market::option_price, m)?)?;
+    m.add_function(wrap_pyfunction!(market::fit_smile, m)?)?;
+    m.add_class::<market::PySmile>()?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 """Type stubs of the Rust extension module (kept in step with src/lib.rs)."""
 
 import datetime
+from collections.abc import Sequence
 from typing import Any, Literal, Optional, overload
 
 __version__: str
@@ -107,6 +108,24 @@ def option_price(
     model: Literal["black76", "bs", "black_scholes"] = "black76",
     rate: float = 0.065,
 ) -> float: ...
+
+class Smile:
+    """An SVI smile of one expiry (raw parameters of total variance in ln(K/F))."""
+
+    @property
+    def params(self) -> dict[str, float]: ...
+    @property
+    def rmse(self) -> float: ...
+    @property
+    def forward(self) -> float: ...
+    @property
+    def years(self) -> float: ...
+    def iv(self, strike: float) -> float: ...
+    def butterfly_ok(self, strikes: Sequence[float]) -> bool: ...
+
+def fit_smile(
+    strikes: Sequence[float], ivs: Sequence[float], forward: float, years: float
+) -> Smile: ...
 
 # The client core (crates/client): one per TradingClient; every call releases the GIL and raises
 # the stocksblitz.exceptions classes (APIError, AuthenticationError, RateLimitError, …).

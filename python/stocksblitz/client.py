@@ -114,6 +114,15 @@ class TradingClient:
         """An instrument bound to this client (parsed offline; no I/O)."""
         return Instrument(spec, client=self)
 
+    def iv_smile(self, underlying: str, expiry: Optional[str] = None) -> dict[str, Any]:
+        """The server's implied-volatility smile of one expiry (the nearest when omitted):
+        ``{underlying, expiry, forward, years, points: [{strike, iv, source}], fit: {params,
+        rmse, points}, fit_error}`` (``GET /fo/iv-smile``)."""
+        params: dict[str, Any] = {"underlying": underlying}
+        if expiry is not None:
+            params["expiry"] = str(expiry)
+        return dict(self._api.get("/fo/iv-smile", params))
+
     def Account(self, account_id: Optional[str] = None) -> Any:
         raise NotImplementedError("paper trading accounts are not available yet")
 

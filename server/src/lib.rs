@@ -72,6 +72,7 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(m::resolve))
         .routes(routes!(m::expiries))
         .routes(routes!(m::option_chain))
+        .routes(routes!(routes::smile::iv_smile))
         .routes(routes!(i::current))
         .routes(routes!(i::at_offset))
         .routes(routes!(i::history))

@@ -248,14 +248,21 @@ impl Decoder {
         }
         let greeks = {
             let g = Greeks {
-                iv: raw.iv.unwrap_or(0.0),
+                iv: raw.iv.filter(|v| *v != 0.0),
                 delta: raw.delta.unwrap_or(0.0),
                 gamma: raw.gamma.unwrap_or(0.0),
                 theta: raw.theta.unwrap_or(0.0),
                 vega: raw.vega.unwrap_or(0.0),
                 rho: raw.rho.unwrap_or(0.0),
             };
-            let all = [g.iv, g.delta, g.gamma, g.theta, g.vega, g.rho];
+            let all = [
+                g.iv.unwrap_or(0.0),
+                g.delta,
+                g.gamma,
+                g.theta,
+                g.vega,
+                g.rho,
+            ];
             if all.iter().any(|v| !v.is_finite()) {
                 return Err(Reject::NonFinite);
             }
@@ -508,7 +515,7 @@ mod tests {
             (1_762_246_980_123, Some(24650.0), Some(24651.0))
         );
         let with_greeks = dec(&OPT.replace(r#""iv": 0.0"#, r#""iv": 0.14"#)).unwrap();
-        assert_eq!(with_greeks.greeks.map(|g| g.iv), Some(0.14));
+        assert_eq!(with_greeks.greeks.and_then(|g| g.iv), Some(0.14));
     }
 
     #[test]

@@ -106,7 +106,7 @@ impl Model {
                 let theta = -df * f * pdf * vol / (2.0 * sqrt_t) + r * value;
                 let rho = -t * value;
                 Greeks {
-                    iv: vol,
+                    iv: Some(vol),
                     delta,
                     gamma,
                     theta: theta / 365.0,
@@ -134,7 +134,7 @@ impl Model {
                 let gamma = pdf / (s * sd);
                 let vega = s * pdf * sqrt_t;
                 Greeks {
-                    iv: vol,
+                    iv: Some(vol),
                     delta,
                     gamma,
                     theta: theta / 365.0,
@@ -263,7 +263,7 @@ mod tests {
                 Right::Call,
             )
             .unwrap();
-        assert!((g.iv - 0.14).abs() < 1e-9 && g.delta > 0.5 && g.delta < 0.6);
+        assert!((g.iv.unwrap() - 0.14).abs() < 1e-9 && g.delta > 0.5 && g.delta < 0.6);
         assert!(g.theta < 0.0 && g.vega > 0.0 && g.gamma > 0.0);
         let exp = chrono::NaiveDate::from_ymd_opt(2025, 11, 25).unwrap();
         assert_eq!(years_to_expiry(exp, 1_764_064_800_000), None); // 2025-11-25 10:00 UTC

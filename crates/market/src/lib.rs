@@ -18,6 +18,7 @@ pub mod greeks;
 mod scan;
 pub mod series;
 pub mod session;
+pub mod smile;
 pub mod snapshot;
 pub mod tick;
 pub mod timeframe;

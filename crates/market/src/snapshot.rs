@@ -1,7 +1,7 @@
 //! Snapshot state: the latest quote of every instrument and the per-underlying view (index,
 //! futures, option chain keyed by tradingsymbol). Ages are computed when the view is read.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use chrono::NaiveDate;
 use compact_str::CompactString;
@@ -10,6 +10,7 @@ use stocksblitz_symbols::Right;
 use crate::chain::StrikeRow;
 use crate::greeks::{DEFAULT_RATE, Model, years_to_expiry};
 use crate::session::ist_date;
+use crate::smile::{SmileError, SmileFit, fit_svi};
 use crate::tick::{Greeks, Tick, TickKind};
 
 /// The latest state of one instrument.
@@ -34,6 +35,10 @@ pub struct Quote {
     pub greeks: Option<Greeks>,
     /// True when the greeks were computed here (the tick carried none).
     pub greeks_computed: bool,
+    /// Where the implied volatility came from (options only).
+    pub iv_source: Option<IvSource>,
+    /// The forward the greeks were computed against.
+    pub forward: Option<f64>,
     pub lot_size: Option<u32>,
     pub tick_size: Option<f64>,
     pub exchange_ts_ms: i64,
@@ -49,11 +54,85 @@ impl Quote {
     }
 }
 
+/// How an option's implied volatility was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IvSource {
+    /// The feed sent the greeks.
+    Feed,
+    /// Solved here from the option's price against a forward.
+    Market {
+        price: PriceBasis,
+        forward: ForwardBasis,
+    },
+    /// The price has no time value: no implied volatility, the limit greeks.
+    Intrinsic,
+}
+
+/// Which price of the option was used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceBasis {
+    /// The mid of the book.
+    Mid,
+    /// The last traded price (no book).
+    Ltp,
+}
+
+/// Which forward the option was valued against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardBasis {
+    /// Put-call parity with the same strike's other option, quoted at about the same time.
+    Parity,
+    /// The future of the same expiry.
+    Future,
+    /// The underlying's price as of the option's tick, carried at the rate.
+    Spot,
+}
+
+impl IvSource {
+    /// `feed`, `intrinsic`, or `<price>:<forward>` such as `mid:parity`, `ltp:spot`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IvSource::Feed => "feed",
+            IvSource::Intrinsic => "intrinsic",
+            IvSource::Market { price, forward } => match (price, forward) {
+                (PriceBasis::Mid, ForwardBasis::Parity) => "mid:parity",
+                (PriceBasis::Mid, ForwardBasis::Future) => "mid:future",
+                (PriceBasis::Mid, ForwardBasis::Spot) => "mid:spot",
+                (PriceBasis::Ltp, ForwardBasis::Parity) => "ltp:parity",
+                (PriceBasis::Ltp, ForwardBasis::Future) => "ltp:future",
+                (PriceBasis::Ltp, ForwardBasis::Spot) => "ltp:spot",
+            },
+        }
+    }
+}
+
+/// Prices of the underlying kept to value options as of their own tick time.
+const SPOT_HISTORY: usize = 512;
+/// Inputs further apart in time than this are not combined (a stale underlying gives no greek).
+pub const MAX_INPUT_SKEW_MS: i64 = 10_000;
+/// Smallest vega (per vol point) of a point the smile is fitted to.
+const MIN_FIT_VEGA: f64 = 0.05;
+/// Prices within this of intrinsic value have no time value (one tick).
+const NO_TIME_VALUE: f64 = 0.05 + 1e-9;
+
 #[derive(Debug, Default)]
 struct Members {
     index: Option<CompactString>,
     futures: BTreeSet<CompactString>,
     options: BTreeSet<CompactString>,
+    /// (exchange ms, price) of the index, oldest first.
+    spot_history: VecDeque<(i64, f64)>,
+    /// (expiry, strike in hundredths, right) → tradingsymbol.
+    contracts: HashMap<(NaiveDate, i64, Right), CompactString>,
+}
+
+impl Members {
+    /// The index price as of `at`: the latest at or before it, if no older than the skew.
+    fn spot_at(&self, at: i64) -> Option<f64> {
+        let i = self.spot_history.partition_point(|(t, _)| *t <= at);
+        let (t, p) = *self.spot_history.get(i.checked_sub(1)?)?;
+        (at - t <= MAX_INPUT_SKEW_MS).then_some(p)
+    }
 }
 
 /// Everything known about one underlying.
@@ -167,6 +246,8 @@ impl Snapshot {
                 ask: None,
                 greeks: None,
                 greeks_computed: false,
+                iv_source: None,
+                forward: None,
                 lot_size: None,
                 tick_size: None,
                 exchange_ts_ms: t.exchange_ts_ms,
@@ -210,10 +291,21 @@ impl Snapshot {
         q.is_mock = t.is_mock;
         q.greeks = greeks_in;
         q.greeks_computed = false;
+        q.iv_source = greeks_in.map(|_| IvSource::Feed);
+        q.forward = None;
 
         let m = self.members.entry(t.underlying.clone()).or_default();
         match t.kind {
-            TickKind::Index => m.index = Some(t.tradingsymbol.clone()),
+            TickKind::Index => {
+                m.index = Some(t.tradingsymbol.clone());
+                let at = t.exchange_ts_ms;
+                if m.spot_history.back().is_none_or(|(last, _)| *last <= at) {
+                    if m.spot_history.len() == SPOT_HISTORY {
+                        m.spot_history.pop_front();
+                    }
+                    m.spot_history.push_back((at, t.price));
+                }
+            }
             TickKind::Future => {
                 if !m.futures.contains(&t.tradingsymbol) {
                     m.futures.insert(t.tradingsymbol.clone());
@@ -222,45 +314,96 @@ impl Snapshot {
             TickKind::Option => {
                 if !m.options.contains(&t.tradingsymbol) {
                     m.options.insert(t.tradingsymbol.clone());
+                    if let (Some(e), Some(k), Some(r)) = (t.expiry, t.strike, t.right) {
+                        m.contracts
+                            .insert((e, (k * 100.0).round() as i64, r), t.tradingsymbol.clone());
+                    }
                 }
             }
             TickKind::Equity => {}
         }
         if t.kind == TickKind::Option && greeks_in.is_none() {
-            let computed =
-                self.compute_greeks(&t.tradingsymbol, t.recv_ts_ms.max(t.exchange_ts_ms));
+            let computed = self.value_option(&t.tradingsymbol, t.exchange_ts_ms);
             if let Some(q) = self.quotes.get_mut(&t.tradingsymbol) {
-                q.greeks = computed;
+                q.greeks = computed.map(|c| c.0);
                 q.greeks_computed = computed.is_some();
+                q.iv_source = computed.map(|c| c.1);
+                q.forward = computed.map(|c| c.2);
             }
         }
     }
 
-    /// Greeks of an option from its last price and the underlying's latest prices.
-    pub fn compute_greeks(&self, tradingsymbol: &str, now_ms: i64) -> Option<Greeks> {
+    /// Greeks of an option from its price (the mid of its book, else its last price) against
+    /// a forward as of `at` (the option's tick time): put-call parity with the same strike's
+    /// other option when both are quoted within [`MAX_INPUT_SKEW_MS`], else the same-expiry
+    /// future, else the index carried at the rate. A price within a tick of intrinsic value
+    /// gives the limit greeks and no IV. None when no input is fresh enough, or the contract
+    /// has expired.
+    pub fn value_option(&self, tradingsymbol: &str, at: i64) -> Option<(Greeks, IvSource, f64)> {
         let q = self.quotes.get(tradingsymbol)?;
         let (expiry, strike, right) = (q.expiry?, q.strike?, q.right?);
-        let t = years_to_expiry(expiry, now_ms)?;
+        let t = years_to_expiry(expiry, at)?;
         let m = self.members.get(&q.underlying)?;
-        let future = m
-            .futures
-            .iter()
-            .filter_map(|f| self.quotes.get(f))
-            .find(|f| f.expiry == Some(expiry));
-        let model = match future {
-            Some(f) => Model::Black76 {
-                forward: f.ltp,
-                rate: self.rate,
-            },
-            None => {
-                let spot = m.index.as_ref().and_then(|i| self.quotes.get(i))?;
-                Model::BlackScholes {
-                    spot: spot.ltp,
-                    rate: self.rate,
-                }
-            }
+        let fresh = |o: &Quote| (o.exchange_ts_ms - at).abs() <= MAX_INPUT_SKEW_MS;
+        let (price, price_basis) = own_price(q)?;
+        let df = (-self.rate * t).exp();
+        let other_right = match right {
+            Right::Call => Right::Put,
+            Right::Put => Right::Call,
         };
-        model.solve(q.ltp, strike, t, right)
+        let parity = m
+            .contracts
+            .get(&(expiry, (strike * 100.0).round() as i64, other_right))
+            .and_then(|s| self.quotes.get(s))
+            .filter(|o| fresh(o))
+            .and_then(|o| {
+                let (other, _) = own_price(o)?;
+                let (call, put) = match right {
+                    Right::Call => (price, other),
+                    Right::Put => (other, price),
+                };
+                let f = strike + (call - put) / df;
+                (f.is_finite() && f > 0.0).then_some(f)
+            });
+        let future = || {
+            m.futures
+                .iter()
+                .filter_map(|f| self.quotes.get(f))
+                .find(|f| f.expiry == Some(expiry) && fresh(f))
+                .map(|f| f.ltp)
+        };
+        let spot = || m.spot_at(at).map(|s| s * (self.rate * t).exp());
+        let (forward, forward_basis) = match parity {
+            Some(f) => (f, ForwardBasis::Parity),
+            None => match future() {
+                Some(f) => (f, ForwardBasis::Future),
+                None => (spot()?, ForwardBasis::Spot),
+            },
+        };
+        let intrinsic = match right {
+            Right::Call => (forward - strike).max(0.0),
+            Right::Put => (strike - forward).max(0.0),
+        };
+        if price <= df * intrinsic + NO_TIME_VALUE {
+            return Some((
+                Greeks::limit(right, intrinsic > 0.0),
+                IvSource::Intrinsic,
+                forward,
+            ));
+        }
+        let model = Model::Black76 {
+            forward,
+            rate: self.rate,
+        };
+        let g = model.solve(price, strike, t, right)?;
+        Some((
+            g,
+            IvSource::Market {
+                price: price_basis,
+                forward: forward_basis,
+            },
+            forward,
+        ))
     }
 
     /// The view of one underlying (canonical name, e.g. `NIFTY`).
@@ -284,6 +427,132 @@ impl Snapshot {
     /// Every quote (unordered).
     pub fn quotes(&self) -> impl Iterator<Item = &Quote> {
         self.quotes.values()
+    }
+}
+
+/// One strike of an expiry's smile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmilePoint {
+    pub strike: f64,
+    /// The out-of-the-money option's own IV (the other side's when it has none), else the
+    /// fitted smile's.
+    pub iv: Option<f64>,
+    /// The option's `iv_source`, `smile` when the IV is the fit's, `none` without either.
+    pub source: &'static str,
+}
+
+/// The smile of one expiry: the quoted IVs by strike and the SVI fit through them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmileView {
+    pub expiry: NaiveDate,
+    /// The median of the forwards the expiry's options were valued against.
+    pub forward: f64,
+    pub years: f64,
+    pub points: Vec<SmilePoint>,
+    pub fit: Result<SmileFit, SmileError>,
+}
+
+impl Snapshot {
+    /// The smile of `underlying`'s options expiring on `expiry`, as of `now_ms`. None when no
+    /// option of that expiry has been valued (no forward) or the expiry has passed.
+    pub fn smile(&self, underlying: &str, expiry: NaiveDate, now_ms: i64) -> Option<SmileView> {
+        let view = self.underlying(underlying)?;
+        let legs: Vec<&Quote> = view
+            .options
+            .iter()
+            .copied()
+            .filter(|o| o.expiry == Some(expiry) && o.strike.is_some())
+            .collect();
+        let mut forwards: Vec<f64> = legs.iter().filter_map(|o| o.forward).collect();
+        if forwards.is_empty() {
+            return None;
+        }
+        forwards.sort_by(f64::total_cmp);
+        let forward = forwards[forwards.len() / 2];
+        let years = years_to_expiry(expiry, now_ms)?;
+        let market_iv = |q: &Quote| match q.iv_source {
+            Some(IvSource::Market { .. } | IvSource::Feed) => q.greeks.and_then(|g| g.iv),
+            _ => None,
+        };
+        let mut by_strike: Vec<(f64, Option<&Quote>, Option<&Quote>)> = Vec::new();
+        for q in &legs {
+            let k = q.strike.unwrap_or(0.0);
+            let i = match by_strike.iter().position(|r| r.0 == k) {
+                Some(i) => i,
+                None => {
+                    by_strike.push((k, None, None));
+                    by_strike.len() - 1
+                }
+            };
+            match q.right {
+                Some(Right::Call) => by_strike[i].1 = Some(q),
+                Some(Right::Put) => by_strike[i].2 = Some(q),
+                None => {}
+            }
+        }
+        by_strike.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // Per strike: (IV, its source, vega) of the option picked.
+        type Pick = Option<(f64, &'static str, f64)>;
+        let own: Vec<(f64, Pick)> = by_strike
+            .iter()
+            .map(|(k, call, put)| {
+                let (otm, itm) = if *k >= forward {
+                    (call, put)
+                } else {
+                    (put, call)
+                };
+                let pick = [otm, itm].into_iter().flatten().find_map(|q| {
+                    let vega = q.greeks.map_or(0.0, |g| g.vega);
+                    market_iv(q).map(|v| (v, q.iv_source.map_or("none", IvSource::as_str), vega))
+                });
+                (*k, pick)
+            })
+            .collect();
+        // The fit uses the IVs a price can tell: where half a tick moves the IV by at most half
+        // a vol point (vega per vol point ≥ 0.05).
+        let pts: Vec<(f64, f64)> = own
+            .iter()
+            .filter(|(_, p)| p.is_some_and(|(_, _, vega)| vega >= MIN_FIT_VEGA))
+            .filter_map(|(k, p)| p.map(|(v, _, _)| (*k, v)))
+            .collect();
+        let fit = fit_svi(forward, years, &pts);
+        let points = own
+            .into_iter()
+            .map(|(strike, p)| match (p, &fit) {
+                (Some((iv, source, _)), _) => SmilePoint {
+                    strike,
+                    iv: Some(iv),
+                    source,
+                },
+                (None, Ok(f)) => SmilePoint {
+                    strike,
+                    iv: Some(f.iv(strike)).filter(|v| v.is_finite()),
+                    source: "smile",
+                },
+                (None, Err(_)) => SmilePoint {
+                    strike,
+                    iv: None,
+                    source: "none",
+                },
+            })
+            .collect();
+        Some(SmileView {
+            expiry,
+            forward,
+            years,
+            points,
+            fit,
+        })
+    }
+}
+
+/// An option's price for valuation: the mid of a sane book, else the last price.
+fn own_price(q: &Quote) -> Option<(f64, PriceBasis)> {
+    match (q.bid, q.ask) {
+        (Some(b), Some(a)) if b > 0.0 && a >= b && a.is_finite() => {
+            Some(((b + a) / 2.0, PriceBasis::Mid))
+        }
+        _ => (q.ltp.is_finite() && q.ltp > 0.0).then_some((q.ltp, PriceBasis::Ltp)),
     }
 }
 
@@ -337,9 +606,108 @@ mod tests {
         snap.apply(&tick(r#"{"tradingsymbol": "NIFTY25N1124500CE", "type": "CE", "price": 180.0, "ts": 1762246980}"#));
         let q = snap.get("NIFTY25N1124500CE").unwrap();
         let g = q.greeks.unwrap();
-        assert!(q.greeks_computed && g.iv > 0.05 && g.iv < 0.5 && g.delta > 0.4);
-        // Below intrinsic: no greeks (null), never NaN.
+        let iv = g.iv.unwrap();
+        assert!(q.greeks_computed && iv > 0.05 && iv < 0.5 && g.delta > 0.4);
+        assert_eq!(q.iv_source.map(IvSource::as_str), Some("ltp:spot"));
+        // Below intrinsic: no IV, but the limit greeks (never all null, never NaN).
         snap.apply(&tick(r#"{"tradingsymbol": "NIFTY25N1124000CE", "type": "CE", "price": 100.0, "ts": 1762246980}"#));
-        assert!(snap.get("NIFTY25N1124000CE").unwrap().greeks.is_none());
+        let q = snap.get("NIFTY25N1124000CE").unwrap();
+        let g = q.greeks.unwrap();
+        assert_eq!((g.iv, g.delta, g.gamma, g.vega), (None, 1.0, 0.0, 0.0));
+        assert_eq!(q.iv_source, Some(IvSource::Intrinsic));
+    }
+
+    /// 2025-11-04 08:23 UTC (13:53 IST), a week before the 2025-11-11 expiry.
+    const T0: i64 = 1_762_246_980;
+
+    fn index_at(snap: &mut Snapshot, ts: i64, price: f64) {
+        snap.apply(&tick(&format!(
+            r#"{{"symbol": "NIFTY", "open": 1, "high": 1, "low": 1, "close": {price}, "ts": {ts}}}"#
+        )));
+    }
+
+    fn option_price(spot: f64, k: f64, right: Right, ts: i64, vol: f64) -> f64 {
+        let exp = NaiveDate::from_ymd_opt(2025, 11, 11).unwrap();
+        let t = years_to_expiry(exp, ts * 1000).unwrap();
+        let f = spot * (DEFAULT_RATE * t).exp();
+        Model::Black76 {
+            forward: f,
+            rate: DEFAULT_RATE,
+        }
+        .price(k, t, vol, right)
+    }
+
+    #[test]
+    fn iv_is_solved_against_the_underlying_as_of_the_option_s_tick() {
+        let mut snap = Snapshot::default();
+        index_at(&mut snap, T0, 24_500.0);
+        // The index moves on before the option's (older) tick is processed.
+        index_at(&mut snap, T0 + 2, 24_700.0);
+        let p = option_price(24_500.0, 24_500.0, Right::Call, T0, 0.14);
+        snap.apply(&tick(&format!(
+            r#"{{"tradingsymbol": "NIFTY25N1124500CE", "type": "CE", "price": {p}, "ts": {T0}}}"#
+        )));
+        let g = snap.get("NIFTY25N1124500CE").unwrap().greeks.unwrap();
+        assert!((g.iv.unwrap() - 0.14).abs() < 1e-6, "{g:?}");
+    }
+
+    #[test]
+    fn a_stale_underlying_never_produces_a_greek() {
+        let mut snap = Snapshot::default();
+        index_at(&mut snap, T0, 24_500.0);
+        // 60 s later, nothing fresh to value against.
+        let p = option_price(24_500.0, 24_500.0, Right::Call, T0, 0.14);
+        snap.apply(&tick(&format!(
+            r#"{{"tradingsymbol": "NIFTY25N1124500CE", "type": "CE", "price": {p}, "ts": {}}}"#,
+            T0 + 60
+        )));
+        let q = snap.get("NIFTY25N1124500CE").unwrap();
+        assert_eq!((q.greeks, q.iv_source), (None, None));
+    }
+
+    #[test]
+    fn parity_gives_the_forward_and_the_book_gives_the_price() {
+        let mut snap = Snapshot::default();
+        // No index at all: the call and put of one strike imply the forward.
+        let c = option_price(24_480.0, 24_500.0, Right::Call, T0, 0.15);
+        let p = option_price(24_480.0, 24_500.0, Right::Put, T0, 0.15);
+        snap.apply(&tick(&format!(
+            r#"{{"tradingsymbol": "NIFTY25N1124500PE", "type": "PE", "price": {p}, "ts": {T0}}}"#
+        )));
+        assert!(snap.get("NIFTY25N1124500PE").unwrap().greeks.is_none());
+        snap.apply(&tick(&format!(
+            r#"{{"tradingsymbol": "NIFTY25N1124500CE", "type": "CE", "price": 1.0, "bid": {}, "ask": {}, "exchange_ts_ms": {}}}"#,
+            c - 0.5,
+            c + 0.5,
+            T0 * 1000
+        )));
+        let q = snap.get("NIFTY25N1124500CE").unwrap();
+        assert_eq!(q.iv_source.map(IvSource::as_str), Some("mid:parity"));
+        assert!((q.greeks.unwrap().iv.unwrap() - 0.15).abs() < 1e-6);
+        let exp = NaiveDate::from_ymd_opt(2025, 11, 11).unwrap();
+        let f = 24_480.0 * (DEFAULT_RATE * years_to_expiry(exp, T0 * 1000).unwrap()).exp();
+        assert!((q.forward.unwrap() - f).abs() < 1e-6);
+    }
+
+    #[test]
+    fn itm_calls_on_expiry_day_have_a_delta_near_one() {
+        // The reported case: 2026-12-01 13:25 IST, spot 25,996.95, the 25,500 call at 497.35.
+        let ts = 1_796_111_700; // 2026-12-01 07:55 UTC
+        let mut snap = Snapshot::default();
+        index_at(&mut snap, ts, 25_996.95);
+        for (k, px) in [
+            (25_500, 497.35),
+            (25_600, 397.40),
+            (25_800, 197.55),
+            (25_900, 99.10),
+        ] {
+            snap.apply(&tick(&format!(
+                r#"{{"tradingsymbol": "NIFTY26D01{k}CE", "type": "CE", "price": {px}, "ts": {ts}}}"#
+            )));
+            let q = snap.get(&format!("NIFTY26D01{k}CE")).unwrap();
+            let g = q.greeks.expect("a quoted option always has greeks");
+            assert!(g.delta > 0.98 || k >= 25_800, "{k}: {g:?}");
+            assert!(g.delta > 0.5, "{k}: {g:?}");
+        }
     }
 }

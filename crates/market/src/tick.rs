@@ -24,14 +24,32 @@ impl TickKind {
 }
 
 /// Option greeks. `theta` is per calendar day, `vega` per 1 volatility point, `rho` per 1%.
+/// `iv` is None when the price has no time value (the greeks are then the limits).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Greeks {
-    pub iv: f64,
+    pub iv: Option<f64>,
     pub delta: f64,
     pub gamma: f64,
     pub theta: f64,
     pub vega: f64,
     pub rho: f64,
+}
+
+impl Greeks {
+    /// The limits of an option with no time value: in the money a call's delta is 1 and a put's
+    /// −1, out of the money 0; gamma, vega, theta and rho 0; no implied volatility.
+    pub fn limit(right: Right, in_the_money: bool) -> Greeks {
+        let delta = match (in_the_money, right) {
+            (false, _) => 0.0,
+            (true, Right::Call) => 1.0,
+            (true, Right::Put) => -1.0,
+        };
+        Greeks {
+            iv: None,
+            delta,
+            ..Greeks::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -507,4 +507,91 @@ mod tests {
             assert!(t.price > 0.0);
         }
     }
+
+    /// The simulator's rounds valued by the snapshot, on an ordinary day and on an expiry day
+    /// (2026-12-01 13:25 IST, the case reported in issue 14).
+    #[test]
+    fn every_option_has_greeks_and_ivs_match_the_simulator_s_smile() {
+        use stocksblitz_market::smile::calendar_ok;
+        use stocksblitz_market::snapshot::{IvSource, Snapshot};
+        for (day, utc_h, utc_m) in [
+            (NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(), 5, 30),
+            (NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(), 7, 55),
+        ] {
+            let now = day
+                .and_hms_opt(utc_h, utc_m, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_millis();
+            let mut sim = Simulator::new(42, day);
+            sim.step(60.0);
+            let mut snap = Snapshot::default();
+            for (_, p) in sim.round(now) {
+                snap.apply(&stocksblitz_market::decode::Decoder.decode(&p, now).unwrap());
+            }
+            for (u, (name, _, base)) in UNDERLYINGS.iter().enumerate() {
+                let spot = sim.spots[u];
+                let view = snap.underlying(name).unwrap();
+                let nearest = view.options.iter().filter_map(|o| o.expiry).min().unwrap();
+                let mut checked = 0;
+                for o in view.options.iter().filter(|o| o.expiry == Some(nearest)) {
+                    let g = o
+                        .greeks
+                        .unwrap_or_else(|| panic!("{} has no greeks", o.tradingsymbol));
+                    let (k, right) = (o.strike.unwrap(), o.right.unwrap());
+                    let t = years_to_expiry(nearest, now).unwrap();
+                    let forward = spot * (DEFAULT_RATE * t).exp();
+                    // Deep in the money near expiry: delta within 0.02 of ±1.
+                    let itm = match right {
+                        Right::Call => forward - k,
+                        Right::Put => k - forward,
+                    };
+                    if t < 1.0 / 365.0 && itm > 0.01 * forward {
+                        assert!(
+                            (g.delta.abs() - 1.0).abs() < 0.02,
+                            "{}: {g:?}",
+                            o.tradingsymbol
+                        );
+                    }
+                    // The IV is the simulator's smile wherever the price can tell it: a tick of
+                    // rounding (±0.025) moves the IV by at most 0.5 vol points when vega per
+                    // vol point is ≥ 0.05.
+                    if let (Some(IvSource::Market { .. }), Some(iv)) = (o.iv_source, g.iv)
+                        && g.vega >= 0.05
+                    {
+                        let truth = smile_vol(*base, forward, k);
+                        assert!(
+                            (iv - truth).abs() < 0.005,
+                            "{}: iv {iv} vs {truth}",
+                            o.tradingsymbol
+                        );
+                        checked += 1;
+                    }
+                }
+                assert!(checked >= 5, "{name} {day}: only {checked} options checked");
+                // The fitted smile: close to the simulator's, no butterfly or calendar arbitrage
+                // on the listed strikes.
+                let mut expiries: Vec<NaiveDate> =
+                    view.options.iter().filter_map(|o| o.expiry).collect();
+                expiries.sort();
+                expiries.dedup();
+                let mut fits = Vec::new();
+                for e in &expiries {
+                    let smile = snap.smile(name, *e, now).unwrap();
+                    let fit = smile.fit.clone().unwrap();
+                    let strikes: Vec<f64> = smile.points.iter().map(|p| p.strike).collect();
+                    assert!(fit.rmse < 0.005, "{name} {e}: rmse {}", fit.rmse);
+                    assert!(fit.butterfly_ok(&strikes), "{name} {e}: {fit:?}");
+                    assert!(smile.points.iter().all(|p| p.iv.is_some()));
+                    fits.push(fit);
+                }
+                let f0 = fits[0].forward;
+                let ks: Vec<f64> = (-10..=10)
+                    .map(|i| (1.0 + f64::from(i) * 0.002f64).ln())
+                    .collect();
+                let _ = f0;
+                assert!(calendar_ok(&fits, &ks), "{name}: calendar arbitrage");
+            }
+        }
+    }
 }

@@ -17,8 +17,8 @@ use stocksblitz_symbols::{
     Calendar, ExpiryRules, InstrumentSpec, ResolveContext, Symbol, expiry_instant_utc, ist_date,
 };
 
-use super::monitor::{QuoteOut, underlying_name};
-use super::{bounded, date_param, instrument, timeframe};
+use super::monitor::QuoteOut;
+use super::{bounded, date_param, instrument, required_underlying, timeframe, underlying_name};
 use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::Auth;
 use crate::ingest::now_ms;
@@ -201,14 +201,6 @@ pub fn listed_expiries(
 pub struct UnderlyingQuery {
     #[param(example = "NIFTY")]
     pub underlying: Option<String>,
-}
-
-fn required_underlying(raw: Option<&str>) -> Result<String, ApiError> {
-    let raw = raw
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::bad_param("underlying", "is required"))?;
-    underlying_name(raw)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -4,6 +4,7 @@ pub mod indicators;
 pub mod market;
 pub mod monitor;
 pub mod quote;
+pub mod smile;
 pub mod stream;
 pub mod udf;
 
@@ -108,4 +109,22 @@ pub fn list_size(param: &str, n: usize, max: usize, what: &str) -> Result<(), Ap
         ));
     }
     Ok(())
+}
+
+/// Canonical underlying name for the query (`NIFTY 50` → `NIFTY`); 400 when unparsable.
+pub fn underlying_name(raw: &str) -> Result<String, ApiError> {
+    if let Some(info) = stocksblitz_symbols::find_index(raw) {
+        return Ok(info.name.to_string());
+    }
+    let sym = stocksblitz_symbols::parse(raw).map_err(|e| ApiError::bad_param("underlying", e))?;
+    Ok(sym.underlying.to_string())
+}
+
+/// The `underlying` parameter, required.
+pub fn required_underlying(raw: Option<&str>) -> Result<String, ApiError> {
+    let raw = raw
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::bad_param("underlying", "is required"))?;
+    underlying_name(raw)
 }

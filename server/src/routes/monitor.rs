@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use stocksblitz_market::snapshot::{Quote, Snapshot};
 use stocksblitz_market::tick::TickKind;
 
+use super::underlying_name;
 use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::Auth;
 use crate::ingest::now_ms;
@@ -57,6 +58,8 @@ pub struct QuoteOut {
     pub bid: Option<f64>,
     pub ask: Option<f64>,
     pub iv: Option<f64>,
+    /// Where `iv` came from: `feed`, `intrinsic`, or `<price>:<forward>` such as `mid:parity`.
+    pub iv_source: Option<&'static str>,
     pub delta: Option<f64>,
     pub gamma: Option<f64>,
     pub theta: Option<f64>,
@@ -89,7 +92,8 @@ impl QuoteOut {
             oi: q.oi,
             bid: q.bid,
             ask: q.ask,
-            iv: g.and_then(|g| finite(g.iv)),
+            iv: g.and_then(|g| g.iv).and_then(finite),
+            iv_source: q.iv_source.map(|s| s.as_str()),
             delta: g.and_then(|g| finite(g.delta)),
             gamma: g.and_then(|g| finite(g.gamma)),
             theta: g.and_then(|g| finite(g.theta)),
@@ -166,15 +170,6 @@ fn view(snap: &Snapshot, name: &str, now: i64) -> UnderlyingSnapshot {
             .map(|q| (q.tradingsymbol.to_string(), QuoteOut::from(q, now)))
             .collect(),
     }
-}
-
-/// Canonical underlying name for the query (`NIFTY 50` → `NIFTY`); 400 when unparsable.
-pub fn underlying_name(raw: &str) -> Result<String, ApiError> {
-    if let Some(info) = stocksblitz_symbols::find_index(raw) {
-        return Ok(info.name.to_string());
-    }
-    let sym = stocksblitz_symbols::parse(raw).map_err(|e| ApiError::bad_param("underlying", e))?;
-    Ok(sym.underlying.to_string())
 }
 
 #[utoipa::path(get, path = "/monitor/snapshot", tag = "market", params(SnapshotQuery), security(("bearer" = [])), responses((status = 200, body = SnapshotResponse)))]

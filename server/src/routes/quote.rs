@@ -28,7 +28,10 @@ pub struct QuoteQuery {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct GreeksOut {
+    /// None when the price has no time value (the greeks are then the limits).
     pub iv: Option<f64>,
+    /// `feed`, `intrinsic`, or `<price>:<forward>` (`mid`/`ltp` against `parity`/`future`/`spot`).
+    pub iv_source: Option<&'static str>,
     pub delta: Option<f64>,
     pub gamma: Option<f64>,
     pub theta: Option<f64>,
@@ -118,7 +121,8 @@ fn build(state: &AppState, raw: &str, now: i64) -> Result<QuoteOut, ApiError> {
         bid: q.bid,
         ask: q.ask,
         greeks: q.greeks.map(|g| GreeksOut {
-            iv: finite(g.iv),
+            iv: g.iv.and_then(finite),
+            iv_source: q.iv_source.map(|s| s.as_str()),
             delta: finite(g.delta),
             gamma: finite(g.gamma),
             theta: finite(g.theta),

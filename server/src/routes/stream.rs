@@ -21,7 +21,8 @@ use stocksblitz_indicators::IndicatorId;
 use stocksblitz_market::Timeframe;
 
 use super::indicators::{IndicatorSpec, column, depth, render, tail_values};
-use super::monitor::{QuoteOut, underlying_name};
+use super::monitor::QuoteOut;
+use super::underlying_name;
 use super::{instrument, timeframe};
 use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::ClientIp;

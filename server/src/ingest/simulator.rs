@@ -13,7 +13,9 @@ use stocksblitz_market::greeks::{DEFAULT_RATE, Model, years_to_expiry};
 use stocksblitz_market::session::{Session, ist_date};
 use stocksblitz_market::{Bar, Timeframe};
 use stocksblitz_store::Store;
-use stocksblitz_symbols::{Calendar, ExpiryRules, Right, Strike, Symbol, find_index};
+use stocksblitz_symbols::{
+    Calendar, ContractTable, ExpiryRules, Right, Strike, Symbol, find_index,
+};
 
 use super::Pipeline;
 
@@ -234,9 +236,15 @@ impl Simulator {
                     };
                     let segment = if kind == "FUT" { "NFO-FUT" } else { "NFO-OPT" };
                     let expiry = l.symbol.expiry.map(|d| d.to_string()).unwrap_or_default();
+                    // The contract table's lot and tick; `null` when it has none (never a guess).
+                    let spec = ContractTable::embedded().spec(&l.symbol);
+                    let lot = spec.map_or("null".to_string(), |c| c.lot_size.to_string());
+                    let tick = spec.map_or("null".to_string(), |c| {
+                        format!("{:.2}", f64::from(c.tick_paise) / 100.0)
+                    });
                     let _ = write!(
                         s,
-                        r#"{{"symbol": "{under_name}", "token": {}, "tradingsymbol": "{}", "segment": "{segment}", "exchange": "{}", "strike": {strike:.1}, "expiry": "{expiry}", "type": "{kind}", "lot_size": 75, "tick_size": 0.05, "price": {price}, "volume": {}, "oi": {}, "iv": 0.0, "delta": 0.0, "gamma": 0.0, "theta": 0.0, "vega": 0.0, "ts": {ts}, "is_mock": true}}"#,
+                        r#"{{"symbol": "{under_name}", "token": {}, "tradingsymbol": "{}", "segment": "{segment}", "exchange": "{}", "strike": {strike:.1}, "expiry": "{expiry}", "type": "{kind}", "lot_size": {lot}, "tick_size": {tick}, "price": {price}, "volume": {}, "oi": {}, "iv": 0.0, "delta": 0.0, "gamma": 0.0, "theta": 0.0, "vega": 0.0, "ts": {ts}, "is_mock": true}}"#,
                         l.token,
                         l.symbol.tradingsymbol,
                         l.symbol.exchange.as_str(),
@@ -593,5 +601,27 @@ mod tests {
                 assert!(calendar_ok(&fits, &ks), "{name}: calendar arbitrage");
             }
         }
+    }
+
+    #[test]
+    fn lot_sizes_come_from_the_contract_table() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let now = day
+            .and_hms_opt(5, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp_millis();
+        let mut sim = Simulator::new(7, day);
+        let mut seen = std::collections::BTreeMap::new();
+        for (_, p) in sim.round(now) {
+            let t = stocksblitz_market::decode::Decoder.decode(&p, now).unwrap();
+            if t.kind != stocksblitz_market::TickKind::Index {
+                seen.insert(t.underlying.to_string(), (t.lot_size, t.tick_size));
+            }
+        }
+        assert_eq!(seen["NIFTY"], (Some(65), Some(0.05)));
+        assert_eq!(seen["BANKNIFTY"], (Some(30), Some(0.05)));
+        assert_eq!(seen["FINNIFTY"], (Some(60), Some(0.05)));
+        assert_eq!(seen["SENSEX"], (Some(20), Some(0.05)));
     }
 }

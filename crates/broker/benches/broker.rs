@@ -3,7 +3,7 @@
 //!   (target ≥ 1M quote updates/s on one core);
 //! - margin: the SPAN-style margin of a 40-leg portfolio on one underlying (target < 50 µs) and
 //!   of an account with 200 legs across 5 underlyings (target < 1 ms).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
 
@@ -211,5 +211,74 @@ fn margin(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, matching, margin);
+/// Placing an order with its synchronous margin check in an account that already has 200 open
+/// orders across 5 underlyings (40 on the order's underlying), then cancelling it.
+fn placement(c: &mut Criterion) {
+    let now = ist("2026-12-02", 10, 0);
+    let mut e = Engine::new(Config::embedded().unwrap());
+    e.on_clock(now);
+    let a = AccountId(1);
+    e.handle(
+        now,
+        Command::OpenAccount {
+            account: a,
+            opening_balance: 100_000_000_000,
+        },
+    )
+    .0
+    .unwrap();
+    let unders = [
+        ("NIFTY", "NIFTY 50", 2_600_000i64, 50i64, 65i64),
+        ("BANKNIFTY", "NIFTY BANK", 5_900_000, 100, 30),
+        ("FINNIFTY", "NIFTY FIN SERVICE", 2_750_000, 50, 60),
+        ("MIDCPNIFTY", "NIFTY MID SELECT", 1_350_000, 25, 120),
+        ("SENSEX", "SENSEX", 8_500_000, 100, 20),
+    ];
+    let mut first = String::new();
+    for (u, spot_sym, spot, step, lot) in unders {
+        e.on_quote(spot_sym, Quote::ltp(now, spot));
+        for i in 0..40i64 {
+            let k = (spot / 100 / step + (i - 20)) * step;
+            let right = if i % 2 == 0 { "CE" } else { "PE" };
+            let sym = format!("{u}26DEC{k}{right}");
+            let mut q = Quote::book(now, 10_000, 9_995, 10_005, 1000, 1000);
+            q.iv = Some(0.13);
+            e.on_quote(&sym, q);
+            let side = if i % 3 == 0 { Side::Buy } else { Side::Sell };
+            let mut r = OrderRequest::new(a, &sym, side, lot, OrderType::Limit, Product::Nrml);
+            r.price = Some(if side == Side::Buy { 5_000 } else { 20_000 });
+            e.handle(now, Command::Place(r)).0.unwrap();
+            if first.is_empty() {
+                first = sym;
+            }
+        }
+    }
+    assert_eq!(e.account(a).unwrap().open_orders.len(), 200);
+    let mut g = c.benchmark_group("placement");
+    g.bench_function(
+        "place_limit_with_margin_check_and_cancel_200_open_orders",
+        |b| {
+            b.iter(|| {
+                let mut r =
+                    OrderRequest::new(a, &first, Side::Sell, 65, OrderType::Limit, Product::Nrml);
+                r.price = Some(20_000);
+                let (res, _) = e.handle(now, Command::Place(r));
+                let Ok(stocksblitz_broker::Reply::Orders(ids)) = res else {
+                    panic!("{res:?}")
+                };
+                let (res, _) = e.handle(
+                    now,
+                    Command::Cancel {
+                        account: a,
+                        order_id: ids[0],
+                    },
+                );
+                black_box(res.unwrap());
+            })
+        },
+    );
+    g.finish();
+}
+
+criterion_group!(benches, matching, margin, placement);
 criterion_main!(benches);

@@ -174,11 +174,7 @@ impl Engine {
         system: bool,
     ) -> Result<Reply, Rejection> {
         self.account_exists(req.account)?;
-        let open = self.state.accounts[&req.account]
-            .orders
-            .iter()
-            .filter(|id| self.state.orders.get(id).is_some_and(Order::is_open))
-            .count();
+        let open = self.state.accounts[&req.account].open_orders.len();
         if open >= MAX_OPEN_ORDERS {
             return Err(Reject::OutOfRange {
                 what: "open orders of the account",
@@ -399,12 +395,11 @@ impl Engine {
                 .get(&(sym.clone(), Product::Cnc))
                 .map_or(0, |p| p.quantity);
             let selling: i64 = acc
-                .orders
+                .open_orders
                 .iter()
                 .filter_map(|id| self.state.orders.get(id))
                 .filter(|o| {
-                    o.is_open()
-                        && o.product == Product::Cnc
+                    o.product == Product::Cnc
                         && o.transaction_type == Side::Sell
                         && o.tradingsymbol == sym
                 })

@@ -33,7 +33,7 @@ impl Engine {
                 });
             }
         }
-        for oid in &acc.orders {
+        for oid in &acc.open_orders {
             let Some(o) = self.state.orders.get(oid) else {
                 continue;
             };

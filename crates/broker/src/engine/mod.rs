@@ -167,7 +167,10 @@ pub struct Account {
     pub balance: Paise,
     pub positions: BTreeMap<(CompactString, Product), Position>,
     pub trades: Vec<Trade>,
+    /// Every order of the account, oldest first.
     pub orders: Vec<OrderId>,
+    /// The orders still open (kept by `apply`; margin checks and limits read only these).
+    pub open_orders: BTreeSet<OrderId>,
 }
 
 /// The state an event log rebuilds (compared whole by the replay tests).
@@ -423,6 +426,7 @@ impl Engine {
                         positions: BTreeMap::new(),
                         trades: Vec::new(),
                         orders: Vec::new(),
+                        open_orders: BTreeSet::new(),
                     },
                 );
             }
@@ -438,6 +442,7 @@ impl Engine {
                             self.ttl.retain(|t| t.1 != oid);
                         }
                     }
+                    acc.open_orders.clear();
                     acc.ledger.clear();
                     acc.balance = 0;
                     acc.positions.clear();
@@ -504,8 +509,15 @@ impl Engine {
         self.state.next_order = self.state.next_order.max(order.order_id.0);
         let id = order.order_id;
         let is_new = !self.state.orders.contains_key(&id);
-        if is_new && let Some(acc) = self.state.accounts.get_mut(&order.account) {
-            acc.orders.push(id);
+        if let Some(acc) = self.state.accounts.get_mut(&order.account) {
+            if is_new {
+                acc.orders.push(id);
+            }
+            if order.is_open() {
+                acc.open_orders.insert(id);
+            } else {
+                acc.open_orders.remove(&id);
+            }
         }
         // The resting index.
         if let Ok(inst) = self

@@ -124,6 +124,12 @@ def test_the_sdk_reads_the_same_smile(srv: ServerProcess) -> None:
     assert s["underlying"] == "NIFTY" and s["fit"] is not None
     _, direct = get(srv, "/fo/iv-smile", underlying="NIFTY", expiry=s["expiry"])
     assert [p["strike"] for p in s["points"]] == [p["strike"] for p in direct["points"]]
+    # An option's greeks through the SDK say where their IV came from.
+    _, chain = get(srv, "/fo/option-chain", underlying="NIFTY", expiry=s["expiry"])
+    for row in chain["strikes"][::5]:
+        inst = client.Instrument(row["call"]["tradingsymbol"])
+        assert inst.iv_source in SOURCES | {"intrinsic"}
+        assert inst.delta is not None
 
 
 def test_smile_errors_name_the_parameter(srv: ServerProcess) -> None:

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 __all__ = ["Instrument"]
 
 
+# The greeks a quote carries (`iv_source` says how `iv` was obtained).
+_GREEK_KEYS = ("delta", "gamma", "theta", "vega", "rho", "iv", "iv_source")
+
+
 class Instrument:
     """An instrument from a tradingsymbol (``NIFTY25NOVFUT``), an index name (``NIFTY 50``) or
     an ``@`` spec (``NSE@NIFTY@Nw+1@Put@OTM2``).
@@ -130,7 +134,7 @@ class Instrument:
         }
         out["tradingsymbol"] = q.get("tradingsymbol")
         out["greeks"] = {
-            **{k: greeks.get(k) for k in ("delta", "gamma", "theta", "vega", "rho", "iv")},
+            **{k: greeks.get(k) for k in _GREEK_KEYS},
             "_state": state,
         }
         out["_state"] = state
@@ -167,7 +171,7 @@ class Instrument:
         if name == "greeks":
             g = q.get("greeks") or {}
             return {
-                **{k: g.get(k) for k in ("delta", "gamma", "theta", "vega", "rho", "iv")},
+                **{k: g.get(k) for k in _GREEK_KEYS},
                 "_state": state,
             }
         return q.get(name)
@@ -188,6 +192,11 @@ class Instrument:
     vega = property(lambda self: self._quote_field("greeks")["vega"])
     rho = property(lambda self: self._quote_field("greeks")["rho"])
     iv = property(lambda self: self._quote_field("greeks")["iv"])
+    iv_source = property(
+        lambda self: self._quote_field("greeks")["iv_source"],
+        doc="Where ``iv`` came from: ``mid:parity``, ``ltp:spot``, …, ``intrinsic`` (no time "
+        "value: iv None, limit greeks) or ``feed``.",
+    )
 
     def __getitem__(self, timeframe: Any) -> Timeframe:
         """``inst['5m']``: any spelling of the timeframe table; ValueError lists them."""

@@ -144,6 +144,15 @@ pub struct UnderlyingView<'a> {
 }
 
 impl UnderlyingView<'_> {
+    /// The nearest option expiry quoted on or after `today`.
+    pub fn nearest_expiry(&self, today: NaiveDate) -> Option<NaiveDate> {
+        self.options
+            .iter()
+            .filter_map(|o| o.expiry)
+            .filter(|d| *d >= today)
+            .min()
+    }
+
     /// Chain rows (OI and volume per strike) of one expiry, sorted by strike.
     pub fn chain_rows(&self, expiry: NaiveDate) -> Vec<StrikeRow> {
         let mut rows: Vec<StrikeRow> = Vec::new();

@@ -18,7 +18,9 @@ use stocksblitz_symbols::{
 };
 
 use super::monitor::QuoteOut;
-use super::{bounded, date_param, instrument, required_underlying, timeframe, underlying_name};
+use super::{
+    ExpiryQuery, bounded, date_param, instrument, required_underlying, timeframe, underlying_name,
+};
 use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::Auth;
 use crate::ingest::now_ms;
@@ -226,14 +228,6 @@ pub async fn expiries(
     }))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ChainQuery {
-    #[param(example = "NIFTY")]
-    pub underlying: Option<String>,
-    pub expiry: Option<String>,
-}
-
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChainStrike {
     pub strike: f64,
@@ -253,11 +247,11 @@ pub struct ChainResponse {
 
 /// `GET /fo/option-chain`: one expiry's strikes with both sides' quotes, PCR by OI and max pain
 /// by OI. Without `expiry`, the nearest one quoted.
-#[utoipa::path(get, path = "/fo/option-chain", tag = "market", params(ChainQuery), security(("bearer" = [])), responses((status = 200, body = ChainResponse)))]
+#[utoipa::path(get, path = "/fo/option-chain", tag = "market", params(ExpiryQuery), security(("bearer" = [])), responses((status = 200, body = ChainResponse)))]
 pub async fn option_chain(
     auth: Auth,
     State(state): State<Arc<AppState>>,
-    ApiQuery(q): ApiQuery<ChainQuery>,
+    ApiQuery(q): ApiQuery<ExpiryQuery>,
 ) -> Result<Json<ChainResponse>, ApiError> {
     auth.require_read()?;
     let name = required_underlying(q.underlying.as_deref())?;
@@ -279,13 +273,7 @@ pub async fn option_chain(
         }));
     };
     let today = ist_date(chrono::DateTime::from_timestamp_millis(now).unwrap_or_default());
-    let expiry = wanted.or_else(|| {
-        view.options
-            .iter()
-            .filter_map(|o| o.expiry)
-            .filter(|d| *d >= today)
-            .min()
-    });
+    let expiry = wanted.or_else(|| view.nearest_expiry(today));
     let mut strikes: Vec<ChainStrike> = Vec::new();
     if let Some(e) = expiry {
         let mut legs: Vec<&Quote> = view

@@ -128,3 +128,13 @@ pub fn required_underlying(raw: Option<&str>) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::bad_param("underlying", "is required"))?;
     underlying_name(raw)
 }
+
+/// `?underlying&expiry` (the nearest quoted expiry when `expiry` is omitted).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExpiryQuery {
+    #[param(example = "NIFTY")]
+    pub underlying: Option<String>,
+    /// `YYYY-MM-DD`; the nearest quoted expiry when omitted.
+    pub expiry: Option<String>,
+}

@@ -6,23 +6,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use stocksblitz_symbols::ist_date;
 
-use super::{date_param, required_underlying};
+use super::{ExpiryQuery, date_param, required_underlying};
 use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::Auth;
 use crate::ingest::now_ms;
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SmileQuery {
-    #[param(example = "NIFTY")]
-    pub underlying: Option<String>,
-    /// `YYYY-MM-DD`; the nearest quoted expiry when omitted.
-    pub expiry: Option<String>,
-}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SmilePointOut {
@@ -68,11 +59,11 @@ fn finite(v: f64) -> Option<f64> {
 }
 
 /// `GET /fo/iv-smile`: quoted IVs by strike (the out-of-the-money side) and the SVI fit.
-#[utoipa::path(get, path = "/fo/iv-smile", tag = "market", params(SmileQuery), security(("bearer" = [])), responses((status = 200, body = SmileResponse)))]
+#[utoipa::path(get, path = "/fo/iv-smile", tag = "market", params(ExpiryQuery), security(("bearer" = [])), responses((status = 200, body = SmileResponse)))]
 pub async fn iv_smile(
     auth: Auth,
     State(state): State<Arc<AppState>>,
-    ApiQuery(q): ApiQuery<SmileQuery>,
+    ApiQuery(q): ApiQuery<ExpiryQuery>,
 ) -> Result<Json<SmileResponse>, ApiError> {
     auth.require_read()?;
     let name = required_underlying(q.underlying.as_deref())?;
@@ -84,14 +75,7 @@ pub async fn iv_smile(
         .read()
         .map_err(|_| ApiError::snapshot_unavailable())?;
     let today = ist_date(chrono::DateTime::from_timestamp_millis(now).unwrap_or_default());
-    let expiry = wanted.or_else(|| {
-        snap.underlying(&name)?
-            .options
-            .iter()
-            .filter_map(|o| o.expiry)
-            .filter(|d| *d >= today)
-            .min()
-    });
+    let expiry = wanted.or_else(|| snap.underlying(&name)?.nearest_expiry(today));
     let empty = |expiry| SmileResponse {
         underlying: name.clone(),
         expiry,

@@ -37,6 +37,7 @@ macro_rules! run {
 pub mod bars;
 pub mod identity;
 pub mod subscriptions;
+pub mod trading;
 pub mod writer;
 
 pub use writer::{BarWriter, WriterConfig, WriterStats};
@@ -69,6 +70,14 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+    #[error("{0} exists already")]
+    Exists(String),
+    #[error("limit reached: {0}")]
+    Limit(String),
+    #[error("the lease of shard {shard} is not held")]
+    LeaseLost { shard: i64 },
+    #[error("event {seq} of shard {shard} is stored already")]
+    Conflict { shard: i64, seq: i64 },
 }
 
 /// Rewrite `?` placeholders as PostgreSQL's `$1, $2, …` (the queries here have no `?` in

@@ -141,7 +141,13 @@ impl Instruments {
         if sym.tradingsymbol != tradingsymbol {
             self.by_symbol.insert(tradingsymbol.into(), id);
         }
+        let spot = (inst.spot_symbol != inst.tradingsymbol).then(|| inst.spot_symbol.clone());
         self.list.push(inst);
+        // A derivative's underlying is known with it: its quotes value the options and settle
+        // the contracts.
+        if let Some(spot) = spot {
+            let _ = self.intern(&spot, overrides);
+        }
         Ok(id)
     }
 }

@@ -347,13 +347,20 @@ impl Engine {
         self.instruments.get(id)
     }
 
+    /// Whether the engine has seen `tradingsymbol` (an order, a position or a quote of it):
+    /// callers feeding many engines send each only the quotes it can use.
+    pub fn knows(&self, tradingsymbol: &str) -> bool {
+        self.instruments.lookup(tradingsymbol).is_some()
+    }
+
     pub fn quote_of(&self, tradingsymbol: &str) -> Option<&Quote> {
         let id = self.instruments.lookup(tradingsymbol)?;
         self.quotes.get(id.0 as usize)?.as_ref()
     }
 
+    /// Make room for every interned instrument (interning a derivative interns its spot too).
     fn grow(&mut self, id: InstrumentId) {
-        let n = id.0 as usize + 1;
+        let n = (id.0 as usize + 1).max(self.instruments.len());
         if self.quotes.len() < n {
             self.quotes.resize(n, None);
             self.resting.resize_with(n, Vec::new);

@@ -108,8 +108,12 @@ impl IvSource {
 
 /// Prices of the underlying kept to value options as of their own tick time.
 const SPOT_HISTORY: usize = 512;
-/// Inputs further apart in time than this are not combined (a stale underlying gives no greek).
+/// The index price used for an option is at most this much older than the option's tick (a
+/// stale underlying gives no greek).
 pub const MAX_INPUT_SKEW_MS: i64 = 10_000;
+/// A future or the same strike's other option is combined with an option's price only when
+/// quoted within this of it: their prices move with the market, unlike the index's history.
+pub const PAIR_SKEW_MS: i64 = 500;
 /// Smallest vega (per vol point) of a point the smile is fitted to.
 const MIN_FIT_VEGA: f64 = 0.05;
 /// Prices within this of intrinsic value have no time value (one tick).
@@ -344,8 +348,8 @@ impl Snapshot {
 
     /// Greeks of an option from its price (the mid of its book, else its last price) against
     /// a forward as of `at` (the option's tick time): put-call parity with the same strike's
-    /// other option when both are quoted within [`MAX_INPUT_SKEW_MS`], else the same-expiry
-    /// future, else the index carried at the rate. A price within a tick of intrinsic value
+    /// other option quoted within [`PAIR_SKEW_MS`], else the same-expiry future quoted within
+    /// it, else the index as of `at` (≤ [`MAX_INPUT_SKEW_MS`] older) carried at the rate. A price within a tick of intrinsic value
     /// gives the limit greeks and no IV. None when no input is fresh enough, or the contract
     /// has expired.
     pub fn value_option(&self, tradingsymbol: &str, at: i64) -> Option<(Greeks, IvSource, f64)> {
@@ -353,7 +357,7 @@ impl Snapshot {
         let (expiry, strike, right) = (q.expiry?, q.strike?, q.right?);
         let t = years_to_expiry(expiry, at)?;
         let m = self.members.get(&q.underlying)?;
-        let fresh = |o: &Quote| (o.exchange_ts_ms - at).abs() <= MAX_INPUT_SKEW_MS;
+        let fresh = |o: &Quote| (o.exchange_ts_ms - at).abs() <= PAIR_SKEW_MS;
         let (price, price_basis) = own_price(q)?;
         let df = (-self.rate * t).exp();
         let other_right = match right {

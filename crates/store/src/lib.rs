@@ -331,11 +331,15 @@ mod tests {
     use super::*;
 
     /// Every table of the one migration history (both back-ends).
-    const TABLES: [&str; 8] = [
+    const TABLES: [&str; 12] = [
         "api_keys",
         "bars",
+        "broker_events",
+        "broker_leases",
+        "idempotency_keys",
         "indicator_subscriptions",
         "instruments",
+        "paper_accounts",
         "refresh_tokens",
         "sessions",
         "signing_keys",

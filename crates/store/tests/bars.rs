@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 const T0: i64 = 1_762_227_900; // 2025-11-04 09:15 IST
 
 mod common;
-use common::PgSchema;
+use common::{PgSchema, backends};
 
 fn bar(
     instrument: &str,
@@ -42,18 +42,6 @@ fn bar(
         first_ts_ms: first,
         last_ts_ms: last,
     }
-}
-
-async fn backends(tag: &str) -> Vec<(String, Store, Option<PgSchema>, tempfile::TempDir)> {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = Store::open_sqlite_dir(dir.path()).await.unwrap();
-    let schema = PgSchema::new(tag).await;
-    let pg = Store::open_url(&schema.url(None)).await.unwrap();
-    let dir2 = tempfile::tempdir().unwrap();
-    vec![
-        ("sqlite".into(), sqlite, None, dir),
-        ("postgres".into(), pg, Some(schema), dir2),
-    ]
 }
 
 #[tokio::test]

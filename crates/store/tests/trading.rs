@@ -5,21 +5,9 @@
 
 mod common;
 
-use common::PgSchema;
+use common::backends;
 use stocksblitz_store::trading::{MAX_ACCOUNTS_PER_OWNER, StoredEvent};
 use stocksblitz_store::{Store, StoreError};
-
-async fn backends(tag: &str) -> Vec<(String, Store, Option<PgSchema>, tempfile::TempDir)> {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = Store::open_sqlite_dir(dir.path()).await.unwrap();
-    let schema = PgSchema::new(tag).await;
-    let pg = Store::open_url(&schema.url(None)).await.unwrap();
-    let dir2 = tempfile::tempdir().unwrap();
-    vec![
-        ("sqlite".into(), sqlite, None, dir),
-        ("postgres".into(), pg, Some(schema), dir2),
-    ]
-}
 
 fn ev(seq: i64, body: &str) -> StoredEvent {
     StoredEvent {

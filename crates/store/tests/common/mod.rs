@@ -66,3 +66,28 @@ fn rand_suffix() -> u64 {
     );
     h.finish() % 1_000_000
 }
+
+/// A store on each back-end: a SQLite file in a temp dir and a fresh PostgreSQL schema (the
+/// guards keep them alive).
+pub async fn backends(
+    tag: &str,
+) -> Vec<(
+    String,
+    stocksblitz_store::Store,
+    Option<PgSchema>,
+    tempfile::TempDir,
+)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = stocksblitz_store::Store::open_sqlite_dir(dir.path())
+        .await
+        .unwrap();
+    let schema = PgSchema::new(tag).await;
+    let pg = stocksblitz_store::Store::open_url(&schema.url(None))
+        .await
+        .unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    vec![
+        ("sqlite".into(), sqlite, None, dir),
+        ("postgres".into(), pg, Some(schema), dir2),
+    ]
+}

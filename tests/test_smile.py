@@ -109,7 +109,11 @@ def test_every_option_has_greeks_and_the_smile_is_the_simulator_s(
             assert o["iv_source"] in SOURCES | {"intrinsic"}, o
             if o["iv_source"] == "intrinsic":
                 assert o["iv"] is None and abs(o["delta"]) in (0.0, 1.0)
-            elif o["vega"] >= 0.05:
+                # … and the smile stands in for its IV, said so by its own field.
+                assert 0.01 < o["smile_iv"] < 1.0, o
+            else:
+                assert "smile_iv" not in o
+            if o["iv_source"] != "intrinsic" and o["vega"] >= 0.05:
                 # Where a 0.05 price tick cannot move the IV by more than half a vol point.
                 truth = simulator_smile(base, f, row["strike"])
                 assert o["iv"] == pytest.approx(truth, abs=0.005), (row["strike"], side)

@@ -275,6 +275,19 @@ pub async fn option_chain(
     let today = ist_date(chrono::DateTime::from_timestamp_millis(now).unwrap_or_default());
     let expiry = wanted.or_else(|| view.nearest_expiry(today));
     let mut strikes: Vec<ChainStrike> = Vec::new();
+    // Options without an IV of their own (no time value) get the expiry's smile there.
+    let smile = expiry
+        .and_then(|e| snap.smile(&name, e, now))
+        .and_then(|v| v.fit.ok());
+    let out = |o: &Quote| {
+        let mut q = QuoteOut::from(o, now);
+        if q.iv.is_none()
+            && let (Some(fit), Some(k)) = (&smile, o.strike)
+        {
+            q.smile_iv = Some(fit.iv(k)).filter(|v| v.is_finite() && *v > 0.0);
+        }
+        q
+    };
     if let Some(e) = expiry {
         let mut legs: Vec<&Quote> = view
             .options
@@ -294,10 +307,8 @@ pub async fn option_chain(
             }
             if let Some(row) = strikes.last_mut() {
                 match o.right {
-                    Some(stocksblitz_symbols::Right::Call) => {
-                        row.call = Some(QuoteOut::from(o, now))
-                    }
-                    Some(stocksblitz_symbols::Right::Put) => row.put = Some(QuoteOut::from(o, now)),
+                    Some(stocksblitz_symbols::Right::Call) => row.call = Some(out(o)),
+                    Some(stocksblitz_symbols::Right::Put) => row.put = Some(out(o)),
                     None => {}
                 }
             }

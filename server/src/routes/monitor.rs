@@ -60,6 +60,10 @@ pub struct QuoteOut {
     pub iv: Option<f64>,
     /// Where `iv` came from: `feed`, `intrinsic`, or `<price>:<forward>` such as `mid:parity`.
     pub iv_source: Option<&'static str>,
+    /// The expiry's fitted smile at this strike, for an option without an IV of its own (the
+    /// option chain only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smile_iv: Option<f64>,
     pub delta: Option<f64>,
     pub gamma: Option<f64>,
     pub theta: Option<f64>,
@@ -94,6 +98,7 @@ impl QuoteOut {
             ask: q.ask,
             iv: g.and_then(|g| g.iv).and_then(finite),
             iv_source: q.iv_source.map(|s| s.as_str()),
+            smile_iv: None,
             delta: g.and_then(|g| finite(g.delta)),
             gamma: g.and_then(|g| finite(g.gamma)),
             theta: g.and_then(|g| finite(g.theta)),

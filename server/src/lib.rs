@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod routes;
 pub mod series;
 pub mod state;
+pub mod trading;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -73,6 +74,24 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(m::expiries))
         .routes(routes!(m::option_chain))
         .routes(routes!(routes::smile::iv_smile))
+        .routes(routes!(
+            routes::accounts::list_accounts,
+            routes::accounts::create_account
+        ))
+        .routes(routes!(routes::accounts::get_account))
+        .routes(routes!(routes::accounts::funds))
+        .routes(routes!(routes::accounts::positions))
+        .routes(routes!(routes::accounts::trades))
+        .routes(routes!(
+            routes::accounts::orders,
+            routes::accounts::place_order
+        ))
+        .routes(routes!(
+            routes::accounts::get_order,
+            routes::accounts::modify_order,
+            routes::accounts::cancel_order
+        ))
+        .routes(routes!(routes::accounts::reset))
         .routes(routes!(i::current))
         .routes(routes!(i::at_offset))
         .routes(routes!(i::history))
@@ -338,9 +357,14 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         cfg.bar_grace_ms as i64,
         bus_kind,
         identity,
-    ));
+    )?);
     let pipeline = state.pipeline.clone();
     let mut tasks = Vec::new();
+    let st = state.clone();
+    tasks.push((
+        "trading",
+        ingest::supervisor::supervise("trading", move || trading::run(st.clone())),
+    ));
     if let Some(sh) = state.identity.shared.clone() {
         let id = state.identity.clone();
         tasks.push((
@@ -472,6 +496,10 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         tracing::error!(bars = left, "shutdown: bars could not be stored");
     } else {
         tracing::info!(open_bars_flushed = open, "shutdown: all bars stored");
+    }
+    // Hand the trading shards over at once (another replica need not wait for the leases).
+    if let Err(e) = state.trading.release_all().await {
+        tracing::warn!(error = %e, "shutdown: trading leases not released");
     }
     store.close().await;
     tracing::info!("stocksblitz-server stopped");

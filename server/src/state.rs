@@ -26,6 +26,8 @@ pub struct AppState {
     pub series: SeriesCache,
     /// Latest indicator values per (instrument, timeframe, canonical id).
     pub indicator_values: ValueCache,
+    /// Paper trading (accounts, orders, the matching of this replica's shards).
+    pub trading: Arc<stocksblitz_trading::Trading>,
 }
 
 impl AppState {
@@ -37,10 +39,16 @@ impl AppState {
         grace_ms: i64,
         bus_kind: &'static str,
         identity: Arc<Identity>,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         let (writer, _task) = BarWriter::spawn(store.clone(), WriterConfig::default());
         let pipeline = Arc::new(Pipeline::new(source, session, grace_ms, writer));
-        AppState {
+        let trading = Arc::new(crate::trading::service(
+            store.clone(),
+            pipeline.clone(),
+            session,
+        )?);
+        Ok(AppState {
+            trading,
             store,
             started: Instant::now(),
             metrics: Metrics::default(),
@@ -50,20 +58,13 @@ impl AppState {
             identity,
             series: SeriesCache::default(),
             indicator_values: ValueCache::default(),
-        }
+        })
     }
 
     /// State with no live source (tests of the router).
     pub async fn new(store: Store) -> anyhow::Result<Self> {
         let identity =
             Arc::new(Identity::load(store.clone(), crate::identity::ACCESS_TTL_MS).await?);
-        Ok(Self::with_pipeline(
-            store,
-            "none",
-            Session::exchange(),
-            2000,
-            "memory",
-            identity,
-        ))
+        Self::with_pipeline(store, "none", Session::exchange(), 2000, "memory", identity)
     }
 }

@@ -108,22 +108,13 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 /// Append events in one transaction, only while `holder` holds the shard's lease at `now`.
+/// Each insert carries the lease check itself (no read before the first write: SQLite would
+/// refuse to upgrade a read transaction that another writer overtook, without waiting).
 macro_rules! append_tx {
     ($pool:expr, $shard:expr, $holder:expr, $now:expr, $events:expr, $pg:expr) => {{
         let mut tx = $pool.begin().await?;
-        let check = "SELECT COUNT(*) AS n FROM broker_leases WHERE shard = ? AND holder = ? AND expires_at > ?";
-        let check = if $pg { pg_placeholders(check) } else { check.to_string() };
-        let held: i64 = sqlx::query(&check)
-            .bind($shard)
-            .bind($holder)
-            .bind($now)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if held == 0 {
-            return Err(StoreError::LeaseLost { shard: $shard });
-        }
-        let insert = "INSERT INTO broker_events (shard, seq, at, body) VALUES (?, ?, ?, ?)";
+        let insert = "INSERT INTO broker_events (shard, seq, at, body) SELECT ?, ?, ?, ? \
+                      WHERE EXISTS (SELECT 1 FROM broker_leases WHERE shard = ? AND holder = ? AND expires_at > ?)";
         let insert = if $pg { pg_placeholders(insert) } else { insert.to_string() };
         for e in $events {
             let r = sqlx::query(&insert)
@@ -131,16 +122,23 @@ macro_rules! append_tx {
                 .bind(e.seq)
                 .bind(e.at)
                 .bind(e.body.as_str())
+                .bind($shard)
+                .bind($holder)
+                .bind($now)
                 .execute(&mut *tx)
                 .await;
-            if let Err(err) = r {
-                if is_unique_violation(&err) {
+            match r {
+                Ok(done) if done.rows_affected() == 0 => {
+                    return Err(StoreError::LeaseLost { shard: $shard });
+                }
+                Ok(_) => {}
+                Err(err) if is_unique_violation(&err) => {
                     return Err(StoreError::Conflict {
                         shard: $shard,
                         seq: e.seq,
                     });
                 }
-                return Err(err.into());
+                Err(err) => return Err(err.into()),
             }
         }
         tx.commit().await?;

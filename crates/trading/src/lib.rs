@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use stocksblitz_broker::{
     AccountId, Command, Config, Engine, Event, Paise, Quote, Rejection, Reply,
@@ -83,6 +84,8 @@ pub struct Trading {
     holder: String,
     shards: Vec<Mutex<Option<Shard>>>,
     quotes: Arc<dyn QuoteSource>,
+    /// Set by [`Trading::release_all`]: no shard is taken again afterwards.
+    closed: AtomicBool,
 }
 
 impl std::fmt::Debug for Trading {
@@ -109,6 +112,7 @@ impl Trading {
             shards: (0..n).map(|_| Mutex::new(None)).collect(),
             cfg,
             quotes,
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -296,14 +300,18 @@ impl Trading {
     }
 
     /// Give up every lease (orderly shutdown, so another replica takes over at once).
-    pub async fn release_all(&self) -> Result<(), TradingError> {
+    pub async fn release_all(&self) -> Result<usize, TradingError> {
+        self.closed.store(true, Ordering::SeqCst);
+        let mut released = 0;
         for shard in 0..self.cfg.shards {
             let mut guard = self.shards[shard as usize].lock().await;
-            if guard.take().is_some() {
-                self.store.release_lease(shard, &self.holder).await?;
+            guard.take();
+            if self.store.release_lease(shard, &self.holder).await? {
+                released += 1;
             }
         }
-        Ok(())
+        tracing::info!(released, holder = %self.holder, "trading shard leases released");
+        Ok(released)
     }
 
     /// The shards this replica serves now.
@@ -337,6 +345,10 @@ impl Trading {
             .get(usize::try_from(shard).unwrap_or(usize::MAX))
             .ok_or(TradingError::Unavailable { shard })?;
         let mut guard = slot.lock().await;
+        if self.closed.load(Ordering::SeqCst) {
+            *guard = None;
+            return Err(TradingError::Unavailable { shard });
+        }
         let fresh = guard.as_ref().is_none_or(|s| s.lease_until <= now);
         if fresh {
             if !self

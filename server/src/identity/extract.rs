@@ -51,6 +51,14 @@ impl AuthRejection {
     }
 }
 
+/// The same error as an [`ApiError`] (for handlers returning one; a 401's challenge header is
+/// only added by the extractor's own rejection).
+impl From<AuthRejection> for ApiError {
+    fn from(r: AuthRejection) -> ApiError {
+        ApiError::new(r.status, r.code, r.detail)
+    }
+}
+
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         let mut resp = ApiError::new(self.status, self.code, self.detail.clone()).into_response();

@@ -1,5 +1,6 @@
 //! HTTP handlers: small adapters from requests to the crates (parsing, limits, shapes).
 
+pub mod accounts;
 pub mod indicators;
 pub mod market;
 pub mod monitor;

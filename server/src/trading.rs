@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use stocksblitz_broker::{Config as BrokerConfig, Paise, Quote, SessionRules};
+use stocksblitz_broker::money::paise_rounded;
+use stocksblitz_broker::{Config as BrokerConfig, Quote, SessionRules};
 use stocksblitz_market::session::{Session, SessionMode};
 use stocksblitz_market::snapshot::Quote as SnapQuote;
 use stocksblitz_store::Store;
@@ -16,19 +17,14 @@ use crate::ingest::Pipeline;
 use crate::ingest::now_ms;
 use crate::state::AppState;
 
-/// Paise of a rupee price from the feed (None for non-positive or non-finite).
-pub fn paise(v: f64) -> Option<Paise> {
-    (v.is_finite() && v > 0.0 && v < 1e13).then(|| (v * 100.0).round() as Paise)
-}
-
 /// The broker's view of a snapshot quote: its own prices, the book when the feed has one
 /// (sizes unknown), the IV it was valued at.
 pub fn broker_quote(q: &SnapQuote) -> Option<Quote> {
     Some(Quote {
         at: q.exchange_ts_ms,
-        ltp: paise(q.ltp)?,
-        bid: q.bid.and_then(paise),
-        ask: q.ask.and_then(paise),
+        ltp: paise_rounded(q.ltp)?,
+        bid: q.bid.and_then(paise_rounded),
+        ask: q.ask.and_then(paise_rounded),
         bid_qty: None,
         ask_qty: None,
         iv: q.greeks.and_then(|g| g.iv),

@@ -59,6 +59,13 @@ pub fn paise_from_f64(v: f64) -> Option<Paise> {
     Some(p as i64)
 }
 
+/// Paise of a feed's rupee price, rounded to the nearest paisa (None for non-positive,
+/// non-finite or huge values). Unlike [`paise_from_f64`] it accepts off-grid floats: feeds
+/// carry float noise.
+pub fn paise_rounded(v: f64) -> Option<Paise> {
+    (v.is_finite() && v > 0.0 && v < 1e13).then(|| (v * 100.0).round() as Paise)
+}
+
 /// Denominator of [`Rate`]: rates are exact multiples of 10⁻¹⁰.
 pub const RATE_SCALE: i64 = 10_000_000_000;
 
@@ -197,5 +204,8 @@ mod tests {
         assert_eq!(paise_from_f64(152.35), Some(15_235));
         assert_eq!(paise_from_f64(0.001), None);
         assert_eq!(paise_from_f64(f64::NAN), None);
+        assert_eq!(paise_rounded(152.350000001), Some(15_235));
+        assert_eq!(paise_rounded(0.0), None);
+        assert_eq!(paise_rounded(f64::INFINITY), None);
     }
 }

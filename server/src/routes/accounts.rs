@@ -316,7 +316,7 @@ fn enum_param<T: std::str::FromStr<Err = stocksblitz_broker::UnknownValue>>(
 }
 
 fn ist_text(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms + 19_800_000)
+    chrono::DateTime::from_timestamp_millis(ms + stocksblitz_market::IST_OFFSET_SECS * 1000)
         .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_default()
 }

@@ -257,11 +257,7 @@ pub async fn option_chain(
     let name = required_underlying(q.underlying.as_deref())?;
     let wanted = date_param("expiry", q.expiry.as_deref())?;
     let now = now_ms();
-    let snap = state
-        .pipeline
-        .snapshot
-        .read()
-        .map_err(|_| ApiError::snapshot_unavailable())?;
+    let snap = super::snapshot(&state)?;
     let Some(view) = snap.underlying(&name) else {
         return Ok(Json(ChainResponse {
             underlying: name,
@@ -272,7 +268,7 @@ pub async fn option_chain(
             max_pain: None,
         }));
     };
-    let today = ist_date(chrono::DateTime::from_timestamp_millis(now).unwrap_or_default());
+    let today = super::ist_today(now);
     let expiry = wanted.or_else(|| view.nearest_expiry(today));
     let mut strikes: Vec<ChainStrike> = Vec::new();
     // Options without an IV of their own (no time value) get the expiry's smile there.
@@ -428,11 +424,7 @@ pub async fn instruments(
     };
     let limit = bounded("limit", q.limit, 100, 1, MAX_INSTRUMENTS_PAGE)?;
     let offset = bounded("offset", q.offset, 0, 0, 1_000_000)?;
-    let snap = state
-        .pipeline
-        .snapshot
-        .read()
-        .map_err(|_| ApiError::snapshot_unavailable())?;
+    let snap = super::snapshot(&state)?;
     let mut all: Vec<&Quote> = snap
         .quotes()
         .filter(|x| underlying.as_deref().is_none_or(|u| x.underlying == u))
@@ -512,11 +504,7 @@ pub async fn resolve(
     let spec = InstrumentSpec::parse(raw).map_err(|e| ApiError::bad_param("spec", e))?;
     let (weekly, monthly) = listed_expiries(&spec.underlying, 8, 6, now_ms());
     let spot = {
-        let snap = state
-            .pipeline
-            .snapshot
-            .read()
-            .map_err(|_| ApiError::snapshot_unavailable())?;
+        let snap = super::snapshot(&state)?;
         spot_of(&snap, &spec.underlying)
     };
     let needs_spot = spec.strike.is_some();

@@ -139,3 +139,19 @@ pub struct ExpiryQuery {
     /// `YYYY-MM-DD`; the nearest quoted expiry when omitted.
     pub expiry: Option<String>,
 }
+
+/// The pipeline's snapshot for reading; 503 when its lock was poisoned.
+pub fn snapshot(
+    state: &AppState,
+) -> Result<std::sync::RwLockReadGuard<'_, stocksblitz_market::snapshot::Snapshot>, ApiError> {
+    state
+        .pipeline
+        .snapshot
+        .read()
+        .map_err(|_| ApiError::snapshot_unavailable())
+}
+
+/// Today's date in India at `now_ms`.
+pub fn ist_today(now_ms: i64) -> NaiveDate {
+    stocksblitz_market::session::ist_date(now_ms.div_euclid(1000)).unwrap_or_default()
+}

@@ -188,11 +188,7 @@ pub async fn snapshot(
     let as_of = chrono::DateTime::from_timestamp_millis(now)
         .map(|d| d.to_rfc3339())
         .unwrap_or_default();
-    let snap = state
-        .pipeline
-        .snapshot
-        .read()
-        .map_err(|_| ApiError::snapshot_unavailable())?;
+    let snap = super::snapshot(&state)?;
     let resp = match q
         .underlying
         .as_deref()

@@ -74,11 +74,7 @@ fn finite(v: f64) -> Option<f64> {
 
 fn build(state: &AppState, raw: &str, now: i64) -> Result<QuoteOut, ApiError> {
     let sym = super::instrument("symbol", Some(raw))?;
-    let snap = state
-        .pipeline
-        .snapshot
-        .read()
-        .map_err(|_| ApiError::snapshot_unavailable())?;
+    let snap = super::snapshot(state)?;
     let kind = sym.kind.as_str();
     let Some(q): Option<&Quote> = snap.get(&sym.tradingsymbol) else {
         return Ok(QuoteOut {

@@ -7,7 +7,6 @@ use axum::Json;
 use axum::extract::State;
 use chrono::NaiveDate;
 use serde::Serialize;
-use stocksblitz_symbols::ist_date;
 
 use super::{ExpiryQuery, date_param, required_underlying};
 use crate::error::{ApiError, ApiQuery};
@@ -69,12 +68,8 @@ pub async fn iv_smile(
     let name = required_underlying(q.underlying.as_deref())?;
     let wanted = date_param("expiry", q.expiry.as_deref())?;
     let now = now_ms();
-    let snap = state
-        .pipeline
-        .snapshot
-        .read()
-        .map_err(|_| ApiError::snapshot_unavailable())?;
-    let today = ist_date(chrono::DateTime::from_timestamp_millis(now).unwrap_or_default());
+    let snap = super::snapshot(&state)?;
+    let today = super::ist_today(now);
     let expiry = wanted.or_else(|| snap.underlying(&name)?.nearest_expiry(today));
     let empty = |expiry| SmileResponse {
         underlying: name.clone(),

@@ -120,18 +120,17 @@ impl Engine {
             return;
         };
         let side = o.transaction_type;
-        let (touch, size, from_book) = q.touch(side);
+        // The touch and what this quote still offers there (None: size unknown, unlimited).
+        let (touch, _, from_book) = q.touch(side);
         let slot = usize::from(side == Side::Buy);
-        let size = avail[slot].or(size);
+        let size = avail[slot];
+        let at_touch = if from_book {
+            FillBasis::Touch
+        } else {
+            FillBasis::Ltp
+        };
         let (price, basis) = match o.limit() {
-            None => (
-                touch,
-                if from_book {
-                    FillBasis::Touch
-                } else {
-                    FillBasis::Ltp
-                },
-            ),
+            None => (touch, at_touch),
             Some(l) => {
                 let crosses = match side {
                     Side::Buy => touch <= l,
@@ -141,14 +140,7 @@ impl Engine {
                     return;
                 }
                 if fresh_order {
-                    (
-                        touch,
-                        if from_book {
-                            FillBasis::Touch
-                        } else {
-                            FillBasis::Ltp
-                        },
-                    )
+                    (touch, at_touch)
                 } else {
                     (l, FillBasis::Limit)
                 }
@@ -163,8 +155,6 @@ impl Engine {
         }
         if let Some(s) = avail[slot].as_mut() {
             *s -= qty;
-        } else if size.is_some() {
-            avail[slot] = size.map(|s| s - qty);
         }
         self.fill(at, inst, oid, qty, price, basis);
     }

@@ -120,17 +120,18 @@ impl Engine {
             return;
         };
         let side = o.transaction_type;
-        // The touch and what this quote still offers there (None: size unknown, unlimited).
-        let (touch, _, from_book) = q.touch(side);
+        let (touch, size, from_book) = q.touch(side);
         let slot = usize::from(side == Side::Buy);
-        let size = avail[slot];
-        let at_touch = if from_book {
-            FillBasis::Touch
-        } else {
-            FillBasis::Ltp
-        };
+        let size = avail[slot].or(size);
         let (price, basis) = match o.limit() {
-            None => (touch, at_touch),
+            None => (
+                touch,
+                if from_book {
+                    FillBasis::Touch
+                } else {
+                    FillBasis::Ltp
+                },
+            ),
             Some(l) => {
                 let crosses = match side {
                     Side::Buy => touch <= l,
@@ -140,7 +141,14 @@ impl Engine {
                     return;
                 }
                 if fresh_order {
-                    (touch, at_touch)
+                    (
+                        touch,
+                        if from_book {
+                            FillBasis::Touch
+                        } else {
+                            FillBasis::Ltp
+                        },
+                    )
                 } else {
                     (l, FillBasis::Limit)
                 }
@@ -155,6 +163,8 @@ impl Engine {
         }
         if let Some(s) = avail[slot].as_mut() {
             *s -= qty;
+        } else if size.is_some() {
+            avail[slot] = size.map(|s| s - qty);
         }
         self.fill(at, inst, oid, qty, price, basis);
     }

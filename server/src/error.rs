@@ -106,10 +106,15 @@ fn query_rejection(e: QueryRejection) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text())
 }
 
-/// JSON 404 for unknown paths.
-pub async fn not_found_fallback(uri: axum::http::Uri) -> ApiError {
+/// JSON 404 for unknown paths (in Kite's shape under `/kite`).
+pub async fn not_found_fallback(uri: axum::http::Uri) -> Response {
     let path: String = uri.path().chars().take(200).collect();
-    ApiError::not_found("not_found", format!("no route for {path}"))
+    let e = ApiError::not_found("not_found", format!("no route for {path}"));
+    if crate::routes::kite::is_kite_path(&path) {
+        crate::routes::kite::KiteError::from(e).into_response()
+    } else {
+        e.into_response()
+    }
 }
 
 /// A JSON body whose rejection is an [`ApiError`]: 422 `invalid_body` naming what is wrong

@@ -36,7 +36,19 @@ use state::AppState;
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Build the router over a shared state.
+///
+/// A request carrying Kite's `X-Kite-Version` header is routed under `/kite` before routing
+/// (pykiteconnect drops the path of its `root`; see `routes::kite`).
 pub fn app(state: Arc<AppState>) -> Router {
+    let inner = inner_app(state);
+    Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .map_request(routes::kite::kite_prefix)
+            .service(inner),
+    )
+}
+
+fn inner_app(state: Arc<AppState>) -> Router {
     let (routes, doc) = api_routes().split_for_parts();
     let doc = Arc::new(openapi::finish(doc));
     let routes = routes.route(
@@ -92,6 +104,7 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
             routes::accounts::cancel_order
         ))
         .routes(routes!(routes::accounts::reset))
+        .merge(kite_routes())
         .routes(routes!(i::current))
         .routes(routes!(i::at_offset))
         .routes(routes!(i::history))
@@ -102,6 +115,31 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(s::indicators_stream))
         .routes(routes!(i::definition_route))
         .merge(identity_routes())
+}
+
+/// Kite Connect v3 compatible routes (`/kite/...`).
+fn kite_routes() -> OpenApiRouter<Arc<AppState>> {
+    use routes::kite::{market as km, orders as ko, portfolio as kp};
+    OpenApiRouter::new()
+        .routes(routes!(ko::orders))
+        .routes(routes!(ko::order_history, ko::place_order))
+        .routes(routes!(ko::modify_order, ko::cancel_order))
+        .routes(routes!(ko::order_trades))
+        .routes(routes!(ko::trades))
+        .routes(routes!(kp::positions, kp::convert_position))
+        .routes(routes!(kp::holdings))
+        .routes(routes!(kp::user_margins))
+        .routes(routes!(kp::user_margins_segment))
+        .routes(routes!(kp::profile))
+        .routes(routes!(kp::order_margins))
+        .routes(routes!(kp::basket_margins))
+        .routes(routes!(kp::contract_note))
+        .routes(routes!(km::quote))
+        .routes(routes!(km::quote_ohlc))
+        .routes(routes!(km::quote_ltp))
+        .routes(routes!(km::instruments))
+        .routes(routes!(km::instruments_of))
+        .routes(routes!(km::historical))
 }
 
 /// The identity routes alone (the second listener, for old scripts' `user_service_url`).

@@ -9,6 +9,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder};
 
 use crate::error::ErrorBody;
+use crate::routes::kite::KiteErrorBody;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -17,14 +18,17 @@ use crate::error::ErrorBody;
         description = "Market data and analytics for Indian derivatives. Errors are `{detail, code}`; \
             protected routes take `Authorization: Bearer <API key or JWT>`."
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, KiteErrorBody)),
     tags(
         (name = "service", description = "health, metrics, this document"),
         (name = "indicators", description = "indicator values over the bar series"),
         (name = "market", description = "quotes, candles, instruments, option chains"),
         (name = "udf", description = "TradingView UDF"),
         (name = "streams", description = "WebSockets"),
-        (name = "identity", description = "accounts, tokens, API keys")
+        (name = "identity", description = "accounts, tokens, API keys"),
+        (name = "trading", description = "paper accounts, orders, positions, funds"),
+        (name = "kite", description = "Kite Connect v3 compatible (root = this server, with or without /kite): \
+            Kite's envelopes and error types, `Authorization: token <any>:<API key or JWT>`")
     )
 )]
 pub struct ApiDoc;
@@ -34,13 +38,13 @@ pub fn base() -> OpenApi {
     ApiDoc::openapi()
 }
 
-fn error_response(description: &str) -> utoipa::openapi::Response {
+fn error_response(description: &str, schema: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new()
         .description(description)
         .content(
             "application/json",
             ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .schema(Some(Ref::from_schema_name(schema)))
                 .build(),
         )
         .build()
@@ -72,7 +76,25 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
         ("403", "the credential lacks the scope"),
         ("429", "rate limited (see Retry-After)"),
     ];
-    for item in doc.paths.paths.values_mut() {
+    // Kite's routes answer Kite's errors: a credential or scope problem is a 403, a body that
+    // does not parse a 400 InputException.
+    let kite_common = [
+        (
+            "400",
+            "InputException or OrderException (the rule in `message`)",
+        ),
+        ("404", "unknown order or route"),
+        ("503", "NetworkException: a dependency is unavailable"),
+    ];
+    let kite_protected = [
+        (
+            "403",
+            "TokenException (credential) or PermissionException (scope)",
+        ),
+        ("429", "NetworkException: rate limited"),
+    ];
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let kite = crate::routes::kite::is_kite_path(path);
         let ops = [
             item.get.as_mut(),
             item.post.as_mut(),
@@ -84,10 +106,29 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
             let is_protected = op.security.as_ref().is_some_and(|s| !s.is_empty());
             let has_body = op.request_body.is_some();
             let responses = &mut op.responses.responses;
+            if kite {
+                let mut add = |code: &str, what: &str| {
+                    responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| error_response(what, "KiteErrorBody").into());
+                };
+                for (code, what) in kite_common {
+                    add(code, what);
+                }
+                if has_body {
+                    add("413", "the body is too large");
+                }
+                if is_protected {
+                    for (code, what) in kite_protected {
+                        add(code, what);
+                    }
+                }
+                continue;
+            }
             let mut add = |code: &str, what: &str| {
                 responses
                     .entry(code.to_string())
-                    .or_insert_with(|| error_response(what).into());
+                    .or_insert_with(|| error_response(what, "ErrorBody").into());
             };
             for (code, what) in common {
                 add(code, what);

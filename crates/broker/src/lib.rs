@@ -49,7 +49,10 @@ pub use instrument::{Instrument, InstrumentId, SpecOverrides};
 pub use ledger::{EntryKind, LedgerEntry};
 pub use margin::{MarginParams, PortfolioMargin, UnderlyingParams};
 pub use money::{Paise, Rate};
-pub use order::{FillBasis, MAX_TAG_LEN, Order, OrderChanges, OrderRequest};
+pub use order::{
+    FillBasis, IDEMPOTENCY_WINDOW_MS, MAX_IDEMPOTENCY_KEY_LEN, MAX_TAG_LEN, Order, OrderChanges,
+    OrderRequest,
+};
 pub use position::{Position, Trade};
 pub use quote::Quote;
 pub use reject::{Reject, RejectKind};

@@ -36,7 +36,16 @@ pub struct OrderRequest {
     /// Split a quantity above the freeze limit into several orders.
     #[serde(default)]
     pub autoslice: bool,
+    /// The client's `Idempotency-Key`: a second placement with the same key on the account
+    /// within [`IDEMPOTENCY_WINDOW_MS`] returns the first one's orders instead of placing again.
+    #[serde(default)]
+    pub idempotency_key: Option<CompactString>,
 }
+
+/// How long an idempotency key is remembered (24 h).
+pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
+/// Longest idempotency key accepted.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
 
 fn default_variety() -> Variety {
     Variety::Regular
@@ -69,6 +78,7 @@ impl OrderRequest {
             trigger_price: None,
             tag: None,
             autoslice: false,
+            idempotency_key: None,
         }
     }
 }
@@ -141,6 +151,9 @@ pub struct Order {
     pub system: bool,
     /// Revision counter (Kite's order history has one row per change).
     pub revision: u32,
+    /// The placement's idempotency key, if the client sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<CompactString>,
 }
 
 impl Order {

@@ -986,3 +986,91 @@ fn without_a_closing_price_expiry_waits_for_the_settlement_price() {
     );
     h.assert_replays();
 }
+
+#[test]
+fn a_placement_retried_with_its_idempotency_key_places_nothing_twice() {
+    let mut h = market_open();
+    h.book(FUT, 2_610_000, 2_610_500, 1000);
+    let keyed = |qty| {
+        let mut r = OrderRequest::new(A, FUT, Side::Buy, qty, OrderType::Market, Product::Nrml);
+        r.idempotency_key = Some("retry-1".into());
+        r
+    };
+    let first = h.place(keyed(65)).unwrap();
+    // The retry (even with a different body, as Stripe-style keys promise) answers the first
+    // placement's order and fills nothing more.
+    let again = h.place(keyed(130)).unwrap();
+    assert_eq!(first, again);
+    let acc = h.e.account(A).unwrap();
+    assert_eq!(acc.orders.len(), 1);
+    assert_eq!(acc.trades.len(), 1);
+    assert_eq!(acc.positions.values().map(|p| p.quantity).sum::<i64>(), 65);
+    // The key is remembered through a replay (a restart) …
+    let mut replayed = stocksblitz_broker::Engine::replay(h.e.config().clone(), &h.log);
+    let (r, ev) = replayed.handle(h.now, Command::Place(keyed(65)));
+    assert!(
+        ev.is_empty(),
+        "a replayed engine placed the retry again: {ev:?}"
+    );
+    assert_eq!(r.unwrap(), Reply::Orders(first.clone()));
+    // … is per account (B's same key is a new order) …
+    h.cmd(Command::OpenAccount {
+        account: B,
+        opening_balance: LAKH10,
+    })
+    .unwrap();
+    let mut for_b = keyed(65);
+    for_b.account = B;
+    assert_ne!(h.place(for_b).unwrap(), first);
+    // … and forgotten after 24 hours.
+    h.wait(24 * 3600 + 1);
+    h.book(FUT, 2_610_000, 2_610_500, 1000);
+    assert_ne!(h.place(keyed(65)).unwrap(), first);
+    // A key too long is refused before anything is recorded.
+    let mut long = keyed(65);
+    long.idempotency_key = Some("k".repeat(129).into());
+    let n = h.e.account(A).unwrap().orders.len();
+    assert!(h.place(long).is_err());
+    assert_eq!(h.e.account(A).unwrap().orders.len(), n);
+    h.assert_replays();
+}
+
+#[test]
+fn a_rejected_keyed_placement_is_evaluated_again_on_retry() {
+    // A rejection changes nothing but the order book, so a retry with the key is judged anew
+    // (the server returns the first answer it stored; this is the engine's part).
+    let mut h = market_open();
+    h.book(FUT, 2_610_000, 2_610_500, 1000);
+    let mut r = OrderRequest::new(A, FUT, Side::Buy, 50, OrderType::Market, Product::Nrml);
+    r.idempotency_key = Some("k".into());
+    assert!(h.place(r.clone()).is_err());
+    r.quantity = 65;
+    assert!(h.place(r).is_ok());
+}
+
+#[test]
+fn order_history_has_one_row_per_change() {
+    let mut h = market_open();
+    h.book(FUT, 2_610_000, 2_610_500, 1000);
+    let id = h
+        .limit(FUT, Side::Buy, 65, 2_600_000, Product::Nrml)
+        .unwrap();
+    h.cmd(Command::Modify {
+        account: A,
+        order_id: id,
+        changes: OrderChanges {
+            price: Some(2_610_500),
+            ..OrderChanges::default()
+        },
+    })
+    .unwrap();
+    h.book(FUT, 2_610_000, 2_610_500, 1000);
+    let hist = h.e.order_history(id);
+    let statuses: Vec<Status> = hist.iter().map(|o| o.status).collect();
+    assert_eq!(statuses.first(), Some(&Status::Open));
+    assert_eq!(statuses.last(), Some(&Status::Complete));
+    assert!(hist.iter().any(|o| o.price == 2_600_000));
+    assert!(hist.iter().any(|o| o.price == 2_610_500));
+    let replayed = stocksblitz_broker::Engine::replay(h.e.config().clone(), &h.log);
+    assert_eq!(replayed.order_history(id), hist);
+}

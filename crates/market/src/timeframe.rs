@@ -22,12 +22,16 @@ const SESSION_MINUTES: usize = 375;
 
 /// (timeframe, canonical name, accepted spellings in lower case)
 const TABLE: &[(Timeframe, &str, &[&str])] = &[
-    (Timeframe::M1, "1m", &["1m", "1min", "1minute", "1"]),
-    (Timeframe::M3, "3m", &["3m", "3min", "3"]),
+    (
+        Timeframe::M1,
+        "1m",
+        &["1m", "1min", "1minute", "1", "minute"],
+    ),
+    (Timeframe::M3, "3m", &["3m", "3min", "3", "3minute"]),
     (Timeframe::M5, "5m", &["5m", "5min", "5minute", "5"]),
-    (Timeframe::M10, "10m", &["10m", "10min", "10"]),
+    (Timeframe::M10, "10m", &["10m", "10min", "10", "10minute"]),
     (Timeframe::M15, "15m", &["15m", "15min", "15minute", "15"]),
-    (Timeframe::M30, "30m", &["30m", "30min", "30"]),
+    (Timeframe::M30, "30m", &["30m", "30min", "30", "30minute"]),
     (
         Timeframe::H1,
         "1h",

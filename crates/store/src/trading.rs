@@ -313,42 +313,48 @@ impl Store {
         )
     }
 
-    /// The response first stored under `(owner, key)`, if any.
+    /// The response first stored under `(owner, key)` at or after `not_before`, if any.
     pub async fn idempotent_response(
         &self,
         owner: &str,
         key: &str,
+        not_before: i64,
     ) -> Result<Option<String>, StoreError> {
         run!(
             self,
             optional,
-            "SELECT response FROM idempotency_keys WHERE owner = ? AND key = ?",
+            "SELECT response FROM idempotency_keys WHERE owner = ? AND key = ? AND created_at >= ?",
             text_col,
             owner,
-            key
+            key,
+            not_before
         )
     }
 
-    /// Store `response` under `(owner, key)` unless one is there. Returns the response that
-    /// stands (the first one).
+    /// Store `response` under `(owner, key)` unless a response stored at or after `not_before`
+    /// is there (an older one is replaced). Returns the response that stands (the first one).
     pub async fn remember_response(
         &self,
         owner: &str,
         key: &str,
         response: &str,
         now: i64,
+        not_before: i64,
     ) -> Result<String, StoreError> {
         run!(
             self,
             execute,
-            "INSERT INTO idempotency_keys (owner, key, response, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO idempotency_keys (owner, key, response, created_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (owner, key) DO UPDATE SET response = excluded.response, created_at = excluded.created_at \
+             WHERE idempotency_keys.created_at < ?",
             (),
             owner,
             key,
             response,
-            now
+            now,
+            not_before
         )?;
-        self.idempotent_response(owner, key)
+        self.idempotent_response(owner, key, not_before)
             .await?
             .ok_or_else(|| StoreError::Corrupt("idempotency key vanished".into()))
     }

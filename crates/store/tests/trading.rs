@@ -172,18 +172,18 @@ async fn the_event_log_is_fenced_by_the_lease_and_by_seq() {
 }
 
 #[tokio::test]
-async fn idempotency_keys_return_the_first_response() {
+async fn idempotency_keys_return_the_first_response_within_their_window() {
     for (name, store, _schema, _dir) in backends("idem").await {
         assert_eq!(
-            store.idempotent_response("user:1", "k1").await.unwrap(),
+            store.idempotent_response("user:1", "k1", 0).await.unwrap(),
             None
         );
         let first = store
-            .remember_response("user:1", "k1", "{\"order_id\":1}", 10)
+            .remember_response("user:1", "k1", "{\"order_id\":1}", 10, 0)
             .await
             .unwrap();
         let again = store
-            .remember_response("user:1", "k1", "{\"order_id\":2}", 11)
+            .remember_response("user:1", "k1", "{\"order_id\":2}", 11, 0)
             .await
             .unwrap();
         assert_eq!(first, "{\"order_id\":1}", "{name}");
@@ -193,10 +193,21 @@ async fn idempotency_keys_return_the_first_response() {
         );
         // Keys are per owner.
         let other = store
-            .remember_response("user:2", "k1", "{\"order_id\":3}", 12)
+            .remember_response("user:2", "k1", "{\"order_id\":3}", 12, 0)
             .await
             .unwrap();
         assert_eq!(other, "{\"order_id\":3}");
+        // Past its window a key is forgotten: not answered, and a new response replaces it.
+        assert_eq!(
+            store.idempotent_response("user:1", "k1", 11).await.unwrap(),
+            None,
+            "{name}"
+        );
+        let later = store
+            .remember_response("user:1", "k1", "{\"order_id\":4}", 100, 11)
+            .await
+            .unwrap();
+        assert_eq!(later, "{\"order_id\":4}", "{name}: a stale key is replaced");
     }
 }
 

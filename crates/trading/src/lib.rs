@@ -219,6 +219,30 @@ impl Trading {
         .await
     }
 
+    /// Evaluate something over the owner's account without commanding it (margins of
+    /// hypothetical orders, their charges): the instruments in `symbols` get their latest
+    /// quotes first (any fills that causes are stored like any events), then `f` runs with the
+    /// engine. `f` must only read and look instruments up — it never calls `handle`.
+    pub async fn evaluate<R>(
+        &self,
+        owner: &str,
+        account_id: i64,
+        at: i64,
+        symbols: &[&str],
+        f: impl FnOnce(&mut Engine, AccountId) -> R,
+    ) -> Result<R, TradingError> {
+        let acc = self.owned(owner, account_id).await?;
+        let quotes = self.quotes.clone();
+        self.with_shard(acc.shard, at, |sh| {
+            let mut events = open_if_missing(sh, &acc, at);
+            for s in symbols {
+                events.extend(refresh_symbol(&mut sh.engine, s, quotes.as_ref()));
+            }
+            Ok((f(&mut sh.engine, AccountId(account_id as u64)), events))
+        })
+        .await
+    }
+
     /// Feed quotes to the shards this replica serves (each engine gets only the instruments it
     /// knows); fills are stored like any other event. Returns the events.
     pub async fn on_quotes(&self, quotes: &[(String, Quote)]) -> Result<Vec<Event>, TradingError> {
@@ -475,10 +499,13 @@ fn refresh_quotes(engine: &mut Engine, cmd: &Command, source: &dyn QuoteSource) 
         }
         _ => None,
     };
-    let Some(symbol) = symbol else {
-        return Vec::new();
-    };
-    let Ok(id) = engine.instrument(&symbol) else {
+    symbol.map_or_else(Vec::new, |s| refresh_symbol(engine, &s, source))
+}
+
+/// Give the engine the latest quotes of one instrument and its underlying (a symbol the broker
+/// cannot trade is left alone: the command itself will say why).
+fn refresh_symbol(engine: &mut Engine, symbol: &str, source: &dyn QuoteSource) -> Vec<Event> {
+    let Ok(id) = engine.instrument(symbol) else {
         return Vec::new();
     };
     let info = engine.instrument_info(id);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use stocksblitz_auth::Scope;
 use stocksblitz_broker::money::{paise_from_f64, rupees};
@@ -226,11 +226,11 @@ pub struct ModifyBody {
 }
 
 /// The owner of the caller's accounts: its user (an API key acts for its user).
-fn owner(auth: &Auth) -> String {
+pub(crate) fn owner(auth: &Auth) -> String {
     format!("user:{}", auth.0.user_id)
 }
 
-fn trading_error(e: TradingError) -> ApiError {
+pub(crate) fn trading_error(e: TradingError) -> ApiError {
     match e {
         TradingError::NotFound(id) => {
             ApiError::not_found("account_not_found", format!("no account {id}"))
@@ -263,7 +263,7 @@ fn trading_error(e: TradingError) -> ApiError {
     }
 }
 
-fn reject_error(r: &Reject) -> ApiError {
+pub(crate) fn reject_error(r: &Reject) -> ApiError {
     let code = match (r.kind(), r) {
         (_, Reject::InsufficientFunds { .. }) => "insufficient_funds",
         (RejectKind::NotFound, Reject::UnknownOrder { .. }) => "order_not_found",
@@ -279,7 +279,7 @@ fn reject_error(r: &Reject) -> ApiError {
     ApiError::new(status, code, r.to_string())
 }
 
-fn id_param(name: &str, raw: &str) -> Result<u64, ApiError> {
+pub(crate) fn id_param(name: &str, raw: &str) -> Result<u64, ApiError> {
     raw.trim()
         .parse::<u64>()
         .ok()
@@ -289,7 +289,7 @@ fn id_param(name: &str, raw: &str) -> Result<u64, ApiError> {
         })
 }
 
-fn money_param(name: &str, v: Option<f64>) -> Result<Option<Paise>, ApiError> {
+pub(crate) fn money_param(name: &str, v: Option<f64>) -> Result<Option<Paise>, ApiError> {
     match v {
         None => Ok(None),
         Some(x) => paise_from_f64(x)
@@ -304,7 +304,7 @@ fn money_param(name: &str, v: Option<f64>) -> Result<Option<Paise>, ApiError> {
     }
 }
 
-fn enum_param<T: std::str::FromStr<Err = stocksblitz_broker::UnknownValue>>(
+pub(crate) fn enum_param<T: std::str::FromStr<Err = stocksblitz_broker::UnknownValue>>(
     name: &str,
     v: Option<&str>,
     default: T,
@@ -315,13 +315,13 @@ fn enum_param<T: std::str::FromStr<Err = stocksblitz_broker::UnknownValue>>(
     }
 }
 
-fn ist_text(ms: i64) -> String {
+pub(crate) fn ist_text(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms + stocksblitz_market::IST_OFFSET_SECS * 1000)
         .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_default()
 }
 
-fn account_out(a: &stocksblitz_store::trading::PaperAccount) -> AccountOut {
+pub(crate) fn account_out(a: &stocksblitz_store::trading::PaperAccount) -> AccountOut {
     AccountOut {
         account_id: a.account_id.to_string(),
         name: a.name.clone(),
@@ -330,7 +330,7 @@ fn account_out(a: &stocksblitz_store::trading::PaperAccount) -> AccountOut {
     }
 }
 
-fn funds_out(f: &Funds) -> FundsOut {
+pub(crate) fn funds_out(f: &Funds) -> FundsOut {
     FundsOut {
         net: rupees(f.net),
         available: AvailableOut {
@@ -355,7 +355,7 @@ fn funds_out(f: &Funds) -> FundsOut {
     }
 }
 
-fn order_out(o: &Order) -> OrderOut {
+pub(crate) fn order_out(o: &Order) -> OrderOut {
     OrderOut {
         order_id: o.order_id.to_string(),
         parent_order_id: o.parent_order_id.map(|p| p.to_string()),
@@ -384,7 +384,7 @@ fn order_out(o: &Order) -> OrderOut {
     }
 }
 
-fn avg(value: Paise, qty: i64) -> f64 {
+pub(crate) fn avg(value: Paise, qty: i64) -> f64 {
     if qty == 0 {
         0.0
     } else {
@@ -392,7 +392,7 @@ fn avg(value: Paise, qty: i64) -> f64 {
     }
 }
 
-fn position_out(e: &Engine, p: &Position) -> PositionOut {
+pub(crate) fn position_out(e: &Engine, p: &Position) -> PositionOut {
     let ltp = e
         .quote_of(&p.tradingsymbol)
         .map_or_else(|| p.average_price().round() as Paise, |q| q.ltp);
@@ -424,7 +424,7 @@ fn position_out(e: &Engine, p: &Position) -> PositionOut {
     }
 }
 
-fn trade_out(t: &Trade) -> TradeOut {
+pub(crate) fn trade_out(t: &Trade) -> TradeOut {
     TradeOut {
         trade_id: t.trade_id.to_string(),
         order_id: t.order_id.map(|o| o.to_string()),
@@ -624,48 +624,224 @@ async fn command(
         .map_err(trading_error)
 }
 
+/// The fields of an order to place, as text (both families parse them the same way).
+#[derive(Debug, Default)]
+pub(crate) struct OrderFields<'a> {
+    pub tradingsymbol: &'a str,
+    pub transaction_type: &'a str,
+    pub quantity: i64,
+    pub order_type: Option<&'a str>,
+    pub product: Option<&'a str>,
+    pub price: Option<f64>,
+    pub trigger_price: Option<f64>,
+    pub validity: Option<&'a str>,
+    pub validity_ttl: Option<u32>,
+    pub variety: Option<&'a str>,
+    pub tag: Option<&'a str>,
+    pub autoslice: bool,
+}
+
+/// The broker's request for `f` on `account` (400 naming the field for a bad value).
+pub(crate) fn order_request(
+    account: AccountId,
+    f: &OrderFields<'_>,
+) -> Result<OrderRequest, ApiError> {
+    if f.tradingsymbol.len() > 64 {
+        return Err(ApiError::bad_param(
+            "tradingsymbol",
+            "at most 64 characters",
+        ));
+    }
+    if f.tag
+        .is_some_and(|t| t.chars().count() > stocksblitz_broker::MAX_TAG_LEN)
+    {
+        return Err(ApiError::bad_param(
+            "tag",
+            format!("at most {} characters", stocksblitz_broker::MAX_TAG_LEN),
+        ));
+    }
+    let side: Side = f
+        .transaction_type
+        .parse()
+        .map_err(|e| ApiError::bad_param("transaction_type", e))?;
+    let mut r = OrderRequest::new(
+        account,
+        f.tradingsymbol,
+        side,
+        f.quantity,
+        enum_param("order_type", f.order_type, OrderType::Market)?,
+        enum_param("product", f.product, Product::Mis)?,
+    );
+    r.price = money_param("price", f.price)?.filter(|p| *p != 0);
+    r.trigger_price = money_param("trigger_price", f.trigger_price)?.filter(|p| *p != 0);
+    r.validity = enum_param("validity", f.validity, Validity::Day)?;
+    r.validity_ttl = f.validity_ttl;
+    r.variety = enum_param("variety", f.variety, Variety::Regular)?;
+    r.tag = f.tag.map(Into::into);
+    r.autoslice = f.autoslice;
+    Ok(r)
+}
+
+/// The `Idempotency-Key` header: 1–128 visible ASCII characters.
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let k = v.to_str().map(str::trim).unwrap_or("");
+    if k.is_empty()
+        || k.len() > stocksblitz_broker::MAX_IDEMPOTENCY_KEY_LEN
+        || !k.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(ApiError::bad_param(
+            "Idempotency-Key",
+            "must be 1 to 128 visible ASCII characters",
+        ));
+    }
+    Ok(Some(k.to_string()))
+}
+
+/// What a keyed placement answered, as stored for its retries.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Outcome {
+    Placed(Vec<String>),
+    Refused {
+        status: u16,
+        code: String,
+        detail: String,
+    },
+}
+
+/// The codes a stored refusal can carry (an `ApiError` code is static).
+fn known_code(code: &str) -> &'static str {
+    [
+        "insufficient_funds",
+        "order_not_found",
+        "account_not_found",
+        "order_rejected",
+        "order_invalid",
+        "invalid_parameter",
+    ]
+    .into_iter()
+    .find(|c| *c == code)
+    .unwrap_or("order_rejected")
+}
+
+impl Outcome {
+    fn into_result(self) -> Result<Vec<String>, ApiError> {
+        match self {
+            Outcome::Placed(ids) => Ok(ids),
+            Outcome::Refused {
+                status,
+                code,
+                detail,
+            } => Err(ApiError::new(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                known_code(&code),
+                detail,
+            )),
+        }
+    }
+}
+
+/// Place `req` on the caller's account (both families): with an idempotency key, the first
+/// answer is returned for every retry within 24 h — the broker itself refuses to place a
+/// keyed order twice (so a crash between placing and remembering the answer is safe too), and
+/// the stored answer replays a refusal exactly. Returns the order ids.
+pub(crate) async fn place(
+    state: &AppState,
+    auth: &Auth,
+    account_id: i64,
+    mut req: OrderRequest,
+    key: Option<&str>,
+) -> Result<Vec<String>, ApiError> {
+    auth.require(Scope::Trade)?;
+    let who = owner(auth);
+    let now = now_ms();
+    let window = now - stocksblitz_broker::IDEMPOTENCY_WINDOW_MS;
+    let scoped = key.map(|k| format!("{account_id}:{k}"));
+    if let Some(k) = &scoped {
+        let stored = state
+            .store
+            .idempotent_response(&who, k, window)
+            .await
+            .map_err(ApiError::store_unavailable)?;
+        if let Some(o) = stored.and_then(|s| serde_json::from_str::<Outcome>(&s).ok()) {
+            return o.into_result();
+        }
+    }
+    req.idempotency_key = key.map(Into::into);
+    let outcome = match state
+        .trading
+        .execute(&who, account_id, now, Command::Place(req))
+        .await
+    {
+        Ok((Reply::Orders(ids), _)) => {
+            Outcome::Placed(ids.iter().map(ToString::to_string).collect())
+        }
+        Ok((Reply::Done, _)) => Outcome::Placed(Vec::new()),
+        Err(TradingError::Rejected(rej)) => {
+            let e = reject_error(&rej.reason);
+            Outcome::Refused {
+                status: e.status.as_u16(),
+                code: e.code.to_string(),
+                detail: e.detail,
+            }
+        }
+        // Not an answer to remember (a retry should try again).
+        Err(e) => return Err(trading_error(e)),
+    };
+    if let Some(k) = &scoped
+        && let Ok(text) = serde_json::to_string(&outcome)
+    {
+        match state
+            .store
+            .remember_response(&who, k, &text, now, window)
+            .await
+        {
+            Ok(first) => {
+                if let Ok(o) = serde_json::from_str::<Outcome>(&first) {
+                    return o.into_result();
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "idempotent answer not stored"),
+        }
+    }
+    outcome.into_result()
+}
+
 /// `POST /accounts/{account_id}/orders`: place an order (a refused one is recorded as REJECTED
-/// and answered with the rule and its numbers).
-#[utoipa::path(post, path = "/accounts/{account_id}/orders", tag = "trading", params(("account_id" = String, Path)), request_body = PlaceBody, security(("bearer" = [])), responses((status = 200, body = PlacedEnvelope)))]
+/// and answered with the rule and its numbers). An `Idempotency-Key` header makes retries safe:
+/// every retry within 24 h gets the first answer and nothing is placed twice.
+#[utoipa::path(post, path = "/accounts/{account_id}/orders", tag = "trading", params(("account_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "1–128 visible ASCII characters; retries with the same key return the first answer")), request_body = PlaceBody, security(("bearer" = [])), responses((status = 200, body = PlacedEnvelope)))]
 pub async fn place_order(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(account_id): Path<String>,
+    headers: HeaderMap,
     ApiJson(b): ApiJson<PlaceBody>,
 ) -> Result<Json<PlacedEnvelope>, ApiError> {
-    let reply = command(&state, &auth, &account_id, |account| {
-        if b.tradingsymbol.len() > 64 {
-            return Err(ApiError::bad_param(
-                "tradingsymbol",
-                "at most 64 characters",
-            ));
-        }
-        let side: Side = b
-            .transaction_type
-            .parse()
-            .map_err(|e| ApiError::bad_param("transaction_type", e))?;
-        let mut r = OrderRequest::new(
-            account,
-            &b.tradingsymbol,
-            side,
-            b.quantity,
-            enum_param("order_type", b.order_type.as_deref(), OrderType::Market)?,
-            enum_param("product", b.product.as_deref(), Product::Mis)?,
-        );
-        r.price = money_param("price", b.price)?.filter(|p| *p != 0);
-        r.trigger_price = money_param("trigger_price", b.trigger_price)?.filter(|p| *p != 0);
-        r.validity = enum_param("validity", b.validity.as_deref(), Validity::Day)?;
-        r.validity_ttl = b.validity_ttl;
-        r.variety = enum_param("variety", b.variety.as_deref(), Variety::Regular)?;
-        r.tag = b.tag.as_deref().map(Into::into);
-        r.autoslice = b.autoslice.unwrap_or(false);
-        Ok(Command::Place(r))
-    })
-    .await?;
-    let ids: Vec<String> = match reply {
-        Reply::Orders(ids) => ids.iter().map(ToString::to_string).collect(),
-        Reply::Done => Vec::new(),
-    };
+    auth.require(Scope::Trade)?;
+    let id = id_param("account_id", &account_id)?;
+    let key = idempotency_key(&headers)?;
+    let req = order_request(
+        AccountId(id),
+        &OrderFields {
+            tradingsymbol: &b.tradingsymbol,
+            transaction_type: &b.transaction_type,
+            quantity: b.quantity,
+            order_type: b.order_type.as_deref(),
+            product: b.product.as_deref(),
+            price: b.price,
+            trigger_price: b.trigger_price,
+            validity: b.validity.as_deref(),
+            validity_ttl: b.validity_ttl,
+            variety: b.variety.as_deref(),
+            tag: b.tag.as_deref(),
+            autoslice: b.autoslice.unwrap_or(false),
+        },
+    )?;
+    let ids = place(&state, &auth, id as i64, req, key.as_deref()).await?;
     Ok(PlacedEnvelope::ok(PlacedOut {
         order_id: ids.first().cloned().unwrap_or_default(),
         order_ids: ids,

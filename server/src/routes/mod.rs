@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod indicators;
+pub mod kite;
 pub mod market;
 pub mod monitor;
 pub mod quote;

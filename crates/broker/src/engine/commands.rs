@@ -174,6 +174,19 @@ impl Engine {
         system: bool,
     ) -> Result<Reply, Rejection> {
         self.account_exists(req.account)?;
+        if let Some(key) = &req.idempotency_key {
+            if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN {
+                return Err(Reject::OutOfRange {
+                    what: "idempotency key length",
+                    value: key.len() as i64,
+                }
+                .into());
+            }
+            // A retry: the first placement's orders, nothing placed again.
+            if let Some(ids) = self.orders_for_key(req.account, key, at) {
+                return Ok(Reply::Orders(ids.to_vec()));
+            }
+        }
         let open = self.state.accounts[&req.account].open_orders.len();
         if open >= MAX_OPEN_ORDERS {
             return Err(Reject::OutOfRange {

@@ -15,7 +15,7 @@ impl Engine {
     }
 
     /// The account's positions and pending orders as legs.
-    pub(super) fn account_legs(&self, account: AccountId) -> Vec<HypoLeg> {
+    pub fn account_legs(&self, account: AccountId) -> Vec<HypoLeg> {
         let Some(acc) = self.state.accounts.get(&account) else {
             return Vec::new();
         };

@@ -24,7 +24,10 @@ use crate::instrument::{Instrument, InstrumentId, Instruments, SpecOverrides};
 use crate::ledger::{EntryKind, LedgerEntry};
 use crate::margin::{Leg, LegKind, MarginParams, PortfolioMargin, portfolio_margin};
 use crate::money::Paise;
-use crate::order::{FillBasis, MAX_TAG_LEN, Order, OrderChanges, OrderRequest};
+use crate::order::{
+    FillBasis, IDEMPOTENCY_WINDOW_MS, MAX_IDEMPOTENCY_KEY_LEN, MAX_TAG_LEN, Order, OrderChanges,
+    OrderRequest,
+};
 use crate::position::{Position, Trade};
 use crate::quote::Quote;
 use crate::reject::Reject;
@@ -286,6 +289,10 @@ pub struct Engine {
     quotes: Vec<Option<Quote>>,
     resting: Vec<Vec<Resting>>,
     ttl: BTreeSet<(Millis, OrderId)>,
+    /// Every snapshot of every order, oldest first (Kite's order history; rebuilt by replay).
+    history: BTreeMap<OrderId, Vec<Order>>,
+    /// `(account, idempotency key)` → first placement time and the orders it created.
+    keys: HashMap<(AccountId, CompactString), (Millis, Vec<OrderId>)>,
     /// Events of the input being handled.
     out: Vec<Event>,
     scratch: Vec<OrderId>,
@@ -300,6 +307,8 @@ impl Engine {
             quotes: Vec::new(),
             resting: Vec::new(),
             ttl: BTreeSet::new(),
+            history: BTreeMap::new(),
+            keys: HashMap::new(),
             out: Vec::new(),
             scratch: Vec::new(),
         }
@@ -328,6 +337,18 @@ impl Engine {
 
     pub fn account(&self, id: AccountId) -> Option<&Account> {
         self.state.accounts.get(&id)
+    }
+
+    /// Every state the order went through, oldest first (Kite's `GET /orders/{id}`).
+    pub fn order_history(&self, id: OrderId) -> &[Order] {
+        self.history.get(&id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The orders a placement with `key` on `account` created, when it was placed within
+    /// [`IDEMPOTENCY_WINDOW_MS`] before `at` and not rejected.
+    pub fn orders_for_key(&self, account: AccountId, key: &str, at: Millis) -> Option<&[OrderId]> {
+        let (first, ids) = self.keys.get(&(account, CompactString::from(key)))?;
+        (at - *first < IDEMPOTENCY_WINDOW_MS).then_some(ids.as_slice())
     }
 
     pub fn order(&self, id: OrderId) -> Option<&Order> {
@@ -556,6 +577,18 @@ impl Engine {
                     .insert((order.order_timestamp + i64::from(m) * 60_000, id));
             }
         }
+        if let Some(key) = &order.idempotency_key
+            && order.status != Status::Rejected
+        {
+            let entry = self
+                .keys
+                .entry((order.account, key.clone()))
+                .or_insert_with(|| (order.order_timestamp, Vec::new()));
+            if !entry.1.contains(&id) {
+                entry.1.push(id);
+            }
+        }
+        self.history.entry(id).or_default().push(order.clone());
         self.state.orders.insert(id, order.clone());
     }
 
@@ -670,6 +703,7 @@ fn new_order(id: OrderId, req: &OrderRequest, at: Millis, exchange: &str) -> Ord
         charges: Charges::default(),
         system: false,
         revision: 0,
+        idempotency_key: req.idempotency_key.clone(),
     }
 }
 

@@ -1,0 +1,394 @@
+//! Kite Connect v3 compatible routes under `/kite`: a Kite script paper-trades by pointing
+//! `KiteConnect(root=…)` here. Kite's envelopes (`{status: "success", data}`; errors
+//! `{status: "error", message, data: null, error_type}` with Kite's HTTP codes), form or JSON
+//! bodies, `Authorization: token <anything>:<our API key or JWT>`.
+//!
+//! pykiteconnect joins its paths to `root` with `urljoin`, which drops a path in `root`
+//! (`root="http://host:8081/kite"` sends `/orders` to `http://host:8081/orders`). So a request
+//! carrying Kite's `X-Kite-Version` header is routed here whatever its prefix ([`kite_prefix`]):
+//! `root` may be the server's address with or without `/kite`.
+//!
+//! Handlers adapt: the trading service owns the operations, the broker the rules; the caller's
+//! Kite "account" is their primary paper account.
+
+pub mod market;
+pub mod orders;
+pub mod portfolio;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use stocksblitz_auth::{AuthError, Scope};
+
+use super::accounts::owner;
+use crate::error::ApiError;
+use crate::identity::extract::Auth;
+use crate::ingest::now_ms;
+use crate::state::AppState;
+
+/// Kite's exception names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub enum ErrorType {
+    InputException,
+    TokenException,
+    PermissionException,
+    OrderException,
+    NetworkException,
+    GeneralException,
+}
+
+/// An error in Kite's shape.
+#[derive(Debug, Clone)]
+pub struct KiteError {
+    pub status: StatusCode,
+    pub error_type: ErrorType,
+    pub message: String,
+}
+
+/// Kite's error body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct KiteErrorBody {
+    /// Always `error`.
+    pub status: &'static str,
+    pub message: String,
+    /// Always null.
+    #[schema(value_type = Option<String>)]
+    pub data: Option<()>,
+    pub error_type: ErrorType,
+}
+
+impl KiteError {
+    pub fn input(message: impl Into<String>) -> KiteError {
+        KiteError {
+            status: StatusCode::BAD_REQUEST,
+            error_type: ErrorType::InputException,
+            message: message.into(),
+        }
+    }
+}
+
+/// Our errors in Kite's terms: a broker refusal is an `OrderException`, a bad parameter an
+/// `InputException`, a credential a `TokenException`, a scope a `PermissionException`, a
+/// busy store or replica a `NetworkException`; the HTTP status is kept.
+impl From<ApiError> for KiteError {
+    fn from(e: ApiError) -> KiteError {
+        let error_type = match (e.status, e.code) {
+            (_, "insufficient_funds" | "order_rejected" | "order_invalid" | "order_not_found") => {
+                ErrorType::OrderException
+            }
+            (StatusCode::UNAUTHORIZED, _) => ErrorType::TokenException,
+            (StatusCode::FORBIDDEN, _) => ErrorType::PermissionException,
+            (StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE, _) => {
+                ErrorType::NetworkException
+            }
+            (s, _) if s.is_client_error() => ErrorType::InputException,
+            _ => ErrorType::GeneralException,
+        };
+        // Kite answers a bad credential with 403 TokenException.
+        let status = if e.status == StatusCode::UNAUTHORIZED {
+            StatusCode::FORBIDDEN
+        } else {
+            e.status
+        };
+        KiteError {
+            status,
+            error_type,
+            message: e.detail,
+        }
+    }
+}
+
+impl From<crate::identity::extract::AuthRejection> for KiteError {
+    fn from(r: crate::identity::extract::AuthRejection) -> KiteError {
+        ApiError::from(r).into()
+    }
+}
+
+impl IntoResponse for KiteError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(KiteErrorBody {
+                status: "error",
+                message: self.message,
+                data: None,
+                error_type: self.error_type,
+            }),
+        )
+            .into_response()
+    }
+}
+
+/// Kite's success envelope.
+#[derive(Debug, Serialize)]
+pub struct Kite<T: Serialize> {
+    pub status: &'static str,
+    pub data: T,
+}
+
+/// `{status: "success", data}`.
+pub fn ok<T: Serialize>(data: T) -> Json<Kite<T>> {
+    Json(Kite {
+        status: "success",
+        data,
+    })
+}
+
+pub type KiteResult<T> = Result<Json<Kite<T>>, KiteError>;
+
+/// A documented `{status: "success", data: T}` (the handlers return [`Kite`]`<T>`).
+macro_rules! kite_envelope {
+    ($name:ident, $t:ty) => {
+        #[derive(Debug, utoipa::ToSchema)]
+        #[allow(dead_code)]
+        pub struct $name {
+            /// Always `success`.
+            pub status: String,
+            pub data: $t,
+        }
+    };
+}
+pub(crate) use kite_envelope;
+
+/// The caller, from `Authorization: token <api_key>:<access_token>` (the access token is our
+/// API key or a JWT; the part before the colon is ignored), `Bearer`, or `X-API-Key`.
+#[derive(Debug, Clone)]
+pub struct KiteAuth(pub Auth);
+
+impl KiteAuth {
+    /// The caller's primary paper account (created on first use).
+    pub async fn account(&self, state: &AppState) -> Result<i64, KiteError> {
+        state
+            .trading
+            .primary_account(&owner(&self.0), now_ms())
+            .await
+            .map(|a| a.account_id)
+            .map_err(|e| super::accounts::trading_error(e).into())
+    }
+
+    pub fn read(&self) -> Result<(), KiteError> {
+        self.0.require_read().map_err(Into::into)
+    }
+
+    pub fn trade(&self) -> Result<(), KiteError> {
+        self.0.require(Scope::Trade).map_err(Into::into)
+    }
+}
+
+fn credential(parts: &Parts) -> Option<&str> {
+    if let Some(h) = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let h = h.trim();
+        if let Some(rest) = h
+            .strip_prefix("token ")
+            .or_else(|| h.strip_prefix("Token "))
+        {
+            let rest = rest.trim();
+            return Some(rest.split_once(':').map_or(rest, |(_, t)| t).trim());
+        }
+    }
+    crate::identity::extract::bearer(parts)
+}
+
+impl FromRequestParts<Arc<AppState>> for KiteAuth {
+    type Rejection = KiteError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let fail = |e: AuthError| {
+            tracing::info!(reason = e.code(), path = %parts.uri.path(), "authentication failed");
+            state.metrics.auth_failure(e.code());
+            KiteError::from(ApiError::from(
+                crate::identity::extract::AuthRejection::unauthenticated(&e),
+            ))
+        };
+        let Some(token) = credential(parts).filter(|t| !t.is_empty()) else {
+            return Err(fail(AuthError::Missing));
+        };
+        let client = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        state
+            .identity
+            .authenticate(token, client)
+            .await
+            .map(|p| KiteAuth(Auth(p)))
+            .map_err(fail)
+    }
+}
+
+/// Most parameters one body may carry.
+const MAX_FIELDS: usize = 64;
+/// Longest parameter value.
+const MAX_VALUE_LEN: usize = 256;
+
+/// A Kite request body as flat parameters: `application/x-www-form-urlencoded` (what
+/// pykiteconnect sends) or a JSON object of scalars.
+#[derive(Debug, Default)]
+pub struct KiteForm(pub HashMap<String, String>);
+
+impl KiteForm {
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.0
+            .get(k)
+            .map(String::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn required(&self, k: &str) -> Result<&str, KiteError> {
+        self.get(k)
+            .ok_or_else(|| KiteError::input(format!("Missing or empty field `{k}`")))
+    }
+
+    pub fn int(&self, k: &str) -> Result<Option<i64>, KiteError> {
+        self.get(k)
+            .map(|v| {
+                v.parse::<i64>()
+                    .or_else(|_| {
+                        v.parse::<f64>()
+                            .ok()
+                            .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                            .map(|f| f as i64)
+                            .ok_or(())
+                    })
+                    .map_err(|_| {
+                        KiteError::input(format!("Invalid `{k}`: {v:?} is not a whole number"))
+                    })
+            })
+            .transpose()
+    }
+
+    pub fn number(&self, k: &str) -> Result<Option<f64>, KiteError> {
+        self.get(k)
+            .map(|v| {
+                v.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(|| {
+                        KiteError::input(format!("Invalid `{k}`: {v:?} is not a number"))
+                    })
+            })
+            .transpose()
+    }
+
+    pub fn flag(&self, k: &str) -> bool {
+        matches!(self.get(k), Some("true" | "1" | "True" | "TRUE"))
+    }
+}
+
+fn scalar_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        serde_json::Value::Null => None,
+        _ => None,
+    }
+}
+
+impl FromRequest<Arc<AppState>> for KiteForm {
+    type Rejection = KiteError;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.contains("json"));
+        let raw = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| KiteError::input(e.body_text()))?;
+        let mut out = HashMap::new();
+        if json {
+            if raw.is_empty() {
+                return Ok(KiteForm(out));
+            }
+            let v: serde_json::Value = serde_json::from_slice(&raw)
+                .map_err(|e| KiteError::input(format!("invalid JSON body: {e}")))?;
+            let serde_json::Value::Object(m) = v else {
+                return Err(KiteError::input("the JSON body must be an object"));
+            };
+            for (k, v) in m {
+                if let Some(s) = scalar_text(&v) {
+                    out.insert(k, s);
+                }
+            }
+        } else {
+            for (k, v) in form_urlencoded::parse(&raw) {
+                out.insert(k.into_owned(), v.into_owned());
+            }
+        }
+        if out.len() > MAX_FIELDS {
+            return Err(KiteError::input(format!("at most {MAX_FIELDS} fields")));
+        }
+        if let Some((k, _)) = out.iter().find(|(_, v)| v.len() > MAX_VALUE_LEN) {
+            return Err(KiteError::input(format!(
+                "`{k}` is longer than {MAX_VALUE_LEN} characters"
+            )));
+        }
+        Ok(KiteForm(out))
+    }
+}
+
+/// A JSON list body (margins, charges), at most `max` items.
+pub fn json_list<T: serde::de::DeserializeOwned>(
+    raw: &[u8],
+    max: usize,
+) -> Result<Vec<T>, KiteError> {
+    let v: Vec<T> = serde_json::from_slice(raw)
+        .map_err(|e| KiteError::input(format!("invalid JSON body: {e}")))?;
+    if v.is_empty() {
+        return Err(KiteError::input("the list of orders is empty"));
+    }
+    if v.len() > max {
+        return Err(KiteError::input(format!(
+            "at most {max} orders, got {}",
+            v.len()
+        )));
+    }
+    Ok(v)
+}
+
+/// Route a Kite client's request here: a request with `X-Kite-Version` whose path is not
+/// under `/kite` gets the prefix (see the module documentation).
+pub fn kite_prefix(mut req: Request) -> Request {
+    if req.headers().contains_key("x-kite-version") && !is_kite_path(req.uri().path()) {
+        let pq = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .to_string();
+        if let Ok(uri) = format!("/kite{pq}").parse::<Uri>() {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
+}
+
+pub fn is_kite_path(path: &str) -> bool {
+    path == "/kite" || path.starts_with("/kite/")
+}
+
+/// Kite's time text (`YYYY-MM-DD HH:MM:SS`, IST) of epoch ms.
+pub fn ist_text(ms: i64) -> String {
+    super::accounts::ist_text(ms)
+}
+
+/// The caller's exchange-qualified instrument (`NFO:NIFTY26DECFUT`) as a tradingsymbol.
+pub fn strip_exchange(i: &str) -> &str {
+    i.split_once(':').map_or(i, |(_, s)| s).trim()
+}

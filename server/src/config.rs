@@ -66,6 +66,11 @@ pub struct Config {
     #[arg(long, env = "STOCKSBLITZ_REDIS_PATTERN", default_value = "ticker:*")]
     pub redis_pattern: String,
 
+    /// The base URL other replicas reach this one at (requests for accounts this replica
+    /// matches are forwarded there). Default: `http://<--addr>` (`127.0.0.1` for `0.0.0.0`).
+    #[arg(long, env = "STOCKSBLITZ_ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
+
     /// Continuous session: bars and simulated ticks at any hour (demo at night and weekends).
     #[arg(long, env = "STOCKSBLITZ_DEMO_CLOCK")]
     pub demo_clock: bool,

@@ -14,7 +14,13 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub detail: String,
+    /// Another replica that can answer this request (see `forward`).
+    pub forward_to: Option<String>,
 }
+
+/// A response extension: replay the request at this replica (the forwarding middleware).
+#[derive(Debug, Clone)]
+pub struct ForwardTo(pub String);
 
 /// The error body of every route (documentation; rendered from [`ApiError`]).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -37,6 +43,7 @@ impl ApiError {
             status,
             code,
             detail: detail.into(),
+            forward_to: None,
         }
     }
 
@@ -79,7 +86,11 @@ impl IntoResponse for ApiError {
             detail: &self.detail,
             code: self.code,
         });
-        (self.status, body).into_response()
+        let mut r = (self.status, body).into_response();
+        if let Some(url) = self.forward_to {
+            r.extensions_mut().insert(ForwardTo(url));
+        }
+        r
     }
 }
 

@@ -4,11 +4,13 @@
 pub mod admin;
 pub mod config;
 pub mod error;
+pub mod forward;
 pub mod health;
 pub mod identity;
 pub mod ingest;
 pub mod metrics;
 pub mod openapi;
+pub mod order_feed;
 pub mod routes;
 pub mod series;
 pub mod state;
@@ -113,6 +115,7 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(i::unsubscribe))
         .routes(routes!(i::list))
         .routes(routes!(s::indicators_stream))
+        .routes(routes!(s::orders_stream))
         .routes(routes!(i::definition_route))
         .merge(identity_routes())
 }
@@ -154,6 +157,10 @@ fn layered(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     routes
         .fallback(error::not_found_fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            forward::forward,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -388,6 +395,14 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             }
         });
     }
+    let advertise = cfg.advertise_url.clone().unwrap_or_else(|| {
+        let ip = if addr.ip().is_unspecified() {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            addr.ip()
+        };
+        format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
+    });
     let state = Arc::new(AppState::with_pipeline(
         store.clone(),
         source_name,
@@ -395,6 +410,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         cfg.bar_grace_ms as i64,
         bus_kind,
         identity,
+        Some(&advertise),
     )?);
     let pipeline = state.pipeline.clone();
     let mut tasks = Vec::new();
@@ -403,6 +419,26 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         "trading",
         ingest::supervisor::supervise("trading", move || trading::run(st.clone())),
     ));
+    {
+        // Order updates: this replica's to its sockets (and Redis); the others' from Redis.
+        let st = state.clone();
+        let redis = cfg.redis_url.clone().map(|u| (u, cfg.redis_prefix.clone()));
+        let r = redis.clone();
+        tokio::spawn(async move {
+            if let Err(e) = order_feed::run(st, r).await {
+                tracing::error!(error = %e, "order feed stopped");
+            }
+        });
+        if let Some((url, prefix)) = redis {
+            let st = state.clone();
+            tasks.push((
+                "order_updates",
+                ingest::supervisor::supervise("order_updates", move || {
+                    order_feed::run_subscriber(st.clone(), url.clone(), prefix.clone())
+                }),
+            ));
+        }
+    }
     if let Some(sh) = state.identity.shared.clone() {
         let id = state.identity.clone();
         tasks.push((

@@ -32,6 +32,9 @@ pub struct Metrics {
     auth_failures: Mutex<BTreeMap<&'static str, u64>>,
     /// Open WebSocket connections.
     pub websockets_open: std::sync::atomic::AtomicI64,
+    /// Trading requests replayed at the replica matching the account (ok, failed).
+    pub forwarded_ok: std::sync::atomic::AtomicU64,
+    pub forwarded_failed: std::sync::atomic::AtomicU64,
 }
 
 /// Counts an open WebSocket for as long as it lives.
@@ -54,6 +57,16 @@ impl Drop for OpenSocket<'_> {
 }
 
 impl Metrics {
+    /// Count a request forwarded to another replica.
+    pub fn forwarded(&self, ok: bool) {
+        let c = if ok {
+            &self.forwarded_ok
+        } else {
+            &self.forwarded_failed
+        };
+        c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Count an authentication failure by reason.
     pub fn auth_failure(&self, reason: &'static str) {
         if let Ok(mut m) = self.auth_failures.lock() {
@@ -315,6 +328,50 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
                 "Open WebSocket connections.",
                 "gauge",
                 open,
+            ),
+            (
+                "stocksblitz_trading_forwarded_total",
+                "Trading requests replayed at the replica matching the account.",
+                "counter",
+                as_i64(
+                    state
+                        .metrics
+                        .forwarded_ok
+                        .load(std::sync::atomic::Ordering::Relaxed),
+                ),
+            ),
+            (
+                "stocksblitz_trading_forward_failures_total",
+                "Trading requests whose matching replica could not be reached.",
+                "counter",
+                as_i64(
+                    state
+                        .metrics
+                        .forwarded_failed
+                        .load(std::sync::atomic::Ordering::Relaxed),
+                ),
+            ),
+            (
+                "stocksblitz_order_updates_published_total",
+                "Order updates published to the other replicas.",
+                "counter",
+                as_i64(
+                    state
+                        .order_feed
+                        .published
+                        .load(std::sync::atomic::Ordering::Relaxed),
+                ),
+            ),
+            (
+                "stocksblitz_order_updates_dropped_total",
+                "Batches of order updates dropped because the feed fell behind (orders are stored).",
+                "counter",
+                as_i64(
+                    state
+                        .order_feed
+                        .dropped
+                        .load(std::sync::atomic::Ordering::Relaxed),
+                ),
             ),
         ],
     );

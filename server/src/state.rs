@@ -28,6 +28,8 @@ pub struct AppState {
     pub indicator_values: ValueCache,
     /// Paper trading (accounts, orders, the matching of this replica's shards).
     pub trading: Arc<stocksblitz_trading::Trading>,
+    /// Order updates for `/orders/stream` (this replica's and, through Redis, the others').
+    pub order_feed: Arc<crate::order_feed::OrderFeed>,
 }
 
 impl AppState {
@@ -39,16 +41,18 @@ impl AppState {
         grace_ms: i64,
         bus_kind: &'static str,
         identity: Arc<Identity>,
+        advertise_url: Option<&str>,
     ) -> anyhow::Result<Self> {
         let (writer, _task) = BarWriter::spawn(store.clone(), WriterConfig::default());
         let pipeline = Arc::new(Pipeline::new(source, session, grace_ms, writer));
-        let trading = Arc::new(crate::trading::service(
-            store.clone(),
-            pipeline.clone(),
-            session,
-        )?);
+        let (order_feed, sink) = crate::order_feed::OrderFeed::new();
+        let trading = Arc::new(
+            crate::trading::service(store.clone(), pipeline.clone(), session, advertise_url)?
+                .with_sink(sink),
+        );
         Ok(AppState {
             trading,
+            order_feed,
             store,
             started: Instant::now(),
             metrics: Metrics::default(),
@@ -65,6 +69,14 @@ impl AppState {
     pub async fn new(store: Store) -> anyhow::Result<Self> {
         let identity =
             Arc::new(Identity::load(store.clone(), crate::identity::ACCESS_TTL_MS).await?);
-        Self::with_pipeline(store, "none", Session::exchange(), 2000, "memory", identity)
+        Self::with_pipeline(
+            store,
+            "none",
+            Session::exchange(),
+            2000,
+            "memory",
+            identity,
+            None,
+        )
     }
 }

@@ -44,7 +44,15 @@ impl QuoteSource for SnapshotQuotes {
 
 /// The trading service of this process: the shipped broker configuration, market hours as the
 /// pipeline's session (always open under the demo clock: no cut-off or square-off then).
-pub fn service(store: Store, pipeline: Arc<Pipeline>, session: Session) -> anyhow::Result<Trading> {
+///
+/// The replica's holder name ends in `@<advertise_url>` when it has one: a replica that does not
+/// match an account forwards its requests to the holder ([`forward_target`]).
+pub fn service(
+    store: Store,
+    pipeline: Arc<Pipeline>,
+    session: Session,
+    advertise_url: Option<&str>,
+) -> anyhow::Result<Trading> {
     let mut broker = BrokerConfig::embedded()?;
     if session.mode == SessionMode::AlwaysOpen {
         broker.session = SessionRules {
@@ -54,13 +62,25 @@ pub fn service(store: Store, pipeline: Arc<Pipeline>, session: Session) -> anyho
             ..SessionRules::default()
         };
     }
-    let holder = format!("{}-{}-{}", hostname(), std::process::id(), now_ms());
+    let mut holder = format!("{}-{}-{}", hostname(), std::process::id(), now_ms());
+    if let Some(url) = advertise_url {
+        holder.push('@');
+        holder.push_str(url.trim_end_matches('/'));
+    }
     Ok(Trading::new(
         store,
         TradingConfig::new(broker),
         holder,
         Arc::new(SnapshotQuotes(pipeline)),
     ))
+}
+
+/// The base URL of the replica named `holder` (None: it advertised none).
+pub fn forward_target(holder: &str) -> Option<&str> {
+    holder
+        .split_once('@')
+        .map(|(_, url)| url)
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
 }
 
 fn hostname() -> String {
@@ -70,7 +90,8 @@ fn hostname() -> String {
 }
 
 /// The matching loop: every 250 ms the quotes that changed since the last round go to the
-/// shards this replica serves; every second the clock; every 5 s free shards are claimed. It
+/// shards this replica serves; every second the clock (which renews the 5 s leases) and a claim
+/// of free shards (a dead replica's, taken over within about 6 s). It
 /// reads the snapshot and never blocks ingestion (a slow store delays only this loop).
 pub async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
     let mut fed: HashMap<String, i64> = HashMap::new();
@@ -81,7 +102,7 @@ pub async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
         every.tick().await;
         round += 1;
         let now = now_ms();
-        if round % 20 == 1
+        if round % 4 == 1
             && let Err(e) = state.trading.claim_free_shards(now).await
         {
             tracing::warn!(error = %e, "cannot claim trading shards");

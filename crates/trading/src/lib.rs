@@ -28,6 +28,12 @@ pub trait QuoteSource: Send + Sync {
     fn quote(&self, tradingsymbol: &str) -> Option<Quote>;
 }
 
+/// Told about every batch of events once it is stored (order updates for streams, metrics).
+/// Called with the shard's lock held: it must not block (hand the events to a task).
+pub trait EventSink: Send + Sync {
+    fn stored(&self, shard: i64, events: &[Event]);
+}
+
 /// The name of the account created on first use.
 pub const PRIMARY: &str = "primary";
 
@@ -47,7 +53,7 @@ impl TradingConfig {
     pub fn new(broker: Config) -> TradingConfig {
         TradingConfig {
             shards: 16,
-            lease_ttl_ms: 10_000,
+            lease_ttl_ms: 5_000,
             default_opening_balance: 100_000_000,
             broker,
         }
@@ -65,7 +71,11 @@ pub enum TradingError {
     Rejected(#[from] Rejection),
     /// Another replica matches this account's shard right now, or it lost the lease.
     #[error("the account's shard is served by another replica; retry")]
-    Unavailable { shard: i64 },
+    Unavailable {
+        shard: i64,
+        /// The replica holding the shard's lease, when known.
+        holder: Option<String>,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("stored event {seq} of shard {shard} is not valid: {why}")]
@@ -86,6 +96,7 @@ pub struct Trading {
     quotes: Arc<dyn QuoteSource>,
     /// Set by [`Trading::release_all`]: no shard is taken again afterwards.
     closed: AtomicBool,
+    sink: Option<Arc<dyn EventSink>>,
 }
 
 impl std::fmt::Debug for Trading {
@@ -113,7 +124,14 @@ impl Trading {
             cfg,
             quotes,
             closed: AtomicBool::new(false),
+            sink: None,
         }
+    }
+
+    /// Tell `sink` about every batch of events stored from now on.
+    pub fn with_sink(mut self, sink: Arc<dyn EventSink>) -> Trading {
+        self.sink = Some(sink);
+        self
     }
 
     pub fn holder(&self) -> &str {
@@ -367,11 +385,17 @@ impl Trading {
         let slot = self
             .shards
             .get(usize::try_from(shard).unwrap_or(usize::MAX))
-            .ok_or(TradingError::Unavailable { shard })?;
+            .ok_or(TradingError::Unavailable {
+                shard,
+                holder: None,
+            })?;
         let mut guard = slot.lock().await;
         if self.closed.load(Ordering::SeqCst) {
             *guard = None;
-            return Err(TradingError::Unavailable { shard });
+            return Err(TradingError::Unavailable {
+                shard,
+                holder: None,
+            });
         }
         let fresh = guard.as_ref().is_none_or(|s| s.lease_until <= now);
         if fresh {
@@ -381,7 +405,14 @@ impl Trading {
                 .await?
             {
                 *guard = None;
-                return Err(TradingError::Unavailable { shard });
+                let holder = self
+                    .store
+                    .lease(shard)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|l| l.holder);
+                return Err(TradingError::Unavailable { shard, holder });
             }
             // Ours again, but another replica may have served it in between: reload when the
             // log went on without us.
@@ -404,7 +435,10 @@ impl Trading {
             }
         }
         let Some(sh) = guard.as_mut() else {
-            return Err(TradingError::Unavailable { shard });
+            return Err(TradingError::Unavailable {
+                shard,
+                holder: None,
+            });
         };
         let (out, events) = f(sh)?;
         if let Err(e) = self.persist(shard, now, &events).await {
@@ -464,8 +498,16 @@ impl Trading {
             .append_broker_events(shard, &self.holder, now, &stored)
             .await
         {
-            Ok(()) => Ok(()),
-            Err(StoreError::LeaseLost { shard }) => Err(TradingError::Unavailable { shard }),
+            Ok(()) => {
+                if let Some(sink) = &self.sink {
+                    sink.stored(shard, events);
+                }
+                Ok(())
+            }
+            Err(StoreError::LeaseLost { shard }) => Err(TradingError::Unavailable {
+                shard,
+                holder: None,
+            }),
             Err(e) => Err(e.into()),
         }
     }

@@ -236,11 +236,17 @@ pub(crate) fn trading_error(e: TradingError) -> ApiError {
             ApiError::not_found("account_not_found", format!("no account {id}"))
         }
         TradingError::Rejected(rej) => reject_error(&rej.reason),
-        TradingError::Unavailable { .. } => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shard_unavailable",
-            "the account is served by another replica right now; retry",
-        ),
+        TradingError::Unavailable { holder, .. } => ApiError {
+            forward_to: holder
+                .as_deref()
+                .and_then(crate::trading::forward_target)
+                .map(str::to_string),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shard_unavailable",
+                "the account is served by another replica right now; retry",
+            )
+        },
         TradingError::Store(e) => match e {
             stocksblitz_store::StoreError::Exists(what) => ApiError::new(
                 StatusCode::CONFLICT,

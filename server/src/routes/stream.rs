@@ -56,8 +56,16 @@ fn header_token(headers: &HeaderMap) -> Option<String> {
 type Peer = ClientIp;
 
 async fn authenticate(state: &AppState, token: &str, peer: &Peer) -> Result<(), String> {
+    authenticate_user(state, token, peer).await.map(|_| ())
+}
+
+async fn authenticate_user(
+    state: &AppState,
+    token: &str,
+    peer: &Peer,
+) -> Result<crate::identity::UserIdentity, String> {
     match state.identity.authenticate(token, peer.0).await {
-        Ok(id) if id.scopes.contains(stocksblitz_auth::Scope::Read) => Ok(()),
+        Ok(id) if id.scopes.contains(stocksblitz_auth::Scope::Read) => Ok(id),
         Ok(_) => Err("this stream needs the read scope".into()),
         Err(e) => {
             state.metrics.auth_failure(e.code());
@@ -522,6 +530,132 @@ async fn monitor_session(
                     }
                 }
             }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderStreamQuery {
+    pub token: Option<String>,
+    /// Only this account's updates (default: every account of the caller).
+    pub account_id: Option<String>,
+}
+
+/// `GET /orders/stream` (WebSocket): `{"type": "order", "data": {Kite order fields}}` on every
+/// status change of the caller's orders and `{"type": "trade", "data": {…}}` on every fill,
+/// whichever replica matched them. A socket that falls behind is told how many it missed
+/// (`{"type": "error", "error_code": "lagged"}`) and should re-read the order book.
+#[utoipa::path(get, path = "/orders/stream", tag = "streams", description = "WebSocket: order and trade updates of the caller's paper accounts.", params(OrderStreamQuery), responses((status = 101, description = "switching to the WebSocket protocol"), (status = 426, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody)))]
+pub async fn orders_stream(
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<OrderStreamQuery>,
+    headers: HeaderMap,
+    peer: Peer,
+) -> Result<Response, ApiError> {
+    let account = match q
+        .account_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(raw) => Some(
+            raw.parse::<i64>()
+                .ok()
+                .filter(|v| *v > 0)
+                .ok_or_else(|| ApiError::bad_param("account_id", "must be a positive integer"))?,
+        ),
+    };
+    let ws = ws.map_err(upgrade_required)?;
+    let token = q.token.or_else(|| header_token(&headers));
+    Ok(ws
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| order_session(socket, state, token, peer, account)))
+}
+
+async fn order_session(
+    mut socket: WebSocket,
+    state: Arc<AppState>,
+    token: Option<String>,
+    peer: Peer,
+    account: Option<i64>,
+) {
+    // Subscribe before authenticating so nothing between the two is missed.
+    let mut rx = state.order_feed.tx.subscribe();
+    let who = match token {
+        Some(t) => authenticate_user(&state, &t, &peer).await,
+        None => match tokio::time::timeout(AUTH_TIMEOUT, socket.recv()).await {
+            Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str::<ClientMsg>(&text) {
+                Ok(ClientMsg {
+                    action: Some(a),
+                    token: Some(t),
+                    ..
+                }) if a == "auth" => authenticate_user(&state, &t, &peer).await,
+                _ => Err("the first message must be {\"action\": \"auth\", \"token\": …}".into()),
+            },
+            Ok(_) => Err("the first message must be {\"action\": \"auth\", \"token\": …}".into()),
+            Err(_) => Err("no authentication within 10 s".into()),
+        },
+    };
+    let who = match who {
+        Ok(w) => w,
+        Err(why) => {
+            close_policy(socket, why).await;
+            return;
+        }
+    };
+    let owner = format!("user:{}", who.user_id);
+    if let Some(id) = account {
+        // Someone else's account is as unknown as a missing one.
+        let mine = matches!(state.store.paper_account(id).await, Ok(Some(a)) if a.owner == owner);
+        if !mine {
+            let _ = send(
+                &mut socket,
+                &error_msg("account_not_found", format!("no account {id}")),
+            )
+            .await;
+            close_policy(socket, format!("no account {id}")).await;
+            return;
+        }
+    }
+    let _open = crate::metrics::OpenSocket::new(&state.metrics);
+    if !send(&mut socket, &json!({"type": "success", "action": "auth"})).await {
+        return;
+    }
+    loop {
+        tokio::select! {
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    let reply = match serde_json::from_str::<ClientMsg>(&text) {
+                        Ok(ClientMsg { action: Some(a), .. }) if a == "ping" => json!({"type": "pong"}),
+                        _ => error_msg("invalid_message", "this stream only sends; the one message it takes is {\"action\": \"ping\"}"),
+                    };
+                    if !send(&mut socket, &reply).await {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+            },
+            item = rx.recv() => match item {
+                Ok(item) => {
+                    if item.owner != owner || account.is_some_and(|a| a != item.account) {
+                        continue;
+                    }
+                    if socket.send(Message::Text(Utf8Bytes::from(item.text.as_str()))).await.is_err() {
+                        break;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    let m = error_msg("lagged", format!("{n} updates were missed; re-read the order book"));
+                    if !send(&mut socket, &m).await {
+                        break;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
         }
     }
 }

@@ -50,6 +50,8 @@ pub struct KiteError {
     pub status: StatusCode,
     pub error_type: ErrorType,
     pub message: String,
+    /// Another replica that can answer (see `crate::forward`).
+    pub forward_to: Option<String>,
 }
 
 /// Kite's error body.
@@ -70,6 +72,7 @@ impl KiteError {
             status: StatusCode::BAD_REQUEST,
             error_type: ErrorType::InputException,
             message: message.into(),
+            forward_to: None,
         }
     }
 }
@@ -101,6 +104,7 @@ impl From<ApiError> for KiteError {
             status,
             error_type,
             message: e.detail,
+            forward_to: e.forward_to,
         }
     }
 }
@@ -113,7 +117,7 @@ impl From<crate::identity::extract::AuthRejection> for KiteError {
 
 impl IntoResponse for KiteError {
     fn into_response(self) -> Response {
-        (
+        let mut r = (
             self.status,
             Json(KiteErrorBody {
                 status: "error",
@@ -122,7 +126,11 @@ impl IntoResponse for KiteError {
                 error_type: self.error_type,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(url) = self.forward_to {
+            r.extensions_mut().insert(crate::error::ForwardTo(url));
+        }
+        r
     }
 }
 

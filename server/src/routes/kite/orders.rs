@@ -96,7 +96,7 @@ pub struct OrderIdOut {
     pub order_id: String,
 }
 
-pub(super) fn kite_order(o: &Order, placed_by: &str, token: u64) -> KiteOrder {
+pub(crate) fn kite_order(o: &Order, placed_by: &str, token: u64) -> KiteOrder {
     let base = order_out(o);
     let exchange_order_id = (o.status != stocksblitz_broker::Status::Rejected)
         .then(|| format!("SB{:016}", o.order_id.0));
@@ -343,6 +343,7 @@ pub async fn order_history(
             status: axum::http::StatusCode::NOT_FOUND,
             error_type: super::ErrorType::OrderException,
             message: format!("Couldn't find that order ({oid})."),
+            forward_to: None,
         });
     }
     Ok(ok(v))
@@ -396,5 +397,6 @@ pub async fn order_trades(
         status: axum::http::StatusCode::NOT_FOUND,
         error_type: super::ErrorType::OrderException,
         message: format!("Couldn't find that order ({oid})."),
+        forward_to: None,
     })
 }

@@ -75,6 +75,11 @@ pub struct Config {
     #[arg(long, env = "STOCKSBLITZ_DEMO_CLOCK")]
     pub demo_clock: bool,
 
+    /// With --demo-clock: how many times faster than real time the virtual exchange clock of
+    /// paper trading runs (600: a 6¼-hour session in 37.5 s). `POST /admin/clock` moves it on.
+    #[arg(long, env = "STOCKSBLITZ_DEMO_SPEED", default_value_t = 1.0)]
+    pub demo_speed: f64,
+
     /// Simulator seed (reproducible runs).
     #[arg(long, env = "STOCKSBLITZ_SEED", default_value_t = 42)]
     pub seed: u64,

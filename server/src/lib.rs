@@ -2,6 +2,7 @@
 //! and the Python console script both call it); [`app`] builds the router for tests.
 
 pub mod admin;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod forward;
@@ -106,6 +107,8 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
             routes::accounts::cancel_order
         ))
         .routes(routes!(routes::accounts::reset))
+        .routes(routes!(routes::clock::clock))
+        .routes(routes!(routes::clock::advance))
         .merge(kite_routes())
         .routes(routes!(i::current))
         .routes(routes!(i::at_offset))
@@ -403,6 +406,14 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         };
         format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
     });
+    let clock = Arc::new(if cfg.demo_clock {
+        let resume = store.latest_broker_event_at().await?;
+        let c = clock::TradingClock::demo(cfg.demo_speed, resume);
+        tracing::info!(speed = cfg.demo_speed, now = %routes::accounts::ist_text(c.now()), "paper trading on the demo exchange clock");
+        c
+    } else {
+        clock::TradingClock::wall()
+    });
     let state = Arc::new(AppState::with_pipeline(
         store.clone(),
         source_name,
@@ -410,7 +421,10 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         cfg.bar_grace_ms as i64,
         bus_kind,
         identity,
-        Some(&advertise),
+        state::TradingSetup {
+            advertise_url: Some(advertise),
+            clock,
+        },
     )?);
     let pipeline = state.pipeline.clone();
     let mut tasks = Vec::new();

@@ -28,8 +28,17 @@ pub struct AppState {
     pub indicator_values: ValueCache,
     /// Paper trading (accounts, orders, the matching of this replica's shards).
     pub trading: Arc<stocksblitz_trading::Trading>,
+    /// The exchange clock trading runs on (the wall clock, or the demo clock).
+    pub clock: Arc<crate::clock::TradingClock>,
     /// Order updates for `/orders/stream` (this replica's and, through Redis, the others').
     pub order_feed: Arc<crate::order_feed::OrderFeed>,
+}
+
+/// How this replica trades: the URL other replicas forward to, the exchange clock.
+#[derive(Debug)]
+pub struct TradingSetup {
+    pub advertise_url: Option<String>,
+    pub clock: Arc<crate::clock::TradingClock>,
 }
 
 impl AppState {
@@ -41,16 +50,26 @@ impl AppState {
         grace_ms: i64,
         bus_kind: &'static str,
         identity: Arc<Identity>,
-        advertise_url: Option<&str>,
+        trading: TradingSetup,
     ) -> anyhow::Result<Self> {
+        let TradingSetup {
+            advertise_url,
+            clock,
+        } = trading;
         let (writer, _task) = BarWriter::spawn(store.clone(), WriterConfig::default());
         let pipeline = Arc::new(Pipeline::new(source, session, grace_ms, writer));
         let (order_feed, sink) = crate::order_feed::OrderFeed::new();
         let trading = Arc::new(
-            crate::trading::service(store.clone(), pipeline.clone(), session, advertise_url)?
-                .with_sink(sink),
+            crate::trading::service(
+                store.clone(),
+                pipeline.clone(),
+                clock.clone(),
+                advertise_url.as_deref(),
+            )?
+            .with_sink(sink),
         );
         Ok(AppState {
+            clock,
             trading,
             order_feed,
             store,
@@ -76,7 +95,10 @@ impl AppState {
             2000,
             "memory",
             identity,
-            None,
+            TradingSetup {
+                advertise_url: None,
+                clock: Arc::new(crate::clock::TradingClock::wall()),
+            },
         )
     }
 }

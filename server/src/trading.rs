@@ -2,26 +2,26 @@
 //! the pipeline's snapshot (a loop that sends each quote once, when it changes, and a clock
 //! tick every second), and its quotes for first orders. Routes are in `routes::accounts`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use stocksblitz_broker::money::paise_rounded;
-use stocksblitz_broker::{Config as BrokerConfig, Quote, SessionRules};
-use stocksblitz_market::session::{Session, SessionMode};
+use stocksblitz_broker::{Config as BrokerConfig, Quote};
 use stocksblitz_market::snapshot::Quote as SnapQuote;
 use stocksblitz_store::Store;
 use stocksblitz_trading::{QuoteSource, Trading, TradingConfig};
 
+use crate::clock::TradingClock;
 use crate::ingest::Pipeline;
 use crate::ingest::now_ms;
 use crate::state::AppState;
 
 /// The broker's view of a snapshot quote: its own prices, the book when the feed has one
-/// (sizes unknown), the IV it was valued at.
-pub fn broker_quote(q: &SnapQuote) -> Option<Quote> {
+/// (sizes unknown), the IV it was valued at. Under the demo clock a quote is stamped with the
+/// clock's time when it is handed over (`at`), as the exchange would stamp it now.
+pub fn broker_quote(q: &SnapQuote, at: Option<i64>) -> Option<Quote> {
     Some(Quote {
-        at: q.exchange_ts_ms,
+        at: at.unwrap_or(q.exchange_ts_ms),
         ltp: paise_rounded(q.ltp)?,
         bid: q.bid.and_then(paise_rounded),
         ask: q.ask.and_then(paise_rounded),
@@ -33,13 +33,18 @@ pub fn broker_quote(q: &SnapQuote) -> Option<Quote> {
 }
 
 /// Quotes for first orders, straight from the snapshot.
-struct SnapshotQuotes(Arc<Pipeline>);
+struct SnapshotQuotes(Arc<Pipeline>, Arc<TradingClock>);
 
 impl QuoteSource for SnapshotQuotes {
     fn quote(&self, tradingsymbol: &str) -> Option<Quote> {
         let snap = self.0.snapshot.read().ok()?;
-        broker_quote(snap.get(tradingsymbol)?)
+        broker_quote(snap.get(tradingsymbol)?, demo_stamp(&self.1))
     }
+}
+
+/// The time a quote handed over now carries (None: its own exchange time).
+fn demo_stamp(clock: &TradingClock) -> Option<i64> {
+    clock.is_demo().then(|| clock.now())
 }
 
 /// The trading service of this process: the shipped broker configuration, market hours as the
@@ -50,18 +55,11 @@ impl QuoteSource for SnapshotQuotes {
 pub fn service(
     store: Store,
     pipeline: Arc<Pipeline>,
-    session: Session,
+    clock: Arc<TradingClock>,
     advertise_url: Option<&str>,
 ) -> anyhow::Result<Trading> {
-    let mut broker = BrokerConfig::embedded()?;
-    if session.mode == SessionMode::AlwaysOpen {
-        broker.session = SessionRules {
-            always_open: true,
-            squareoff: None,
-            mis_cutoff: None,
-            ..SessionRules::default()
-        };
-    }
+    // The exchange's session rules on either clock: the demo clock is always in a session.
+    let broker = BrokerConfig::embedded()?;
     let mut holder = format!("{}-{}-{}", hostname(), std::process::id(), now_ms());
     if let Some(url) = advertise_url {
         holder.push('@');
@@ -71,8 +69,9 @@ pub fn service(
         store,
         TradingConfig::new(broker),
         holder,
-        Arc::new(SnapshotQuotes(pipeline)),
-    ))
+        Arc::new(SnapshotQuotes(pipeline, clock)),
+    )
+    .with_lease_clock(Arc::new(now_ms)))
 }
 
 /// The base URL of the replica named `holder` (None: it advertised none).
@@ -89,46 +88,50 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "host".into())
 }
 
-/// The matching loop: every 250 ms the quotes that changed since the last round go to the
-/// shards this replica serves; every second the clock (which renews the 5 s leases) and a claim
-/// of free shards (a dead replica's, taken over within about 6 s). It
-/// reads the snapshot and never blocks ingestion (a slow store delays only this loop).
+/// The matching loop: woken by the pipeline whenever quotes change, it feeds the changed
+/// instruments' quotes to the shards this replica serves (each engine takes the instruments it
+/// knows), so a resting order fills on the quote that makes it marketable; every second the
+/// clock (which renews the 5 s leases) and a claim of free shards (a dead replica's, taken
+/// over within about 6 s). It reads the snapshot and never blocks ingestion (a slow store
+/// delays only this loop; changes arriving meanwhile are merged into the next round).
 pub async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
-    let mut fed: HashMap<String, i64> = HashMap::new();
-    let mut every = tokio::time::interval(Duration::from_millis(250));
+    let mut every = tokio::time::interval(Duration::from_secs(1));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut round: u64 = 0;
     loop {
-        every.tick().await;
-        round += 1;
-        let now = now_ms();
-        if round % 4 == 1
-            && let Err(e) = state.trading.claim_free_shards(now).await
-        {
-            tracing::warn!(error = %e, "cannot claim trading shards");
-        }
-        let quotes: Vec<(String, Quote)> = {
-            let Ok(snap) = state.pipeline.snapshot.read() else {
-                continue;
-            };
-            snap.quotes()
-                .filter(|q| {
-                    fed.get(q.tradingsymbol.as_str())
-                        .is_none_or(|t| *t < q.exchange_ts_ms)
-                })
-                .filter_map(|q| Some((q.tradingsymbol.to_string(), broker_quote(q)?)))
-                .collect()
-        };
-        for (s, q) in &quotes {
-            fed.insert(s.clone(), q.at);
-        }
-        if let Err(e) = state.trading.on_quotes(&quotes).await {
-            tracing::warn!(error = %e, "trading: quotes not applied");
-        }
-        if round.is_multiple_of(4)
-            && let Err(e) = state.trading.tick(now).await
-        {
-            tracing::warn!(error = %e, "trading: clock tick not applied");
+        tokio::select! {
+            _ = every.tick() => {
+                round += 1;
+                let now = state.clock.now();
+                if let Err(e) = state.trading.claim_free_shards(now).await {
+                    tracing::warn!(error = %e, "cannot claim trading shards");
+                }
+                if round > 1
+                    && let Err(e) = state.trading.tick(now).await
+                {
+                    tracing::warn!(error = %e, "trading: clock tick not applied");
+                }
+            }
+            _ = state.pipeline.quotes_changed.notified() => {
+                let changed = state.pipeline.take_changed();
+                let stamp = demo_stamp(&state.clock);
+                if changed.is_empty() {
+                    continue;
+                }
+                let quotes: Vec<(String, Quote)> = {
+                    let Ok(snap) = state.pipeline.snapshot.read() else {
+                        continue;
+                    };
+                    changed
+                        .iter()
+                        .filter_map(|s| snap.get(s))
+                        .filter_map(|q| Some((q.tradingsymbol.to_string(), broker_quote(q, stamp)?)))
+                        .collect()
+                };
+                if let Err(e) = state.trading.on_quotes(&quotes).await {
+                    tracing::warn!(error = %e, "trading: quotes not applied");
+                }
+            }
         }
     }
 }

@@ -1074,3 +1074,38 @@ fn order_history_has_one_row_per_change() {
     let replayed = stocksblitz_broker::Engine::replay(h.e.config().clone(), &h.log);
     assert_eq!(replayed.order_history(id), hist);
 }
+
+#[test]
+fn a_clock_that_jumps_days_still_rolls_and_settles_at_expiry() {
+    // The demo clock jumps: 2026-12-02 10:00 → 2026-12-08 15:10 (the weekly expiry, a
+    // Tuesday) → 15:30:30. The index quote at 15:10 is in the closing half hour.
+    const WEEKLY_CE: &str = "NIFTY26D0826000CE";
+    let mut h = market_open();
+    h.ltp(WEEKLY_CE, 15_000);
+    h.market(WEEKLY_CE, Side::Buy, 65, Product::Nrml).unwrap();
+    h.clock(ist("2026-12-08", 15, 10, 0));
+    h.ltp(SPOT, 2_610_000);
+    h.clock(ist("2026-12-08", 15, 30, 30));
+    let acc = h.e.account(A).unwrap();
+    let p = acc.positions.values().next().unwrap();
+    assert_eq!(p.quantity, 0, "settled at expiry");
+    let t = acc.trades.last().unwrap();
+    assert_eq!(t.basis, FillBasis::Settlement);
+    assert_eq!(t.price, 10_000, "intrinsic 26,100 − 26,000 = 100.00");
+    h.assert_replays();
+}
+
+#[test]
+fn the_clock_says_when_it_next_has_work() {
+    let mut h = market_open(); // 10:00 on a trading day
+    let due = h.e.next_due().unwrap();
+    assert_eq!(due, ist(DAY, 15, 20, 0), "the square-off is next");
+    // A TTL order expiring earlier comes first.
+    h.book(FUT, 2_610_000, 2_610_500, 1000);
+    let mut r = OrderRequest::new(A, FUT, Side::Buy, 65, OrderType::Limit, Product::Nrml);
+    r.price = Some(2_500_000);
+    r.validity = Validity::Ttl;
+    r.validity_ttl = Some(5);
+    h.place(r).unwrap();
+    assert_eq!(h.e.next_due(), Some(ist(DAY, 10, 5, 0)));
+}

@@ -248,6 +248,17 @@ impl Store {
         }
     }
 
+    /// The time of the latest broker event of any shard (where the books' clock stands).
+    pub async fn latest_broker_event_at(&self) -> Result<Option<i64>, StoreError> {
+        run!(
+            self,
+            optional,
+            "SELECT MAX(at) FROM broker_events",
+            |row: &_| -> Result<Option<i64>, StoreError> { Ok(sqlx::Row::try_get(row, 0)?) }
+        )
+        .map(Option::flatten)
+    }
+
     /// The shard's events after `after_seq`, in order.
     pub async fn broker_events(
         &self,

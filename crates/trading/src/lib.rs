@@ -97,6 +97,8 @@ pub struct Trading {
     /// Set by [`Trading::release_all`]: no shard is taken again afterwards.
     closed: AtomicBool,
     sink: Option<Arc<dyn EventSink>>,
+    /// The time leases are kept in (None: the times the caller passes).
+    lease_clock: Option<Arc<dyn Fn() -> i64 + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Trading {
@@ -125,7 +127,19 @@ impl Trading {
             quotes,
             closed: AtomicBool::new(false),
             sink: None,
+            lease_clock: None,
         }
+    }
+
+    /// Keep leases in `clock`'s time (epoch ms) rather than the times passed in: a virtual
+    /// exchange clock (the demo clock, faster than real time) must not age leases.
+    pub fn with_lease_clock(mut self, clock: Arc<dyn Fn() -> i64 + Send + Sync>) -> Trading {
+        self.lease_clock = Some(clock);
+        self
+    }
+
+    fn lease_now(&self, given: i64) -> i64 {
+        self.lease_clock.as_ref().map_or(given, |c| c())
     }
 
     /// Tell `sink` about every batch of events stored from now on.
@@ -210,6 +224,9 @@ impl Trading {
         self.with_shard(acc.shard, at, |sh| {
             let mut events = open_if_missing(sh, &acc, at);
             events.extend(refresh_quotes(&mut sh.engine, &cmd, quotes.as_ref()));
+            // Another replica's clock may have run a little ahead (skew, a take-over): the
+            // engine's time never goes back.
+            let at = at.max(sh.engine.now());
             let (result, ev) = sh.engine.handle(at, cmd);
             events.extend(ev);
             Ok(((result, events.clone()), events))
@@ -274,7 +291,8 @@ impl Trading {
                     events.extend(sh.engine.on_quote(sym, *q));
                 }
             }
-            if let Err(e) = self.persist(shard, sh.engine.now(), &events).await {
+            let lease_t = self.lease_now(sh.engine.now());
+            if let Err(e) = self.persist(shard, lease_t, &events).await {
                 *guard = None;
                 return Err(e);
             }
@@ -287,15 +305,18 @@ impl Trading {
     /// events (square-off, expiry, TTL) up to `now`, stored. Returns the events.
     pub async fn tick(&self, now: i64) -> Result<Vec<Event>, TradingError> {
         let mut all = Vec::new();
+        let lease_t = self.lease_now(now);
         for shard in 0..self.cfg.shards {
             let mut guard = self.shards[shard as usize].lock().await;
             let Some(sh) = guard.as_mut() else { continue };
             match self
                 .store
-                .acquire_lease(shard, &self.holder, now, self.cfg.lease_ttl_ms)
+                .acquire_lease(shard, &self.holder, lease_t, self.cfg.lease_ttl_ms)
                 .await
             {
-                Ok(true) if sh.lease_until > now => sh.lease_until = now + self.cfg.lease_ttl_ms,
+                Ok(true) if sh.lease_until > lease_t => {
+                    sh.lease_until = lease_t + self.cfg.lease_ttl_ms;
+                }
                 Ok(true) => {
                     // The lease had lapsed: someone may have served the shard meanwhile.
                     *guard = None;
@@ -312,8 +333,12 @@ impl Trading {
                 Err(e) => return Err(e.into()),
             }
             let Some(sh) = guard.as_mut() else { continue };
+            // Nothing due (no boundary, no TTL): an idle clock stores nothing.
+            if sh.engine.next_due().is_some_and(|due| due > now) {
+                continue;
+            }
             let events = sh.engine.on_clock(now);
-            if let Err(e) = self.persist(shard, now, &events).await {
+            if let Err(e) = self.persist(shard, lease_t, &events).await {
                 *guard = None;
                 return Err(e);
             }
@@ -390,6 +415,7 @@ impl Trading {
                 holder: None,
             })?;
         let mut guard = slot.lock().await;
+        let now = self.lease_now(now);
         if self.closed.load(Ordering::SeqCst) {
             *guard = None;
             return Err(TradingError::Unavailable {

@@ -90,6 +90,10 @@ pub struct Pipeline {
     recent: Mutex<HashMap<CompactString, Recent>>,
     writer: BarWriter,
     pub stats: IngestStats,
+    /// Instruments whose quote changed since the trading loop last looked ([`Pipeline::take_changed`]).
+    changed: Mutex<std::collections::HashSet<CompactString>>,
+    /// Woken on every change (the trading loop waits on it).
+    pub quotes_changed: tokio::sync::Notify,
 }
 
 impl Pipeline {
@@ -101,7 +105,27 @@ impl Pipeline {
             recent: Mutex::new(HashMap::new()),
             writer,
             stats: IngestStats::new(source),
+            changed: Mutex::new(std::collections::HashSet::new()),
+            quotes_changed: tokio::sync::Notify::new(),
         }
+    }
+
+    /// The instruments whose quote changed since the last call (each once).
+    pub fn take_changed(&self) -> Vec<CompactString> {
+        self.changed
+            .lock()
+            .map(|mut c| c.drain().collect())
+            .unwrap_or_default()
+    }
+
+    fn mark_changed<'a>(&self, symbols: impl IntoIterator<Item = &'a CompactString>) {
+        if let Ok(mut c) = self.changed.lock() {
+            // Bounded: nobody draining (no trading loop, as in router tests) must not grow it.
+            if c.len() < 100_000 {
+                c.extend(symbols.into_iter().cloned());
+            }
+        }
+        self.quotes_changed.notify_one();
     }
 
     /// The session the bars follow (exchange hours, or always open with the demo clock).
@@ -160,6 +184,7 @@ impl Pipeline {
                 snap.apply(t);
             }
         }
+        self.mark_changed(ticks.iter().map(|t| &t.tradingsymbol));
         let mut events = Vec::new();
         if let Ok(mut bars) = self.bars.lock() {
             for t in &ticks {
@@ -178,6 +203,7 @@ impl Pipeline {
         if let Ok(mut snap) = self.snapshot.write() {
             snap.apply(tick);
         }
+        self.mark_changed([&tick.tradingsymbol]);
         let mut events = Vec::new();
         if let Ok(mut bars) = self.bars.lock() {
             bars.on_tick(tick, &mut events);

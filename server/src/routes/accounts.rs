@@ -460,7 +460,7 @@ pub async fn list_accounts(
     let who = owner(&auth);
     state
         .trading
-        .primary_account(&who, now_ms())
+        .primary_account(&who, state.clock.now())
         .await
         .map_err(trading_error)?;
     let accounts = state.trading.accounts(&who).await.map_err(trading_error)?;
@@ -487,7 +487,7 @@ pub async fn create_account(
     }
     let acc = state
         .trading
-        .create_account(&owner(&auth), name, balance, now_ms())
+        .create_account(&owner(&auth), name, balance, state.clock.now())
         .await
         .map_err(trading_error)?;
     Ok((StatusCode::CREATED, AccountEnvelope::ok(account_out(&acc))))
@@ -503,7 +503,7 @@ async fn read<R>(
     let id = id_param("account_id", raw_id)?;
     state
         .trading
-        .view(&owner(auth), id as i64, now_ms(), f)
+        .view(&owner(auth), id as i64, state.clock.now(), f)
         .await
         .map_err(trading_error)
 }
@@ -624,7 +624,7 @@ async fn command(
     let cmd = make(AccountId(id))?;
     state
         .trading
-        .execute(&owner(auth), id as i64, now_ms(), cmd)
+        .execute(&owner(auth), id as i64, state.clock.now(), cmd)
         .await
         .map(|(reply, _)| reply)
         .map_err(trading_error)
@@ -779,7 +779,7 @@ pub(crate) async fn place(
     req.idempotency_key = key.map(Into::into);
     let outcome = match state
         .trading
-        .execute(&who, account_id, now, Command::Place(req))
+        .execute(&who, account_id, state.clock.now(), Command::Place(req))
         .await
     {
         Ok((Reply::Orders(ids), _)) => {

@@ -1,6 +1,7 @@
 //! HTTP handlers: small adapters from requests to the crates (parsing, limits, shapes).
 
 pub mod accounts;
+pub mod clock;
 pub mod indicators;
 pub mod kite;
 pub mod market;

@@ -51,6 +51,27 @@ impl Engine {
         }
     }
 
+    /// When the clock next has something to do (a session boundary or a TTL expiry), after the
+    /// engine's time; None for a fresh engine (its first clock starts the calendar). Callers
+    /// ticking often can skip [`Engine::on_clock`] until then: an idle clock stores nothing.
+    pub fn next_due(&self) -> Option<Millis> {
+        let now = self.state.now;
+        if now == 0 {
+            return None;
+        }
+        let boundary = self
+            .cfg
+            .session
+            .boundaries_between(now, now + 8 * 86_400_000, 8)
+            .first()
+            .map(|b| b.0);
+        let ttl = self.ttl.iter().next().map(|t| t.0);
+        match (boundary, ttl) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     pub(super) fn boundary(&mut self, at: Millis, b: Boundary) {
         let Some(date) = date_of(at) else { return };
         match b {

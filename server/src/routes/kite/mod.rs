@@ -30,7 +30,6 @@ use stocksblitz_auth::{AuthError, Scope};
 use super::accounts::owner;
 use crate::error::ApiError;
 use crate::identity::extract::Auth;
-use crate::ingest::now_ms;
 use crate::state::AppState;
 
 /// Kite's exception names.
@@ -175,7 +174,7 @@ impl KiteAuth {
     pub async fn account(&self, state: &AppState) -> Result<i64, KiteError> {
         state
             .trading
-            .primary_account(&owner(&self.0), now_ms())
+            .primary_account(&owner(&self.0), state.clock.now())
             .await
             .map(|a| a.account_id)
             .map_err(|e| super::accounts::trading_error(e).into())

@@ -15,7 +15,6 @@ use stocksblitz_broker::{
 };
 
 use super::{KiteAuth, KiteError, KiteForm, KiteResult, ok};
-use crate::ingest::now_ms;
 use crate::routes::accounts::{
     OrderFields, OrderOut, TradeOut, id_param, idempotency_key, money_param, order_out, owner,
     place, trade_out, trading_error,
@@ -260,7 +259,7 @@ async fn command(
         .execute(
             &owner(&auth.0),
             account,
-            now_ms(),
+            state.clock.now(),
             make(AccountId(account as u64)),
         )
         .await
@@ -280,7 +279,7 @@ pub(super) async fn read<R>(
     let tokens = super::market::Tokens::of(state)?;
     state
         .trading
-        .view(&owner(&auth.0), account, now_ms(), |e, id| {
+        .view(&owner(&auth.0), account, state.clock.now(), |e, id| {
             f(e, id, &|s| tokens.token(s))
         })
         .await
@@ -292,8 +291,8 @@ fn in_book(o: &Order, sod: i64) -> bool {
     o.order_timestamp >= sod || o.is_open()
 }
 
-fn start_of_day() -> i64 {
-    let today = crate::routes::ist_today(now_ms());
+fn start_of_day(state: &AppState) -> i64 {
+    let today = crate::routes::ist_today(state.clock.now());
     stocksblitz_broker::session::ist_midnight(today)
 }
 
@@ -304,7 +303,7 @@ pub async fn orders(
     State(state): State<Arc<AppState>>,
 ) -> KiteResult<Vec<KiteOrder>> {
     let by = kite_user_id(&auth);
-    let sod = start_of_day();
+    let sod = start_of_day(&state);
     let v = read(&state, &auth, |e, id, token| {
         e.account(id)
             .map(|a| {
@@ -355,7 +354,7 @@ pub async fn trades(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
 ) -> KiteResult<Vec<KiteTrade>> {
-    let sod = start_of_day();
+    let sod = start_of_day(&state);
     let v = read(&state, &auth, |e, id, token| {
         e.account(id)
             .map(|a| {

@@ -13,7 +13,6 @@ use stocksblitz_broker::{
 
 use super::orders::{kite_user_id, read};
 use super::{KiteAuth, KiteError, KiteForm, KiteResult, json_list, ok};
-use crate::ingest::now_ms;
 use crate::routes::accounts::{PositionOut, funds_out, owner, position_out, trading_error};
 use crate::state::AppState;
 
@@ -172,7 +171,7 @@ pub async fn convert_position(
         .execute(
             &owner(&auth.0),
             account,
-            now_ms(),
+            state.clock.now(),
             Command::Convert {
                 account: AccountId(account as u64),
                 tradingsymbol: tradingsymbol.into(),
@@ -610,7 +609,7 @@ async fn evaluate<R>(
         .collect();
     state
         .trading
-        .evaluate(&owner(&auth.0), account, now_ms(), &symbols, f)
+        .evaluate(&owner(&auth.0), account, state.clock.now(), &symbols, f)
         .await
         .map_err(|e| KiteError::from(trading_error(e)))?
 }
@@ -627,7 +626,7 @@ pub async fn order_margins(
     raw: axum::body::Bytes,
 ) -> KiteResult<Vec<MarginOut>> {
     let orders: Vec<MarginOrder> = json_list(&raw, MAX_ORDERS)?;
-    let date = crate::routes::ist_today(now_ms());
+    let date = crate::routes::ist_today(state.clock.now());
     let v = evaluate(&state, &auth, &orders, |e, id| {
         let base = e.account_legs(id);
         let before = e.requirement_of(&base);
@@ -696,7 +695,7 @@ pub async fn basket_margins(
         }
     };
     let orders: Vec<MarginOrder> = json_list(&raw, MAX_ORDERS)?;
-    let date = crate::routes::ist_today(now_ms());
+    let date = crate::routes::ist_today(state.clock.now());
     let out = evaluate(&state, &auth, &orders, |e, id| {
         let valued = orders
             .iter()
@@ -778,7 +777,7 @@ pub async fn contract_note(
             trigger_price: None,
         })
         .collect();
-    let date = crate::routes::ist_today(now_ms());
+    let date = crate::routes::ist_today(state.clock.now());
     let rows = evaluate(&state, &auth, &[], |e, _| {
         orders
             .iter()

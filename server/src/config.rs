@@ -80,6 +80,10 @@ pub struct Config {
     #[arg(long, env = "STOCKSBLITZ_DEMO_SPEED", default_value_t = 1.0)]
     pub demo_speed: f64,
 
+    /// Seconds between the snapshots of each active strategy's book.
+    #[arg(long, env = "STOCKSBLITZ_STRATEGY_SNAPSHOT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub strategy_snapshot_secs: u64,
+
     /// Simulator seed (reproducible runs).
     #[arg(long, env = "STOCKSBLITZ_SEED", default_value_t = 42)]
     pub seed: u64,

@@ -34,7 +34,10 @@ fn client() -> Option<&'static reqwest::Client> {
 }
 
 fn forwardable(path: &str) -> bool {
-    path == "/accounts" || path.starts_with("/accounts/") || crate::routes::kite::is_kite_path(path)
+    path == "/accounts"
+        || path.starts_with("/accounts/")
+        || path.starts_with("/strategies/")
+        || crate::routes::kite::is_kite_path(path)
 }
 
 /// The middleware (on the main router).

@@ -108,6 +108,22 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         ))
         .routes(routes!(routes::accounts::reset))
         .routes(routes!(routes::clock::clock))
+        .routes(routes!(
+            routes::strategies::list,
+            routes::strategies::create
+        ))
+        .routes(routes!(routes::strategies::get))
+        .routes(routes!(routes::strategies::start))
+        .routes(routes!(routes::strategies::pause))
+        .routes(routes!(routes::strategies::resume))
+        .routes(routes!(routes::strategies::stop))
+        .routes(routes!(routes::strategies::metrics))
+        .routes(routes!(routes::strategies::snapshots))
+        .routes(routes!(
+            routes::strategies::orders,
+            routes::strategies::place_order
+        ))
+        .routes(routes!(routes::strategies::positions))
         .routes(routes!(routes::clock::advance))
         .merge(kite_routes())
         .routes(routes!(i::current))
@@ -428,6 +444,16 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     )?);
     let pipeline = state.pipeline.clone();
     let mut tasks = Vec::new();
+    {
+        let st = state.clone();
+        let every = std::time::Duration::from_secs(cfg.strategy_snapshot_secs);
+        tasks.push((
+            "strategy_snapshots",
+            ingest::supervisor::supervise("strategy_snapshots", move || {
+                routes::strategies::run_snapshots(st.clone(), every)
+            }),
+        ));
+    }
     let st = state.clone();
     tasks.push((
         "trading",

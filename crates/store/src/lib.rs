@@ -36,6 +36,7 @@ macro_rules! run {
 
 pub mod bars;
 pub mod identity;
+pub mod strategies;
 pub mod subscriptions;
 pub mod trading;
 pub mod writer;
@@ -331,7 +332,7 @@ mod tests {
     use super::*;
 
     /// Every table of the one migration history (both back-ends).
-    const TABLES: [&str; 12] = [
+    const TABLES: [&str; 14] = [
         "api_keys",
         "bars",
         "broker_events",
@@ -343,6 +344,8 @@ mod tests {
         "refresh_tokens",
         "sessions",
         "signing_keys",
+        "strategies",
+        "strategy_snapshots",
         "users",
     ];
 

@@ -12,6 +12,8 @@
 //!   cannot write. Another replica asking for a held shard gets [`TradingError::Unavailable`].
 #![forbid(unsafe_code)]
 
+pub mod strategy;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 

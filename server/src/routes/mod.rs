@@ -8,6 +8,7 @@ pub mod market;
 pub mod monitor;
 pub mod quote;
 pub mod smile;
+pub mod strategies;
 pub mod stream;
 pub mod udf;
 

@@ -168,12 +168,13 @@ def main() -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
+        key, acc = user(base, "fills@example.com")
         wait(
-            lambda: call(base + "/monitor/snapshot?underlying=NIFTY").get("underlying"),
+            lambda: call(base + "/monitor/snapshot?underlying=NIFTY", token=key).get("underlying"),
             "the feed's NIFTY quotes",
         )
         # The traded instrument: a far NIFTY strike the ticker does not publish.
-        chain = call(base + "/fo/option-chain?underlying=NIFTY")
+        chain = call(base + "/fo/option-chain?underlying=NIFTY", token=key)
         expiry = chain["expiry"]
         strike = round(chain["spot"] / 50) * 50 + 2000
         near = next(r for r in chain["strikes"] if r["call"] and r["call"]["tradingsymbol"])
@@ -202,10 +203,12 @@ def main() -> None:
             red.publish(chan, json.dumps(body).encode())
 
         tick(100.0)
-        wait(lambda: call(base + f"/quote?symbol={sym}").get("ltp"), f"the quote of {sym}")
+        wait(
+            lambda: call(base + f"/quote?symbol={sym}", token=key).get("ltp"),
+            f"the quote of {sym}",
+        )
 
         # Part 1: quote → fill on the WebSocket.
-        key, acc = user(base, "fills@example.com")
         from websockets.sync.client import connect
 
         trades: dict[str, float] = {}

@@ -213,3 +213,45 @@ def test_a_clean_restart_hands_the_accounts_over_at_once(tmp_path: Path) -> None
         assert funds["data"]["available_cash"] == 1_000_000.0
     finally:
         again.stop()
+
+
+def test_position_history_follows_the_fills(srv: ServerProcess) -> None:
+    token = login(srv, "history@example.com")
+    _, _, accounts = call(srv, token, "GET", "/accounts")
+    acc = accounts["data"][0]["account_id"]
+    sym = atm_call(srv)["tradingsymbol"]
+    prices = []
+    for side in ("BUY", "BUY", "SELL"):
+        status, _, placed = call(
+            srv,
+            token,
+            "POST",
+            f"/accounts/{acc}/orders",
+            {
+                "tradingsymbol": sym,
+                "transaction_type": side,
+                "quantity": 65,
+                "order_type": "MARKET",
+                "product": "NRML",
+            },
+        )
+        assert status == 200, placed
+        _, _, o = call(srv, token, "GET", f"/accounts/{acc}/orders/{placed['data']['order_id']}")
+        prices.append(o["data"]["average_price"])
+    _, _, hist = call(srv, token, "GET", f"/accounts/{acc}/positions/history?tradingsymbol={sym}")
+    rows = hist["data"]
+    assert [r["quantity"] for r in rows] == [65, 130, 65, 65]  # three fills, then now
+    assert rows[0]["average_price"] == pytest.approx(prices[0])
+    assert rows[1]["average_price"] == pytest.approx((prices[0] + prices[1]) / 2, abs=0.01)
+    # The sell realises against the average cost; the position keeps that cost.
+    assert rows[2]["realized_pnl"] == pytest.approx(
+        (prices[2] - (prices[0] + prices[1]) / 2) * 65, abs=0.05
+    )
+    assert rows[2]["average_price"] == pytest.approx(rows[1]["average_price"], abs=0.01)
+    assert all(a["snapshot_time"] <= b["snapshot_time"] for a, b in zip(rows, rows[1:]))
+    _, _, last2 = call(
+        srv, token, "GET", f"/accounts/{acc}/positions/history?tradingsymbol={sym}&lookback=2"
+    )
+    assert [r["quantity"] for r in last2["data"]] == [65, 65]
+    status, _, err = call(srv, token, "GET", f"/accounts/{acc}/positions/history?product=XYZ")
+    assert status == 400 and "product" in err["detail"]

@@ -96,6 +96,7 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(routes::accounts::get_account))
         .routes(routes!(routes::accounts::funds))
         .routes(routes!(routes::accounts::positions))
+        .routes(routes!(routes::accounts::position_history))
         .routes(routes!(routes::accounts::trades))
         .routes(routes!(
             routes::accounts::orders,

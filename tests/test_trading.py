@@ -255,3 +255,56 @@ def test_position_history_follows_the_fills(srv: ServerProcess) -> None:
     assert [r["quantity"] for r in last2["data"]] == [65, 65]
     status, _, err = call(srv, token, "GET", f"/accounts/{acc}/positions/history?product=XYZ")
     assert status == 400 and "product" in err["detail"]
+
+
+def test_refusals_name_the_rule_over_raw_http(srv: ServerProcess) -> None:
+    token = login(srv, "refusals@example.com")
+    _, _, accounts = call(srv, token, "GET", "/accounts")
+    acc = accounts["data"][0]["account_id"]
+    _, _, inst = http_call(srv.url + "/instruments?underlying=NIFTY&kind=future&limit=5")
+    fut = sorted(inst["instruments"], key=lambda i: i["expiry"])[0]["tradingsymbol"]
+    opt = atm_call(srv)
+
+    def place(**kw: Any) -> tuple[int, Any]:
+        body = {
+            "tradingsymbol": fut,
+            "transaction_type": "BUY",
+            "quantity": 65,
+            "order_type": "MARKET",
+            "product": "NRML",
+            **kw,
+        }
+        status, _, out = call(srv, token, "POST", f"/accounts/{acc}/orders", body)
+        return status, out
+
+    # Margin: twenty lots of the future need more than ₹10 lakh; the message carries both
+    # figures, and "available" is the account's free margin.
+    _, _, funds = call(srv, token, "GET", f"/accounts/{acc}/funds")
+    status, err = place(quantity=65 * 20)
+    assert status == 400 and err["code"] == "insufficient_funds", err
+    assert "Required margin is" in err["detail"]
+    available = float(err["detail"].split("available margin is ")[1].rstrip(".").replace(",", ""))
+    assert available == pytest.approx(funds["data"]["net"])
+    # A stop-loss BUY must trigger above the market.
+    low = round(round(opt["ltp"] * 0.5 / 0.05) * 0.05, 2)
+    status, err = place(
+        tradingsymbol=opt["tradingsymbol"], order_type="SL-M", trigger_price=max(low, 0.05)
+    )
+    assert status == 400 and "must be above the last traded price" in err["detail"], err
+    # An expired contract is refused naming its expiry.
+    status, err = place(tradingsymbol="NIFTY25JANFUT")
+    assert status in (400, 404) and "expired" in err["detail"], err
+    # A filled order cannot be cancelled; another user cannot see or cancel it.
+    status, placed = place(tradingsymbol=opt["tradingsymbol"])
+    assert status == 200, placed
+    oid = placed["data"]["order_id"]
+    status, _, err = call(srv, token, "DELETE", f"/accounts/{acc}/orders/{oid}")
+    assert status == 400 and "can no longer be changed" in err["detail"], err
+    other = login(srv, "refusals-other@example.com")
+    for method in ("GET", "DELETE"):
+        status, _, err = call(srv, other, method, f"/accounts/{acc}/orders/{oid}")
+        assert status == 404, err
+    # Bad input is a 4xx naming the field, never a 500.
+    for bad in ({"quantity": -65}, {"price": 1e30, "order_type": "LIMIT"}, {"product": "XX"}):
+        status, err = place(**bad)
+        assert 400 <= status < 500, (bad, err)

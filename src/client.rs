@@ -82,13 +82,18 @@ fn py_error(py: Python<'_>, e: ClientError) -> PyErr {
                 code,
                 ..
             } => {
-                let name = if *status == 404 && code.as_deref() == Some("contract_expired") {
-                    "InstrumentNotFoundError"
-                } else {
-                    "APIError"
+                let name = match (*status, code.as_deref()) {
+                    (404, Some("contract_expired")) => "InstrumentNotFoundError",
+                    (_, Some("insufficient_funds")) => "InsufficientFundsError",
+                    (_, Some("order_invalid" | "order_rejected" | "order_not_found")) => {
+                        "InvalidOrderError"
+                    }
+                    _ => "APIError",
                 };
                 let cls = exception_class(py, name)?;
-                if name == "APIError" {
+                if name == "InvalidOrderError" {
+                    cls.call1((msg, *status, body(b)?, code.as_deref()))?
+                } else if name == "APIError" || name == "InsufficientFundsError" {
                     cls.call1((msg, *status, body(b)?))?
                 } else {
                     let exc = cls.call1((msg,))?;
@@ -256,6 +261,29 @@ impl PyClient {
         let client = self.inner.clone();
         let path = path.to_string();
         match py.detach(move || client.post(&path, &body)) {
+            Ok(v) => to_py(py, &v),
+            Err(e) => Err(py_error(py, e)),
+        }
+    }
+
+    /// Any method with an optional JSON text body and `Idempotency-Key` (retried safely).
+    #[pyo3(signature = (method, path, body_json = None, idempotency_key = None))]
+    fn request(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        path: &str,
+        body_json: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
+        let body: Option<Value> = body_json
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| PyValueError::new_err(format!("body is not JSON: {e}")))?;
+        let client = self.inner.clone();
+        let (method, path) = (method.to_string(), path.to_string());
+        let key = idempotency_key.map(str::to_string);
+        match py.detach(move || client.request(&method, &path, body.as_ref(), key.as_deref())) {
             Ok(v) => to_py(py, &v),
             Err(e) => Err(py_error(py, e)),
         }

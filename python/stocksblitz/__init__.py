@@ -26,14 +26,17 @@ from .exceptions import (
     TimeoutError,
 )
 from .instrument import Instrument
+from .trading import Account, Funds, Order, OrderRequest, Position, PositionSnapshot
 
 __all__ = [
     "APIError",
+    "Account",
     "AuthenticationError",
     "DataState",
     "DataUnavailableError",
     "DataValidationError",
     "Exchange",
+    "Funds",
     "IndicatorUnavailableError",
     "Instrument",
     "InstrumentNotFoundError",
@@ -41,8 +44,12 @@ __all__ = [
     "InsufficientFundsError",
     "InvalidOrderError",
     "InvalidSymbolError",
+    "Order",
+    "OrderRequest",
     "OrderType",
     "PermissionDeniedError",
+    "Position",
+    "PositionSnapshot",
     "ProductType",
     "RateLimitError",
     "StaleDataError",

@@ -145,6 +145,13 @@ class Client:
         kind: Optional[Literal["quote", "bars", "static"]] = None,
     ) -> Any: ...
     def post(self, path: str, body_json: str) -> Any: ...
+    def request(
+        self,
+        method: str,
+        path: str,
+        body_json: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> Any: ...
     def login(
         self, username: str, password: str, persist_session: bool = True
     ) -> dict[str, Any]: ...

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from . import _native
 from .instrument import Instrument
+from .trading import Account
 
 __all__ = ["IndicatorRegistry", "TradingClient"]
 
@@ -123,8 +124,10 @@ class TradingClient:
             params["expiry"] = str(expiry)
         return dict(self._api.get("/fo/iv-smile", params))
 
-    def Account(self, account_id: Optional[str] = None) -> Any:
-        raise NotImplementedError("paper trading accounts are not available yet")
+    def Account(self, account_id: Optional[str] = None) -> Account:
+        """A paper account: the caller's primary one (created on first use) unless
+        ``account_id`` is given. No I/O until it is used."""
+        return Account(self, account_id)
 
     @property
     def indicators(self) -> IndicatorRegistry:

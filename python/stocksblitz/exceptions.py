@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 from typing import Any, Optional
 
 __all__ = [
@@ -106,12 +107,37 @@ class DataValidationError(StocksBlitzError):
         self.value = value
 
 
-class InvalidOrderError(StocksBlitzError):
-    """An order was rejected as invalid."""
+class InvalidOrderError(APIError):
+    """An order was refused by a rule (lot multiple, tick, trigger side, expired contract, MIS
+    after the cut-off, a closed order …): ``message`` names the rule and its numbers, ``code``
+    is the server's (``order_invalid``, ``order_rejected``, ``order_not_found``)."""
+
+    def __init__(
+        self,
+        message: str,
+        status_code: Optional[int] = 400,
+        response: Any = None,
+        code: Optional[str] = None,
+    ) -> None:
+        super().__init__(message, status_code, response)
+        self.code = code
 
 
-class InsufficientFundsError(StocksBlitzError):
-    """Not enough funds for an order."""
+class InsufficientFundsError(APIError):
+    """Not enough margin for an order: ``required`` and ``available`` in rupees (from the
+    server's message)."""
+
+    def __init__(
+        self, message: str, status_code: Optional[int] = 400, response: Any = None
+    ) -> None:
+        super().__init__(message, status_code, response)
+        self.code = "insufficient_funds"
+        self.required: Optional[float] = None
+        self.available: Optional[float] = None
+        m = re.search(r"Required margin is ([\d,.]+) but available margin is (-?[\d,.]+)", message)
+        if m:
+            self.required = float(m.group(1).replace(",", ""))
+            self.available = float(m.group(2).replace(",", "").rstrip("."))
 
 
 class InstrumentNotFoundError(StocksBlitzError):

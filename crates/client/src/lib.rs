@@ -336,6 +336,39 @@ impl Client {
         self.rt.block_on(self.authed(Method::POST, url, Some(body)))
     }
 
+    /// Any method on a path of the API, with an `Idempotency-Key` when given: a keyed request
+    /// is retried like an idempotent one (the server answers a retry with the first answer),
+    /// an unkeyed POST or PUT only when it never reached the server.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Value, ClientError> {
+        let method = match method.to_ascii_uppercase().as_str() {
+            "GET" => Method::GET,
+            "POST" => Method::POST,
+            "PUT" => Method::PUT,
+            "DELETE" => Method::DELETE,
+            other => {
+                return Err(ClientError::Usage(format!(
+                    "method {other:?}: use GET, POST, PUT or DELETE"
+                )));
+            }
+        };
+        if let Some(k) = idempotency_key
+            && (k.is_empty() || k.len() > 128 || !k.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(ClientError::Usage(
+                "an idempotency key is 1 to 128 visible ASCII characters".into(),
+            ));
+        }
+        let url = Self::url(&self.api, path, &[])?;
+        self.rt
+            .block_on(self.authed_keyed(method, url, body, idempotency_key))
+    }
+
     /// Log in at `{user_service_url}/v1/auth/login`; the session then authenticates requests.
     pub fn login(
         &self,
@@ -347,7 +380,7 @@ impl Client {
             let _g = self.auth_lock.lock().await;
             let url = Self::url(&self.identity, "v1/auth/login", &[])?;
             let body = json!({"email": username, "password": password, "persist_session": persist_session});
-            let resp = self.send(Method::POST, url, Some(&body), None).await?;
+            let resp = self.send(Method::POST, url, Some(&body), None, None).await?;
             let session = Session::from_login(&resp)?;
             self.stats.logins.fetch_add(1, Ordering::Relaxed);
             if let Ok(mut s) = self.session.write() {
@@ -370,7 +403,7 @@ impl Client {
         let url = Self::url(&self.identity, "v1/auth/logout", &[])?;
         let result =
             self.rt
-                .block_on(self.send(Method::POST, url, Some(&json!({})), Some(&access)));
+                .block_on(self.send(Method::POST, url, Some(&json!({})), Some(&access), None));
         if let Ok(mut s) = self.session.write() {
             *s = None;
         }
@@ -435,6 +468,7 @@ impl Client {
                 url,
                 Some(&json!({"refresh_token": refresh})),
                 None,
+                None,
             )
             .await
         {
@@ -469,9 +503,19 @@ impl Client {
         url: Url,
         body: Option<&Value>,
     ) -> Result<Value, ClientError> {
+        self.authed_keyed(method, url, body, None).await
+    }
+
+    async fn authed_keyed(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        key: Option<&str>,
+    ) -> Result<Value, ClientError> {
         let token = self.bearer().await?;
         match self
-            .send(method.clone(), url.clone(), body, Some(&token))
+            .send(method.clone(), url.clone(), body, Some(&token), key)
             .await
         {
             Err(ClientError::Authentication { .. }) if self.has_session() => {
@@ -483,28 +527,34 @@ impl Client {
                     }
                 }
                 let token = self.bearer().await?;
-                self.send(method, url, body, Some(&token)).await
+                self.send(method, url, body, Some(&token), key).await
             }
             other => other,
         }
     }
 
     /// One request with bounded, jittered retries: connection failures (the request never
-    /// reached the server) for any method; 502/503/504 for idempotent ones.
+    /// reached the server) for any method; 502/503/504 for idempotent ones (a request with an
+    /// idempotency key is one).
     async fn send(
         &self,
         method: Method,
         url: Url,
         body: Option<&Value>,
         token: Option<&str>,
+        key: Option<&str>,
     ) -> Result<Value, ClientError> {
-        let idempotent = matches!(method, Method::GET | Method::HEAD | Method::DELETE);
+        let idempotent =
+            key.is_some() || matches!(method, Method::GET | Method::HEAD | Method::DELETE);
         let mut attempt = 0u32;
         loop {
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let mut req = self.http.request(method.clone(), url.clone());
             if let Some(t) = token {
                 req = req.bearer_auth(t);
+            }
+            if let Some(k) = key {
+                req = req.header("Idempotency-Key", k);
             }
             if let Some(b) = body {
                 req = req

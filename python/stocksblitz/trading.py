@@ -1,0 +1,421 @@
+"""Paper trading in the SDK: ``client.Account()`` and its orders, positions and funds, over the
+server's native ``/accounts`` routes (requests, retries and auth in the Rust core).
+
+Values reflect the account now: every property reads the server (orders refresh when older than
+half a second), nothing is memoised on the object. Every placement carries a fresh
+``Idempotency-Key``, so a retried network failure never places an order twice. Refusals raise
+:class:`~stocksblitz.InsufficientFundsError` (with ``required``/``available``) or
+:class:`~stocksblitz.InvalidOrderError` naming the rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+from .exceptions import TimeoutError
+
+if TYPE_CHECKING:
+    from .client import TradingClient
+    from .instrument import Instrument
+
+__all__ = ["Account", "Funds", "Order", "OrderRequest", "Position", "PositionSnapshot"]
+
+#: Order statuses after which nothing changes.
+FINAL_STATUSES = frozenset({"COMPLETE", "CANCELLED", "REJECTED"})
+#: Orders are re-read when their snapshot is older than this (seconds).
+ORDER_TTL = 0.5
+
+
+def _symbol_of(instrument: Union[str, Instrument]) -> str:
+    if isinstance(instrument, str):
+        return instrument.strip()
+    return instrument._symbol()
+
+
+@dataclass
+class OrderRequest:
+    """An order to place (``account.place_order(OrderRequest(...))``)."""
+
+    tradingsymbol: str
+    transaction_type: str
+    quantity: int
+    order_type: str = "MARKET"
+    product: str = "MIS"
+    price: Optional[float] = None
+    trigger_price: Optional[float] = None
+    validity: str = "DAY"
+    validity_ttl: Optional[int] = None
+    variety: str = "regular"
+    tag: Optional[str] = None
+    autoslice: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "tradingsymbol": self.tradingsymbol,
+            "transaction_type": str(self.transaction_type).upper(),
+            "quantity": int(self.quantity),
+            "order_type": str(self.order_type).upper(),
+            "product": str(self.product).upper(),
+            "validity": str(self.validity).upper(),
+            "variety": str(self.variety).lower(),
+        }
+        for k in ("price", "trigger_price", "validity_ttl", "tag"):
+            v = getattr(self, k)
+            if v is not None:
+                body[k] = v
+        if self.autoslice:
+            body["autoslice"] = True
+        return body
+
+
+class Funds:
+    """Funds and margins of an account (rupees): the old SDK's ``available_cash used_margin
+    available_margin total_margin`` and Kite's ``net``, ``available``, ``utilised``."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+        self.available_cash: float = data["available_cash"]
+        self.used_margin: float = data["used_margin"]
+        self.available_margin: float = data["available_margin"]
+        self.total_margin: float = round(self.used_margin + self.available_margin, 2)
+        self.net: float = data["net"]
+        self.available: dict[str, float] = dict(data["available"])
+        self.utilised: dict[str, float] = dict(data["utilised"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._data)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Funds available_margin={self.available_margin:.2f} "
+            f"used_margin={self.used_margin:.2f} available_cash={self.available_cash:.2f}>"
+        )
+
+
+class Order:
+    """An order. ``status`` and the fill fields are current (re-read after half a second);
+    ``wait()`` blocks until a final state."""
+
+    _VOLATILE = (
+        "status",
+        "status_message",
+        "filled_quantity",
+        "pending_quantity",
+        "cancelled_quantity",
+        "average_price",
+        "price",
+        "trigger_price",
+        "quantity",
+        "order_type",
+        "validity",
+        "charges",
+        "exchange_timestamp",
+    )
+
+    def __init__(self, account: Account, data: dict[str, Any]) -> None:
+        self._account = account
+        self._data = data
+        self._at = time.monotonic()
+        self.order_id: str = str(data["order_id"])
+
+    def _fresh(self) -> dict[str, Any]:
+        if (
+            self._data.get("status") not in FINAL_STATUSES
+            and time.monotonic() - self._at > ORDER_TTL
+        ):
+            self.refresh()
+        return self._data
+
+    def refresh(self) -> Order:
+        """Re-read the order now."""
+        self._data = self._account._get(f"/orders/{self.order_id}")
+        self._at = time.monotonic()
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        data = self._fresh() if name in self._VOLATILE else self._data
+        if name in data:
+            return data[name]
+        raise AttributeError(f"Order has no attribute {name!r}")
+
+    @property
+    def is_complete(self) -> bool:
+        return self._fresh()["status"] == "COMPLETE"
+
+    @property
+    def is_pending(self) -> bool:
+        return self._fresh()["status"] not in FINAL_STATUSES
+
+    @property
+    def is_rejected(self) -> bool:
+        return self._fresh()["status"] == "REJECTED"
+
+    def cancel(self) -> Order:
+        return self._account.cancel_order(self.order_id)
+
+    def modify(self, **changes: Any) -> Order:
+        return self._account.modify_order(self.order_id, **changes)
+
+    def wait(self, timeout: float = 30.0) -> Order:
+        """Block until the order is COMPLETE, CANCELLED or REJECTED (TimeoutError after
+        ``timeout`` seconds). Polls the order with a growing interval (5 ms to 250 ms)."""
+        deadline = time.monotonic() + timeout
+        pause = 0.005
+        while True:
+            if self.refresh()._data["status"] in FINAL_STATUSES:
+                return self
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"order {self.order_id} is still {self._data['status']} after {timeout} s"
+                )
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, 0.25)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._fresh())
+
+    def __repr__(self) -> str:
+        d = self._data
+        return (
+            f"<Order {self.order_id} {d.get('transaction_type')} {d.get('quantity')} "
+            f"{d.get('tradingsymbol')} {d.get('status')}>"
+        )
+
+
+@dataclass(frozen=True)
+class PositionSnapshot:
+    """One state of a position (after a fill, or now)."""
+
+    snapshot_time: dt.datetime
+    quantity: int
+    average_price: float
+    last_price: float
+    unrealized_pnl: float
+    realized_pnl: float
+
+
+class Position:
+    """A net position (Kite's fields, plus the old SDK's names)."""
+
+    def __init__(self, account: Account, data: dict[str, Any]) -> None:
+        self._account = account
+        self._data = data
+        self.tradingsymbol: str = data["tradingsymbol"]
+        self.exchange: str = data["exchange"]
+        self.product: str = data["product"]
+        self.quantity: int = data["quantity"]
+        self.average_price: float = data["average_price"]
+        self.last_price: float = data["last_price"]
+        self.pnl: float = data["pnl"]
+        self.unrealized_pnl: float = data["unrealised"]
+        self.realized_pnl: float = data["realised"]
+
+    @property
+    def is_long(self) -> bool:
+        return self.quantity > 0
+
+    @property
+    def is_short(self) -> bool:
+        return self.quantity < 0
+
+    @property
+    def pnl_percent(self) -> float:
+        cost = abs(self.quantity) * self.average_price
+        return 0.0 if cost == 0 else self.unrealized_pnl / cost * 100.0
+
+    def close(self, **kw: Any) -> Optional[Order]:
+        """Flatten the position with an opposite MARKET order (None when already flat)."""
+        if self.quantity == 0:
+            return None
+        side = "SELL" if self.quantity > 0 else "BUY"
+        kw.setdefault("product", self.product)
+        return self._account.place_order(
+            self.tradingsymbol, side, abs(self.quantity), order_type="MARKET", **kw
+        )
+
+    def history(self, lookback: int = 100) -> list[PositionSnapshot]:
+        """The position's states from the books: after each fill that changed it, then now."""
+        rows = self._account._get(
+            "/positions/history",
+            {
+                "tradingsymbol": self.tradingsymbol,
+                "product": self.product,
+                "lookback": int(lookback),
+            },
+        )
+        return [
+            PositionSnapshot(
+                snapshot_time=dt.datetime.fromtimestamp(r["snapshot_time"] / 1000, dt.timezone.utc),
+                quantity=r["quantity"],
+                average_price=r["average_price"],
+                last_price=r["last_price"],
+                unrealized_pnl=r["unrealized_pnl"],
+                realized_pnl=r["realized_pnl"],
+            )
+            for r in rows
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._data)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Position {self.tradingsymbol} {self.product} qty={self.quantity} "
+            f"avg={self.average_price:.2f} pnl={self.pnl:.2f}>"
+        )
+
+
+class Account:
+    """A paper account (the caller's primary one unless ``account_id`` is given)."""
+
+    def __init__(self, client: TradingClient, account_id: Optional[str] = None) -> None:
+        self._client = client
+        self._id: Optional[str] = None if account_id is None else str(account_id)
+
+    @property
+    def account_id(self) -> str:
+        if self._id is None:
+            accounts = self._client._api._native.request("GET", "/accounts")["data"]
+            primary = next((a for a in accounts if a["name"] == "primary"), accounts[0])
+            self._id = str(primary["account_id"])
+        return self._id
+
+    def _path(self, tail: str = "") -> str:
+        return f"/accounts/{self.account_id}{tail}"
+
+    def _get(self, tail: str, params: Optional[dict[str, Any]] = None) -> Any:
+        path = self._path(tail)
+        if params:
+            from urllib.parse import urlencode
+
+            path += "?" + urlencode({k: v for k, v in params.items() if v is not None})
+        return self._client._api._native.request("GET", path)["data"]
+
+    def _send(self, method: str, tail: str, body: Any = None, key: Optional[str] = None) -> Any:
+        text = None if body is None else json.dumps(body)
+        return self._client._api._native.request(method, self._path(tail), text, key)["data"]
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return str(self._get("")["account"]["name"])
+
+    @property
+    def funds(self) -> Funds:
+        return Funds(self._get("/funds"))
+
+    @property
+    def margins(self) -> dict[str, Any]:
+        """Kite's margins shape of the account (``net``, ``available``, ``utilised``)."""
+        return self.funds.to_dict()
+
+    @property
+    def positions(self) -> list[Position]:
+        return [Position(self, p) for p in self._get("/positions")]
+
+    @property
+    def holdings(self) -> list[Position]:
+        """Delivery (CNC) positions held."""
+        return [p for p in self.positions if p.product == "CNC" and p.quantity > 0]
+
+    @property
+    def orders(self) -> list[Order]:
+        return [Order(self, o) for o in self._get("/orders")]
+
+    @property
+    def trades(self) -> list[dict[str, Any]]:
+        return list(self._get("/trades"))
+
+    def position(
+        self, instrument: Union[str, Instrument], product: Optional[str] = None
+    ) -> Optional[Position]:
+        """The position in ``instrument`` (of ``product`` when given), or None."""
+        sym = _symbol_of(instrument)
+        for p in self.positions:
+            if p.tradingsymbol == sym and (product is None or p.product == str(product).upper()):
+                return p
+        return None
+
+    def order(self, order_id: str) -> Order:
+        return Order(self, self._get(f"/orders/{order_id}"))
+
+    # -- trading ----------------------------------------------------------------------------
+
+    def place_order(
+        self,
+        instrument: Union[str, Instrument, OrderRequest, None] = None,
+        transaction_type: Optional[str] = None,
+        quantity: Optional[int] = None,
+        order_type: str = "MARKET",
+        price: Optional[float] = None,
+        trigger_price: Optional[float] = None,
+        product: str = "MIS",
+        validity: str = "DAY",
+        tag: Optional[str] = None,
+        *,
+        order_request: Optional[OrderRequest] = None,
+        **kw: Any,
+    ) -> Order:
+        """Place an order; returns it (already filled for a marketable MARKET order). Raises
+        InsufficientFundsError or InvalidOrderError with the server's reason."""
+        if isinstance(instrument, OrderRequest):
+            order_request = instrument
+        if order_request is None:
+            if instrument is None or transaction_type is None or quantity is None:
+                raise ValueError("place_order needs instrument, transaction_type and quantity")
+            order_request = OrderRequest(
+                tradingsymbol=_symbol_of(instrument),
+                transaction_type=str(transaction_type),
+                quantity=int(quantity),
+                order_type=str(order_type),
+                product=str(product),
+                price=price,
+                trigger_price=trigger_price,
+                validity=str(validity),
+                validity_ttl=kw.pop("validity_ttl", None),
+                variety=str(kw.pop("variety", "regular")),
+                tag=tag,
+                autoslice=bool(kw.pop("autoslice", False)),
+            )
+        if kw:
+            raise TypeError(f"unknown order fields: {', '.join(sorted(kw))}")
+        placed = self._send("POST", "/orders", order_request.to_body(), uuid.uuid4().hex)
+        return self.order(placed["order_id"])
+
+    def buy(self, instrument: Union[str, Instrument], quantity: int, **kw: Any) -> Order:
+        return self.place_order(instrument, "BUY", quantity, **kw)
+
+    def sell(self, instrument: Union[str, Instrument], quantity: int, **kw: Any) -> Order:
+        return self.place_order(instrument, "SELL", quantity, **kw)
+
+    def modify_order(self, order_id: Union[str, Order], **changes: Any) -> Order:
+        """Change an open order (quantity, price, trigger_price, order_type, validity)."""
+        oid = order_id.order_id if isinstance(order_id, Order) else str(order_id)
+        allowed = {"quantity", "price", "trigger_price", "order_type", "validity", "validity_ttl"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise TypeError(f"cannot modify {', '.join(sorted(unknown))}")
+        self._send("PUT", f"/orders/{oid}", changes)
+        return self.order(oid)
+
+    def cancel_order(self, order_id: Union[str, Order]) -> Order:
+        oid = order_id.order_id if isinstance(order_id, Order) else str(order_id)
+        self._send("DELETE", f"/orders/{oid}")
+        return self.order(oid)
+
+    def reset(self, opening_balance: Optional[float] = None) -> Funds:
+        """Clear the account and start again (from its opening balance unless given)."""
+        body = {} if opening_balance is None else {"opening_balance": opening_balance}
+        return Funds(self._send("POST", "/reset", body))
+
+    def __repr__(self) -> str:
+        return f"<Account {self._id or 'primary'}>"

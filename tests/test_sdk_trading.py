@@ -137,3 +137,56 @@ def test_every_placement_carries_an_idempotency_key(srv: ServerProcess) -> None:
     again = native.request("POST", f"/accounts/{account.account_id}/orders", body % sym, "same-1")
     assert first == again
     assert len(account.orders) == 3
+
+
+def test_strategy_context_manager_own_book_and_metrics(srv: ServerProcess) -> None:
+    client = sb.TradingClient(srv.url, api_key=new_key(srv, "sdk-strategy@example.com"))
+    sym = atm_call(srv)["tradingsymbol"]
+    account = client.Account()
+    account.buy(sym, 65, product="NRML")  # the account's own lot, not the strategy's
+    with client.Strategy(
+        strategy_name="sdk-momentum", strategy_type=sb.StrategyType.MOMENTUM, config={"n": 3}
+    ) as s:
+        assert s.status == sb.StrategyStatus.ACTIVE == "active"
+        assert s.strategy_type == "momentum" and s.config == {"n": 3}
+        o1 = s.buy(sym, 65, product="NRML")
+        o2 = s.buy(sym, 65, product="NRML")
+        assert o1.is_complete and o1.tag == s.tag
+        assert [p.quantity for p in s.positions] == [130]
+        assert [p.quantity for p in account.positions] == [195]
+        s.positions[0].close()  # through the strategy: tagged
+        assert [p.quantity for p in s.positions] == [0]
+        m = s.metrics
+        assert isinstance(m, sb.StrategyMetrics) and m.total_trades == 3
+        assert m.realized_pnl == pytest.approx(
+            (s.orders[-1].average_price - (o1.average_price + o2.average_price) / 2) * 130,
+            abs=0.02,
+        )
+        assert set(m.to_dict()) == set(sb.StrategyMetrics.FIELDS)
+        snaps = s.get_snapshots(limit=10)
+        assert snaps and snaps[0]["snapshot_time"].tzinfo is not None
+        s.pause()
+        with pytest.raises(sb.APIError) as e:
+            s.buy(sym, 65)
+        assert e.value.status_code == 409
+        s.resume()
+    assert s.status == "stopped"
+    again = client.Strategy(strategy_name="sdk-momentum")
+    assert again.strategy_id == s.strategy_id and len(again.orders) == 3
+    assert [p.quantity for p in account.positions] == [65]
+
+
+def test_old_enum_names_and_values(srv: ServerProcess) -> None:
+    client = sb.TradingClient(srv.url, api_key=new_key(srv, "sdk-enums@example.com"))
+    assert sb.Timeframe.MINUTE_5 == "5min" and sb.Timeframe.HOUR_1 == "1hour"
+    assert sb.Timeframe.normalize("5min") is sb.Timeframe.FIVE_MINUTES
+    assert sb.Timeframe.normalize(sb.Timeframe.DAY_1) is sb.Timeframe.ONE_DAY
+    with pytest.raises(ValueError):
+        sb.Timeframe.normalize("7min")
+    nifty = client.Instrument("NIFTY 50")
+    assert nifty[sb.Timeframe.MINUTE_5].timeframe == nifty["5m"].timeframe
+    assert sb.DataState.NOT_SUBSCRIBED == "not_subscribed" and sb.Exchange.MCX == "MCX"
+    assert sb.OrderStatus.TRIGGER_PENDING == "TRIGGER PENDING" and sb.Validity.IOC == "IOC"
+    assert sb.PositionType.OVERNIGHT == "overnight"
+    for name in ("AlertType", "AlertStatus", "MessageType", "NewsCategory", "NewsSentiment"):
+        assert issubclass(getattr(sb, name), str)

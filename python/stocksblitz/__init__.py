@@ -7,7 +7,27 @@ from __future__ import annotations
 
 from ._native import SymbolInfo, __version__, next_expiries, parse_spec, parse_symbol, parse_symbols
 from .client import TradingClient
-from .enums import DataState, Exchange, OrderType, ProductType, Timeframe, TransactionType
+from .enums import (
+    AlertPriority,
+    AlertStatus,
+    AlertType,
+    DataState,
+    Exchange,
+    MessageChannel,
+    MessagePriority,
+    MessageType,
+    NewsCategory,
+    NewsSentiment,
+    OrderStatus,
+    OrderType,
+    PositionType,
+    ProductType,
+    StrategyStatus,
+    StrategyType,
+    Timeframe,
+    TransactionType,
+    Validity,
+)
 from .exceptions import (
     APIError,
     AuthenticationError,
@@ -26,11 +46,23 @@ from .exceptions import (
     TimeoutError,
 )
 from .instrument import Instrument
-from .trading import Account, Funds, Order, OrderRequest, Position, PositionSnapshot
+from .trading import (
+    Account,
+    Funds,
+    Order,
+    OrderRequest,
+    Position,
+    PositionSnapshot,
+    Strategy,
+    StrategyMetrics,
+)
 
 __all__ = [
     "APIError",
     "Account",
+    "AlertPriority",
+    "AlertStatus",
+    "AlertType",
     "AuthenticationError",
     "DataState",
     "DataUnavailableError",
@@ -44,21 +76,33 @@ __all__ = [
     "InsufficientFundsError",
     "InvalidOrderError",
     "InvalidSymbolError",
+    "MessageChannel",
+    "MessagePriority",
+    "MessageType",
+    "NewsCategory",
+    "NewsSentiment",
     "Order",
     "OrderRequest",
+    "OrderStatus",
     "OrderType",
     "PermissionDeniedError",
     "Position",
     "PositionSnapshot",
+    "PositionType",
     "ProductType",
     "RateLimitError",
     "StaleDataError",
     "StocksBlitzError",
+    "Strategy",
+    "StrategyMetrics",
+    "StrategyStatus",
+    "StrategyType",
     "SymbolInfo",
     "Timeframe",
     "TimeoutError",
     "TradingClient",
     "TransactionType",
+    "Validity",
     "__version__",
     "next_expiries",
     "parse_spec",

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from . import _native
 from .instrument import Instrument
-from .trading import Account
+from .trading import Account, Strategy
 
 __all__ = ["IndicatorRegistry", "TradingClient"]
 
@@ -128,6 +128,21 @@ class TradingClient:
         """A paper account: the caller's primary one (created on first use) unless
         ``account_id`` is given. No I/O until it is used."""
         return Account(self, account_id)
+
+    def Strategy(
+        self,
+        strategy_id: Optional[str] = None,
+        strategy_name: Optional[str] = None,
+        strategy_type: str = "custom",
+        description: str = "",
+        config: Optional[dict[str, Any]] = None,
+        account_id: Optional[str] = None,
+    ) -> Strategy:
+        """A strategy: found by id or name, created when the name is new (on the primary
+        account unless ``account_id`` is given). Also a context manager."""
+        return Strategy(
+            self, strategy_id, strategy_name, strategy_type, description, config, account_id
+        )
 
     @property
     def indicators(self) -> IndicatorRegistry:

@@ -23,7 +23,16 @@ if TYPE_CHECKING:
     from .client import TradingClient
     from .instrument import Instrument
 
-__all__ = ["Account", "Funds", "Order", "OrderRequest", "Position", "PositionSnapshot"]
+__all__ = [
+    "Account",
+    "Funds",
+    "Order",
+    "OrderRequest",
+    "Position",
+    "PositionSnapshot",
+    "Strategy",
+    "StrategyMetrics",
+]
 
 #: Order statuses after which nothing changes.
 FINAL_STATUSES = frozenset({"COMPLETE", "CANCELLED", "REJECTED"})
@@ -419,3 +428,218 @@ class Account:
 
     def __repr__(self) -> str:
         return f"<Account {self._id or 'primary'}>"
+
+
+class StrategyMetrics:
+    """A strategy's performance from its own fills (rupees; ``roi`` in percent)."""
+
+    FIELDS = (
+        "total_pnl",
+        "day_pnl",
+        "unrealized_pnl",
+        "realized_pnl",
+        "charges",
+        "open_positions",
+        "total_quantity",
+        "capital_deployed",
+        "margin_used",
+        "total_trades",
+        "winning_trades",
+        "losing_trades",
+        "max_drawdown",
+        "sharpe_ratio",
+        "roi",
+    )
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = {k: data.get(k) for k in self.FIELDS}
+        for k, v in self._data.items():
+            setattr(self, k, v)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._data)
+
+    def __repr__(self) -> str:
+        return f"<StrategyMetrics total_pnl={self._data['total_pnl']} trades={self._data['total_trades']}>"
+
+
+def _epoch_ms(t: Union[int, float, dt.datetime, None]) -> Optional[int]:
+    if t is None:
+        return None
+    if isinstance(t, dt.datetime):
+        if t.tzinfo is None:
+            raise ValueError("give an aware datetime (with tzinfo) or epoch milliseconds")
+        return int(t.timestamp() * 1000)
+    return int(t)
+
+
+class Strategy:
+    """A named strategy on one of the caller's paper accounts (also a context manager: started
+    on entry, stopped on exit). Its orders carry its tag; ``positions`` and ``metrics`` are its
+    own fills, not the account's net position. Found by ``strategy_id`` or ``strategy_name``,
+    created when the name is new."""
+
+    def __init__(
+        self,
+        client: TradingClient,
+        strategy_id: Optional[str] = None,
+        strategy_name: Optional[str] = None,
+        strategy_type: str = "custom",
+        description: str = "",
+        config: Optional[dict[str, Any]] = None,
+        account_id: Optional[str] = None,
+    ) -> None:
+        self._client = client
+        native = client._api._native
+        if strategy_id is not None:
+            data = native.request("GET", f"/strategies/{strategy_id}")["data"]
+        else:
+            name = strategy_name or f"strategy-{uuid.uuid4().hex[:8]}"
+            from urllib.parse import quote
+
+            found = native.request("GET", f"/strategies?name={quote(name)}")["data"]
+            if found:
+                data = found[0]
+            else:
+                body: dict[str, Any] = {
+                    "strategy_name": name,
+                    "strategy_type": str(strategy_type),
+                    "description": description,
+                    "config": config or {},
+                }
+                if account_id is not None:
+                    body["account_id"] = str(account_id)
+                data = native.request("POST", "/strategies", json.dumps(body))["data"]
+        self._data = data
+        self.strategy_id: str = str(data["strategy_id"])
+        self.strategy_name: str = data["strategy_name"]
+        self.strategy_type: str = data["strategy_type"]
+        self.description: str = data["description"]
+        self.config: dict[str, Any] = data["config"]
+        self.tag: str = data["tag"]
+        self.account = Account(client, data["account_id"])
+
+    def _req(self, method: str, tail: str, body: Any = None, key: Optional[str] = None) -> Any:
+        text = None if body is None else json.dumps(body)
+        return self._client._api._native.request(
+            method, f"/strategies/{self.strategy_id}{tail}", text, key
+        )["data"]
+
+    @property
+    def status(self) -> str:
+        return str(self._req("GET", "")["status"])
+
+    def start(self) -> Strategy:
+        self._data = self._req("POST", "/start")
+        return self
+
+    def pause(self) -> Strategy:
+        self._data = self._req("POST", "/pause")
+        return self
+
+    def resume(self) -> Strategy:
+        self._data = self._req("POST", "/resume")
+        return self
+
+    def stop(self) -> Strategy:
+        self._data = self._req("POST", "/stop")
+        return self
+
+    def __enter__(self) -> Strategy:
+        if self.status != "active":
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status in ("active", "paused", "created"):
+            self.stop()
+
+    def place_order(
+        self,
+        instrument: Union[str, Instrument],
+        transaction_type: str,
+        quantity: int,
+        order_type: str = "MARKET",
+        price: Optional[float] = None,
+        trigger_price: Optional[float] = None,
+        product: str = "MIS",
+        validity: str = "DAY",
+        **kw: Any,
+    ) -> Order:
+        """An order tagged with this strategy (only while it is active)."""
+        req = OrderRequest(
+            tradingsymbol=_symbol_of(instrument),
+            transaction_type=str(transaction_type),
+            quantity=int(quantity),
+            order_type=str(order_type),
+            product=str(product),
+            price=price,
+            trigger_price=trigger_price,
+            validity=str(validity),
+            validity_ttl=kw.pop("validity_ttl", None),
+            variety=str(kw.pop("variety", "regular")),
+            autoslice=bool(kw.pop("autoslice", False)),
+        )
+        if kw:
+            raise TypeError(f"unknown order fields: {', '.join(sorted(kw))}")
+        placed = self._req("POST", "/orders", req.to_body(), uuid.uuid4().hex)
+        return self.account.order(placed["order_id"])
+
+    def buy(self, instrument: Union[str, Instrument], quantity: int, **kw: Any) -> Order:
+        return self.place_order(instrument, "BUY", quantity, **kw)
+
+    def sell(self, instrument: Union[str, Instrument], quantity: int, **kw: Any) -> Order:
+        return self.place_order(instrument, "SELL", quantity, **kw)
+
+    @property
+    def positions(self) -> list[Position]:
+        return [_StrategyPosition(self, p) for p in self._req("GET", "/positions")]
+
+    @property
+    def holdings(self) -> list[Position]:
+        return [p for p in self.positions if p.product == "CNC" and p.quantity > 0]
+
+    @property
+    def orders(self) -> list[Order]:
+        return [Order(self.account, o) for o in self._req("GET", "/orders")]
+
+    @property
+    def metrics(self) -> StrategyMetrics:
+        return StrategyMetrics(self._req("GET", "/metrics"))
+
+    def get_snapshots(
+        self,
+        start_time: Union[int, float, dt.datetime, None] = None,
+        end_time: Union[int, float, dt.datetime, None] = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """The snapshots recorded while active (``snapshot_time`` as an aware datetime),
+        oldest first: the newest ``limit`` in ``[start_time, end_time]``."""
+        from urllib.parse import urlencode
+
+        q = {"start_time": _epoch_ms(start_time), "end_time": _epoch_ms(end_time), "limit": limit}
+        path = "/snapshots?" + urlencode({k: v for k, v in q.items() if v is not None})
+        rows = self._req("GET", path)
+        for r in rows:
+            r["snapshot_time"] = dt.datetime.fromtimestamp(
+                r["snapshot_time"] / 1000, dt.timezone.utc
+            )
+        return list(rows)
+
+    def __repr__(self) -> str:
+        return f"<Strategy {self.strategy_id} {self.strategy_name!r}>"
+
+
+class _StrategyPosition(Position):
+    """A strategy's own position: ``close()`` goes through the strategy (tagged)."""
+
+    def __init__(self, strategy: Strategy, data: dict[str, Any]) -> None:
+        super().__init__(strategy.account, data)
+        self._strategy = strategy
+
+    def close(self, **kw: Any) -> Optional[Order]:
+        if self.quantity == 0:
+            return None
+        side = "SELL" if self.quantity > 0 else "BUY"
+        kw.setdefault("product", self.product)
+        return self._strategy.place_order(self.tradingsymbol, side, abs(self.quantity), **kw)

@@ -165,7 +165,11 @@ def test_right_answers_with_an_api_key(srv: ServerProcess) -> None:
         client.Instrument("RELIANCE").ltp  # noqa: B018
     # Registry, @ specs, compatibility attributes.
     assert client.indicators.get_default_params("bb") == {"length": 20, "std": 2.0}
-    assert client.indicators.validate_indicator("RSI", {"length": 0})[0] is False
+    assert (
+        client.indicators.validate_indicator("RSI", {"length": 0}, raise_on_error=False)[0] is False
+    )
+    with pytest.raises(sb.IndicatorValidationError, match="length"):
+        client.indicators.validate_indicator("RSI", {"length": 0})
     atm = client.Instrument("NSE@NIFTY@Nw@Call@ATM")
     assert atm.ltp > 0
     assert client._api._access_token == client._api._token == srv.api_key()

@@ -190,3 +190,33 @@ def test_old_enum_names_and_values(srv: ServerProcess) -> None:
     assert sb.PositionType.OVERNIGHT == "overnight"
     for name in ("AlertType", "AlertStatus", "MessageType", "NewsCategory", "NewsSentiment"):
         assert issubclass(getattr(sb, name), str)
+
+
+def test_registry_methods_old_scripts_call(srv: ServerProcess, tmp_path) -> None:
+    client = sb.TradingClient(
+        srv.url, api_key=new_key(srv, "sdk-registry@example.com"), cache_dir=str(tmp_path)
+    )
+    reg = client.indicators
+    items = reg.fetch_indicators(force_refresh=True)
+    cache = tmp_path / "indicator_registry.json"
+    assert cache.exists() and len(items) > 20
+    names = {d["name"] for d in items}
+    assert {"rsi", "sma", "macd"} <= {n.lower() for n in names}
+    cats = reg.get_categories()
+    assert cats == sorted(set(cats)) and all(reg.list_indicators(c) for c in cats)
+    assert sum(len(reg.list_indicators(c)) for c in cats) == len(items)
+    assert reg.list_indicators(include_custom=False) == reg.list_indicators()
+    params = reg.get_parameter_info("RSI")
+    assert params[0]["name"] == "length" and params[0]["default"] == 14
+    reg.clear_cache()
+    assert not cache.exists()
+    assert reg.fetch_indicators() == items and cache.exists()
+    assert reg.validate_indicator("RSI", {"length": 14}) == (True, None)
+    with pytest.raises(sb.IndicatorValidationError) as e:
+        reg.validate_indicator("RSI", {"length": -1})
+    assert e.value.indicator == "RSI" and isinstance(e.value, ValueError)
+    # The old README's pattern catches a bad symbol; the old keyword binds the client.
+    with pytest.raises(sb.InstrumentNotFoundError):
+        client.Instrument("NIFTY25XYZ99CE")
+    inst = sb.Instrument("NIFTY 50", api_client=client)
+    assert inst.ltp > 0

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from . import _native
+from .exceptions import CacheError, IndicatorValidationError
 from .instrument import Instrument
 from .trading import Account, Strategy
 
@@ -201,9 +202,53 @@ class IndicatorRegistry:
                 pass
         return self._items
 
-    def list_indicators(self, category: Optional[str] = None) -> list[dict[str, Any]]:
+    def fetch_indicators(self, force_refresh: bool = False) -> list[dict[str, Any]]:
+        """The registry (from the disk cache when fresh; ``force_refresh`` reads the server)."""
+        if force_refresh:
+            self.clear_cache()
+        return list(self._load())
+
+    def clear_cache(self) -> None:
+        """Forget the registry in memory and on disk (the next read asks the server)."""
+        self._items, self._loaded_at = None, 0.0
+        try:
+            self._path().unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise CacheError(f"cannot remove {self._path()}: {e}") from e
+
+    def get_categories(self) -> list[str]:
+        return sorted({d["category"] for d in self._load()})
+
+    def list_indicators(
+        self, category: Optional[str] = None, include_custom: bool = True
+    ) -> list[dict[str, Any]]:
+        """Every indicator (of ``category``); ``include_custom=False`` leaves out custom ones
+        (the server lists none today)."""
         items = self._load()
-        return [d for d in items if category is None or d["category"] == category.lower()]
+        return [
+            d
+            for d in items
+            if (category is None or d["category"] == category.lower())
+            and (include_custom or not d.get("custom", False))
+        ]
+
+    def get_parameter_info(self, name: str) -> list[dict[str, Any]]:
+        """The indicator's parameters: name, type, default and bounds."""
+        return list(self.get_indicator(name)["parameters"])
+
+    def print_indicator_info(self, name: str) -> None:
+        """Print what the indicator is and takes."""
+        d = self.get_indicator(name)
+        lines = [f"{d['display_name']} ({d['name']}, {d['category']})", f"  {d['description']}"]
+        for p in d["parameters"]:
+            bounds = ", ".join(f"{k} {p[k]}" for k in ("min", "max") if p.get(k) is not None)
+            lines.append(
+                f"  {p['name']}: {p.get('type', '')} = {p.get('default')!r}"
+                + (f" ({bounds})" if bounds else "")
+            )
+        print("\n".join(lines))
 
     def get_indicator(self, name: str) -> dict[str, Any]:
         try:
@@ -226,11 +271,19 @@ class IndicatorRegistry:
         ]
 
     def validate_indicator(
-        self, name: str, params: Optional[dict[str, Any]] = None
+        self,
+        name: str,
+        params: Optional[dict[str, Any]] = None,
+        raise_on_error: bool = True,
     ) -> tuple[bool, Optional[str]]:
+        """``(True, None)`` for valid parameters; otherwise an :class:`IndicatorValidationError`
+        naming the parameter (the old default), or ``(False, why)`` with
+        ``raise_on_error=False``."""
         try:
             _native.ta_canonical(name, params or {})
         except (ValueError, TypeError) as e:
+            if raise_on_error:
+                raise IndicatorValidationError(str(e), indicator=name, params=params) from None
             return False, str(e)
         return True, None
 

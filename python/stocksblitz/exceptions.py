@@ -9,9 +9,11 @@ from typing import Any, Optional
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "CacheError",
     "DataUnavailableError",
     "DataValidationError",
     "IndicatorUnavailableError",
+    "IndicatorValidationError",
     "InstrumentNotFoundError",
     "InstrumentNotSubscribedError",
     "InsufficientFundsError",
@@ -65,10 +67,6 @@ class RateLimitError(APIError):
 
 class TimeoutError(StocksBlitzError, builtins.TimeoutError):
     """A request timed out (also a ``builtins.TimeoutError``)."""
-
-
-class InvalidSymbolError(StocksBlitzError, ValueError):
-    """A symbol or instrument spec could not be parsed (also a ``ValueError``)."""
 
 
 class DataUnavailableError(StocksBlitzError):
@@ -142,3 +140,24 @@ class InsufficientFundsError(APIError):
 
 class InstrumentNotFoundError(StocksBlitzError):
     """The instrument does not exist (or has expired)."""
+
+
+class InvalidSymbolError(InstrumentNotFoundError, ValueError):
+    """A symbol or instrument spec could not be parsed (also a ``ValueError``, and an
+    :class:`InstrumentNotFoundError` as the old README caught it)."""
+
+
+class CacheError(StocksBlitzError):
+    """The SDK's disk cache could not be read or written."""
+
+
+class IndicatorValidationError(StocksBlitzError, ValueError):
+    """Indicator parameters were refused; ``indicator`` and ``params`` say which."""
+
+    def __init__(
+        self, message: str, indicator: Optional[str] = None, params: Optional[dict[str, Any]] = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.indicator = indicator
+        self.params = params

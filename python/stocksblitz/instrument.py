@@ -33,7 +33,15 @@ class Instrument:
 
     __slots__ = ("_client", "_info", "_spec", "_text")
 
-    def __init__(self, spec: str, client: Optional[TradingClient] = None) -> None:
+    def __init__(
+        self,
+        spec: str,
+        client: Optional[TradingClient] = None,
+        api_client: Optional[TradingClient] = None,
+    ) -> None:
+        """``api_client`` is the old SDK's name of ``client``."""
+        if client is None:
+            client = api_client
         if not isinstance(spec, str):
             raise TypeError(f"Instrument spec must be a str, got {type(spec).__name__}")
         self._text = spec

@@ -5,6 +5,7 @@ every placement carries an idempotency key."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -220,3 +221,63 @@ def test_registry_methods_old_scripts_call(srv: ServerProcess, tmp_path) -> None
         client.Instrument("NIFTY25XYZ99CE")
     inst = sb.Instrument("NIFTY 50", api_client=client)
     assert inst.ltp > 0
+
+
+def test_instrument_filter_matches_the_chain(srv: ServerProcess) -> None:
+    key = new_key(srv, "sdk-filter@example.com")
+    client = sb.TradingClient(srv.url, api_key=key)
+    _, _, exps = http_call(srv.url + "/fo/expiries?underlying=NIFTY", token=key)
+    weekly = exps["weekly"][0]
+    _, _, chain = http_call(
+        srv.url + f"/fo/option-chain?underlying=NIFTY&expiry={weekly}", token=key
+    )
+    spot = chain["spot"]
+    puts = [dict(s["put"], strike=s["strike"]) for s in chain["strikes"] if s["put"]]
+
+    f = client.InstrumentFilter("NSE@NIFTY@Nw@Put")
+    assert f.pattern == "NSE@NIFTY@Nw@Put"
+    got = f.find(delta_min=-0.5).top(3, by="oi")
+    # The same selection worked out from the chain here (OI ties broken by chain order).
+    want = sorted(
+        [p for p in puts if p["delta"] is not None and p["delta"] >= -0.5],
+        key=lambda p: -(p["oi"] or 0),
+    )[:3]
+    assert [i.tradingsymbol for i in got] == [p["tradingsymbol"] for p in want]
+    assert all(isinstance(i, sb.ChainInstrument) and i.right == "PE" for i in got)
+    # Quotes come from the chain request: no request per instrument.
+    before = client._api._native.stats()["requests"]
+    ltps = [i.ltp for i in f]
+    assert client._api._native.stats()["requests"] == before
+    assert sorted(ltps) == sorted(p["ltp"] for p in puts)
+
+    atm = f.atm()
+    assert (
+        atm is not None and atm.strike == min(puts, key=lambda p: abs(p["strike"] - spot))["strike"]
+    )
+    below = sorted((p["strike"] for p in puts if p["strike"] < spot), reverse=True)
+    assert f.otm(1).strike == below[0] and f.otm(2).strike == below[1]
+    above = sorted(p["strike"] for p in puts if p["strike"] > spot)
+    assert f.itm(1).strike == above[0]
+    cheap = f.where(lambda i: i.ltp < 50).where(lambda i: i.strike < spot)
+    assert all(i.ltp < 50 and i.strike < spot for i in cheap)
+    ordered = f.order_by("strike").limit(5)
+    assert [i.strike for i in ordered] == sorted(p["strike"] for p in puts)[:5]
+
+    calls = client.InstrumentFilter("NSE@NIFTY@Nm@Call")
+    assert calls.to_list() and all(i.right == "CE" for i in calls)
+    assert all(i.expiry.isoformat() == exps["monthly"][0] for i in calls)
+    every = client.InstrumentFilter("NSE@NIFTY@*@Call")
+    quoted = set()
+    for e in set(exps["weekly"]) | set(exps["monthly"]):
+        _, _, c = http_call(srv.url + f"/fo/option-chain?underlying=NIFTY&expiry={e}", token=key)
+        if any(s["call"] for s in c.get("strikes", [])):
+            quoted.add(e)
+    assert {i.expiry.isoformat() for i in every} == quoted and len(quoted) >= 2
+    d = dt.date.fromisoformat(weekly)
+    dated = client.InstrumentFilter(f"NSE@NIFTY@{d.strftime('%d-%b-%Y')}@Put")
+    assert {i.tradingsymbol for i in dated} == {p["tradingsymbol"] for p in puts}
+    for bad in ("NIFTY@Nw@Put", "NSE@NIFTY@Nx@Put", "NSE@NIFTY@Nw@Straddle"):
+        with pytest.raises(sb.InvalidSymbolError):
+            client.InstrumentFilter(bad).to_list()
+    with pytest.raises(TypeError, match="criterion"):
+        f.find(colour_min=1)

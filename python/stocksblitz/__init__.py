@@ -47,6 +47,7 @@ from .exceptions import (
     StocksBlitzError,
     TimeoutError,
 )
+from .filter import ChainInstrument, InstrumentFilter
 from .instrument import Instrument
 from .trading import (
     Account,
@@ -67,6 +68,7 @@ __all__ = [
     "AlertType",
     "AuthenticationError",
     "CacheError",
+    "ChainInstrument",
     "DataState",
     "DataUnavailableError",
     "DataValidationError",
@@ -75,6 +77,7 @@ __all__ = [
     "IndicatorUnavailableError",
     "IndicatorValidationError",
     "Instrument",
+    "InstrumentFilter",
     "InstrumentNotFoundError",
     "InstrumentNotSubscribedError",
     "InsufficientFundsError",

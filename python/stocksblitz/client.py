@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from . import _native
 from .exceptions import CacheError, IndicatorValidationError
+from .filter import InstrumentFilter
 from .instrument import Instrument
 from .trading import Account, Strategy
 
@@ -129,6 +130,11 @@ class TradingClient:
         """A paper account: the caller's primary one (created on first use) unless
         ``account_id`` is given. No I/O until it is used."""
         return Account(self, account_id)
+
+    def InstrumentFilter(self, pattern: str) -> InstrumentFilter:
+        """Options selected from the live chain: ``NSE@NIFTY@Nw@Put``, ``NSE@NIFTY@Nm@Call``,
+        ``NSE@NIFTY@*@Call``, ``NSE@NIFTY@28-Oct-2025@Put`` (one chain request per expiry)."""
+        return InstrumentFilter(self, pattern)
 
     def Strategy(
         self,

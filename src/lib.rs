@@ -87,6 +87,30 @@ impl PySymbolInfo {
     fn strike_step(&self) -> Option<u32> {
         self.inner.index().and_then(|i| i.strike_step)
     }
+    /// Units per lot from the contract-spec table (1 for equities; None for indices and
+    /// stock derivatives the table does not cover).
+    #[getter]
+    fn lot_size(&self) -> Option<u32> {
+        stocksblitz_symbols::ContractTable::embedded()
+            .spec(&self.inner)
+            .map(|s| s.lot_size)
+    }
+    /// Price grid in rupees (0.05 for index derivatives, 0.01 for equities; None where
+    /// `lot_size` is None).
+    #[getter]
+    fn tick_size(&self) -> Option<f64> {
+        stocksblitz_symbols::ContractTable::embedded()
+            .spec(&self.inner)
+            .map(|s| f64::from(s.tick_paise) / 100.0)
+    }
+    /// The exchange's quantity-freeze limit of one order (None: no limit, or no spec).
+    #[getter]
+    fn freeze_qty(&self) -> Option<u32> {
+        stocksblitz_symbols::ContractTable::embedded()
+            .spec(&self.inner)
+            .map(|s| s.freeze_qty)
+            .filter(|q| *q != u32::MAX)
+    }
     /// Whether the contract has expired now (expiry day 15:30 IST).
     #[getter]
     fn is_expired(&self) -> bool {

@@ -281,3 +281,15 @@ def test_instrument_filter_matches_the_chain(srv: ServerProcess) -> None:
             client.InstrumentFilter(bad).to_list()
     with pytest.raises(TypeError, match="criterion"):
         f.find(colour_min=1)
+
+
+def test_lot_and_tick_sizes_come_from_the_contract_specs() -> None:
+    # Offline: the dated table (NIFTY 75 before 2025-12-30, 65 after; SENSEX 20).
+    assert sb.Instrument("NIFTY25NOVFUT").lot_size == 75
+    assert sb.Instrument("NIFTY26JANFUT").lot_size == 65
+    fut = sb.Instrument("NIFTY26JANFUT")
+    assert fut.tick_size == 0.05 and fut.freeze_qty is not None and fut.freeze_qty > 65
+    assert sb.Instrument("SENSEX26JANFUT").lot_size == 20
+    eq = sb.Instrument("RELIANCE")
+    assert eq.lot_size == 1 and eq.tick_size == 0.01 and eq.freeze_qty is None
+    assert sb.Instrument("NIFTY 50").lot_size is None

@@ -104,8 +104,19 @@ class Instrument:
 
     @property
     def lot_size(self) -> Optional[int]:
-        """Contract lot size, when known (it comes from the server's instrument list)."""
-        return None
+        """Units per lot from the contract specs (dated: NIFTY 65 after 2025-12-30); None for
+        indices, unresolved ``@`` specs and stock derivatives the table does not cover."""
+        return None if self._info is None else self._info.lot_size
+
+    @property
+    def tick_size(self) -> Optional[float]:
+        """The price grid in rupees (0.05 for index derivatives, 0.01 for equities)."""
+        return None if self._info is None else self._info.tick_size
+
+    @property
+    def freeze_qty(self) -> Optional[int]:
+        """Largest quantity one order may carry (the exchange's freeze limit)."""
+        return None if self._info is None else self._info.freeze_qty
 
     # ---- live data (through the client) ----------------------------------------------
 

@@ -246,3 +246,29 @@ def wait_for(pred, timeout: float = 15.0, what: str = "condition") -> Any:
 
 def pg_url() -> str:
     return os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+
+
+def new_user(
+    srv: ServerProcess,
+    email: str,
+    scopes: tuple[str, ...] | list[str] = ("read", "trade"),
+    name: str = "Test User",
+) -> tuple[str, str]:
+    """(access JWT, API key with ``scopes``) of a user registered on ``srv`` now."""
+    password = "Test-User-Password-123!"
+    http_call(
+        srv.url + "/v1/auth/register",
+        "POST",
+        {"email": email, "password": password, "name": name},
+        auth=False,
+    )
+    status, _, login = http_call(
+        srv.url + "/v1/auth/login", "POST", {"email": email, "password": password}, auth=False
+    )
+    assert status == 200, login
+    jwt = str(login["access_token"])
+    status, _, key = http_call(
+        srv.url + "/api-keys", "POST", {"name": "tests", "scopes": list(scopes)}, token=jwt
+    )
+    assert status == 201, key
+    return jwt, str(key["api_key"])

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ServerProcess, http_call, wait_for
+from conftest import ServerProcess, http_call, new_user, wait_for
 
 ADMIN = {"email": "clock-admin@example.com", "password": "Clock-Admin-Password-1!"}
 ENV = {"STOCKSBLITZ_ADMIN_EMAIL": ADMIN["email"], "STOCKSBLITZ_ADMIN_PASSWORD": ADMIN["password"]}
@@ -22,14 +22,6 @@ def login(srv: ServerProcess, email: str, password: str) -> str:
     )
     assert status == 200, body
     return str(body["access_token"])
-
-
-def trader(srv: ServerProcess, email: str) -> str:
-    password = "Clock-Trader-Password-1!"
-    http_call(
-        srv.url + "/v1/auth/register", "POST", {"email": email, "password": password}, auth=False
-    )
-    return login(srv, email, password)
 
 
 def get(srv: ServerProcess, tok: str, path: str) -> Any:
@@ -61,7 +53,7 @@ def test_square_off_cut_off_and_expiry_on_the_demo_clock(
     srv: ServerProcess, tmp_path: Path
 ) -> None:
     admin = login(srv, ADMIN["email"], ADMIN["password"])
-    tok = trader(srv, "clock-trader@example.com")
+    tok = new_user(srv, "clock-trader@example.com")[0]
     clock = get(srv, tok, "/clock")
     assert clock["kind"] == "demo"
     day, hhmm = clock["ist"].split(" ")

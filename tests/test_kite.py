@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import IST, ServerProcess, http_call
+from conftest import IST, ServerProcess, http_call, new_user
 
 kiteconnect = pytest.importorskip("kiteconnect")
 from kiteconnect import KiteConnect, exceptions  # noqa: E402
@@ -28,29 +28,8 @@ ARGS = [
 ]
 
 
-def new_user(srv: ServerProcess, email: str, scopes: list[str]) -> tuple[str, str]:
-    """(JWT, API key with `scopes`) of a new user."""
-    password = "Kite-Password-123!"
-    http_call(
-        srv.url + "/v1/auth/register",
-        "POST",
-        {"email": email, "password": password, "name": "Kite Trader"},
-        auth=False,
-    )
-    status, _, login = http_call(
-        srv.url + "/v1/auth/login", "POST", {"email": email, "password": password}, auth=False
-    )
-    assert status == 200, login
-    jwt = str(login["access_token"])
-    status, _, key = http_call(
-        srv.url + "/api-keys", "POST", {"name": "kite", "scopes": scopes}, token=jwt
-    )
-    assert status == 201, key
-    return jwt, str(key["api_key"])
-
-
 def kite_for(srv: ServerProcess, email: str, scopes: tuple[str, ...] = ("read", "trade")):
-    jwt, key = new_user(srv, email, list(scopes))
+    jwt, key = new_user(srv, email, scopes, name="Kite Trader")
     # The one change a Kite script makes: root. access_token is our API key.
     kite = KiteConnect(api_key="stocksblitz", access_token=key, root=srv.url + "/kite")
     return kite, jwt
@@ -422,7 +401,7 @@ def test_profile_errors_and_ownership(srv: ServerProcess) -> None:
 
 
 def test_idempotency_key_and_form_bodies_over_raw_http(srv: ServerProcess) -> None:
-    _, key = new_user(srv, "kite6@example.com", ["read", "trade"])
+    _, key = new_user(srv, "kite6@example.com")
     fut = nifty_future(srv)
     body = (
         f"exchange=NFO&tradingsymbol={fut}&transaction_type=BUY&quantity=65"

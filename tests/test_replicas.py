@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ServerProcess, http_call, http_get, pg_url, wait_for
+from conftest import ServerProcess, http_call, http_get, new_user, pg_url, wait_for
 
 websockets = pytest.importorskip("websockets")
 from websockets.exceptions import ConnectionClosed  # noqa: E402
@@ -28,25 +28,6 @@ psycopg = pytest.importorskip("psycopg")
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 SIM = ["--demo-clock", "--tick-interval-ms", "500", "--bar-grace-ms", "0"]
-
-
-def user_key(srv: ServerProcess, email: str) -> str:
-    """An API key (read, trade) of a new user."""
-    password = "Replica-Password-123!"
-    http_call(
-        srv.url + "/v1/auth/register", "POST", {"email": email, "password": password}, auth=False
-    )
-    _, _, login = http_call(
-        srv.url + "/v1/auth/login", "POST", {"email": email, "password": password}, auth=False
-    )
-    status, _, key = http_call(
-        srv.url + "/api-keys",
-        "POST",
-        {"name": "t", "scopes": ["read", "trade"]},
-        token=login["access_token"],
-    )
-    assert status == 201, key
-    return str(key["api_key"])
 
 
 def future(srv: ServerProcess) -> str:
@@ -134,8 +115,8 @@ def srv(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_orders_stream_reports_every_status_change_and_fill(srv: ServerProcess) -> None:
-    key = user_key(srv, "stream1@example.com")
-    other = Stream(srv.url, user_key(srv, "stream2@example.com"))
+    key = new_user(srv, "stream1@example.com")[1]
+    other = Stream(srv.url, new_user(srv, "stream2@example.com")[1])
     mine = Stream(srv.url, key)
     try:
         _, _, accs = http_call(srv.url + "/accounts", token=key)
@@ -174,8 +155,8 @@ def test_orders_stream_reports_every_status_change_and_fill(srv: ServerProcess) 
 def test_orders_stream_refuses_a_bad_token_and_another_users_account(srv: ServerProcess) -> None:
     ws_url = srv.url.replace("http://", "ws://") + "/orders/stream"
     assert refused(ws_url + "?token=sb_bad_bad") == 1008
-    a = user_key(srv, "stream3@example.com")
-    b = user_key(srv, "stream4@example.com")
+    a = new_user(srv, "stream3@example.com")[1]
+    b = new_user(srv, "stream4@example.com")[1]
     _, _, accs = http_call(srv.url + "/accounts", token=a)
     acc = accs["data"][0]["account_id"]
     assert refused(ws_url + f"?token={b}&account_id={acc}") == 1008
@@ -201,7 +182,7 @@ def test_two_replicas_fill_each_order_once_and_take_over_a_dead_one(tmp_path: Pa
         b = ServerProcess(tmp_path / "b", ["--source", "redis", *SIM, *prefix], env=env)
         b.wait_healthy()
         b.wait_quotes("NIFTY")
-        key = user_key(a, "replicas@example.com")
+        key = new_user(a, "replicas@example.com")[1]
         _, _, accs = http_call(b.url + "/accounts", token=key)
         acc = accs["data"][0]["account_id"]
         sym = atm_call(a)  # a long option needs only its premium: seven fit in the balance

@@ -11,27 +11,9 @@ from typing import Any
 import pytest
 
 import stocksblitz as sb
-from conftest import ServerProcess, http_call
+from conftest import ServerProcess, http_call, new_user
 
 ARGS = ["--demo-clock", "--tick-interval-ms", "500", "--bar-grace-ms", "0"]
-
-
-def new_key(srv: ServerProcess, email: str) -> str:
-    password = "Sdk-Trading-Password-1!"
-    http_call(
-        srv.url + "/v1/auth/register", "POST", {"email": email, "password": password}, auth=False
-    )
-    _, _, login = http_call(
-        srv.url + "/v1/auth/login", "POST", {"email": email, "password": password}, auth=False
-    )
-    status, _, key = http_call(
-        srv.url + "/api-keys",
-        "POST",
-        {"name": "sdk", "scopes": ["read", "trade"]},
-        token=login["access_token"],
-    )
-    assert status == 201, key
-    return str(key["api_key"])
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +32,7 @@ def atm_call(srv: ServerProcess) -> dict[str, Any]:
 
 
 def test_account_buy_positions_funds_and_close(srv: ServerProcess) -> None:
-    key = new_key(srv, "sdk-trader@example.com")
+    key = new_user(srv, "sdk-trader@example.com")[1]
     client = sb.TradingClient(srv.url, api_key=key)
     account = client.Account()
     assert account.funds.available_margin == 1_000_000.0
@@ -101,7 +83,7 @@ def test_account_buy_positions_funds_and_close(srv: ServerProcess) -> None:
 
 
 def test_refusals_raise_typed_errors_with_the_servers_numbers(srv: ServerProcess) -> None:
-    client = sb.TradingClient(srv.url, api_key=new_key(srv, "sdk-refusals@example.com"))
+    client = sb.TradingClient(srv.url, api_key=new_user(srv, "sdk-refusals@example.com")[1])
     account = client.Account()
     _, _, inst = http_call(srv.url + "/instruments?underlying=NIFTY&kind=future&limit=5")
     fut = sorted(inst["instruments"], key=lambda i: i["expiry"])[0]["tradingsymbol"]
@@ -124,7 +106,7 @@ def test_refusals_raise_typed_errors_with_the_servers_numbers(srv: ServerProcess
 
 def test_every_placement_carries_an_idempotency_key(srv: ServerProcess) -> None:
     # Seen from the server: each placement through the SDK is stored with a key of its own.
-    key = new_key(srv, "sdk-keys@example.com")
+    key = new_user(srv, "sdk-keys@example.com")[1]
     client = sb.TradingClient(srv.url, api_key=key)
     account = client.Account()
     sym = atm_call(srv)["tradingsymbol"]
@@ -141,7 +123,7 @@ def test_every_placement_carries_an_idempotency_key(srv: ServerProcess) -> None:
 
 
 def test_strategy_context_manager_own_book_and_metrics(srv: ServerProcess) -> None:
-    client = sb.TradingClient(srv.url, api_key=new_key(srv, "sdk-strategy@example.com"))
+    client = sb.TradingClient(srv.url, api_key=new_user(srv, "sdk-strategy@example.com")[1])
     sym = atm_call(srv)["tradingsymbol"]
     account = client.Account()
     account.buy(sym, 65, product="NRML")  # the account's own lot, not the strategy's
@@ -178,7 +160,7 @@ def test_strategy_context_manager_own_book_and_metrics(srv: ServerProcess) -> No
 
 
 def test_old_enum_names_and_values(srv: ServerProcess) -> None:
-    client = sb.TradingClient(srv.url, api_key=new_key(srv, "sdk-enums@example.com"))
+    client = sb.TradingClient(srv.url, api_key=new_user(srv, "sdk-enums@example.com")[1])
     assert sb.Timeframe.MINUTE_5 == "5min" and sb.Timeframe.HOUR_1 == "1hour"
     assert sb.Timeframe.normalize("5min") is sb.Timeframe.FIVE_MINUTES
     assert sb.Timeframe.normalize(sb.Timeframe.DAY_1) is sb.Timeframe.ONE_DAY
@@ -195,7 +177,7 @@ def test_old_enum_names_and_values(srv: ServerProcess) -> None:
 
 def test_registry_methods_old_scripts_call(srv: ServerProcess, tmp_path) -> None:
     client = sb.TradingClient(
-        srv.url, api_key=new_key(srv, "sdk-registry@example.com"), cache_dir=str(tmp_path)
+        srv.url, api_key=new_user(srv, "sdk-registry@example.com")[1], cache_dir=str(tmp_path)
     )
     reg = client.indicators
     items = reg.fetch_indicators(force_refresh=True)
@@ -224,7 +206,7 @@ def test_registry_methods_old_scripts_call(srv: ServerProcess, tmp_path) -> None
 
 
 def test_instrument_filter_matches_the_chain(srv: ServerProcess) -> None:
-    key = new_key(srv, "sdk-filter@example.com")
+    key = new_user(srv, "sdk-filter@example.com")[1]
     client = sb.TradingClient(srv.url, api_key=key)
     _, _, exps = http_call(srv.url + "/fo/expiries?underlying=NIFTY", token=key)
     weekly = exps["weekly"][0]

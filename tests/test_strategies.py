@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ServerProcess, http_call, wait_for
+from conftest import ServerProcess, http_call, new_user, wait_for
 
 ARGS = [
     "--demo-clock",
@@ -20,17 +20,6 @@ ARGS = [
     "--strategy-snapshot-secs",
     "1",
 ]
-
-
-def trader(srv: ServerProcess, email: str) -> str:
-    password = "Strategy-Password-123!"
-    http_call(
-        srv.url + "/v1/auth/register", "POST", {"email": email, "password": password}, auth=False
-    )
-    _, _, login = http_call(
-        srv.url + "/v1/auth/login", "POST", {"email": email, "password": password}, auth=False
-    )
-    return str(login["access_token"])
 
 
 def call(srv: ServerProcess, tok: str, method: str, path: str, body: Any = None) -> Any:
@@ -64,7 +53,7 @@ def srv(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_a_strategy_has_its_own_book_lifecycle_and_metrics(srv: ServerProcess) -> None:
-    tok = trader(srv, "strategist@example.com")
+    tok = new_user(srv, "strategist@example.com")[0]
     _, _, chain = http_call(srv.url + "/fo/option-chain?underlying=NIFTY")
     row = min(chain["strikes"], key=lambda r: abs(r["strike"] - chain["spot"]))
     sym = row["call"]["tradingsymbol"]
@@ -136,7 +125,7 @@ def test_a_strategy_has_its_own_book_lifecycle_and_metrics(srv: ServerProcess) -
     ok(srv, tok, "POST", f"/strategies/{sid}/stop")
 
     # Another user sees none of it.
-    other = trader(srv, "other-strategist@example.com")
+    other = new_user(srv, "other-strategist@example.com")[0]
     assert ok(srv, other, "GET", "/strategies") == []
     for path in ("", "/metrics", "/orders", "/positions", "/snapshots"):
         status, _ = call(srv, other, "GET", f"/strategies/{sid}{path}")

@@ -23,25 +23,6 @@ use crate::identity::extract::Auth;
 use crate::ingest::now_ms;
 use crate::state::AppState;
 
-macro_rules! envelope {
-    ($name:ident, $t:ty) => {
-        #[derive(Debug, Serialize, utoipa::ToSchema)]
-        pub struct $name {
-            /// Always `success` (errors are `{detail, code}` with their status).
-            pub status: &'static str,
-            pub data: $t,
-        }
-        impl $name {
-            fn ok(data: $t) -> Json<$name> {
-                Json($name {
-                    status: "success",
-                    data,
-                })
-            }
-        }
-    };
-}
-
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountOut {
     pub account_id: String,
@@ -213,6 +194,26 @@ pub struct PlaceBody {
     pub variety: Option<String>,
     pub tag: Option<String>,
     pub autoslice: Option<bool>,
+}
+
+impl PlaceBody {
+    /// The body's fields for [`order_request`].
+    pub(crate) fn fields(&self) -> OrderFields<'_> {
+        OrderFields {
+            tradingsymbol: &self.tradingsymbol,
+            transaction_type: &self.transaction_type,
+            quantity: self.quantity,
+            order_type: self.order_type.as_deref(),
+            product: self.product.as_deref(),
+            price: self.price,
+            trigger_price: self.trigger_price,
+            validity: self.validity.as_deref(),
+            validity_ttl: self.validity_ttl,
+            variety: self.variety.as_deref(),
+            tag: self.tag.as_deref(),
+            autoslice: self.autoslice.unwrap_or(false),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -941,23 +942,7 @@ pub async fn place_order(
     auth.require(Scope::Trade)?;
     let id = id_param("account_id", &account_id)?;
     let key = idempotency_key(&headers)?;
-    let req = order_request(
-        AccountId(id),
-        &OrderFields {
-            tradingsymbol: &b.tradingsymbol,
-            transaction_type: &b.transaction_type,
-            quantity: b.quantity,
-            order_type: b.order_type.as_deref(),
-            product: b.product.as_deref(),
-            price: b.price,
-            trigger_price: b.trigger_price,
-            validity: b.validity.as_deref(),
-            validity_ttl: b.validity_ttl,
-            variety: b.variety.as_deref(),
-            tag: b.tag.as_deref(),
-            autoslice: b.autoslice.unwrap_or(false),
-        },
-    )?;
+    let req = order_request(AccountId(id), &b.fields())?;
     let ids = place(&state, &auth, id as i64, req, key.as_deref()).await?;
     Ok(PlacedEnvelope::ok(PlacedOut {
         order_id: ids.first().cloned().unwrap_or_default(),

@@ -1,5 +1,25 @@
 //! HTTP handlers: small adapters from requests to the crates (parsing, limits, shapes).
 
+/// `{status: "success", data}` for the trading routes: `$name::ok(data)` and its schema.
+macro_rules! envelope {
+    ($name:ident, $t:ty) => {
+        #[derive(Debug, Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            /// Always `success` (errors are `{detail, code}` with their status).
+            pub status: &'static str,
+            pub data: $t,
+        }
+        impl $name {
+            fn ok(data: $t) -> Json<$name> {
+                Json($name {
+                    status: "success",
+                    data,
+                })
+            }
+        }
+    };
+}
+
 pub mod accounts;
 pub mod clock;
 pub mod indicators;

@@ -78,23 +78,6 @@ pub struct SnapshotOut {
     pub margin_used: f64,
 }
 
-macro_rules! envelope {
-    ($name:ident, $t:ty) => {
-        #[derive(Debug, Serialize, utoipa::ToSchema)]
-        pub struct $name {
-            pub status: &'static str,
-            pub data: $t,
-        }
-        impl $name {
-            fn ok(data: $t) -> Json<$name> {
-                Json($name {
-                    status: "success",
-                    data,
-                })
-            }
-        }
-    };
-}
 envelope!(StrategiesEnvelope, Vec<StrategyOut>);
 envelope!(StrategyEnvelope, StrategyOut);
 envelope!(MetricsEnvelope, MetricsOut);
@@ -592,18 +575,8 @@ pub async fn place_order(
     let req = order_request(
         AccountId(s.account_id as u64),
         &OrderFields {
-            tradingsymbol: &b.tradingsymbol,
-            transaction_type: &b.transaction_type,
-            quantity: b.quantity,
-            order_type: b.order_type.as_deref(),
-            product: b.product.as_deref(),
-            price: b.price,
-            trigger_price: b.trigger_price,
-            validity: b.validity.as_deref(),
-            validity_ttl: b.validity_ttl,
-            variety: b.variety.as_deref(),
             tag: Some(&tag),
-            autoslice: b.autoslice.unwrap_or(false),
+            ..b.fields()
         },
     )?;
     let ids = place(&state, &auth, s.account_id, req, key.as_deref()).await?;

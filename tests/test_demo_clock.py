@@ -136,3 +136,20 @@ def test_square_off_cut_off_and_expiry_on_the_demo_clock(
         srv.url + "/admin/clock", "POST", {"to": f"{expiry} 15:00:00"}, token=admin
     )
     assert status == 400 and "forward" in err["detail"], err
+
+
+def test_calendar_status_on_the_trading_clock(srv: ServerProcess) -> None:
+    status, _, now = http_call(srv.url + "/calendar/status", auth=False)
+    assert status == 200, now
+    tok = new_user(srv, "calendar@example.com")[0]
+    clock = get(srv, tok, "/clock")
+    assert now["date"] == clock["ist"][:10] and now["calendar"] == "NSE"
+    assert now["is_trading_day"] and now["current_session"] == "open"  # the demo day is in session
+    assert (now["session_open"], now["session_close"]) == ("09:15", "15:30")
+    _, _, holi = http_call(srv.url + "/calendar/status?calendar=BSE&date=2025-03-14", auth=False)
+    assert holi["is_holiday"] and holi["holiday_name"] == "Holi" and not holi["is_trading_day"]
+    assert holi["current_session"] == "closed" and holi["session_open"] is None
+    assert holi["next_trading_day"] == "2025-03-17"  # Friday's holiday, then the weekend
+    for bad in ("calendar=XYZ", "date=14-03-2025"):
+        status, _, err = http_call(srv.url + f"/calendar/status?{bad}", auth=False)
+        assert status == 400 and err["code"] == "invalid_parameter", err

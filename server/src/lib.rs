@@ -109,6 +109,7 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         ))
         .routes(routes!(routes::accounts::reset))
         .routes(routes!(routes::clock::clock))
+        .routes(routes!(routes::calendar::status))
         .routes(routes!(
             routes::strategies::list,
             routes::strategies::create

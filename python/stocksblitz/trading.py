@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .exceptions import TimeoutError
@@ -62,7 +62,40 @@ class OrderRequest:
     variety: str = "regular"
     tag: Optional[str] = None
     autoslice: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        instrument: Union[str, Instrument],
+        transaction_type: str,
+        quantity: int,
+        order_type: str = "MARKET",
+        price: Optional[float] = None,
+        trigger_price: Optional[float] = None,
+        product: str = "MIS",
+        validity: str = "DAY",
+        tag: Optional[str] = None,
+        **kw: Any,
+    ) -> OrderRequest:
+        """The request the keyword style describes (``validity_ttl``, ``variety``,
+        ``autoslice`` also accepted; anything else is a TypeError)."""
+        req = cls(
+            tradingsymbol=_symbol_of(instrument),
+            transaction_type=str(transaction_type),
+            quantity=int(quantity),
+            order_type=str(order_type),
+            product=str(product),
+            price=price,
+            trigger_price=trigger_price,
+            validity=str(validity),
+            validity_ttl=kw.pop("validity_ttl", None),
+            variety=str(kw.pop("variety", "regular")),
+            tag=tag,
+            autoslice=bool(kw.pop("autoslice", False)),
+        )
+        if kw:
+            raise TypeError(f"unknown order fields: {', '.join(sorted(kw))}")
+        return req
 
     def to_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -381,21 +414,19 @@ class Account:
         if order_request is None:
             if instrument is None or transaction_type is None or quantity is None:
                 raise ValueError("place_order needs instrument, transaction_type and quantity")
-            order_request = OrderRequest(
-                tradingsymbol=_symbol_of(instrument),
-                transaction_type=str(transaction_type),
-                quantity=int(quantity),
-                order_type=str(order_type),
-                product=str(product),
-                price=price,
-                trigger_price=trigger_price,
-                validity=str(validity),
-                validity_ttl=kw.pop("validity_ttl", None),
-                variety=str(kw.pop("variety", "regular")),
-                tag=tag,
-                autoslice=bool(kw.pop("autoslice", False)),
+            order_request = OrderRequest.of(
+                instrument,
+                transaction_type,
+                quantity,
+                order_type,
+                price,
+                trigger_price,
+                product,
+                validity,
+                tag,
+                **kw,
             )
-        if kw:
+        elif kw:
             raise TypeError(f"unknown order fields: {', '.join(sorted(kw))}")
         placed = self._send("POST", "/orders", order_request.to_body(), uuid.uuid4().hex)
         return self.order(placed["order_id"])
@@ -567,21 +598,18 @@ class Strategy:
         **kw: Any,
     ) -> Order:
         """An order tagged with this strategy (only while it is active)."""
-        req = OrderRequest(
-            tradingsymbol=_symbol_of(instrument),
-            transaction_type=str(transaction_type),
-            quantity=int(quantity),
-            order_type=str(order_type),
-            product=str(product),
-            price=price,
-            trigger_price=trigger_price,
-            validity=str(validity),
-            validity_ttl=kw.pop("validity_ttl", None),
-            variety=str(kw.pop("variety", "regular")),
-            autoslice=bool(kw.pop("autoslice", False)),
+        kw.pop("tag", None)  # the strategy's tag is the one its orders carry
+        req = OrderRequest.of(
+            instrument,
+            transaction_type,
+            quantity,
+            order_type,
+            price,
+            trigger_price,
+            product,
+            validity,
+            **kw,
         )
-        if kw:
-            raise TypeError(f"unknown order fields: {', '.join(sorted(kw))}")
         placed = self._req("POST", "/orders", req.to_body(), uuid.uuid4().hex)
         return self.account.order(placed["order_id"])
 

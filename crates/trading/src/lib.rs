@@ -101,6 +101,9 @@ pub struct Trading {
     sink: Option<Arc<dyn EventSink>>,
     /// The time leases are kept in (None: the times the caller passes).
     lease_clock: Option<Arc<dyn Fn() -> i64 + Send + Sync>>,
+    /// Owners' primary accounts once looked up (accounts are never deleted or renamed, so an
+    /// entry never goes stale): the Kite routes resolve one per request.
+    primaries: std::sync::Mutex<std::collections::HashMap<String, PaperAccount>>,
 }
 
 impl std::fmt::Debug for Trading {
@@ -130,6 +133,7 @@ impl Trading {
             closed: AtomicBool::new(false),
             sink: None,
             lease_clock: None,
+            primaries: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -161,6 +165,29 @@ impl Trading {
 
     /// The owner's primary account, created (with the default balance) on first use.
     pub async fn primary_account(
+        &self,
+        owner: &str,
+        now: i64,
+    ) -> Result<PaperAccount, TradingError> {
+        if let Some(a) = self
+            .primaries
+            .lock()
+            .ok()
+            .and_then(|m| m.get(owner).cloned())
+        {
+            return Ok(a);
+        }
+        let a = self.primary_account_uncached(owner, now).await?;
+        if let Ok(mut m) = self.primaries.lock() {
+            if m.len() >= 100_000 {
+                m.clear();
+            }
+            m.insert(owner.to_string(), a.clone());
+        }
+        Ok(a)
+    }
+
+    async fn primary_account_uncached(
         &self,
         owner: &str,
         now: i64,

@@ -80,6 +80,7 @@ def http_get(
 
 # Routes that need a credential (dual auth, scope read); the rest are public.
 PROTECTED = (
+    "/clock",
     "/quote",
     "/monitor/",
     "/candles",
@@ -153,11 +154,12 @@ class ServerProcess:
         raise AssertionError(f"server not healthy after {timeout}s: {last}\n{self.log()}")
 
     def wait_backfilled(self, timeout: float = 120.0) -> dict[str, Any]:
-        """Wait until the simulator's back-fill task has finished; returns /health."""
+        """Wait until the simulator has written the history it planned (its first start, the
+        minutes a restart or a clock jump skipped); returns /health."""
         return wait_for(
             lambda: (
                 (h := http_get(self.url + "/health")[2])
-                and any(t["name"] == "backfill" and not t["running"] for t in h["ingest"]["tasks"])
+                and h["ingest"]["backfill"]["state"] in ("done", "idle")
                 and h
             ),
             timeout=timeout,

@@ -331,6 +331,17 @@ def test_simulator_listing_prices_backfill_and_demo_clock(tmp_path: Path) -> Non
     # Back-fill: 2 sessions of 375 one-minute bars per instrument, then live bars at any hour.
     health = srv.wait_backfilled(timeout=60)
     assert health["status"] == "healthy"
+    # Live bars on the demo clock (a virtual session, whatever the hour): from its start.
+    demo_start = http_get(srv.url + "/clock")[2]["now_ms"] // 1000 - 60
+    wait_for(
+        lambda: (
+            http_get(srv.url + "/candles?symbol=NIFTY%2050&timeframe=1m&limit=3")[2]["candles"][-1][
+                "time"
+            ]
+            >= demo_start
+        ),
+        what="a live bar",
+    )
     time.sleep(1.5)
     assert srv.stop() == 0
     assert "back-fill done" in srv.log() and "back-fill progress" in srv.log()
@@ -343,7 +354,7 @@ def test_simulator_listing_prices_backfill_and_demo_clock(tmp_path: Path) -> Non
             "SELECT COUNT(*) FROM bars WHERE instrument = 'NIFTY 50'"
         ).fetchone()[0]
         live = conn.execute(
-            "SELECT COUNT(*) FROM bars WHERE start_ts >= ?", (int(time.time()) - 600,)
+            "SELECT COUNT(*) FROM bars WHERE start_ts >= ?", (demo_start,)
         ).fetchone()[0]
     assert days == 2
     assert per_day >= 2 * 375

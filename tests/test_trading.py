@@ -57,6 +57,7 @@ def test_a_market_order_fills_and_the_books_add_up(srv: ServerProcess) -> None:
     assert primary["name"] == "primary" and primary["opening_balance"] == 1_000_000.0
     acc = primary["account_id"]
     opt = atm_call(srv)
+    _, _, before = http_call(srv.url + f"/quote?symbol={opt['tradingsymbol']}")
     status, _, placed = call(
         srv,
         token,
@@ -76,10 +77,15 @@ def test_a_market_order_fills_and_the_books_add_up(srv: ServerProcess) -> None:
     o = order["data"]
     assert o["status"] == "COMPLETE", o
     assert o["filled_quantity"] == 65 and o["pending_quantity"] == 0
-    assert "last traded price" in (o["status_message"] or "")
+    # The simulator quotes a book: the buy takes the offer (not the last price).
+    assert "last traded price" not in (o["status_message"] or "")
     _, _, trades = call(srv, token, "GET", f"/accounts/{acc}/trades")
     t = trades["data"][0]
-    assert t["basis"] == "ltp" and t["quantity"] == 65
+    assert t["basis"] == "touch" and t["quantity"] == 65
+    # At the ask of the moment: the ask seen just before, moved by at most the market's move
+    # in the round trip (a few ticks on an at-the-money option).
+    assert abs(t["average_price"] - before["ask"]) <= max(0.5, 0.01 * before["ask"]), (t, before)
+    assert round(t["average_price"] / 0.05, 6) == round(t["average_price"] / 0.05)
     assert t["average_price"] == pytest.approx(o["average_price"])
     _, _, pos = call(srv, token, "GET", f"/accounts/{acc}/positions")
     p = pos["data"][0]

@@ -140,7 +140,8 @@ class Instrument:
         return str(body["tradingsymbol"])
 
     def _fetch_quote(self) -> dict[str, Any]:
-        """The instrument's own latest quote: ``ltp open high low close volume oi bid ask greeks``
+        """The instrument's own latest quote: ``ltp open high low close volume oi bid ask
+        bid_qty ask_qty last_quantity book depth greeks``
         plus ``_state`` (valid|stale|no_data), ``_data_age`` (s), ``_timestamp``, ``_reason``.
         A stale quote issues a ``UserWarning``."""
         client = self._require_client()
@@ -149,7 +150,22 @@ class Instrument:
         greeks = q.get("greeks") or {}
         out: dict[str, Any] = {
             k: q.get(k)
-            for k in ("ltp", "open", "high", "low", "close", "volume", "oi", "bid", "ask")
+            for k in (
+                "ltp",
+                "open",
+                "high",
+                "low",
+                "close",
+                "volume",
+                "oi",
+                "bid",
+                "ask",
+                "bid_qty",
+                "ask_qty",
+                "last_quantity",
+                "book",
+                "depth",
+            )
         }
         out["tradingsymbol"] = q.get("tradingsymbol")
         out["greeks"] = {
@@ -202,8 +218,22 @@ class Instrument:
     close = property(lambda self: self._quote_field("close"))
     volume = property(lambda self: self._quote_field("volume"))
     oi = property(lambda self: self._quote_field("oi"))
-    bid = property(lambda self: self._quote_field("bid"))
-    ask = property(lambda self: self._quote_field("ask"))
+    bid = property(lambda self: self._quote_field("bid"), doc="Best bid (None: no book).")
+    ask = property(lambda self: self._quote_field("ask"), doc="Best offer (None: no book).")
+    bid_qty = property(lambda self: self._quote_field("bid_qty"), doc="Units at the best bid.")
+    ask_qty = property(lambda self: self._quote_field("ask_qty"), doc="Units at the best offer.")
+    last_quantity = property(
+        lambda self: self._quote_field("last_quantity"), doc="Units of the last trade."
+    )
+    book = property(
+        lambda self: self._quote_field("book"),
+        doc="How much of the book the feed sends: ``depth``, ``top`` or ``unknown``.",
+    )
+    depth = property(
+        lambda self: self._quote_field("depth"),
+        doc="Market depth ``{buy: [{price, quantity, orders}], sell: [...]}`` when the feed "
+        "sends levels, else None.",
+    )
     greeks = property(lambda self: self._quote_field("greeks"))
     delta = property(lambda self: self._quote_field("greeks")["delta"])
     gamma = property(lambda self: self._quote_field("greeks")["gamma"])

@@ -110,6 +110,11 @@ impl TradingClock {
         self.demo.is_some()
     }
 
+    /// Exchange seconds per real second (1 on the wall clock).
+    pub fn speed(&self) -> f64 {
+        self.demo.as_ref().map_or(1.0, |d| d.speed)
+    }
+
     /// Now on this clock (epoch ms).
     pub fn now(&self) -> i64 {
         let Some(d) = &self.demo else {

@@ -52,7 +52,30 @@ pub struct IngestHealth {
     pub buffer_depth: u64,
     pub bars_dropped: u64,
     pub write_failures: u64,
+    /// History the simulator writes (first start, downtime, clock jumps).
+    pub backfill: BackfillHealth,
+    /// Feed messages read from Redis and waiting for the pipeline thread.
+    pub queue: QueueHealth,
     pub tasks: Vec<TaskState>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueueHealth {
+    pub messages: u64,
+    pub bytes: u64,
+    pub high_water: u64,
+    /// Messages dropped because processing could not keep up (the queue was full).
+    pub dropped: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BackfillHealth {
+    /// `idle` (nothing to write, or not the simulator), `planning`, `writing`, `done`.
+    pub state: &'static str,
+    pub minutes_total: u64,
+    pub minutes_written: u64,
+    pub bars_written: u64,
+    pub write_failures: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -134,10 +157,42 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         buffer_depth: w.buffered.load(Relaxed),
         bars_dropped: w.dropped.load(Relaxed),
         write_failures: w.failures.load(Relaxed),
+        backfill: {
+            let b = &stats.backfill;
+            let state = if stats.source != "simulator" {
+                "idle"
+            } else if !b.planned.load(Relaxed) {
+                "planning"
+            } else if b.pending.load(Relaxed) > 0 {
+                "writing"
+            } else if b.done.load(Relaxed) > 0 {
+                "done"
+            } else {
+                "idle"
+            };
+            BackfillHealth {
+                state,
+                minutes_total: b.minutes_total.load(Relaxed),
+                minutes_written: b.minutes_written.load(Relaxed),
+                bars_written: b.bars_written.load(Relaxed),
+                write_failures: b.failures.load(Relaxed),
+            }
+        },
+        queue: QueueHealth {
+            messages: stats.queue.messages.load(Relaxed),
+            bytes: stats.queue.bytes.load(Relaxed) as u64,
+            high_water: stats.queue.high_water.load(Relaxed),
+            dropped: stats.queue.dropped.load(Relaxed),
+        },
         tasks,
     };
-    // Degraded: the feed is disconnected, or bars are waiting for the database.
+    // Ticks dropped in the last minute: processing cannot keep up with the feed.
+    let last_drop = stats.queue.last_drop_ms.load(Relaxed);
+    let dropping = last_drop > 0 && crate::ingest::now_ms() - last_drop < 60_000;
+    // Degraded: the feed is disconnected, ticks are being dropped, or bars are waiting for the
+    // database.
     let degraded = (stats.source != "none" && !connected)
+        || dropping
         || ingest.buffer_depth > 10_000
         || w.failures.load(Relaxed) > 0 && ingest.buffer_depth > 0;
     let status = if !db_ok {

@@ -425,7 +425,14 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
     });
     let clock = Arc::new(if cfg.demo_clock {
-        let resume = store.latest_broker_event_at().await?;
+        // The demo clock goes on where the books or the simulated history left off.
+        let books = store.latest_broker_event_at().await?;
+        let bars = if source == Source::Simulator {
+            simulator::stored_history_end(&store).await?
+        } else {
+            None
+        };
+        let resume = books.max(bars);
         let c = clock::TradingClock::demo(cfg.demo_speed, resume);
         tracing::info!(speed = cfg.demo_speed, now = %routes::accounts::ist_text(c.now()), "paper trading on the demo exchange clock");
         c
@@ -505,20 +512,6 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         ingest::supervisor::supervise("bar_clock", move || ingest::pipeline::run_clock(p.clone())),
     ));
     if source == Source::Simulator {
-        let (seed, days, st) = (cfg.seed, cfg.backfill_days as usize, store.clone());
-        tasks.push((
-            "backfill",
-            ingest::supervisor::supervise("backfill", move || {
-                let st = st.clone();
-                async move {
-                    let today = stocksblitz_market::session::ist_date(ingest::now_ms() / 1000)
-                        .ok_or_else(|| anyhow::anyhow!("clock out of range"))?;
-                    simulator::backfill(&st, seed, today, days)
-                        .await
-                        .map(|_| ())
-                }
-            }),
-        ));
         let sink = match &cfg.redis_url {
             Some(url) => Sink::Redis(url.clone()),
             None => Sink::Pipeline(pipeline.clone()),
@@ -529,23 +522,32 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
                 .connected
                 .store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        let interval = std::time::Duration::from_millis(cfg.tick_interval_ms);
-        let seed = cfg.seed;
+        let opts = simulator::Options {
+            seed: cfg.seed,
+            interval: std::time::Duration::from_millis(cfg.tick_interval_ms),
+            backfill_days: cfg.backfill_days as usize,
+        };
+        let (st, p, c) = (store.clone(), pipeline.clone(), state.clock.clone());
         tasks.push((
             "simulator",
             ingest::supervisor::supervise("simulator", move || {
-                simulator::run(seed, interval, session, sink.clone())
+                simulator::run(opts.clone(), sink.clone(), st.clone(), p.clone(), c.clone())
             }),
         ));
     }
     if let Some(url) = &cfg.redis_url
         && source != Source::None
     {
-        let (url, pattern, p) = (url.clone(), cfg.redis_pattern.clone(), pipeline.clone());
+        let queue = ingest::redis_source::IngestQueue::start(
+            pipeline.clone(),
+            ingest::redis_source::QUEUE_BYTES,
+        )
+        .context("cannot start the ingest thread")?;
+        let (url, pattern) = (url.clone(), cfg.redis_pattern.clone());
         tasks.push((
             "redis_consumer",
             ingest::supervisor::supervise("redis_consumer", move || {
-                ingest::redis_source::run(url.clone(), pattern.clone(), p.clone())
+                ingest::redis_source::run(url.clone(), pattern.clone(), queue.clone())
             }),
         ));
     }

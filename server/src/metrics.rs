@@ -267,7 +267,30 @@ fn render_ingest(state: &AppState, out: &mut String) {
                 "counter",
                 as_i64(w.batch_us_total.load(Relaxed)),
             ),
+            (
+                "stocksblitz_ingest_queue_messages",
+                "Feed messages read and waiting for the pipeline thread.",
+                "gauge",
+                as_i64(s.queue.messages.load(Relaxed)),
+            ),
+            (
+                "stocksblitz_ingest_queue_high_water",
+                "Most feed messages ever waiting for the pipeline thread.",
+                "gauge",
+                as_i64(s.queue.high_water.load(Relaxed)),
+            ),
+            (
+                "stocksblitz_backfill_bars_written_total",
+                "Bars the simulator wrote for history, downtime and clock jumps.",
+                "counter",
+                as_i64(s.backfill.bars_written.load(Relaxed)),
+            ),
         ],
+    );
+    let _ = writeln!(
+        out,
+        "# HELP stocksblitz_ingest_dropped_total Feed messages dropped, by reason.\n# TYPE stocksblitz_ingest_dropped_total counter\nstocksblitz_ingest_dropped_total{{reason=\"queue_full\"}} {}",
+        s.queue.dropped.load(Relaxed)
     );
     let _ = writeln!(
         out,

@@ -104,7 +104,7 @@ impl SeriesCache {
             )
             .await?;
         let bars = assemble(stored, &state.recent, state.forming.as_ref(), tf);
-        let now = chrono::Utc::now().timestamp();
+        let now = pipeline.feed_now(instrument).div_euclid(1000);
         let last_forming = last_is_forming(&bars, state.forming.as_ref(), tf, now);
         let series = Arc::new(Series {
             bars,

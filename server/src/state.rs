@@ -42,6 +42,22 @@ pub struct TradingSetup {
 }
 
 impl AppState {
+    /// Now on the exchange clock (the demo clock under `--demo-clock`, else the wall clock):
+    /// what is live, time to expiry, the trading day.
+    pub fn market_now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// How quote ages are measured: from the exchange time on the wall clock; from the receive
+    /// time on the demo clock (its exchange times are virtual).
+    pub fn age_basis(&self) -> stocksblitz_market::snapshot::AgeBasis {
+        if self.clock.is_demo() {
+            stocksblitz_market::snapshot::AgeBasis::Received
+        } else {
+            stocksblitz_market::snapshot::AgeBasis::Exchange
+        }
+    }
+
     /// State with a pipeline and its bar writer (the writer task starts on the current runtime).
     pub fn with_pipeline(
         store: Store,

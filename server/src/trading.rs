@@ -16,8 +16,8 @@ use crate::ingest::Pipeline;
 use crate::ingest::now_ms;
 use crate::state::AppState;
 
-/// The broker's view of a snapshot quote: its own prices, the book when the feed has one
-/// (sizes unknown), the IV it was valued at. Under the demo clock a quote is stamped with the
+/// The broker's view of a snapshot quote: its own prices, the book (with the units at the
+/// touch) when the feed has one, the IV it was valued at. Under the demo clock a quote is stamped with the
 /// clock's time when it is handed over (`at`), as the exchange would stamp it now.
 pub fn broker_quote(q: &SnapQuote, at: Option<i64>) -> Option<Quote> {
     Some(Quote {
@@ -25,8 +25,8 @@ pub fn broker_quote(q: &SnapQuote, at: Option<i64>) -> Option<Quote> {
         ltp: paise_rounded(q.ltp)?,
         bid: q.bid.and_then(paise_rounded),
         ask: q.ask.and_then(paise_rounded),
-        bid_qty: None,
-        ask_qty: None,
+        bid_qty: q.bid.and(q.bid_qty).and_then(|v| i64::try_from(v).ok()),
+        ask_qty: q.ask.and(q.ask_qty).and_then(|v| i64::try_from(v).ok()),
         iv: q.greeks.and_then(|g| g.iv),
         close: None,
     })

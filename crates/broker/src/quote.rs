@@ -99,17 +99,18 @@ impl Quote {
     }
 
     /// The price a `side` order takes and the quantity available there; `from_book` is false
-    /// when the feed has no book and the last price stands in.
+    /// when the feed has no book and the last price stands in. A one-sided book (an offer and
+    /// no bid, as for an option worth less than a tick) has nothing on the missing side:
+    /// quantity 0 there, so nothing fills until someone quotes it.
     pub fn touch(&self, side: Side) -> (Paise, Option<i64>, bool) {
-        match side {
-            Side::Buy => match self.ask {
-                Some(a) => (a, self.ask_qty, true),
-                None => (self.ltp, None, false),
-            },
-            Side::Sell => match self.bid {
-                Some(b) => (b, self.bid_qty, true),
-                None => (self.ltp, None, false),
-            },
+        let (this, this_qty, other) = match side {
+            Side::Buy => (self.ask, self.ask_qty, self.bid),
+            Side::Sell => (self.bid, self.bid_qty, self.ask),
+        };
+        match (this, other) {
+            (Some(p), _) => (p, this_qty, true),
+            (None, Some(_)) => (self.ltp, Some(0), true),
+            (None, None) => (self.ltp, None, false),
         }
     }
 

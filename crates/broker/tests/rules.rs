@@ -60,6 +60,29 @@ fn without_a_book_fills_at_the_last_price_and_says_so() {
     assert_eq!(t.basis, FillBasis::Ltp);
 }
 
+/// An option worth less than a tick is offered at 0.05 with no bid: a buy takes the offer, a
+/// market sell finds nobody and waits (it is not filled at the last price).
+#[test]
+fn a_one_sided_book_fills_only_the_side_quoted() {
+    let mut h = market_open();
+    let mut q = Quote::book(h.now, 5, 0, 5, 0, 6500);
+    q.bid = None;
+    q.bid_qty = None;
+    h.quote(CE, q);
+    let buy = h.market(CE, Side::Buy, 65, Product::Nrml).unwrap();
+    let b = h.e.order(buy).unwrap();
+    assert_eq!((b.status, b.filled_value), (Status::Complete, 65 * 5));
+    assert_eq!(h.e.account(A).unwrap().trades[0].basis, FillBasis::Touch);
+    let sell = h.market(CE, Side::Sell, 65, Product::Nrml).unwrap();
+    let s = h.e.order(sell).unwrap();
+    assert_eq!((s.status, s.filled_quantity), (Status::Open, 0));
+    // A bid appears: the waiting sell fills there.
+    h.book(CE, 5, 10, 650);
+    let s = h.e.order(sell).unwrap();
+    assert_eq!((s.status, s.filled_value), (Status::Complete, 65 * 5));
+    h.assert_replays();
+}
+
 #[test]
 fn quantity_not_a_lot_multiple_is_rejected_naming_the_lot() {
     let mut h = market_open();

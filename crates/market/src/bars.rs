@@ -144,6 +144,10 @@ struct InstState {
     baseline: Option<u64>,
     day: Option<chrono::NaiveDate>,
     last_ts_ms: i64,
+    /// Exchange time minus receive time of the newest tick: where the feed's clock stands
+    /// against the wall clock (about −latency for a live feed; far off for a replay or the
+    /// demo clock). Bars close on the feed's clock.
+    offset_ms: Option<i64>,
 }
 
 /// Builds 1-minute bars for many instruments.
@@ -210,6 +214,9 @@ impl BarBuilder {
             Some(s) => s,
             None => self.states.entry(t.tradingsymbol.clone()).or_default(),
         };
+        if t.exchange_ts_ms >= st.last_ts_ms {
+            st.offset_ms = Some(t.exchange_ts_ms - t.recv_ts_ms);
+        }
         let volume = Self::volume_delta(st, t);
         let ts = t.ts();
         if !self.session.is_open(ts) {
@@ -252,9 +259,45 @@ impl BarBuilder {
         }
     }
 
-    /// Close every bar whose end plus the grace is at or before `now_ms`.
-    pub fn on_clock(&mut self, now_ms: i64, out: &mut Vec<BarEvent>) {
+    /// Now on an instrument's feed clock (epoch ms), given the wall clock: the wall clock
+    /// moved by the offset of the instrument's newest tick (the wall clock before any tick).
+    pub fn feed_now(&self, instrument: &str, wall_ms: i64) -> i64 {
+        wall_ms
+            + self
+                .states
+                .get(instrument)
+                .and_then(|s| s.offset_ms)
+                .unwrap_or(0)
+    }
+
+    /// Start an instrument's forming bar from what is already known of its minute (a bar in
+    /// progress generated or read from the store at start-up), with `cumulative_volume` as
+    /// the day's volume so far and `offset_ms` where the feed's clock stands against the wall
+    /// clock (see [`BarBuilder::feed_now`]): the next tick extends this bar instead of opening a
+    /// new one with the wrong open and high. A bar of an older minute than one forming is
+    /// ignored.
+    pub fn seed(&mut self, bar: Bar, cumulative_volume: Option<u64>, offset_ms: Option<i64>) {
+        let st = self.states.entry(bar.instrument.clone()).or_default();
+        if offset_ms.is_some() {
+            st.offset_ms = offset_ms;
+        }
+        if st.current.as_ref().is_some_and(|c| c.start > bar.start) || bar.start < st.closed_before
+        {
+            return;
+        }
+        st.last_ts_ms = st.last_ts_ms.max(bar.last_ts_ms);
+        if let Some(v) = cumulative_volume {
+            st.baseline = Some(v);
+            st.day = ist_date(bar.start);
+        }
+        st.current = Some(bar);
+    }
+
+    /// Close every bar whose end plus the grace is at or before now on its feed's clock
+    /// (`wall_ms` moved by the instrument's feed offset, see [`BarBuilder::feed_now`]).
+    pub fn on_clock(&mut self, wall_ms: i64, out: &mut Vec<BarEvent>) {
         for st in self.states.values_mut() {
+            let now_ms = wall_ms + st.offset_ms.unwrap_or(0);
             if let Some(cur) = &st.current
                 && (cur.start + 60) * 1000 + self.grace_ms <= now_ms
                 && let Some(done) = st.current.take()
@@ -351,6 +394,76 @@ mod tests {
         };
         assert_eq!((a.start, a.high, a.volume), (OPEN, 105.0, 10));
         assert!(b.forming("NIFTY25NOVFUT").is_none());
+    }
+
+    /// A feed whose clock is not the wall clock (a replay, the demo clock): bars close on the
+    /// feed's own clock, not immediately because the wall clock is hours ahead.
+    #[test]
+    fn bars_close_on_the_feed_clock() {
+        let lag = 3 * 3600 * 1000;
+        let late = |ts: i64, price: f64| {
+            let mut t = fut(ts, price, 10, 1);
+            t.recv_ts_ms += lag;
+            t
+        };
+        let mut b = BarBuilder::new(Session::exchange(), 2000);
+        let mut out = vec![];
+        b.on_tick(&late(OPEN + 5, 100.0), &mut out);
+        assert_eq!(
+            b.feed_now("NIFTY25NOVFUT", (OPEN + 6) * 1000 + lag),
+            (OPEN + 6) * 1000
+        );
+        b.on_clock((OPEN + 30) * 1000 + lag, &mut out);
+        b.on_tick(&late(OPEN + 40, 101.0), &mut out);
+        b.on_clock((OPEN + 61) * 1000 + lag, &mut out);
+        assert!(out.is_empty(), "closed by the wall clock: {out:?}");
+        b.on_clock((OPEN + 62) * 1000 + lag, &mut out);
+        let [BarEvent::Closed(bar)] = out.as_slice() else {
+            panic!("{out:?}")
+        };
+        assert_eq!((bar.open, bar.close), (100.0, 101.0));
+    }
+
+    /// A forming bar seeded with the part of the minute known at start-up keeps its open and
+    /// high; the next tick extends it, volume counted from the seeded cumulative volume.
+    #[test]
+    fn a_seeded_bar_is_extended_not_rebuilt() {
+        let mut b = BarBuilder::new(Session::exchange(), 2000);
+        let mut out = vec![];
+        let mut seeded = Bar::from_tick(
+            &"NIFTY25NOVFUT".into(),
+            Timeframe::M1,
+            OPEN,
+            &fut(OPEN + 2, 100.0, 0, 7),
+            40,
+        );
+        seeded.high = 104.0;
+        seeded.close = 103.0;
+        seeded.last_ts_ms = (OPEN + 20) * 1000;
+        b.seed(seeded, Some(1000), Some(0));
+        b.on_tick(&fut(OPEN + 30, 102.0, 1025, 8), &mut out);
+        b.on_tick(&fut(OPEN + 61, 101.0, 1030, 8), &mut out);
+        let [BarEvent::Closed(bar)] = out.as_slice() else {
+            panic!("{out:?}")
+        };
+        assert_eq!(
+            (bar.open, bar.high, bar.low, bar.close, bar.volume),
+            (100.0, 104.0, 100.0, 102.0, 65)
+        );
+        assert_eq!(
+            (bar.first_ts_ms, bar.open_oi, bar.oi),
+            ((OPEN + 2) * 1000, Some(7), Some(8))
+        );
+        // A seed older than what already formed is ignored.
+        let old = Bar::from_tick(
+            &"NIFTY25NOVFUT".into(),
+            Timeframe::M1,
+            OPEN,
+            &fut(OPEN, 1.0, 0, 1),
+            0,
+        );
+        b.seed(old, None, None);
+        assert_eq!(b.forming("NIFTY25NOVFUT").map(|x| x.start), Some(OPEN + 60));
     }
 
     #[test]

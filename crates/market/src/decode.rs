@@ -9,7 +9,7 @@ use compact_str::CompactString;
 use serde::Deserialize;
 use stocksblitz_symbols::{Kind, Right, find_index, parse};
 
-use crate::tick::{Greeks, Tick, TickKind};
+use crate::tick::{Depth, Greeks, Level, Tick, TickKind};
 
 /// Payloads larger than this are rejected unread.
 pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024;
@@ -116,6 +116,31 @@ struct Raw<'a> {
     close: Option<f64>,
     bid: Option<f64>,
     ask: Option<f64>,
+    #[serde(alias = "bid_quantity")]
+    bid_qty: Option<f64>,
+    #[serde(alias = "ask_quantity")]
+    ask_qty: Option<f64>,
+    #[serde(alias = "last_traded_quantity")]
+    last_quantity: Option<f64>,
+    /// Kite-style depth: `{"buy": [{"price", "quantity", "orders"}, …], "sell": […]}`.
+    depth: Option<RawDepth>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawDepth {
+    #[serde(default)]
+    buy: Vec<RawLevel>,
+    #[serde(default)]
+    sell: Vec<RawLevel>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawLevel {
+    price: f64,
+    #[serde(default)]
+    quantity: f64,
+    #[serde(default)]
+    orders: f64,
 }
 
 /// Fill [`Raw`] with the flat-object scanner; None when the payload needs the full parser
@@ -172,6 +197,11 @@ fn scan_raw(payload: &[u8]) -> Option<Raw<'_>> {
             "close" => number!(close),
             "bid" => number!(bid),
             "ask" => number!(ask),
+            "bid_qty" | "bid_quantity" => number!(bid_qty),
+            "ask_qty" | "ask_quantity" => number!(ask_qty),
+            "last_quantity" | "last_traded_quantity" => number!(last_quantity),
+            // Depth is nested: the full parser reads it.
+            "depth" => None,
             "is_mock" => match value {
                 Scalar::Bool(b) => set_once(&mut r.is_mock, b),
                 Scalar::Null => Some(()),
@@ -279,8 +309,8 @@ impl Decoder {
                 other => Ok(other),
             }
         };
-        let bid = positive("bid", raw.bid)?;
-        let ask = positive("ask", raw.ask)?;
+        let book = book(&raw)?;
+        let last_quantity = count("last_quantity", raw.last_quantity)?;
         let volume = count("volume", raw.volume)?;
         let oi = count("oi", raw.oi)?;
         let lot_size = count("lot_size", raw.lot_size)?.and_then(|v| u32::try_from(v).ok());
@@ -311,8 +341,13 @@ impl Decoder {
                 price: close,
                 volume: Some(0),
                 oi: None,
-                bid,
-                ask,
+                // An index does not trade: no book.
+                bid: None,
+                ask: None,
+                bid_qty: None,
+                ask_qty: None,
+                last_quantity: None,
+                depth: None,
                 day_open: positive("open", raw.open)?,
                 day_high: positive("high", raw.high)?,
                 day_low: positive("low", raw.low)?,
@@ -387,8 +422,16 @@ impl Decoder {
                 volume
             },
             oi,
-            bid,
-            ask,
+            bid: book.bid,
+            ask: book.ask,
+            bid_qty: book.bid_qty,
+            ask_qty: book.ask_qty,
+            last_quantity: if kind == TickKind::Index {
+                None
+            } else {
+                last_quantity
+            },
+            depth: book.depth,
             day_open: None,
             day_high: None,
             day_low: None,
@@ -400,6 +443,95 @@ impl Decoder {
             is_mock,
         })
     }
+}
+
+/// The book a payload carries, checked: prices and quantities non-negative, a price of 0 is
+/// an empty side (Kite's depth pads with zero levels), the touch taken from the depth when the
+/// payload has no `bid`/`ask` of its own. A crossed touch (bid above ask) cannot be a book: it
+/// is dropped (the quote then says the book is unknown) rather than the tick refused.
+#[derive(Debug, Default)]
+struct Book {
+    bid: Option<f64>,
+    ask: Option<f64>,
+    bid_qty: Option<u64>,
+    ask_qty: Option<u64>,
+    depth: Option<Box<Depth>>,
+}
+
+fn book(raw: &Raw<'_>) -> Result<Book, Reject> {
+    let price = |name: &'static str, v: Option<f64>| -> Result<Option<f64>, Reject> {
+        match v {
+            Some(x) if !x.is_finite() => Err(Reject::NonFinite),
+            Some(x) if x < 0.0 => Err(Reject::BadPrice(name, x)),
+            Some(0.0) => Ok(None),
+            other => Ok(other),
+        }
+    };
+    let mut bid = price("bid", raw.bid)?;
+    let mut ask = price("ask", raw.ask)?;
+    let mut bid_qty = count("bid_qty", raw.bid_qty)?;
+    let mut ask_qty = count("ask_qty", raw.ask_qty)?;
+    let depth = match &raw.depth {
+        None => None,
+        Some(d) => {
+            let side = |levels: &[RawLevel]| -> Result<Vec<Level>, Reject> {
+                let mut out = Vec::new();
+                for l in levels {
+                    let (Some(p), q, o) = (
+                        price("depth", Some(l.price))?,
+                        count("depth quantity", Some(l.quantity))?.unwrap_or(0),
+                        count("depth orders", Some(l.orders))?.unwrap_or(0),
+                    ) else {
+                        continue;
+                    };
+                    if q > 0 && out.len() < Depth::MAX_LEVELS {
+                        out.push(Level {
+                            price: p,
+                            quantity: q,
+                            orders: o,
+                        });
+                    }
+                }
+                Ok(out)
+            };
+            let depth = Depth {
+                buy: side(&d.buy)?,
+                sell: side(&d.sell)?,
+            };
+            if bid.is_none()
+                && let Some(l) = depth.buy.first()
+            {
+                bid = Some(l.price);
+                bid_qty = bid_qty.or(Some(l.quantity));
+            }
+            if ask.is_none()
+                && let Some(l) = depth.sell.first()
+            {
+                ask = Some(l.price);
+                ask_qty = ask_qty.or(Some(l.quantity));
+            }
+            (!depth.buy.is_empty() || !depth.sell.is_empty()).then(|| Box::new(depth))
+        }
+    };
+    if let (Some(b), Some(a)) = (bid, ask)
+        && b > a
+    {
+        return Ok(Book::default());
+    }
+    // A size without its price means nothing.
+    if bid.is_none() {
+        bid_qty = None;
+    }
+    if ask.is_none() {
+        ask_qty = None;
+    }
+    Ok(Book {
+        bid,
+        ask,
+        bid_qty,
+        ask_qty,
+        depth,
+    })
 }
 
 fn classify_json_error(payload: &[u8], e: &serde_json::Error) -> Reject {
@@ -516,6 +648,96 @@ mod tests {
         );
         let with_greeks = dec(&OPT.replace(r#""iv": 0.0"#, r#""iv": 0.14"#)).unwrap();
         assert_eq!(with_greeks.greeks.and_then(|g| g.iv), Some(0.14));
+    }
+
+    #[test]
+    fn the_book_when_the_feed_sends_one_and_unknown_when_not() {
+        // The legacy payload has no book: every part of it is unknown.
+        let t = dec(OPT).unwrap();
+        assert!(!t.has_book());
+        assert_eq!((t.bid_qty, t.ask_qty, t.last_quantity), (None, None, None));
+        // The flat native superset: touch, sizes, last trade size (also Kite's spellings).
+        let flat = OPT.replace(
+            r#""price": 152.35"#,
+            r#""price": 152.35, "bid": 152.3, "ask": 152.4, "bid_qty": 650, "ask_qty": 1300, "last_quantity": 65"#,
+        );
+        let t = dec(&flat).unwrap();
+        assert_eq!(
+            (t.bid, t.ask, t.bid_qty, t.ask_qty, t.last_quantity),
+            (Some(152.3), Some(152.4), Some(650), Some(1300), Some(65))
+        );
+        assert!(t.depth.is_none());
+        let kite = flat
+            .replace("bid_qty", "bid_quantity")
+            .replace("\"last_quantity", "\"last_traded_quantity");
+        assert_eq!(dec(&kite).unwrap(), t);
+        // Kite's depth: zero levels are padding; the touch comes from the first level.
+        let depth = OPT.replace(
+            r#""price": 152.35"#,
+            r#""price": 152.35, "depth": {"buy": [{"price": 152.3, "quantity": 650, "orders": 3}, {"price": 152.25, "quantity": 130, "orders": 1}, {"price": 0, "quantity": 0, "orders": 0}], "sell": [{"price": 152.4, "quantity": 65, "orders": 1}]}"#,
+        );
+        let t = dec(&depth).unwrap();
+        assert_eq!(
+            (t.bid, t.ask, t.bid_qty, t.ask_qty),
+            (Some(152.3), Some(152.4), Some(650), Some(65))
+        );
+        let d = t.depth.unwrap();
+        assert_eq!((d.buy.len(), d.sell.len()), (2, 1));
+        assert_eq!(
+            d.buy[1],
+            Level {
+                price: 152.25,
+                quantity: 130,
+                orders: 1
+            }
+        );
+        // A crossed touch is no book (dropped, the tick kept); a size alone means nothing.
+        let crossed = OPT.replace(
+            r#""price": 152.35"#,
+            r#""price": 152.35, "bid": 153.0, "ask": 152.0, "bid_qty": 65"#,
+        );
+        let t = dec(&crossed).unwrap();
+        assert!(!t.has_book() && t.bid_qty.is_none());
+        let size_only = OPT.replace(r#""price": 152.35"#, r#""price": 152.35, "ask_qty": 65"#);
+        assert_eq!(dec(&size_only).unwrap().ask_qty, None);
+        // An index never has a book, even if a feed sends one.
+        let und =
+            dec(r#"{"symbol": "NIFTY", "close": 25560.35, "bid": 1.0, "ts": 1762246981}"#).unwrap();
+        assert!(!und.has_book());
+        // Bad parts of a book refuse the tick with a reason.
+        for (payload, code) in [
+            (
+                OPT.replace(r#""price": 152.35"#, r#""price": 152.35, "bid": -1"#),
+                "bad_price",
+            ),
+            (
+                OPT.replace(r#""price": 152.35"#, r#""price": 152.35, "bid_qty": -65"#),
+                "bad_value",
+            ),
+            (
+                OPT.replace(
+                    r#""price": 152.35"#,
+                    r#""price": 152.35, "depth": {"buy": [{"price": -2, "quantity": 1}]}"#,
+                ),
+                "bad_price",
+            ),
+            (
+                OPT.replace(
+                    r#""price": 152.35"#,
+                    r#""price": 152.35, "depth": {"buy": [{"price": 2, "quantity": 1.5e30}]}"#,
+                ),
+                "bad_value",
+            ),
+            (
+                OPT.replace(
+                    r#""price": 152.35"#,
+                    r#""price": 152.35, "depth": {"buy": "x"}"#,
+                ),
+                "bad_value",
+            ),
+        ] {
+            assert_eq!(dec(&payload).unwrap_err().code(), code, "{payload}");
+        }
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! - [`session`]: the trading session filter;
 //! - [`snapshot`]: latest quote per instrument and the per-underlying view;
 //! - [`greeks`]: Black-76 / Black-Scholes pricing, implied volatility and greeks;
-//! - [`chain`]: option-chain analytics (PCR, max pain).
+//! - [`chain`]: option-chain analytics (PCR, max pain);
+//! - [`sim`]: the market simulator (live rounds and the bars of a stretch to catch up on).
 #![forbid(unsafe_code)]
 
 pub mod bars;
@@ -18,6 +19,7 @@ pub mod greeks;
 mod scan;
 pub mod series;
 pub mod session;
+pub mod sim;
 pub mod smile;
 pub mod snapshot;
 pub mod tick;

@@ -24,6 +24,37 @@ pub fn ist_seconds_of_day(ts: i64) -> i64 {
     (ts + IST_OFFSET_SECS).rem_euclid(86_400)
 }
 
+/// UTC epoch milliseconds of IST midnight starting `day`.
+pub fn ist_midnight_ms(day: NaiveDate) -> i64 {
+    day.and_hms_opt(0, 0, 0)
+        .map_or(0, |t| t.and_utc().timestamp_millis())
+        - IST_OFFSET_SECS * 1000
+}
+
+/// The exchange session of an IST date, `[open, close)` in UTC epoch milliseconds; None when the
+/// date is not a trading day.
+pub fn session_window_ms(day: NaiveDate) -> Option<(i64, i64)> {
+    Calendar::embedded().is_trading_day(day).then(|| {
+        let m = ist_midnight_ms(day);
+        (m + SESSION_OPEN_SECS * 1000, m + SESSION_CLOSE_SECS * 1000)
+    })
+}
+
+/// The first instant at or after `at_ms` that is in an exchange session (`at_ms` itself when it
+/// is), looking at most 30 days ahead.
+pub fn next_session_instant(at_ms: i64) -> Option<i64> {
+    let mut day = ist_date(at_ms.div_euclid(1000))?;
+    for _ in 0..30 {
+        if let Some((open, close)) = session_window_ms(day)
+            && at_ms < close
+        {
+            return Some(at_ms.max(open));
+        }
+        day = day.succ_opt()?;
+    }
+    None
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Session {
     pub mode: SessionMode,
@@ -70,5 +101,24 @@ mod tests {
         assert!(!s.is_open(open + 4 * 86_400)); // Saturday
         assert!(Session::always_open().is_open(open + 4 * 86_400));
         assert_eq!(ist_date(open), NaiveDate::from_ymd_opt(2025, 11, 4));
+    }
+
+    #[test]
+    fn session_windows_and_the_next_session_instant() {
+        let open_ms = 1_762_227_900_000; // Tue 2025-11-04 09:15 IST
+        let day = NaiveDate::from_ymd_opt(2025, 11, 4).unwrap();
+        assert_eq!(
+            session_window_ms(day),
+            Some((open_ms, open_ms + 22_500_000))
+        );
+        // 5 Nov is a holiday: no session.
+        assert_eq!(session_window_ms(day.succ_opt().unwrap()), None);
+        assert_eq!(next_session_instant(open_ms + 5), Some(open_ms + 5));
+        assert_eq!(next_session_instant(open_ms - 3_600_000), Some(open_ms));
+        // After the close: Thursday's open (Wednesday is a holiday).
+        assert_eq!(
+            next_session_instant(open_ms + 22_500_000),
+            Some(open_ms + 2 * 86_400_000)
+        );
     }
 }

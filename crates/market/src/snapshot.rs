@@ -11,7 +11,7 @@ use crate::chain::StrikeRow;
 use crate::greeks::{DEFAULT_RATE, Model, years_to_expiry};
 use crate::session::ist_date;
 use crate::smile::{SmileError, SmileFit, fit_svi};
-use crate::tick::{Greeks, Tick, TickKind};
+use crate::tick::{Depth, Greeks, Tick, TickKind};
 
 /// The latest state of one instrument.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,8 +30,16 @@ pub struct Quote {
     /// Cumulative day volume.
     pub volume: u64,
     pub oi: Option<u64>,
+    /// The touch and its sizes from the last tick that carried a book (None: unknown).
     pub bid: Option<f64>,
     pub ask: Option<f64>,
+    pub bid_qty: Option<u64>,
+    pub ask_qty: Option<u64>,
+    pub depth: Option<Box<Depth>>,
+    /// Exchange time of the tick the book came from.
+    pub book_ts_ms: i64,
+    /// Quantity of the last trade, when the feed says.
+    pub last_quantity: Option<u64>,
     pub greeks: Option<Greeks>,
     /// True when the greeks were computed here (the tick carried none).
     pub greeks_computed: bool,
@@ -52,6 +60,40 @@ impl Quote {
     pub fn age_ms(&self, now_ms: i64) -> i64 {
         (now_ms - self.exchange_ts_ms).max(0)
     }
+
+    /// Milliseconds since the quote was received (for feeds whose exchange time is not the
+    /// wall clock, such as the simulator on the demo clock).
+    pub fn received_age_ms(&self, wall_ms: i64) -> i64 {
+        (wall_ms - self.recv_ts_ms).max(0)
+    }
+
+    /// The quote's age at `wall_ms` measured as `basis` says.
+    pub fn age(&self, basis: AgeBasis, wall_ms: i64) -> i64 {
+        match basis {
+            AgeBasis::Exchange => self.age_ms(wall_ms),
+            AgeBasis::Received => self.received_age_ms(wall_ms),
+        }
+    }
+
+    /// How much of the book is known: `depth` (levels), `top` (the touch), `unknown`.
+    pub fn book_state(&self) -> &'static str {
+        if self.depth.is_some() {
+            "depth"
+        } else if self.bid.is_some() || self.ask.is_some() {
+            "top"
+        } else {
+            "unknown"
+        }
+    }
+}
+
+/// What a quote's age is measured from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgeBasis {
+    /// Its exchange time (a live feed on the wall clock).
+    Exchange,
+    /// When it was received (a feed whose exchange times are not the wall clock's).
+    Received,
 }
 
 /// How an option's implied volatility was obtained.
@@ -233,9 +275,51 @@ impl Snapshot {
         v
     }
 
-    /// Apply a tick. Option ticks without greeks get them computed (Black-76 on the future of
-    /// the same expiry when there is one, Black-Scholes on the index otherwise).
+    /// Apply a tick. Option ticks without greeks get them computed (see
+    /// [`Snapshot::value_option`]).
     pub fn apply(&mut self, t: &Tick) {
+        if self.update(t) == Some(true) {
+            self.revalue(&t.tradingsymbol, t.exchange_ts_ms);
+        }
+    }
+
+    /// Apply ticks that arrived together: every quote updated in order, then each option's
+    /// greeks computed once, as of its newest tick in the batch (a batch often holds several
+    /// ticks of one option; only the last one's greeks would be seen).
+    pub fn apply_batch<'a>(&mut self, ticks: impl IntoIterator<Item = &'a Tick>) {
+        let mut due: HashMap<&'a str, i64> = HashMap::new();
+        for t in ticks {
+            match self.update(t) {
+                Some(true) => {
+                    due.insert(t.tradingsymbol.as_str(), t.exchange_ts_ms);
+                }
+                // Greeks from the feed replace any computed ones.
+                Some(false) => {
+                    due.remove(t.tradingsymbol.as_str());
+                }
+                // An older tick than the one shown changes nothing.
+                None => {}
+            }
+        }
+        for (symbol, at) in due {
+            self.revalue(symbol, at);
+        }
+    }
+
+    fn revalue(&mut self, tradingsymbol: &str, at: i64) {
+        let computed = self.value_option(tradingsymbol, at);
+        if let Some(q) = self.quotes.get_mut(tradingsymbol) {
+            q.greeks = computed.map(|c| c.0);
+            q.greeks_computed = computed.is_some();
+            q.iv_source = computed.map(|c| c.1);
+            q.forward = computed.map(|c| c.2);
+        }
+    }
+
+    /// Update the instrument's quote and the underlying's membership from a tick: None when the
+    /// tick is older than the quote shown (ignored), else whether it is an option tick whose
+    /// greeks are to be computed here (it carried none).
+    fn update(&mut self, t: &Tick) -> Option<bool> {
         let day = ist_date(t.ts());
         let greeks_in = t.greeks;
         let q = self
@@ -257,6 +341,11 @@ impl Snapshot {
                 oi: None,
                 bid: None,
                 ask: None,
+                bid_qty: None,
+                ask_qty: None,
+                depth: None,
+                book_ts_ms: 0,
+                last_quantity: None,
                 greeks: None,
                 greeks_computed: false,
                 iv_source: None,
@@ -270,7 +359,7 @@ impl Snapshot {
             });
         if t.exchange_ts_ms < q.exchange_ts_ms {
             // An older tick than the one shown: the snapshot keeps the latest.
-            return;
+            return None;
         }
         if q.day != day {
             q.day = day;
@@ -294,8 +383,19 @@ impl Snapshot {
             q.volume = v;
         }
         q.oi = t.oi.or(q.oi);
-        q.bid = t.bid.or(q.bid);
-        q.ask = t.ask.or(q.ask);
+        // The book is replaced as a whole by a tick that carries one (sides from different
+        // ticks could cross); a tick without one leaves it as the last book seen.
+        if t.has_book() {
+            q.bid = t.bid;
+            q.ask = t.ask;
+            q.bid_qty = t.bid_qty;
+            q.ask_qty = t.ask_qty;
+            q.depth.clone_from(&t.depth);
+            q.book_ts_ms = t.exchange_ts_ms;
+        }
+        if t.last_quantity.is_some() {
+            q.last_quantity = t.last_quantity;
+        }
         q.token = t.token.or(q.token);
         q.lot_size = t.lot_size.or(q.lot_size);
         q.tick_size = t.tick_size.or(q.tick_size);
@@ -335,15 +435,7 @@ impl Snapshot {
             }
             TickKind::Equity => {}
         }
-        if t.kind == TickKind::Option && greeks_in.is_none() {
-            let computed = self.value_option(&t.tradingsymbol, t.exchange_ts_ms);
-            if let Some(q) = self.quotes.get_mut(&t.tradingsymbol) {
-                q.greeks = computed.map(|c| c.0);
-                q.greeks_computed = computed.is_some();
-                q.iv_source = computed.map(|c| c.1);
-                q.forward = computed.map(|c| c.2);
-            }
-        }
+        Some(t.kind == TickKind::Option && greeks_in.is_none())
     }
 
     /// Greeks of an option from its price (the mid of its book, else its last price) against
@@ -358,7 +450,11 @@ impl Snapshot {
         let t = years_to_expiry(expiry, at)?;
         let m = self.members.get(&q.underlying)?;
         let fresh = |o: &Quote| (o.exchange_ts_ms - at).abs() <= PAIR_SKEW_MS;
-        let (price, price_basis) = own_price(q)?;
+        // None: worth less than a tick or two (a minimum-tick bid): no time value to tell.
+        let own = match own_price(q) {
+            Ok(p) => Some(p?),
+            Err(()) => None,
+        };
         let df = (-self.rate * t).exp();
         let other_right = match right {
             Right::Call => Right::Put,
@@ -370,7 +466,8 @@ impl Snapshot {
             .and_then(|s| self.quotes.get(s))
             .filter(|o| fresh(o))
             .and_then(|o| {
-                let (other, _) = own_price(o)?;
+                let (price, _) = own?;
+                let (other, _) = own_price(o).ok()??;
                 let (call, put) = match right {
                     Right::Call => (price, other),
                     Right::Put => (other, price),
@@ -396,6 +493,13 @@ impl Snapshot {
         let intrinsic = match right {
             Right::Call => (forward - strike).max(0.0),
             Right::Put => (strike - forward).max(0.0),
+        };
+        let Some((price, price_basis)) = own else {
+            return Some((
+                Greeks::limit(right, intrinsic > 0.0),
+                IvSource::Intrinsic,
+                forward,
+            ));
         };
         if price <= df * intrinsic + NO_TIME_VALUE {
             return Some((
@@ -559,14 +663,26 @@ impl Snapshot {
     }
 }
 
-/// An option's price for valuation: the mid of a sane book, else the last price.
-fn own_price(q: &Quote) -> Option<(f64, PriceBasis)> {
-    match (q.bid, q.ask) {
-        (Some(b), Some(a)) if b > 0.0 && a >= b && a.is_finite() => {
-            Some(((b + a) / 2.0, PriceBasis::Mid))
+/// An option's price for valuation: the mid of a sane book quoted with this tick, else the
+/// last price. A book whose bid is at the minimum tick, or that has only an offer, says only
+/// that the option is worth less than a tick or two: no price to solve an IV from
+/// (`Err(())`).
+fn own_price(q: &Quote) -> Result<Option<(f64, PriceBasis)>, ()> {
+    let tick = q.tick_size.filter(|t| *t > 0.0).unwrap_or(0.05);
+    if q.book_ts_ms == q.exchange_ts_ms && q.ask.is_some() {
+        match (q.bid, q.ask) {
+            (Some(b), Some(a)) if b > tick + 1e-9 && a >= b && a.is_finite() => {
+                return Ok(Some(((b + a) / 2.0, PriceBasis::Mid)));
+            }
+            (None | Some(_), Some(a))
+                if a.is_finite() && q.bid.is_none_or(|b| b <= tick + 1e-9) =>
+            {
+                return Err(());
+            }
+            _ => {}
         }
-        _ => (q.ltp.is_finite() && q.ltp > 0.0).then_some((q.ltp, PriceBasis::Ltp)),
     }
+    Ok((q.ltp.is_finite() && q.ltp > 0.0).then_some((q.ltp, PriceBasis::Ltp)))
 }
 
 #[cfg(test)]
@@ -576,6 +692,64 @@ mod tests {
 
     fn tick(s: &str) -> Tick {
         Decoder.decode(s.as_bytes(), 1_762_246_981_000).unwrap()
+    }
+
+    /// A batch computes each option's greeks once, as of its newest tick, with the other ticks
+    /// of the batch in place: the same answer as applying the batch's last tick of the option
+    /// after everything else.
+    #[test]
+    fn a_batch_values_each_option_at_its_newest_tick() {
+        let t0 = 1_762_246_980_000i64;
+        let opt = |price: f64, ms: i64, right: &str| {
+            tick(&format!(
+                r#"{{"tradingsymbol": "NIFTY25N1124500{right}", "type": "{right}", "price": {price}, "exchange_ts_ms": {ms}}}"#
+            ))
+        };
+        let spot = tick(&format!(
+            r#"{{"tradingsymbol": "NIFTY 50", "type": "EQ", "price": 24600.0, "exchange_ts_ms": {t0}}}"#
+        ));
+        let batch = [
+            spot.clone(),
+            opt(150.0, t0 + 100, "CE"),
+            opt(60.0, t0 + 150, "PE"),
+            opt(152.0, t0 + 200, "CE"),
+        ];
+        let mut a = Snapshot::default();
+        a.apply_batch(&batch);
+        // The reference: each option's final tick applied after everything else.
+        for (s, order) in [
+            ("NIFTY25N1124500CE", [&batch[0], &batch[2], &batch[3]]),
+            ("NIFTY25N1124500PE", [&batch[0], &batch[3], &batch[2]]),
+        ] {
+            let mut b = Snapshot::default();
+            for t in order {
+                b.apply(t);
+            }
+            let (qa, qb) = (a.get(s).unwrap(), b.get(s).unwrap());
+            assert_eq!(qa.ltp, qb.ltp);
+            assert_eq!((qa.greeks, qa.iv_source), (qb.greeks, qb.iv_source), "{s}");
+        }
+        assert_eq!(a.get("NIFTY25N1124500CE").unwrap().ltp, 152.0);
+        // Both legs valued by parity with the other, in the batch.
+        assert_eq!(
+            a.get("NIFTY25N1124500CE")
+                .unwrap()
+                .iv_source
+                .map(IvSource::as_str),
+            Some("ltp:parity")
+        );
+        // Feed greeks in a later tick replace a computation due earlier in the batch.
+        let mut c = Snapshot::default();
+        let fed = tick(&format!(
+            r#"{{"tradingsymbol": "NIFTY25N1124500CE", "type": "CE", "price": 151.0, "iv": 0.2, "delta": 0.5, "exchange_ts_ms": {}}}"#,
+            t0 + 300
+        ));
+        c.apply_batch(&[spot, opt(150.0, t0 + 100, "CE"), fed]);
+        let q = c.get("NIFTY25N1124500CE").unwrap();
+        assert_eq!(
+            (q.iv_source, q.greeks.and_then(|g| g.iv)),
+            (Some(IvSource::Feed), Some(0.2))
+        );
     }
 
     #[test]

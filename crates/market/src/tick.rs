@@ -68,8 +68,16 @@ pub struct Tick {
     /// Cumulative traded volume of the day, when the feed has it.
     pub volume: Option<u64>,
     pub oi: Option<u64>,
+    /// The touch: best bid and ask, and the quantities (units) there. None when the feed sent
+    /// no book (the legacy ticker never does): the book is unknown, not empty.
     pub bid: Option<f64>,
     pub ask: Option<f64>,
+    pub bid_qty: Option<u64>,
+    pub ask_qty: Option<u64>,
+    /// Quantity of the last trade, when the feed has it.
+    pub last_quantity: Option<u64>,
+    /// Market depth (best first), when the feed sends levels.
+    pub depth: Option<Box<Depth>>,
     /// Day open/high/low when the feed sends them (the underlying channel does).
     pub day_open: Option<f64>,
     pub day_high: Option<f64>,
@@ -85,7 +93,35 @@ pub struct Tick {
     pub is_mock: bool,
 }
 
+/// One price level of the book.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Level {
+    pub price: f64,
+    /// Units at this price.
+    pub quantity: u64,
+    /// Orders at this price (0 when the feed does not say).
+    pub orders: u64,
+}
+
+/// Market depth: bids best (highest) first, asks best (lowest) first, at most
+/// [`Depth::MAX_LEVELS`] each.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Depth {
+    pub buy: Vec<Level>,
+    pub sell: Vec<Level>,
+}
+
+impl Depth {
+    /// Levels kept per side (Kite's full mode sends five).
+    pub const MAX_LEVELS: usize = 5;
+}
+
 impl Tick {
+    /// Whether the tick carries any part of the book.
+    pub fn has_book(&self) -> bool {
+        self.bid.is_some() || self.ask.is_some() || self.depth.is_some()
+    }
+
     /// Exchange time in whole seconds.
     pub fn ts(&self) -> i64 {
         self.exchange_ts_ms.div_euclid(1000)

@@ -184,6 +184,51 @@ impl Store {
         fetch_bars!(self, &sql, tf.as_str())
     }
 
+    /// Every instrument's bar of `tf` starting at `start` (UTC epoch seconds).
+    pub async fn bars_at(&self, tf: Timeframe, start: i64) -> Result<Vec<Bar>, StoreError> {
+        let sql = format!("{SELECT} WHERE timeframe = ? AND start_ts = ? ORDER BY instrument");
+        fetch_bars!(self, &sql, tf.as_str(), start)
+    }
+
+    /// The (instrument, start) of every stored 1-minute bar with `from <= start <= to`.
+    pub async fn minute_keys_between(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        const SQL: &str = "SELECT instrument, start_ts FROM bars WHERE timeframe = '1m' AND start_ts >= ? AND start_ts <= ?";
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => sqlx::query_as(SQL).bind(from).bind(to).fetch_all(p).await?,
+            Pool::Postgres(p) => {
+                sqlx::query_as(&crate::pg_placeholders(SQL))
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(p)
+                    .await?
+            }
+        })
+    }
+
+    /// Each instrument's 1-minute volume summed from `from` (UTC epoch seconds) on: the day's
+    /// volume so far when `from` is the session open.
+    pub async fn volume_since(&self, from: i64) -> Result<Vec<(String, u64)>, StoreError> {
+        const SQL: &str = "SELECT instrument, SUM(volume) FROM bars WHERE timeframe = '1m' AND start_ts >= ? GROUP BY instrument";
+        let rows: Vec<(String, Option<i64>)> = match &self.pool {
+            Pool::Sqlite(p) => sqlx::query_as(SQL).bind(from).fetch_all(p).await?,
+            Pool::Postgres(p) => {
+                // SUM over BIGINT is NUMERIC in PostgreSQL: cast back.
+                let sql = crate::pg_placeholders(
+                    "SELECT instrument, SUM(volume)::BIGINT FROM bars WHERE timeframe = '1m' AND start_ts >= ? GROUP BY instrument",
+                );
+                sqlx::query_as(&sql).bind(from).fetch_all(p).await?
+            }
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(i, v)| (i, v.and_then(|x| u64::try_from(x).ok()).unwrap_or(0)))
+            .collect())
+    }
+
     /// Number of bars stored (all instruments and timeframes).
     pub async fn count_bars(&self) -> Result<i64, StoreError> {
         Ok(match &self.pool {

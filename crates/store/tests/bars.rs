@@ -153,6 +153,64 @@ async fn amendments_merge_and_reads_return_newest_oldest_first() {
 }
 
 #[tokio::test]
+async fn the_day_s_volume_per_instrument() {
+    for (name, store, _schema, _dir) in backends("volsince").await {
+        let mut bars = Vec::new();
+        for (inst, i, v) in [
+            ("NIFTY25NOVFUT", -2, 1_000u64), // yesterday's: not counted
+            ("NIFTY25NOVFUT", 0, 65),
+            ("NIFTY25NOVFUT", 1, 130),
+            ("NIFTY25N0424500CE", 0, 7),
+            ("NIFTY 50", 3, 0),
+        ] {
+            let start = T0 + i * 60;
+            bars.push(bar(
+                inst,
+                start,
+                1.0,
+                1.0,
+                1.0,
+                1.0,
+                v,
+                start * 1000,
+                start * 1000,
+            ));
+        }
+        store.upsert_bars(&bars).await.unwrap();
+        let mut got = store.volume_since(T0).await.unwrap();
+        got.sort();
+        let at: Vec<String> = store
+            .bars_at(Timeframe::M1, T0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|b| b.instrument.to_string())
+            .collect();
+        assert_eq!(at, ["NIFTY25N0424500CE", "NIFTY25NOVFUT"], "{name}");
+        let mut keys = store.minute_keys_between(T0, T0 + 60).await.unwrap();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                ("NIFTY25N0424500CE".to_string(), T0),
+                ("NIFTY25NOVFUT".to_string(), T0),
+                ("NIFTY25NOVFUT".to_string(), T0 + 60)
+            ],
+            "{name}"
+        );
+        assert_eq!(
+            got,
+            [
+                ("NIFTY 50".to_string(), 0),
+                ("NIFTY25N0424500CE".to_string(), 7),
+                ("NIFTY25NOVFUT".to_string(), 195)
+            ],
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn bars_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     {

@@ -29,6 +29,10 @@ pub struct IngestStats {
     pub last_tick_ms: AtomicI64,
     pub bars_closed: AtomicU64,
     pub bar_amendments: AtomicU64,
+    /// History the simulator writes (first start, minutes a restart or a clock jump skipped).
+    pub backfill: BackfillStats,
+    /// The queue between the Redis reader and the pipeline thread.
+    pub queue: super::redis_source::QueueStats,
     /// Last time a rejection was logged (rate limit for the log line).
     last_reject_log_ms: AtomicI64,
 }
@@ -45,6 +49,8 @@ impl IngestStats {
             last_tick_ms: AtomicI64::new(0),
             bars_closed: AtomicU64::new(0),
             bar_amendments: AtomicU64::new(0),
+            backfill: BackfillStats::default(),
+            queue: super::redis_source::QueueStats::default(),
             last_reject_log_ms: AtomicI64::new(0),
         }
     }
@@ -56,6 +62,22 @@ impl IngestStats {
             t => Some((now_ms - t).max(0) as u64),
         }
     }
+}
+
+/// Progress of the history the simulator writes, for /health.
+#[derive(Debug, Default)]
+pub struct BackfillStats {
+    /// The simulator has looked at the stored history and handed over what it must write.
+    pub planned: AtomicBool,
+    /// Fills waiting or being written.
+    pub pending: AtomicU64,
+    /// Fills written since start.
+    pub done: AtomicU64,
+    pub minutes_total: AtomicU64,
+    pub minutes_written: AtomicU64,
+    pub bars_written: AtomicU64,
+    /// Failed writes (retried).
+    pub failures: AtomicU64,
 }
 
 /// Closed 1-minute bars kept in memory per instrument: enough to cover the writer's delay, so
@@ -180,9 +202,7 @@ impl Pipeline {
             .fetch_add(ticks.len() as u64, Ordering::Relaxed);
         self.stats.last_tick_ms.store(recv_ms, Ordering::Relaxed);
         if let Ok(mut snap) = self.snapshot.write() {
-            for t in &ticks {
-                snap.apply(t);
-            }
+            snap.apply_batch(&ticks);
         }
         self.mark_changed(ticks.iter().map(|t| &t.tradingsymbol));
         let mut events = Vec::new();
@@ -250,6 +270,46 @@ impl Pipeline {
             .and_then(|r| r.get(instrument).map(|x| x.version))
             .unwrap_or_default();
         (version, forming)
+    }
+
+    /// Now on the instrument's feed clock (epoch ms): the wall clock moved by where its newest
+    /// tick's exchange time stood (the demo clock, a replay); the wall clock for others.
+    pub fn feed_now(&self, instrument: &str) -> i64 {
+        let wall = super::now_ms();
+        self.bars
+            .lock()
+            .map_or(wall, |b| b.feed_now(instrument, wall))
+    }
+
+    /// Start forming bars from the part of their minute already known (the simulator's walk
+    /// up to now at start-up or after a clock jump), each with the day's volume so far; the
+    /// feed's clock stands at `feed_now_ms`.
+    pub fn seed_forming(&self, bars: Vec<(Bar, u64)>, feed_now_ms: i64) {
+        let offset = feed_now_ms - super::now_ms();
+        if let Ok(mut b) = self.bars.lock() {
+            for (bar, volume) in bars {
+                b.seed(bar, Some(volume), Some(offset));
+            }
+        }
+    }
+
+    /// Bars written to the store by someone else (the simulator's history): merged into the
+    /// recently closed bars kept here, and every instrument's version bumped so cached series
+    /// and indicator values are read again.
+    pub fn absorb_history(&self, bars: &[Bar]) {
+        let Ok(mut recent) = self.recent.lock() else {
+            return;
+        };
+        let mut touched = std::collections::HashSet::new();
+        for bar in bars {
+            let r = recent.entry(bar.instrument.clone()).or_default();
+            if let Some(kept) = r.bars.iter_mut().find(|b| b.start == bar.start) {
+                kept.merge(bar);
+            }
+            if touched.insert(bar.instrument.clone()) {
+                r.version += 1;
+            }
+        }
     }
 
     /// The instrument's bar state beyond the store (see [`BarState`]).

@@ -239,7 +239,7 @@ pub async fn current(
     ApiQuery(q): ApiQuery<CurrentQuery>,
 ) -> Result<Json<CurrentResponse>, ApiError> {
     auth.require_read()?;
-    let sym = instrument("symbol", q.symbol.as_deref())?;
+    let sym = instrument(&state, "symbol", q.symbol.as_deref())?;
     let tf = timeframe(q.timeframe.as_deref())?;
     let ids = parse_ids("indicators", q.indicators.as_deref())?;
     let need = ids.iter().map(|r| depth(&r.id, tf, 1)).max().unwrap_or(1);
@@ -293,7 +293,7 @@ pub async fn at_offset(
     ApiQuery(q): ApiQuery<AtOffsetQuery>,
 ) -> Result<Json<AtOffsetResponse>, ApiError> {
     auth.require_read()?;
-    let sym = instrument("symbol", q.symbol.as_deref())?;
+    let sym = instrument(&state, "symbol", q.symbol.as_deref())?;
     let tf = timeframe(q.timeframe.as_deref())?;
     let ids = parse_ids("indicators", q.indicators.as_deref())?;
     let offset = bounded("offset", q.offset, 0, 0, MAX_OFFSET)?;
@@ -393,7 +393,7 @@ pub async fn history(
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Json<HistoryResponse>, ApiError> {
     auth.require_read()?;
-    let sym = instrument("symbol", q.symbol.as_deref())?;
+    let sym = instrument(&state, "symbol", q.symbol.as_deref())?;
     let tf = timeframe(q.timeframe.as_deref())?;
     let sent = q
         .indicator
@@ -453,7 +453,7 @@ pub async fn batch(
     ApiJson(req): ApiJson<BatchRequest>,
 ) -> Result<Json<BatchResponse>, ApiError> {
     auth.require_read()?;
-    let sym = instrument("symbol", req.symbol.as_deref())?;
+    let sym = instrument(&state, "symbol", req.symbol.as_deref())?;
     list_size("queries", req.queries.len(), MAX_BATCH_QUERIES, "queries")?;
     let mut parsed = Vec::with_capacity(req.queries.len());
     for (i, q) in req.queries.iter().enumerate() {
@@ -565,7 +565,7 @@ pub async fn subscribe(
     ApiJson(req): ApiJson<SubscribeRequest>,
 ) -> Result<Json<SubscribeResponse>, ApiError> {
     auth.require_read()?;
-    let sym = instrument("symbol", req.symbol.as_deref())?;
+    let sym = instrument(&state, "symbol", req.symbol.as_deref())?;
     let tf = timeframe(req.timeframe.as_deref())?;
     list_size(
         "indicators",
@@ -642,7 +642,7 @@ pub async fn unsubscribe(
     ApiJson(req): ApiJson<UnsubscribeRequest>,
 ) -> Result<Json<UnsubscribeResponse>, ApiError> {
     auth.require_read()?;
-    let sym = instrument("symbol", req.symbol.as_deref())?;
+    let sym = instrument(&state, "symbol", req.symbol.as_deref())?;
     let tf = timeframe(req.timeframe.as_deref())?;
     list_size(
         "indicator_ids",

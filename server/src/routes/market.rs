@@ -81,7 +81,7 @@ pub async fn bars_between(
             let recent: Vec<Bar> = st.recent.into_iter().filter(|b| b.start <= end).collect();
             let fb = st.forming.filter(|b| b.start <= end);
             let bars = stocksblitz_market::series::assemble(stored, &recent, fb.as_ref(), tf);
-            let now = chrono::Utc::now().timestamp();
+            let now = state.pipeline.feed_now(tradingsymbol).div_euclid(1000);
             let forming = stocksblitz_market::series::last_is_forming(&bars, fb.as_ref(), tf, now);
             (bars, forming)
         }
@@ -139,7 +139,7 @@ pub async fn candles(
     ApiQuery(q): ApiQuery<CandlesQuery>,
 ) -> Result<Json<CandlesResponse>, ApiError> {
     auth.require_read()?;
-    let sym = instrument("symbol", q.symbol.as_deref())?;
+    let sym = instrument(&state, "symbol", q.symbol.as_deref())?;
     let tf = timeframe(q.timeframe.as_deref())?;
     let limit = bounded("limit", q.limit, 100, 1, MAX_CANDLES)?;
     let (bars, forming) = bars_between(&state, &sym.tradingsymbol, tf, q.from, q.to, limit).await?;
@@ -216,11 +216,12 @@ pub struct ExpiriesResponse {
 #[utoipa::path(get, path = "/fo/expiries", tag = "market", params(UnderlyingQuery), security(("bearer" = [])), responses((status = 200, body = ExpiriesResponse)))]
 pub async fn expiries(
     auth: Auth,
+    State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<UnderlyingQuery>,
 ) -> Result<Json<ExpiriesResponse>, ApiError> {
     auth.require_read()?;
     let name = required_underlying(q.underlying.as_deref())?;
-    let (weekly, monthly) = listed_expiries(&name, WEEKLY_AHEAD, MONTHLY_AHEAD, now_ms());
+    let (weekly, monthly) = listed_expiries(&name, WEEKLY_AHEAD, MONTHLY_AHEAD, state.market_now());
     Ok(Json(ExpiriesResponse {
         underlying: name,
         weekly,
@@ -256,7 +257,7 @@ pub async fn option_chain(
     auth.require_read()?;
     let name = required_underlying(q.underlying.as_deref())?;
     let wanted = date_param("expiry", q.expiry.as_deref())?;
-    let now = now_ms();
+    let (now, wall, basis) = (state.market_now(), now_ms(), state.age_basis());
     let snap = super::snapshot(&state)?;
     let Some(view) = snap.underlying(&name) else {
         return Ok(Json(ChainResponse {
@@ -276,7 +277,7 @@ pub async fn option_chain(
         .and_then(|e| snap.smile(&name, e, now))
         .and_then(|v| v.fit.ok());
     let out = |o: &Quote| {
-        let mut q = QuoteOut::from(o, now);
+        let mut q = QuoteOut::from(o, wall, basis);
         if q.iv.is_none()
             && let (Some(fit), Some(k)) = (&smile, o.strike)
         {
@@ -502,7 +503,7 @@ pub async fn resolve(
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::bad_param("spec", "is required"))?;
     let spec = InstrumentSpec::parse(raw).map_err(|e| ApiError::bad_param("spec", e))?;
-    let (weekly, monthly) = listed_expiries(&spec.underlying, 8, 6, now_ms());
+    let (weekly, monthly) = listed_expiries(&spec.underlying, 8, 6, state.market_now());
     let spot = {
         let snap = super::snapshot(&state)?;
         spot_of(&snap, &spec.underlying)

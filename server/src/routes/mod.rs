@@ -45,15 +45,17 @@ use crate::series::Series;
 use crate::state::AppState;
 
 /// The instrument a `param` names: 400 when missing or unparsable, 404 naming the expiry date
-/// when the contract has expired.
-pub fn instrument(param: &str, raw: Option<&str>) -> Result<Symbol, ApiError> {
+/// when the contract has expired (on the exchange clock).
+pub fn instrument(state: &AppState, param: &str, raw: Option<&str>) -> Result<Symbol, ApiError> {
     let raw = raw
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::bad_param(param, "is required"))?;
     let sym = stocksblitz_symbols::parse(raw).map_err(|e| ApiError::bad_param(param, e))?;
     if let Some(expiry) = sym.expiry
-        && sym.is_expired_at(chrono::Utc::now())
+        && sym.is_expired_at(
+            chrono::DateTime::from_timestamp_millis(state.market_now()).unwrap_or_default(),
+        )
     {
         return Err(ApiError::not_found(
             "contract_expired",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use stocksblitz_market::snapshot::{Quote, Snapshot};
+use stocksblitz_market::snapshot::{AgeBasis, Quote, Snapshot};
 use stocksblitz_market::tick::TickKind;
 
 use super::underlying_name;
@@ -55,8 +55,15 @@ pub struct QuoteOut {
     pub low: f64,
     pub volume: u64,
     pub oi: Option<u64>,
+    /// The touch and the units there; null when the feed sends no book (`book: "unknown"`).
     pub bid: Option<f64>,
     pub ask: Option<f64>,
+    pub bid_qty: Option<u64>,
+    pub ask_qty: Option<u64>,
+    /// `depth` (levels known), `top` (the touch), or `unknown` (the feed sends no book).
+    pub book: &'static str,
+    /// Units of the last trade, when the feed says.
+    pub last_quantity: Option<u64>,
     pub iv: Option<f64>,
     /// Where `iv` came from: `feed`, `intrinsic`, or `<price>:<forward>` such as `mid:parity`.
     pub iv_source: Option<&'static str>,
@@ -78,7 +85,7 @@ fn finite(v: f64) -> Option<f64> {
 }
 
 impl QuoteOut {
-    pub fn from(q: &Quote, now: i64) -> Self {
+    pub fn from(q: &Quote, now: i64, basis: AgeBasis) -> Self {
         let g = q.greeks;
         QuoteOut {
             tradingsymbol: q.tradingsymbol.to_string(),
@@ -96,6 +103,10 @@ impl QuoteOut {
             oi: q.oi,
             bid: q.bid,
             ask: q.ask,
+            bid_qty: q.bid_qty,
+            ask_qty: q.ask_qty,
+            book: q.book_state(),
+            last_quantity: q.last_quantity,
             iv: g.and_then(|g| g.iv).and_then(finite),
             iv_source: q.iv_source.map(|s| s.as_str()),
             smile_iv: None,
@@ -104,7 +115,7 @@ impl QuoteOut {
             theta: g.and_then(|g| finite(g.theta)),
             vega: g.and_then(|g| finite(g.vega)),
             ts: q.exchange_ts_ms / 1000,
-            age_ms: q.age_ms(now),
+            age_ms: q.age(basis, now),
             is_mock: q.is_mock,
         }
     }
@@ -142,7 +153,7 @@ pub enum SnapshotResponse {
     All(SnapshotAll),
 }
 
-fn view(snap: &Snapshot, name: &str, now: i64) -> UnderlyingSnapshot {
+fn view(snap: &Snapshot, name: &str, now: i64, basis: AgeBasis) -> UnderlyingSnapshot {
     let Some(v) = snap.underlying(name) else {
         return UnderlyingSnapshot {
             underlying: None,
@@ -160,19 +171,19 @@ fn view(snap: &Snapshot, name: &str, now: i64) -> UnderlyingSnapshot {
             low: q.low,
             volume: q.volume,
             ts: q.exchange_ts_ms / 1000,
-            age_ms: q.age_ms(now),
+            age_ms: q.age(basis, now),
             is_mock: q.is_mock,
         }),
         futures: v
             .futures
             .iter()
             .filter(|q| q.kind == TickKind::Future)
-            .map(|q| (q.tradingsymbol.to_string(), QuoteOut::from(q, now)))
+            .map(|q| (q.tradingsymbol.to_string(), QuoteOut::from(q, now, basis)))
             .collect(),
         options: v
             .options
             .iter()
-            .map(|q| (q.tradingsymbol.to_string(), QuoteOut::from(q, now)))
+            .map(|q| (q.tradingsymbol.to_string(), QuoteOut::from(q, now, basis)))
             .collect(),
     }
 }
@@ -188,6 +199,7 @@ pub async fn snapshot(
     let as_of = chrono::DateTime::from_timestamp_millis(now)
         .map(|d| d.to_rfc3339())
         .unwrap_or_default();
+    let basis = state.age_basis();
     let snap = super::snapshot(&state)?;
     let resp = match q
         .underlying
@@ -197,7 +209,7 @@ pub async fn snapshot(
     {
         Some(raw) => {
             let name = underlying_name(raw)?;
-            let v = view(&snap, &name, now);
+            let v = view(&snap, &name, now, basis);
             SnapshotResponse::One(SnapshotOne {
                 status: "ok",
                 as_of,
@@ -210,7 +222,7 @@ pub async fn snapshot(
             let all = snap
                 .underlyings()
                 .into_iter()
-                .map(|n| (n.to_string(), view(&snap, n, now)))
+                .map(|n| (n.to_string(), view(&snap, n, now, basis)))
                 .collect();
             SnapshotResponse::All(SnapshotAll {
                 status: "ok",

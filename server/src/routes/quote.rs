@@ -51,14 +51,56 @@ pub struct QuoteOut {
     pub close: Option<f64>,
     pub volume: Option<u64>,
     pub oi: Option<u64>,
+    /// The touch and the units there; null when the feed sends no book (`book: "unknown"`).
     pub bid: Option<f64>,
     pub ask: Option<f64>,
+    pub bid_qty: Option<u64>,
+    pub ask_qty: Option<u64>,
+    /// `depth` (levels known, in `depth`), `top` (the touch), or `unknown`.
+    pub book: &'static str,
+    /// Units of the last trade, when the feed says.
+    pub last_quantity: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depth: Option<DepthOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub greeks: Option<GreeksOut>,
     pub ts: Option<i64>,
     pub age_ms: Option<i64>,
     /// `valid`, `stale` or `no_data`.
     pub state: &'static str,
+}
+
+/// One price level of the book.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LevelOut {
+    pub price: f64,
+    pub quantity: u64,
+    pub orders: u64,
+}
+
+/// Market depth, best first on each side.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DepthOut {
+    pub buy: Vec<LevelOut>,
+    pub sell: Vec<LevelOut>,
+}
+
+impl DepthOut {
+    pub fn from(d: &stocksblitz_market::tick::Depth) -> Self {
+        let side = |v: &[stocksblitz_market::tick::Level]| {
+            v.iter()
+                .map(|l| LevelOut {
+                    price: l.price,
+                    quantity: l.quantity,
+                    orders: l.orders,
+                })
+                .collect()
+        };
+        DepthOut {
+            buy: side(&d.buy),
+            sell: side(&d.sell),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -73,7 +115,7 @@ fn finite(v: f64) -> Option<f64> {
 }
 
 fn build(state: &AppState, raw: &str, now: i64) -> Result<QuoteOut, ApiError> {
-    let sym = super::instrument("symbol", Some(raw))?;
+    let sym = super::instrument(state, "symbol", Some(raw))?;
     let snap = super::snapshot(state)?;
     let kind = sym.kind.as_str();
     let Some(q): Option<&Quote> = snap.get(&sym.tradingsymbol) else {
@@ -90,13 +132,18 @@ fn build(state: &AppState, raw: &str, now: i64) -> Result<QuoteOut, ApiError> {
             oi: None,
             bid: None,
             ask: None,
+            bid_qty: None,
+            ask_qty: None,
+            book: "unknown",
+            last_quantity: None,
+            depth: None,
             greeks: None,
             ts: None,
             age_ms: None,
             state: "no_data",
         });
     };
-    let age = q.age_ms(now);
+    let age = q.age(state.age_basis(), now);
     let market_open = state.pipeline.session().is_open(now / 1000);
     let st = if market_open && age > STALE_AFTER_MS {
         "stale"
@@ -116,6 +163,11 @@ fn build(state: &AppState, raw: &str, now: i64) -> Result<QuoteOut, ApiError> {
         oi: q.oi,
         bid: q.bid,
         ask: q.ask,
+        bid_qty: q.bid_qty,
+        ask_qty: q.ask_qty,
+        book: q.book_state(),
+        last_quantity: q.last_quantity,
+        depth: q.depth.as_deref().map(DepthOut::from),
         greeks: q.greeks.map(|g| GreeksOut {
             iv: g.iv.and_then(finite),
             iv_source: q.iv_source.map(|s| s.as_str()),

@@ -11,7 +11,6 @@ use serde::Serialize;
 use super::{ExpiryQuery, date_param, required_underlying};
 use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::Auth;
-use crate::ingest::now_ms;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -67,7 +66,7 @@ pub async fn iv_smile(
     auth.require_read()?;
     let name = required_underlying(q.underlying.as_deref())?;
     let wanted = date_param("expiry", q.expiry.as_deref())?;
-    let now = now_ms();
+    let now = state.market_now();
     let snap = super::snapshot(&state)?;
     let today = super::ist_today(now);
     let expiry = wanted.or_else(|| snap.underlying(&name)?.nearest_expiry(today));

@@ -232,7 +232,7 @@ async fn handle(state: &AppState, subs: &mut Vec<Sub>, text: &str) -> Value {
             Ok(v) => v,
             Err(e) => api_error_msg(&e),
         },
-        Some("unsubscribe") => match unsubscribe(subs, msg) {
+        Some("unsubscribe") => match unsubscribe(state, subs, msg) {
             Ok(v) => v,
             Err(e) => api_error_msg(&e),
         },
@@ -252,7 +252,7 @@ async fn subscribe(
     subs: &mut Vec<Sub>,
     msg: ClientMsg,
 ) -> Result<Value, ApiError> {
-    let sym = instrument("symbol", msg.symbol.as_deref())?;
+    let sym = instrument(state, "symbol", msg.symbol.as_deref())?;
     let tf = timeframe(msg.timeframe.as_deref())?;
     let mode = match msg.mode.as_deref() {
         None | Some("bar") => Mode::Bar,
@@ -340,8 +340,8 @@ async fn subscribe(
     }))
 }
 
-fn unsubscribe(subs: &mut Vec<Sub>, msg: ClientMsg) -> Result<Value, ApiError> {
-    let sym = instrument("symbol", msg.symbol.as_deref())?;
+fn unsubscribe(state: &AppState, subs: &mut Vec<Sub>, msg: ClientMsg) -> Result<Value, ApiError> {
+    let sym = instrument(state, "symbol", msg.symbol.as_deref())?;
     let tf = timeframe(msg.timeframe.as_deref())?;
     let symbol = sym.tradingsymbol.to_string();
     let Some(i) = subs.iter().position(|s| s.symbol == symbol && s.tf == tf) else {
@@ -504,6 +504,7 @@ async fn monitor_session(
             },
             _ = poll.tick() => {
                 let now = now_ms();
+                let basis = state.age_basis();
                 let batch: Vec<Value> = {
                     let Ok(snap) = state.pipeline.snapshot.read() else { break };
                     let mut batch = Vec::new();
@@ -519,7 +520,7 @@ async fn monitor_session(
                         let kind = if x.kind == stocksblitz_market::TickKind::Index { "underlying" } else { "options" };
                         batch.push(json!({
                             "channel": format!("ticker:{}:{kind}", x.underlying.to_ascii_lowercase()),
-                            "payload": QuoteOut::from(x, now),
+                            "payload": QuoteOut::from(x, now, basis),
                         }));
                     }
                     batch

@@ -106,14 +106,16 @@ fn fmt_date(sym: &Symbol) -> String {
 /// `GET /symbols?symbol=` — symbol information parsed by the symbols crate.
 #[utoipa::path(get, path = "/symbols", tag = "udf", params(SymbolsQuery), responses((status = 200, body = SymbolInfo)))]
 pub async fn symbols(
-    State(_state): State<Arc<AppState>>,
+    State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<SymbolsQuery>,
 ) -> Result<Json<SymbolInfo>, ApiError> {
     let raw = q
         .symbol
         .ok_or_else(|| ApiError::bad_param("symbol", "is required"))?;
     let sym = parse(&raw).map_err(|e| ApiError::bad_param("symbol", e))?;
-    if sym.is_expired_at(chrono_now()) {
+    if sym.is_expired_at(
+        chrono::DateTime::from_timestamp_millis(state.market_now()).unwrap_or_default(),
+    ) {
         let expiry = fmt_date(&sym);
         return Err(ApiError::not_found(
             "contract_expired",
@@ -121,10 +123,6 @@ pub async fn symbols(
         ));
     }
     Ok(Json(SymbolInfo::from_symbol(&sym)))
-}
-
-fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -164,10 +162,11 @@ pub async fn config() -> Json<UdfConfig> {
     })
 }
 
-/// `GET /time`: server time, epoch seconds (a JSON number).
+/// `GET /time`: the exchange clock's time (the demo clock's under `--demo-clock`), epoch
+/// seconds (a JSON number).
 #[utoipa::path(get, path = "/time", tag = "udf", responses((status = 200, content_type = "application/json", body = i64)))]
-pub async fn time() -> Json<i64> {
-    Json(chrono::Utc::now().timestamp())
+pub async fn time(State(state): State<Arc<AppState>>) -> Json<i64> {
+    Json(state.market_now().div_euclid(1000))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -277,7 +276,7 @@ pub async fn history(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Json<HistoryOut>, ApiError> {
-    let sym = super::instrument("symbol", q.symbol.as_deref())?;
+    let sym = super::instrument(&state, "symbol", q.symbol.as_deref())?;
     let res = q
         .resolution
         .as_deref()

@@ -183,26 +183,56 @@ fn ohlc(q: &Quote) -> Ohlc {
     }
 }
 
-fn level(p: Option<f64>) -> Vec<DepthLevel> {
-    p.map(|price| DepthLevel {
-        price,
-        quantity: 0,
-        orders: 0,
-    })
-    .into_iter()
-    .collect()
+/// Kite's five levels a side: the feed's depth, else the touch with its size, padded with
+/// empty levels as Kite pads them.
+fn side(
+    levels: Option<&[stocksblitz_market::tick::Level]>,
+    touch: Option<f64>,
+    qty: Option<u64>,
+) -> Vec<DepthLevel> {
+    let count = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let mut out: Vec<DepthLevel> = match (levels, touch) {
+        (Some(l), _) if !l.is_empty() => l
+            .iter()
+            .map(|x| DepthLevel {
+                price: x.price,
+                quantity: count(x.quantity),
+                orders: count(x.orders),
+            })
+            .collect(),
+        (_, Some(price)) => vec![DepthLevel {
+            price,
+            quantity: qty.map_or(0, count),
+            orders: i64::from(qty.is_some()),
+        }],
+        _ => Vec::new(),
+    };
+    while out.len() < 5 {
+        out.push(DepthLevel {
+            price: 0.0,
+            quantity: 0,
+            orders: 0,
+        });
+    }
+    out
 }
 
 fn full(q: &Quote) -> FullQuote {
     let ts = super::ist_text(q.exchange_ts_ms);
+    let depth = q.depth.as_deref();
+    let buy = side(depth.map(|d| d.buy.as_slice()), q.bid, q.bid_qty);
+    let sell = side(depth.map(|d| d.sell.as_slice()), q.ask, q.ask_qty);
     FullQuote {
         instrument_token: token_of(q),
         timestamp: ts.clone(),
         last_trade_time: ts,
         last_price: q.ltp,
-        last_quantity: 0,
-        buy_quantity: 0,
-        sell_quantity: 0,
+        last_quantity: q
+            .last_quantity
+            .map_or(0, |v| i64::try_from(v).unwrap_or(i64::MAX)),
+        // Kite's totals are the whole book's; ours are what the feed shows.
+        buy_quantity: buy.iter().map(|l| l.quantity).sum(),
+        sell_quantity: sell.iter().map(|l| l.quantity).sum(),
         volume: q.volume,
         average_price: 0.0,
         oi: q.oi.unwrap_or(0),
@@ -212,10 +242,7 @@ fn full(q: &Quote) -> FullQuote {
         lower_circuit_limit: 0.0,
         upper_circuit_limit: 0.0,
         ohlc: ohlc(q),
-        depth: Depth {
-            buy: level(q.bid),
-            sell: level(q.ask),
-        },
+        depth: Depth { buy, sell },
     }
 }
 

@@ -130,7 +130,14 @@ def main() -> None:
             f"ratio server / ceiling                           : {server_rate / ceiling['per_second']:.2f}; reconnects {after['reconnects'] - before['reconnects']}"
         )
 
-        # 2. Tick-to-snapshot latency under background load.
+        # 2. Tick-to-snapshot latency under background load (through /quote, which needs a
+        # credential: the bootstrap API key the server wrote at first start).
+        creds = dict(
+            line.split("=", 1)
+            for line in Path(data, "bootstrap-credentials.txt").read_text().splitlines()
+            if "=" in line
+        )
+        auth = {"Authorization": f"Bearer {creds['api_key']}"}
         host, rport = REDIS.split("//")[1].split(":")
         r = socket.create_connection((host, int(rport)))
         rf = r.makefile("rb")
@@ -168,7 +175,7 @@ def main() -> None:
                 r.sendall(resp(b"PUBLISH", f"{prefix}:options".encode(), body))
                 rf.readline()
                 while True:
-                    conn.request("GET", f"/quote?symbol={probe}")
+                    conn.request("GET", f"/quote?symbol={probe}", headers=auth)
                     q = json.loads(conn.getresponse().read())
                     if q.get("ltp") == price:
                         lat.append((time.perf_counter() - t) * 1000)

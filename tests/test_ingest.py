@@ -180,6 +180,58 @@ def test_legacy_ticker_feed_to_snapshot_and_bars(tmp_path: Path) -> None:
 @pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="redis-server binary not installed"
 )
+def test_a_feed_faster_than_processing_is_shed_and_counted_never_cut_off(tmp_path: Path) -> None:
+    """The reader never waits on processing, so Redis never cuts the server off as a slow
+    subscriber; with a queue too small for the flood, whole batches are dropped and counted by
+    reason. Every published tick is accounted for: accepted + rejected + dropped = published."""
+    prefix = f"ticker:f{uuid.uuid4().hex[:8]}"
+    srv = ServerProcess(
+        tmp_path / "data",
+        [
+            "--source",
+            "redis",
+            "--redis-pattern",
+            f"{prefix}:*",
+            "--demo-clock",
+            "--ingest-queue-bytes",
+            "65536",
+        ],
+        env={"REDIS_URL": REDIS_URL},
+    )
+    try:
+        srv.wait_healthy()
+        wait_for(
+            lambda: http_get(srv.url + "/health")[2]["ingest"]["connected"],
+            what="redis connected",
+        )
+        summary = run_ticker(prefix, "--rate", "0", "--pool", "5000", "--count", "200000")
+        assert summary["published"] == 200_000
+
+        def settled() -> dict[str, Any] | None:
+            h = http_get(srv.url + "/health")[2]
+            i = h["ingest"]
+            seen = i["ticks_total"] + i["rejected_total"] + i["queue"]["dropped"]
+            return h if seen >= 200_000 and i["queue"]["messages"] == 0 else None
+
+        h = wait_for(settled, timeout=120, what="every tick accounted for")
+        ingest = h["ingest"]
+        assert ingest["ticks_total"] + ingest["rejected_total"] + ingest["queue"]["dropped"] == (
+            200_000
+        )
+        assert ingest["queue"]["dropped"] > 0, "a 64 KiB queue must overflow under this flood"
+        assert ingest["ticks_total"] > 0
+        assert ingest["reconnects"] == 0, "Redis cut the subscriber off"
+        assert h["status"] == "degraded"
+        _, _, text = http_get(srv.url + "/metrics")
+        assert (
+            metric(text, 'stocksblitz_ingest_dropped_total{reason="queue_full"}')
+            == (ingest["queue"]["dropped"])
+        )
+        assert "ingest queue full: ticks dropped" in srv.log()
+    finally:
+        srv.stop()
+
+
 def test_redis_restart_mid_feed(tmp_path: Path) -> None:
     port = free_port()
     url = f"redis://127.0.0.1:{port}"

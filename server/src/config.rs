@@ -66,6 +66,11 @@ pub struct Config {
     #[arg(long, env = "STOCKSBLITZ_REDIS_PATTERN", default_value = "ticker:*")]
     pub redis_pattern: String,
 
+    /// Most bytes of feed messages read from Redis and waiting for processing; beyond it whole
+    /// batches are dropped and counted (64 KiB to 4 GiB).
+    #[arg(long, env = "STOCKSBLITZ_INGEST_QUEUE_BYTES", default_value_t = 64 << 20, value_parser = clap::value_parser!(u64).range(65_536..=4_294_967_296))]
+    pub ingest_queue_bytes: u64,
+
     /// The base URL other replicas reach this one at (requests for accounts this replica
     /// matches are forwarded there). Default: `http://<--addr>` (`127.0.0.1` for `0.0.0.0`).
     #[arg(long, env = "STOCKSBLITZ_ADVERTISE_URL")]

@@ -540,7 +540,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     {
         let queue = ingest::redis_source::IngestQueue::start(
             pipeline.clone(),
-            ingest::redis_source::QUEUE_BYTES,
+            usize::try_from(cfg.ingest_queue_bytes).unwrap_or(usize::MAX),
         )
         .context("cannot start the ingest thread")?;
         let (url, pattern) = (url.clone(), cfg.redis_pattern.clone());

@@ -1,6 +1,7 @@
 //! Market-data logic for stocksblitz, pure (no I/O, no async):
 //!
 //! - [`tick`]: the tick model;
+//! - [`resp`]: the Redis pub/sub framing the legacy feed arrives in, parsed in place;
 //! - [`decode`]: the legacy Redis channel payloads (and a native superset) into ticks, with a
 //!   typed [`Reject`] reason for every malformed payload;
 //! - [`timeframe`]: the one timeframe table;
@@ -16,6 +17,7 @@ pub mod bars;
 pub mod chain;
 pub mod decode;
 pub mod greeks;
+pub mod resp;
 mod scan;
 pub mod series;
 pub mod session;

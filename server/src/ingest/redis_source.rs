@@ -2,8 +2,9 @@
 //! reconnect with jittered backoff after a Redis restart or a network cut.
 //!
 //! Reading never waits on processing: the subscription is read by this task as fast as Redis
-//! sends, and what arrived together is handed to the pipeline's own thread through a queue
-//! bounded in bytes ([`IngestQueue`]). Redis disconnects a subscriber that falls behind
+//! sends — its own reader parses the protocol in place (`stocksblitz_market::resp`: a message is a range of
+//! the bytes read, nothing copied or allocated per message) — and what was read together is
+//! handed to the pipeline's own thread through a queue bounded in bytes ([`IngestQueue`]). Redis disconnects a subscriber that falls behind
 //! (`client-output-buffer-limit pubsub`), which loses far more than the queue ever would; if
 //! processing truly cannot keep up and the queue is full, the batch is dropped and counted
 //! (`/health` `ingest.queue`, `/metrics` `stocksblitz_ingest_dropped_total`), never silently.
@@ -12,12 +13,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use super::Pipeline;
-
-/// Most bytes of payload waiting for the pipeline (about 160,000 legacy ticks).
-pub const QUEUE_BYTES: usize = 64 << 20;
+use stocksblitz_market::resp::{Frame, command, next_frame};
 
 /// The queue's counters (shown in `/health` and `/metrics`).
 #[derive(Debug, Default)]
@@ -34,9 +34,10 @@ pub struct QueueStats {
     pub last_drop_ms: AtomicI64,
 }
 
+/// Messages read together: the bytes off the socket and where each payload lies in them.
 struct Batch {
-    messages: Vec<redis::Msg>,
-    bytes: usize,
+    data: Bytes,
+    payloads: Vec<std::ops::Range<usize>>,
     recv_ms: i64,
 }
 
@@ -51,8 +52,8 @@ pub struct IngestQueue {
 impl std::fmt::Debug for Batch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Batch")
-            .field("messages", &self.messages.len())
-            .field("bytes", &self.bytes)
+            .field("messages", &self.payloads.len())
+            .field("bytes", &self.data.len())
             .finish()
     }
 }
@@ -68,13 +69,13 @@ impl IngestQueue {
             .spawn(move || {
                 while let Ok(batch) = rx.recv() {
                     p.ingest_batch(
-                        batch.messages.iter().map(|m| m.get_payload_bytes()),
+                        batch.payloads.iter().map(|r| &batch.data[r.clone()]),
                         batch.recv_ms,
                     );
                     let s = &p.stats.queue;
-                    s.bytes.fetch_sub(batch.bytes, Ordering::Relaxed);
+                    s.bytes.fetch_sub(batch.data.len(), Ordering::Relaxed);
                     s.messages
-                        .fetch_sub(batch.messages.len() as u64, Ordering::Relaxed);
+                        .fetch_sub(batch.payloads.len() as u64, Ordering::Relaxed);
                 }
             })?;
         Ok(IngestQueue {
@@ -89,11 +90,12 @@ impl IngestQueue {
     }
 
     /// Queue what arrived together; false (and counted) when it does not fit.
-    fn push(&self, messages: Vec<redis::Msg>, recv_ms: i64) -> bool {
-        let bytes: usize = messages.iter().map(|m| m.get_payload_bytes().len()).sum();
-        let n = messages.len() as u64;
+    fn push(&self, data: Bytes, payloads: Vec<std::ops::Range<usize>>, recv_ms: i64) -> bool {
+        let bytes = data.len();
+        let n = payloads.len() as u64;
         let before = self.stats().bytes.fetch_add(bytes, Ordering::Relaxed);
-        if before + bytes > self.max_bytes {
+        // The bound is on the backlog: one read always goes through into an empty queue.
+        if before > 0 && before + bytes > self.max_bytes {
             self.stats().bytes.fetch_sub(bytes, Ordering::Relaxed);
             self.drop_counted(n, recv_ms);
             return false;
@@ -103,8 +105,8 @@ impl IngestQueue {
             .high_water
             .fetch_max(waiting, Ordering::Relaxed);
         let batch = Batch {
-            messages,
-            bytes,
+            data,
+            payloads,
             recv_ms,
         };
         if self.tx.send(batch).is_err() {
@@ -155,28 +157,111 @@ pub async fn run(url: String, pattern: String, queue: IngestQueue) -> anyhow::Re
     }
 }
 
+/// Where and how to reach Redis for a subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl Target {
+    /// `redis://[user[:password]@]host[:port][/db]` (the database number does not matter to
+    /// pub/sub). TLS (`rediss://`) is not supported by this reader.
+    pub fn parse(url: &str) -> Result<Target, String> {
+        let u = reqwest::Url::parse(url).map_err(|e| format!("bad Redis URL: {e}"))?;
+        if u.scheme() != "redis" {
+            return Err(format!(
+                "the tick consumer speaks redis:// only, not {}://",
+                u.scheme()
+            ));
+        }
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        Ok(Target {
+            host: u
+                .host_str()
+                .ok_or("the Redis URL has no host")?
+                .trim_matches(['[', ']'])
+                .to_string(),
+            port: u.port().unwrap_or(6379),
+            username: Some(u.username()).filter(|s| !s.is_empty()).map(decode),
+            password: u.password().map(decode),
+        })
+    }
+}
+
+/// Subscribe to `pattern` and hand every batch of messages read to `sink(bytes, payload
+/// ranges)`; `connected` is called once the subscription is confirmed. Returns when Redis
+/// closes the connection; errors on a failed connection, a refused command or a protocol error.
+pub async fn subscribe(
+    target: &Target,
+    pattern: &str,
+    mut connected: impl FnMut(),
+    mut sink: impl FnMut(Bytes, Vec<std::ops::Range<usize>>),
+) -> anyhow::Result<()> {
+    let mut sock = tokio::net::TcpStream::connect((target.host.as_str(), target.port)).await?;
+    sock.set_nodelay(true)?;
+    let mut hello = Vec::new();
+    match (&target.username, &target.password) {
+        (Some(u), Some(p)) => hello.extend(command(&[b"AUTH", u.as_bytes(), p.as_bytes()])),
+        (None, Some(p)) => hello.extend(command(&[b"AUTH", p.as_bytes()])),
+        _ => {}
+    }
+    hello.extend(command(&[b"PSUBSCRIBE", pattern.as_bytes()]));
+    sock.write_all(&hello).await?;
+    let mut buf = BytesMut::with_capacity(1 << 20);
+    loop {
+        if buf.capacity() - buf.len() < 64 * 1024 {
+            buf.reserve(1 << 20);
+        }
+        if sock.read_buf(&mut buf).await? == 0 {
+            return Ok(());
+        }
+        let mut pos = 0;
+        let mut payloads = Vec::new();
+        while let Some((frame, next)) = next_frame(&buf, pos)? {
+            match frame {
+                Frame::Message { payload, .. } => payloads.push(payload),
+                Frame::Subscribed(_) => connected(),
+                Frame::Other => {}
+            }
+            pos = next;
+        }
+        if pos > 0 {
+            let chunk = buf.split_to(pos).freeze();
+            if !payloads.is_empty() {
+                sink(chunk, payloads);
+            }
+        }
+    }
+}
+
 async fn consume(
     url: &str,
     pattern: &str,
     queue: &IngestQueue,
     backoff: &mut Duration,
 ) -> anyhow::Result<()> {
-    let client = redis::Client::open(url)?;
-    let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.psubscribe(pattern).await?;
-    queue
-        .pipeline
-        .stats
-        .connected
-        .store(true, Ordering::Relaxed);
-    *backoff = Duration::from_millis(100);
-    tracing::info!(pattern, "subscribed to Redis");
-    // Whatever has arrived together goes over as one batch (one lock acquisition there).
-    let mut messages = pubsub.on_message().ready_chunks(1024);
-    while let Some(batch) = messages.next().await {
-        queue.push(batch, super::now_ms());
-    }
-    Ok(())
+    let target = Target::parse(url).map_err(anyhow::Error::msg)?;
+    let stats = &queue.pipeline.stats;
+    subscribe(
+        &target,
+        pattern,
+        || {
+            stats.connected.store(true, Ordering::Relaxed);
+            *backoff = Duration::from_millis(100);
+            tracing::info!(pattern, "subscribed to Redis");
+        },
+        |data, payloads| {
+            queue.push(data, payloads, super::now_ms());
+        },
+    )
+    .await
 }
 
 /// A deterministic-enough fraction in [0, 1) without a RNG dependency.
@@ -186,4 +271,38 @@ fn jitter_fraction(seed: u64) -> f64 {
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^= x >> 33;
     (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redis_urls() {
+        assert_eq!(
+            Target::parse("redis://127.0.0.1:6380/2").unwrap(),
+            Target {
+                host: "127.0.0.1".into(),
+                port: 6380,
+                username: None,
+                password: None
+            }
+        );
+        let t = Target::parse("redis://ticks:p%40ss@redis.internal").unwrap();
+        assert_eq!(
+            (t.port, t.username.as_deref(), t.password.as_deref()),
+            (6379, Some("ticks"), Some("p@ss"))
+        );
+        let t = Target::parse("redis://:secret@[::1]:7000").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.username, t.password.as_deref()),
+            ("::1", None, Some("secret"))
+        );
+        assert!(
+            Target::parse("rediss://x")
+                .unwrap_err()
+                .contains("redis:// only")
+        );
+        assert!(Target::parse("not a url").is_err());
+    }
 }

@@ -87,9 +87,47 @@ def main() -> None:
             cpu = results["baseline /symbols (no auth, no store)"]
             for name in ("/quote with JWT (no store)", "/quote with API key (no store)"):
                 print(f"ratio {name} / baseline /symbols: {results[name] / cpu:.2f}")
+            key_paths(addr, key)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+def key_paths(addr: str, key: str, rounds: int = 2000) -> None:
+    """Can a key id's existence be told by timing? A real key id with a wrong secret against an
+    unknown id with a secret, one connection, interleaved, medians (both answer 401
+    invalid_key). Each id is asked once first, so both are answered from the verifier's cache
+    as they are in steady state; then both are asked again after the cache lifetime."""
+    import http.client
+    import statistics
+
+    key_id = key.split("_")[1]
+    wrong = f"sb_{key_id}_" + "0" * 40
+    unknown = "sb_" + ("f" * 8 if key_id != "f" * 8 else "e" * 8) + "_" + "0" * 40
+    conn = http.client.HTTPConnection(addr.split(":")[0], int(addr.split(":")[1]), timeout=5)
+
+    def one(token: str) -> float:
+        t = time.perf_counter()
+        conn.request("GET", "/quote?symbol=NIFTY", headers={"Authorization": f"Bearer {token}"})
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 401, r.status
+        return (time.perf_counter() - t) * 1e6
+
+    for label, pause in (("cached", 0.0), ("after the cache lifetime", 5.5)):
+        time.sleep(pause)
+        a, b = [], []
+        if pause:
+            a.append(one(wrong))
+            b.append(one(unknown))
+        for _ in range(rounds):
+            a.append(one(wrong))
+            b.append(one(unknown))
+        ma, mb = statistics.median(a), statistics.median(b)
+        print(
+            f"key paths ({label}): known id + wrong secret median {ma:.0f} µs, "
+            f"unknown id median {mb:.0f} µs, ratio {mb / ma:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -258,12 +259,13 @@ def new_user(
 ) -> tuple[str, str]:
     """(access JWT, API key with ``scopes``) of a user registered on ``srv`` now."""
     password = "Test-User-Password-123!"
-    http_call(
+    status, _, reg = http_call(
         srv.url + "/v1/auth/register",
         "POST",
         {"email": email, "password": password, "name": name},
         auth=False,
     )
+    assert status in (201, 409), reg
     status, _, login = http_call(
         srv.url + "/v1/auth/login", "POST", {"email": email, "password": password}, auth=False
     )
@@ -274,3 +276,65 @@ def new_user(
     )
     assert status == 201, key
     return jwt, str(key["api_key"])
+
+
+class Proxy(threading.Thread):
+    """A TCP proxy to PostgreSQL that the test can cut (connections dropped, new ones refused)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        super().__init__(daemon=True)
+        self.target = target
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.up = True
+        self.conns: list[socket.socket] = []
+        self.lock = threading.Lock()
+
+    def run(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.conns += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        self.up = False
+        with self.lock:
+            for c in self.conns:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                    c.close()
+                except OSError:
+                    pass
+            self.conns.clear()
+
+    def restore(self) -> None:
+        self.up = True

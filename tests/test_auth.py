@@ -361,17 +361,24 @@ def test_cli_users_keys_and_rotation(tmp_path: Path) -> None:
 
 
 def test_validly_signed_tokens_with_bad_claims_fail(srv: ServerProcess) -> None:
-    """Sign with the server's own key (read from its store) so only the claims are wrong."""
+    """Sign with the server's own key (read from its store and opened with the
+    key-encryption key beside it) so only the claims are wrong."""
     import sqlite3
 
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     from cryptography.hazmat.primitives.serialization import load_der_private_key
 
     login = register_and_login(srv)
     claims = jwt.decode(login["access_token"], options={"verify_signature": False})
     kid = jwt.get_unverified_header(login["access_token"])["kid"]
     with sqlite3.connect(srv.data_dir / "stocksblitz.db") as db:
-        (der,) = db.execute("SELECT private_key FROM signing_keys WHERE kid = ?", (kid,)).fetchone()
-    key = load_der_private_key(bytes(der), password=None)
+        (blob,) = db.execute(
+            "SELECT private_key FROM signing_keys WHERE kid = ?", (kid,)
+        ).fetchone()
+    kek = base64.b64decode((srv.data_dir / "signing.kek").read_text().strip())
+    blob = bytes(blob)
+    der = AESGCM(kek).decrypt(blob[4:16], blob[16:], kid.encode())
+    key = load_der_private_key(der, password=None)
 
     def sign(**changes: Any) -> str:
         c = {**claims, **changes}
@@ -421,10 +428,11 @@ class _Idp:
     """A small external identity provider: serves a JWKS (Ed25519 keys, rotatable) with a short
     max-age and counts how often it is fetched; signs tokens with PyJWT."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_age: int = 2) -> None:
         import http.server
         import threading
 
+        self.max_age = max_age
         self.keys: list[tuple[str, Ed25519PrivateKey]] = []
         self.fetches = 0
         self.rotate()
@@ -440,7 +448,7 @@ class _Idp:
                 body = json.dumps({"keys": [idp.jwk(kid, k) for kid, k in idp.keys]}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Cache-Control", "public, max-age=2")
+                self.send_header("Cache-Control", f"public, max-age={idp.max_age}")
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -492,20 +500,16 @@ def test_external_identity_provider_is_trusted_through_its_jwks(tmp_path: Path) 
         s.wait_healthy()
         ok = lambda t: call(s.url + "/quote?symbol=NIFTY", token=t)  # noqa: E731
         # The key set is fetched in the background at start.
-        status, _, body = wait_for_status(lambda: ok(idp.token()), 200)
+        _, _, body = wait_for_status(lambda: ok(idp.token()), 200)
         assert body["tradingsymbol"] == "NIFTY 50"
         assert http_get(s.url + "/health")[2]["identity"]["jwks"] == "ok"
         # Scopes come from the token: an external token without read is a 403.
         assert call(s.url + "/quote?symbol=NIFTY", token=idp.token(scp="trade"))[0] == 403
-        # The provider rotates: the first token with the new kid is refused (unknown_kid) and
-        # wakes a refetch off the request path; shortly after, it is accepted.
+        # The provider rotates: the first token with the new kid waits for a refetch and is
+        # accepted on first use.
         idp.rotate()
         fresh = idp.token()
-        status, _, body = ok(fresh)
-        assert status in (200, 401)
-        if status == 401:
-            assert body["code"] == "unknown_kid"
-        wait_for_status(lambda: ok(fresh), 200)
+        assert ok(fresh)[0] == 200
         # Forged kids cannot hammer the provider: refetches on unknown kids are rate-limited.
         before = idp.fetches
         for i in range(20):
@@ -523,6 +527,63 @@ def test_external_identity_provider_is_trusted_through_its_jwks(tmp_path: Path) 
         assert "stocksblitz_jwks_fetch_errors_total 0" not in metrics
     finally:
         s.stop()
+
+
+def test_a_rotated_provider_key_works_on_first_use_even_after_forged_kids(tmp_path: Path) -> None:
+    """Issue 12: a single forged kid used to spend the refetch for 30 s and block a real
+    rotation. Now a forged kid costs one refetch of a small budget (two at once, one more per
+    15 s): the rotated key right after is accepted on its first use, and thirty forged kids at
+    once cost at most two fetches."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    idp = _Idp(max_age=600)  # no background refreshes during the test
+    s = ServerProcess(tmp_path / "data", ["--source", "none"], env={"USER_SERVICE_URL": idp.url})
+    try:
+        s.wait_healthy()
+        ok = lambda t: call(s.url + "/quote?symbol=NIFTY", token=t)  # noqa: E731
+        wait_for_status(lambda: ok(idp.token()), 200)
+        before = idp.fetches
+        assert ok(idp.token(kid="forged-1"))[2]["code"] == "unknown_kid"
+        assert idp.fetches - before == 1
+        idp.rotate()
+        t0 = time.monotonic()
+        status, _, body = ok(idp.token())
+        assert status == 200, body
+        assert time.monotonic() - t0 < 2.0
+        assert idp.fetches - before == 2
+        # The budget is spent: thirty forged kids at once are refused without a fetch.
+        with ThreadPoolExecutor(10) as pool:
+            codes = list(
+                pool.map(lambda i: ok(idp.token(kid=f"forged-x{i}"))[2]["code"], range(30))
+            )
+        assert set(codes) == {"unknown_kid"}
+        assert idp.fetches - before == 2
+    finally:
+        s.stop()
+        idp.stop()
+
+
+def test_thirty_forged_kids_cost_at_most_two_fetches(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    idp = _Idp(max_age=600)
+    s = ServerProcess(tmp_path / "data", ["--source", "none"], env={"USER_SERVICE_URL": idp.url})
+    try:
+        s.wait_healthy()
+        wait_for_status(lambda: call(s.url + "/quote?symbol=NIFTY", token=idp.token()), 200)
+        before = idp.fetches
+        with ThreadPoolExecutor(10) as pool:
+            answers = list(
+                pool.map(
+                    lambda i: call(s.url + "/quote?symbol=NIFTY", token=idp.token(kid=f"f{i}")),
+                    range(30),
+                )
+            )
+        assert {a[2]["code"] for a in answers} == {"unknown_kid"}
+        assert idp.fetches - before <= 2, idp.fetches - before
+    finally:
+        s.stop()
+        idp.stop()
 
 
 def wait_for_status(fn: Any, want: int, timeout: float = 15.0) -> tuple[int, dict, Any]:

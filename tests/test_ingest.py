@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 import stocksblitz as sb
-from conftest import IST, ServerProcess, free_port, http_get, wait_for
+from conftest import IST, Proxy, ServerProcess, free_port, http_get, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKER = Path(__file__).resolve().parent / "tools" / "legacy_ticker.py"
@@ -411,68 +411,6 @@ def test_simulator_listing_prices_backfill_and_demo_clock(tmp_path: Path) -> Non
     assert days == 2
     assert per_day >= 2 * 375
     assert live > 0, "the demo clock must produce bars at any hour"
-
-
-class Proxy(threading.Thread):
-    """A TCP proxy to PostgreSQL that the test can cut (connections dropped, new ones refused)."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        super().__init__(daemon=True)
-        self.target = target
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.port = self.listener.getsockname()[1]
-        self.up = True
-        self.conns: list[socket.socket] = []
-        self.lock = threading.Lock()
-
-    def run(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.up:
-                client.close()
-                continue
-            try:
-                server = socket.create_connection(self.target)
-            except OSError:
-                client.close()
-                continue
-            with self.lock:
-                self.conns += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def pipe(a: socket.socket, b: socket.socket) -> None:
-        try:
-            while data := a.recv(65536):
-                b.sendall(data)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def cut(self) -> None:
-        self.up = False
-        with self.lock:
-            for c in self.conns:
-                try:
-                    c.shutdown(socket.SHUT_RDWR)
-                    c.close()
-                except OSError:
-                    pass
-            self.conns.clear()
-
-    def restore(self) -> None:
-        self.up = True
 
 
 def test_database_outage_during_the_feed_loses_no_bar(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ another takes its accounts over within seconds."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -170,8 +171,11 @@ def test_two_replicas_fill_each_order_once_and_take_over_a_dead_one(tmp_path: Pa
     env = {
         "DATABASE_URL": f"{pg_url()}{sep}options=-csearch_path%3D{schema}",
         "REDIS_URL": REDIS_URL,
+        # Replicas on one database share the key-encryption key of its signing keys.
+        "STOCKSBLITZ_KEK": base64.b64encode(os.urandom(32)).decode(),
     }
-    prefix = ["--redis-prefix", f"sbtest{uuid.uuid4().hex[:8]}"]
+    # Self-registration is closed by default off the embedded store: the tests register users.
+    prefix = ["--redis-prefix", f"sbtest{uuid.uuid4().hex[:8]}", "--registration", "open"]
     # A runs the simulator and publishes it to Redis; B consumes the same feed.
     a = ServerProcess(tmp_path / "a", ["--source", "simulator", *SIM, *prefix], env=env)
     b = None

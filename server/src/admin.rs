@@ -85,6 +85,7 @@ pub enum SigningCmd {
 /// once.
 pub async fn run(
     store: &Store,
+    cfg: &crate::Config,
     cmd: Command,
     shared: Option<&crate::identity::shared::Shared>,
 ) -> anyhow::Result<()> {
@@ -178,7 +179,9 @@ pub async fn run(
             let retired = store
                 .retire_signing_keys(now, now + keep_previous_secs * 1000)
                 .await?;
-            let k = crate::identity::new_signing_key(store, now).await?;
+            let kek =
+                crate::identity::kek::load(store, &cfg.data_dir, cfg.kek_file.as_deref()).await?;
+            let k = crate::identity::new_signing_key(store, &kek, now).await?;
             tracing::info!(kid = %k.kid, retired, "signing key rotated");
             println!(
                 "new signing key {} ({retired} previous key(s) published for {keep_previous_secs} s more; running servers pick it up within 30 s)",
@@ -190,7 +193,8 @@ pub async fn run(
 }
 
 async fn user(store: &Store, email: &str) -> anyhow::Result<i64> {
-    let email = email.trim().to_ascii_lowercase();
+    let email =
+        crate::identity::accounts::normalize_email(email).map_err(|e| anyhow::anyhow!("{e}"))?;
     match store.user_by_email(&email).await? {
         Some(u) => Ok(u.user_id),
         None => bail!("no user {email}"),
@@ -204,7 +208,8 @@ async fn add_user(
     admin: bool,
     password_stdin: bool,
 ) -> anyhow::Result<()> {
-    let email = email.trim().to_ascii_lowercase();
+    let email =
+        crate::identity::accounts::normalize_email(email).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (pw, generated) = if password_stdin {
         let mut line = String::new();
         std::io::stdin()

@@ -15,6 +15,15 @@ pub enum Source {
     None,
 }
 
+/// Who may create an account with `POST /v1/auth/register`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Registration {
+    /// Anyone.
+    Open,
+    /// An administrator only (with an admin credential, or `users add`).
+    Closed,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -65,6 +74,27 @@ pub struct Config {
     /// Redis channel pattern of the tick feed.
     #[arg(long, env = "STOCKSBLITZ_REDIS_PATTERN", default_value = "ticker:*")]
     pub redis_pattern: String,
+
+    /// Self-registration: `open` or `closed` (admins create accounts). Default: open only when
+    /// the server listens on loopback with the embedded store (a laptop), closed otherwise.
+    #[arg(long, env = "STOCKSBLITZ_REGISTRATION", value_enum)]
+    pub registration: Option<Registration>,
+
+    /// Most connections open at once (HTTP and WebSocket, per listener); beyond it a new
+    /// connection is closed at once and counted.
+    #[arg(long, env = "STOCKSBLITZ_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
+    /// Seconds a request's headers may take to arrive; an idle keep-alive connection is closed
+    /// after as long.
+    #[arg(long, env = "STOCKSBLITZ_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_timeout_secs: u64,
+
+    /// The key-encryption key that seals the signing keys in the store (base64 of 32 bytes;
+    /// created at first start). `STOCKSBLITZ_KEK` (the key itself) takes precedence. Replicas
+    /// on one database share it. Default: `<data-dir>/signing.kek`.
+    #[arg(long, env = "STOCKSBLITZ_KEK_FILE")]
+    pub kek_file: Option<std::path::PathBuf>,
 
     /// Most bytes of feed messages read from Redis and waiting for processing; beyond it whole
     /// batches are dropped and counted (64 KiB to 4 GiB).
@@ -148,6 +178,16 @@ pub struct Config {
 }
 
 impl Config {
+    /// Whether anyone may register: `--registration`, else open only on loopback with the
+    /// embedded store.
+    pub fn registration_open(&self) -> bool {
+        match self.registration {
+            Some(Registration::Open) => true,
+            Some(Registration::Closed) => false,
+            None => self.addr.ip().is_loopback() && self.database_url.is_none(),
+        }
+    }
+
     /// The effective tick source.
     pub fn effective_source(&self) -> Source {
         self.source.unwrap_or(if self.redis_url.is_some() {

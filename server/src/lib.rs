@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod forward;
 pub mod health;
+pub mod hygiene;
 pub mod identity;
 pub mod ingest;
 pub mod metrics;
@@ -14,6 +15,7 @@ pub mod openapi;
 pub mod order_feed;
 pub mod routes;
 pub mod series;
+pub mod serve;
 pub mod state;
 pub mod trading;
 
@@ -187,8 +189,13 @@ fn layered(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
             metrics::track,
         ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // A body that stops arriving does not hold a connection forever.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            std::time::Duration::from_secs(10),
+        ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(hygiene::check))
         .with_state(state)
 }
 
@@ -294,7 +301,7 @@ where
                 ),
                 None => None,
             };
-            admin::run(&store, cmd, shared.as_ref()).await
+            admin::run(&store, &cfg, cmd, shared.as_ref()).await
         }),
         None => rt.block_on(serve(cfg)),
     };
@@ -377,8 +384,13 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     if source == Source::Redis && cfg.redis_url.is_none() {
         anyhow::bail!("--source redis needs REDIS_URL (or --redis-url)");
     }
-    let mut identity =
-        identity::Identity::load(store.clone(), cfg.access_token_ttl_secs as i64 * 1000).await?;
+    let kek = identity::kek::load(&store, &cfg.data_dir, cfg.kek_file.as_deref()).await?;
+    let mut identity = identity::Identity::load(
+        store.clone(),
+        cfg.access_token_ttl_secs as i64 * 1000,
+        Arc::new(kek),
+    )
+    .await?;
     if let Some(url) = cfg
         .user_service_url
         .as_deref()
@@ -400,6 +412,15 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             ),
         }
     }
+    identity.set_registration_open(cfg.registration_open());
+    tracing::info!(
+        registration = if cfg.registration_open() {
+            "open"
+        } else {
+            "closed"
+        },
+        "self-registration"
+    );
     let identity = Arc::new(identity);
     identity::bootstrap(&identity, &cfg.data_dir).await?;
     {
@@ -566,6 +587,10 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         demo_clock = cfg.demo_clock,
         "stocksblitz-server listening on http://{addr}"
     );
+    let limits = serve::Limits {
+        max_connections: usize::try_from(cfg.max_connections).unwrap_or(usize::MAX),
+        header_timeout: std::time::Duration::from_secs(cfg.header_timeout_secs),
+    };
     let identity_server = match cfg.identity_addr.as_deref().map(str::trim) {
         None | Some("off") | Some("") => None,
         Some(a) => match a.parse::<std::net::SocketAddr>() {
@@ -573,12 +598,10 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             Ok(ia) => match tokio::net::TcpListener::bind(ia).await {
                 Ok(l) => {
                     tracing::info!("identity routes also on http://{ia}");
-                    let app = identity_app(state.clone())
-                        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+                    let app = identity_app(state.clone());
+                    let (limits, stats) = (limits, state.conns.clone());
                     Some(tokio::spawn(async move {
-                        axum::serve(l, app)
-                            .with_graceful_shutdown(shutdown_signal())
-                            .await
+                        serve::serve(l, app, limits, stats, shutdown_signal()).await;
                     }))
                 }
                 Err(e) => {
@@ -592,13 +615,14 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     if let Some(cors) = cors {
         main_app = main_app.layer(cors);
     }
-    axum::serve(
+    serve::serve(
         listener,
-        main_app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        main_app,
+        limits,
+        state.conns.clone(),
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("server error")?;
+    .await;
     if let Some(h) = identity_server {
         h.abort();
     }

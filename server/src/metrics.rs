@@ -32,9 +32,24 @@ pub struct Metrics {
     auth_failures: Mutex<BTreeMap<&'static str, u64>>,
     /// Open WebSocket connections.
     pub websockets_open: std::sync::atomic::AtomicI64,
+    /// Authentication failures not yet in the log (see [`Metrics::auth_failure`]).
+    auth_log: Mutex<AuthLog>,
+    /// WebSocket clients dropped because they stopped reading (a send waited too long).
+    pub ws_dropped_slow: std::sync::atomic::AtomicU64,
+    /// WebSocket connections closed with 1009 (a message over the size limit).
+    pub ws_closed_too_big: std::sync::atomic::AtomicU64,
     /// Trading requests replayed at the replica matching the account (ok, failed).
     pub forwarded_ok: std::sync::atomic::AtomicU64,
     pub forwarded_failed: std::sync::atomic::AtomicU64,
+}
+
+/// At most one log line about authentication failures per this long.
+pub const AUTH_LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+#[derive(Debug, Default)]
+struct AuthLog {
+    last: Option<Instant>,
+    pending: BTreeMap<&'static str, u64>,
 }
 
 /// Counts an open WebSocket for as long as it lives.
@@ -68,9 +83,28 @@ impl Metrics {
     }
 
     /// Count an authentication failure by reason.
+    /// Count an authentication failure by reason. The log gets one line per
+    /// [`AUTH_LOG_EVERY`] at most, summing the failures since the last one by reason (a flood of
+    /// bad keys is one line every few seconds, not one per request).
     pub fn auth_failure(&self, reason: &'static str) {
         if let Ok(mut m) = self.auth_failures.lock() {
             *m.entry(reason).or_default() += 1;
+        }
+        let Ok(mut log) = self.auth_log.lock() else {
+            return;
+        };
+        *log.pending.entry(reason).or_default() += 1;
+        if log.last.is_none_or(|t| t.elapsed() >= AUTH_LOG_EVERY) {
+            let total: u64 = log.pending.values().sum();
+            let by_reason = log
+                .pending
+                .iter()
+                .map(|(r, n)| format!("{r}={n}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            tracing::info!(failures = total, by_reason = %by_reason, "authentication failed");
+            log.pending.clear();
+            log.last = Some(Instant::now());
         }
     }
 
@@ -311,6 +345,7 @@ fn render_ingest(state: &AppState, out: &mut String) {
 
 #[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    use std::sync::atomic::Ordering::Relaxed;
     let mut body = state.metrics.render(state.started.elapsed().as_secs_f64());
     render_ingest(&state, &mut body);
     let (series_hits, series_fetches) = state.series.counts();
@@ -351,6 +386,36 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
                 "Open WebSocket connections.",
                 "gauge",
                 open,
+            ),
+            (
+                "stocksblitz_websocket_slow_readers_dropped_total",
+                "WebSocket clients dropped because they stopped reading.",
+                "counter",
+                as_i64(state.metrics.ws_dropped_slow.load(Relaxed)),
+            ),
+            (
+                "stocksblitz_websocket_too_big_closed_total",
+                "WebSocket connections closed with 1009 for a message over the size limit.",
+                "counter",
+                as_i64(state.metrics.ws_closed_too_big.load(Relaxed)),
+            ),
+            (
+                "stocksblitz_connections_open",
+                "Open client connections (HTTP and WebSocket).",
+                "gauge",
+                as_i64(state.conns.open.load(Relaxed)),
+            ),
+            (
+                "stocksblitz_connections_accepted_total",
+                "Client connections accepted.",
+                "counter",
+                as_i64(state.conns.accepted.load(Relaxed)),
+            ),
+            (
+                "stocksblitz_connections_refused_total",
+                "Client connections closed at once because the connection cap was reached.",
+                "counter",
+                as_i64(state.conns.refused.load(Relaxed)),
             ),
             (
                 "stocksblitz_trading_forwarded_total",

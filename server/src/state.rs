@@ -32,6 +32,8 @@ pub struct AppState {
     pub clock: Arc<crate::clock::TradingClock>,
     /// Order updates for `/orders/stream` (this replica's and, through Redis, the others').
     pub order_feed: Arc<crate::order_feed::OrderFeed>,
+    /// Connections of the listeners (open, accepted, refused at the cap).
+    pub conns: Arc<crate::serve::ConnStats>,
 }
 
 /// How this replica trades: the URL other replicas forward to, the exchange clock.
@@ -91,6 +93,7 @@ impl AppState {
             store,
             started: Instant::now(),
             metrics: Metrics::default(),
+            conns: Arc::default(),
             pipeline,
             bus_kind,
             tasks: std::sync::Mutex::new(Vec::new()),
@@ -102,8 +105,11 @@ impl AppState {
 
     /// State with no live source (tests of the router).
     pub async fn new(store: Store) -> anyhow::Result<Self> {
-        let identity =
-            Arc::new(Identity::load(store.clone(), crate::identity::ACCESS_TTL_MS).await?);
+        // Router tests: a fresh store and a KEK that lives as long as the state.
+        let (kek, _) = stocksblitz_auth::kek::Kek::generate()?;
+        let identity = Arc::new(
+            Identity::load(store.clone(), crate::identity::ACCESS_TTL_MS, Arc::new(kek)).await?,
+        );
         Self::with_pipeline(
             store,
             "none",

@@ -1,19 +1,24 @@
 //! When to (re)fetch an external provider's JWKS: honour the cache lifetime, refetch on an
-//! unknown `kid` at most once per 30 s (forged kids cannot hammer the provider), keep serving
-//! the last good keys while the provider is down and say they are stale. Pure: the caller does
-//! the fetching (asynchronously, never on a request path).
+//! unknown `kid` within a budget (a burst of two, then one per 15 s: a provider's rotation is
+//! picked up on first use, and forged kids cost at most the burst), keep serving the last good
+//! keys while the provider is down and say they are stale. Pure: the caller does the fetching.
 
 /// Default cache lifetime when the provider sends no `max-age`.
 pub const DEFAULT_MAX_AGE_MS: i64 = 10 * 60 * 1000;
-/// Minimum spacing of refetches triggered by unknown key ids.
-pub const UNKNOWN_KID_INTERVAL_MS: i64 = 30 * 1000;
+/// Refetches an unknown key id may trigger at once.
+pub const UNKNOWN_KID_BURST: f64 = 2.0;
+/// One more such refetch is allowed per this many ms.
+pub const UNKNOWN_KID_REFILL_MS: i64 = 15 * 1000;
 
 /// State of a cached key set.
 #[derive(Debug, Clone, Default)]
 pub struct JwksPolicy {
     fetched_at: Option<i64>,
     max_age_ms: i64,
-    last_unknown_kid_fetch: Option<i64>,
+    /// Budget of refetches for unknown kids already spent (0 = the full burst is available),
+    /// as of `kid_spent_at`.
+    kid_spent: f64,
+    kid_spent_at: i64,
     last_error_at: Option<i64>,
 }
 
@@ -54,15 +59,15 @@ impl JwksPolicy {
             .is_none_or(|t| now_ms - t >= self.max_age_ms)
     }
 
-    /// Whether an unknown `kid` may trigger a refetch now (and records it if so).
+    /// Whether an unknown `kid` may trigger a refetch now (and spends the budget if so).
     pub fn allow_unknown_kid_refetch(&mut self, now_ms: i64) -> bool {
-        if self
-            .last_unknown_kid_fetch
-            .is_some_and(|t| now_ms - t < UNKNOWN_KID_INTERVAL_MS)
-        {
+        let refilled = (now_ms - self.kid_spent_at).max(0) as f64 / UNKNOWN_KID_REFILL_MS as f64;
+        self.kid_spent = (self.kid_spent - refilled).max(0.0);
+        self.kid_spent_at = now_ms;
+        if self.kid_spent + 1.0 > UNKNOWN_KID_BURST + 1e-9 {
             return false;
         }
-        self.last_unknown_kid_fetch = Some(now_ms);
+        self.kid_spent += 1.0;
         true
     }
 
@@ -98,10 +103,20 @@ mod tests {
         p.on_success(1000, max_age_ms("public, max-age=60"));
         assert!(!p.refresh_due(30_000) && p.state(30_000) == JwksState::Ok);
         assert!(p.refresh_due(61_000));
-        // Unknown kids: one refetch, then none for 30 s.
+        // Unknown kids: a burst of two refetches, then one per 15 s.
         assert!(p.allow_unknown_kid_refetch(2000));
-        assert!(!p.allow_unknown_kid_refetch(20_000));
-        assert!(p.allow_unknown_kid_refetch(32_001));
+        assert!(p.allow_unknown_kid_refetch(2001));
+        for t in [2002, 10_000, 16_000] {
+            assert!(!p.allow_unknown_kid_refetch(t), "{t}");
+        }
+        assert!(p.allow_unknown_kid_refetch(17_002));
+        assert!(!p.allow_unknown_kid_refetch(17_003));
+        // Thirty forged kids at once cost two fetches.
+        let mut q = JwksPolicy::default();
+        let allowed = (0..30)
+            .filter(|i| q.allow_unknown_kid_refetch(100 + i))
+            .count();
+        assert_eq!(allowed, 2);
         // Provider down: keys kept, reported stale.
         p.on_failure(40_000);
         assert_eq!(p.state(40_000), JwksState::Stale);

@@ -1,10 +1,12 @@
 //! An external identity provider's keys (`USER_SERVICE_URL`): its JWKS
-//! (`{url}/v1/auth/.well-known/jwks.json`) fetched by a background task — never on a request
-//! path — honouring `max-age`, refetched when a token names an unknown `kid` (at most once per
-//! 30 s, so forged kids cannot hammer the provider), and kept (reported `stale`) while the
-//! provider is down. The when-to-fetch policy is [`crate::jwks_cache`]; this is the fetching.
+//! (`{url}/v1/auth/.well-known/jwks.json`) fetched by a background task, honouring `max-age`,
+//! refetched when a token names an unknown `kid` — the request waits (bounded, single-flight:
+//! every waiter shares one fetch) and is verified again, so a rotated key works on first use;
+//! the budget of such refetches keeps forged kids from hammering the provider — and kept
+//! (reported `stale`) while the provider is down. The when-to-fetch policy is
+//! [`crate::jwks_cache`]; this is the fetching.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
@@ -28,6 +30,10 @@ pub struct RemoteJwks {
     keys: RwLock<KeySet>,
     policy: Mutex<JwksPolicy>,
     wake: tokio::sync::Notify,
+    /// Fetch attempts completed (success or failure): waiters watch it.
+    generation: tokio::sync::watch::Sender<u64>,
+    /// A fetch was asked for and has not completed yet.
+    pending: AtomicBool,
     pub fetches: AtomicU64,
     pub fetch_errors: AtomicU64,
 }
@@ -46,6 +52,8 @@ impl RemoteJwks {
             keys: RwLock::new(KeySet::default()),
             policy: Mutex::new(JwksPolicy::default()),
             wake: tokio::sync::Notify::new(),
+            generation: tokio::sync::watch::Sender::new(0),
+            pending: AtomicBool::new(false),
             fetches: AtomicU64::new(0),
             fetch_errors: AtomicU64::new(0),
         })
@@ -67,16 +75,34 @@ impl RemoteJwks {
         self.keys.read().ok().map(|k| f(&k))
     }
 
-    /// A token named a `kid` nobody knows: wake the fetcher, at most once per 30 s.
-    pub fn unknown_kid(&self) {
-        let allowed = self
-            .policy
-            .lock()
-            .map(|mut p| p.allow_unknown_kid_refetch(now_ms()))
-            .unwrap_or(false);
-        if allowed {
-            self.wake.notify_one();
+    /// A token named `kid`, which nobody knows: ask for a refetch (within the budget; a fetch
+    /// already on its way is shared) and wait up to `wait` for it. True when the key is known
+    /// then.
+    pub async fn await_kid(&self, kid: &str, wait: Duration) -> bool {
+        if self.contains(kid) {
+            return true;
         }
+        let mut rx = self.generation.subscribe();
+        let seen = *rx.borrow();
+        let requested = if self.pending.load(Ordering::SeqCst) {
+            true
+        } else {
+            let allowed = self
+                .policy
+                .lock()
+                .map(|mut p| p.allow_unknown_kid_refetch(now_ms()))
+                .unwrap_or(false);
+            if allowed {
+                self.pending.store(true, Ordering::SeqCst);
+                self.wake.notify_one();
+            }
+            allowed
+        };
+        if !requested {
+            return false;
+        }
+        let _ = tokio::time::timeout(wait, rx.wait_for(|g| *g > seen)).await;
+        self.contains(kid)
     }
 
     async fn fetch(&self, http: &reqwest::Client) -> Result<usize, String> {
@@ -132,7 +158,10 @@ impl RemoteJwks {
                     .map(|p| p.refresh_due(now_ms()))
                     .unwrap_or(true);
             if due {
-                match self.fetch(&http).await {
+                let outcome = self.fetch(&http).await;
+                self.pending.store(false, Ordering::SeqCst);
+                self.generation.send_modify(|g| *g += 1);
+                match outcome {
                     Ok(n) => {
                         backoff = Duration::ZERO;
                         tracing::info!(url = %self.jwks_url, keys = n, "external JWKS fetched");

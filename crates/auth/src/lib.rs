@@ -4,9 +4,11 @@
 //!   (`sb_<8 hex>_<40 hex>`) or malformed — decided by shape, never by trying one then the other;
 //! - [`apikey`]: generation from the OS CSPRNG, SHA-256 storage, constant-time comparison,
 //!   expiry / revocation / IP allow-list checks;
+//! - [`email`]: one spelling per address (NFKC, lower case, ASCII only: no look-alikes);
 //! - [`scopes`]: `read`, `trade`, `cancel`, `modify`, `admin`;
 //! - [`jwt`]: verification with an algorithm allow-list (RS256, ES256, EdDSA), required claims,
 //!   leeway and `kid`, with precise error kinds;
+//! - [`kek`]: private keys at rest, sealed with a key-encryption key kept outside the database;
 //! - [`password`]: Argon2id hashing and the password policy (a password never reaches an error);
 //! - [`limiter`]: failed-login limits per (email, IP) and per IP;
 //! - [`verifier`]: JWT and API key verification on a request path, with their caches;
@@ -15,10 +17,12 @@
 #![forbid(unsafe_code)]
 
 pub mod apikey;
+pub mod email;
 pub mod idp;
 pub mod jwks_cache;
 pub mod jwks_fetch;
 pub mod jwt;
+pub mod kek;
 pub mod limiter;
 pub mod password;
 pub mod scopes;
@@ -70,6 +74,10 @@ pub enum AuthError {
     /// The key's own request limit is used up; retry after this many seconds.
     #[error("request limit of this API key reached; retry in {0} s")]
     RateLimited(u64),
+    /// The key could not be checked: its record is not cached and the store does not answer
+    /// (a server-side outage — the key is not known to be bad).
+    #[error("the credential store is unavailable; retry shortly")]
+    StoreUnavailable,
 }
 
 impl AuthError {
@@ -95,6 +103,7 @@ impl AuthError {
             AuthError::KeyExpired => "key_expired",
             AuthError::IpNotAllowed => "ip_not_allowed",
             AuthError::RateLimited(_) => "rate_limited",
+            AuthError::StoreUnavailable => "store_unavailable",
         }
     }
 }

@@ -134,8 +134,8 @@ impl JwtVerifier {
                     ext.with_keys(|k| jwt::verify(token, k, &self.cfg))
                         .unwrap_or(Err(AuthError::UnknownKid))?
                 } else {
-                    // Maybe the provider rotated: refetch in the background (rate-limited).
-                    ext.unknown_kid();
+                    // Maybe the provider rotated: the caller may wait for a refetch
+                    // (`RemoteJwks::await_kid`) and verify again.
                     return Err(AuthError::UnknownKid);
                 }
             }
@@ -175,22 +175,34 @@ impl JwtVerifier {
 pub struct ApiKeyVerifier {
     /// How long a record is trusted before storage is asked again (ms).
     ttl_ms: i64,
-    cache: RwLock<HashMap<String, (KeyRecord, i64)>>,
+    /// Records (None: the key id does not exist) with when storage last gave them.
+    cache: RwLock<HashMap<String, (Option<KeyRecord>, i64)>>,
+    /// Key ids revoked since start (through this replica or Redis): refused while storage is
+    /// down, whatever the cache holds.
+    revoked: RwLock<HashSet<String>>,
     touched: RwLock<HashMap<String, i64>>,
 }
+
+/// How long a record storage gave stays usable while storage does not answer (ms): keys in use
+/// keep working through an outage of up to an hour; revocations through Redis still apply.
+pub const OUTAGE_GRACE_MS: i64 = 3_600_000;
 
 impl ApiKeyVerifier {
     pub fn new(ttl_ms: i64) -> Self {
         ApiKeyVerifier {
             ttl_ms,
             cache: RwLock::new(HashMap::new()),
+            revoked: RwLock::new(HashSet::new()),
             touched: RwLock::new(HashMap::new()),
         }
     }
 
     /// Check `key` at `now_ms` from `client`; `load(key_id)` reads the record from storage when
-    /// the cached one is missing or older than the lifetime. Returns the principal and the
-    /// record (for its request limit).
+    /// the cached answer is missing or older than the lifetime (an unknown key id is cached
+    /// like a known one, so both cost the same). When storage fails (`load` errs with
+    /// [`AuthError::StoreUnavailable`]) a record it gave within [`OUTAGE_GRACE_MS`] is used —
+    /// unless the key was revoked meanwhile — and anything else is `StoreUnavailable`, never
+    /// `InvalidKey`. Returns the principal and the record (for its request limit).
     pub async fn verify<F, Fut>(
         &self,
         key: &str,
@@ -203,24 +215,35 @@ impl ApiKeyVerifier {
         Fut: Future<Output = Result<Option<KeyRecord>, AuthError>>,
     {
         let key_id = apikey::key_id(key).ok_or(AuthError::Malformed)?.to_string();
-        let cached = self.cache.read().ok().and_then(|c| {
-            c.get(&key_id)
-                .filter(|(_, at)| now_ms - at < self.ttl_ms)
-                .map(|(r, _)| r.clone())
-        });
+        let cached = self.cache.read().ok().and_then(|c| c.get(&key_id).cloned());
         let record = match cached {
-            Some(r) => r,
-            None => {
-                let r = load(key_id.clone()).await?.ok_or(AuthError::InvalidKey)?;
-                if let Ok(mut c) = self.cache.write() {
-                    if c.len() >= KEY_CACHE_CAP {
-                        c.clear();
+            Some((r, at)) if now_ms - at < self.ttl_ms => r,
+            stale => match load(key_id.clone()).await {
+                Ok(r) => {
+                    if let Ok(mut c) = self.cache.write() {
+                        if c.len() >= KEY_CACHE_CAP {
+                            c.clear();
+                        }
+                        c.insert(key_id.clone(), (r.clone(), now_ms));
                     }
-                    c.insert(key_id.clone(), (r.clone(), now_ms));
+                    r
                 }
-                r
-            }
+                Err(AuthError::StoreUnavailable) => {
+                    let revoked = self
+                        .revoked
+                        .read()
+                        .map(|r| r.contains(&key_id))
+                        .unwrap_or(false);
+                    match stale {
+                        _ if revoked => return Err(AuthError::KeyRevoked),
+                        Some((Some(r), at)) if now_ms - at < OUTAGE_GRACE_MS => Some(r),
+                        _ => return Err(AuthError::StoreUnavailable),
+                    }
+                }
+                Err(e) => return Err(e),
+            },
         };
+        let record = record.ok_or_else(|| apikey::check_unknown(key))?;
         let scopes = apikey::check(key, &record, now_ms, client)?;
         Ok((
             Principal {
@@ -235,10 +258,22 @@ impl ApiKeyVerifier {
         ))
     }
 
-    /// Forget a key's cached record (after its revocation).
+    /// Forget a key's cached record (after it was created or changed: the next use reads
+    /// storage).
     pub fn forget(&self, key_id: &str) {
         if let Ok(mut c) = self.cache.write() {
             c.remove(key_id);
+        }
+    }
+
+    /// A key was revoked: forget its record and refuse it even while storage is down.
+    pub fn revoke(&self, key_id: &str) {
+        self.forget(key_id);
+        if let Ok(mut r) = self.revoked.write() {
+            if r.len() >= KEY_CACHE_CAP {
+                r.clear();
+            }
+            r.insert(key_id.to_string());
         }
     }
 
@@ -273,6 +308,80 @@ mod tests {
         assert!(!v.use_due("k", 59_999, 60_000));
         assert!(v.use_due("k", 60_000, 60_000));
         assert!(v.use_due("other", 1, 60_000));
+    }
+
+    fn record(k: &apikey::NewKey) -> KeyRecord {
+        KeyRecord {
+            key_id: k.key_id.clone(),
+            hash: k.hash,
+            user_id: 7,
+            scopes: Scopes::parse_list("read").unwrap_or_default(),
+            expires_at: None,
+            revoked_at: None,
+            ip_allowlist: vec![],
+            rate_limit_per_min: None,
+        }
+    }
+
+    fn block<T>(f: impl Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map(|rt| rt.block_on(f))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A store outage does not turn keys into bad keys: one verified within the grace keeps
+    /// working, an unchecked one is "store unavailable" (503), a revoked one stays refused.
+    #[test]
+    fn keys_through_a_store_outage() {
+        let v = ApiKeyVerifier::new(5_000);
+        let (a, b, c) = (
+            apikey::generate().unwrap(),
+            apikey::generate().unwrap(),
+            apikey::generate().unwrap(),
+        );
+        let (ra, rc) = (record(&a), record(&c));
+        let up = |r: Option<KeyRecord>| move |_| async move { Ok(r) };
+        let down = |_| async { Err(AuthError::StoreUnavailable) };
+        assert!(block(v.verify(&a.key, None, 0, up(Some(ra.clone())))).is_ok());
+        assert!(block(v.verify(&c.key, None, 0, up(Some(rc.clone())))).is_ok());
+        // Unknown ids are cached as unknown: the second lookup does not reach storage.
+        assert_eq!(
+            block(v.verify(&b.key, None, 0, up(None))).unwrap_err(),
+            AuthError::InvalidKey
+        );
+        let never = |_| async { panic!("storage asked for a cached answer") };
+        assert_eq!(
+            block(v.verify(&b.key, None, 10, never)).unwrap_err(),
+            AuthError::InvalidKey
+        );
+        // Storage down, cache stale: a known key still works within the grace…
+        let t = 60_000;
+        let (who, _) = block(v.verify(&a.key, None, t, down)).unwrap();
+        assert_eq!(who.user_id, 7);
+        // …a wrong secret for it is still wrong…
+        let forged = format!("sb_{}_{}", a.key_id, "0".repeat(40));
+        assert_eq!(
+            block(v.verify(&forged, None, t, down)).unwrap_err(),
+            AuthError::InvalidKey
+        );
+        // …a key never seen is unavailable, not invalid…
+        let d = apikey::generate().unwrap();
+        assert_eq!(
+            block(v.verify(&d.key, None, t, down)).unwrap_err(),
+            AuthError::StoreUnavailable
+        );
+        // …a revoked one (news through Redis) is refused…
+        v.revoke(&c.key_id);
+        assert_eq!(
+            block(v.verify(&c.key, None, t, down)).unwrap_err(),
+            AuthError::KeyRevoked
+        );
+        // …and past the grace nothing is taken on trust.
+        assert_eq!(
+            block(v.verify(&a.key, None, OUTAGE_GRACE_MS + 1, down)).unwrap_err(),
+            AuthError::StoreUnavailable
+        );
     }
 
     #[test]

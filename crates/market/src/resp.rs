@@ -192,6 +192,7 @@ pub fn command(parts: &[&[u8]]) -> Vec<u8> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -306,6 +306,34 @@ impl Store {
     }
 
     /// Keys still published at `now` (active, or retired but not yet expired), newest first.
+    /// Every signing key's id and stored private-key blob, expired ones included (to seal the
+    /// plaintext keys of an older store).
+    pub async fn signing_key_blobs(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        const SQL: &str = "SELECT kid, private_key FROM signing_keys";
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => sqlx::query_as(SQL).fetch_all(p).await?,
+            Pool::Postgres(p) => sqlx::query_as(SQL).fetch_all(p).await?,
+        })
+    }
+
+    /// Replace a signing key's stored private-key blob (sealing a plaintext key).
+    pub async fn set_signing_key_blob(&self, kid: &str, blob: &[u8]) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE signing_keys SET private_key = ? WHERE kid = ?";
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query(SQL).bind(blob).bind(kid).execute(p).await?;
+            }
+            Pool::Postgres(p) => {
+                sqlx::query(&crate::pg_placeholders(SQL))
+                    .bind(blob)
+                    .bind(kid)
+                    .execute(p)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     pub async fn signing_keys(&self, now: i64) -> Result<Vec<SigningKeyRow>, StoreError> {
         let sql = "SELECT kid, algorithm, private_key, public_jwk, created_at, retired_at, expires_at FROM signing_keys WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at DESC";
         run!(self, all, sql, row::<SigningKeyRow, _>, now)

@@ -35,6 +35,7 @@ macro_rules! run {
 }
 
 pub mod bars;
+pub mod fsperm;
 pub mod identity;
 pub mod strategies;
 pub mod subscriptions;
@@ -184,12 +185,23 @@ async fn timescale_hypertable(pool: &PgPool) {
 
 impl Store {
     /// Open the embedded SQLite store `<data_dir>/stocksblitz.db`, creating it when missing.
+    /// The directory is made private (0700) and the database files 0600 (SQLite gives its WAL
+    /// and shared-memory files the database's mode); looser ones are tightened with a warning.
     pub async fn open_sqlite_dir(data_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+        let dir_err = |source| StoreError::DataDir {
             path: data_dir.to_path_buf(),
             source,
-        })?;
+        };
+        if let Some(w) = fsperm::secure_dir(data_dir).map_err(dir_err)? {
+            tracing::warn!("{w}");
+        }
         let path = data_dir.join(SQLITE_FILE);
+        fsperm::create_private(&path).map_err(dir_err)?;
+        for f in [SQLITE_FILE, "stocksblitz.db-wal", "stocksblitz.db-shm"] {
+            if let Some(w) = fsperm::secure_file(&data_dir.join(f)).map_err(dir_err)? {
+                tracing::warn!("{w}");
+            }
+        }
         let opts = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true);

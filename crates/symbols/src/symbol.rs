@@ -637,6 +637,9 @@ fn weekly(
 /// An error for inputs shaped like a derivative (`U YY MON …`) that are neither a future nor an
 /// option: they must not silently become an equity.
 fn derivative_shape_error(s: &[u8], input: &dyn Fn() -> String) -> Option<SymbolError> {
+    if let Some(e) = index_derivative_shape_error(s, input) {
+        return Some(e);
+    }
     if s.len() < 6 {
         return None;
     }
@@ -676,9 +679,76 @@ fn derivative_shape_error(s: &[u8], input: &dyn Fn() -> String) -> Option<Symbol
     None
 }
 
+/// A known index's derivative name followed by a digit is meant as one of its derivatives
+/// (`NIFTY26D0124500` is a weekly option without CE/PE, not an equity "NIFTY26D0124500"): when
+/// it did not parse as one, say what is missing.
+fn index_derivative_shape_error(s: &[u8], input: &dyn Fn() -> String) -> Option<SymbolError> {
+    let name = crate::index::INDICES
+        .iter()
+        .filter(|i| i.strike_step.is_some())
+        .map(|i| i.name.as_bytes())
+        .filter(|n| s.len() > n.len() && s.starts_with(n) && s[n.len()].is_ascii_digit())
+        .max_by_key(|n| n.len())?;
+    let rest = &s[name.len()..];
+    let digits = |r: &[u8]| r.iter().all(u8::is_ascii_digit);
+    // Weekly: YY, a month code (1-9, O, N, D), DD, then the strike and the right.
+    let weekly = rest.len() >= 5
+        && digits(&rest[..2])
+        && matches!(rest[2], b'1'..=b'9' | b'O' | b'N' | b'D')
+        && digits(&rest[3..5]);
+    if weekly {
+        let tail = &rest[5..];
+        return Some(
+            if !tail.is_empty() && tail.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
+                SymbolError::ExpectedRight { input: input() }
+            } else {
+                SymbolError::Invalid {
+                    input: input(),
+                    why: "a weekly option is YY, month code, DD, strike, then CE or PE",
+                }
+            },
+        );
+    }
+    // Monthly forms (YYMON…) are checked by the general shape rule; anything else after the
+    // name is not a derivative of it.
+    let monthly = rest.len() >= 5 && digits(&rest[..2]) && month_from(&rest[2..5]).is_some();
+    (!monthly).then(|| SymbolError::Invalid {
+        input: input(),
+        why: "after an index name expected YYMONFUT, YYMON<strike>CE|PE or YYMDD<strike>CE|PE",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn malformed_index_derivatives_are_errors_not_equities() {
+        for (s, want) in [
+            ("NIFTY26D0124500", "CE or PE"),
+            ("BANKNIFTY26D0159000", "CE or PE"),
+            ("NIFTY26D01", "weekly option"),
+            ("NIFTY26D0124500XX", "weekly option"),
+            ("NIFTY123", "after an index name"),
+            ("SENSEX9", "after an index name"),
+            ("NIFTY26DEC24500", "CE or PE"),
+        ] {
+            let e = parse(s).unwrap_err();
+            let text = e.to_string();
+            assert!(text.contains(want) || text.contains("CE/PE"), "{s}: {text}");
+        }
+        // Equities that merely start with an index name stay equities.
+        for s in ["NIFTYBEES", "BANKNIFTY1!"] {
+            if let Ok(sym) = parse(s) {
+                assert_eq!(sym.kind, Kind::Equity, "{s}");
+            }
+        }
+        assert_eq!(parse("NIFTYBEES").unwrap().kind, Kind::Equity);
+        // Real derivatives still parse.
+        for s in ["NIFTY26D0124500CE", "NIFTY26DECFUT", "NIFTY26DEC24500PE"] {
+            assert!(parse(s).is_ok(), "{s}");
+        }
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

@@ -28,12 +28,10 @@ fn invalid(param: &'static str, message: impl Into<String>) -> AccountError {
     }
 }
 
-/// A plausible address: local part, `@`, a dotted domain; at most 254 characters.
-pub fn valid_email(e: &str) -> bool {
-    let e = e.trim();
-    e.len() <= 254
-        && e.split_once('@')
-            .is_some_and(|(a, d)| !a.is_empty() && d.contains('.') && !d.starts_with('.'))
+/// The one spelling of an address (see `stocksblitz_auth::email`): the same for registration,
+/// login, the limiters and the CLI.
+pub fn normalize_email(e: &str) -> Result<String, AccountError> {
+    stocksblitz_auth::email::normalize(e).map_err(|why| invalid("email", why.to_string()))
 }
 
 /// Check the email and password policy, hash with Argon2id off the async threads, store the
@@ -45,10 +43,7 @@ pub async fn create_user(
     password: &str,
     roles: &str,
 ) -> Result<(i64, String), AccountError> {
-    let email = email.trim().to_ascii_lowercase();
-    if !valid_email(&email) {
-        return Err(invalid("email", "is not a valid address"));
-    }
+    let email = normalize_email(email)?;
     password::check_policy(password, &email).map_err(|e| invalid("password", e.to_string()))?;
     let pw = password.to_string();
     let hash = tokio::task::spawn_blocking(move || password::hash_password(&pw))

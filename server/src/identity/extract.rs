@@ -26,6 +26,15 @@ pub struct AuthRejection {
 
 impl AuthRejection {
     pub fn unauthenticated(e: &AuthError) -> Self {
+        if *e == AuthError::StoreUnavailable {
+            // Not the client's fault, and the key is not known to be bad: 503, never 401.
+            return AuthRejection {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: e.code(),
+                detail: e.to_string(),
+                retry_after: Some(1),
+            };
+        }
         if let AuthError::RateLimited(secs) = e {
             return AuthRejection {
                 status: StatusCode::TOO_MANY_REQUESTS,
@@ -149,7 +158,6 @@ impl FromRequestParts<Arc<AppState>> for Auth {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         let fail = |e: AuthError| {
-            tracing::info!(reason = e.code(), path = %parts.uri.path(), "authentication failed");
             state.metrics.auth_failure(e.code());
             AuthRejection::unauthenticated(&e)
         };

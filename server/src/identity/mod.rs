@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod extract;
+pub mod kek;
 pub mod routes;
 pub mod shared;
 
@@ -47,6 +48,71 @@ pub struct Identity {
     pub api_keys: ApiKeyVerifier,
     /// Limits and revocations shared with other replicas through Redis (`REDIS_URL`).
     pub shared: Option<std::sync::Arc<shared::Shared>>,
+    /// Seals the signing keys in the store ([`kek`]).
+    kek: std::sync::Arc<stocksblitz_auth::kek::Kek>,
+    /// Open while the store fails API key lookups.
+    store_breaker: Breaker,
+    /// Whether anyone may register (`--registration`).
+    registration_open: std::sync::atomic::AtomicBool,
+}
+
+/// Longest a request with an unknown key id waits for the external provider's keys.
+pub const UNKNOWN_KID_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// Longest an API key lookup waits for the store.
+pub const STORE_AUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1000);
+/// After a failed lookup, how long the store is not asked (ms).
+pub const STORE_RETRY_MS: i64 = 2_000;
+
+/// A circuit breaker: after a failure, calls are refused for `retry_ms`; then one call goes
+/// through as a probe (others still refused until it answers).
+#[derive(Debug)]
+pub struct Breaker {
+    retry_ms: i64,
+    /// Refuse calls until this time (epoch ms; 0: closed).
+    open_until: std::sync::atomic::AtomicI64,
+    /// Calls refused without trying (diagnostics).
+    pub refused: std::sync::atomic::AtomicU64,
+}
+
+impl Breaker {
+    pub fn new(retry_ms: i64) -> Breaker {
+        Breaker {
+            retry_ms,
+            open_until: std::sync::atomic::AtomicI64::new(0),
+            refused: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Whether a call may go out now.
+    pub fn allow(&self, now: i64) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        let until = self.open_until.load(SeqCst);
+        if until == 0 {
+            return true;
+        }
+        // Half-open: the first caller after the pause probes, pushing the pause on for others.
+        let ok = now >= until
+            && self
+                .open_until
+                .compare_exchange(until, now + self.retry_ms, SeqCst, SeqCst)
+                .is_ok();
+        if !ok {
+            self.refused.fetch_add(1, SeqCst);
+        }
+        ok
+    }
+    pub fn failure(&self, now: i64) {
+        self.open_until
+            .store(now + self.retry_ms, std::sync::atomic::Ordering::SeqCst);
+    }
+    pub fn success(&self) {
+        self.open_until
+            .store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+    pub fn is_open(&self) -> bool {
+        self.open_until.load(std::sync::atomic::Ordering::SeqCst) != 0
+    }
 }
 
 /// How often a key's `last_used_at` is written back (ms).
@@ -73,14 +139,19 @@ fn record_of(row: &ApiKeyRow) -> KeyRecord {
     }
 }
 
-/// Generate a signing key and store it as the newest (first start, `keys rotate`).
-pub async fn new_signing_key(store: &Store, now: i64) -> anyhow::Result<SigningKey> {
+/// Generate a signing key and store it, sealed with `kek`, as the newest (first start, `keys
+/// rotate`).
+pub async fn new_signing_key(
+    store: &Store,
+    kek: &stocksblitz_auth::kek::Kek,
+    now: i64,
+) -> anyhow::Result<SigningKey> {
     let k = SigningKey::generate()?;
     store
         .insert_signing_key(&SigningKeyRow {
             kid: k.kid.clone(),
             algorithm: "EdDSA".into(),
-            private_key: k.private_der.clone(),
+            private_key: kek.seal(&k.kid, &k.private_der)?,
             public_jwk: k.public_jwk().to_string(),
             created_at: now,
             retired_at: None,
@@ -90,20 +161,62 @@ pub async fn new_signing_key(store: &Store, now: i64) -> anyhow::Result<SigningK
     Ok(k)
 }
 
+/// The signing keys of stored rows: sealed blobs opened with `kek` (a plaintext one, left by an
+/// older version until [`kek::load`] seals it, is read as it is).
+fn open_keys(
+    kek: &stocksblitz_auth::kek::Kek,
+    rows: &[SigningKeyRow],
+) -> anyhow::Result<Vec<SigningKey>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let der = if stocksblitz_auth::kek::is_sealed(&r.private_key) {
+            kek.open(&r.kid, &r.private_key).map_err(|e| {
+                anyhow::anyhow!(
+                    "signing key {}: {e} (key-encryption key fingerprint {})",
+                    r.kid,
+                    kek.fingerprint()
+                )
+            })?
+        } else {
+            r.private_key.clone()
+        };
+        out.push(SigningKey::from_der(&der)?);
+    }
+    Ok(out)
+}
+
 impl Identity {
-    /// Load the published signing keys (generating the first one at first start).
-    pub async fn load(store: Store, access_ttl_ms: i64) -> anyhow::Result<Identity> {
+    /// Whether anyone may register (else only an admin creates accounts).
+    pub fn registration_open(&self) -> bool {
+        self.registration_open
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn set_registration_open(&self, open: bool) {
+        self.registration_open
+            .store(open, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The key-encryption key the signing keys are sealed with.
+    pub fn kek(&self) -> &stocksblitz_auth::kek::Kek {
+        &self.kek
+    }
+
+    /// Load the published signing keys, opened with `kek` (generating the first one at first
+    /// start). A key the KEK cannot open stops the start with a message saying so.
+    pub async fn load(
+        store: Store,
+        access_ttl_ms: i64,
+        kek: std::sync::Arc<stocksblitz_auth::kek::Kek>,
+    ) -> anyhow::Result<Identity> {
         let now = now_ms();
         let mut rows = store.signing_keys(now).await?;
         if rows.is_empty() {
-            let k = new_signing_key(&store, now).await?;
+            let k = new_signing_key(&store, &kek, now).await?;
             tracing::info!(kid = %k.kid, "generated the identity provider's signing key");
             rows = store.signing_keys(now).await?;
         }
-        let mut signing = Vec::new();
-        for r in &rows {
-            signing.push(SigningKey::from_der(&r.private_key)?);
-        }
+        let signing = open_keys(&kek, &rows)?;
         let id = Identity {
             store,
             access_ttl_ms,
@@ -114,6 +227,9 @@ impl Identity {
             jwt: JwtVerifier::new(VerifyConfig::default()),
             api_keys: ApiKeyVerifier::new(KEY_CACHE_MS),
             shared: None,
+            kek,
+            store_breaker: Breaker::new(STORE_RETRY_MS),
+            registration_open: std::sync::atomic::AtomicBool::new(true),
         };
         id.publish(signing)?;
         // Sessions revoked while their tokens may still be alive stay rejected after a restart.
@@ -148,10 +264,7 @@ impl Identity {
         if rows.is_empty() || rows.iter().map(|r| &r.kid).eq(current.iter()) {
             return Ok(false);
         }
-        let mut signing = Vec::new();
-        for r in &rows {
-            signing.push(SigningKey::from_der(&r.private_key)?);
-        }
+        let signing = open_keys(&self.kek, &rows)?;
         self.publish(signing)?;
         tracing::info!(kid = %rows[0].kid, published = rows.len(), "signing keys reloaded");
         Ok(true)
@@ -183,7 +296,22 @@ impl Identity {
 
     /// Verify a JWT (built-in provider, or the external one) and check its session.
     pub async fn verify_jwt(&self, token: &str) -> Result<UserIdentity, AuthError> {
-        self.jwt.verify(token, now_ms())
+        match self.jwt.verify(token, now_ms()) {
+            Err(AuthError::UnknownKid) => {
+                // The external provider may have just rotated: wait (bounded, one fetch shared
+                // by all waiters, within the refetch budget) for its keys, then verify again.
+                let Some(ext) = self.jwt.remote() else {
+                    return Err(AuthError::UnknownKid);
+                };
+                let kid = stocksblitz_auth::jwt::header_kid(token)?;
+                if ext.await_kid(&kid, UNKNOWN_KID_WAIT).await {
+                    self.jwt.verify(token, now_ms())
+                } else {
+                    Err(AuthError::UnknownKid)
+                }
+            }
+            other => other,
+        }
     }
 
     /// Check an API key (cached record for a few seconds; no store round trip per request).
@@ -194,14 +322,31 @@ impl Identity {
     ) -> Result<UserIdentity, AuthError> {
         let now = now_ms();
         let store = &self.store;
+        let breaker = &self.store_breaker;
         let (who, record) = self
             .api_keys
             .verify(key, client, now, |key_id| async move {
-                store
-                    .api_key(&key_id)
-                    .await
-                    .map(|row| row.as_ref().map(record_of))
-                    .map_err(|_| AuthError::InvalidKey)
+                // A store that just failed is not asked again for a moment: requests do not
+                // each wait out a timeout during an outage.
+                if !breaker.allow(now) {
+                    return Err(AuthError::StoreUnavailable);
+                }
+                match tokio::time::timeout(STORE_AUTH_TIMEOUT, store.api_key(&key_id)).await {
+                    Ok(Ok(row)) => {
+                        breaker.success();
+                        Ok(row.as_ref().map(record_of))
+                    }
+                    Ok(Err(e)) => {
+                        breaker.failure(now);
+                        tracing::warn!(error = %e, "API key lookup failed: the store is unavailable");
+                        Err(AuthError::StoreUnavailable)
+                    }
+                    Err(_) => {
+                        breaker.failure(now);
+                        tracing::warn!("API key lookup timed out: the store is unavailable");
+                        Err(AuthError::StoreUnavailable)
+                    }
+                }
             })
             .await?;
         let key_id = record.key_id.clone();
@@ -246,7 +391,7 @@ impl Identity {
     }
 
     pub fn forget_key_locally(&self, key_id: &str) {
-        self.api_keys.forget(key_id);
+        self.api_keys.revoke(key_id);
     }
 
     /// Mark sessions revoked for token checks, here and (through Redis) on every other replica.
@@ -283,9 +428,7 @@ pub async fn bootstrap(id: &Identity, data_dir: &std::path::Path) -> anyhow::Res
         return Ok(());
     }
     let email = std::env::var("STOCKSBLITZ_ADMIN_EMAIL")
-        .unwrap_or_else(|_| "demo@stocksblitz.local".into())
-        .trim()
-        .to_ascii_lowercase();
+        .unwrap_or_else(|_| "demo@stocksblitz.local".into());
     let (password, generated) = match std::env::var("STOCKSBLITZ_ADMIN_PASSWORD") {
         Ok(p) if !p.is_empty() => (p, false),
         _ => (format!("Sb-{}", random_token()?), true),
@@ -307,18 +450,17 @@ pub async fn bootstrap(id: &Identity, data_dir: &std::path::Path) -> anyhow::Res
         },
     )
     .await?;
-    std::fs::create_dir_all(data_dir).ok();
+    stocksblitz_store::fsperm::secure_dir(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
     let path = data_dir.join("bootstrap-credentials.txt");
     let mut text = format!("email={email}\napi_key={key}\n");
     if generated {
         text.push_str(&format!("password={password}\n"));
     }
-    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-    }
+    // Created 0600 from the start (never briefly readable by others); written once.
+    let _ = std::fs::remove_file(&path);
+    stocksblitz_store::fsperm::write_private(&path, text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
     tracing::info!(user = %email, key_id = %row.key_id, file = %path.display(), "first start: created the admin user and an API key; credentials written once to the file");
     Ok(())
 }

@@ -57,8 +57,33 @@ fn account_error(e: AccountError) -> ApiError {
 #[utoipa::path(post, path = "/v1/auth/register", tag = "identity", request_body = Register, responses((status = 201, body = Object), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn register(
     State(st): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    ClientIp(addr): ClientIp,
     raw: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    if !st.identity.registration_open() {
+        // Closed: only an admin may create accounts (with its credential on this request).
+        let token = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().strip_prefix("Bearer "))
+            .map(str::trim);
+        let admin = match token {
+            Some(t) => st
+                .identity
+                .authenticate(t, addr)
+                .await
+                .is_ok_and(|who| who.scopes.contains(stocksblitz_auth::Scope::Admin)),
+            None => false,
+        };
+        if !admin {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "registration_closed",
+                "self-registration is closed on this server: an administrator creates accounts (stocksblitz-server users add, or this route with an admin credential)",
+            ));
+        }
+    }
     let r: Register = body(&raw)?;
     let (user_id, email) =
         accounts::create_user(&st.identity.store, &r.email, &r.name, &r.password, "user")
@@ -182,7 +207,10 @@ pub async fn login(
     ClientIp(addr): ClientIp,
     raw: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let l: Login = body(&raw)?;
+    let mut l: Login = body(&raw)?;
+    // The limiters and the lookup see the one spelling of the address; one that cannot be an
+    // account is a failed login like any other (no hint which rule it broke).
+    l.email = accounts::normalize_email(&l.email).unwrap_or_else(|_| l.email.trim().to_string());
     let ip = addr.map_or_else(|| "unknown".to_string(), |a| a.to_string());
     let now = now_ms();
     // With Redis the attempt is counted up front (atomic across replicas) and given back on
@@ -208,7 +236,7 @@ pub async fn login(
     let user = st
         .identity
         .store
-        .user_by_email(&l.email.trim().to_ascii_lowercase())
+        .user_by_email(&l.email)
         .await
         .map_err(internal)?;
     let pw = l.password;
@@ -521,6 +549,8 @@ pub async fn create_key(
     let (row, key) = accounts::issue_api_key(&st.identity.store, auth.0.user_id, spec)
         .await
         .map_err(|e| account_error(e).into_response())?;
+    // An earlier lookup of this id (it did not exist then) must not be answered from the cache.
+    st.identity.api_keys.forget(&row.key_id);
     let mut out = key_json(&row);
     out["api_key"] = json!(key);
     out["user_id"] = json!(auth.0.user_id);

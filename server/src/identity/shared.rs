@@ -15,11 +15,18 @@ use stocksblitz_auth::limiter::{PER_EMAIL_IP, PER_IP, WINDOW_MS};
 /// Window of the failed-login counters (seconds).
 const LOGIN_WINDOW_S: i64 = WINDOW_MS / 1000;
 
+/// Longest a shared-limiter call may take: beyond it the caller falls back to the in-process
+/// limiter (Redis down must not make every login wait out reconnects).
+pub const SHARED_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250);
+/// After a failed call, how long Redis is not asked (ms): calls fall back at once meanwhile.
+pub const SHARED_RETRY_MS: i64 = 2_000;
+
 #[derive(Clone)]
 pub struct Shared {
     client: redis::Client,
     conn: ConnectionManager,
     prefix: String,
+    breaker: Arc<super::Breaker>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -54,7 +61,7 @@ impl Revocation {
 }
 
 fn lower(email: &str) -> String {
-    email.trim().to_ascii_lowercase()
+    super::accounts::normalize_email(email).unwrap_or_else(|_| email.trim().to_ascii_lowercase())
 }
 
 impl Shared {
@@ -66,7 +73,46 @@ impl Shared {
             client,
             conn,
             prefix: prefix.to_string(),
+            breaker: Arc::new(super::Breaker::new(SHARED_RETRY_MS)),
         })
+    }
+
+    /// Whether calls are currently skipped because Redis failed (the in-process limiters
+    /// stand in).
+    pub fn is_down(&self) -> bool {
+        self.breaker.is_open()
+    }
+
+    /// Run a call through the breaker with [`SHARED_TIMEOUT`]; a refused, failed or late call
+    /// is an error the caller answers from in-process state.
+    async fn guarded<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> redis::RedisResult<T> {
+        let now = crate::ingest::now_ms();
+        if !self.breaker.allow(now) {
+            return Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "Redis unavailable (retrying in the background)",
+            )));
+        }
+        match tokio::time::timeout(SHARED_TIMEOUT, call).await {
+            Ok(Ok(v)) => {
+                self.breaker.success();
+                Ok(v)
+            }
+            Ok(Err(e)) => {
+                self.breaker.failure(now);
+                Err(e)
+            }
+            Err(_) => {
+                self.breaker.failure(now);
+                Err(redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "Redis did not answer in time",
+                )))
+            }
+        }
     }
 
     fn channel(&self) -> String {
@@ -84,8 +130,8 @@ impl Shared {
         let pair = format!("{}:login:{}:{}", self.prefix, ip, lower(email));
         let by_ip = format!("{}:login-ip:{}", self.prefix, ip);
         let mut conn = self.conn.clone();
-        let (n_pair, ttl_pair, n_ip, ttl_ip): (i64, i64, i64, i64) = redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .cmd("SET")
             .arg(&pair)
             .arg(0)
@@ -103,9 +149,9 @@ impl Shared {
             .arg("NX")
             .ignore()
             .incr(&by_ip, 1)
-            .ttl(&by_ip)
-            .query_async(&mut conn)
-            .await?;
+            .ttl(&by_ip);
+        let (n_pair, ttl_pair, n_ip, ttl_ip): (i64, i64, i64, i64) =
+            self.guarded(pipe.query_async(&mut conn)).await?;
         let mut wait = 0i64;
         if n_pair > PER_EMAIL_IP as i64 {
             wait = wait.max(ttl_pair);
@@ -127,14 +173,13 @@ impl Shared {
         let pair = format!("{}:login:{}:{}", self.prefix, ip, lower(email));
         let by_ip = format!("{}:login-ip:{}", self.prefix, ip);
         let mut conn = self.conn.clone();
-        redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .decr(&pair, 1)
             .ignore()
             .decr(&by_ip, 1)
-            .ignore()
-            .query_async::<()>(&mut conn)
-            .await
+            .ignore();
+        self.guarded(pipe.query_async::<()>(&mut conn)).await
     }
 
     /// One request of a key limited to `per_min` a minute (fixed one-minute windows shared by
@@ -148,12 +193,9 @@ impl Shared {
         let window = now_s.div_euclid(60);
         let k = format!("{}:rl:{}:{}", self.prefix, key_id, window);
         let mut conn = self.conn.clone();
-        let (n,): (i64,) = redis::pipe()
-            .incr(&k, 1)
-            .expire(&k, 120)
-            .ignore()
-            .query_async(&mut conn)
-            .await?;
+        let mut pipe = redis::pipe();
+        pipe.incr(&k, 1).expire(&k, 120).ignore();
+        let (n,): (i64,) = self.guarded(pipe.query_async(&mut conn)).await?;
         Ok(if n > i64::from(per_min) {
             Err((60 - now_s.rem_euclid(60)).max(1) as u64)
         } else {
@@ -164,7 +206,9 @@ impl Shared {
     /// Tell every replica (this one included) about a revocation.
     pub async fn publish(&self, r: &Revocation) -> redis::RedisResult<()> {
         let mut conn = self.conn.clone();
-        conn.publish::<_, _, ()>(self.channel(), r.encode()).await
+        let channel = self.channel();
+        self.guarded(conn.publish::<_, _, ()>(channel, r.encode()))
+            .await
     }
 
     /// Apply revocations published by any replica (supervised: restarted after Redis errors).

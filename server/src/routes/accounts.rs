@@ -584,7 +584,8 @@ pub struct PositionHistoryQuery {
     /// `MIS`, `NRML` or `CNC` (default: every product).
     pub product: Option<String>,
     /// The newest this many states (1-10,000, default 100).
-    pub lookback: Option<i64>,
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 10000)]
+    pub lookback: Option<super::Count>,
 }
 
 /// `GET /accounts/{account_id}/positions/history`: each position's states from the books —
@@ -597,7 +598,13 @@ pub async fn position_history(
     Path(account_id): Path<String>,
     crate::error::ApiQuery(q): crate::error::ApiQuery<PositionHistoryQuery>,
 ) -> Result<Json<PositionHistoryEnvelope>, ApiError> {
-    let lookback = super::bounded("lookback", q.lookback, 100, 1, 10_000)?;
+    let lookback = super::bounded(
+        "lookback",
+        q.lookback.map(super::Count::get),
+        100,
+        1,
+        10_000,
+    )?;
     let product: Option<Product> = q
         .product
         .as_deref()

@@ -269,7 +269,8 @@ pub struct AtOffsetQuery {
     pub timeframe: Option<String>,
     #[param(example = "RSI_14,SMA_20")]
     pub indicators: Option<String>,
-    pub offset: Option<i64>,
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 5000)]
+    pub offset: Option<super::Count>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -296,7 +297,7 @@ pub async fn at_offset(
     let sym = instrument(&state, "symbol", q.symbol.as_deref())?;
     let tf = timeframe(q.timeframe.as_deref())?;
     let ids = parse_ids("indicators", q.indicators.as_deref())?;
-    let offset = bounded("offset", q.offset, 0, 0, MAX_OFFSET)?;
+    let offset = bounded("offset", q.offset.map(super::Count::get), 0, 0, MAX_OFFSET)?;
     let need = ids
         .iter()
         .map(|r| depth(&r.id, tf, offset + 1))
@@ -370,7 +371,8 @@ pub struct HistoryQuery {
     pub timeframe: Option<String>,
     #[param(example = "RSI_14")]
     pub indicator: Option<String>,
-    pub lookback: Option<i64>,
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 5000)]
+    pub lookback: Option<super::Count>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -402,7 +404,13 @@ pub async fn history(
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::bad_param("indicator", "is required"))?;
     let id = parse_id("indicator", sent)?;
-    let lookback = bounded("lookback", q.lookback, 20, 1, MAX_LOOKBACK)?;
+    let lookback = bounded(
+        "lookback",
+        q.lookback.map(super::Count::get),
+        20,
+        1,
+        MAX_LOOKBACK,
+    )?;
     let series = series(&state, &sym.tradingsymbol, tf, depth(&id, tf, lookback)).await?;
     let points = history_points(&id, tf, &series.bars, lookback, true)?;
     Ok(Json(HistoryResponse {

@@ -19,7 +19,8 @@ use stocksblitz_symbols::{
 
 use super::monitor::QuoteOut;
 use super::{
-    ExpiryQuery, bounded, date_param, instrument, required_underlying, timeframe, underlying_name,
+    Count, ExpiryQuery, bounded, date_param, instrument, required_underlying, timeframe,
+    underlying_name,
 };
 use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::Auth;
@@ -107,9 +108,14 @@ pub struct CandlesQuery {
     pub symbol: Option<String>,
     #[param(example = "5m")]
     pub timeframe: Option<String>,
-    pub limit: Option<i64>,
-    pub from: Option<i64>,
-    pub to: Option<i64>,
+    #[param(value_type = Option<u64>, minimum = 1)]
+    pub limit: Option<super::Count>,
+    /// Epoch seconds.
+    #[param(value_type = Option<u64>, minimum = 0)]
+    pub from: Option<super::Count>,
+    /// Epoch seconds.
+    #[param(value_type = Option<u64>, minimum = 0)]
+    pub to: Option<super::Count>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -141,8 +147,9 @@ pub async fn candles(
     auth.require_read()?;
     let sym = instrument(&state, "symbol", q.symbol.as_deref())?;
     let tf = timeframe(q.timeframe.as_deref())?;
-    let limit = bounded("limit", q.limit, 100, 1, MAX_CANDLES)?;
-    let (bars, forming) = bars_between(&state, &sym.tradingsymbol, tf, q.from, q.to, limit).await?;
+    let limit = bounded("limit", q.limit.map(Count::get), 100, 1, MAX_CANDLES)?;
+    let (from, to) = (q.from.map(Count::get), q.to.map(Count::get));
+    let (bars, forming) = bars_between(&state, &sym.tradingsymbol, tf, from, to, limit).await?;
     let n = bars.len();
     let candles = bars
         .into_iter()
@@ -330,8 +337,10 @@ pub struct InstrumentsQuery {
     pub kind: Option<String>,
     pub expiry: Option<String>,
     pub right: Option<String>,
-    pub limit: Option<i64>,
-    pub offset: Option<i64>,
+    #[param(value_type = Option<u64>, minimum = 1)]
+    pub limit: Option<super::Count>,
+    #[param(value_type = Option<u64>, minimum = 0)]
+    pub offset: Option<super::Count>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -423,8 +432,14 @@ pub async fn instruments(
             }
         }),
     };
-    let limit = bounded("limit", q.limit, 100, 1, MAX_INSTRUMENTS_PAGE)?;
-    let offset = bounded("offset", q.offset, 0, 0, 1_000_000)?;
+    let limit = bounded(
+        "limit",
+        q.limit.map(Count::get),
+        100,
+        1,
+        MAX_INSTRUMENTS_PAGE,
+    )?;
+    let offset = bounded("offset", q.offset.map(Count::get), 0, 0, 1_000_000)?;
     let snap = super::snapshot(&state)?;
     let mut all: Vec<&Quote> = snap
         .quotes()

@@ -71,6 +71,57 @@ pub fn timeframe(raw: Option<&str>) -> Result<Timeframe, ApiError> {
     Timeframe::parse(raw).map_err(|e| ApiError::bad_param("timeframe", e))
 }
 
+/// A non-negative whole-number query parameter, written as digits only: `-1`, `-0`, `+5`,
+/// `5.0` and blanks are refused naming the parameter (an `i64` would take `-0` as 0, and
+/// negative times or offsets mean nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count(pub i64);
+
+impl Count {
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a non-negative whole number")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Count, E> {
+                let ok = !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit());
+                s.parse::<i64>()
+                    .ok()
+                    .filter(|_| ok)
+                    .map(Count)
+                    .ok_or_else(|| {
+                        E::custom(format!(
+                            "must be a non-negative whole number, got {:?}",
+                            s.chars().take(24).collect::<String>()
+                        ))
+                    })
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Count, E> {
+                i64::try_from(v)
+                    .map(Count)
+                    .map_err(|_| E::custom("too large"))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Count, E> {
+                if v < 0 {
+                    return Err(E::custom(format!(
+                        "must be a non-negative whole number, got {v}"
+                    )));
+                }
+                Ok(Count(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// An optional integer parameter: `default` when absent, 400 naming it outside `min..=max`.
 pub fn bounded(
     param: &str,

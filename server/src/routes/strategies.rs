@@ -114,7 +114,8 @@ pub struct SnapshotsQuery {
     /// Epoch ms (default: now).
     pub end_time: Option<i64>,
     /// 1–10,000 (default 100): the newest ones.
-    pub limit: Option<i64>,
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 10000)]
+    pub limit: Option<super::Count>,
 }
 
 fn strategy_out(s: &StrategyRow) -> StrategyOut {
@@ -476,7 +477,7 @@ pub async fn snapshots(
     ApiQuery(q): ApiQuery<SnapshotsQuery>,
 ) -> Result<Json<SnapshotsEnvelope>, ApiError> {
     let s = owned(&state, &auth, &id).await?;
-    let limit = super::bounded("limit", q.limit, 100, 1, 10_000)? as i64;
+    let limit = super::bounded("limit", q.limit.map(super::Count::get), 100, 1, 10_000)? as i64;
     let from = q.start_time.unwrap_or(0);
     let to = q.end_time.unwrap_or(i64::MAX / 2);
     if from > to {

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -27,6 +28,7 @@ use super::{instrument, timeframe};
 use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::ClientIp;
 use crate::ingest::now_ms;
+use crate::metrics::Metrics;
 use crate::series::Series;
 use crate::state::AppState;
 
@@ -40,6 +42,15 @@ pub const MAX_STREAM_SUBSCRIPTIONS: usize = 50;
 pub const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 /// WebSocket close code for a policy violation (failed authentication).
 const POLICY_VIOLATION: u16 = 1008;
+/// WebSocket close code for a message over the size limit.
+const MESSAGE_TOO_BIG: u16 = 1009;
+/// Largest frame the protocol layer reads: a message between [`MAX_MESSAGE_BYTES`] and this is
+/// answered with 1009; a larger one ends the connection.
+const MAX_FRAME_BYTES: usize = 1 << 20;
+/// Longest a send waits for the client to read.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes a connection may have queued for a client that does not read (then it is dropped).
+const MAX_WRITE_BUFFER: usize = 256 * 1024;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -84,11 +95,30 @@ async fn close_policy(mut socket: WebSocket, reason: String) {
         .await;
 }
 
-async fn send(socket: &mut WebSocket, v: &Value) -> bool {
-    socket
-        .send(Message::Text(Utf8Bytes::from(v.to_string())))
-        .await
-        .is_ok()
+async fn send(metrics: &Metrics, socket: &mut WebSocket, v: &Value) -> bool {
+    send_text(metrics, socket, Utf8Bytes::from(v.to_string())).await
+}
+
+/// Send a text message, waiting at most [`SEND_TIMEOUT`] for the client to take it: a client
+/// that stops reading is dropped (counted), not kept with its buffers filling.
+async fn send_text(metrics: &Metrics, socket: &mut WebSocket, text: Utf8Bytes) -> bool {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text))).await {
+        Ok(r) => r.is_ok(),
+        Err(_) => {
+            metrics.ws_dropped_slow.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+    }
+}
+
+/// Refuse a message over the size limit: close with 1009 (message too big), counted.
+async fn too_big(metrics: &Metrics, mut socket: WebSocket) {
+    metrics.ws_closed_too_big.fetch_add(1, Ordering::Relaxed);
+    let close = Message::Close(Some(CloseFrame {
+        code: MESSAGE_TOO_BIG,
+        reason: Utf8Bytes::from(format!("messages are at most {MAX_MESSAGE_BYTES} bytes")),
+    }));
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(close)).await;
 }
 
 fn error_msg(code: &str, message: impl std::fmt::Display) -> Value {
@@ -111,7 +141,9 @@ pub async fn indicators_stream(
     let ws = ws.map_err(upgrade_required)?;
     let token = q.token.or_else(|| header_token(&headers));
     Ok(ws
-        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
         .on_upgrade(move |socket| indicator_session(socket, state, token, peer)))
 }
 
@@ -190,7 +222,13 @@ async fn indicator_session(
         return;
     }
     let _open = crate::metrics::OpenSocket::new(&state.metrics);
-    if !send(&mut socket, &json!({"type": "success", "action": "auth"})).await {
+    if !send(
+        &state.metrics,
+        &mut socket,
+        &json!({"type": "success", "action": "auth"}),
+    )
+    .await
+    {
         return;
     }
     let mut subs: Vec<Sub> = Vec::new();
@@ -200,18 +238,22 @@ async fn indicator_session(
         tokio::select! {
             msg = socket.recv() => {
                 let reply = match msg {
+                    Some(Ok(Message::Text(text))) if text.len() > MAX_MESSAGE_BYTES => {
+                        too_big(&state.metrics, socket).await;
+                        return;
+                    }
                     Some(Ok(Message::Text(text))) => handle(&state, &mut subs, &text).await,
                     Some(Ok(Message::Binary(_))) => error_msg("invalid_message", "send JSON text messages"),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Close(_)) | Err(_)) | None => break,
                 };
-                if !send(&mut socket, &reply).await {
+                if !send(&state.metrics, &mut socket, &reply).await {
                     break;
                 }
             }
             _ = poll.tick() => {
                 for update in updates(&state, &mut subs).await {
-                    if !send(&mut socket, &update).await {
+                    if !send(&state.metrics, &mut socket, &update).await {
                         return;
                     }
                 }
@@ -462,7 +504,9 @@ pub async fn monitor_stream(
     let ws = ws.map_err(upgrade_required)?;
     let token = q.token.or_else(|| header_token(&headers));
     Ok(ws
-        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
         .on_upgrade(move |socket| monitor_session(socket, state, token, peer, underlying)))
 }
 
@@ -489,13 +533,17 @@ async fn monitor_session(
     loop {
         tokio::select! {
             msg = socket.recv() => match msg {
+                Some(Ok(Message::Text(text))) if text.len() > MAX_MESSAGE_BYTES => {
+                    too_big(&state.metrics, socket).await;
+                    return;
+                }
                 Some(Ok(Message::Text(text))) => {
                     let reply = match serde_json::from_str::<Value>(&text) {
                         Ok(v) if v.get("action").and_then(Value::as_str) == Some("ping") => json!({"type": "pong"}),
                         Ok(_) => error_msg("unknown_action", "this stream accepts only {\"action\": \"ping\"}"),
                         Err(e) => error_msg("invalid_json", format!("invalid message: {e}")),
                     };
-                    if !send(&mut socket, &reply).await {
+                    if !send(&state.metrics, &mut socket, &reply).await {
                         break;
                     }
                 }
@@ -526,7 +574,7 @@ async fn monitor_session(
                     batch
                 };
                 for v in batch {
-                    if !send(&mut socket, &v).await {
+                    if !send(&state.metrics, &mut socket, &v).await {
                         return;
                     }
                 }
@@ -572,7 +620,9 @@ pub async fn orders_stream(
     let ws = ws.map_err(upgrade_required)?;
     let token = q.token.or_else(|| header_token(&headers));
     Ok(ws
-        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
         .on_upgrade(move |socket| order_session(socket, state, token, peer, account)))
 }
 
@@ -613,6 +663,7 @@ async fn order_session(
         let mine = matches!(state.store.paper_account(id).await, Ok(Some(a)) if a.owner == owner);
         if !mine {
             let _ = send(
+                &state.metrics,
                 &mut socket,
                 &error_msg("account_not_found", format!("no account {id}")),
             )
@@ -622,18 +673,28 @@ async fn order_session(
         }
     }
     let _open = crate::metrics::OpenSocket::new(&state.metrics);
-    if !send(&mut socket, &json!({"type": "success", "action": "auth"})).await {
+    if !send(
+        &state.metrics,
+        &mut socket,
+        &json!({"type": "success", "action": "auth"}),
+    )
+    .await
+    {
         return;
     }
     loop {
         tokio::select! {
             msg = socket.recv() => match msg {
+                Some(Ok(Message::Text(text))) if text.len() > MAX_MESSAGE_BYTES => {
+                    too_big(&state.metrics, socket).await;
+                    return;
+                }
                 Some(Ok(Message::Text(text))) => {
                     let reply = match serde_json::from_str::<ClientMsg>(&text) {
                         Ok(ClientMsg { action: Some(a), .. }) if a == "ping" => json!({"type": "pong"}),
                         _ => error_msg("invalid_message", "this stream only sends; the one message it takes is {\"action\": \"ping\"}"),
                     };
-                    if !send(&mut socket, &reply).await {
+                    if !send(&state.metrics, &mut socket, &reply).await {
                         break;
                     }
                 }
@@ -645,13 +706,13 @@ async fn order_session(
                     if item.owner != owner || account.is_some_and(|a| a != item.account) {
                         continue;
                     }
-                    if socket.send(Message::Text(Utf8Bytes::from(item.text.as_str()))).await.is_err() {
+                    if !send_text(&state.metrics, &mut socket, Utf8Bytes::from(item.text.as_str())).await {
                         break;
                     }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     let m = error_msg("lagged", format!("{n} updates were missed; re-read the order book"));
-                    if !send(&mut socket, &m).await {
+                    if !send(&state.metrics, &mut socket, &m).await {
                         break;
                     }
                 }

@@ -174,7 +174,8 @@ pub async fn time(State(state): State<Arc<AppState>>) -> Json<i64> {
 pub struct SearchQuery {
     #[param(example = "NIFTY")]
     pub query: Option<String>,
-    pub limit: Option<i64>,
+    #[param(value_type = Option<u64>, minimum = 1)]
+    pub limit: Option<super::Count>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -198,7 +199,7 @@ pub async fn search(
     if needle.len() > 64 {
         return Err(ApiError::bad_param("query", "at most 64 characters"));
     }
-    let limit = match q.limit {
+    let limit = match q.limit.map(super::Count::get) {
         None => 30,
         Some(n) if (1..=MAX_SEARCH as i64).contains(&n) => n as usize,
         Some(n) => {
@@ -245,11 +246,16 @@ pub async fn search(
 pub struct HistoryQuery {
     #[param(example = "NIFTY 50")]
     pub symbol: Option<String>,
-    pub from: Option<i64>,
-    pub to: Option<i64>,
+    /// Epoch seconds.
+    #[param(value_type = Option<u64>, minimum = 0)]
+    pub from: Option<super::Count>,
+    /// Epoch seconds.
+    #[param(value_type = Option<u64>, minimum = 0)]
+    pub to: Option<super::Count>,
     #[param(example = "5")]
     pub resolution: Option<String>,
-    pub countback: Option<i64>,
+    #[param(value_type = Option<u64>, minimum = 1)]
+    pub countback: Option<super::Count>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -283,8 +289,9 @@ pub async fn history(
         .ok_or_else(|| ApiError::bad_param("resolution", "is required"))?;
     let tf = Timeframe::parse(res).map_err(|e| ApiError::bad_param("resolution", e))?;
     let to =
-        q.to.ok_or_else(|| ApiError::bad_param("to", "is required"))?;
-    let limit = match q.countback {
+        q.to.map(super::Count::get)
+            .ok_or_else(|| ApiError::bad_param("to", "is required"))?;
+    let limit = match q.countback.map(super::Count::get) {
         None => MAX_HISTORY_BARS,
         Some(n) if (1..=MAX_HISTORY_BARS as i64).contains(&n) => n as usize,
         Some(n) => {
@@ -295,7 +302,11 @@ pub async fn history(
         }
     };
     // With a countback, TradingView wants that many bars ending at `to`, whatever `from` says.
-    let from = if q.countback.is_some() { None } else { q.from };
+    let from = if q.countback.is_some() {
+        None
+    } else {
+        q.from.map(super::Count::get)
+    };
     let (bars, _) =
         super::market::bars_between(&state, &sym.tradingsymbol, tf, from, Some(to), limit).await?;
     if bars.is_empty() {

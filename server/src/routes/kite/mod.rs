@@ -215,7 +215,6 @@ impl FromRequestParts<Arc<AppState>> for KiteAuth {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         let fail = |e: AuthError| {
-            tracing::info!(reason = e.code(), path = %parts.uri.path(), "authentication failed");
             state.metrics.auth_failure(e.code());
             KiteError::from(ApiError::from(
                 crate::identity::extract::AuthRejection::unauthenticated(&e),

@@ -553,7 +553,9 @@ async fn monitor_session(
             _ = poll.tick() => {
                 let now = now_ms();
                 let basis = state.age_basis();
-                let batch: Vec<Value> = {
+                // Serialized under the snapshot's lock (never held across a send): text, not
+                // JSON values, so a poll's batch costs its bytes only.
+                let batch: Vec<Utf8Bytes> = {
                     let Ok(snap) = state.pipeline.snapshot.read() else { break };
                     let mut batch = Vec::new();
                     for x in snap
@@ -566,15 +568,24 @@ async fn monitor_session(
                         }
                         sent.insert(x.tradingsymbol.to_string(), stamp);
                         let kind = if x.kind == stocksblitz_market::TickKind::Index { "underlying" } else { "options" };
-                        batch.push(json!({
-                            "channel": format!("ticker:{}:{kind}", x.underlying.to_ascii_lowercase()),
-                            "payload": QuoteOut::from(x, now, basis),
-                        }));
+                        #[derive(serde::Serialize)]
+                        struct Item<'a> {
+                            channel: String,
+                            payload: &'a QuoteOut,
+                        }
+                        let payload = QuoteOut::from(x, now, basis);
+                        let item = Item {
+                            channel: format!("ticker:{}:{kind}", x.underlying.to_ascii_lowercase()),
+                            payload: &payload,
+                        };
+                        if let Ok(text) = serde_json::to_string(&item) {
+                            batch.push(Utf8Bytes::from(text));
+                        }
                     }
                     batch
                 };
-                for v in batch {
-                    if !send(&state.metrics, &mut socket, &v).await {
+                for text in batch {
+                    if !send_text(&state.metrics, &mut socket, text).await {
                         return;
                     }
                 }

@@ -20,20 +20,20 @@ from typing import Any, Optional, Union
 import numpy as np
 import numpy.typing as npt
 
-ArrayLike = Union[npt.ArrayLike, Any]
-Result = Union[np.ndarray, Any]
-MultiResult = dict[str, Any]
+_ArrayLike = Union[npt.ArrayLike, Any]
+_Result = Union[np.ndarray, Any]
+_MultiResult = dict[str, Any]
 
 def registry() -> list[dict[str, Any]]: ...
 def compute(
     id: str,
-    open: Optional[ArrayLike] = ...,
-    high: Optional[ArrayLike] = ...,
-    low: Optional[ArrayLike] = ...,
-    close: Optional[ArrayLike] = ...,
-    volume: Optional[ArrayLike] = ...,
-    time: Optional[ArrayLike] = ...,
-) -> Union[Result, MultiResult]: ...
+    open: Optional[_ArrayLike] = ...,
+    high: Optional[_ArrayLike] = ...,
+    low: Optional[_ArrayLike] = ...,
+    close: Optional[_ArrayLike] = ...,
+    volume: Optional[_ArrayLike] = ...,
+    time: Optional[_ArrayLike] = ...,
+) -> Union[_Result, _MultiResult]: ...
 
 class Stream:
     outputs: list[str]
@@ -54,16 +54,17 @@ class Stream:
 
 
 def render() -> str:
-    out = [HEADER]
+    names = ["Stream", "compute", "registry"] + [d["name"].lower() for d in _native.ta_registry()]
+    out = [HEADER, f"__all__ = {names!r}\n"]
     for d in _native.ta_registry():
-        args = [f"{i}: ArrayLike" for i in d["inputs"]]
+        args = [f"{i}: _ArrayLike" for i in d["inputs"]]
         for p in d["parameters"]:
             typ = "int" if p["type"] == "integer" else "float"
             args.append(f"{p['name']}: {typ} = {p['default']!r}")
         if d["uses_time"]:
             args.append("*")
-            args.append("time: Optional[ArrayLike] = None")
-        ret = "Result" if len(d["outputs"]) == 1 else "MultiResult"
+            args.append("time: Optional[_ArrayLike] = None")
+        ret = "_Result" if len(d["outputs"]) == 1 else "_MultiResult"
         doc = f"{d['display_name']}. Outputs: {', '.join(d['outputs'])}."
         out.append(f'def {d["name"].lower()}({", ".join(args)}) -> {ret}:\n    """{doc}"""\n')
     return "\n".join(out)

@@ -314,6 +314,87 @@ impl PyClient {
         result.map_err(|e| py_error(py, e))
     }
 
+    /// `get` as an awaitable: the request runs on the client's runtime (the event loop never
+    /// blocks, no thread per call); cancelling the awaitable cancels the request.
+    #[pyo3(signature = (path, params = None, kind = None))]
+    fn get_async<'py>(
+        &self,
+        py: Python<'py>,
+        path: &str,
+        params: Option<&Bound<'_, PyAny>>,
+        kind: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let query = query_of(params)?;
+        let kind = kind_of(kind)?;
+        let client = self.inner.clone();
+        let path = path.to_string();
+        let task = self.inner.spawn(async move {
+            let q: Vec<(&str, String)> =
+                query.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+            client.get_async(&path, &q, kind).await
+        });
+        awaitable(py, task, |py, v| to_py(py, &v))
+    }
+
+    /// `request` as an awaitable (see `get_async`).
+    #[pyo3(signature = (method, path, body_json = None, idempotency_key = None))]
+    fn request_async<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+        path: &str,
+        body_json: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let body: Option<Value> = body_json
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| PyValueError::new_err(format!("body is not JSON: {e}")))?;
+        let client = self.inner.clone();
+        let (method, path) = (method.to_string(), path.to_string());
+        let key = idempotency_key.map(str::to_string);
+        let task = self.inner.spawn(async move {
+            client
+                .request_async(&method, &path, body.as_ref(), key.as_deref())
+                .await
+        });
+        awaitable(py, task, |py, v| to_py(py, &v))
+    }
+
+    /// `login` as an awaitable.
+    #[pyo3(signature = (username, password, persist_session = true))]
+    fn login_async<'py>(
+        &self,
+        py: Python<'py>,
+        username: &str,
+        password: &str,
+        persist_session: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.inner.clone();
+        let (u, p) = (username.to_string(), password.to_string());
+        let task = self
+            .inner
+            .spawn(async move { client.login_async(&u, &p, persist_session).await });
+        awaitable(py, task, |py, v| to_py(py, &v))
+    }
+
+    /// `logout` as an awaitable.
+    fn logout_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if let Ok(mut map) = self.converted.lock() {
+            map.clear();
+        }
+        let client = self.inner.clone();
+        let task = self.inner.spawn(async move { client.logout_async().await });
+        awaitable(py, task, |py, ()| Ok(py.None()))
+    }
+
+    /// A live stream on this client (nothing connects until it subscribes).
+    fn stream(&self) -> PyStream {
+        PyStream {
+            inner: Arc::new(stocksblitz_client::stream::Stream::new(self.inner.clone())),
+        }
+    }
+
     fn clear_cache(&self) {
         self.inner.cache.clear();
         if let Ok(mut map) = self.converted.lock() {
@@ -359,6 +440,197 @@ impl PyClient {
 
     fn __repr__(&self) -> String {
         format!("<_native.Client {}>", self.inner.config().api_url)
+    }
+}
+
+/// Aborts the task when dropped: an awaitable the caller cancels stops its request.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A Python awaitable of a task on the client's runtime, its result converted with `convert`.
+fn awaitable<'py, T, F>(
+    py: Python<'py>,
+    task: tokio::task::JoinHandle<Result<T, ClientError>>,
+    convert: F,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    T: Send + 'static,
+    F: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+{
+    let mut guard = AbortOnDrop(task);
+    pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        let joined = (&mut guard.0).await;
+        Python::attach(|py| match joined {
+            Ok(Ok(v)) => convert(py, v),
+            Ok(Err(e)) => Err(py_error(py, e)),
+            Err(e) => Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+                "the request task ended: {e}"
+            ))),
+        })
+    })
+}
+
+/// Subscriptions from Python lists: quotes (symbols), indicators ((symbol, timeframe, id)),
+/// bars ((symbol, timeframe)).
+fn subscription(
+    quotes: Option<Vec<String>>,
+    indicators: Option<Vec<(String, String, String)>>,
+    bars: Option<Vec<(String, String)>>,
+    orders: bool,
+) -> PyResult<stocksblitz_client::stream::Subscription> {
+    let canon = |tf: String| -> PyResult<String> {
+        stocksblitz_market::Timeframe::parse(&tf)
+            .map(|t| t.as_str().to_string())
+            .map_err(|e| PyValueError::new_err(e.to_string()))
+    };
+    Ok(stocksblitz_client::stream::Subscription {
+        quotes: quotes.unwrap_or_default(),
+        indicators: indicators
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(s, tf, id)| Ok((s, canon(tf)?, id)))
+            .collect::<PyResult<_>>()?,
+        bars: bars
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(s, tf)| Ok((s, canon(tf)?)))
+            .collect::<PyResult<_>>()?,
+        orders,
+    })
+}
+
+/// A live stream of updates (dicts with a `type`: quote, bar, indicator, order, trade).
+#[pyclass(name = "Stream", module = "stocksblitz._native", frozen)]
+pub struct PyStream {
+    inner: Arc<stocksblitz_client::stream::Stream>,
+}
+
+#[pymethods]
+impl PyStream {
+    /// Add subscriptions; returns when the server accepted the bar and indicator ones.
+    #[pyo3(signature = (quotes = None, indicators = None, bars = None, orders = false))]
+    fn subscribe(
+        &self,
+        py: Python<'_>,
+        quotes: Option<Vec<String>>,
+        indicators: Option<Vec<(String, String, String)>>,
+        bars: Option<Vec<(String, String)>>,
+        orders: bool,
+    ) -> PyResult<()> {
+        let sub = subscription(quotes, indicators, bars, orders)?;
+        let s = self.inner.clone();
+        py.detach(move || s.subscribe(sub))
+            .map_err(|e| py_error(py, e))
+    }
+
+    /// `subscribe` as an awaitable.
+    #[pyo3(signature = (quotes = None, indicators = None, bars = None, orders = false))]
+    fn subscribe_async<'py>(
+        &self,
+        py: Python<'py>,
+        quotes: Option<Vec<String>>,
+        indicators: Option<Vec<(String, String, String)>>,
+        bars: Option<Vec<(String, String)>>,
+        orders: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let sub = subscription(quotes, indicators, bars, orders)?;
+        let s = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let r = s.subscribe_async(sub).await;
+            Python::attach(|py| r.map(|()| py.None()).map_err(|e| py_error(py, e)))
+        })
+    }
+
+    /// The next update, waiting at most `timeout` seconds (None: no limit); None on timeout.
+    /// Raises StopIteration once the stream is closed.
+    #[pyo3(signature = (timeout = None))]
+    fn next(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Py<PyAny>>> {
+        use stocksblitz_client::stream::Next;
+        let t = timeout
+            .map(|t| {
+                if t.is_finite() && t >= 0.0 {
+                    Ok(Duration::from_secs_f64(t))
+                } else {
+                    Err(PyValueError::new_err(
+                        "timeout must be a non-negative number",
+                    ))
+                }
+            })
+            .transpose()?;
+        let s = self.inner.clone();
+        // Wait in short slices so Ctrl+C reaches the script.
+        let deadline = t.map(|t| Instant::now() + t);
+        loop {
+            let slice = match deadline {
+                Some(d) => d
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(200)),
+                None => Duration::from_millis(200),
+            };
+            let s2 = s.clone();
+            match py.detach(move || s2.next_blocking(Some(slice))) {
+                Next::Update(v) => return Ok(Some(to_py(py, &v)?)),
+                Next::Closed(why) => {
+                    return Err(pyo3::exceptions::PyStopIteration::new_err(
+                        why.unwrap_or_else(|| "the stream is closed".into()),
+                    ));
+                }
+                Next::Timeout => {
+                    py.check_signals()?;
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next update as an awaitable (None once the stream is closed).
+    fn next_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let s = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let v = s.next_async().await;
+            Python::attach(|py| match v {
+                Some(v) => to_py(py, &v),
+                None => Ok(py.None()),
+            })
+        })
+    }
+
+    fn close(&self) {
+        self.inner.close();
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// Updates waiting for the consumer.
+    #[getter]
+    fn pending(&self) -> usize {
+        self.inner.pending()
+    }
+
+    /// Counters: connects, reconnects, dead, gap_fills, gap_filled_updates, quotes_coalesced,
+    /// delivered.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = self.inner.stats();
+        let d = PyDict::new(py);
+        d.set_item("connects", s.connects.load(Relaxed))?;
+        d.set_item("reconnects", s.reconnects.load(Relaxed))?;
+        d.set_item("dead", s.dead.load(Relaxed))?;
+        d.set_item("gap_fills", s.gap_fills.load(Relaxed))?;
+        d.set_item("gap_filled_updates", s.gap_filled_updates.load(Relaxed))?;
+        d.set_item("quotes_coalesced", s.quotes_coalesced.load(Relaxed))?;
+        d.set_item("delivered", s.delivered.load(Relaxed))?;
+        Ok(d)
     }
 }
 

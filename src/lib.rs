@@ -318,6 +318,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ta::ta_call, m)?)?;
     m.add_function(wrap_pyfunction!(market::option_greeks, m)?)?;
     m.add_class::<client::PyClient>()?;
+    m.add_class::<client::PyStream>()?;
     m.add_function(wrap_pyfunction!(client::timeframe_canonical, m)?)?;
     m.add_function(wrap_pyfunction!(client::timeframes, m)?)?;
     m.add_function(wrap_pyfunction!(market::option_price, m)?)?;

@@ -37,7 +37,10 @@ fn model_of(model: &str, underlying: f64, rate: f64) -> PyResult<Model> {
 /// Implied volatility and greeks of an option price: a dict (iv, delta, gamma, theta per day,
 /// vega per vol point, rho per 1%) or None when the price admits no volatility.
 #[pyfunction]
-#[pyo3(signature = (price, underlying, strike, years, right, model = "black76", rate = DEFAULT_RATE))]
+#[pyo3(
+    signature = (price, underlying, strike, years, right, model = "black76", rate = DEFAULT_RATE),
+    text_signature = "(price, underlying, strike, years, right, model='black76', rate=0.065)"
+)]
 pub fn option_greeks<'py>(
     py: Python<'py>,
     price: f64,
@@ -64,7 +67,10 @@ pub fn option_greeks<'py>(
 
 /// Model price of an option at volatility `vol`.
 #[pyfunction]
-#[pyo3(signature = (underlying, strike, years, vol, right, model = "black76", rate = DEFAULT_RATE))]
+#[pyo3(
+    signature = (underlying, strike, years, vol, right, model = "black76", rate = DEFAULT_RATE),
+    text_signature = "(underlying, strike, years, vol, right, model='black76', rate=0.065)"
+)]
 pub fn option_price(
     underlying: f64,
     strike: f64,

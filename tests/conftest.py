@@ -279,18 +279,25 @@ def new_user(
 
 
 class Proxy(threading.Thread):
-    """A TCP proxy to PostgreSQL that the test can cut (connections dropped, new ones refused)."""
+    """A TCP proxy the test controls: ``cut()`` drops every connection and refuses new ones,
+    ``stall()`` keeps the open connections open but forwards nothing more on them (a silent
+    network; new connections forward), ``delay``
+    holds each chunk from the target that many seconds; ``restore()`` forwards again.
+    ``open_connections()`` counts client connections not yet closed by either side."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
+    def __init__(self, target: tuple[str, int], delay: float = 0.0) -> None:
         super().__init__(daemon=True)
         self.target = target
+        self.delay = delay
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
+        self.listener.listen(256)
         self.port = self.listener.getsockname()[1]
         self.up = True
+        self.stalled: set[int] = set()
         self.conns: list[socket.socket] = []
+        self.live: set[int] = set()
         self.lock = threading.Lock()
 
     def run(self) -> None:
@@ -309,21 +316,37 @@ class Proxy(threading.Thread):
                 continue
             with self.lock:
                 self.conns += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
+                self.live.add(id(client))
+            for a, b, slow in ((client, server, False), (server, client, True)):
+                threading.Thread(
+                    target=self.pipe, args=(a, b, slow, id(client)), daemon=True
+                ).start()
 
-    @staticmethod
-    def pipe(a: socket.socket, b: socket.socket) -> None:
+    def pipe(self, a: socket.socket, b: socket.socket, slow: bool, key: int) -> None:
         try:
             while data := a.recv(65536):
+                if slow and self.delay:
+                    time.sleep(self.delay)
+                if key in self.stalled:
+                    continue  # swallowed: the peer hears nothing, and no FIN either
                 b.sendall(data)
         except OSError:
             pass
+        with self.lock:
+            self.live.discard(key)
         for s in (a, b):
             try:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+    def open_connections(self) -> int:
+        with self.lock:
+            return len(self.live)
+
+    def stall(self) -> None:
+        with self.lock:
+            self.stalled |= self.live
 
     def cut(self) -> None:
         self.up = False
@@ -338,3 +361,5 @@ class Proxy(threading.Thread):
 
     def restore(self) -> None:
         self.up = True
+        with self.lock:
+            self.stalled.clear()

@@ -32,3 +32,23 @@ def test_stubs_ship_with_the_package() -> None:
     pkg = Path(stocksblitz.__file__).parent
     assert (pkg / "py.typed").exists()
     assert (pkg / "_native.pyi").exists() and (pkg / "ta.pyi").exists()
+
+
+def test_stubtest_finds_the_stubs_true_to_the_runtime() -> None:
+    """mypy's stubtest: every name, signature, default and class shape in _native.pyi and
+    ta.pyi matches what the built wheel has."""
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "stocksblitz._native", "stocksblitz.ta"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT / "tests",
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+
+
+def test_the_documented_rate_default_is_the_one_used() -> None:
+    assert "rate=0.065" in (native.option_price.__text_signature__ or "")
+    a = native.option_price(26000.0, 26000.0, 0.05, 0.15, "CE")
+    assert a == native.option_price(26000.0, 26000.0, 0.05, 0.15, "CE", rate=0.065)
+    assert a != native.option_price(26000.0, 26000.0, 0.05, 0.15, "CE", rate=0.0)

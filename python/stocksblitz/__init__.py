@@ -6,6 +6,7 @@ The work happens in Rust (``stocksblitz._native``); this package gives it its Py
 from __future__ import annotations
 
 from ._native import SymbolInfo, __version__, next_expiries, parse_spec, parse_symbol, parse_symbols
+from .aio import AsyncTradingClient
 from .client import TradingClient
 from .enums import (
     AlertPriority,
@@ -49,6 +50,16 @@ from .exceptions import (
 )
 from .filter import ChainInstrument, InstrumentFilter
 from .instrument import Instrument
+from .streams import (
+    AsyncStream,
+    BarUpdate,
+    IndicatorUpdate,
+    OrderUpdate,
+    QuoteUpdate,
+    StatusUpdate,
+    Stream,
+    TradeUpdate,
+)
 from .trading import (
     Account,
     Funds,
@@ -66,7 +77,10 @@ __all__ = [
     "AlertPriority",
     "AlertStatus",
     "AlertType",
+    "AsyncStream",
+    "AsyncTradingClient",
     "AuthenticationError",
+    "BarUpdate",
     "CacheError",
     "ChainInstrument",
     "DataState",
@@ -75,6 +89,7 @@ __all__ = [
     "Exchange",
     "Funds",
     "IndicatorUnavailableError",
+    "IndicatorUpdate",
     "IndicatorValidationError",
     "Instrument",
     "InstrumentFilter",
@@ -92,21 +107,26 @@ __all__ = [
     "OrderRequest",
     "OrderStatus",
     "OrderType",
+    "OrderUpdate",
     "PermissionDeniedError",
     "Position",
     "PositionSnapshot",
     "PositionType",
     "ProductType",
+    "QuoteUpdate",
     "RateLimitError",
     "StaleDataError",
+    "StatusUpdate",
     "StocksBlitzError",
     "Strategy",
     "StrategyMetrics",
     "StrategyStatus",
     "StrategyType",
+    "Stream",
     "SymbolInfo",
     "Timeframe",
     "TimeoutError",
+    "TradeUpdate",
     "TradingClient",
     "TransactionType",
     "Validity",

@@ -1,11 +1,34 @@
 """Type stubs of the Rust extension module (kept in step with src/lib.rs)."""
 
 import datetime
-from collections.abc import Sequence
-from typing import Any, Literal, Optional, overload
+from collections.abc import Awaitable, Sequence
+from typing import Any, Literal, Optional, final, overload
 
 __version__: str
+__all__ = [
+    "Client",
+    "Smile",
+    "Stream",
+    "SymbolInfo",
+    "TaStream",
+    "__version__",
+    "fit_smile",
+    "next_expiries",
+    "option_greeks",
+    "option_price",
+    "parse_spec",
+    "parse_symbol",
+    "parse_symbols",
+    "run_server",
+    "ta_call",
+    "ta_canonical",
+    "ta_compute",
+    "ta_registry",
+    "timeframe_canonical",
+    "timeframes",
+]
 
+@final
 class SymbolInfo:
     """A parsed trading symbol."""
 
@@ -36,7 +59,7 @@ class SymbolInfo:
     @property
     def is_expired(self) -> bool: ...
     def to_dict(self) -> dict[str, object]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
 def parse_symbol(symbol: str) -> SymbolInfo: ...
@@ -67,8 +90,9 @@ def ta_compute(
     time: Optional[object] = None,
 ) -> dict[str, object]: ...
 
+@final
 class TaStream:
-    def __init__(self, id: str, params: Optional[dict[str, float]] = None) -> None: ...
+    def __new__(cls, id: str, params: Optional[dict[str, float]] = None) -> TaStream: ...
     @property
     def id(self) -> str: ...
     @property
@@ -115,6 +139,7 @@ def option_price(
     rate: float = 0.065,
 ) -> float: ...
 
+@final
 class Smile:
     """An SVI smile of one expiry (raw parameters of total variance in ln(K/F))."""
 
@@ -135,15 +160,16 @@ def fit_smile(
 
 # The client core (crates/client): one per TradingClient; every call releases the GIL and raises
 # the stocksblitz.exceptions classes (APIError, AuthenticationError, RateLimitError, …).
+@final
 class Client:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         api_url: str,
         api_key: Optional[str] = None,
         user_service_url: Optional[str] = None,
         timeout: float = 30.0,
         max_retries: int = 2,
-    ) -> None: ...
+    ) -> Client: ...
     def get(
         self,
         path: str,
@@ -169,6 +195,51 @@ class Client:
     def access_token(self, token: str) -> None: ...
     @property
     def has_session(self) -> bool: ...
+    def stats(self) -> dict[str, int]: ...
+    # Awaitables on the client's own runtime (cancelling one cancels its request).
+    def get_async(
+        self,
+        path: str,
+        params: Optional[dict[str, object]] = None,
+        kind: Optional[Literal["quote", "bars", "static"]] = None,
+    ) -> Awaitable[Any]: ...
+    def request_async(
+        self,
+        method: str,
+        path: str,
+        body_json: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> Awaitable[Any]: ...
+    def login_async(
+        self, username: str, password: str, persist_session: bool = True
+    ) -> Awaitable[dict[str, Any]]: ...
+    def logout_async(self) -> Awaitable[None]: ...
+    def stream(self) -> Stream: ...
+
+# A live stream of updates (dicts with a "type": quote, bar, indicator, order, trade, status).
+@final
+class Stream:
+    def subscribe(
+        self,
+        quotes: Optional[Sequence[str]] = None,
+        indicators: Optional[Sequence[tuple[str, str, str]]] = None,
+        bars: Optional[Sequence[tuple[str, str]]] = None,
+        orders: bool = False,
+    ) -> None: ...
+    def subscribe_async(
+        self,
+        quotes: Optional[Sequence[str]] = None,
+        indicators: Optional[Sequence[tuple[str, str, str]]] = None,
+        bars: Optional[Sequence[tuple[str, str]]] = None,
+        orders: bool = False,
+    ) -> Awaitable[None]: ...
+    def next(self, timeout: Optional[float] = None) -> Optional[dict[str, Any]]: ...
+    def next_async(self) -> Awaitable[Optional[dict[str, Any]]]: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def pending(self) -> int: ...
     def stats(self) -> dict[str, int]: ...
 
 def timeframe_canonical(tf: str | int) -> str: ...

@@ -9,12 +9,13 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from . import _native
 from .exceptions import CacheError, IndicatorValidationError
 from .filter import InstrumentFilter
 from .instrument import Instrument
+from .streams import Stream
 from .trading import Account, Strategy
 
 __all__ = ["IndicatorRegistry", "TradingClient"]
@@ -150,6 +151,21 @@ class TradingClient:
         return Strategy(
             self, strategy_id, strategy_name, strategy_type, description, config, account_id
         )
+
+    def stream(
+        self,
+        quotes: Optional[Iterable[Any]] = None,
+        indicators: Optional[Iterable[Any]] = None,
+        bars: Optional[Iterable[Any]] = None,
+        orders: bool = False,
+    ) -> Stream:
+        """A live stream of updates over the server's WebSockets (see
+        :mod:`stocksblitz.streams`), subscribed to what is given; iterate it, or register
+        callbacks with ``on`` and ``start`` it. Also a context manager."""
+        s = Stream(self._api._native.stream())
+        if quotes or indicators or bars or orders:
+            s.subscribe(quotes=quotes, indicators=indicators, bars=bars, orders=orders)
+        return s
 
     @property
     def indicators(self) -> IndicatorRegistry:

@@ -21,6 +21,46 @@ __all__ = ["Instrument"]
 _GREEK_KEYS = ("delta", "gamma", "theta", "vega", "rho", "iv", "iv_source")
 
 
+_QUOTE_KEYS = (
+    "ltp",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "oi",
+    "bid",
+    "ask",
+    "bid_qty",
+    "ask_qty",
+    "last_quantity",
+    "book",
+    "depth",
+)
+
+
+def _quote_dict(q: dict[str, Any]) -> dict[str, Any]:
+    """A ``/quote`` answer in the old SDK's ``_fetch_quote`` shape (warns when stale)."""
+    state = q.get("state", "valid")
+    greeks = q.get("greeks") or {}
+    out: dict[str, Any] = {k: q.get(k) for k in _QUOTE_KEYS}
+    out["tradingsymbol"] = q.get("tradingsymbol")
+    out["greeks"] = {**{k: greeks.get(k) for k in _GREEK_KEYS}, "_state": state}
+    out["_state"] = state
+    age = q.get("age_ms")
+    out["_data_age"] = None if age is None else age / 1000.0
+    ts = q.get("ts")
+    out["_timestamp"] = None if ts is None else _dt.datetime.fromtimestamp(ts, IST)
+    out["_reason"] = "no_data" if state == "no_data" else ("stale" if state == "stale" else None)
+    if state == "stale":
+        warnings.warn(
+            f"{out['tradingsymbol']}: quote is {out['_data_age']:.1f} s old (stale)",
+            UserWarning,
+            stacklevel=4,
+        )
+    return out
+
+
 class Instrument:
     """An instrument from a tradingsymbol (``NIFTY25NOVFUT``), an index name (``NIFTY 50``) or
     an ``@`` spec (``NSE@NIFTY@Nw+1@Put@OTM2``).
@@ -146,47 +186,7 @@ class Instrument:
         A stale quote issues a ``UserWarning``."""
         client = self._require_client()
         q = client._api._native.get("/quote", {"symbol": self._symbol()}, "quote")
-        state = q.get("state", "valid")
-        greeks = q.get("greeks") or {}
-        out: dict[str, Any] = {
-            k: q.get(k)
-            for k in (
-                "ltp",
-                "open",
-                "high",
-                "low",
-                "close",
-                "volume",
-                "oi",
-                "bid",
-                "ask",
-                "bid_qty",
-                "ask_qty",
-                "last_quantity",
-                "book",
-                "depth",
-            )
-        }
-        out["tradingsymbol"] = q.get("tradingsymbol")
-        out["greeks"] = {
-            **{k: greeks.get(k) for k in _GREEK_KEYS},
-            "_state": state,
-        }
-        out["_state"] = state
-        age = q.get("age_ms")
-        out["_data_age"] = None if age is None else age / 1000.0
-        ts = q.get("ts")
-        out["_timestamp"] = None if ts is None else _dt.datetime.fromtimestamp(ts, IST)
-        out["_reason"] = (
-            "no_data" if state == "no_data" else ("stale" if state == "stale" else None)
-        )
-        if state == "stale":
-            warnings.warn(
-                f"{out['tradingsymbol']}: quote is {out['_data_age']:.1f} s old (stale)",
-                UserWarning,
-                stacklevel=3,
-            )
-        return out
+        return _quote_dict(q)
 
     def _quote_field(self, name: str) -> Any:
         client = self._require_client()

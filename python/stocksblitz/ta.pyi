@@ -5,20 +5,20 @@ from typing import Any, Optional, Union
 import numpy as np
 import numpy.typing as npt
 
-ArrayLike = Union[npt.ArrayLike, Any]
-Result = Union[np.ndarray, Any]
-MultiResult = dict[str, Any]
+_ArrayLike = Union[npt.ArrayLike, Any]
+_Result = Union[np.ndarray, Any]
+_MultiResult = dict[str, Any]
 
 def registry() -> list[dict[str, Any]]: ...
 def compute(
     id: str,
-    open: Optional[ArrayLike] = ...,
-    high: Optional[ArrayLike] = ...,
-    low: Optional[ArrayLike] = ...,
-    close: Optional[ArrayLike] = ...,
-    volume: Optional[ArrayLike] = ...,
-    time: Optional[ArrayLike] = ...,
-) -> Union[Result, MultiResult]: ...
+    open: Optional[_ArrayLike] = ...,
+    high: Optional[_ArrayLike] = ...,
+    low: Optional[_ArrayLike] = ...,
+    close: Optional[_ArrayLike] = ...,
+    volume: Optional[_ArrayLike] = ...,
+    time: Optional[_ArrayLike] = ...,
+) -> Union[_Result, _MultiResult]: ...
 
 class Stream:
     outputs: list[str]
@@ -36,113 +36,115 @@ class Stream:
     ) -> Union[float, dict[str, float]]: ...
     def reset(self) -> None: ...
 
-def rsi(close: ArrayLike, length: int = 14, scalar: float = 100.0) -> Result:
+__all__ = ['Stream', 'compute', 'registry', 'rsi', 'stoch', 'stochrsi', 'macd', 'cci', 'mom', 'roc', 'tsi', 'willr', 'ao', 'ppo', 'sma', 'ema', 'wma', 'hma', 'dema', 'tema', 'vwma', 'zlema', 'kama', 'mama', 't3', 'atr', 'natr', 'bbands', 'kc', 'dc', 'obv', 'ad', 'vwap', 'adx', 'mfi', 'psar', 'supertrend', 'aroon', 'fisher', 'cpr']
+
+def rsi(close: _ArrayLike, length: int = 14, scalar: float = 100.0) -> _Result:
     """Relative Strength Index. Outputs: value."""
 
-def stoch(high: ArrayLike, low: ArrayLike, close: ArrayLike, k: int = 14, d: int = 3, smooth_k: int = 3) -> MultiResult:
+def stoch(high: _ArrayLike, low: _ArrayLike, close: _ArrayLike, k: int = 14, d: int = 3, smooth_k: int = 3) -> _MultiResult:
     """Stochastic Oscillator. Outputs: k, d."""
 
-def stochrsi(close: ArrayLike, length: int = 14, rsi_length: int = 14, k: int = 3, d: int = 3) -> MultiResult:
+def stochrsi(close: _ArrayLike, length: int = 14, rsi_length: int = 14, k: int = 3, d: int = 3) -> _MultiResult:
     """Stochastic RSI. Outputs: k, d."""
 
-def macd(close: ArrayLike, fast: int = 12, slow: int = 26, signal: int = 9) -> MultiResult:
+def macd(close: _ArrayLike, fast: int = 12, slow: int = 26, signal: int = 9) -> _MultiResult:
     """Moving Average Convergence Divergence. Outputs: macd, signal, histogram."""
 
-def cci(high: ArrayLike, low: ArrayLike, close: ArrayLike, length: int = 20) -> Result:
+def cci(high: _ArrayLike, low: _ArrayLike, close: _ArrayLike, length: int = 20) -> _Result:
     """Commodity Channel Index. Outputs: value."""
 
-def mom(close: ArrayLike, length: int = 10) -> Result:
+def mom(close: _ArrayLike, length: int = 10) -> _Result:
     """Momentum. Outputs: value."""
 
-def roc(close: ArrayLike, length: int = 12) -> Result:
+def roc(close: _ArrayLike, length: int = 12) -> _Result:
     """Rate of Change. Outputs: value."""
 
-def tsi(close: ArrayLike, fast: int = 13, slow: int = 25, signal: int = 13) -> MultiResult:
+def tsi(close: _ArrayLike, fast: int = 13, slow: int = 25, signal: int = 13) -> _MultiResult:
     """True Strength Index. Outputs: tsi, signal."""
 
-def willr(high: ArrayLike, low: ArrayLike, close: ArrayLike, length: int = 14) -> Result:
+def willr(high: _ArrayLike, low: _ArrayLike, close: _ArrayLike, length: int = 14) -> _Result:
     """Williams %R. Outputs: value."""
 
-def ao(high: ArrayLike, low: ArrayLike, fast: int = 5, slow: int = 34) -> Result:
+def ao(high: _ArrayLike, low: _ArrayLike, fast: int = 5, slow: int = 34) -> _Result:
     """Awesome Oscillator. Outputs: value."""
 
-def ppo(close: ArrayLike, fast: int = 12, slow: int = 26, signal: int = 9) -> MultiResult:
+def ppo(close: _ArrayLike, fast: int = 12, slow: int = 26, signal: int = 9) -> _MultiResult:
     """Percentage Price Oscillator. Outputs: ppo, signal, histogram."""
 
-def sma(close: ArrayLike, length: int = 20) -> Result:
+def sma(close: _ArrayLike, length: int = 20) -> _Result:
     """Simple Moving Average. Outputs: value."""
 
-def ema(close: ArrayLike, length: int = 20) -> Result:
+def ema(close: _ArrayLike, length: int = 20) -> _Result:
     """Exponential Moving Average. Outputs: value."""
 
-def wma(close: ArrayLike, length: int = 20) -> Result:
+def wma(close: _ArrayLike, length: int = 20) -> _Result:
     """Weighted Moving Average. Outputs: value."""
 
-def hma(close: ArrayLike, length: int = 20) -> Result:
+def hma(close: _ArrayLike, length: int = 20) -> _Result:
     """Hull Moving Average. Outputs: value."""
 
-def dema(close: ArrayLike, length: int = 20) -> Result:
+def dema(close: _ArrayLike, length: int = 20) -> _Result:
     """Double Exponential Moving Average. Outputs: value."""
 
-def tema(close: ArrayLike, length: int = 20) -> Result:
+def tema(close: _ArrayLike, length: int = 20) -> _Result:
     """Triple Exponential Moving Average. Outputs: value."""
 
-def vwma(close: ArrayLike, volume: ArrayLike, length: int = 20) -> Result:
+def vwma(close: _ArrayLike, volume: _ArrayLike, length: int = 20) -> _Result:
     """Volume Weighted Moving Average. Outputs: value."""
 
-def zlema(close: ArrayLike, length: int = 20) -> Result:
+def zlema(close: _ArrayLike, length: int = 20) -> _Result:
     """Zero Lag Exponential Moving Average. Outputs: value."""
 
-def kama(close: ArrayLike, length: int = 10) -> Result:
+def kama(close: _ArrayLike, length: int = 10) -> _Result:
     """Kaufman Adaptive Moving Average. Outputs: value."""
 
-def mama(close: ArrayLike, fastlimit: float = 0.5, slowlimit: float = 0.05) -> MultiResult:
+def mama(close: _ArrayLike, fastlimit: float = 0.5, slowlimit: float = 0.05) -> _MultiResult:
     """MESA Adaptive Moving Average. Outputs: mama, fama."""
 
-def t3(close: ArrayLike, length: int = 5, a: float = 0.7) -> Result:
+def t3(close: _ArrayLike, length: int = 5, a: float = 0.7) -> _Result:
     """Tillson T3. Outputs: value."""
 
-def atr(high: ArrayLike, low: ArrayLike, close: ArrayLike, length: int = 14) -> Result:
+def atr(high: _ArrayLike, low: _ArrayLike, close: _ArrayLike, length: int = 14) -> _Result:
     """Average True Range. Outputs: value."""
 
-def natr(high: ArrayLike, low: ArrayLike, close: ArrayLike, length: int = 14) -> Result:
+def natr(high: _ArrayLike, low: _ArrayLike, close: _ArrayLike, length: int = 14) -> _Result:
     """Normalized Average True Range. Outputs: value."""
 
-def bbands(close: ArrayLike, length: int = 20, std: float = 2.0) -> MultiResult:
+def bbands(close: _ArrayLike, length: int = 20, std: float = 2.0) -> _MultiResult:
     """Bollinger Bands. Outputs: upper, middle, lower, bandwidth, percent."""
 
-def kc(high: ArrayLike, low: ArrayLike, close: ArrayLike, length: int = 20, scalar: float = 2.0) -> MultiResult:
+def kc(high: _ArrayLike, low: _ArrayLike, close: _ArrayLike, length: int = 20, scalar: float = 2.0) -> _MultiResult:
     """Keltner Channels. Outputs: upper, basis, lower."""
 
-def dc(high: ArrayLike, low: ArrayLike, length: int = 20) -> MultiResult:
+def dc(high: _ArrayLike, low: _ArrayLike, length: int = 20) -> _MultiResult:
     """Donchian Channels. Outputs: upper, middle, lower."""
 
-def obv(close: ArrayLike, volume: ArrayLike) -> Result:
+def obv(close: _ArrayLike, volume: _ArrayLike) -> _Result:
     """On Balance Volume. Outputs: value."""
 
-def ad(high: ArrayLike, low: ArrayLike, close: ArrayLike, volume: ArrayLike) -> Result:
+def ad(high: _ArrayLike, low: _ArrayLike, close: _ArrayLike, volume: _ArrayLike) -> _Result:
     """Accumulation/Distribution. Outputs: value."""
 
-def vwap(high: ArrayLike, low: ArrayLike, close: ArrayLike, volume: ArrayLike, *, time: Optional[ArrayLike] = None) -> Result:
+def vwap(high: _ArrayLike, low: _ArrayLike, close: _ArrayLike, volume: _ArrayLike, *, time: Optional[_ArrayLike] = None) -> _Result:
     """Volume Weighted Average Price. Outputs: value."""
 
-def adx(high: ArrayLike, low: ArrayLike, close: ArrayLike, length: int = 14) -> MultiResult:
+def adx(high: _ArrayLike, low: _ArrayLike, close: _ArrayLike, length: int = 14) -> _MultiResult:
     """Average Directional Index. Outputs: adx, plus_di, minus_di."""
 
-def mfi(high: ArrayLike, low: ArrayLike, close: ArrayLike, volume: ArrayLike, length: int = 14) -> Result:
+def mfi(high: _ArrayLike, low: _ArrayLike, close: _ArrayLike, volume: _ArrayLike, length: int = 14) -> _Result:
     """Money Flow Index. Outputs: value."""
 
-def psar(high: ArrayLike, low: ArrayLike, af: float = 0.02, max_af: float = 0.2) -> MultiResult:
+def psar(high: _ArrayLike, low: _ArrayLike, af: float = 0.02, max_af: float = 0.2) -> _MultiResult:
     """Parabolic SAR. Outputs: sar, trend."""
 
-def supertrend(high: ArrayLike, low: ArrayLike, close: ArrayLike, length: int = 10, multiplier: float = 3.0) -> MultiResult:
+def supertrend(high: _ArrayLike, low: _ArrayLike, close: _ArrayLike, length: int = 10, multiplier: float = 3.0) -> _MultiResult:
     """Supertrend. Outputs: value, direction."""
 
-def aroon(high: ArrayLike, low: ArrayLike, length: int = 25) -> MultiResult:
+def aroon(high: _ArrayLike, low: _ArrayLike, length: int = 25) -> _MultiResult:
     """Aroon. Outputs: up, down, oscillator."""
 
-def fisher(high: ArrayLike, low: ArrayLike, length: int = 9, signal: int = 1) -> MultiResult:
+def fisher(high: _ArrayLike, low: _ArrayLike, length: int = 9, signal: int = 1) -> _MultiResult:
     """Fisher Transform. Outputs: fisher, signal."""
 
-def cpr(high: ArrayLike, low: ArrayLike, close: ArrayLike, *, time: Optional[ArrayLike] = None) -> MultiResult:
+def cpr(high: _ArrayLike, low: _ArrayLike, close: _ArrayLike, *, time: Optional[_ArrayLike] = None) -> _MultiResult:
     """Central Pivot Range. Outputs: pivot, bc, tc, r1, r2, r3, s1, s2, s3."""

@@ -147,25 +147,7 @@ class Timeframe:
     def candles(self, n: int = 100, as_frame: bool = True) -> Any:
         """The last ``n`` candles, oldest first: a pandas DataFrame indexed by time when pandas
         is installed (``as_frame=False`` for a list of :class:`Candle`)."""
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 5000:
-            raise ValueError(f"n must be an int between 1 and 5000, got {n!r}")
-        rows = self._rows(n)
-        if as_frame:
-            try:
-                import pandas as pd
-            except ImportError:
-                pass
-            else:
-                cols = ["time", "open", "high", "low", "close", "volume", "oi", "complete"]
-                frame = pd.DataFrame(rows, columns=cols)
-                if frame.empty:
-                    return frame
-                frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True).dt.tz_convert(
-                    "Asia/Kolkata"
-                )
-                return frame.set_index("time")
-        k = len(rows)
-        return [Candle(self, k - 1 - i, r) for i, r in enumerate(rows)]
+        return _candles_of(self, self._rows(_check_n(n)), as_frame)
 
     def __getattr__(self, name: str) -> Indicator:
         ind = _indicator_name(name)
@@ -177,6 +159,67 @@ class Timeframe:
 
     def __repr__(self) -> str:
         return f"<Timeframe {self._inst} {self.timeframe}>"
+
+
+def _check_n(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 5000:
+        raise ValueError(f"n must be an int between 1 and 5000, got {n!r}")
+    return n
+
+
+def _candles_of(tf: Any, rows: list[dict[str, Any]], as_frame: bool) -> Any:
+    """Candle rows as a DataFrame indexed by IST time (pandas installed and ``as_frame``),
+    else a list of :class:`Candle` (``tf`` is what their indicators are read through)."""
+    if as_frame:
+        try:
+            import pandas as pd
+        except ImportError:
+            pass
+        else:
+            cols = ["time", "open", "high", "low", "close", "volume", "oi", "complete"]
+            frame = pd.DataFrame(rows, columns=cols)
+            if frame.empty:
+                return frame
+            frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True).dt.tz_convert(
+                "Asia/Kolkata"
+            )
+            return frame.set_index("time")
+    k = len(rows)
+    return [Candle(tf, k - 1 - i, r) for i, r in enumerate(rows)]
+
+
+def _indicator_value(body: dict[str, Any], ind_id: str, where: str) -> Value:
+    """The value of ``ind_id`` in a ``/indicators/current`` or ``at-offset`` answer;
+    IndicatorUnavailableError (with the server's reason) when there is none."""
+    v = body["indicators"].get(ind_id)
+    if v is None or (isinstance(v, dict) and all(x is None for x in v.values())):
+        reason = body.get("reason") or "insufficient_data"
+        raise IndicatorUnavailableError(
+            f"{ind_id} on {where} is not available ({reason})", reason=reason
+        )
+    return v
+
+
+def _history_of(name: str, ind_id: str, series: list[dict[str, Any]]) -> Any:
+    """``/indicators/history`` points as a pandas Series (DataFrame for several outputs)
+    indexed by time, else a numpy array (dict of arrays)."""
+    outputs = _REGISTRY[name]["outputs"]
+    multi = len(outputs) > 1
+    cols = (
+        {o: np.array([np.nan if p.get(o) is None else p[o] for p in series]) for o in outputs}
+        if multi
+        else {"value": np.array([np.nan if p.get("value") is None else p["value"] for p in series])}
+    )
+    try:
+        import pandas as pd
+    except ImportError:
+        return cols if multi else cols["value"]
+    index = pd.to_datetime([p["time"] for p in series], unit="s", utc=True).tz_convert(
+        "Asia/Kolkata"
+    )
+    if multi:
+        return pd.DataFrame(cols, index=index)
+    return pd.Series(cols["value"], index=index, name=ind_id)
 
 
 Value = Union[float, dict[str, Optional[float]]]
@@ -224,14 +267,7 @@ class Indicator:
             )
         else:
             body = client._api._native.get("/indicators/current", params, "bars")
-        v = body["indicators"].get(ind_id)
-        if v is None or (isinstance(v, dict) and all(x is None for x in v.values())):
-            reason = body.get("reason") or "insufficient_data"
-            raise IndicatorUnavailableError(
-                f"{ind_id} on {inst} {self._tf.timeframe} is not available ({reason})",
-                reason=reason,
-            )
-        return v
+        return _indicator_value(body, ind_id, f"{inst} {self._tf.timeframe}")
 
     def __getitem__(self, params: Any) -> Value:
         args = params if isinstance(params, tuple) else (params,)
@@ -252,8 +288,7 @@ class Indicator:
     def history(self, n: int = 50, *args: Any, **kwargs: Any) -> Any:
         """The last ``n`` values, oldest first: a pandas Series (DataFrame for several outputs)
         indexed by time when pandas is installed, else a numpy array (dict of arrays)."""
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 5000:
-            raise ValueError(f"n must be an int between 1 and 5000, got {n!r}")
+        _check_n(n)
         ind_id = self._id(args, kwargs)
         inst = self._tf._inst
         body = inst._require_client()._api._native.get(
@@ -266,28 +301,7 @@ class Indicator:
             },
             "bars",
         )
-        series = body["series"]
-        outputs = _REGISTRY[self._name]["outputs"]
-        multi = len(outputs) > 1
-        cols = (
-            {o: np.array([np.nan if p.get(o) is None else p[o] for p in series]) for o in outputs}
-            if multi
-            else {
-                "value": np.array(
-                    [np.nan if p.get("value") is None else p["value"] for p in series]
-                )
-            }
-        )
-        try:
-            import pandas as pd
-        except ImportError:
-            return cols if multi else cols["value"]
-        index = pd.to_datetime([p["time"] for p in series], unit="s", utc=True).tz_convert(
-            "Asia/Kolkata"
-        )
-        if multi:
-            return pd.DataFrame(cols, index=index)
-        return pd.Series(cols["value"], index=index, name=ind_id)
+        return _history_of(self._name, ind_id, body["series"])
 
     def __repr__(self) -> str:
         back = f" {self._offset} back" if self._offset else ""

@@ -208,18 +208,41 @@ class Order:
 
     def wait(self, timeout: float = 30.0) -> Order:
         """Block until the order is COMPLETE, CANCELLED or REJECTED (TimeoutError after
-        ``timeout`` seconds). Polls the order with a growing interval (5 ms to 250 ms)."""
+        ``timeout`` seconds): on the order stream, not by polling — the change arrives as it
+        happens."""
+        from .streams import OrderUpdate, StatusUpdate
+
         deadline = time.monotonic() + timeout
-        pause = 0.005
-        while True:
-            if self.refresh()._data["status"] in FINAL_STATUSES:
-                return self
-            if time.monotonic() >= deadline:
-                raise TimeoutError(
-                    f"order {self.order_id} is still {self._data['status']} after {timeout} s"
-                )
-            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-            pause = min(pause * 2, 0.25)
+        if self.refresh()._data["status"] in FINAL_STATUSES:
+            return self
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        with self._account._client.stream() as s:
+            s.subscribe(orders=True)
+            # Once the stream is live (its baseline read), look again: a change before that
+            # is in the order, one after it arrives on the stream.
+            while True:
+                u = s.next(timeout=left())
+                if u is None:
+                    break
+                if isinstance(u, StatusUpdate) and u.stream == "orders" and u.state == "live":
+                    if self.refresh()._data["status"] in FINAL_STATUSES:
+                        return self
+                    break
+            while left() > 0:
+                u = s.next(timeout=left())
+                if isinstance(u, OrderUpdate) and u.order_id == self.order_id:
+                    self._data = dict(u.data)
+                    self._at = time.monotonic()
+                    if u.status in FINAL_STATUSES:
+                        return self
+        if self.refresh()._data["status"] in FINAL_STATUSES:
+            return self
+        raise TimeoutError(
+            f"order {self.order_id} is still {self._data['status']} after {timeout} s"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self._fresh())
@@ -244,11 +267,10 @@ class PositionSnapshot:
     realized_pnl: float
 
 
-class Position:
-    """A net position (Kite's fields, plus the old SDK's names)."""
+class _PositionView:
+    """A position's fields as read (shared by the sync and the async classes)."""
 
-    def __init__(self, account: Account, data: dict[str, Any]) -> None:
-        self._account = account
+    def __init__(self, data: dict[str, Any]) -> None:
         self._data = data
         self.tradingsymbol: str = data["tradingsymbol"]
         self.exchange: str = data["exchange"]
@@ -273,15 +295,35 @@ class Position:
         cost = abs(self.quantity) * self.average_price
         return 0.0 if cost == 0 else self.unrealized_pnl / cost * 100.0
 
-    def close(self, **kw: Any) -> Optional[Order]:
-        """Flatten the position with an opposite MARKET order (None when already flat)."""
+    def _closing(self, kw: dict[str, Any]) -> Optional[tuple[str, str, int]]:
+        """(symbol, side, quantity) of the MARKET order that flattens it (None: flat)."""
         if self.quantity == 0:
             return None
-        side = "SELL" if self.quantity > 0 else "BUY"
         kw.setdefault("product", self.product)
-        return self._account.place_order(
-            self.tradingsymbol, side, abs(self.quantity), order_type="MARKET", **kw
+        kw["order_type"] = "MARKET"
+        return self.tradingsymbol, "SELL" if self.quantity > 0 else "BUY", abs(self.quantity)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._data)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} {self.tradingsymbol} {self.product} qty={self.quantity} "
+            f"avg={self.average_price:.2f} pnl={self.pnl:.2f}>"
         )
+
+
+class Position(_PositionView):
+    """A net position (Kite's fields, plus the old SDK's names)."""
+
+    def __init__(self, account: Account, data: dict[str, Any]) -> None:
+        super().__init__(data)
+        self._account = account
+
+    def close(self, **kw: Any) -> Optional[Order]:
+        """Flatten the position with an opposite MARKET order (None when already flat)."""
+        order = self._closing(kw)
+        return None if order is None else self._account.place_order(*order, **kw)
 
     def history(self, lookback: int = 100) -> list[PositionSnapshot]:
         """The position's states from the books: after each fill that changed it, then now."""
@@ -304,15 +346,6 @@ class Position:
             )
             for r in rows
         ]
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self._data)
-
-    def __repr__(self) -> str:
-        return (
-            f"<Position {self.tradingsymbol} {self.product} qty={self.quantity} "
-            f"avg={self.average_price:.2f} pnl={self.pnl:.2f}>"
-        )
 
 
 class Account:
@@ -666,8 +699,5 @@ class _StrategyPosition(Position):
         self._strategy = strategy
 
     def close(self, **kw: Any) -> Optional[Order]:
-        if self.quantity == 0:
-            return None
-        side = "SELL" if self.quantity > 0 else "BUY"
-        kw.setdefault("product", self.product)
-        return self._strategy.place_order(self.tradingsymbol, side, abs(self.quantity), **kw)
+        order = self._closing(kw)
+        return None if order is None else self._strategy.place_order(*order, **kw)

@@ -82,6 +82,28 @@ pub fn forward_target(holder: &str) -> Option<&str> {
         .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
 }
 
+/// Whether lease holder `other` is a dead predecessor of replica `me`: the same host and
+/// advertised URL, a process that no longer exists (Linux `/proc`; elsewhere never — its lease
+/// then simply expires).
+pub fn is_dead_predecessor(me: &str, other: &str) -> bool {
+    fn parts(h: &str) -> Option<(&str, u32, &str)> {
+        let (id, url) = h.split_once('@').unwrap_or((h, ""));
+        let mut it = id.rsplitn(3, '-');
+        let _started = it.next()?;
+        let pid = it.next()?.parse().ok()?;
+        Some((it.next()?, pid, url))
+    }
+    let (Some((host, pid, url)), Some((my_host, my_pid, my_url))) = (parts(other), parts(me))
+    else {
+        return false;
+    };
+    host == my_host
+        && url == my_url
+        && pid != my_pid
+        && std::path::Path::new("/proc/self").exists()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|s| s.trim().chars().take(32).collect())
@@ -98,6 +120,20 @@ pub async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
     let mut every = tokio::time::interval(Duration::from_secs(1));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut round: u64 = 0;
+    // A kill -9 leaves this replica's leases held by its former self: free them now rather
+    // than answer 503 until they expire.
+    let me = state.trading.holder().to_string();
+    match state
+        .trading
+        .release_dead(|other| is_dead_predecessor(&me, other))
+        .await
+    {
+        Ok(freed) if !freed.is_empty() => {
+            tracing::info!(shards = ?freed, "took over the leases of this replica's dead predecessor");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot look at the trading leases"),
+    }
     loop {
         tokio::select! {
             _ = every.tick() => {
@@ -133,5 +169,33 @@ pub async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_dead_predecessor;
+
+    #[test]
+    fn a_dead_predecessor_is_same_host_same_url_and_gone() {
+        let me = format!("my-host-{}-1000@http://127.0.0.1:8081", std::process::id());
+        // pid 0x7ffffffe: beyond any pid_max, so never running.
+        let dead = "my-host-2147483646-900@http://127.0.0.1:8081";
+        assert!(is_dead_predecessor(&me, dead));
+        // Another replica's (a different URL or host), or a live process: never.
+        assert!(!is_dead_predecessor(
+            &me,
+            "my-host-2147483646-900@http://10.0.0.2:8081"
+        ));
+        assert!(!is_dead_predecessor(
+            &me,
+            "other-2147483646-900@http://127.0.0.1:8081"
+        ));
+        assert!(!is_dead_predecessor(
+            &me,
+            "my-host-1-900@http://127.0.0.1:8081"
+        )); // pid 1 runs
+        assert!(!is_dead_predecessor(&me, &me));
+        assert!(!is_dead_predecessor(&me, "garbage"));
     }
 }

@@ -106,3 +106,70 @@ async fn bad_query_is_json_400() {
             .contains("too long")
     );
 }
+
+/// A closed bar is "unstored" until the writer settles it, so a stream never reports a close
+/// a kill -9 could lose; past the hold it counts as stored (the database is down: late data
+/// helps no one).
+#[tokio::test]
+async fn a_closed_bar_is_unstored_until_the_writer_settles_it() {
+    use stocksblitz_market::{Bar, Timeframe};
+    use stocksblitz_server::ingest::pipeline::UNSTORED_HOLD_MS;
+    let (_dir, st) = state().await;
+    let now = stocksblitz_server::ingest::now_ms();
+    let start = (now / 1000 / 60 - 1) * 60;
+    let bar = Bar {
+        instrument: "NIFTY 50".into(),
+        timeframe: Timeframe::M1,
+        start,
+        open: 100.0,
+        high: 101.0,
+        low: 99.0,
+        close: 100.5,
+        volume: 0,
+        oi: None,
+        open_oi: None,
+        first_ts_ms: start * 1000,
+        last_ts_ms: start * 1000 + 1000,
+    };
+    let p = &st.pipeline;
+    assert_eq!(p.unstored_from("NIFTY 50", now), None);
+    p.seed_forming(vec![(bar, 0)], now);
+    assert_eq!(p.flush_open_bars(), 1);
+    // Closed and visible to readers, not stored yet (the writer task has not run: this test
+    // runs on one thread and has not yielded).
+    assert_eq!(p.bar_state("NIFTY 50").recent.len(), 1);
+    assert_eq!(p.unstored_from("NIFTY 50", now), Some(start));
+    assert_eq!(p.writer().flush(std::time::Duration::from_secs(5)).await, 0);
+    assert_eq!(p.unstored_from("NIFTY 50", now), None);
+    let stored = st
+        .store
+        .last_bars("NIFTY 50", Timeframe::M1, 1, None)
+        .await
+        .unwrap();
+    assert_eq!(stored[0].start, start);
+
+    // With the database gone the bar stays unstored, until the hold runs out.
+    st.store.close().await;
+    let next = Bar {
+        instrument: "NIFTY 50".into(),
+        timeframe: Timeframe::M1,
+        start: start + 60,
+        open: 100.5,
+        high: 100.5,
+        low: 100.5,
+        close: 100.5,
+        volume: 0,
+        oi: None,
+        open_oi: None,
+        first_ts_ms: (start + 60) * 1000,
+        last_ts_ms: (start + 60) * 1000,
+    };
+    p.seed_forming(vec![(next, 0)], now);
+    assert_eq!(p.flush_open_bars(), 1);
+    let later = stocksblitz_server::ingest::now_ms();
+    assert_eq!(p.unstored_from("NIFTY 50", later + 300), Some(start + 60));
+    assert_eq!(
+        p.unstored_from("NIFTY 50", later + UNSTORED_HOLD_MS + 1000),
+        None
+    );
+}

@@ -9,6 +9,7 @@
 
 pub mod cache;
 mod error;
+pub mod stream;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -107,7 +108,7 @@ fn base_url(name: &str, raw: &str) -> Result<Url, ClientError> {
 }
 
 /// A small jitter in [0.5, 1.5) without a random-number dependency.
-fn jitter() -> f64 {
+pub(crate) fn jitter() -> f64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -313,6 +314,16 @@ impl Client {
         query: &[(&str, String)],
         kind: Option<Kind>,
     ) -> Result<Arc<Value>, ClientError> {
+        self.rt.block_on(self.get_async(path, query, kind))
+    }
+
+    /// [`Client::get`] without blocking: for async callers (run it on [`Client::spawn`]).
+    pub async fn get_async(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        kind: Option<Kind>,
+    ) -> Result<Arc<Value>, ClientError> {
         let url = Self::url(&self.api, path, query)?;
         if kind.is_some()
             && let Some(v) = self.cache.get(url.as_str())
@@ -320,10 +331,7 @@ impl Client {
             self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(v);
         }
-        let v = Arc::new(
-            self.rt
-                .block_on(self.authed(Method::GET, url.clone(), None))?,
-        );
+        let v = Arc::new(self.authed(Method::GET, url.clone(), None).await?);
         if let Some(k) = kind {
             self.cache.put(url.to_string(), k, v.clone());
         }
@@ -340,6 +348,18 @@ impl Client {
     /// is retried like an idempotent one (the server answers a retry with the first answer),
     /// an unkeyed POST or PUT only when it never reached the server.
     pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Value, ClientError> {
+        self.rt
+            .block_on(self.request_async(method, path, body, idempotency_key))
+    }
+
+    /// [`Client::request`] without blocking.
+    pub async fn request_async(
         &self,
         method: &str,
         path: &str,
@@ -365,8 +385,32 @@ impl Client {
             ));
         }
         let url = Self::url(&self.api, path, &[])?;
-        self.rt
-            .block_on(self.authed_keyed(method, url, body, idempotency_key))
+        self.authed_keyed(method, url, body, idempotency_key).await
+    }
+
+    /// Run `fut` on the client's runtime (async callers await the handle: the work never
+    /// blocks their event loop, and aborting the handle cancels it).
+    pub fn spawn<F>(&self, fut: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.rt.spawn(fut)
+    }
+
+    /// The bearer token for a request now (a session's JWT, refreshed when due, else the API
+    /// key): for the streams' connections.
+    pub async fn token(&self) -> Result<String, ClientError> {
+        self.bearer().await
+    }
+
+    /// The WebSocket URL of a path of the API (`ws://` for `http://`, `wss://` for `https://`).
+    pub fn ws_url(&self, path: &str, query: &[(&str, String)]) -> Result<Url, ClientError> {
+        let mut url = Self::url(&self.api, path, query)?;
+        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+        url.set_scheme(scheme)
+            .map_err(|()| ClientError::Usage(format!("no WebSocket URL for {path:?}")))?;
+        Ok(url)
     }
 
     /// Log in at `{user_service_url}/v1/auth/login`; the session then authenticates requests.
@@ -376,22 +420,39 @@ impl Client {
         password: &str,
         persist_session: bool,
     ) -> Result<Value, ClientError> {
-        self.rt.block_on(async {
-            let _g = self.auth_lock.lock().await;
-            let url = Self::url(&self.identity, "v1/auth/login", &[])?;
-            let body = json!({"email": username, "password": password, "persist_session": persist_session});
-            let resp = self.send(Method::POST, url, Some(&body), None, None).await?;
-            let session = Session::from_login(&resp)?;
-            self.stats.logins.fetch_add(1, Ordering::Relaxed);
-            if let Ok(mut s) = self.session.write() {
-                *s = Some(session);
-            }
-            Ok(resp)
-        })
+        self.rt
+            .block_on(self.login_async(username, password, persist_session))
+    }
+
+    /// [`Client::login`] without blocking.
+    pub async fn login_async(
+        &self,
+        username: &str,
+        password: &str,
+        persist_session: bool,
+    ) -> Result<Value, ClientError> {
+        let _g = self.auth_lock.lock().await;
+        let url = Self::url(&self.identity, "v1/auth/login", &[])?;
+        let body =
+            json!({"email": username, "password": password, "persist_session": persist_session});
+        let resp = self
+            .send(Method::POST, url, Some(&body), None, None)
+            .await?;
+        let session = Session::from_login(&resp)?;
+        self.stats.logins.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut s) = self.session.write() {
+            *s = Some(session);
+        }
+        Ok(resp)
     }
 
     /// Revoke the session on the server and forget it (and the cache). No session: no-op.
     pub fn logout(&self) -> Result<(), ClientError> {
+        self.rt.block_on(self.logout_async())
+    }
+
+    /// [`Client::logout`] without blocking.
+    pub async fn logout_async(&self) -> Result<(), ClientError> {
         let Some(access) = self
             .session
             .read()
@@ -401,9 +462,9 @@ impl Client {
             return Ok(());
         };
         let url = Self::url(&self.identity, "v1/auth/logout", &[])?;
-        let result =
-            self.rt
-                .block_on(self.send(Method::POST, url, Some(&json!({})), Some(&access), None));
+        let result = self
+            .send(Method::POST, url, Some(&json!({})), Some(&access), None)
+            .await;
         if let Ok(mut s) = self.session.write() {
             *s = None;
         }

@@ -15,7 +15,9 @@ use crate::Store;
 /// Writer settings.
 #[derive(Debug, Clone, Copy)]
 pub struct WriterConfig {
-    /// Longest a bar waits before a flush.
+    /// Longest a bar waits before a flush. Zero (the default) is group commit: a write starts
+    /// as soon as bars arrive, and what arrives during a write goes into the next one — the
+    /// least latency when idle, large batches under load.
     pub flush_interval: Duration,
     /// Rows per transaction.
     pub max_batch: usize,
@@ -29,7 +31,7 @@ pub struct WriterConfig {
 impl Default for WriterConfig {
     fn default() -> Self {
         WriterConfig {
-            flush_interval: Duration::from_millis(250),
+            flush_interval: Duration::ZERO,
             max_batch: 5000,
             max_buffer: 1_000_000,
             min_backoff: Duration::from_millis(100),
@@ -41,6 +43,8 @@ impl Default for WriterConfig {
 /// Counters of the writer (shared with /health and /metrics).
 #[derive(Debug, Default)]
 pub struct WriterStats {
+    /// Bars handed to the writer since start (each [`BarWriter::write`] returns the running total).
+    pub queued: AtomicU64,
     pub rows_written: AtomicU64,
     pub batches: AtomicU64,
     pub failures: AtomicU64,
@@ -62,6 +66,10 @@ enum Msg {
 pub struct BarWriter {
     tx: mpsc::UnboundedSender<Msg>,
     stats: Arc<WriterStats>,
+    /// The settled count ([`BarWriter::settled`]), changed after every write.
+    settled: tokio::sync::watch::Receiver<u64>,
+    /// Numbers bars in the order they enter the channel (the task writes them in that order).
+    order: Arc<std::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Msg {
@@ -78,15 +86,36 @@ impl BarWriter {
     pub fn spawn(store: Store, cfg: WriterConfig) -> (BarWriter, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let stats = Arc::new(WriterStats::default());
-        let task = tokio::spawn(run(store, cfg, rx, stats.clone()));
-        (BarWriter { tx, stats }, task)
+        let (settled_tx, settled) = tokio::sync::watch::channel(0);
+        let task = tokio::spawn(run(store, cfg, rx, stats.clone(), settled_tx));
+        let order = Arc::new(std::sync::Mutex::new(()));
+        (
+            BarWriter {
+                tx,
+                stats,
+                settled,
+                order,
+            },
+            task,
+        )
     }
 
-    /// Queue bars for writing (never blocks).
-    pub fn write(&self, bars: Vec<Bar>) {
-        if !bars.is_empty() && self.tx.send(Msg::Bars(bars)).is_err() {
+    /// Queue bars for writing (never blocks). Returns their ticket: they are settled (stored,
+    /// or dropped and counted) once [`BarWriter::settled`] reaches it.
+    pub fn write(&self, bars: Vec<Bar>) -> u64 {
+        let n = bars.len() as u64;
+        let _order = self.order.lock();
+        let ticket = self.stats.queued.fetch_add(n, Ordering::Relaxed) + n;
+        if n > 0 && self.tx.send(Msg::Bars(bars)).is_err() {
             tracing::error!("bar writer has stopped; bars not queued");
         }
+        ticket
+    }
+
+    /// How many of the queued bars are settled: written, or dropped when the buffer overflowed.
+    /// Bars are written in queue order, so every ticket up to this is settled.
+    pub fn settled(&self) -> u64 {
+        self.stats.rows_written.load(Ordering::Acquire) + self.stats.dropped.load(Ordering::Acquire)
     }
 
     /// Write everything queued so far, waiting up to `timeout`; returns the bars still
@@ -105,6 +134,11 @@ impl BarWriter {
     pub fn stats(&self) -> &Arc<WriterStats> {
         &self.stats
     }
+
+    /// Changes whenever bars are settled: wait on it to report stored bars without polling.
+    pub fn watch_settled(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.settled.clone()
+    }
 }
 
 async fn run(
@@ -112,7 +146,12 @@ async fn run(
     cfg: WriterConfig,
     mut rx: mpsc::UnboundedReceiver<Msg>,
     stats: Arc<WriterStats>,
+    settled: tokio::sync::watch::Sender<u64>,
 ) {
+    let announce = |stats: &WriterStats| {
+        let n = stats.rows_written.load(Ordering::Acquire) + stats.dropped.load(Ordering::Acquire);
+        settled.send_if_modified(|v| std::mem::replace(v, n) != n);
+    };
     let mut buffer: VecDeque<Bar> = VecDeque::new();
     let mut waiters: Vec<oneshot::Sender<usize>> = Vec::new();
     let mut backoff = cfg.min_backoff;
@@ -126,56 +165,67 @@ async fn run(
                 .saturating_duration_since(Instant::now())
                 .max(Duration::from_millis(1))
         };
-        let msg = tokio::select! {
+        let first = tokio::select! {
             m = rx.recv() => m,
             () = tokio::time::sleep(wait) => Some(Msg::Bars(Vec::new())),
         };
-        match msg {
-            None => {
-                // All handles dropped: final attempts, then stop.
-                for _ in 0..5 {
-                    if buffer.is_empty()
-                        || write_some(&store, &cfg, &mut buffer, &stats).await.is_err()
-                    {
-                        break;
-                    }
-                }
-                if !buffer.is_empty() {
-                    tracing::error!(
-                        bars = buffer.len(),
-                        "bar writer stopping with bars not stored"
-                    );
-                }
-                return;
+        // Everything already queued joins this round (group commit).
+        let mut msgs = vec![first];
+        while msgs.len() < 10_000 {
+            match rx.try_recv() {
+                Ok(m) => msgs.push(Some(m)),
+                Err(_) => break,
             }
-            Some(Msg::Flush(w)) => {
-                waiters.push(w);
-                next_try = Instant::now();
-            }
-            Some(Msg::Bars(bars)) => {
-                if !bars.is_empty() {
-                    if buffer.is_empty() && failing_since.is_none() {
-                        next_try = Instant::now() + cfg.flush_interval;
+        }
+        for msg in msgs {
+            match msg {
+                None => {
+                    // All handles dropped: final attempts, then stop.
+                    for _ in 0..5 {
+                        if buffer.is_empty()
+                            || write_some(&store, &cfg, &mut buffer, &stats).await.is_err()
+                        {
+                            break;
+                        }
                     }
-                    buffer.extend(bars);
-                    let over = buffer.len().saturating_sub(cfg.max_buffer);
-                    if over > 0 {
-                        buffer.drain(..over);
-                        let total =
-                            stats.dropped.fetch_add(over as u64, Ordering::Relaxed) + over as u64;
+                    if !buffer.is_empty() {
                         tracing::error!(
-                            dropped = over,
-                            dropped_total = total,
-                            bound = cfg.max_buffer,
-                            "bar buffer full: oldest bars dropped"
+                            bars = buffer.len(),
+                            "bar writer stopping with bars not stored"
                         );
                     }
-                    if buffer.len() >= cfg.max_batch && failing_since.is_none() {
-                        next_try = Instant::now();
+                    return;
+                }
+                Some(Msg::Flush(w)) => {
+                    waiters.push(w);
+                    next_try = Instant::now();
+                }
+                Some(Msg::Bars(bars)) => {
+                    if !bars.is_empty() {
+                        if buffer.is_empty() && failing_since.is_none() {
+                            next_try = Instant::now() + cfg.flush_interval;
+                        }
+                        buffer.extend(bars);
+                        let over = buffer.len().saturating_sub(cfg.max_buffer);
+                        if over > 0 {
+                            buffer.drain(..over);
+                            let total = stats.dropped.fetch_add(over as u64, Ordering::Release)
+                                + over as u64;
+                            tracing::error!(
+                                dropped = over,
+                                dropped_total = total,
+                                bound = cfg.max_buffer,
+                                "bar buffer full: oldest bars dropped"
+                            );
+                        }
+                        if buffer.len() >= cfg.max_batch && failing_since.is_none() {
+                            next_try = Instant::now();
+                        }
                     }
                 }
             }
         }
+        announce(&stats);
         stats.buffered.store(buffer.len() as u64, Ordering::Relaxed);
         if buffer.is_empty() || Instant::now() < next_try {
             if buffer.is_empty() {
@@ -215,6 +265,7 @@ async fn run(
             }
         }
         stats.buffered.store(buffer.len() as u64, Ordering::Relaxed);
+        announce(&stats);
         if buffer.is_empty() {
             for w in waiters.drain(..) {
                 let _ = w.send(0);
@@ -239,7 +290,7 @@ async fn write_some(
     store.upsert_bars(&batch).await?;
     let us = t.elapsed().as_micros() as u64;
     buffer.drain(..n);
-    stats.rows_written.fetch_add(n as u64, Ordering::Relaxed);
+    stats.rows_written.fetch_add(n as u64, Ordering::Release);
     stats.batches.fetch_add(1, Ordering::Relaxed);
     stats.last_batch_us.store(us, Ordering::Relaxed);
     stats.batch_us_total.fetch_add(us, Ordering::Relaxed);

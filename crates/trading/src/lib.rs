@@ -395,6 +395,26 @@ impl Trading {
         Ok(claimed)
     }
 
+    /// Free the leases of holders `is_dead` says are gone (a predecessor of this replica killed
+    /// without releasing them), so they are taken at once rather than when they expire.
+    /// Returns the shards freed.
+    pub async fn release_dead(
+        &self,
+        is_dead: impl Fn(&str) -> bool,
+    ) -> Result<Vec<i64>, TradingError> {
+        let mut freed = Vec::new();
+        for shard in 0..self.cfg.shards {
+            if let Some(lease) = self.store.lease(shard).await?
+                && lease.holder != self.holder
+                && is_dead(&lease.holder)
+                && self.store.release_lease(shard, &lease.holder).await?
+            {
+                freed.push(shard);
+            }
+        }
+        Ok(freed)
+    }
+
     /// Give up every lease (orderly shutdown, so another replica takes over at once).
     pub async fn release_all(&self) -> Result<usize, TradingError> {
         self.closed.store(true, Ordering::SeqCst);

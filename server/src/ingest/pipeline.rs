@@ -90,7 +90,15 @@ struct Recent {
     version: u64,
     /// The last closed bars, oldest first, amendments merged.
     bars: VecDeque<Bar>,
+    /// Closed bars the writer has not settled yet: (bar start, writer ticket, queued at ms).
+    unsettled: VecDeque<(i64, u64, i64)>,
+    /// When each recent bar closed here: (bar start, wall ms).
+    closed_at: VecDeque<(i64, i64)>,
 }
+
+/// How long a stream holds back a bar close the writer has not stored (the database is slow or
+/// down): past it the close is reported anyway — late data helps no one.
+pub const UNSTORED_HOLD_MS: i64 = 5_000;
 
 /// What readers need to assemble an instrument's bars beyond the store.
 #[derive(Debug, Clone, PartialEq)]
@@ -331,11 +339,57 @@ impl Pipeline {
         }
     }
 
-    fn remember(&self, events: &[BarEvent]) {
+    /// The start of the instrument's oldest closed 1-minute bar not yet stored (None: all are),
+    /// for streams that report a bar close only once it is durable — a close seen live is then
+    /// the close `/candles` returns, even after a kill -9. A bar held longer than
+    /// [`UNSTORED_HOLD_MS`] counts as stored.
+    pub fn unstored_from(&self, instrument: &str, now_ms: i64) -> Option<i64> {
+        let settled = self.writer.settled();
+        let mut recent = self.recent.lock().ok()?;
+        let r = recent.get_mut(instrument)?;
+        while r
+            .unsettled
+            .front()
+            .is_some_and(|&(_, ticket, at)| ticket <= settled || now_ms - at > UNSTORED_HOLD_MS)
+        {
+            r.unsettled.pop_front();
+        }
+        r.unsettled.front().map(|&(start, _, _)| start)
+    }
+
+    /// When the instrument's 1-minute bar starting at `start` closed in this process (wall
+    /// ms), for the last few bars; None for older or stored-only bars.
+    pub fn closed_at(&self, instrument: &str, start: i64) -> Option<i64> {
+        let recent = self.recent.lock().ok()?;
+        recent
+            .get(instrument)?
+            .closed_at
+            .iter()
+            .find(|&&(t, _)| t == start)
+            .map(|&(_, at)| at)
+    }
+
+    /// Keep the closed bars in memory and queue them for the writer, under one lock: a reader
+    /// sees a closed bar only together with its writer ticket (see [`Pipeline::unstored_from`]).
+    fn emit(&self, events: Vec<BarEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let mut bars = Vec::with_capacity(events.len());
+        for e in &events {
+            match e {
+                BarEvent::Closed(_) => self.stats.bars_closed.fetch_add(1, Ordering::Relaxed),
+                BarEvent::Amend(_) => self.stats.bar_amendments.fetch_add(1, Ordering::Relaxed),
+            };
+            bars.push(e.bar().clone());
+        }
         let Ok(mut recent) = self.recent.lock() else {
+            self.writer.write(bars);
             return;
         };
-        for e in events {
+        let now = super::now_ms();
+        let ticket = self.writer.write(bars);
+        for e in &events {
             let bar = e.bar();
             let r = recent.entry(bar.instrument.clone()).or_default();
             r.version += 1;
@@ -353,28 +407,22 @@ impl Pipeline {
                     }
                 }
             }
-        }
-    }
-
-    fn emit(&self, events: Vec<BarEvent>) {
-        if events.is_empty() {
-            return;
-        }
-        self.remember(&events);
-        let mut bars = Vec::with_capacity(events.len());
-        for e in events {
-            match e {
-                BarEvent::Closed(b) => {
-                    self.stats.bars_closed.fetch_add(1, Ordering::Relaxed);
-                    bars.push(b);
+            if let BarEvent::Closed(b) = e {
+                if r.closed_at.back().is_none_or(|&(t, _)| t < b.start) {
+                    r.closed_at.push_back((b.start, now));
+                    while r.closed_at.len() > RECENT_BARS {
+                        r.closed_at.pop_front();
+                    }
                 }
-                BarEvent::Amend(b) => {
-                    self.stats.bar_amendments.fetch_add(1, Ordering::Relaxed);
-                    bars.push(b);
+                let full = r.unsettled.len() >= RECENT_BARS;
+                match r.unsettled.back_mut() {
+                    // Bounded: past the bound the newest entry stands for the later bars too
+                    // (tickets only grow, so it settles last).
+                    Some(last) if full => last.1 = ticket,
+                    _ => r.unsettled.push_back((b.start, ticket, now)),
                 }
             }
         }
-        self.writer.write(bars);
     }
 }
 

@@ -168,6 +168,8 @@ struct Sub {
     tf: Timeframe,
     ids: Vec<(String, IndicatorId)>,
     mode: Mode,
+    /// Also report each closed bar (`"bars": true`).
+    bars: bool,
     /// Start of the newest closed bar already reported (or seen at subscription).
     last_closed: Option<i64>,
     /// The series last reported in tick mode.
@@ -193,6 +195,9 @@ struct ClientMsg {
     #[serde(default)]
     indicators: Vec<IndicatorSpec>,
     mode: Option<String>,
+    /// Subscribe: also send each closed bar; unsubscribe: stop sending them.
+    #[serde(default)]
+    bars: bool,
 }
 
 async fn indicator_session(
@@ -234,8 +239,17 @@ async fn indicator_session(
     let mut subs: Vec<Sub> = Vec::new();
     let mut poll = tokio::time::interval(POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // Bars become reportable when stored: look as soon as the writer settles some.
+    let mut stored = state.pipeline.writer().watch_settled();
     loop {
         tokio::select! {
+            Ok(()) = stored.changed(), if subs.iter().any(|s| s.mode == Mode::Bar) => {
+                for update in updates(&state, &mut subs).await {
+                    if !send(&state.metrics, &mut socket, &update).await {
+                        return;
+                    }
+                }
+            }
             msg = socket.recv() => {
                 let reply = match msg {
                     Some(Ok(Message::Text(text))) if text.len() > MAX_MESSAGE_BYTES => {
@@ -309,12 +323,14 @@ async fn subscribe(
             ));
         }
     };
-    super::list_size(
-        "indicators",
-        msg.indicators.len(),
-        super::indicators::MAX_INDICATORS,
-        "indicators",
-    )?;
+    if !(msg.bars && msg.indicators.is_empty()) {
+        super::list_size(
+            "indicators",
+            msg.indicators.len(),
+            super::indicators::MAX_INDICATORS,
+            "indicators",
+        )?;
+    }
     let parsed = msg
         .indicators
         .iter()
@@ -339,6 +355,7 @@ async fn subscribe(
                 tf,
                 ids: Vec::new(),
                 mode,
+                bars: false,
                 last_closed: None,
                 last_series: None,
             });
@@ -347,6 +364,7 @@ async fn subscribe(
     };
     let sub = &mut subs[i];
     sub.mode = mode;
+    sub.bars |= msg.bars;
     for (sent, id) in parsed {
         if !sub.ids.iter().any(|(_, x)| *x == id) {
             if sub.ids.len() >= super::indicators::MAX_INDICATORS {
@@ -359,7 +377,7 @@ async fn subscribe(
         }
     }
     let series = series(state, sub).await?;
-    sub.last_closed = series.closed().last().map(|b| b.start);
+    sub.last_closed = stored_closed(state, sub, &series).last().map(|b| b.start);
     sub.last_series = Some(series.clone());
     let mut values = serde_json::Map::new();
     for (sent, id) in &sub.ids {
@@ -379,6 +397,9 @@ async fn subscribe(
         "indicators": sub.ids.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>(),
         "values": values,
         "candle_time": series.bars.last().map(|b| b.start),
+        "bars": sub.bars,
+        // The newest closed bar now: updates follow for every bar closing after it.
+        "last_closed": sub.last_closed,
     }))
 }
 
@@ -392,7 +413,14 @@ fn unsubscribe(state: &AppState, subs: &mut Vec<Sub>, msg: ClientMsg) -> Result<
             format!("not subscribed to {symbol} {}", tf.as_str()),
         ));
     };
-    let removed: Vec<String> = if msg.indicators.is_empty() {
+    let removed: Vec<String> = if msg.indicators.is_empty() && msg.bars {
+        // Only the bars: the indicators stay.
+        subs[i].bars = false;
+        if subs[i].ids.is_empty() {
+            subs.remove(i);
+        }
+        Vec::new()
+    } else if msg.indicators.is_empty() {
         let all = subs.remove(i);
         all.ids.into_iter().map(|(s, _)| s).collect()
     } else {
@@ -411,7 +439,7 @@ fn unsubscribe(state: &AppState, subs: &mut Vec<Sub>, msg: ClientMsg) -> Result<
             }
             !drop
         });
-        if sub.ids.is_empty() {
+        if sub.ids.is_empty() && !sub.bars {
             subs.remove(i);
         }
         removed
@@ -429,23 +457,122 @@ async fn series(state: &AppState, sub: &Sub) -> Result<Arc<Series>, ApiError> {
     super::series(state, &sub.symbol, sub.tf, sub.depth()).await
 }
 
-/// Updates due on this poll: per subscription, the newly closed bar's values (bar mode) or the
-/// current values when the series changed (tick mode).
+/// Most bar closes a subscription reports in one poll (a jump of the demo clock closes many):
+/// older ones are left to the client's gap fill from `/candles` and `/indicators/history`.
+const MAX_CATCH_UP_BARS: usize = 500;
+
+/// The series' closed bars that are stored (see `Pipeline::unstored_from`): a bar close is
+/// reported only once durable, so what a stream saw is what `/candles` returns after a crash.
+fn stored_closed<'a>(
+    state: &AppState,
+    sub: &Sub,
+    series: &'a Series,
+) -> &'a [stocksblitz_market::Bar] {
+    let closed = series.closed();
+    match state
+        .pipeline
+        .unstored_from(&sub.symbol, crate::ingest::now_ms())
+    {
+        Some(from) => {
+            let span = sub.tf.seconds();
+            &closed[..closed.partition_point(|b| b.start + span <= from)]
+        }
+        None => closed,
+    }
+}
+
+fn bar_msg(state: &AppState, sub: &Sub, b: &stocksblitz_market::Bar) -> Value {
+    // A bar of a longer timeframe closes with its last minute.
+    let last_minute = b.start + (sub.tf.seconds() - 60).max(0);
+    json!({
+        "type": "bar",
+        "symbol": sub.symbol,
+        "timeframe": sub.tf.as_str(),
+        "time": b.start,
+        "open": b.open,
+        "high": b.high,
+        "low": b.low,
+        "close": b.close,
+        "volume": b.volume,
+        "oi": b.oi,
+        "complete": true,
+        // When the server closed the bar (epoch ms; null when it closed before this process
+        // started or long ago): the feed's latency is the time of arrival minus this.
+        "closed_at": state.pipeline.closed_at(&sub.symbol, last_minute),
+    })
+}
+
+/// Updates due on this poll: per subscription in bar mode, every bar that closed since the last
+/// poll, oldest first — its bar (when asked for) and then each indicator's value at it; in tick
+/// mode, the current values when the series changed.
 async fn updates(state: &AppState, subs: &mut [Sub]) -> Vec<Value> {
     let mut out = Vec::new();
     for sub in subs.iter_mut() {
-        let Ok(series) = series(state, sub).await else {
+        let Ok(mut series) = series(state, sub).await else {
             continue;
         };
-        let (bars, candle_time) = match sub.mode {
+        let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        match sub.mode {
             Mode::Bar => {
-                let closed = series.closed();
+                let closed = stored_closed(state, sub, &series);
                 let Some(last) = closed.last() else { continue };
                 if sub.last_closed.is_some_and(|t| t >= last.start) {
                     continue;
                 }
-                sub.last_closed = Some(last.start);
-                (closed, last.start)
+                let from = sub.last_closed.map_or(closed.len() - 1, |t| {
+                    closed.partition_point(|b| b.start <= t)
+                });
+                let k = (closed.len() - from).min(MAX_CATCH_UP_BARS);
+                let last_start = last.start;
+                sub.last_closed = Some(last_start);
+                if k > 1 && !sub.ids.is_empty() {
+                    // Several bars at once: read deep enough for every value to be exact.
+                    let need = sub
+                        .ids
+                        .iter()
+                        .map(|(_, id)| depth(id, sub.tf, k + 1))
+                        .max()
+                        .unwrap_or(k + 1);
+                    match super::series(state, &sub.symbol, sub.tf, need).await {
+                        Ok(s) => series = s,
+                        Err(_) => continue,
+                    }
+                }
+                let closed = stored_closed(state, sub, &series);
+                // A bar stored since the first read waits for the next poll.
+                let closed = &closed[..closed.partition_point(|b| b.start <= last_start)];
+                let k = k.min(closed.len());
+                let new = &closed[closed.len() - k..];
+                let tails: Vec<_> = sub
+                    .ids
+                    .iter()
+                    .filter_map(|(sent, id)| {
+                        tail_values(id, sub.tf, closed, k)
+                            .ok()
+                            .map(|t| (sent, id, t))
+                    })
+                    .collect();
+                for (j, bar) in new.iter().enumerate() {
+                    if sub.bars {
+                        out.push(bar_msg(state, sub, bar));
+                    }
+                    for (sent, id, tail) in &tails {
+                        // A tail shorter than k (little history) covers the newest bars.
+                        let Some(i) = (j + tail.first().map_or(0, Vec::len)).checked_sub(k) else {
+                            continue;
+                        };
+                        out.push(json!({
+                            "type": "indicator_update",
+                            "symbol": sub.symbol,
+                            "timeframe": sub.tf.as_str(),
+                            "indicator_id": sent,
+                            "value": render(id, &column(tail, i)),
+                            "candle_time": bar.start,
+                            "complete": true,
+                            "timestamp": timestamp,
+                        }));
+                    }
+                }
             }
             Mode::Tick => {
                 if sub
@@ -458,26 +585,25 @@ async fn updates(state: &AppState, subs: &mut [Sub]) -> Vec<Value> {
                 let Some(last) = series.bars.last() else {
                     continue;
                 };
-                (series.bars.as_slice(), last.start)
+                let candle_time = last.start;
+                for (sent, id) in &sub.ids {
+                    let Ok(tail) = tail_values(id, sub.tf, &series.bars, 1) else {
+                        continue;
+                    };
+                    out.push(json!({
+                        "type": "indicator_update",
+                        "symbol": sub.symbol,
+                        "timeframe": sub.tf.as_str(),
+                        "indicator_id": sent,
+                        "value": render(id, &column(&tail, 0)),
+                        "candle_time": candle_time,
+                        "complete": !series.last_forming,
+                        "timestamp": timestamp,
+                    }));
+                }
+                sub.last_series = Some(series);
             }
-        };
-        let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        for (sent, id) in &sub.ids {
-            let Ok(tail) = tail_values(id, sub.tf, bars, 1) else {
-                continue;
-            };
-            out.push(json!({
-                "type": "indicator_update",
-                "symbol": sub.symbol,
-                "timeframe": sub.tf.as_str(),
-                "indicator_id": sent,
-                "value": render(id, &column(&tail, 0)),
-                "candle_time": candle_time,
-                "complete": sub.mode == Mode::Bar || !series.last_forming,
-                "timestamp": timestamp,
-            }));
         }
-        sub.last_series = Some(series);
     }
     out
 }

@@ -317,6 +317,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ta::ta_compute, m)?)?;
     m.add_function(wrap_pyfunction!(ta::ta_call, m)?)?;
     m.add_function(wrap_pyfunction!(market::option_greeks, m)?)?;
+    m.add_function(wrap_pyfunction!(market::option_greeks_vec, m)?)?;
+    m.add_function(wrap_pyfunction!(market::option_iv_vec, m)?)?;
+    m.add_function(wrap_pyfunction!(market::option_price_vec, m)?)?;
     m.add_class::<client::PyClient>()?;
     m.add_class::<client::PyStream>()?;
     m.add_function(wrap_pyfunction!(client::timeframe_canonical, m)?)?;

@@ -170,3 +170,332 @@ pub fn fit_smile(
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(PySmile { fit })
 }
+
+/// A numeric argument of the vectorised option functions: a number, or a 1-D array of them
+/// (any sequence numpy converts to float64).
+enum Num<'py> {
+    One(f64),
+    Many(numpy::PyArrayLike1<'py, f64, numpy::AllowTypeChange>),
+}
+
+impl<'py> Num<'py> {
+    fn of(name: &str, v: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if let Ok(x) = v.extract::<f64>() {
+            return Ok(Num::One(x));
+        }
+        v.extract().map(Num::Many).map_err(|_| {
+            PyValueError::new_err(format!("{name} must be a number or a 1-D array of numbers"))
+        })
+    }
+
+    fn len(&self) -> Option<usize> {
+        match self {
+            Num::One(_) => None,
+            Num::Many(a) => Some(a.as_array().len()),
+        }
+    }
+
+    /// The values as a slice with the stride the broadcast needs (len 1: repeated).
+    fn view(&self) -> PyResult<Col<'_>> {
+        match self {
+            Num::One(x) => Ok(Col::One(*x)),
+            Num::Many(a) => {
+                let s = a
+                    .as_slice()
+                    .map_err(|e| PyValueError::new_err(format!("array not contiguous: {e}")))?;
+                Ok(if s.len() == 1 {
+                    Col::One(s[0])
+                } else {
+                    Col::Many(s)
+                })
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Col<'a> {
+    One(f64),
+    Many(&'a [f64]),
+}
+
+impl Col<'_> {
+    #[inline]
+    fn at(&self, i: usize) -> f64 {
+        match self {
+            Col::One(x) => *x,
+            Col::Many(s) => s[i],
+        }
+    }
+}
+
+/// `right`: one of CE/PE/call/put, or a sequence of them.
+fn rights_of(v: &Bound<'_, PyAny>) -> PyResult<Vec<Right>> {
+    if let Ok(s) = v.extract::<String>() {
+        return Ok(vec![right_of(&s)?]);
+    }
+    let items: Vec<String> = v
+        .try_iter()
+        .and_then(|it| it.map(|x| x?.str()?.extract::<String>()).collect())
+        .map_err(|_| PyValueError::new_err("right must be CE/PE/call/put or a sequence of them"))?;
+    items.iter().map(|s| right_of(s)).collect()
+}
+
+/// The broadcast length of the arguments (each a scalar, or of length n or 1).
+fn broadcast(args: &[(&str, Option<usize>)]) -> PyResult<usize> {
+    let n = args
+        .iter()
+        .filter_map(|(_, l)| *l)
+        .filter(|&l| l != 1)
+        .max()
+        .unwrap_or(1);
+    for (name, l) in args {
+        if let Some(l) = l
+            && *l != n
+            && *l != 1
+        {
+            return Err(PyValueError::new_err(format!(
+                "{name} has {l} values where the other arguments have {n} (broadcast: equal lengths, or one value)"
+            )));
+        }
+    }
+    Ok(n)
+}
+
+fn model_fn(model: &str) -> PyResult<fn(f64, f64) -> Model> {
+    match model {
+        "black76" => Ok(|forward, rate| Model::Black76 { forward, rate }),
+        "bs" | "black_scholes" => Ok(|spot, rate| Model::BlackScholes { spot, rate }),
+        other => Err(PyValueError::new_err(format!(
+            "model must be \"black76\" or \"bs\", got {other:?}"
+        ))),
+    }
+}
+
+/// The five numeric columns and the rights, checked and broadcast.
+struct Batch<'a> {
+    n: usize,
+    cols: [Col<'a>; 5],
+    rights: Vec<Right>,
+    rate: f64,
+    model: fn(f64, f64) -> Model,
+}
+
+impl Batch<'_> {
+    #[inline]
+    fn right(&self, i: usize) -> Right {
+        if self.rights.len() == 1 {
+            self.rights[0]
+        } else {
+            self.rights[i]
+        }
+    }
+
+    /// Run `f(model, a, strike, years, right)` for every option, `a` being the first column.
+    fn run<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl Fn(&Model, f64, f64, f64, f64, Right) -> T + Sync,
+    ) -> Vec<T> {
+        py.detach(|| {
+            (0..self.n)
+                .map(|i| {
+                    let m = (self.model)(self.cols[1].at(i), self.rate);
+                    f(
+                        &m,
+                        self.cols[0].at(i),
+                        self.cols[2].at(i),
+                        self.cols[3].at(i),
+                        self.cols[4].at(i),
+                        self.right(i),
+                    )
+                })
+                .collect()
+        })
+    }
+}
+
+/// Check the arguments of a vectorised call: `first` is the price (or, for prices, the vol).
+#[allow(clippy::too_many_arguments)]
+fn batch<'a>(
+    names: [&str; 5],
+    nums: &'a [Num<'_>; 5],
+    right: &Bound<'_, PyAny>,
+    model: &str,
+    rate: f64,
+) -> PyResult<Batch<'a>> {
+    let rights = rights_of(right)?;
+    let mut lens: Vec<(&str, Option<usize>)> = names
+        .iter()
+        .zip(nums.iter())
+        .map(|(n, v)| (*n, v.len()))
+        .collect();
+    lens.push(("right", (rights.len() != 1).then_some(rights.len())));
+    let n = broadcast(&lens)?;
+    if !rate.is_finite() {
+        return Err(PyValueError::new_err("rate must be a finite number"));
+    }
+    let cols = [
+        nums[0].view()?,
+        nums[1].view()?,
+        nums[2].view()?,
+        nums[3].view()?,
+        nums[4].view()?,
+    ];
+    Ok(Batch {
+        n,
+        cols,
+        rights,
+        rate,
+        model: model_fn(model)?,
+    })
+}
+
+/// Vectorised model prices: arrays (or numbers) broadcast together; NaN where an input is
+/// not a valid number.
+#[pyfunction]
+#[pyo3(
+    signature = (underlying, strike, years, vol, right, model = "black76", rate = DEFAULT_RATE),
+    text_signature = "(underlying, strike, years, vol, right, model='black76', rate=0.065)"
+)]
+#[allow(clippy::too_many_arguments)]
+pub fn option_price_vec<'py>(
+    py: Python<'py>,
+    underlying: &Bound<'py, PyAny>,
+    strike: &Bound<'py, PyAny>,
+    years: &Bound<'py, PyAny>,
+    vol: &Bound<'py, PyAny>,
+    right: &Bound<'py, PyAny>,
+    model: &str,
+    rate: f64,
+) -> PyResult<Bound<'py, numpy::PyArray1<f64>>> {
+    // Column order: (vol, underlying, strike, years, unused) — the batch's first is per-call.
+    let nums = [
+        Num::of("vol", vol)?,
+        Num::of("underlying", underlying)?,
+        Num::of("strike", strike)?,
+        Num::of("years", years)?,
+        Num::One(0.0),
+    ];
+    let b = batch(
+        ["vol", "underlying", "strike", "years", "_"],
+        &nums,
+        right,
+        model,
+        rate,
+    )?;
+    let out = b.run(py, |m, vol, k, t, _, r| {
+        if vol > 0.0 && k > 0.0 && t > 0.0 {
+            m.price(k, t, vol, r)
+        } else {
+            f64::NAN
+        }
+    });
+    Ok(numpy::PyArray1::from_vec(py, out))
+}
+
+/// Vectorised implied volatility: NaN where no volatility fits the price.
+#[pyfunction]
+#[pyo3(
+    signature = (price, underlying, strike, years, right, model = "black76", rate = DEFAULT_RATE),
+    text_signature = "(price, underlying, strike, years, right, model='black76', rate=0.065)"
+)]
+#[allow(clippy::too_many_arguments)]
+pub fn option_iv_vec<'py>(
+    py: Python<'py>,
+    price: &Bound<'py, PyAny>,
+    underlying: &Bound<'py, PyAny>,
+    strike: &Bound<'py, PyAny>,
+    years: &Bound<'py, PyAny>,
+    right: &Bound<'py, PyAny>,
+    model: &str,
+    rate: f64,
+) -> PyResult<Bound<'py, numpy::PyArray1<f64>>> {
+    let nums = [
+        Num::of("price", price)?,
+        Num::of("underlying", underlying)?,
+        Num::of("strike", strike)?,
+        Num::of("years", years)?,
+        Num::One(0.0),
+    ];
+    let b = batch(
+        ["price", "underlying", "strike", "years", "_"],
+        &nums,
+        right,
+        model,
+        rate,
+    )?;
+    let out = b.run(py, |m, p, k, t, _, r| {
+        m.implied_vol(p, k, t, r).unwrap_or(f64::NAN)
+    });
+    Ok(numpy::PyArray1::from_vec(py, out))
+}
+
+/// Vectorised implied volatility and greeks: a dict of arrays (iv, delta, gamma, theta per
+/// day, vega per vol point, rho per 1%), NaN where no volatility fits the price.
+#[pyfunction]
+#[pyo3(
+    signature = (price, underlying, strike, years, right, model = "black76", rate = DEFAULT_RATE),
+    text_signature = "(price, underlying, strike, years, right, model='black76', rate=0.065)"
+)]
+#[allow(clippy::too_many_arguments)]
+pub fn option_greeks_vec<'py>(
+    py: Python<'py>,
+    price: &Bound<'py, PyAny>,
+    underlying: &Bound<'py, PyAny>,
+    strike: &Bound<'py, PyAny>,
+    years: &Bound<'py, PyAny>,
+    right: &Bound<'py, PyAny>,
+    model: &str,
+    rate: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let nums = [
+        Num::of("price", price)?,
+        Num::of("underlying", underlying)?,
+        Num::of("strike", strike)?,
+        Num::of("years", years)?,
+        Num::One(0.0),
+    ];
+    let b = batch(
+        ["price", "underlying", "strike", "years", "_"],
+        &nums,
+        right,
+        model,
+        rate,
+    )?;
+    let n = b.n;
+    let cols = py.detach(|| {
+        let mut c: [Vec<f64>; 6] = std::array::from_fn(|_| Vec::with_capacity(n));
+        for i in 0..n {
+            let m = (b.model)(b.cols[1].at(i), b.rate);
+            let g = m.solve(
+                b.cols[0].at(i),
+                b.cols[2].at(i),
+                b.cols[3].at(i),
+                b.right(i),
+            );
+            let row = g.map_or([f64::NAN; 6], |g| {
+                [
+                    g.iv.unwrap_or(f64::NAN),
+                    g.delta,
+                    g.gamma,
+                    g.theta,
+                    g.vega,
+                    g.rho,
+                ]
+            });
+            for (col, v) in c.iter_mut().zip(row) {
+                col.push(v);
+            }
+        }
+        c
+    });
+    let d = PyDict::new(py);
+    for (name, col) in ["iv", "delta", "gamma", "theta", "vega", "rho"]
+        .into_iter()
+        .zip(cols)
+    {
+        d.set_item(name, numpy::PyArray1::from_vec(py, col))?;
+    }
+    Ok(d)
+}

@@ -15,7 +15,10 @@ __all__ = [
     "fit_smile",
     "next_expiries",
     "option_greeks",
+    "option_greeks_vec",
+    "option_iv_vec",
     "option_price",
+    "option_price_vec",
     "parse_spec",
     "parse_symbol",
     "parse_symbols",
@@ -138,6 +141,33 @@ def option_price(
     model: Literal["black76", "bs", "black_scholes"] = "black76",
     rate: float = 0.065,
 ) -> float: ...
+def option_price_vec(
+    underlying: Any,
+    strike: Any,
+    years: Any,
+    vol: Any,
+    right: Any,
+    model: Literal["black76", "bs", "black_scholes"] = "black76",
+    rate: float = 0.065,
+) -> Any: ...
+def option_iv_vec(
+    price: Any,
+    underlying: Any,
+    strike: Any,
+    years: Any,
+    right: Any,
+    model: Literal["black76", "bs", "black_scholes"] = "black76",
+    rate: float = 0.065,
+) -> Any: ...
+def option_greeks_vec(
+    price: Any,
+    underlying: Any,
+    strike: Any,
+    years: Any,
+    right: Any,
+    model: Literal["black76", "bs", "black_scholes"] = "black76",
+    rate: float = 0.065,
+) -> dict[str, Any]: ...
 
 @final
 class Smile:

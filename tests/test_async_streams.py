@@ -360,6 +360,8 @@ def test_sync_iteration_callbacks_and_subscription_errors(srv: ServerProcess) ->
             s.subscribe(bars=[("NIFTY 50", "7x")])
         with pytest.raises(ValueError, match="kind"):
             s.on("bars", print)
+        with pytest.raises(ValueError, match="trailing"):
+            s.subscribe(quotes=["RELIANCE*"])
         seen: list[Any] = []
         lock = threading.Lock()
 
@@ -461,3 +463,18 @@ def test_async_stream_and_its_cancellation(srv: ServerProcess) -> None:
         assert {u.candle_time for u in rsi} <= {b.time for b in bars} | {bars[0].time - 60}
 
     asyncio.run(main())
+
+
+def test_a_star_streams_every_contract_of_the_underlying(srv: ServerProcess) -> None:
+    client = sb.TradingClient(srv.url, api_key=srv.api_key())
+    seen: set[str] = set()
+    with client.stream(quotes=["NIFTY*"]) as s:
+        deadline = time.monotonic() + 30
+        while len(seen) < 20 and time.monotonic() < deadline:
+            u = s.next(0.5)
+            if u is not None and u.type == "quote":
+                assert u.ltp is None or u.ltp > 0
+                seen.add(u.symbol)
+    options = {x for x in seen if x.endswith(("CE", "PE"))}
+    assert len(seen) >= 20 and len(options) >= 10, seen
+    assert all(sb.parse_symbol(x).underlying == "NIFTY" for x in seen)

@@ -105,3 +105,18 @@ def test_bad_arguments_are_clear_errors(call, match) -> None:
 def test_non_positive_inputs_are_nan_not_errors() -> None:
     out = options.price(F, [26_000.0, -1.0, 26_000.0], [T, T, 0.0], [0.2, 0.2, 0.2], "CE")
     assert out[0] > 0 and math.isnan(out[1]) and math.isnan(out[2])
+
+
+def test_rights_as_numpy_string_arrays_read_in_place() -> None:
+    ks = np.array([25_900.0, 26_000.0, 26_100.0, 26_200.0])
+    as_list = options.price(F, ks, T, 0.15, ["CE", "pe", "Call", "PUT"])
+    for arr in (
+        np.array(["CE", "pe", "Call", "PUT"]),  # <U4
+        np.array(["CE", "PE", "CE", "PE"]),  # <U2
+        np.array(["C", "P", "C", "P"]),  # <U1
+    ):
+        np.testing.assert_array_equal(options.price(F, ks, T, 0.15, arr), as_list)
+    with pytest.raises(ValueError, match='right must be CE or PE, got "XE"'):
+        options.price(F, ks, T, 0.15, np.array(["CE", "XE", "CE", "PE"]))
+    with pytest.raises(ValueError, match="right must be CE or PE"):
+        options.price(F, ks, T, 0.15, np.array(["CALLS", "PE", "CE", "PE"]))  # <U5

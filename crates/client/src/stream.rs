@@ -44,7 +44,8 @@ pub const ACK_TIMEOUT: Duration = Duration::from_secs(15);
 /// What to stream (added to what the stream already has).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Subscription {
-    /// Instruments whose quotes to stream (any spelling the symbols crate reads).
+    /// Instruments whose quotes to stream (any spelling the symbols crate reads; `NIFTY*`:
+    /// every contract of an index underlying).
     pub quotes: Vec<String>,
     /// (symbol, timeframe, indicator id): the indicator's value at every bar close.
     pub indicators: Vec<(String, String, String)>,
@@ -256,8 +257,18 @@ impl Stream {
         }
         // Quotes: one monitor connection per underlying.
         for raw in &sub.quotes {
-            let sym = stocksblitz_symbols::parse(raw)
+            // `NIFTY*`: every contract of the underlying.
+            let (name, every) = match raw.trim().strip_suffix('*') {
+                Some(name) => (name.trim(), true),
+                None => (raw.trim(), false),
+            };
+            let sym = stocksblitz_symbols::parse(name)
                 .map_err(|e| ClientError::Usage(format!("quotes: {e}")))?;
+            if every && sym.kind != stocksblitz_symbols::Kind::Index {
+                return Err(ClientError::Usage(format!(
+                    "quotes: {raw:?}: a trailing * (every contract) follows an index underlying, as in NIFTY*"
+                )));
+            }
             let under = sym.underlying.to_string();
             let mut monitors = self
                 .monitors
@@ -274,7 +285,7 @@ impl Stream {
                 f
             });
             if let Ok(mut f) = filter.lock() {
-                if sym.kind == stocksblitz_symbols::Kind::Index && raw.trim().ends_with('*') {
+                if every {
                     f.all = true;
                 } else {
                     f.symbols.insert(sym.tradingsymbol.to_string());

@@ -11,7 +11,7 @@ wheel ships (build both in release for real figures: `maturin develop --release`
 2. 1,000 concurrent awaits on one client (`asyncio.gather`): wall time and errors, against the
    same gather on one `httpx.AsyncClient` (its default pool: 100 connections).
 3. Stream throughput: quote updates/s delivered to Python from a `NIFTY*` quote subscription
-   (every NIFTY contract) while the simulator ticks every 50 ms, against the quotes the server
+   (every NIFTY contract) while the simulator ticks every 100 ms, against the quotes the server
    published in the same window (latest-wins coalescing shows as the difference).
 4. Bar close → consumer: the server stamps each bar close (`closed_at`, epoch ms, after the bar
    is stored); the consumer's clock at arrival minus that, p50/p99, over `--bars` closes of a
@@ -184,7 +184,7 @@ def main() -> None:
     a = ap.parse_args()
     demo = ["--demo-clock", "--demo-speed", "30", "--bar-grace-ms", "0", "--backfill-days", "1"]
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_server(tmp, [*demo, "--tick-interval-ms", "50"])
+        proc, url = start_server(tmp, [*demo, "--tick-interval-ms", "100"])
         try:
             key = api_key(url)
             print(f"server: {url} (the wheel's), Python {sys.version.split()[0]}")

@@ -8,6 +8,8 @@ stream."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -478,3 +480,24 @@ def test_a_star_streams_every_contract_of_the_underlying(srv: ServerProcess) -> 
     options = {x for x in seen if x.endswith(("CE", "PE"))}
     assert len(seen) >= 20 and len(options) >= 10, seen
     assert all(sb.parse_symbol(x).underlying == "NIFTY" for x in seen)
+
+
+def test_a_script_that_leaves_its_stream_open_exits_cleanly(srv: ServerProcess) -> None:
+    """The last reference to a client can go away inside one of its own stream tasks (at
+    interpreter exit): the process ends quietly, with no panic."""
+    script = f"""
+import asyncio, stocksblitz as sb
+c = sb.TradingClient({srv.url!r}, api_key={srv.api_key()!r})
+s = c.stream(bars=[("NIFTY 50", "1m")], quotes=["NIFTY 50"], orders=True)
+s.next(2)
+async def main():
+    a = sb.AsyncTradingClient({srv.url!r}, api_key={srv.api_key()!r})
+    st = a.stream(quotes=["NIFTY 50"])
+    await st.subscribe(quotes=["NIFTY 50"])
+    await asyncio.wait_for(st.next(), 5)
+asyncio.run(main())
+del c
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "panicked" not in out.stderr, out.stderr[-3000:]

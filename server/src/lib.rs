@@ -305,6 +305,8 @@ where
         }),
         None => rt.block_on(serve(cfg)),
     };
+    // Tasks still running (a retry loop on a database that hangs) do not hold the exit.
+    rt.shutdown_timeout(SHUTDOWN_STEP);
     match result {
         Ok(()) => 0,
         Err(e) => {
@@ -640,13 +642,25 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         tracing::info!(open_bars_flushed = open, "shutdown: all bars stored");
     }
     // Hand the trading shards over at once (another replica need not wait for the leases).
-    if let Err(e) = state.trading.release_all().await {
-        tracing::warn!(error = %e, "shutdown: trading leases not released");
+    // Bounded, like the rest of the shutdown: a database that hangs must not keep the process
+    // alive (the leases then expire on their own).
+    match tokio::time::timeout(SHUTDOWN_STEP, state.trading.release_all()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "shutdown: trading leases not released"),
+        Err(_) => tracing::warn!("shutdown: trading leases not released within 5 s"),
     }
-    store.close().await;
+    if tokio::time::timeout(SHUTDOWN_STEP, store.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown: the database connections did not close within 5 s");
+    }
     tracing::info!("stocksblitz-server stopped");
     Ok(())
 }
+
+/// Longest each shutdown step after the bar flush may take.
+const SHUTDOWN_STEP: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

@@ -87,12 +87,36 @@ pub struct Client {
     api: Url,
     identity: Url,
     http: reqwest::Client,
-    rt: tokio::runtime::Runtime,
+    rt: ClientRuntime,
     session: RwLock<Option<Session>>,
     /// One login/refresh at a time (threads that find the token fresh again skip theirs).
     auth_lock: tokio::sync::Mutex<()>,
     pub cache: Cache,
     pub stats: Stats,
+}
+
+/// The client's runtime. Stream tasks hold the client too, so the last reference may go away
+/// inside one of the runtime's own tasks, where dropping a runtime normally (waiting for its
+/// threads) panics: this drops it without waiting.
+#[derive(Debug)]
+struct ClientRuntime(Option<tokio::runtime::Runtime>);
+
+impl std::ops::Deref for ClientRuntime {
+    type Target = tokio::runtime::Runtime;
+    fn deref(&self) -> &tokio::runtime::Runtime {
+        // Always Some until drop.
+        self.0
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("the client runtime is gone"))
+    }
+}
+
+impl Drop for ClientRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 fn base_url(name: &str, raw: &str) -> Result<Url, ClientError> {
@@ -242,7 +266,7 @@ impl Client {
             api,
             identity,
             http,
-            rt,
+            rt: ClientRuntime(Some(rt)),
             session: RwLock::new(None),
             auth_lock: tokio::sync::Mutex::new(()),
             cache: Cache::default(),

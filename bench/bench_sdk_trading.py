@@ -17,6 +17,7 @@ import os
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -56,7 +57,8 @@ def main() -> None:
 
     target = os.environ.get("CARGO_TARGET_DIR", str(Path(__file__).resolve().parents[1] / "target"))
     release = Path(target) / "release" / "stocksblitz-server"
-    server = a.server or (str(release) if release.exists() else "stocksblitz-server")
+    wheel = Path(sys.executable).parent / "stocksblitz-server"
+    server = a.server or str(release if release.exists() else wheel)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:

@@ -320,10 +320,11 @@ fn model_fn(model: &str) -> PyResult<fn(f64, f64) -> Model> {
     }
 }
 
-/// The five numeric columns and the rights, checked and broadcast.
+/// The four numeric columns — (price or vol, underlying, strike, years) — and the rights,
+/// checked and broadcast.
 struct Batch<'a> {
     n: usize,
-    cols: [Col<'a>; 5],
+    cols: [Col<'a>; 4],
     rights: Vec<Right>,
     rate: f64,
     model: fn(f64, f64) -> Model,
@@ -339,11 +340,12 @@ impl Batch<'_> {
         }
     }
 
-    /// Run `f(model, a, strike, years, right)` for every option, `a` being the first column.
+    /// Run `f(model, a, strike, years, right)` for every option with the GIL released, `a`
+    /// being the first column.
     fn run<T: Send>(
         &self,
         py: Python<'_>,
-        f: impl Fn(&Model, f64, f64, f64, f64, Right) -> T + Sync,
+        f: impl Fn(&Model, f64, f64, f64, Right) -> T + Sync,
     ) -> Vec<T> {
         py.detach(|| {
             (0..self.n)
@@ -354,7 +356,6 @@ impl Batch<'_> {
                         self.cols[0].at(i),
                         self.cols[2].at(i),
                         self.cols[3].at(i),
-                        self.cols[4].at(i),
                         self.right(i),
                     )
                 })
@@ -363,32 +364,40 @@ impl Batch<'_> {
     }
 }
 
-/// Check the arguments of a vectorised call: `first` is the price (or, for prices, the vol).
-#[allow(clippy::too_many_arguments)]
+/// The numeric arguments of a vectorised call, the first named `first` (price, or vol).
+fn nums<'py>(
+    first: (&'static str, &Bound<'py, PyAny>),
+    underlying: &Bound<'py, PyAny>,
+    strike: &Bound<'py, PyAny>,
+    years: &Bound<'py, PyAny>,
+) -> PyResult<[(&'static str, Num<'py>); 4]> {
+    Ok([
+        (first.0, Num::of(first.0, first.1)?),
+        ("underlying", Num::of("underlying", underlying)?),
+        ("strike", Num::of("strike", strike)?),
+        ("years", Num::of("years", years)?),
+    ])
+}
+
+/// Check the arguments of a vectorised call and broadcast them.
 fn batch<'a>(
-    names: [&str; 5],
-    nums: &'a [Num<'_>; 5],
+    nums: &'a [(&'static str, Num<'_>); 4],
     right: &Bound<'_, PyAny>,
     model: &str,
     rate: f64,
 ) -> PyResult<Batch<'a>> {
     let rights = rights_of(right)?;
-    let mut lens: Vec<(&str, Option<usize>)> = names
-        .iter()
-        .zip(nums.iter())
-        .map(|(n, v)| (*n, v.len()))
-        .collect();
+    let mut lens: Vec<(&str, Option<usize>)> = nums.iter().map(|(n, v)| (*n, v.len())).collect();
     lens.push(("right", (rights.len() != 1).then_some(rights.len())));
     let n = broadcast(&lens)?;
     if !rate.is_finite() {
         return Err(PyValueError::new_err("rate must be a finite number"));
     }
     let cols = [
-        nums[0].view()?,
-        nums[1].view()?,
-        nums[2].view()?,
-        nums[3].view()?,
-        nums[4].view()?,
+        nums[0].1.view()?,
+        nums[1].1.view()?,
+        nums[2].1.view()?,
+        nums[3].1.view()?,
     ];
     Ok(Batch {
         n,
@@ -417,22 +426,9 @@ pub fn option_price_vec<'py>(
     model: &str,
     rate: f64,
 ) -> PyResult<Bound<'py, numpy::PyArray1<f64>>> {
-    // Column order: (vol, underlying, strike, years, unused) — the batch's first is per-call.
-    let nums = [
-        Num::of("vol", vol)?,
-        Num::of("underlying", underlying)?,
-        Num::of("strike", strike)?,
-        Num::of("years", years)?,
-        Num::One(0.0),
-    ];
-    let b = batch(
-        ["vol", "underlying", "strike", "years", "_"],
-        &nums,
-        right,
-        model,
-        rate,
-    )?;
-    let out = b.run(py, |m, vol, k, t, _, r| {
+    let args = nums(("vol", vol), underlying, strike, years)?;
+    let b = batch(&args, right, model, rate)?;
+    let out = b.run(py, |m, vol, k, t, r| {
         if vol > 0.0 && k > 0.0 && t > 0.0 {
             m.price(k, t, vol, r)
         } else {
@@ -459,21 +455,9 @@ pub fn option_iv_vec<'py>(
     model: &str,
     rate: f64,
 ) -> PyResult<Bound<'py, numpy::PyArray1<f64>>> {
-    let nums = [
-        Num::of("price", price)?,
-        Num::of("underlying", underlying)?,
-        Num::of("strike", strike)?,
-        Num::of("years", years)?,
-        Num::One(0.0),
-    ];
-    let b = batch(
-        ["price", "underlying", "strike", "years", "_"],
-        &nums,
-        right,
-        model,
-        rate,
-    )?;
-    let out = b.run(py, |m, p, k, t, _, r| {
+    let args = nums(("price", price), underlying, strike, years)?;
+    let b = batch(&args, right, model, rate)?;
+    let out = b.run(py, |m, p, k, t, r| {
         m.implied_vol(p, k, t, r).unwrap_or(f64::NAN)
     });
     Ok(numpy::PyArray1::from_vec(py, out))
@@ -497,20 +481,8 @@ pub fn option_greeks_vec<'py>(
     model: &str,
     rate: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let nums = [
-        Num::of("price", price)?,
-        Num::of("underlying", underlying)?,
-        Num::of("strike", strike)?,
-        Num::of("years", years)?,
-        Num::One(0.0),
-    ];
-    let b = batch(
-        ["price", "underlying", "strike", "years", "_"],
-        &nums,
-        right,
-        model,
-        rate,
-    )?;
+    let args = nums(("price", price), underlying, strike, years)?;
+    let b = batch(&args, right, model, rate)?;
     let n = b.n;
     let cols = py.detach(|| {
         let mut c: [Vec<f64>; 6] = std::array::from_fn(|_| Vec::with_capacity(n));

@@ -350,6 +350,9 @@ async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
 }
 
 async fn serve(cfg: Config) -> anyhow::Result<()> {
+    // Signals are caught from here on, once for every listener: one that arrives while the
+    // listeners start is not lost (each listener used to register its own, later).
+    let stop = stop_signal()?;
     use config::Source;
     use ingest::simulator::{self, Sink};
     use stocksblitz_market::session::Session;
@@ -602,8 +605,9 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
                     tracing::info!("identity routes also on http://{ia}");
                     let app = identity_app(state.clone());
                     let (limits, stats) = (limits, state.conns.clone());
+                    let stop2 = stop.clone();
                     Some(tokio::spawn(async move {
-                        serve::serve(l, app, limits, stats, shutdown_signal()).await;
+                        serve::serve(l, app, limits, stats, stopped(stop2)).await;
                     }))
                 }
                 Err(e) => {
@@ -622,7 +626,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         main_app,
         limits,
         state.conns.clone(),
-        shutdown_signal(),
+        stopped(stop.clone()),
     )
     .await;
     if let Some(h) = identity_server {
@@ -662,25 +666,34 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
 /// Longest each shutdown step after the bar flush may take.
 const SHUTDOWN_STEP: std::time::Duration = std::time::Duration::from_secs(5);
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// A receiver that turns true on SIGINT or SIGTERM (Ctrl-C elsewhere). The handlers are
+/// registered before this returns.
+fn stop_signal() -> anyhow::Result<tokio::sync::watch::Receiver<bool>> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
+                _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
-        () = term => tracing::info!("SIGTERM received, shutting down"),
+            let _ = tx.send(true);
+        });
     }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::info!("Ctrl-C received, shutting down");
+            let _ = tx.send(true);
+        }
+    });
+    Ok(rx)
+}
+
+/// Resolves once [`stop_signal`]'s receiver turns true.
+async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|&v| v).await;
 }

@@ -541,3 +541,41 @@ async fn subscriptions_are_per_client_idempotent_and_counted() {
         assert!(store.subscriptions_of("key:a").await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn urgent_bars_commit_in_a_transaction_of_their_own() {
+    let proxy = Proxy::start("127.0.0.1:5432").await;
+    let schema = PgSchema::new("urgent").await;
+    let store = Store::open_url(&schema.url(Some(&proxy.addr)))
+        .await
+        .unwrap();
+    proxy.cut().await;
+    let cfg = WriterConfig {
+        min_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(50),
+        ..WriterConfig::default()
+    };
+    let (writer, _task) = BarWriter::spawn(store, cfg);
+    let mk = |sym: &str, n: i64| -> Vec<_> {
+        (0..n)
+            .map(|i| bar(sym, T0 + i * 60, 1.0, 1.0, 1.0, 1.0, 1, 0, 0))
+            .collect()
+    };
+    // Queued while the database is unreachable: a batch, an urgent bar, a batch.
+    assert_eq!(writer.write(mk("A", 5)), 5);
+    assert_eq!(writer.write_urgent(mk("U", 1)), 6);
+    assert_eq!(writer.write(mk("B", 20)), 26);
+    let mut settled = writer.watch_settled();
+    assert_eq!(writer.flush(Duration::from_millis(200)).await, 26);
+    proxy.restore();
+    // In queue order (tickets count a prefix), but the urgent bar ends a transaction: the
+    // 6 bars up to it commit (and are announced) before the 20 behind them are written.
+    while *settled.borrow() < 26 {
+        tokio::time::timeout(Duration::from_secs(20), settled.changed())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(writer.stats().batches.load(Ordering::Relaxed), 2);
+    assert_eq!(writer.stats().rows_written.load(Ordering::Relaxed), 26);
+}

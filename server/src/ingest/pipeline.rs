@@ -124,6 +124,32 @@ pub struct Pipeline {
     changed: Mutex<std::collections::HashSet<CompactString>>,
     /// Woken on every change (the trading loop waits on it).
     pub quotes_changed: tokio::sync::Notify,
+    /// Instruments a live stream reports bar closes of, with the number of watchers: their
+    /// closes are written first, in a transaction of their own ([`Pipeline::watch`]).
+    watched: Watched,
+}
+
+type Watched = std::sync::Arc<Mutex<HashMap<CompactString, usize>>>;
+
+/// A stream's interest in an instrument's bar closes (see [`Pipeline::watch`]); dropping it
+/// ends the interest.
+#[derive(Debug)]
+pub struct Watch {
+    watched: Watched,
+    instrument: CompactString,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if let Ok(mut w) = self.watched.lock()
+            && let Some(n) = w.get_mut(&self.instrument)
+        {
+            *n -= 1;
+            if *n == 0 {
+                w.remove(&self.instrument);
+            }
+        }
+    }
 }
 
 impl Pipeline {
@@ -137,6 +163,7 @@ impl Pipeline {
             stats: IngestStats::new(source),
             changed: Mutex::new(std::collections::HashSet::new()),
             quotes_changed: tokio::sync::Notify::new(),
+            watched: Watched::default(),
         }
     }
 
@@ -369,28 +396,60 @@ impl Pipeline {
             .map(|&(_, at)| at)
     }
 
+    /// A live stream reports the instrument's bar closes once they are stored: write them
+    /// ahead of the minute's batch of every instrument, so the close reaches the stream in a
+    /// millisecond or two rather than after the whole batch commits. Held until dropped.
+    pub fn watch(&self, instrument: &str) -> Watch {
+        let instrument = CompactString::from(instrument);
+        if let Ok(mut w) = self.watched.lock() {
+            *w.entry(instrument.clone()).or_default() += 1;
+        }
+        Watch {
+            watched: self.watched.clone(),
+            instrument,
+        }
+    }
+
     /// Keep the closed bars in memory and queue them for the writer, under one lock: a reader
     /// sees a closed bar only together with its writer ticket (see [`Pipeline::unstored_from`]).
+    /// Bars of watched instruments are queued first, as an urgent write of their own.
     fn emit(&self, events: Vec<BarEvent>) {
         if events.is_empty() {
             return;
         }
-        let mut bars = Vec::with_capacity(events.len());
-        for e in &events {
-            match e {
-                BarEvent::Closed(_) => self.stats.bars_closed.fetch_add(1, Ordering::Relaxed),
-                BarEvent::Amend(_) => self.stats.bar_amendments.fetch_add(1, Ordering::Relaxed),
-            };
-            bars.push(e.bar().clone());
+        let (mut urgent, mut bars) = (Vec::new(), Vec::with_capacity(events.len()));
+        let mut is_urgent = Vec::with_capacity(events.len());
+        {
+            let watched = self.watched.lock().ok();
+            for e in &events {
+                match e {
+                    BarEvent::Closed(_) => self.stats.bars_closed.fetch_add(1, Ordering::Relaxed),
+                    BarEvent::Amend(_) => self.stats.bar_amendments.fetch_add(1, Ordering::Relaxed),
+                };
+                let bar = e.bar().clone();
+                let hot = watched
+                    .as_ref()
+                    .is_some_and(|w| w.contains_key(&bar.instrument));
+                is_urgent.push(hot);
+                if hot {
+                    urgent.push(bar);
+                } else {
+                    bars.push(bar);
+                }
+            }
         }
         let Ok(mut recent) = self.recent.lock() else {
+            self.writer.write_urgent(urgent);
             self.writer.write(bars);
             return;
         };
         let now = super::now_ms();
-        let ticket = self.writer.write(bars);
-        for e in &events {
+        let first = self.writer.write_urgent(urgent);
+        let second = self.writer.write(bars);
+        for (e, hot) in events.iter().zip(is_urgent) {
             let bar = e.bar();
+            // The ticket of the write that holds this bar.
+            let ticket = if hot { first } else { second };
             let r = recent.entry(bar.instrument.clone()).or_default();
             r.version += 1;
             match (e, r.bars.iter_mut().find(|b| b.start == bar.start)) {

@@ -174,6 +174,8 @@ struct Sub {
     last_closed: Option<i64>,
     /// The series last reported in tick mode.
     last_series: Option<Arc<Series>>,
+    /// The pipeline writes this instrument's bar closes first while the subscription lasts.
+    _watch: crate::ingest::pipeline::Watch,
 }
 
 impl Sub {
@@ -358,6 +360,7 @@ async fn subscribe(
                 bars: false,
                 last_closed: None,
                 last_series: None,
+                _watch: state.pipeline.watch(&symbol),
             });
             subs.len() - 1
         }

@@ -452,6 +452,16 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
 /// A Python awaitable of a task on the client's runtime, its result converted with `convert`.
 fn awaitable<'py, T, F>(
     py: Python<'py>,
@@ -462,16 +472,12 @@ where
     T: Send + 'static,
     F: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
 {
-    let mut guard = AbortOnDrop(task);
-    pyo3_async_runtimes::tokio::future_into_py(py, async move {
-        let joined = (&mut guard.0).await;
-        Python::attach(|py| match joined {
-            Ok(Ok(v)) => convert(py, v),
-            Ok(Err(e)) => Err(py_error(py, e)),
-            Err(e) => Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
-                "the request task ended: {e}"
-            ))),
-        })
+    crate::aio::awaitable(py, AbortOnDrop(task), move |py, joined| match joined {
+        Ok(Ok(v)) => convert(py, v),
+        Ok(Err(e)) => Err(py_error(py, e)),
+        Err(e) => Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "the request task ended: {e}"
+        ))),
     })
 }
 
@@ -540,9 +546,8 @@ impl PyStream {
     ) -> PyResult<Bound<'py, PyAny>> {
         let sub = subscription(quotes, indicators, bars, orders)?;
         let s = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let r = s.subscribe_async(sub).await;
-            Python::attach(|py| r.map(|()| py.None()).map_err(|e| py_error(py, e)))
+        crate::aio::awaitable(py, async move { s.subscribe_async(sub).await }, |py, r| {
+            r.map(|()| py.None()).map_err(|e| py_error(py, e))
         })
     }
 
@@ -593,12 +598,9 @@ impl PyStream {
     /// The next update as an awaitable (None once the stream is closed).
     fn next_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let s = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let v = s.next_async().await;
-            Python::attach(|py| match v {
-                Some(v) => to_py(py, &v),
-                None => Ok(py.None()),
-            })
+        crate::aio::awaitable(py, async move { s.next_async().await }, |py, v| match v {
+            Some(v) => to_py(py, &v),
+            None => Ok(py.None()),
         })
     }
 

@@ -9,6 +9,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyType};
 use stocksblitz_symbols::{Calendar, ExpiryRules, InstrumentSpec, Symbol, SymbolError, ist_date};
 
+mod aio;
 mod client;
 mod market;
 mod ta;
@@ -312,6 +313,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(next_expiries, m)?)?;
     m.add_function(wrap_pyfunction!(run_server, m)?)?;
     m.add_class::<ta::TaStream>()?;
+    m.add_class::<ta::StreamValues>()?;
+    aio::register(m)?;
     m.add_function(wrap_pyfunction!(ta::ta_registry, m)?)?;
     m.add_function(wrap_pyfunction!(ta::ta_canonical, m)?)?;
     m.add_function(wrap_pyfunction!(ta::ta_compute, m)?)?;

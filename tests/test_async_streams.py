@@ -501,3 +501,27 @@ del c
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "panicked" not in out.stderr, out.stderr[-3000:]
+
+
+def test_scripts_ending_right_after_an_await_exit_cleanly(srv: ServerProcess) -> None:
+    """The result of an await reaches the event loop from a runtime thread; a script that
+    ends right after its last await must not have that thread cut off by the interpreter's
+    finalization (it aborted with "PyGILState_Release: thread state must be current" in
+    about one run in ten on a loaded machine). Several runs, each must exit 0."""
+    script = f"""
+import asyncio, stocksblitz as sb
+async def main():
+    a = sb.AsyncTradingClient({srv.url!r}, api_key={srv.api_key()!r})
+    await a.Instrument("NIFTY 50").ltp()
+    st = a.stream(quotes=["NIFTY 50"])
+    await st.subscribe(quotes=["NIFTY 50"])
+asyncio.run(main())
+"""
+    failures = []
+    for _ in range(12):
+        out = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        )
+        if out.returncode != 0:
+            failures.append((out.returncode, out.stderr[-800:]))
+    assert not failures, failures

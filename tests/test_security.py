@@ -271,7 +271,12 @@ def test_logins_stay_fast_while_redis_is_down(tmp_path: Path) -> None:
         down = [login(password) for _ in range(10)]
         assert all(s == 200 for s, _ in down), down
         secs = [t for _, t in down]
-        assert max(secs) < 1.0, secs
+        # No login waits out Redis (reconnects, timeouts): each costs what one with Redis up
+        # does (argon2 dominates), measured against this machine's own pace rather than a
+        # fixed figure, so a loaded machine does not fail it.
+        up_secs = [t for _, t in up]
+        assert statistics.median(secs) < statistics.median(up_secs) * 1.5 + 0.25, (up_secs, secs)
+        assert max(secs) < max(up_secs) * 2 + 0.5, (up_secs, secs)
         # Still limited, in process: five failures for the pair, then 429.
         codes = [login("Wrong-Password-123!")[0] for _ in range(6)]
         assert codes[:5] == [401] * 5 and codes[5] == 429, codes

@@ -1,112 +1,353 @@
-"""Time every indicator TA-Lib also has, on the same 1,000,000-bar arrays, stocksblitz.ta against
-talib in one run; print a table of times and ratios (ours / TA-Lib; < 1 means faster). Also the
-Python call overhead on a 1,000-element array.
+"""stocksblitz.ta against TA-Lib, indicator by indicator, in one run; prints tables, asserts nothing.
 
-    python bench/bench_ta.py [--n 1000000] [--repeat 5]
+    python bench/bench_ta.py [--n 1000000] [--repeat 7] [--takt-python PATH] [--no-greeks]
 
-Run it against a release build (maturin develop --release).
+Method (build the wheel in release first: `maturin develop --release`):
+
+- Data: a positive geometric random walk (1,000,000 one-minute bars; O/H/L/C around 100 with
+  realistic ranges, volume 100..10,000), float64 contiguous arrays, the same for both sides.
+- Every indicator TA-Lib can express with the same definition, call for call: ADX against
+  TA-Lib's ADX alone (our ADX also returns +DI/-DI, which it computes anyway); multi-output
+  indicators against the one TA-Lib call that returns the same outputs; DC against DONCHIAN,
+  AO against AO, STOCHRSI against RSI + STOCH (TA-Lib's STOCHRSI does not smooth %K).
+- Timing: the two sides interleaved call by call, `--repeat` rounds, medians; every output
+  compared (NaN positions equal, values within 1e-9 relative) and the verdict printed.
+- Ratio = stocksblitz / reference: < 1 is faster.
+- `--takt-python`: the python of a separate venv with ta-lib-takt (it installs the same `talib`
+  module name, so it cannot share a venv with TA-Lib):
+      python -m venv /tmp/takt && /tmp/takt/bin/pip install ta-lib-takt numpy
+      python bench/bench_ta.py --takt-python /tmp/takt/bin/python
+  The same data goes to that process through a temporary .npz; it times the same calls
+  (medians of `--repeat`) and returns its outputs' checksums, compared with TA-Lib's here.
+- Streaming: per-update cost of `ta.Stream.update` against TA-Lib 0.8's incremental
+  `talib.stream.<NAME>.open_and_fill(...)[0].update(...)`, both fed the same 200,000 bars from a
+  Python loop, last values compared.
+- Greeks: implied volatility + greeks for 1,000,000 options against py_vollib (bench_options.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
-import talib
 
-import stocksblitz.ta as ta
+D = dict[str, np.ndarray]
 
 
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+def data(n: int, seed: int = 1) -> D:
+    rng = np.random.default_rng(seed)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0, 0.001, n)))
+    open_ = np.concatenate([[close[0]], close[:-1]]) * np.exp(rng.normal(0, 0.0002, n))
+    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.0008, n)))
+    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.0008, n)))
+    volume = rng.integers(100, 10_000, n).astype(np.float64)
+    return {"open": open_, "high": high, "low": low, "close": close, "volume": volume}
+
+
+def _stochrsi(talib: Any, d: D) -> tuple[np.ndarray, np.ndarray]:
+    r = talib.RSI(d["close"], 14)
+    return talib.STOCH(r, r, r, 14, 3, 0, 3, 0)
+
+
+# name -> TA-Lib call(s) returning the outputs in our order. Only `talib` and numpy here: the
+# ta-lib-takt child process runs these too.
+REFERENCE: dict[str, Callable[[Any, D], Any]] = {
+    "RSI": lambda t, d: t.RSI(d["close"], 14),
+    "STOCH": lambda t, d: t.STOCH(d["high"], d["low"], d["close"], 14, 3, 0, 3, 0),
+    "STOCHRSI": _stochrsi,
+    "MACD": lambda t, d: t.MACD(d["close"], 12, 26, 9),
+    "CCI": lambda t, d: t.CCI(d["high"], d["low"], d["close"], 20),
+    "MOM": lambda t, d: t.MOM(d["close"], 10),
+    "ROC": lambda t, d: t.ROC(d["close"], 12),
+    "WILLR": lambda t, d: t.WILLR(d["high"], d["low"], d["close"], 14),
+    "PPO": lambda t, d: t.PPO(d["close"], 12, 26, 0),
+    "AO": lambda t, d: t.AO(d["high"], d["low"], 5, 34),
+    "SMA": lambda t, d: t.SMA(d["close"], 20),
+    "EMA": lambda t, d: t.EMA(d["close"], 20),
+    "WMA": lambda t, d: t.WMA(d["close"], 20),
+    "DEMA": lambda t, d: t.DEMA(d["close"], 20),
+    "TEMA": lambda t, d: t.TEMA(d["close"], 20),
+    "KAMA": lambda t, d: t.KAMA(d["close"], 10),
+    "MAMA": lambda t, d: t.MAMA(d["close"], 0.5, 0.05),
+    "T3": lambda t, d: t.T3(d["close"], 5, 0.7),
+    "ATR": lambda t, d: t.ATR(d["high"], d["low"], d["close"], 14),
+    "NATR": lambda t, d: t.NATR(d["high"], d["low"], d["close"], 14),
+    "BBANDS": lambda t, d: t.BBANDS(d["close"], 20, 2.0, 2.0, 0),
+    "DC": lambda t, d: t.DONCHIAN(d["high"], d["low"], 20),
+    "OBV": lambda t, d: t.OBV(d["close"], d["volume"]),
+    "AD": lambda t, d: t.AD(d["high"], d["low"], d["close"], d["volume"]),
+    "ADX": lambda t, d: t.ADX(d["high"], d["low"], d["close"], 14),
+    "MFI": lambda t, d: t.MFI(d["high"], d["low"], d["close"], d["volume"], 14),
+    "PSAR": lambda t, d: t.SAR(d["high"], d["low"], 0.02, 0.2),
+    "AROON": lambda t, d: t.AROON(d["high"], d["low"], 25),
+}
+
+
+def ours_calls(ta: Any) -> dict[str, tuple[Callable[[D], Any], list[str]]]:
+    """name -> (our call, the outputs to compare in REFERENCE's order)."""
+    return {
+        "RSI": (lambda d: ta.rsi(d["close"], 14), []),
+        "STOCH": (lambda d: ta.stoch(d["high"], d["low"], d["close"], 14, 3, 3), ["k", "d"]),
+        "STOCHRSI": (lambda d: ta.stochrsi(d["close"], 14, 14, 3, 3), ["k", "d"]),
+        "MACD": (lambda d: ta.macd(d["close"], 12, 26, 9), ["macd", "signal", "histogram"]),
+        "CCI": (lambda d: ta.cci(d["high"], d["low"], d["close"], 20), []),
+        "MOM": (lambda d: ta.mom(d["close"], 10), []),
+        "ROC": (lambda d: ta.roc(d["close"], 12), []),
+        "WILLR": (lambda d: ta.willr(d["high"], d["low"], d["close"], 14), []),
+        "PPO": (lambda d: ta.ppo(d["close"], 12, 26, 9), ["ppo"]),
+        "AO": (lambda d: ta.ao(d["high"], d["low"], 5, 34), []),
+        "SMA": (lambda d: ta.sma(d["close"], 20), []),
+        "EMA": (lambda d: ta.ema(d["close"], 20), []),
+        "WMA": (lambda d: ta.wma(d["close"], 20), []),
+        "DEMA": (lambda d: ta.dema(d["close"], 20), []),
+        "TEMA": (lambda d: ta.tema(d["close"], 20), []),
+        "KAMA": (lambda d: ta.kama(d["close"], 10), []),
+        "MAMA": (lambda d: ta.mama(d["close"], 0.5, 0.05), ["mama", "fama"]),
+        "T3": (lambda d: ta.t3(d["close"], 5, 0.7), []),
+        "ATR": (lambda d: ta.atr(d["high"], d["low"], d["close"], 14), []),
+        "NATR": (lambda d: ta.natr(d["high"], d["low"], d["close"], 14), []),
+        "BBANDS": (lambda d: ta.bbands(d["close"], 20, 2.0), ["upper", "middle", "lower"]),
+        "DC": (lambda d: ta.dc(d["high"], d["low"], 20), ["upper", "middle", "lower"]),
+        "OBV": (lambda d: ta.obv(d["close"], d["volume"]), []),
+        "AD": (lambda d: ta.ad(d["high"], d["low"], d["close"], d["volume"]), []),
+        "ADX": (lambda d: ta.adx(d["high"], d["low"], d["close"], 14), ["adx"]),
+        "MFI": (lambda d: ta.mfi(d["high"], d["low"], d["close"], d["volume"], 14), []),
+        "PSAR": (lambda d: ta.psar(d["high"], d["low"], 0.02, 0.2), ["sar"]),
+        "AROON": (lambda d: ta.aroon(d["high"], d["low"], 25), ["down", "up"]),
+    }
+
+
+def as_list(x: Any, names: list[str]) -> list[np.ndarray]:
+    if names:
+        return [np.asarray(x[k]) for k in names]
+    return [np.asarray(x)]
+
+
+def ref_list(x: Any) -> list[np.ndarray]:
+    return [np.asarray(a) for a in x] if isinstance(x, (tuple, list)) else [np.asarray(x)]
+
+
+def agree(mine: list[np.ndarray], ref: list[np.ndarray]) -> str:
+    if len(mine) != len(ref):
+        return f"outputs {len(mine)} vs {len(ref)}"
+    worst = 0.0
+    for a, b in zip(mine, ref):
+        if a.shape != b.shape or not np.array_equal(np.isnan(a), np.isnan(b)):
+            return "NaN positions differ"
+        ok = ~np.isnan(b)
+        if ok.any():
+            rel = np.abs(a[ok] - b[ok]) / np.maximum(np.abs(b[ok]), 1e-12)
+            worst = max(worst, float(rel.max()))
+    return "ok" if worst <= 1e-9 else f"differs (rel {worst:.1e})"
+
+
+def checksum(outs: list[np.ndarray]) -> list[float]:
+    return [float(np.nansum(a)) for a in outs]
+
+
+def timed(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t0, out
+
+
+def child(path: str, repeat: int) -> None:
+    """Run inside the ta-lib-takt venv: time REFERENCE on the saved data, print JSON."""
+    import talib
+
+    d = dict(np.load(path))
+    result = {}
+    for name, ref in REFERENCE.items():
+        times, out = [], None
+        for _ in range(repeat):
+            t, out = timed(ref, talib, d)
+            times.append(t)
+        result[name] = {"median": statistics.median(times), "sums": checksum(ref_list(out))}
+    print(json.dumps({"version": getattr(talib, "__version__", "?"), "results": result}))
+
+
+def takt(python: str, d: D, repeat: int) -> dict[str, Any] | None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "data.npz")
+        np.savez(path, **d)
+        proc = subprocess.run(
+            [python, __file__, "--child", path, "--repeat", str(repeat)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if proc.returncode != 0:
+        print(f"ta-lib-takt run failed:\n{proc.stderr.strip()[-2000:]}")
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def batch_table(ta: Any, talib: Any, d: D, repeat: int, takt_python: str | None) -> None:
+    ours = ours_calls(ta)
+    t_ours: dict[str, list[float]] = {k: [] for k in REFERENCE}
+    t_ref: dict[str, list[float]] = {k: [] for k in REFERENCE}
+    verdict: dict[str, str] = {}
+    sums: dict[str, list[float]] = {}
+    for r in range(repeat):
+        for name, ref in REFERENCE.items():
+            call, names = ours[name]
+            # Alternate who goes first, so warm caches favour neither.
+            if r % 2 == 0:
+                a, mine = timed(call, d)
+                b, theirs = timed(ref, talib, d)
+            else:
+                b, theirs = timed(ref, talib, d)
+                a, mine = timed(call, d)
+            t_ours[name].append(a)
+            t_ref[name].append(b)
+            if r == 0:
+                with np.errstate(all="ignore"):
+                    verdict[name] = agree(as_list(mine, names), ref_list(theirs))
+                sums[name] = checksum(ref_list(theirs))
+    tk = takt(takt_python, d, repeat) if takt_python else None
+    n = len(d["close"])
+    print(f"\n1. batch: {n:,} bars, medians of {repeat} interleaved runs (ms); ratio = ours / ref")
+    head = f"{'indicator':<10} {'ours':>8} {'TA-Lib':>8} {'ratio':>6}"
+    if tk:
+        head += f" {'takt':>8} {'ratio':>6} {'takt=TA-Lib':>11}"
+    print(head + "  outputs")
+    ratios, ratios_tk = [], []
+    for name in REFERENCE:
+        mo, mr = statistics.median(t_ours[name]), statistics.median(t_ref[name])
+        ratios.append(mo / mr)
+        line = f"{name:<10} {mo * 1e3:8.2f} {mr * 1e3:8.2f} {mo / mr:6.2f}"
+        if tk:
+            k = tk["results"][name]
+            ratios_tk.append(mo / k["median"])
+            same = np.allclose(k["sums"], sums[name], rtol=1e-9, equal_nan=True)
+            line += (
+                f" {k['median'] * 1e3:8.2f} {mo / k['median']:6.2f} {'yes' if same else 'NO':>11}"
+            )
+        print(f"{line}  {verdict[name]}")
+    above = [n for n, r in zip(REFERENCE, ratios) if r > 1.0]
+    print(
+        f"TA-Lib {talib.__version__}: median ratio {statistics.median(ratios):.2f} (target <= 0.5), "
+        f"worst {max(ratios):.2f}; {len(ratios) - len(above)}/{len(ratios)} at or below 1.0"
+        + (f"; above: {', '.join(above)}" if above else "")
+    )
+    if tk:
+        print(
+            f"ta-lib-takt {tk['version']}: median ratio {statistics.median(ratios_tk):.2f} "
+            f"(target <= 1.0), worst {max(ratios_tk):.2f}"
+        )
+    elif not takt_python:
+        print("ta-lib-takt: not run (pass --takt-python; see the docstring)")
+
+
+def stream_table(ta: Any, talib: Any, d: D, n: int, repeat: int) -> None:
+    import talib.stream as tstream
+
+    h, lo, c = (d[k][: n + 100] for k in ("high", "low", "close"))
+    warm = 100
+    # name: (our id, how we update, TA-Lib stream factory, how it updates)
+    cases: dict[
+        str, tuple[str, Callable[[Any, int], Any], Callable[[], Any], Callable[[Any, int], Any]]
+    ] = {
+        "RSI": (
+            "RSI_14",
+            lambda s, i: s.update(c[i]),
+            lambda: tstream.RSI.open_and_fill(c[:warm], 14)[0],
+            lambda s, i: s.update(c[i]),
+        ),
+        "EMA": (
+            "EMA_20",
+            lambda s, i: s.update(c[i]),
+            lambda: tstream.EMA.open_and_fill(c[:warm], 20)[0],
+            lambda s, i: s.update(c[i]),
+        ),
+        "ATR": (
+            "ATR_14",
+            lambda s, i: s.update(c[i], h[i], lo[i]),
+            lambda: tstream.ATR.open_and_fill(h[:warm], lo[:warm], c[:warm], 14)[0],
+            lambda s, i: s.update(h[i], lo[i], c[i]),
+        ),
+        "MACD": (
+            "MACD_12_26_9",
+            lambda s, i: s.update(c[i]),
+            lambda: tstream.MACD.open_and_fill(c[:warm], 12, 26, 9)[0],
+            lambda s, i: s.update(c[i]),
+        ),
+        "BBANDS": (
+            "BBANDS_20_2",
+            lambda s, i: s.update(c[i]),
+            lambda: tstream.BBANDS.open_and_fill(c[:warm], 20, 2.0, 2.0, 0)[0],
+            lambda s, i: s.update(c[i]),
+        ),
+    }
+    # Plain floats, as a live feed delivers them (numpy scalars cost both sides alike).
+    c, h, lo = c.tolist(), h.tolist(), lo.tolist()
+    print(
+        f"\n2. streaming: per-update cost over {n:,} updates from Python, medians of {repeat} (ns)"
+    )
+    print(f"{'indicator':<10} {'ours':>8} {'talib':>8} {'ratio':>6}  last values")
+    for name, (ident, upd, make, tupd) in cases.items():
+        ours_t, ref_t = [], []
+        last_ours = last_ref = None
+        for r in range(repeat):
+            s = ta.Stream(ident)
+            for i in range(warm):
+                upd(s, i)
+            t = make()
+            pair = [(s, upd, ours_t), (t, tupd, ref_t)]
+            for obj, fn, acc in pair if r % 2 == 0 else pair[::-1]:
+                t0 = time.perf_counter()
+                for i in range(warm, warm + n):
+                    out = fn(obj, i)
+                acc.append((time.perf_counter() - t0) / n)
+                if obj is s:
+                    last_ours = out
+                else:
+                    last_ref = out
+        mine = list(last_ours) if not isinstance(last_ours, float) else [last_ours]
+        theirs = list(last_ref) if isinstance(last_ref, tuple) else [last_ref]
+        same = np.allclose(mine, theirs, rtol=1e-9)
+        mo, mr = statistics.median(ours_t), statistics.median(ref_t)
+        print(
+            f"{name:<10} {mo * 1e9:8.0f} {mr * 1e9:8.0f} {mo / mr:6.2f}  {'equal' if same else 'DIFFER'}"
+        )
+
+
+def greeks_table() -> None:
+    print("\n3. options: IV + greeks for 1,000,000 options (bench_options.py)")
+    sys.stdout.flush()
+    subprocess.run([sys.executable, str(Path(__file__).with_name("bench_options.py"))], check=False)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=5)
-    args = ap.parse_args()
-    rng = np.random.default_rng(1)
-    c = 100 + np.cumsum(rng.normal(0, 0.5, args.n))
-    o = np.concatenate([[c[0]], c[:-1]])
-    h = np.maximum(o, c) + np.abs(rng.normal(0, 0.3, args.n))
-    lo = np.minimum(o, c) - np.abs(rng.normal(0, 0.3, args.n))
-    v = rng.integers(100, 10_000, args.n).astype(np.float64)
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--stream-n", type=int, default=200_000)
+    ap.add_argument("--takt-python")
+    ap.add_argument("--no-greeks", action="store_true")
+    ap.add_argument("--child")
+    a = ap.parse_args()
+    if a.child:
+        child(a.child, a.repeat)
+        return
+    import talib
 
-    pairs = [
-        ("RSI", lambda: ta.rsi(c), lambda: talib.RSI(c, 14)),
-        ("STOCH", lambda: ta.stoch(h, lo, c), lambda: talib.STOCH(h, lo, c, 14, 3, 0, 3, 0)),
-        ("MACD", lambda: ta.macd(c), lambda: talib.MACD(c, 12, 26, 9)),
-        ("CCI", lambda: ta.cci(h, lo, c), lambda: talib.CCI(h, lo, c, 20)),
-        ("MOM", lambda: ta.mom(c), lambda: talib.MOM(c, 10)),
-        ("ROC", lambda: ta.roc(c), lambda: talib.ROC(c, 12)),
-        ("WILLR", lambda: ta.willr(h, lo, c), lambda: talib.WILLR(h, lo, c, 14)),
-        ("PPO", lambda: ta.ppo(c), lambda: talib.PPO(c, 12, 26, 0)),
-        ("SMA", lambda: ta.sma(c), lambda: talib.SMA(c, 20)),
-        ("EMA", lambda: ta.ema(c), lambda: talib.EMA(c, 20)),
-        ("WMA", lambda: ta.wma(c), lambda: talib.WMA(c, 20)),
-        ("DEMA", lambda: ta.dema(c), lambda: talib.DEMA(c, 20)),
-        ("TEMA", lambda: ta.tema(c), lambda: talib.TEMA(c, 20)),
-        ("KAMA", lambda: ta.kama(c), lambda: talib.KAMA(c, 10)),
-        ("MAMA", lambda: ta.mama(c), lambda: talib.MAMA(c, 0.5, 0.05)),
-        ("T3", lambda: ta.t3(c), lambda: talib.T3(c, 5, 0.7)),
-        ("ATR", lambda: ta.atr(h, lo, c), lambda: talib.ATR(h, lo, c, 14)),
-        ("NATR", lambda: ta.natr(h, lo, c), lambda: talib.NATR(h, lo, c, 14)),
-        ("BBANDS", lambda: ta.bbands(c), lambda: talib.BBANDS(c, 20, 2.0, 2.0, 0)),
-        ("OBV", lambda: ta.obv(c, v), lambda: talib.OBV(c, v)),
-        ("AD", lambda: ta.ad(h, lo, c, v), lambda: talib.AD(h, lo, c, v)),
-        (
-            "ADX",
-            lambda: ta.adx(h, lo, c),
-            lambda: (
-                talib.ADX(h, lo, c, 14),
-                talib.PLUS_DI(h, lo, c, 14),
-                talib.MINUS_DI(h, lo, c, 14),
-            ),
-        ),
-        ("MFI", lambda: ta.mfi(h, lo, c, v), lambda: talib.MFI(h, lo, c, v, 14)),
-        ("PSAR", lambda: ta.psar(h, lo), lambda: talib.SAR(h, lo, 0.02, 0.2)),
-        (
-            "AROON",
-            lambda: ta.aroon(h, lo),
-            lambda: (talib.AROON(h, lo, 25), talib.AROONOSC(h, lo, 25)),
-        ),
-    ]
-    print(f"{args.n:,} bars, best of {args.repeat}; ratio = stocksblitz / TA-Lib (lower is better)")
-    print(f"{'indicator':<10} {'stocksblitz ms':>15} {'TA-Lib ms':>10} {'ratio':>7}")
-    ratios = []
-    for name, ours, theirs in pairs:
-        t_ours = best(ours, args.repeat)
-        t_theirs = best(theirs, args.repeat)
-        r = t_ours / t_theirs
-        ratios.append(r)
-        print(f"{name:<10} {t_ours * 1e3:15.2f} {t_theirs * 1e3:10.2f} {r:7.2f}")
-    print(
-        f"median ratio {statistics.median(ratios):.2f}; slowest {max(ratios):.2f}; "
-        f"{sum(r <= 1.0 for r in ratios)}/{len(ratios)} at or below TA-Lib"
-    )
+    import stocksblitz.ta as ta
 
-    small = c[:1000].copy()
-    n_calls = 20_000
-    for label, fn in [
-        ("ta.rsi(1k)", lambda: ta.rsi(small)),
-        ("talib.RSI(1k)", lambda: talib.RSI(small, 14)),
-        ("ta.sma(1k)", lambda: ta.sma(small)),
-        ("talib.SMA(1k)", lambda: talib.SMA(small, 20)),
-    ]:
-        t0 = time.perf_counter()
-        for _ in range(n_calls):
-            fn()
-        print(
-            f"call overhead {label:<14}: {(time.perf_counter() - t0) / n_calls * 1e6:6.2f} µs per call"
-        )
+    d = data(a.n)
+    print(f"stocksblitz.ta vs TA-Lib {talib.__version__}, Python {sys.version.split()[0]}")
+    batch_table(ta, talib, d, a.repeat, a.takt_python)
+    stream_table(ta, talib, d, a.stream_n, a.repeat)
+    if not a.no_greeks:
+        greeks_table()
 
 
 if __name__ == "__main__":

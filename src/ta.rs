@@ -220,7 +220,9 @@ pub fn ta_call<'py>(
 }
 
 /// A streaming indicator instance.
-#[pyclass(name = "TaStream", module = "stocksblitz")]
+/// Bar-by-bar indicator (Python: `stocksblitz.ta.Stream`, a thin subclass). `update` returns a
+/// float for one output and a [`StreamValues`] for several: no dict or list per update.
+#[pyclass(name = "TaStream", module = "stocksblitz", subclass)]
 pub struct TaStream {
     inner: Stream,
 }
@@ -228,8 +230,9 @@ pub struct TaStream {
 #[pymethods]
 impl TaStream {
     #[new]
-    #[pyo3(signature = (id, params = None))]
+    #[pyo3(signature = (id, **params))]
     fn new(id: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let params = params.filter(|d| !d.is_empty());
         Ok(TaStream {
             inner: Stream::new(make_id(id, params)?),
         })
@@ -243,17 +246,20 @@ impl TaStream {
     fn outputs(&self) -> Vec<&'static str> {
         self.inner.outputs().to_vec()
     }
-    /// Feed one bar; returns the newest value of each output (NaN while warming up).
+    /// Feed one bar; returns the newest value (float) or, for several outputs, a
+    /// `StreamValues` (NaN while warming up).
     #[pyo3(signature = (close = f64::NAN, high = None, low = None, open = None, volume = f64::NAN, time = None))]
+    #[allow(clippy::too_many_arguments)] // the Python signature
     fn update(
         &mut self,
+        py: Python<'_>,
         close: f64,
         high: Option<f64>,
         low: Option<f64>,
         open: Option<f64>,
         volume: f64,
         time: Option<i64>,
-    ) -> Vec<f64> {
+    ) -> PyResult<Py<PyAny>> {
         let bar = Bar {
             time,
             open: open.unwrap_or(close),
@@ -262,12 +268,120 @@ impl TaStream {
             close,
             volume,
         };
-        self.inner.update(&bar).to_vec()
+        let names = self.inner.outputs();
+        let out = self.inner.update(&bar);
+        if let [v] = out {
+            return Ok(pyo3::types::PyFloat::new(py, *v).into_any().unbind());
+        }
+        let mut values = [f64::NAN; stocksblitz_indicators::MAX_OUTPUTS];
+        values[..out.len()].copy_from_slice(out);
+        Ok(Py::new(py, StreamValues { names, values })?.into_any())
     }
     fn reset(&mut self) {
         self.inner.reset();
     }
     fn __repr__(&self) -> String {
-        format!("Stream({:?})", self.inner.id().canonical())
+        format!("Stream('{}')", self.inner.id().canonical())
+    }
+}
+
+/// The outputs of one multi-output stream update, by name or position: `v.upper`,
+/// `v["upper"]`, `v[0]`, `upper, middle, lower = v`; `keys()`, `items()`, `to_dict()`.
+#[pyclass(name = "StreamValues", module = "stocksblitz.ta", frozen, sequence)]
+pub struct StreamValues {
+    names: &'static [&'static str],
+    values: [f64; stocksblitz_indicators::MAX_OUTPUTS],
+}
+
+impl StreamValues {
+    fn find(&self, name: &str) -> Option<f64> {
+        self.names
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| self.values[i])
+    }
+}
+
+#[pymethods]
+impl StreamValues {
+    fn __len__(&self) -> usize {
+        self.names.len()
+    }
+    fn __getitem__(&self, key: &Bound<'_, PyAny>) -> PyResult<f64> {
+        if let Ok(name) = key.cast::<pyo3::types::PyString>() {
+            let name = name.to_cow()?;
+            return self.find(&name).ok_or_else(|| {
+                pyo3::exceptions::PyKeyError::new_err(format!(
+                    "{name:?}: the outputs are {}",
+                    self.names.join(", ")
+                ))
+            });
+        }
+        let i: isize = key
+            .extract()
+            .map_err(|_| PyTypeError::new_err("index with an output name or a position"))?;
+        let n = self.names.len() as isize;
+        let j = if i < 0 { i + n } else { i };
+        if (0..n).contains(&j) {
+            Ok(self.values[j as usize])
+        } else {
+            Err(pyo3::exceptions::PyIndexError::new_err(format!(
+                "index {i} out of range for {n} outputs"
+            )))
+        }
+    }
+    fn __getattr__(&self, name: &str) -> PyResult<f64> {
+        self.find(name).ok_or_else(|| {
+            pyo3::exceptions::PyAttributeError::new_err(format!(
+                "no output {name:?}: the outputs are {}",
+                self.names.join(", ")
+            ))
+        })
+    }
+    fn __contains__(&self, name: &str) -> bool {
+        self.names.contains(&name)
+    }
+    fn __iter__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let t = pyo3::types::PyTuple::new(py, &self.values[..self.names.len()])?;
+        Ok(t.try_iter()?.into_any().unbind())
+    }
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        match other.cast::<StreamValues>() {
+            Ok(o) => {
+                let o = o.get();
+                o.names == self.names
+                    && o.values[..o.names.len()]
+                        .iter()
+                        .zip(&self.values)
+                        .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()))
+            }
+            Err(_) => false,
+        }
+    }
+    /// The output names, in order.
+    fn keys(&self) -> Vec<&'static str> {
+        self.names.to_vec()
+    }
+    fn values(&self) -> Vec<f64> {
+        self.values[..self.names.len()].to_vec()
+    }
+    fn items(&self) -> Vec<(&'static str, f64)> {
+        self.names.iter().copied().zip(self.values).collect()
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (k, v) in self.names.iter().zip(self.values) {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+    fn __repr__(&self) -> String {
+        let parts: Vec<String> = self
+            .names
+            .iter()
+            .zip(self.values)
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        format!("StreamValues({})", parts.join(", "))
     }
 }

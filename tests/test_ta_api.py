@@ -117,7 +117,8 @@ def test_stream_equals_batch() -> None:
                 volume=D["volume"][i],
                 time=int(D["time"][i]),
             )
-            if isinstance(v, dict):
+            if isinstance(v, ta.StreamValues):
+                assert list(v.keys()) == s.outputs and len(v) == len(s.outputs)
                 for k, x in v.items():
                     assert (np.isnan(x) and np.isnan(batch[k][i])) or x == batch[k][i], (
                         ident,
@@ -129,6 +130,37 @@ def test_stream_equals_batch() -> None:
     s = ta.Stream("rsi", length=3)
     assert s.id == "RSI_3_100" and repr(s) == "Stream('RSI_3_100')"
     s.reset()
+
+
+def test_stream_values_by_name_position_and_unpacking() -> None:
+    s = ta.Stream("BBANDS", length=3, std=2)
+    assert s.outputs[:3] == ["upper", "middle", "lower"]
+    for c in [10.0, 11.0]:
+        warm = s.update(c)
+        assert all(np.isnan(x) for x in warm)
+    v = s.update(13.0)
+    mean = (10.0 + 11.0 + 13.0) / 3
+    sd = float(np.std([10.0, 11.0, 13.0]))
+    assert v.middle == pytest.approx(mean) and v["middle"] == v.middle == v[1] == v[1 - len(v)]
+    upper, middle, lower, *rest = v
+    assert len(rest) == len(v) - 3 == len(s.outputs) - 3
+    assert (upper, middle, lower) == (v.upper, v.middle, v.lower)
+    assert upper == pytest.approx(mean + 2 * sd) and lower == pytest.approx(mean - 2 * sd)
+    assert v.to_dict() == dict(zip(s.outputs, [upper, middle, lower, *rest]))
+    assert v.items() == list(v.to_dict().items()) and v.values() == [upper, middle, lower, *rest]
+    assert "upper" in v and "k" not in v
+    assert "upper=" in repr(v)
+    with pytest.raises(KeyError, match="the outputs are upper, middle, lower"):
+        v["signal"]
+    with pytest.raises(AttributeError, match='no output "signal"'):
+        _ = v.signal
+    with pytest.raises(IndexError):
+        v[len(v)]
+    # One output: a plain float.
+    r = ta.Stream("RSI_14")
+    assert type(r.update(100.0)) is float
+    with pytest.raises(ValueError):
+        ta.Stream("RSI", length="x")
 
 
 def test_ids_and_aliases() -> None:

@@ -1,14 +1,17 @@
 """Type stubs of the Rust extension module (kept in step with src/lib.rs)."""
 
 import datetime
-from collections.abc import Awaitable, Sequence
-from typing import Any, Literal, Optional, final, overload
+from collections.abc import Awaitable, Iterator, Sequence
+from typing import Any, Literal, Optional, Union, final, overload
+
+from typing_extensions import disjoint_base
 
 __version__: str
 __all__ = [
     "Client",
     "Smile",
     "Stream",
+    "StreamValues",
     "SymbolInfo",
     "TaStream",
     "__version__",
@@ -93,9 +96,9 @@ def ta_compute(
     time: Optional[object] = None,
 ) -> dict[str, object]: ...
 
-@final
+@disjoint_base
 class TaStream:
-    def __new__(cls, id: str, params: Optional[dict[str, float]] = None) -> TaStream: ...
+    def __new__(cls, id: str, **params: float) -> TaStream: ...
     @property
     def id(self) -> str: ...
     @property
@@ -108,8 +111,24 @@ class TaStream:
         open: Optional[float] = None,
         volume: float = ...,
         time: Optional[int] = None,
-    ) -> list[float]: ...
+    ) -> Union[float, StreamValues]: ...
     def reset(self) -> None: ...
+
+@final
+class StreamValues:
+    """One multi-output stream update: by name (attribute or key) or position; iterates the
+    values in output order."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, key: Union[str, int], /) -> float: ...
+    def __getattr__(self, name: str) -> float: ...
+    def __contains__(self, key: str, /) -> bool: ...
+    def __iter__(self) -> Iterator[float]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def keys(self) -> list[str]: ...
+    def values(self) -> list[float]: ...
+    def items(self) -> list[tuple[str, float]]: ...
+    def to_dict(self) -> dict[str, float]: ...
 
 def ta_call(
     name: str,

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _native
 
-__all__ = ["Stream", "compute", "registry"]
+__all__ = ["Stream", "StreamValues", "compute", "registry"]
 
 _INPUTS = ("open", "high", "low", "close", "volume")
 _REGISTRY: list[dict[str, Any]] = list(_native.ta_registry())
@@ -173,38 +173,16 @@ for _d in _REGISTRY:
     __all__.append(_d["name"].lower())
 
 
-class Stream:
+class Stream(_native.TaStream):
     """Bar-by-bar indicator: ``Stream("RSI_14")`` or ``Stream("rsi", length=14)``.
 
     ``update(close, high=None, low=None, open=None, volume=nan, time=None)`` returns the newest
-    value (float) or a dict of the outputs; NaN while warming up.
+    value: a float for one output, a :class:`StreamValues` for several (``v.upper``,
+    ``v["upper"]``, ``upper, middle, lower = v``, ``v.to_dict()``); NaN while warming up. The
+    update runs in Rust with no Python frame and no dict per call.
     """
 
-    def __init__(self, id: str, **params: float) -> None:
-        self._inner = _native.TaStream(id, {k: float(v) for k, v in params.items()} or None)
-        self.outputs: list[str] = list(self._inner.outputs)
+    __slots__ = ()
 
-    @property
-    def id(self) -> str:
-        """The canonical id (``RSI_14_100``)."""
-        return str(self._inner.id)
 
-    def update(
-        self,
-        close: float = float("nan"),
-        high: Optional[float] = None,
-        low: Optional[float] = None,
-        open: Optional[float] = None,
-        volume: float = float("nan"),
-        time: Optional[int] = None,
-    ) -> Union[float, dict[str, float]]:
-        values = self._inner.update(close, high, low, open, volume, time)
-        if len(values) == 1:
-            return float(values[0])
-        return dict(zip(self.outputs, values))
-
-    def reset(self) -> None:
-        self._inner.reset()
-
-    def __repr__(self) -> str:
-        return f"Stream({self.id!r})"
+StreamValues = _native.StreamValues

@@ -21,6 +21,11 @@ pub struct WriterConfig {
     pub flush_interval: Duration,
     /// Rows per transaction.
     pub max_batch: usize,
+    /// After an urgent transaction, how long the batch queued behind it waits: the readers
+    /// woken by the urgent commit (live streams) get the CPU and the database first, instead of
+    /// racing a large write. Those bars are served from memory meanwhile; a flush or another
+    /// urgent write ends the wait.
+    pub defer_after_urgent: Duration,
     /// Bars held while the database is down; beyond it the oldest are dropped (and counted).
     pub max_buffer: usize,
     /// Retry backoff bounds.
@@ -33,6 +38,7 @@ impl Default for WriterConfig {
         WriterConfig {
             flush_interval: Duration::ZERO,
             max_batch: 5000,
+            defer_after_urgent: Duration::from_millis(25),
             max_buffer: 1_000_000,
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
@@ -264,7 +270,7 @@ async fn run(
         // Drain what is due, batch by batch.
         loop {
             match write_some(&store, &cfg, &mut buffer, &mut cuts, &stats).await {
-                Ok(()) => {
+                Ok(urgent) => {
                     if let Some(since) = failing_since.take() {
                         tracing::info!(
                             down_for_ms = since.elapsed().as_millis() as u64,
@@ -276,6 +282,10 @@ async fn run(
                     // back by the batch behind it.
                     announce(&stats);
                     if buffer.is_empty() {
+                        break;
+                    }
+                    if urgent && !cfg.defer_after_urgent.is_zero() && waiters.is_empty() {
+                        next_try = Instant::now() + cfg.defer_after_urgent;
                         break;
                     }
                 }
@@ -318,18 +328,16 @@ fn shift(cuts: &mut VecDeque<usize>, n: usize) {
 }
 
 /// One transaction: the buffer's front up to the batch size or the first cut, whichever is
-/// nearer.
+/// nearer. Ok(true) when it ended at a cut (an urgent write).
 async fn write_some(
     store: &Store,
     cfg: &WriterConfig,
     buffer: &mut VecDeque<Bar>,
     cuts: &mut VecDeque<usize>,
     stats: &WriterStats,
-) -> Result<(), crate::StoreError> {
-    let n = buffer
-        .len()
-        .min(cfg.max_batch)
-        .min(cuts.front().copied().unwrap_or(usize::MAX));
+) -> Result<bool, crate::StoreError> {
+    let cut = cuts.front().copied().unwrap_or(usize::MAX);
+    let n = buffer.len().min(cfg.max_batch).min(cut);
     let batch: Vec<Bar> = buffer.iter().take(n).cloned().collect();
     let t = Instant::now();
     store.upsert_bars(&batch).await?;
@@ -340,5 +348,5 @@ async fn write_some(
     stats.batches.fetch_add(1, Ordering::Relaxed);
     stats.last_batch_us.store(us, Ordering::Relaxed);
     stats.batch_us_total.fetch_add(us, Ordering::Relaxed);
-    Ok(())
+    Ok(n == cut)
 }

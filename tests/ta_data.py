@@ -53,4 +53,23 @@ def cases() -> list[tuple[str, dict[str, np.ndarray]]]:
     out.append(("gapped2000", random_walk(2000, seed=7, gaps=True)))
     out.append(("gapped500", random_walk(500, seed=8, gaps=True)))
     out.append(("flat300", flat(300)))
+    # Prices TA-Lib accepts that markets rarely print: negative (spreads, some futures) and
+    # zero, where typical-price flows and divisions by price behave differently.
+    out.append(("negative2000", shifted(random_walk(2000, seed=11), -200.0)))
+    out.append(("crossing1500", shifted(random_walk(1500, seed=12), -100.0)))
+    out.append(("zeros500", zeroed(random_walk(500, seed=13))))
     return out
+
+
+def shifted(d: dict[str, np.ndarray], by: float) -> dict[str, np.ndarray]:
+    """Prices moved by `by` (a walk around 100 moved by -100 crosses zero again and again)."""
+    return {k: (v + by if k in ("open", "high", "low", "close") else v) for k, v in d.items()}
+
+
+def zeroed(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Stretches of bars with every price 0."""
+    z = (np.arange(len(d["close"])) % 50) < 10
+    return {
+        k: (np.where(z, 0.0, v) if k in ("open", "high", "low", "close") else v)
+        for k, v in d.items()
+    }

@@ -6,7 +6,7 @@ One function per registry entry, with the registry's parameter names and default
     ta.macd(close, fast=12, slow=26, signal=9)      -> {"macd": …, "signal": …, "histogram": …}
     ta.atr(high, low, close, length=14)             -> array
     ta.compute("RSI_14", close=close)               -> array (or dict for multi-output)
-    s = ta.Stream("RSI_14"); s.update(close=101.5)  -> float (or dict)
+    s = ta.Stream("RSI_14"); s.update(close=101.5)  -> float (StreamValues if several outputs)
 
 Inputs: anything convertible to float64 arrays (lists, numpy arrays, pandas Series); pandas
 Series in gives Series out with the same index. Bar ``time`` (for VWAP/CPR sessions) may be

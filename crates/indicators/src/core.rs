@@ -27,10 +27,11 @@ impl Bar {
     }
 }
 
-/// TA-Lib's `TA_IS_ZERO`: |v| < 1e-8.
+/// TA-Lib's `TA_IS_ZERO`: |v| < 1e-14 (TA-Lib 0.6's epsilon; 0.4 used 1e-8). Found where the
+/// two disagree, on prices at zero: a slow SMA of 2.8e-14 is divided by, one of 8.5e-15 is not.
 #[inline]
 pub fn is_zero(v: f64) -> bool {
-    -0.000_000_01 < v && v < 0.000_000_01
+    -1e-14 < v && v < 1e-14
 }
 
 /// TA-Lib's true range of a bar given the previous close.
@@ -474,155 +475,90 @@ impl SliceDeque {
     }
 }
 
-/// Rolling extreme of the last `n` values for every position (van Herk / Gil-Werman: block
-/// prefix and suffix extremes, branch-free, O(1) per value). `pick` is `f64::max` or `f64::min`,
-/// so NaN values are ignored and a window of only NaN gives NaN. Positions before `n - 1` are NaN.
+/// Extremes of the last `n` values at every position, in one forward pass with O(n) scratch
+/// (van Herk / Gil-Werman by blocks of `n`: a window ending at `i` is the tail of the previous
+/// block — its suffix extreme, computed once per block — joined with the head of the current
+/// block — a running prefix extreme). Branch-free, the same cost for every window length, no
+/// allocation of the series' size. `pick` is `f64::max` or `f64::min`: NaN is its neutral
+/// value, so NaN inputs are ignored and a window of only NaN gives NaN. `emit(i, extreme)` for
+/// every `i >= n - 1`.
 #[inline]
-fn rolling_extreme(x: &[f64], n: usize, pick: impl Fn(f64, f64) -> f64) -> Vec<f64> {
+fn for_each_extreme(
+    x: &[f64],
+    n: usize,
+    pick: impl Fn(f64, f64) -> f64,
+    mut emit: impl FnMut(usize, f64),
+) {
     let n = n.max(1);
     let len = x.len();
-    let (mut prefix, mut suffix) = (x.to_vec(), x.to_vec());
+    // suffix[j]: extreme of the previous block from its j-th value on; suffix[n] is neutral.
+    let mut suffix = vec![f64::NAN; n + 1];
     let mut start = 0;
     while start < len {
-        let end = (start + n).min(len);
-        for i in start + 1..end {
-            prefix[i] = pick(prefix[i - 1], x[i]);
+        if start >= n {
+            let prev = &x[start - n..start];
+            for j in (0..n).rev() {
+                suffix[j] = pick(suffix[j + 1], prev[j]);
+            }
         }
-        for i in (start..end - 1).rev() {
-            suffix[i] = pick(suffix[i + 1], x[i]);
+        let end = (start + n).min(len);
+        let mut prefix = f64::NAN;
+        // The window ending at i starts at i + 1 - n: in the previous block at offset
+        // i + 1 - start, or (offset n) exactly at this block's start.
+        for (i, &v) in x.iter().enumerate().take(end).skip(start) {
+            prefix = pick(prefix, v);
+            if i + 1 >= n {
+                emit(i, pick(suffix[i + 1 - start], prefix));
+            }
         }
         start = end;
     }
-    let mut out = nan_vec(len);
-    if len >= n {
-        for ((o, &p), &s) in out[n - 1..].iter_mut().zip(&prefix[n - 1..]).zip(&suffix) {
-            *o = pick(s, p);
-        }
-    }
-    out
 }
 
-/// Windows up to this length use the scan method in [`rolling_max`]/[`rolling_min`]; longer
-/// ones the block method (whose cost does not depend on the window).
-const SCAN_MAX_WINDOW: usize = 64;
-
-/// TA-Lib's method for short windows: remember where the extreme is, compare each new value
-/// with it, and rescan the window only when the extreme leaves it (rare on market data).
-/// `better(a, b)` is `a >= b` for a max; NaN values never win, so they are ignored.
-#[inline]
-fn rolling_scan(x: &[f64], n: usize, better: impl Fn(f64, f64) -> bool) -> Vec<f64> {
-    let len = x.len();
-    let mut out = nan_vec(len);
-    let mut best_idx: Option<usize> = None;
-    let mut best = f64::NAN;
-    for i in 0..len {
-        let trailing = (i + 1).saturating_sub(n);
-        let v = x[i];
-        match best_idx {
-            Some(b) if b >= trailing => {
-                if better(v, best) {
-                    best_idx = Some(i);
-                    best = v;
-                }
-            }
-            _ => {
-                best_idx = None;
-                best = f64::NAN;
-                for (j, &w) in x[trailing..=i].iter().enumerate() {
-                    if !w.is_nan() && (best_idx.is_none() || better(w, best)) {
-                        best_idx = Some(trailing + j);
-                        best = w;
-                    }
-                }
-            }
-        }
-        if i + 1 >= n {
-            out[i] = best;
-        }
-    }
-    out
-}
-
-/// Highest `high` and lowest `low` of the last `n` bars, visited in one pass: `f(i, highest,
-/// lowest)` for every `i >= n - 1` (NaN ignored; a window of only NaN gives NaN). TA-Lib's
-/// method — remember where each extreme is and rescan only when it leaves the window — with
-/// both columns in the same loop. Falls back to the block method for long windows.
+/// Highest `high` and lowest `low` of the last `n` bars: `f(i, highest, lowest)` for every
+/// `i >= n - 1` (NaN ignored; a window of only NaN gives NaN). Both columns in one pass, by the
+/// block method of [`for_each_extreme`].
 pub fn for_each_high_low(high: &[f64], low: &[f64], n: usize, mut f: impl FnMut(usize, f64, f64)) {
     let n = n.max(1);
     let len = high.len().min(low.len());
-    if n > SCAN_MAX_WINDOW {
-        let (hi, lo) = (
-            rolling_extreme(high, n, f64::max),
-            rolling_extreme(low, n, f64::min),
-        );
-        for i in n - 1..len {
-            f(i, hi[i], lo[i]);
-        }
-        return;
-    }
-    let (mut hi_idx, mut lo_idx) = (0usize, 0usize);
-    let (mut hv, mut lv) = (f64::NAN, f64::NAN);
-    let (mut have_hi, mut have_lo) = (false, false);
-    for today in 0..len {
-        let trailing = (today + 1).saturating_sub(n);
-        let l = low[today];
-        if !have_lo || lo_idx < trailing {
-            have_lo = false;
-            lv = f64::INFINITY;
-            for (j, &v) in low[trailing..=today].iter().enumerate() {
-                if v < lv || (!have_lo && v == lv) {
-                    lv = v;
-                    lo_idx = trailing + j;
-                    have_lo = true;
-                }
+    let (high, low) = (&high[..len], &low[..len]);
+    let mut suf_hi = vec![f64::NAN; n + 1];
+    let mut suf_lo = vec![f64::NAN; n + 1];
+    let mut start = 0;
+    while start < len {
+        if start >= n {
+            let (ph, pl) = (&high[start - n..start], &low[start - n..start]);
+            for j in (0..n).rev() {
+                suf_hi[j] = f64::max(suf_hi[j + 1], ph[j]);
+                suf_lo[j] = f64::min(suf_lo[j + 1], pl[j]);
             }
-        } else if l <= lv {
-            lv = l;
-            lo_idx = today;
         }
-        let h = high[today];
-        if !have_hi || hi_idx < trailing {
-            have_hi = false;
-            hv = f64::NEG_INFINITY;
-            for (j, &v) in high[trailing..=today].iter().enumerate() {
-                if v > hv || (!have_hi && v == hv) {
-                    hv = v;
-                    hi_idx = trailing + j;
-                    have_hi = true;
-                }
+        let end = (start + n).min(len);
+        let (mut pre_hi, mut pre_lo) = (f64::NAN, f64::NAN);
+        for i in start..end {
+            pre_hi = f64::max(pre_hi, high[i]);
+            pre_lo = f64::min(pre_lo, low[i]);
+            if i + 1 >= n {
+                let k = i + 1 - start;
+                f(i, f64::max(suf_hi[k], pre_hi), f64::min(suf_lo[k], pre_lo));
             }
-        } else if h >= hv {
-            hv = h;
-            hi_idx = today;
         }
-        if today + 1 >= n {
-            f(
-                today,
-                if have_hi { hv } else { f64::NAN },
-                if have_lo { lv } else { f64::NAN },
-            );
-        }
+        start = end;
     }
 }
 
-/// Rolling maximum of the last `n` values (NaN ignored); see [`rolling_extreme`].
+/// Rolling maximum of the last `n` values (NaN ignored); positions before `n - 1` are NaN.
 pub fn rolling_max(x: &[f64], n: usize) -> Vec<f64> {
-    let n = n.max(1);
-    if n <= SCAN_MAX_WINDOW {
-        rolling_scan(x, n, |a, b| a >= b)
-    } else {
-        rolling_extreme(x, n, f64::max)
-    }
+    let mut out = nan_vec(x.len());
+    for_each_extreme(x, n, f64::max, |i, v| out[i] = v);
+    out
 }
 
 /// Rolling minimum of the last `n` values (NaN ignored).
 pub fn rolling_min(x: &[f64], n: usize) -> Vec<f64> {
-    let n = n.max(1);
-    if n <= SCAN_MAX_WINDOW {
-        rolling_scan(x, n, |a, b| a <= b)
-    } else {
-        rolling_extreme(x, n, f64::min)
-    }
+    let mut out = nan_vec(x.len());
+    for_each_extreme(x, n, f64::min, |i, v| out[i] = v);
+    out
 }
 
 #[cfg(test)]
@@ -664,20 +600,21 @@ mod tests {
         assert_eq!(got, vec![5.0, 4.0, 4.0, 6.0]);
         let x = [1.0, f64::NAN, 3.0, 2.0, f64::NAN, f64::NAN, f64::NAN, 5.0];
         let (hi, lo) = (rolling_max(&x, 3), rolling_min(&x, 3));
-        let (bhi, blo) = (
-            rolling_extreme(&x, 3, f64::max),
-            rolling_extreme(&x, 3, f64::min),
-        );
+        // Against the definition: the extreme of the window's non-NaN values.
+        let brute = |i: usize, max: bool| {
+            let w = x[i + 1 - 3..=i].iter().copied().filter(|v| !v.is_nan());
+            if max {
+                w.fold(f64::NAN, f64::max)
+            } else {
+                w.fold(f64::NAN, f64::min)
+            }
+        };
         for i in 2..x.len() {
-            assert!(
-                hi[i] == bhi[i] || (hi[i].is_nan() && bhi[i].is_nan()),
-                "{i}"
-            );
-            assert!(
-                lo[i] == blo[i] || (lo[i].is_nan() && blo[i].is_nan()),
-                "{i}"
-            );
+            let (bhi, blo) = (brute(i, true), brute(i, false));
+            assert!(hi[i] == bhi || (hi[i].is_nan() && bhi.is_nan()), "{i}");
+            assert!(lo[i] == blo || (lo[i].is_nan() && blo.is_nan()), "{i}");
         }
+        assert!(hi[..2].iter().all(|v| v.is_nan()));
         let mut mx = RollingExtreme::max(3);
         let mut mn = RollingExtreme::min(3);
         for i in 0..x.len() {
@@ -711,5 +648,37 @@ mod tests {
         let out: Vec<f64> = [1.0, 2.0, 3.0, 4.0].iter().map(|&x| w.next(x)).collect();
         assert_eq!(out[2], (1.0 + 4.0 + 9.0) / 6.0);
         assert_eq!(out[3], (2.0 + 6.0 + 12.0) / 6.0);
+    }
+
+    proptest::proptest! {
+        /// Rolling extremes agree with the definition (the extreme of the window's non-NaN
+        /// values, NaN when it has none) for any window and any data with NaN in it.
+        #[test]
+        fn rolling_extremes_match_the_definition(
+            x in proptest::collection::vec(
+                proptest::prop_oneof![4 => -1e3f64..1e3, 1 => proptest::strategy::Just(f64::NAN)],
+                0..300,
+            ),
+            n in 1usize..40,
+        ) {
+            let (hi, lo) = (rolling_max(&x, n), rolling_min(&x, n));
+            let mut seen = vec![false; x.len()];
+            let neg: Vec<f64> = x.iter().map(|v| -v).collect();
+            for_each_high_low(&x, &neg, n, |i, h, l| {
+                seen[i] = true;
+                let w = x[i + 1 - n..=i].iter().copied().filter(|v| !v.is_nan());
+                let (bh, bl) = (w.clone().fold(f64::NAN, f64::max), w.fold(f64::NAN, f64::min));
+                let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+                assert!(same(h, bh) && same(hi[i], bh), "max at {i}: {h} {} vs {bh}", hi[i]);
+                assert!(same(-l, bh), "high/low pass min at {i}");
+                assert!(same(lo[i], bl), "min at {i}: {} vs {bl}", lo[i]);
+            });
+            for (i, s) in seen.iter().enumerate() {
+                assert_eq!(*s, i + 1 >= n, "visited {i}");
+                if i + 1 < n {
+                    assert!(hi[i].is_nan() && lo[i].is_nan());
+                }
+            }
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! DC — Donchian channels: upper = highest high over n, lower = lowest low, middle = mean.
 use crate::Indicator;
-use crate::core::{Bar, RollingExtreme, rolling_max, rolling_min};
+use crate::core::{Bar, RollingExtreme, for_each_high_low};
 
 #[derive(Debug, Clone)]
 pub struct Dc {
@@ -41,12 +41,15 @@ impl Indicator for Dc {
 }
 
 pub fn dc(high: &[f64], low: &[f64], length: usize) -> [Vec<f64>; 3] {
-    let n = length.max(1);
-    let (upper, lower) = (rolling_max(high, n), rolling_min(low, n));
-    let middle = upper
-        .iter()
-        .zip(&lower)
-        .map(|(u, l)| (u + l) / 2.0)
-        .collect();
+    let len = high.len().min(low.len());
+    let mut upper = crate::core::nan_vec(high.len());
+    let mut middle = crate::core::nan_vec(high.len());
+    let mut lower = crate::core::nan_vec(low.len());
+    // One pass over both columns, each output written once.
+    for_each_high_low(&high[..len], &low[..len], length, |i, h, l| {
+        upper[i] = h;
+        lower[i] = l;
+        middle[i] = (h + l) / 2.0;
+    });
     [upper, middle, lower]
 }

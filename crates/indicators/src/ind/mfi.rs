@@ -1,5 +1,6 @@
 //! MFI — TA-Lib MFI: money flow (typical price × volume) split by the typical price's direction,
-//! summed over `length` bars; 0 when the total flow is below 1.
+//! summed over `length` bars; 0 when the total flow is below 1, and kept in [0, 100] as TA-Lib
+//! keeps it (flows of negative typical prices can otherwise push the ratio outside).
 use crate::Indicator;
 use crate::core::Bar;
 
@@ -66,7 +67,7 @@ impl Mfi {
         if total < 1.0 {
             0.0
         } else {
-            100.0 * (self.pos_sum / total)
+            (100.0 * (self.pos_sum / total)).clamp(0.0, 100.0)
         }
     }
 }
@@ -111,7 +112,7 @@ pub fn mfi(high: &[f64], low: &[f64], close: &[f64], volume: &[f64], length: usi
             out[i] = if total < 1.0 {
                 0.0
             } else {
-                100.0 * (pos_sum / total)
+                (100.0 * (pos_sum / total)).clamp(0.0, 100.0)
             };
         }
     }

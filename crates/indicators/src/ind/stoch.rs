@@ -96,21 +96,45 @@ pub fn stoch(
 ) -> [Vec<f64>; 2] {
     let (k, d, smooth_k) = (k.max(1), d.max(1), smooth_k.max(1));
     let len = close.len();
-    let mut fast = crate::core::nan_vec(len);
-    for_each_high_low(high, low, k, |i, highest, lowest| {
+    let mut slow_k = crate::core::nan_vec(len);
+    let mut slow_d = crate::core::nan_vec(len);
+    // TA-Lib aligns both outputs to the start of %D.
+    let start = k + smooth_k + d - 3;
+    // One pass: fast %K, its SMA (slow %K) and that one's SMA (%D) as running sums, in the
+    // order of `sma_into` (add the new, divide, subtract the oldest), so the values are those
+    // of three separate passes, bit for bit, without the intermediate series.
+    let (skf, df) = (smooth_k as f64, d as f64);
+    let (mut fast_ring, mut k_ring) = (vec![0.0; smooth_k], vec![0.0; d]);
+    let (mut t1, mut t2) = (0.0, 0.0);
+    let (mut j, mut m) = (0usize, 0usize);
+    let hl_len = high.len().min(low.len()).min(len);
+    for_each_high_low(&high[..hl_len], &low[..hl_len], k, |i, highest, lowest| {
         let diff = (highest - lowest) / 100.0;
-        fast[i] = if diff != 0.0 {
+        let fast = if diff != 0.0 {
             (close[i] - lowest) / diff
         } else {
             0.0
         };
+        t1 += fast;
+        fast_ring[j % smooth_k] = fast;
+        j += 1;
+        if j < smooth_k {
+            return;
+        }
+        let sk = t1 / skf;
+        t1 -= fast_ring[j % smooth_k];
+        t2 += sk;
+        k_ring[m % d] = sk;
+        m += 1;
+        if m < d {
+            return;
+        }
+        let sd = t2 / df;
+        t2 -= k_ring[m % d];
+        if i >= start {
+            slow_k[i] = sk;
+        }
+        slow_d[i] = sd;
     });
-    let mut slow_k = crate::core::nan_vec(len);
-    crate::core::sma_into(&fast, k - 1, smooth_k, &mut slow_k);
-    let mut slow_d = crate::core::nan_vec(len);
-    crate::core::sma_into(&slow_k, k + smooth_k - 2, d, &mut slow_d);
-    // TA-Lib aligns both outputs to the start of %D.
-    let start = (k + smooth_k + d - 3).min(len);
-    slow_k[..start].fill(f64::NAN);
     [slow_k, slow_d]
 }

@@ -14,8 +14,9 @@ wheel ships (build both in release for real figures: `maturin develop --release`
 3. Stream throughput: quote updates/s delivered to Python from a `NIFTY*` quote subscription
    (every NIFTY contract) while the simulator ticks every 100 ms, against the quotes the server
    published in the same window (latest-wins coalescing shows as the difference).
-4. Bar close → consumer: the server stamps each bar close (`closed_at`, epoch ms, after the bar
-   is stored); the consumer's clock at arrival minus that, p50/p99, over `--bars` closes of a
+4. Bar close → consumer: the server stamps each bar close (`closed_at`, epoch ms, when its
+   bar clock closes the bar — before it is stored, so the figure includes the write the stream
+   waits for); the consumer's clock at arrival minus that, p50/p99, over `--bars` closes of a
    1-minute subscription on a 30x demo clock (one close every 2 s).
 """
 

@@ -100,12 +100,10 @@ pub fn stoch(
     let mut slow_d = crate::core::nan_vec(len);
     // TA-Lib aligns both outputs to the start of %D.
     let start = k + smooth_k + d - 3;
-    // One pass: fast %K, its SMA (slow %K) and that one's SMA (%D) as running sums, in the
-    // order of `sma_into` (add the new, divide, subtract the oldest), so the values are those
-    // of three separate passes, bit for bit, without the intermediate series.
-    let (skf, df) = (smooth_k as f64, d as f64);
-    let (mut fast_ring, mut k_ring) = (vec![0.0; smooth_k], vec![0.0; d]);
-    let (mut t1, mut t2) = (0.0, 0.0);
+    // One pass: fast %K feeds the stream's own SMA cores (slow %K, then %D), so the values are
+    // those of the streaming indicator and of three separate TA-Lib passes, bit for bit,
+    // without the intermediate series.
+    let (mut sma_k, mut sma_d) = (SmaCore::new(smooth_k), SmaCore::new(d));
     let (mut j, mut m) = (0usize, 0usize);
     let hl_len = high.len().min(low.len()).min(len);
     for_each_high_low(&high[..hl_len], &low[..hl_len], k, |i, highest, lowest| {
@@ -115,22 +113,16 @@ pub fn stoch(
         } else {
             0.0
         };
-        t1 += fast;
-        fast_ring[j % smooth_k] = fast;
+        let sk = sma_k.next(fast);
         j += 1;
         if j < smooth_k {
             return;
         }
-        let sk = t1 / skf;
-        t1 -= fast_ring[j % smooth_k];
-        t2 += sk;
-        k_ring[m % d] = sk;
+        let sd = sma_d.next(sk);
         m += 1;
         if m < d {
             return;
         }
-        let sd = t2 / df;
-        t2 -= k_ring[m % d];
         if i >= start {
             slow_k[i] = sk;
         }

@@ -18,6 +18,7 @@ pub mod series;
 pub mod serve;
 pub mod state;
 pub mod trading;
+pub mod ui;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -63,7 +64,7 @@ fn inner_app(state: Arc<AppState>) -> Router {
             async move { axum::Json(doc) }
         }),
     );
-    layered(routes, state)
+    layered(routes.merge(ui::router()), state)
 }
 
 /// The OpenAPI document of [`app`].

@@ -30,6 +30,9 @@ pub struct Quote {
     /// Cumulative day volume.
     pub volume: u64,
     pub oi: Option<u64>,
+    /// The first open interest seen on the quote's day (the day's opening OI, or the first one
+    /// seen since this process started mid-session): `oi - oi_open` is the day's OI change.
+    pub oi_open: Option<u64>,
     /// The touch and its sizes from the last tick that carried a book (None: unknown).
     pub bid: Option<f64>,
     pub ask: Option<f64>,
@@ -56,6 +59,12 @@ pub struct Quote {
 }
 
 impl Quote {
+    /// The day's change in open interest (see [`Quote::oi_open`]).
+    pub fn oi_change(&self) -> Option<i64> {
+        let (now, open) = (self.oi?, self.oi_open?);
+        Some(i64::try_from(now).ok()? - i64::try_from(open).ok()?)
+    }
+
     /// Milliseconds since the quote's exchange time.
     pub fn age_ms(&self, now_ms: i64) -> i64 {
         (now_ms - self.exchange_ts_ms).max(0)
@@ -339,6 +348,7 @@ impl Snapshot {
                 low: t.price,
                 volume: 0,
                 oi: None,
+                oi_open: None,
                 bid: None,
                 ask: None,
                 bid_qty: None,
@@ -366,6 +376,7 @@ impl Snapshot {
             q.open = t.price;
             q.high = t.price;
             q.low = t.price;
+            q.oi_open = None;
         }
         q.ltp = t.price;
         q.high = q.high.max(t.price);
@@ -383,6 +394,9 @@ impl Snapshot {
             q.volume = v;
         }
         q.oi = t.oi.or(q.oi);
+        if q.oi_open.is_none() {
+            q.oi_open = t.oi;
+        }
         // The book is replaced as a whole by a tick that carries one (sides from different
         // ticks could cross); a tick without one leaves it as the last book seen.
         if t.has_book() {

@@ -765,6 +765,8 @@ pub struct ListResponse {
     pub status: &'static str,
     pub total: usize,
     pub categories: Vec<&'static str>,
+    /// The timeframes every indicator, candle and stream route accepts (canonical spellings).
+    pub timeframes: Vec<&'static str>,
     pub indicators: Vec<DefinitionOut>,
 }
 
@@ -819,6 +821,7 @@ pub async fn list(ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<ListResponse>
         status: "success",
         total: indicators.len(),
         categories: Category::ALL.iter().map(|c| c.as_str()).collect(),
+        timeframes: Timeframe::ALL.iter().map(|t| t.as_str()).collect(),
         indicators,
     }))
 }

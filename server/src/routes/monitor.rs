@@ -55,6 +55,9 @@ pub struct QuoteOut {
     pub low: f64,
     pub volume: u64,
     pub oi: Option<u64>,
+    /// Change of open interest on the day: since the day's first OI (or, when the server started
+    /// mid-session, the first one it saw).
+    pub oi_change: Option<i64>,
     /// The touch and the units there; null when the feed sends no book (`book: "unknown"`).
     pub bid: Option<f64>,
     pub ask: Option<f64>,
@@ -101,6 +104,7 @@ impl QuoteOut {
             low: q.low,
             volume: q.volume,
             oi: q.oi,
+            oi_change: q.oi_change(),
             bid: q.bid,
             ask: q.ask,
             bid_qty: q.bid_qty,

@@ -1,8 +1,9 @@
 //! The WebSockets: `/indicators/stream` (indicator updates on every bar close, or on every
 //! change of the forming bar with `"mode": "tick"`) and `/monitor/stream` (quotes of one
-//! underlying as they change, latest wins per instrument). Both authenticate with `?token=`, an
-//! `Authorization` header or (indicators) a first `{"action": "auth", "token": …}` message, and
-//! close with 1008 when that fails. Each connection polls the shared series cache and snapshot
+//! underlying as they change, latest wins per instrument). All three authenticate with `?token=`,
+//! an `Authorization` header or a first `{"action": "auth", "token": …}` message (what a browser
+//! sends: it cannot set headers, and a token in a URL ends up in logs), and close with 1008 when
+//! that fails. Each connection polls the shared series cache and snapshot
 //! every [`POLL`]; a slow client only delays itself.
 
 use std::collections::HashMap;
@@ -125,6 +126,26 @@ fn error_msg(code: &str, message: impl std::fmt::Display) -> Value {
     json!({"type": "error", "error_code": code, "message": message.to_string()})
 }
 
+/// The token of a connection's first message, `{"action": "auth", "token": …}` (waiting at most
+/// [`AUTH_TIMEOUT`]); the reason to close otherwise.
+async fn first_message_token(socket: &mut WebSocket) -> Result<String, String> {
+    const EXPECTED: &str = "the first message must be {\"action\": \"auth\", \"token\": …}";
+    match tokio::time::timeout(AUTH_TIMEOUT, socket.recv()).await {
+        Ok(Some(Ok(Message::Text(text)))) if text.len() <= MAX_MESSAGE_BYTES => {
+            match serde_json::from_str::<ClientMsg>(&text) {
+                Ok(ClientMsg {
+                    action: Some(a),
+                    token: Some(t),
+                    ..
+                }) if a == "auth" => Ok(t),
+                _ => Err(EXPECTED.into()),
+            }
+        }
+        Ok(_) => Err(EXPECTED.into()),
+        Err(_) => Err("no authentication within 10 s".into()),
+    }
+}
+
 fn api_error_msg(e: &ApiError) -> Value {
     error_msg(e.code, &e.detail)
 }
@@ -168,7 +189,7 @@ struct Sub {
     tf: Timeframe,
     ids: Vec<(String, IndicatorId)>,
     mode: Mode,
-    /// Also report each closed bar (`"bars": true`).
+    /// Also report each closed bar (`"bars": true`), and in tick mode the forming one.
     bars: bool,
     /// Start of the newest closed bar already reported (or seen at subscription).
     last_closed: Option<i64>,
@@ -197,7 +218,8 @@ struct ClientMsg {
     #[serde(default)]
     indicators: Vec<IndicatorSpec>,
     mode: Option<String>,
-    /// Subscribe: also send each closed bar; unsubscribe: stop sending them.
+    /// Subscribe: also send each closed bar (in tick mode also the forming bar, `complete:
+    /// false`, on every change); unsubscribe: stop sending them.
     #[serde(default)]
     bars: bool,
 }
@@ -211,17 +233,9 @@ async fn indicator_session(
     // Authentication: the token given with the upgrade, else the first message.
     let authed = match token {
         Some(t) => authenticate(&state, &t, &peer).await,
-        None => match tokio::time::timeout(AUTH_TIMEOUT, socket.recv()).await {
-            Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str::<ClientMsg>(&text) {
-                Ok(ClientMsg {
-                    action: Some(a),
-                    token: Some(t),
-                    ..
-                }) if a == "auth" => authenticate(&state, &t, &peer).await,
-                _ => Err("the first message must be {\"action\": \"auth\", \"token\": …}".into()),
-            },
-            Ok(_) => Err("the first message must be {\"action\": \"auth\", \"token\": …}".into()),
-            Err(_) => Err("no authentication within 10 s".into()),
+        None => match first_message_token(&mut socket).await {
+            Ok(t) => authenticate(&state, &t, &peer).await,
+            Err(why) => Err(why),
         },
     };
     if let Err(why) = authed {
@@ -485,6 +499,12 @@ fn stored_closed<'a>(
 }
 
 fn bar_msg(state: &AppState, sub: &Sub, b: &stocksblitz_market::Bar) -> Value {
+    bar_json(state, sub, b, true)
+}
+
+/// A bar message; `complete: false` is the forming bar (tick mode), which later messages of the
+/// same `time` replace.
+fn bar_json(state: &AppState, sub: &Sub, b: &stocksblitz_market::Bar, complete: bool) -> Value {
     // A bar of a longer timeframe closes with its last minute.
     let last_minute = b.start + (sub.tf.seconds() - 60).max(0);
     json!({
@@ -498,10 +518,11 @@ fn bar_msg(state: &AppState, sub: &Sub, b: &stocksblitz_market::Bar) -> Value {
         "close": b.close,
         "volume": b.volume,
         "oi": b.oi,
-        "complete": true,
+        "complete": complete,
         // When the server closed the bar (epoch ms; null when it closed before this process
-        // started or long ago): the feed's latency is the time of arrival minus this.
-        "closed_at": state.pipeline.closed_at(&sub.symbol, last_minute),
+        // started or long ago, or while it forms): the feed's latency is the time of arrival
+        // minus this.
+        "closed_at": if complete { state.pipeline.closed_at(&sub.symbol, last_minute) } else { None },
     })
 }
 
@@ -578,6 +599,20 @@ async fn updates(state: &AppState, subs: &mut [Sub]) -> Vec<Value> {
                 }
             }
             Mode::Tick => {
+                if sub.bars {
+                    // Bars closed (and stored) since the last poll, then the forming bar.
+                    let closed = stored_closed(state, sub, &series);
+                    let from = sub
+                        .last_closed
+                        .map_or(0, |t| closed.partition_point(|b| b.start <= t));
+                    let new = &closed[from.max(closed.len().saturating_sub(MAX_CATCH_UP_BARS))..];
+                    for bar in new {
+                        out.push(bar_json(state, sub, bar, true));
+                    }
+                    if let Some(last) = new.last() {
+                        sub.last_closed = Some(last.start);
+                    }
+                }
                 if sub
                     .last_series
                     .as_ref()
@@ -588,6 +623,10 @@ async fn updates(state: &AppState, subs: &mut [Sub]) -> Vec<Value> {
                 let Some(last) = series.bars.last() else {
                     continue;
                 };
+                if sub.bars && series.last_forming && sub.last_closed.is_none_or(|t| last.start > t)
+                {
+                    out.push(bar_json(state, sub, last, false));
+                }
                 let candle_time = last.start;
                 for (sent, id) in &sub.ids {
                     let Ok(tail) = tail_values(id, sub.tf, &series.bars, 1) else {
@@ -646,15 +685,31 @@ async fn monitor_session(
     peer: Peer,
     underlying: Option<String>,
 ) {
+    // A token given with the upgrade; else the first message authenticates (what a browser,
+    // which cannot set headers on a WebSocket, sends), acknowledged with a success message.
+    let first_message = token.is_none();
     let authed = match token {
         Some(t) => authenticate(&state, &t, &peer).await,
-        None => Err("a token is required (?token= or Authorization)".into()),
+        None => match first_message_token(&mut socket).await {
+            Ok(t) => authenticate(&state, &t, &peer).await,
+            Err(why) => Err(why),
+        },
     };
     if let Err(why) = authed {
         close_policy(socket, why).await;
         return;
     }
     let _open = crate::metrics::OpenSocket::new(&state.metrics);
+    if first_message
+        && !send(
+            &state.metrics,
+            &mut socket,
+            &json!({"type": "success", "action": "auth"}),
+        )
+        .await
+    {
+        return;
+    }
     // Last exchange/receive time sent per instrument.
     let mut sent: HashMap<String, (i64, i64)> = HashMap::new();
     let mut poll = tokio::time::interval(POLL);
@@ -777,17 +832,9 @@ async fn order_session(
     let mut rx = state.order_feed.tx.subscribe();
     let who = match token {
         Some(t) => authenticate_user(&state, &t, &peer).await,
-        None => match tokio::time::timeout(AUTH_TIMEOUT, socket.recv()).await {
-            Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str::<ClientMsg>(&text) {
-                Ok(ClientMsg {
-                    action: Some(a),
-                    token: Some(t),
-                    ..
-                }) if a == "auth" => authenticate_user(&state, &t, &peer).await,
-                _ => Err("the first message must be {\"action\": \"auth\", \"token\": …}".into()),
-            },
-            Ok(_) => Err("the first message must be {\"action\": \"auth\", \"token\": …}".into()),
-            Err(_) => Err("no authentication within 10 s".into()),
+        None => match first_message_token(&mut socket).await {
+            Ok(t) => authenticate_user(&state, &t, &peer).await,
+            Err(why) => Err(why),
         },
     };
     let who = match who {

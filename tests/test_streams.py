@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -171,11 +172,66 @@ def test_stream_authentication_failures_close_with_1008(srv: ServerProcess) -> N
     assert closed_with(ws_url(srv, "/indicators/stream", token="sb_00000000_" + "x" * 43)) == 1008
     assert closed_with(ws_url(srv, "/indicators/stream", token="not-a-token")) == 1008
     assert closed_with(ws_url(srv, "/indicators/stream"), json.dumps({"action": "ping"})) == 1008
-    assert closed_with(ws_url(srv, "/monitor/stream", underlying="NIFTY")) == 1008
-    # Authentication by first message works.
-    with ws_client.connect(ws_url(srv, "/indicators/stream")) as ws:
-        ws.send(json.dumps({"action": "auth", "token": srv.api_key()}))
-        assert recv(ws) == {"type": "success", "action": "auth"}
+    monitor = ws_url(srv, "/monitor/stream", underlying="NIFTY")
+    assert closed_with(monitor, json.dumps({"action": "ping"})) == 1008
+    assert closed_with(monitor, json.dumps({"action": "auth", "token": "not-a-token"})) == 1008
+    # Authentication by first message works on every stream (what a browser does: it cannot
+    # set headers, and a token in the URL ends up in logs).
+    for path in ("/indicators/stream", "/monitor/stream?underlying=NIFTY", "/orders/stream"):
+        with ws_client.connect(srv.url.replace("http://", "ws://") + path) as ws:
+            ws.send(json.dumps({"action": "auth", "token": srv.api_key()}))
+            assert recv(ws) == {"type": "success", "action": "auth"}, path
+            if path.startswith("/monitor"):
+                assert recv(ws)["channel"].startswith("ticker:nifty:")
+
+
+def test_tick_mode_with_bars_sends_the_forming_bar_and_each_close(tmp_path: Path) -> None:
+    """What a chart needs: the forming bar on every change (complete: false, same time until it
+    closes), then the closed bar (complete: true) — equal to /candles afterwards. (A demo clock
+    at speed 20 closes a minute bar every 3 s.)"""
+    srv = ServerProcess(
+        tmp_path / "data",
+        ["--demo-clock", "--demo-speed", "20", "--tick-interval-ms", "100", "--bar-grace-ms", "0"],
+    )
+    try:
+        srv.wait_healthy()
+        srv.wait_quotes("NIFTY")
+        forming_bar_then_close(srv)
+    finally:
+        srv.stop()
+
+
+def forming_bar_then_close(srv: ServerProcess) -> None:
+    with ws_client.connect(ws_url(srv, "/indicators/stream", token=srv.api_key())) as ws:
+        assert recv(ws)["type"] == "success"
+        ws.send(
+            json.dumps(
+                {
+                    "action": "subscribe",
+                    "symbol": "NIFTY 50",
+                    "timeframe": "1m",
+                    "mode": "tick",
+                    "bars": True,
+                    "indicators": [],
+                }
+            )
+        )
+        ok = recv(ws)
+        assert ok["type"] == "success" and ok["mode"] == "tick" and ok["bars"] is True
+        forming = recv_until(ws, lambda m: m.get("type") == "bar", 10)
+        assert forming["complete"] is False and forming["closed_at"] is None
+        assert ok["last_closed"] is None or forming["time"] > ok["last_closed"]
+        closed = recv_until(ws, lambda m: m.get("type") == "bar" and m["complete"], 30)
+        assert closed["time"] >= forming["time"] and closed["closed_at"] is not None
+        after = recv_until(ws, lambda m: m.get("type") == "bar", 10)
+        assert after["time"] > closed["time"] and after["complete"] is False
+    candles = http_get(
+        srv.url
+        + f"/candles?symbol=NIFTY%2050&timeframe=1m&from={closed['time']}&to={closed['time']}"
+    )[2]["candles"]
+    stored = next(c for c in candles if c["time"] == closed["time"])
+    for k in ("open", "high", "low", "close"):
+        assert stored[k] == closed[k], (k, stored, closed)
 
 
 def test_monitor_stream_sends_the_underlyings_quotes(srv: ServerProcess) -> None:

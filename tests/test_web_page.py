@@ -422,3 +422,60 @@ def test_the_views_fit_a_phone(browser: Any, web: ServerProcess) -> None:
         assert t.errors == [], t.errors
     finally:
         t.close()
+
+
+@pytest.fixture(scope="module")
+def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server whose access tokens live 3 s."""
+    srv = ServerProcess(
+        tmp_path_factory.mktemp("web-ttl") / "data",
+        ["--demo-clock", "--access-token-ttl-secs", "3"],
+    )
+    srv.wait_healthy()
+    srv.wait_quotes("NIFTY")
+    yield srv
+    srv.stop()
+
+
+def test_an_expired_access_token_is_renewed_without_signing_out(
+    browser: Any, short_lived: ServerProcess
+) -> None:
+    email, _, _ = user(short_lived, "ttl")
+    t = Page(browser, short_lived.url)
+    try:
+        t.sign_in(email)
+        p = t.page
+        p.wait_for_selector("#chart[data-state=ready]", timeout=15_000)
+        first = p.evaluate("JSON.parse(sessionStorage.getItem('stocksblitz.session')).access")
+        time.sleep(4)  # the token has expired
+        p.click("#nav-account")
+        p.wait_for_selector("#funds .card", timeout=10_000)
+        p.click("#nav-chart")
+        p.wait_for_selector("#chart[data-state=ready]", timeout=15_000)
+        wait_for(lambda: "live" in p.inner_text("#chart-status"), what="the stream live again")
+        second = p.evaluate("JSON.parse(sessionStorage.getItem('stocksblitz.session')).access")
+        assert second != first
+        assert p.query_selector("#signin-form") is None
+        assert t.errors == [], t.errors
+    finally:
+        t.close()
+
+
+def test_sign_in_with_an_api_key_and_sign_out(tab: Page, web: ServerProcess) -> None:
+    _, _, key = user(web, "key")
+    p = tab.page
+    p.goto(web.url + "/")
+    p.fill("#api-key", key)
+    p.click("#use-key")
+    p.wait_for_selector("#chart[data-state=ready]", timeout=15_000)
+    wait_for(lambda: "live" in p.inner_text("#chart-status"), what="the stream live")
+    assert not any(key in u for u in tab.requests)
+    p.click("#signout")
+    p.wait_for_selector("#signin-form")
+    assert p.evaluate("sessionStorage.getItem('stocksblitz.session')") is None
+    # A refused key is an error on the sign-in page, not a half-signed-in page.
+    p.fill("#api-key", "sb_00000000_" + "x" * 43)
+    p.click("#use-key")
+    p.wait_for_function("() => document.querySelector('#signin-error').textContent.length > 0")
+    assert p.query_selector("#view") is None
+    tab.errors = [e for e in tab.errors if "status of 401" not in e]

@@ -3,6 +3,13 @@
 // access token is refreshed once, shared by concurrent callers; a refresh that fails signs out.
 const STORE = "stocksblitz.session";
 
+// When to renew an access token valid for `ttl` seconds: with a fifth of its life (at most 30 s)
+// left.
+function expiry(ttl) {
+  if (!ttl) return null;
+  return Date.now() + ttl * 1000 - Math.min(30000, ttl * 200);
+}
+
 export class ApiError extends Error {
   constructor(status, code, detail) {
     super(detail || `HTTP ${status}`);
@@ -36,6 +43,14 @@ export class Api {
     return this.session?.access || this.session?.key || "";
   }
 
+  // The token, renewed first when it is about to expire (a 401 is the fallback, not the rule).
+  async freshToken() {
+    if (this.session?.refresh && this.session.expires && Date.now() >= this.session.expires) {
+      await this.refresh();
+    }
+    return this.token;
+  }
+
   onSignOut(fn) {
     this.listeners.add(fn);
   }
@@ -58,6 +73,7 @@ export class Api {
     this.save({
       access: body.access_token,
       refresh: body.refresh_token,
+      expires: expiry(body.expires_in),
       who: body.user?.email || email,
     });
   }
@@ -107,7 +123,7 @@ export class Api {
         .then(async (r) => {
           if (!r.ok) return false;
           const b = await r.json();
-          this.save({ ...this.session, access: b.access_token, refresh: b.refresh_token });
+          this.save({ ...this.session, access: b.access_token, refresh: b.refresh_token, expires: expiry(b.expires_in) });
           return true;
         })
         .catch(() => false)
@@ -125,6 +141,7 @@ export class Api {
       for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null) q.set(k, v);
       url += `?${q}`;
     }
+    await this.freshToken();
     for (let attempt = 0; ; attempt++) {
       const h = { ...(headers || {}) };
       if (this.token) h.Authorization = `Bearer ${this.token}`;

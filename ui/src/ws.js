@@ -20,7 +20,10 @@ export class Stream {
     this.ws = ws;
     this.ready = false;
     this.onState("connecting");
-    ws.onopen = () => ws.send(JSON.stringify({ action: "auth", token: this.api.token }));
+    ws.onopen = async () => {
+      const token = await this.api.freshToken();
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ action: "auth", token }));
+    };
     ws.onmessage = (ev) => {
       let msg;
       try {

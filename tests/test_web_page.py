@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import time
 import urllib.parse
 import urllib.request
@@ -479,3 +480,33 @@ def test_sign_in_with_an_api_key_and_sign_out(tab: Page, web: ServerProcess) -> 
     p.wait_for_function("() => document.querySelector('#signin-error').textContent.length > 0")
     assert p.query_selector("#view") is None
     tab.errors = [e for e in tab.errors if "status of 401" not in e]
+
+
+def test_the_committed_assets_are_what_ui_builds(tmp_path: Path) -> None:
+    """server/assets/ is reproducible from ui/ and its lock file (a clean `npm ci` and build)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed: the committed assets cannot be rebuilt here")
+    root = Path(__file__).resolve().parent.parent
+    src = tmp_path / "ui"
+    shutil.copytree(root / "ui", src, ignore=shutil.ignore_patterns("node_modules"))
+    ci = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=src,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if ci.returncode != 0:
+        pytest.skip(f"npm ci could not fetch the locked packages here: {ci.stderr[-500:]}")
+    out = tmp_path / "assets"
+    build = subprocess.run(
+        ["node", "build.mjs", str(out)], cwd=src, capture_output=True, text=True, timeout=120
+    )
+    assert build.returncode == 0, build.stderr
+    committed = sorted(p.name for p in (root / "server" / "assets").iterdir())
+    assert sorted(p.name for p in out.iterdir()) == committed
+    stale = [
+        n for n in committed if (out / n).read_bytes() != (root / "server/assets" / n).read_bytes()
+    ]
+    assert stale == [], f"rebuild with `npm --prefix ui ci && npm --prefix ui run build`: {stale}"

@@ -1,15 +1,17 @@
 // Build the page into ../server/assets (committed; the server embeds it):
 //   npm --prefix ui ci && npm --prefix ui run build
+// tests/test_web_page.py rebuilds it from a clean copy and compares the bytes.
 // Output is reproducible: the same sources and lock give the same bytes (esbuild is
 // deterministic; gzip is written without a timestamp).
 import { build } from "esbuild";
 import { gzipSync } from "node:zlib";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const out = join(here, "..", "server", "assets");
+// `node build.mjs [out-dir]`: by default the server's embedded assets.
+const out = process.argv[2] ? resolve(process.argv[2]) : join(here, "..", "server", "assets");
 mkdirSync(out, { recursive: true });
 
 const result = await build({

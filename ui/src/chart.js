@@ -242,6 +242,8 @@ export class ChartView {
     this.createChart();
     this.box.dataset.bars = String(this.bars.length);
     this.box.dataset.firstCandlesMs = String(Math.round(performance.now() - started));
+    // Since the navigation started (what a user waits for on opening the page).
+    this.box.dataset.readyAt = String(Math.round(performance.now()));
     this.box.dataset.state = "ready";
     this.setStatus(this.bars.length ? `${this.bars.length} bars` : "no bars yet");
     const results = await Promise.all(histories);

@@ -510,3 +510,49 @@ def test_the_committed_assets_are_what_ui_builds(tmp_path: Path) -> None:
         n for n in committed if (out / n).read_bytes() != (root / "server/assets" / n).read_bytes()
     ]
     assert stale == [], f"rebuild with `npm --prefix ui ci && npm --prefix ui run build`: {stale}"
+
+
+def test_a_resting_limit_order_is_modified_and_cancelled_from_the_page(
+    tab: Page, web: ServerProcess
+) -> None:
+    email, _, key = user(web, "modify")
+    fut = next(
+        i
+        for i in get(web, "/instruments", key, underlying="NIFTY")["instruments"]
+        if i["kind"] == "future"
+    )
+    ltp = get(web, "/quote", key, symbol=fut["tradingsymbol"])["ltp"]
+    tick = fut["tick_size"]
+    below = round(round(ltp * 0.97 / tick) * tick, 2)
+    tab.sign_in(email)
+    p = tab.page
+    p.click("#nav-account")
+    p.wait_for_selector("#funds .card", timeout=10_000)
+    p.fill("#t-symbol", fut["tradingsymbol"])
+    p.click(f"#t-results li[data-symbol='{fut['tradingsymbol']}']")
+    p.select_option("#t-type", "LIMIT")
+    p.fill("#t-price", str(below))
+    p.wait_for_selector("#t-margin[data-value]", timeout=10_000)
+    p.click("#t-submit")
+    p.wait_for_selector("#t-result.ok", timeout=10_000)
+    order_id = re.search(r"Order (\d+)", p.inner_text("#t-result"))
+    assert order_id is not None
+    oid = order_id.group(1)
+    row = f"#orders tr[data-order='{oid}']"
+    p.wait_for_selector(f"{row}[data-status='OPEN']", timeout=10_000)
+    account = get(web, "/accounts", key)["data"][0]["account_id"]
+
+    lower = round(below - 10 * tick, 2)
+    p.click(f"{row} button:has-text('Modify')")
+    p.fill(f"{row} input[aria-label='Price']", str(lower))
+    p.click(f"{row} button:has-text('Save')")
+    wait_for(
+        lambda: get(web, f"/accounts/{account}/orders/{oid}", key)["data"]["price"] == lower,
+        what="the modified price on the server",
+    )
+    p.wait_for_selector(f"{row}[data-status='OPEN']", timeout=10_000)
+    assert f"{lower:,.2f}".replace(",", "") in p.inner_text(row).replace(",", "")
+    p.click(f"{row} button:has-text('Cancel')")
+    p.wait_for_selector(f"{row}[data-status='CANCELLED']", timeout=10_000)
+    assert get(web, f"/accounts/{account}/orders/{oid}", key)["data"]["status"] == "CANCELLED"
+    assert get(web, f"/accounts/{account}/positions", key)["data"] == []

@@ -120,6 +120,8 @@ export class AccountView {
     const reread = throttle(() => this.refresh(), 300);
     this.stream = new Stream(this.api, `/orders/stream?account_id=${this.account.account_id}`, {
       onState: (st) => this.el.querySelector(".account")?.setAttribute("data-stream", st),
+      // Updates missed while disconnected: read the book again.
+      onReady: () => reread(),
       onMessage: (m) => {
         if (m.type === "order" || m.type === "trade" || m.error_code === "lagged") reread();
       },

@@ -362,8 +362,13 @@ export class ChartView {
   subscribe(ids) {
     const symbol = this.symbol;
     const timeframe = this.timeframe;
+    let connects = 0;
     this.stream = new Stream(this.api, "/indicators/stream", {
-      onReady: (s) => s.send({ action: "subscribe", symbol, timeframe, mode: "tick", bars: true, indicators: ids }),
+      onReady: (s) => {
+        // After a reconnect, bars may have closed unseen: read the chart again.
+        if (++connects > 1) this.load();
+        else s.send({ action: "subscribe", symbol, timeframe, mode: "tick", bars: true, indicators: ids });
+      },
       onState: (st) => this.setStatus(st === "live" ? `live · ${this.bars.length} bars` : st, st === "live" ? "live" : "muted"),
       onMessage: (m) => {
         if (m.symbol && m.symbol !== symbol) return;

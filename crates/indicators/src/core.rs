@@ -547,6 +547,76 @@ pub fn for_each_high_low(high: &[f64], low: &[f64], n: usize, mut f: impl FnMut(
     }
 }
 
+/// Where the highest `high` and the lowest `low` of the last `n` bars are: `f(i, argmax,
+/// argmin)` for every `i >= n - 1` (ties go to the most recent bar, as with [`SliceDeque`]; NaN
+/// is ignored; `usize::MAX` when the window holds only NaN). The block method of
+/// [`for_each_extreme`] carrying indices: O(1) per bar whatever the data, O(n) scratch.
+pub fn for_each_arg_high_low(
+    high: &[f64],
+    low: &[f64],
+    n: usize,
+    mut f: impl FnMut(usize, usize, usize),
+) {
+    const NONE: usize = usize::MAX;
+    let n = n.max(1);
+    let len = high.len().min(low.len());
+    let (high, low) = (&high[..len], &low[..len]);
+    // suf_*[j]: (value, index) of the previous block's extreme from its j-th bar on; the later
+    // bar wins a tie. Neutral: (∓inf, NONE), which any number replaces.
+    let mut suf_hi = vec![(f64::NEG_INFINITY, NONE); n + 1];
+    let mut suf_lo = vec![(f64::INFINITY, NONE); n + 1];
+    let mut start = 0;
+    while start < len {
+        if start >= n {
+            for j in (0..n).rev() {
+                let at = start - n + j;
+                let (h, l) = (high[at], low[at]);
+                suf_hi[j] =
+                    if h > suf_hi[j + 1].0 || (h == suf_hi[j + 1].0 && suf_hi[j + 1].1 == NONE) {
+                        (h, at)
+                    } else {
+                        suf_hi[j + 1]
+                    };
+                suf_lo[j] =
+                    if l < suf_lo[j + 1].0 || (l == suf_lo[j + 1].0 && suf_lo[j + 1].1 == NONE) {
+                        (l, at)
+                    } else {
+                        suf_lo[j + 1]
+                    };
+            }
+        }
+        let end = (start + n).min(len);
+        let (mut pre_hi, mut pre_lo) = ((f64::NEG_INFINITY, NONE), (f64::INFINITY, NONE));
+        for i in start..end {
+            let (h, l) = (high[i], low[i]);
+            // `>=`: the current bar is the most recent, it wins ties (NaN compares false).
+            if h >= pre_hi.0 {
+                pre_hi = (h, i);
+            }
+            if l <= pre_lo.0 {
+                pre_lo = (l, i);
+            }
+            if i + 1 >= n {
+                let k = i + 1 - start;
+                let (sh, sl) = (suf_hi[k], suf_lo[k]);
+                // The block's prefix is more recent than the previous block's tail.
+                let hi = if pre_hi.1 != NONE && pre_hi.0 >= sh.0 {
+                    pre_hi.1
+                } else {
+                    sh.1
+                };
+                let lo = if pre_lo.1 != NONE && pre_lo.0 <= sl.0 {
+                    pre_lo.1
+                } else {
+                    sl.1
+                };
+                f(i, hi, lo);
+            }
+        }
+        start = end;
+    }
+}
+
 /// Rolling maximum of the last `n` values (NaN ignored); positions before `n - 1` are NaN.
 pub fn rolling_max(x: &[f64], n: usize) -> Vec<f64> {
     let mut out = nan_vec(x.len());
@@ -564,6 +634,7 @@ pub fn rolling_min(x: &[f64], n: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     #[test]
     fn ring_and_extremes() {
@@ -679,6 +750,35 @@ mod tests {
                     assert!(hi[i].is_nan() && lo[i].is_nan());
                 }
             }
+        }
+
+        /// Where the extremes are (AROON): the block method agrees with the monotonic deque —
+        /// the most recent bar on ties, none for a window of NaN only — on data full of ties
+        /// (few distinct values) and NaN.
+        #[test]
+        fn rolling_arg_extremes_match_the_deque(
+            bars in proptest::collection::vec(
+                (
+                    proptest::prop_oneof![4 => (0i32..6).prop_map(f64::from), 1 => proptest::strategy::Just(f64::NAN)],
+                    proptest::prop_oneof![4 => (0i32..6).prop_map(f64::from), 1 => proptest::strategy::Just(f64::NAN)],
+                ),
+                0..300,
+            ),
+            n in 1usize..40,
+        ) {
+            let high: Vec<f64> = bars.iter().map(|b| b.0).collect();
+            let low: Vec<f64> = bars.iter().map(|b| b.1).collect();
+            let (mut dh, mut dl) = (SliceDeque::new(high.len()), SliceDeque::new(high.len()));
+            let want: Vec<(Option<usize>, Option<usize>)> = (0..high.len())
+                .map(|i| (dh.push_max(&high, i, n), dl.push_min(&low, i, n)))
+                .collect();
+            let mut seen = 0;
+            for_each_arg_high_low(&high, &low, n, |i, h, l| {
+                seen += 1;
+                let some = |x: usize| (x != usize::MAX).then_some(x);
+                assert_eq!((some(h), some(l)), want[i], "window ending at {i}");
+            });
+            assert_eq!(seen, high.len().saturating_sub(n - 1));
         }
     }
 }

@@ -1,7 +1,7 @@
 //! AROON — TA-Lib AROON (up, down over `length + 1` bars, ties to the most recent bar) and
 //! AROONOSC (oscillator).
 use crate::Indicator;
-use crate::core::{Bar, RollingExtreme, SliceDeque};
+use crate::core::{Bar, RollingExtreme, for_each_arg_high_low};
 
 #[derive(Debug, Clone)]
 pub struct Aroon {
@@ -56,22 +56,22 @@ impl Indicator for Aroon {
 /// (up, down, oscillator)
 pub fn aroon(high: &[f64], low: &[f64], length: usize) -> [Vec<f64>; 3] {
     let n = length.max(1);
-    let len = high.len();
-    let mut out: [Vec<f64>; 3] = std::array::from_fn(|_| crate::core::nan_vec(len));
-    let (mut hi, mut lo) = (SliceDeque::new(len), SliceDeque::new(len));
+    let len = high.len().min(low.len());
+    let mut out: [Vec<f64>; 3] = std::array::from_fn(|_| crate::core::nan_vec(high.len()));
+    if len <= n {
+        return out;
+    }
     let factor = 100.0 / n as f64;
     let ni = n as i64;
-    for i in 0..len {
-        let h = hi.push_max(high, i, n + 1);
-        let l = lo.push_min(low, i, n + 1);
-        if let (Some(h), Some(l)) = (h, l)
-            && i >= n
-        {
-            let (t, h, l) = (i as i64, h as i64, l as i64);
-            out[0][i] = factor * (ni - (t - h)) as f64;
-            out[1][i] = factor * (ni - (t - l)) as f64;
-            out[2][i] = factor * (h - l) as f64;
+    let [up, down, osc] = &mut out;
+    for_each_arg_high_low(high, low, n + 1, |i, h, l| {
+        if h == usize::MAX || l == usize::MAX {
+            return;
         }
-    }
+        let (t, h, l) = (i as i64, h as i64, l as i64);
+        up[i] = factor * (ni - (t - h)) as f64;
+        down[i] = factor * (ni - (t - l)) as f64;
+        osc[i] = factor * (h - l) as f64;
+    });
     out
 }

@@ -81,5 +81,61 @@ fn batch(c: &mut Criterion) {
             ))
         })
     });
+    g.bench_function("aroon_14", |b| {
+        b.iter(|| black_box(stocksblitz_indicators::ind::aroon::aroon(&high, &low, 14)))
+    });
+    g.bench_function("cci_14", |b| {
+        b.iter(|| {
+            black_box(stocksblitz_indicators::ind::cci::cci(
+                &high, &low, &close, 14,
+            ))
+        })
+    });
+    g.bench_function("natr_14", |b| {
+        b.iter(|| {
+            black_box(stocksblitz_indicators::ind::natr::natr(
+                &high, &low, &close, 14,
+            ))
+        })
+    });
+    g.bench_function("macd_12_26_9", |b| {
+        b.iter(|| black_box(stocksblitz_indicators::ind::macd::macd(&close, 12, 26, 9)))
+    });
+    g.bench_function("psar", |b| {
+        b.iter(|| {
+            black_box(stocksblitz_indicators::ind::psar::psar(
+                &high, &low, 0.02, 0.2,
+            ))
+        })
+    });
+    // The monotonic-deque AROON it replaced (reference).
+    g.bench_function("aroon_14_deque", |b| {
+        b.iter(|| {
+            use stocksblitz_indicators::core::SliceDeque;
+            let len = high.len();
+            let mut out: [Vec<f64>; 3] = std::array::from_fn(|_| vec![f64::NAN; len]);
+            let (mut hi, mut lo) = (SliceDeque::new(len), SliceDeque::new(len));
+            let factor = 100.0 / 14.0;
+            let [up, down, osc] = &mut out;
+            for (i, ((u, d), o)) in up
+                .iter_mut()
+                .zip(down.iter_mut())
+                .zip(osc.iter_mut())
+                .enumerate()
+            {
+                let h = hi.push_max(&high, i, 15);
+                let l = lo.push_min(&low, i, 15);
+                if let (Some(h), Some(l)) = (h, l)
+                    && i >= 14
+                {
+                    let (t, h, l) = (i as i64, h as i64, l as i64);
+                    *u = factor * (14 - (t - h)) as f64;
+                    *d = factor * (14 - (t - l)) as f64;
+                    *o = factor * (h - l) as f64;
+                }
+            }
+            black_box(out)
+        })
+    });
     g.finish();
 }

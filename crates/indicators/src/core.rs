@@ -561,54 +561,52 @@ pub fn for_each_arg_high_low(
     let n = n.max(1);
     let len = high.len().min(low.len());
     let (high, low) = (&high[..len], &low[..len]);
-    // suf_*[j]: (value, index) of the previous block's extreme from its j-th bar on; the later
-    // bar wins a tie. Neutral: (∓inf, NONE), which any number replaces.
-    let mut suf_hi = vec![(f64::NEG_INFINITY, NONE); n + 1];
-    let mut suf_lo = vec![(f64::INFINITY, NONE); n + 1];
+    // The previous block's extremes from its j-th bar on (value, index; the later bar wins a
+    // tie), values and indices apart so that every choice is a select, not a branch (the data
+    // decides them: branches would be mispredicted). Empty: index NONE (any number, infinities
+    // included, replaces it; NaN does not).
+    let mut sh_v = vec![f64::NEG_INFINITY; n + 1];
+    let mut sh_i = vec![NONE; n + 1];
+    let mut sl_v = vec![f64::INFINITY; n + 1];
+    let mut sl_i = vec![NONE; n + 1];
     let mut start = 0;
     while start < len {
         if start >= n {
+            let base = start - n;
             for j in (0..n).rev() {
-                let at = start - n + j;
-                let (h, l) = (high[at], low[at]);
-                suf_hi[j] =
-                    if h > suf_hi[j + 1].0 || (h == suf_hi[j + 1].0 && suf_hi[j + 1].1 == NONE) {
-                        (h, at)
-                    } else {
-                        suf_hi[j + 1]
-                    };
-                suf_lo[j] =
-                    if l < suf_lo[j + 1].0 || (l == suf_lo[j + 1].0 && suf_lo[j + 1].1 == NONE) {
-                        (l, at)
-                    } else {
-                        suf_lo[j + 1]
-                    };
+                let (h, l) = (high[base + j], low[base + j]);
+                let th = h > sh_v[j + 1] || (sh_i[j + 1] == NONE && !h.is_nan());
+                sh_v[j] = if th { h } else { sh_v[j + 1] };
+                sh_i[j] = if th { base + j } else { sh_i[j + 1] };
+                let tl = l < sl_v[j + 1] || (sl_i[j + 1] == NONE && !l.is_nan());
+                sl_v[j] = if tl { l } else { sl_v[j + 1] };
+                sl_i[j] = if tl { base + j } else { sl_i[j + 1] };
             }
         }
         let end = (start + n).min(len);
-        let (mut pre_hi, mut pre_lo) = ((f64::NEG_INFINITY, NONE), (f64::INFINITY, NONE));
+        let (mut ph_v, mut ph_i, mut pl_v, mut pl_i) =
+            (f64::NEG_INFINITY, NONE, f64::INFINITY, NONE);
         for i in start..end {
             let (h, l) = (high[i], low[i]);
             // `>=`: the current bar is the most recent, it wins ties (NaN compares false).
-            if h >= pre_hi.0 {
-                pre_hi = (h, i);
-            }
-            if l <= pre_lo.0 {
-                pre_lo = (l, i);
-            }
+            let th = h >= ph_v || (ph_i == NONE && !h.is_nan());
+            ph_v = if th { h } else { ph_v };
+            ph_i = if th { i } else { ph_i };
+            let tl = l <= pl_v || (pl_i == NONE && !l.is_nan());
+            pl_v = if tl { l } else { pl_v };
+            pl_i = if tl { i } else { pl_i };
             if i + 1 >= n {
                 let k = i + 1 - start;
-                let (sh, sl) = (suf_hi[k], suf_lo[k]);
-                // The block's prefix is more recent than the previous block's tail.
-                let hi = if pre_hi.1 != NONE && pre_hi.0 >= sh.0 {
-                    pre_hi.1
+                // This block's head is more recent than the previous block's tail.
+                let hi = if ph_i != NONE && (sh_i[k] == NONE || ph_v >= sh_v[k]) {
+                    ph_i
                 } else {
-                    sh.1
+                    sh_i[k]
                 };
-                let lo = if pre_lo.1 != NONE && pre_lo.0 <= sl.0 {
-                    pre_lo.1
+                let lo = if pl_i != NONE && (sl_i[k] == NONE || pl_v <= sl_v[k]) {
+                    pl_i
                 } else {
-                    sl.1
+                    sl_i[k]
                 };
                 f(i, hi, lo);
             }
@@ -754,13 +752,23 @@ mod tests {
 
         /// Where the extremes are (AROON): the block method agrees with the monotonic deque —
         /// the most recent bar on ties, none for a window of NaN only — on data full of ties
-        /// (few distinct values) and NaN.
+        /// (few distinct values), NaN and infinities.
         #[test]
         fn rolling_arg_extremes_match_the_deque(
             bars in proptest::collection::vec(
                 (
-                    proptest::prop_oneof![4 => (0i32..6).prop_map(f64::from), 1 => proptest::strategy::Just(f64::NAN)],
-                    proptest::prop_oneof![4 => (0i32..6).prop_map(f64::from), 1 => proptest::strategy::Just(f64::NAN)],
+                    proptest::prop_oneof![
+                        8 => (0i32..6).prop_map(f64::from),
+                        2 => proptest::strategy::Just(f64::NAN),
+                        1 => proptest::strategy::Just(f64::NEG_INFINITY),
+                        1 => proptest::strategy::Just(f64::INFINITY),
+                    ],
+                    proptest::prop_oneof![
+                        8 => (0i32..6).prop_map(f64::from),
+                        2 => proptest::strategy::Just(f64::NAN),
+                        1 => proptest::strategy::Just(f64::NEG_INFINITY),
+                        1 => proptest::strategy::Just(f64::INFINITY),
+                    ],
                 ),
                 0..300,
             ),

@@ -64,6 +64,7 @@ pub fn aroon(high: &[f64], low: &[f64], length: usize) -> [Vec<f64>; 3] {
     let factor = 100.0 / n as f64;
     let ni = n as i64;
     let [up, down, osc] = &mut out;
+    let (up, down, osc) = (&mut up[..len], &mut down[..len], &mut osc[..len]);
     for_each_arg_high_low(high, low, n + 1, |i, h, l| {
         if h == usize::MAX || l == usize::MAX {
             return;

@@ -113,14 +113,21 @@ pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3]
     let mut g = mean(&line[slow - 1..=start]);
     sig[start] = g;
     hist[start] = line[start] - g;
-    for i in start + 1..len {
-        s = ema_step(s, x[i], ks, oks);
-        f = ema_step(f, x[i], kf, okf);
+    // Zipped slices: no bounds checks in the loop.
+    let rest = start + 1;
+    for (((&v, l), sg), h) in x[rest..]
+        .iter()
+        .zip(&mut line[rest..])
+        .zip(&mut sig[rest..])
+        .zip(&mut hist[rest..])
+    {
+        s = ema_step(s, v, ks, oks);
+        f = ema_step(f, v, kf, okf);
         let m = f - s;
         g = ema_step(g, m, kg, okg);
-        line[i] = m;
-        sig[i] = g;
-        hist[i] = m - g;
+        *l = m;
+        *sg = g;
+        *h = m - g;
     }
     // The MACD line starts with the signal (TA-Lib's alignment).
     line[..start].fill(f64::NAN);

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -249,3 +250,36 @@ def test_monitor_stream_sends_the_underlyings_quotes(srv: ServerProcess) -> None
         assert opt["tradingsymbol"].startswith("NIFTY") and opt["ltp"] == opt["price"]
         ws.send(json.dumps({"action": "ping"}))
         assert recv_until(ws, lambda m: m.get("type") == "pong", 5)
+
+
+def test_streams_take_the_credential_headers_the_http_routes_take(srv: ServerProcess) -> None:
+    """One parser for HTTP and WebSockets: `bearer` in any case and `X-API-Key` work on an
+    upgrade as they do on a request."""
+    key = srv.api_key()
+    for headers in (
+        {"Authorization": f"Bearer {key}"},
+        {"Authorization": f"bearer {key}"},
+        {"Authorization": f"BEARER  {key}"},
+        {"X-API-Key": key},
+    ):
+        for path in ("/indicators/stream", "/orders/stream"):
+            with ws_client.connect(ws_url(srv, path), additional_headers=headers) as ws:
+                assert recv(ws) == {"type": "success", "action": "auth"}, (path, headers)
+        with ws_client.connect(
+            ws_url(srv, "/monitor/stream", underlying="NIFTY"), additional_headers=headers
+        ) as ws:
+            assert recv(ws)["channel"].startswith("ticker:nifty:"), headers
+        req = urllib.request.Request(srv.url + "/quote?symbol=NIFTY%2050", headers=headers)
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 200, headers
+    wrong = {"Authorization": "bearer sb_00000000_" + "x" * 43}
+    assert closed_with_headers(ws_url(srv, "/indicators/stream"), wrong) == 1008
+
+
+def closed_with_headers(url: str, headers: dict[str, str]) -> int:
+    with ws_client.connect(url, additional_headers=headers) as ws:
+        with pytest.raises(ConnectionClosed) as e:
+            for _ in range(10):
+                ws.recv(timeout=15)
+    assert e.value.rcvd is not None
+    return e.value.rcvd.code

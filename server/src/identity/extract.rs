@@ -130,21 +130,22 @@ impl Auth {
 
 /// The bearer token of a request, if any (`Authorization: Bearer`, or `X-API-Key`).
 pub fn bearer(parts: &Parts) -> Option<&str> {
-    if let Some(h) = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+    bearer_token(&parts.headers)
+}
+
+/// The credential in request headers — the one parser for HTTP routes and WebSocket upgrades:
+/// `Authorization: Bearer <token>` (the scheme in any case, RFC 7235), a bare `Authorization:
+/// <token>`, or `X-API-Key: <token>`.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    if let Some(h) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let h = h.trim();
-        return Some(
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-                .unwrap_or(h)
-                .trim(),
-        );
+        let token = match h.split_once(char::is_whitespace) {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+            _ => h,
+        };
+        return Some(token);
     }
-    parts
-        .headers
+    headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)

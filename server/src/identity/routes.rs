@@ -63,11 +63,7 @@ pub async fn register(
 ) -> Result<Response, ApiError> {
     if !st.identity.registration_open() {
         // Closed: only an admin may create accounts (with its credential on this request).
-        let token = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().strip_prefix("Bearer "))
-            .map(str::trim);
+        let token = super::extract::bearer_token(&headers);
         let admin = match token {
             Some(t) => st
                 .identity

@@ -15,7 +15,6 @@ use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
-use axum::http::header::AUTHORIZATION;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -61,8 +60,7 @@ pub struct StreamQuery {
 }
 
 fn header_token(headers: &HeaderMap) -> Option<String> {
-    let h = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
-    Some(h.strip_prefix("Bearer ").unwrap_or(h).trim().to_string())
+    crate::identity::extract::bearer_token(headers).map(str::to_string)
 }
 
 type Peer = ClientIp;

@@ -8,13 +8,8 @@ use stocksblitz_market::smile::{SmileFit, fit_svi};
 use stocksblitz_symbols::Right;
 
 fn right_of(s: &str) -> PyResult<Right> {
-    match s.to_ascii_uppercase().as_str() {
-        "CE" | "C" | "CALL" => Ok(Right::Call),
-        "PE" | "P" | "PUT" => Ok(Right::Put),
-        other => Err(PyValueError::new_err(format!(
-            "right must be CE or PE, got {other:?}"
-        ))),
-    }
+    s.parse::<Right>()
+        .map_err(|e| PyValueError::new_err(format!("right must be CE or PE, got {:?}", e.0)))
 }
 
 fn model_of(model: &str, underlying: f64, rate: f64) -> PyResult<Model> {
@@ -240,10 +235,9 @@ fn right_of_chars(chars: &[u32]) -> PyResult<Right> {
         }
         n += 1;
     }
-    match &buf[..n] {
-        b"CE" | b"C" | b"CALL" => Ok(Right::Call),
-        b"PE" | b"P" | b"PUT" => Ok(Right::Put),
-        _ => right_of(&String::from_utf8_lossy(&buf[..n])),
+    match Right::from_ascii(&buf[..n]) {
+        Some(r) => Ok(r),
+        None => right_of(&String::from_utf8_lossy(&buf[..n])),
     }
 }
 

@@ -25,7 +25,7 @@ pub use error::SymbolError;
 pub use index::{INDICES, IndexInfo, derivative_underlying, find_index};
 pub use spec::{ExpirySel, InstrumentSpec, ResolveContext, SpecError, StrikeSel};
 pub use strike::Strike;
-pub use symbol::{Exchange, Kind, MONTHS, Right, Symbol, WEEKLY_MONTH_CODES, parse};
+pub use symbol::{Exchange, Kind, MONTHS, Right, RightError, Symbol, WEEKLY_MONTH_CODES, parse};
 
 /// Longest input accepted by [`parse`], in bytes. Real tradingsymbols are under 30.
 pub const MAX_SYMBOL_LEN: usize = 64;

@@ -285,11 +285,8 @@ fn parse_expiry(p: &str) -> Result<ExpirySel, String> {
 }
 
 fn parse_right(p: &str) -> Result<Right, String> {
-    match p.to_ascii_uppercase().as_str() {
-        "CALL" | "CE" | "C" => Ok(Right::Call),
-        "PUT" | "PE" | "P" => Ok(Right::Put),
-        _ => Err(format!("bad right {p:?} (expected Call, Put, CE or PE)")),
-    }
+    Right::from_ascii(p.as_bytes())
+        .ok_or_else(|| format!("bad right {p:?} (expected Call, Put, CE or PE)"))
 }
 
 fn parse_strike(p: &str) -> Result<StrikeSel, String> {

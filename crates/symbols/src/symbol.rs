@@ -100,6 +100,37 @@ impl Right {
             Right::Put => "PE",
         }
     }
+
+    /// A right as written anywhere — `CE`, `C`, `CALL` or `PE`, `P`, `PUT`, in any case —
+    /// from its bytes, without allocating (the one spelling table: specs, routes, bindings).
+    pub fn from_ascii(b: &[u8]) -> Option<Right> {
+        let mut up = [0u8; 4];
+        if b.len() > up.len() {
+            return None;
+        }
+        for (u, c) in up.iter_mut().zip(b) {
+            *u = c.to_ascii_uppercase();
+        }
+        match &up[..b.len()] {
+            b"CE" | b"C" | b"CALL" => Some(Right::Call),
+            b"PE" | b"P" | b"PUT" => Some(Right::Put),
+            _ => None,
+        }
+    }
+}
+
+/// A right that is none of the accepted spellings (the text, cut to 16 characters).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected CE, PE, call or put, got {0:?}")]
+pub struct RightError(pub String);
+
+impl std::str::FromStr for Right {
+    type Err = RightError;
+
+    fn from_str(s: &str) -> Result<Right, RightError> {
+        Right::from_ascii(s.trim().as_bytes())
+            .ok_or_else(|| RightError(s.chars().take(16).collect()))
+    }
 }
 
 /// A parsed instrument symbol. `Display` gives the canonical tradingsymbol.
@@ -967,5 +998,37 @@ mod tests {
         assert!(!f.is_expired_at(before));
         assert!(f.is_expired_at(after));
         assert!(!parse("NIFTY").unwrap().is_expired_at(after));
+    }
+}
+
+#[cfg(test)]
+mod right_tests {
+    use super::Right;
+
+    #[test]
+    fn rights_parse_in_every_spelling_and_nothing_else() {
+        for (text, want) in [
+            ("CE", Right::Call),
+            ("ce", Right::Call),
+            ("C", Right::Call),
+            ("call", Right::Call),
+            ("Call", Right::Call),
+            (" CALL ", Right::Call),
+            ("PE", Right::Put),
+            ("p", Right::Put),
+            ("put", Right::Put),
+            ("PUT", Right::Put),
+        ] {
+            assert_eq!(text.parse::<Right>(), Ok(want), "{text:?}");
+        }
+        for bad in ["", "X", "XE", "CALLS", "puts", "CEPE", "é", "CE\0"] {
+            let e = bad.parse::<Right>().expect_err(bad);
+            assert!(
+                e.to_string().starts_with("expected CE, PE, call or put"),
+                "{e}"
+            );
+        }
+        assert_eq!(Right::from_ascii(b"cAlL"), Some(Right::Call));
+        assert_eq!(Right::from_ascii(b"PUTS"), None);
     }
 }

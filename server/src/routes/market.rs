@@ -418,19 +418,10 @@ pub async fn instruments(
     let expiry = date_param("expiry", q.expiry.as_deref())?;
     let right = match q.right.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(r) => Some(match r.to_ascii_uppercase().as_str() {
-            "CE" | "CALL" | "C" => stocksblitz_symbols::Right::Call,
-            "PE" | "PUT" | "P" => stocksblitz_symbols::Right::Put,
-            _ => {
-                return Err(ApiError::bad_param(
-                    "right",
-                    format!(
-                        "expected CE or PE, got {:?}",
-                        r.chars().take(16).collect::<String>()
-                    ),
-                ));
-            }
-        }),
+        Some(r) => Some(
+            r.parse::<stocksblitz_symbols::Right>()
+                .map_err(|e| ApiError::bad_param("right", e))?,
+        ),
     };
     let limit = bounded(
         "limit",

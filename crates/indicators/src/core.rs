@@ -37,16 +37,13 @@ pub fn is_zero(v: f64) -> bool {
 /// TA-Lib's true range of a bar given the previous close.
 #[inline]
 pub fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
-    let mut greatest = high - low;
+    // Selects, not branches (the data decides them): `v > g ? v : g` keeps `g` when either is
+    // NaN, TA-Lib's order of comparisons.
+    let g = high - low;
     let v2 = (prev_close - high).abs();
-    if v2 > greatest {
-        greatest = v2;
-    }
+    let g = if v2 > g { v2 } else { g };
     let v3 = (prev_close - low).abs();
-    if v3 > greatest {
-        greatest = v3;
-    }
-    greatest
+    if v3 > g { v3 } else { g }
 }
 
 /// A fixed-capacity ring of the last `cap` values.

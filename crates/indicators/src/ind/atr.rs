@@ -60,21 +60,29 @@ impl Indicator for Atr {
 }
 
 pub fn atr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
+    atr_map(high, low, close, length, |a, _| a)
+}
+
+/// ATR in one pass with `f(atr, close)` written at each bar (ATR itself, or NATR's ratio):
+/// indicators derived from ATR pay for one pass over memory, not two.
+#[inline(always)]
+pub(crate) fn atr_map(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    length: usize,
+    f: impl Fn(f64, f64) -> f64,
+) -> Vec<f64> {
     let n = length.max(1);
     let len = close.len();
     let mut out = crate::core::nan_vec(len);
-    if len <= n {
-        if n == 1 {
-            for i in 1..len {
-                out[i] = true_range(high[i], low[i], close[i - 1]);
-            }
+    if n == 1 {
+        for i in 1..len {
+            out[i] = f(true_range(high[i], low[i], close[i - 1]), close[i]);
         }
         return out;
     }
-    if n == 1 {
-        for i in 1..len {
-            out[i] = true_range(high[i], low[i], close[i - 1]);
-        }
+    if len <= n {
         return out;
     }
     let nf = n as f64;
@@ -83,12 +91,12 @@ pub fn atr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> 
         sum += true_range(high[i], low[i], close[i - 1]);
     }
     let mut atr = sum / nf;
-    out[n] = atr;
+    out[n] = f(atr, close[n]);
     let (keep, inv) = ((nf - 1.0) / nf, 1.0 / nf);
     // One step per bar, exactly as the streaming form: batch and stream agree bit for bit.
     for i in n + 1..len {
         atr = wilder_step(atr, true_range(high[i], low[i], close[i - 1]), keep, inv);
-        out[i] = atr;
+        out[i] = f(atr, close[i]);
     }
     out
 }

@@ -34,11 +34,14 @@ impl Indicator for Natr {
 }
 
 pub fn natr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
-    let mut out = super::atr::atr(high, low, close, length);
-    for (o, &c) in out.iter_mut().zip(close) {
-        if !o.is_nan() {
-            *o = if !is_zero(c) { (*o / c) * 100.0 } else { 0.0 };
+    // The stream's arithmetic at each bar, fused into ATR's pass.
+    super::atr::atr_map(high, low, close, length, |a, c| {
+        if a.is_nan() {
+            a
+        } else if !is_zero(c) {
+            (a / c) * 100.0
+        } else {
+            0.0
         }
-    }
-    out
+    })
 }

@@ -173,3 +173,81 @@ async fn a_closed_bar_is_unstored_until_the_writer_settles_it() {
         None
     );
 }
+
+#[tokio::test]
+async fn the_page_is_served_at_the_root_with_its_policy_and_the_api_keeps_its_paths() {
+    let (_dir, st) = state().await;
+    let page = app(st.clone())
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let h = page.headers().clone();
+    assert_eq!(h["content-type"], "text/html; charset=utf-8");
+    assert_eq!(h["content-security-policy"], stocksblitz_server::ui::CSP);
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["cache-control"], "no-cache");
+    let html = axum::body::to_bytes(page.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let html = String::from_utf8(html.to_vec()).unwrap();
+    let js = html
+        .split("src=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    assert!(js.starts_with("/ui/app.js?v="), "{js}");
+
+    // The asset, gzipped when accepted and revalidated by its ETag.
+    let asset = app(st.clone())
+        .oneshot(
+            Request::get(&js)
+                .header("accept-encoding", "gzip, br")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(asset.status(), StatusCode::OK);
+    assert_eq!(asset.headers()["content-encoding"], "gzip");
+    assert!(
+        asset.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let etag = asset.headers()["etag"].clone();
+    let again = app(st.clone())
+        .oneshot(
+            Request::get(&js)
+                .header("if-none-match", etag)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    // Unknown assets and API paths stay JSON.
+    let missing = app(st.clone())
+        .oneshot(Request::get("/ui/nope.js").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(body_json(missing).await["code"], "not_found");
+    let list = app(st)
+        .oneshot(
+            Request::get("/indicators/list")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(list.status(), StatusCode::OK);
+    let list = body_json(list).await;
+    assert_eq!(
+        list["timeframes"],
+        serde_json::json!(["1m", "3m", "5m", "10m", "15m", "30m", "1h", "1d"])
+    );
+}

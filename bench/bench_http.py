@@ -96,9 +96,7 @@ def main() -> None:
             print("waiting for the simulator's back-fill (2 sessions)…", flush=True)
             wait(
                 base + "/health",
-                lambda h: any(
-                    t["name"] == "backfill" and not t["running"] for t in h["ingest"]["tasks"]
-                ),
+                lambda h: h["ingest"]["backfill"]["state"] in ("done", "idle"),
             )
             user = {"email": "bench@example.com", "password": "Bench-password-123"}
             call(base + "/v1/auth/register", user)

@@ -3,9 +3,8 @@
 //! market crate, cached per (instrument, timeframe) until the instrument's bars change. One
 //! fetch per key at a time: concurrent readers of a stale key wait for the same fetch.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use compact_str::CompactString;
 use stocksblitz_market::series::{assemble, last_is_forming};
@@ -16,7 +15,7 @@ use crate::ingest::Pipeline;
 
 /// Most 1-minute rows read from the store for one series (a day is 375 of them).
 pub const MAX_MINUTE_ROWS: usize = 400_000;
-/// Most (instrument, timeframe) series kept; beyond it the cache starts over.
+/// Most (instrument, timeframe) series kept (the least useful leave first).
 pub const MAX_CACHED_SERIES: usize = 2048;
 
 /// A series as read at one moment.
@@ -42,11 +41,22 @@ impl Series {
 
 type Slot = Arc<tokio::sync::Mutex<Option<Arc<Series>>>>;
 
-#[derive(Debug, Default)]
+/// Bounded with real eviction (S3-FIFO): a full cache drops its least useful series, not all.
+#[derive(Debug)]
 pub struct SeriesCache {
-    slots: Mutex<HashMap<(CompactString, Timeframe), Slot>>,
+    slots: quick_cache::sync::Cache<(CompactString, Timeframe), Slot>,
     hits: AtomicU64,
     fetches: AtomicU64,
+}
+
+impl Default for SeriesCache {
+    fn default() -> Self {
+        SeriesCache {
+            slots: quick_cache::sync::Cache::new(MAX_CACHED_SERIES),
+            hits: AtomicU64::new(0),
+            fetches: AtomicU64::new(0),
+        }
+    }
 }
 
 impl SeriesCache {
@@ -59,13 +69,11 @@ impl SeriesCache {
     }
 
     fn slot(&self, instrument: &str, tf: Timeframe) -> Slot {
-        let Ok(mut slots) = self.slots.lock() else {
-            return Slot::default();
-        };
-        if slots.len() >= MAX_CACHED_SERIES && !slots.contains_key(&(instrument.into(), tf)) {
-            slots.clear();
-        }
-        slots.entry((instrument.into(), tf)).or_default().clone()
+        let key = (CompactString::from(instrument), tf);
+        // One slot per key, created atomically (concurrent readers share its fetch).
+        self.slots
+            .get_or_insert_with(&key, || Ok::<_, std::convert::Infallible>(Slot::default()))
+            .unwrap_or_default()
     }
 
     /// At least the newest `depth` bars of `tf` (fewer when the store has fewer), the forming

@@ -3,9 +3,8 @@
 //! for exact values; current values cached per (instrument, timeframe, canonical id) until the
 //! instrument's bars change; subscriptions stored per client.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -30,7 +29,7 @@ pub const MAX_LOOKBACK: usize = 5000;
 pub const MAX_OFFSET: usize = 5000;
 /// Most queries in one `/indicators/batch`.
 pub const MAX_BATCH_QUERIES: usize = 100;
-/// Most cached current values; beyond it the cache starts over.
+/// Most cached current values (the least useful leave first).
 const MAX_CACHED_VALUES: usize = 16_384;
 
 /// (instrument, timeframe, canonical id).
@@ -39,11 +38,24 @@ type ValueKey = (CompactString, Timeframe, String);
 type Computed = (Arc<Series>, Vec<f64>);
 
 /// Cached latest values: key → (the series they were computed on, one value per output).
-#[derive(Debug, Default)]
+/// Bounded with real eviction (S3-FIFO: rarely read keys leave first), so a full cache never
+/// starts over for everyone at once.
+#[derive(Debug)]
 pub struct ValueCache {
-    map: Mutex<HashMap<ValueKey, Computed>>,
+    // Behind an Arc: a hit clones one pointer, not the series handle and the values.
+    map: quick_cache::sync::Cache<ValueKey, Arc<Computed>>,
     hits: AtomicU64,
     computed: AtomicU64,
+}
+
+impl Default for ValueCache {
+    fn default() -> Self {
+        ValueCache {
+            map: quick_cache::sync::Cache::new(MAX_CACHED_VALUES),
+            hits: AtomicU64::new(0),
+            computed: AtomicU64::new(0),
+        }
+    }
 }
 
 impl ValueCache {
@@ -60,19 +72,14 @@ impl ValueCache {
         key: &(CompactString, Timeframe, String),
         series: &Arc<Series>,
     ) -> Option<Vec<f64>> {
-        let map = self.map.lock().ok()?;
-        map.get(key)
-            .filter(|(s, _)| Arc::ptr_eq(s, series))
-            .map(|(_, v)| v.clone())
+        self.map
+            .get(key)
+            .filter(|c| Arc::ptr_eq(&c.0, series))
+            .map(|c| c.1.clone())
     }
 
     fn put(&self, key: ValueKey, series: Arc<Series>, values: Vec<f64>) {
-        if let Ok(mut map) = self.map.lock() {
-            if map.len() >= MAX_CACHED_VALUES && !map.contains_key(&key) {
-                map.clear();
-            }
-            map.insert(key, (series, values));
-        }
+        self.map.insert(key, Arc::new((series, values)));
     }
 }
 

@@ -362,6 +362,7 @@ def test_an_order_from_the_ticket_shows_in_positions_and_as_a_chart_marker(
     p.fill("#t-symbol", fut)
     p.wait_for_selector(f"#t-results li[data-symbol='{fut}']", timeout=10_000)
     p.click(f"#t-results li[data-symbol='{fut}']")
+    p.wait_for_function("() => document.querySelector('#t-quote').textContent.includes('LTP')")
     p.fill("#t-lots", "2")
     p.wait_for_function(
         "() => document.querySelector('#t-lotinfo').textContent.includes('= 130 units')"
@@ -386,8 +387,7 @@ def test_an_order_from_the_ticket_shows_in_positions_and_as_a_chart_marker(
     assert abs(shown - m["data"][0]["total"]) <= 0.02 * m["data"][0]["total"], (shown, m)
     assert float(p.get_attribute("#t-charges", "data-value") or "nan") > 0
     tab.shot("account-ticket")
-    p.click("#t-submit")
-    p.wait_for_selector("#t-result.ok", timeout=10_000)
+    submit(p)
     p.wait_for_selector(f"#positions tr[data-symbol='{fut}']", timeout=10_000)
     account = get(web, "/accounts", key)["data"][0]["account_id"]
     positions = get(web, f"/accounts/{account}/positions", key)["data"]
@@ -401,6 +401,14 @@ def test_an_order_from_the_ticket_shows_in_positions_and_as_a_chart_marker(
     p.wait_for_selector("#chart[data-state=ready]", timeout=15_000)
     wait_for(lambda: int(tab.attr("#chart", "data-markers") or 0) >= 1, what="a fill marker")
     tab.shot("chart-with-fill")
+
+
+def submit(p: Any) -> None:
+    """Send the ticket and require the server's acceptance (its refusal is the failure text)."""
+    p.click("#t-submit")
+    p.wait_for_selector("#t-result.ok, #t-result.error", timeout=10_000)
+    result = p.get_attribute("#t-result", "class"), p.inner_text("#t-result")
+    assert result[0] == "ok", f"the order was refused: {result[1]}"
 
 
 def test_the_views_fit_a_phone(browser: Any, web: ServerProcess) -> None:
@@ -530,11 +538,11 @@ def test_a_resting_limit_order_is_modified_and_cancelled_from_the_page(
     p.wait_for_selector("#funds .card", timeout=10_000)
     p.fill("#t-symbol", fut["tradingsymbol"])
     p.click(f"#t-results li[data-symbol='{fut['tradingsymbol']}']")
+    p.wait_for_function("() => document.querySelector('#t-quote').textContent.includes('LTP')")
     p.select_option("#t-type", "LIMIT")
     p.fill("#t-price", str(below))
     p.wait_for_selector("#t-margin[data-value]", timeout=10_000)
-    p.click("#t-submit")
-    p.wait_for_selector("#t-result.ok", timeout=10_000)
+    submit(p)
     order_id = re.search(r"Order (\d+)", p.inner_text("#t-result"))
     assert order_id is not None
     oid = order_id.group(1)
@@ -550,8 +558,14 @@ def test_a_resting_limit_order_is_modified_and_cancelled_from_the_page(
         lambda: get(web, f"/accounts/{account}/orders/{oid}", key)["data"]["price"] == lower,
         what="the modified price on the server",
     )
-    p.wait_for_selector(f"{row}[data-status='OPEN']", timeout=10_000)
-    assert f"{lower:,.2f}".replace(",", "") in p.inner_text(row).replace(",", "")
+    # The row is drawn again from the server's book, with the new price.
+    wait_for(
+        lambda: (
+            f"{lower:.2f}" in p.inner_text(row).replace(",", "")
+            and p.get_attribute(row, "data-status") == "OPEN"
+        ),
+        what="the modified order in the book",
+    )
     p.click(f"{row} button:has-text('Cancel')")
     p.wait_for_selector(f"{row}[data-status='CANCELLED']", timeout=10_000)
     assert get(web, f"/accounts/{account}/orders/{oid}", key)["data"]["status"] == "CANCELLED"

@@ -4,6 +4,8 @@
 //! `pip install .` needs Node. Each asset is stored gzipped too and sent that way when the
 //! client accepts it.
 
+use std::sync::OnceLock;
+
 use axum::Router;
 use axum::extract::Path;
 use axum::http::header::{
@@ -21,6 +23,14 @@ struct Asset {
     mime: &'static str,
     body: &'static [u8],
     gzip: &'static [u8],
+    /// Its ETag, computed on first use (not per request).
+    etag: OnceLock<String>,
+}
+
+impl Asset {
+    fn etag(&self) -> &str {
+        self.etag.get_or_init(|| etag(self.body))
+    }
 }
 
 macro_rules! asset {
@@ -30,14 +40,15 @@ macro_rules! asset {
             mime: $mime,
             body: include_bytes!(concat!("../assets/", $name)),
             gzip: include_bytes!(concat!("../assets/", $name, ".gz")),
+            etag: OnceLock::new(),
         }
     };
 }
 
-const INDEX: Asset = asset!("index.html", "text/html; charset=utf-8");
+static INDEX: Asset = asset!("index.html", "text/html; charset=utf-8");
 
 /// What `/ui/{name}` serves (the page links them with `?v=<content hash>`).
-const ASSETS: &[Asset] = &[
+static ASSETS: [Asset; 3] = [
     asset!("app.js", "text/javascript; charset=utf-8"),
     asset!("app.css", "text/css; charset=utf-8"),
     asset!(
@@ -104,12 +115,12 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 }
 
 fn serve(a: &Asset, headers: &HeaderMap, cache: &'static str) -> Response {
-    let tag = etag(a.body);
+    let tag = a.etag();
     let mut out = HeaderMap::new();
     out.insert(CONTENT_TYPE, HeaderValue::from_static(a.mime));
     out.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
     out.insert(VARY, HeaderValue::from_static("accept-encoding"));
-    if let Ok(v) = HeaderValue::from_str(&tag) {
+    if let Ok(v) = HeaderValue::from_str(tag) {
         out.insert(ETAG, v);
     }
     security_headers(&mut out);
@@ -183,7 +194,7 @@ mod tests {
     fn the_page_links_its_assets_by_content_hash() {
         let html = std::str::from_utf8(INDEX.body).unwrap_or_default();
         for a in &ASSETS[..2] {
-            let tag = etag(a.body);
+            let tag = a.etag();
             let hash = &tag[1..9];
             assert!(
                 html.contains(&format!("/ui/{}?v={hash}", a.name)),

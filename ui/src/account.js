@@ -13,13 +13,6 @@ export async function primaryAccount(api) {
   return r.data.find((a) => a.name === "primary") || r.data[0] || null;
 }
 
-// "2026-12-04 09:17:08" (IST, as the trading routes write times) → epoch seconds.
-export function istEpoch(text) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})/.exec(text || "");
-  if (!m) return null;
-  return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) / 1000 - 19800;
-}
-
 const OPEN = new Set(["OPEN", "TRIGGER PENDING", "PUT ORDER REQ RECEIVED", "VALIDATION PENDING", "OPEN PENDING", "MODIFY PENDING", "AMO REQ RECEIVED"]);
 
 export class AccountView {
@@ -341,6 +334,11 @@ export class AccountView {
     }
     const o = this.order();
     const seq = (this.previewSeq = (this.previewSeq || 0) + 1);
+    const missing = needs(o).find(([field]) => !(o[field] > 0));
+    if (missing) {
+      f.preview.textContent = `Enter a ${missing[1]}.`;
+      return;
+    }
     try {
       const r = await this.api.post("/kite/margins/orders", [
         { exchange: this.instrument.exchange, variety: "regular", price: 0, trigger_price: 0, ...o },
@@ -369,8 +367,15 @@ export class AccountView {
       f.result.className = "error";
       return;
     }
+    const missing = needs(this.order()).find(([field, , o]) => !(o[field] > 0));
+    if (missing) {
+      f.result.textContent = `Enter a ${missing[1]}.`;
+      f.result.className = "error";
+      return;
+    }
     f.submit.disabled = true;
     f.result.textContent = "";
+    f.result.className = "";
     try {
       const r = await this.api.post(`${this.base()}/orders`, this.order(), { "Idempotency-Key": crypto.randomUUID() });
       f.result.textContent = `Order ${r.data.order_id} placed.`;
@@ -444,6 +449,14 @@ export class AccountView {
     clearInterval(this.timer);
     this.stream?.close();
   }
+}
+
+// The prices an order needs by its type: [field, what to call it, the order].
+function needs(o) {
+  const out = [];
+  if (o.order_type === "LIMIT" || o.order_type === "SL") out.push(["price", "limit price", o]);
+  if (o.order_type === "SL" || o.order_type === "SL-M") out.push(["trigger_price", "trigger price", o]);
+  return out;
 }
 
 function table(head, body, id) {

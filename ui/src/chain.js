@@ -5,6 +5,7 @@
 // second).
 import { h, replace, fmt, count, throttle } from "./dom.js";
 import { Stream } from "./ws.js";
+import { istTime } from "./ist.js";
 
 const UNDERLYINGS = ["NIFTY", "BANKNIFTY", "FINNIFTY", "MIDCPNIFTY", "SENSEX"];
 const PREFS = "stocksblitz.chain";
@@ -125,10 +126,6 @@ export class ChainView {
     this.destroyed = true;
     this.stream?.close();
   }
-}
-
-function istTime(epoch) {
-  return new Date((epoch + 19800) * 1000).toISOString().slice(11, 19);
 }
 
 function stat(label, text, id, value) {

@@ -14,11 +14,11 @@ import {
 } from "lightweight-charts";
 import { h, replace, fmt, count, debounce } from "./dom.js";
 import { Stream } from "./ws.js";
-import { primaryAccount, istEpoch } from "./account.js";
+import { primaryAccount } from "./account.js";
+import { IST_OFFSET, istEpoch, istText } from "./ist.js";
 
-export const IST = 19800; // seconds east of UTC
-const toChart = (t) => t + IST;
-const fromChart = (t) => t - IST;
+const toChart = (t) => t + IST_OFFSET;
+const fromChart = (t) => t - IST_OFFSET;
 
 const UP = "#26a69a";
 const DOWN = "#ef5350";
@@ -543,10 +543,4 @@ export function lastAtOrBefore(bars, t) {
     } else hi = mid - 1;
   }
   return ans;
-}
-
-export function istText(epoch) {
-  const d = new Date((epoch + IST) * 1000);
-  const p = (n) => String(n).padStart(2, "0");
-  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
 }

@@ -34,6 +34,7 @@ macro_rules! run {
     (@all $q:expr, $p:expr, $map:expr) => {{ $q.fetch_all($p).await?.iter().map($map).collect::<Result<Vec<_>, StoreError>>() }};
 }
 
+pub mod alerts;
 pub mod bars;
 pub mod fsperm;
 pub mod identity;

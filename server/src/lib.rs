@@ -2,6 +2,7 @@
 //! and the Python console script both call it); [`app`] builds the router for tests.
 
 pub mod admin;
+pub mod alerts;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod serve;
 pub mod state;
 pub mod trading;
 pub mod ui;
+pub mod user_feed;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -140,6 +142,19 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(i::list))
         .routes(routes!(s::indicators_stream))
         .routes(routes!(s::orders_stream))
+        .routes(routes!(s::alerts_stream))
+        .routes(routes!(routes::alerts::list, routes::alerts::create))
+        .routes(routes!(
+            routes::alerts::get,
+            routes::alerts::update,
+            routes::alerts::cancel
+        ))
+        .routes(routes!(
+            routes::alerts::events,
+            routes::alerts::raise,
+            routes::alerts::clear
+        ))
+        .routes(routes!(routes::alerts::acknowledge))
         .routes(routes!(i::definition_route))
         .merge(identity_routes())
 }
@@ -511,6 +526,38 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
                 "order_updates",
                 ingest::supervisor::supervise("order_updates", move || {
                     order_feed::run_subscriber(st.clone(), url.clone(), prefix.clone())
+                }),
+            ));
+        }
+    }
+    {
+        // Alerts: evaluation, delivery, and the per-user feed across replicas.
+        let st = state.clone();
+        tasks.push((
+            "alerts",
+            ingest::supervisor::supervise("alerts", move || alerts::run(st.clone())),
+        ));
+        let st = state.clone();
+        tasks.push((
+            "alert_delivery",
+            ingest::supervisor::supervise("alert_delivery", move || {
+                alerts::deliver::run(st.clone())
+            }),
+        ));
+        if let Some(url) = cfg.redis_url.clone() {
+            let (feed, prefix) = (state.user_feed.clone(), cfg.redis_prefix.clone());
+            let (u, p) = (url.clone(), prefix.clone());
+            let f = feed.clone();
+            tasks.push((
+                "user_events_out",
+                ingest::supervisor::supervise("user_events_out", move || {
+                    f.clone().run_publisher(u.clone(), p.clone())
+                }),
+            ));
+            tasks.push((
+                "user_events_in",
+                ingest::supervisor::supervise("user_events_in", move || {
+                    feed.clone().run_subscriber(url.clone(), prefix.clone())
                 }),
             ));
         }

@@ -463,6 +463,88 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
             ),
         ],
     );
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        let a = &state.alerts.stats;
+        let (price, indicator) = state.alerts.counts();
+        write_scalars(
+            &mut body,
+            &[
+                (
+                    "stocksblitz_alerts_price",
+                    "Price alerts evaluated on this replica.",
+                    "gauge",
+                    price as i64,
+                ),
+                (
+                    "stocksblitz_alerts_indicator",
+                    "Indicator alerts evaluated on this replica.",
+                    "gauge",
+                    indicator as i64,
+                ),
+                (
+                    "stocksblitz_alert_evaluations_total",
+                    "Alert conditions evaluated.",
+                    "counter",
+                    as_i64(a.evaluations.load(Relaxed)),
+                ),
+                (
+                    "stocksblitz_alerts_fired_total",
+                    "Alert firings found by this replica's evaluation.",
+                    "counter",
+                    as_i64(a.fired.load(Relaxed)),
+                ),
+                (
+                    "stocksblitz_alerts_claimed_elsewhere_total",
+                    "Firings another replica recorded first (and delivered).",
+                    "counter",
+                    as_i64(a.claimed_elsewhere.load(Relaxed)),
+                ),
+                (
+                    "stocksblitz_alert_ticks_dropped_total",
+                    "Ticks not evaluated because the alert engine fell behind.",
+                    "counter",
+                    as_i64(a.ticks_dropped.load(Relaxed)),
+                ),
+                (
+                    "stocksblitz_alert_delivery_errors_total",
+                    "Firings that could not be recorded.",
+                    "counter",
+                    as_i64(a.delivery_errors.load(Relaxed)),
+                ),
+                (
+                    "stocksblitz_alert_webhooks_delivered_total",
+                    "Webhook deliveries answered with a 2xx.",
+                    "counter",
+                    as_i64(a.webhooks_delivered.load(Relaxed)),
+                ),
+                (
+                    "stocksblitz_alert_webhooks_failed_total",
+                    "Webhook deliveries given up after their retries.",
+                    "counter",
+                    as_i64(a.webhooks_failed.load(Relaxed)),
+                ),
+                (
+                    "stocksblitz_alert_latency_ms_sum",
+                    "Tick receipt to event on this replica's sockets (ms), summed over price alert firings.",
+                    "counter",
+                    as_i64(a.latency_ms_sum.load(Relaxed)),
+                ),
+                (
+                    "stocksblitz_alert_latency_ms_count",
+                    "Price alert firings the latency sum covers.",
+                    "counter",
+                    as_i64(a.latency_count.load(Relaxed)),
+                ),
+                (
+                    "stocksblitz_user_events_published_total",
+                    "User events (alerts) published to the other replicas.",
+                    "counter",
+                    as_i64(state.user_feed.published.load(Relaxed)),
+                ),
+            ],
+        );
+    }
     if let Some(ext) = state.identity.jwt.remote() {
         use std::sync::atomic::Ordering::Relaxed;
         write_scalars(

@@ -34,6 +34,10 @@ pub struct AppState {
     pub order_feed: Arc<crate::order_feed::OrderFeed>,
     /// Connections of the listeners (open, accepted, refused at the cap).
     pub conns: Arc<crate::serve::ConnStats>,
+    /// Alerts evaluated on this replica.
+    pub alerts: Arc<crate::alerts::AlertEngine>,
+    /// Per-user messages (alerts fired) to this replica's sockets and, through Redis, the others'.
+    pub user_feed: Arc<crate::user_feed::UserFeed>,
 }
 
 /// How this replica trades: the URL other replicas forward to, the exchange clock.
@@ -76,6 +80,8 @@ impl AppState {
         } = trading;
         let (writer, _task) = BarWriter::spawn(store.clone(), WriterConfig::default());
         let pipeline = Arc::new(Pipeline::new(source, session, grace_ms, writer));
+        let alerts = crate::alerts::AlertEngine::new();
+        pipeline.observe_ticks(alerts.clone());
         let (order_feed, sink) = crate::order_feed::OrderFeed::new();
         let trading = Arc::new(
             crate::trading::service(
@@ -86,7 +92,10 @@ impl AppState {
             )?
             .with_sink(sink),
         );
+        let user_feed = crate::user_feed::UserFeed::new(trading.holder());
         Ok(AppState {
+            alerts,
+            user_feed,
             clock,
             trading,
             order_feed,

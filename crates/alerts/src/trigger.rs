@@ -51,6 +51,14 @@ impl Trigger {
         self.fired
     }
 
+    /// Record the two sides without firing: a value from before the alert existed (the bar that
+    /// closed before it was created) is what a later crossing is measured from.
+    pub fn prime(&mut self, left: f64, right: f64) {
+        if left.is_finite() && right.is_finite() {
+            self.prev = Some((left, right));
+        }
+    }
+
     /// Evaluate at `now_ms` with the two sides' values; true when the alert fires now.
     pub fn step(&mut self, op: Op, repeat: Repeat, left: f64, right: f64, now_ms: i64) -> bool {
         if !left.is_finite() || !right.is_finite() {
@@ -175,6 +183,22 @@ mod tests {
         // 6 holds but 2 s after 4 (cool-down); 7 still holds and the cool-down has passed.
         let s = walk(&[101.0, 102.0, 103.0, 99.0, 101.0, 99.0, 101.0, 101.0]);
         assert_eq!(fires(&mut t, Op::Gt, rep, &s, 100.0), vec![0, 4, 7]);
+    }
+
+    #[test]
+    fn a_primed_crossing_is_measured_from_the_primed_values() {
+        let mut t = Trigger::default();
+        t.prime(99.0, 100.0);
+        assert!(t.step(Op::CrossesAbove, ONCE, 101.0, 100.0, 0));
+        let mut t = Trigger::default();
+        t.prime(101.0, 100.0);
+        assert!(!t.step(Op::CrossesAbove, ONCE, 102.0, 100.0, 0));
+        let mut t = Trigger::default();
+        t.prime(f64::NAN, 100.0);
+        assert!(
+            !t.step(Op::CrossesAbove, ONCE, 102.0, 100.0, 0),
+            "nothing primed: first look"
+        );
     }
 
     #[test]

@@ -127,6 +127,8 @@ pub struct Pipeline {
     /// Instruments a live stream reports bar closes of, with the number of watchers: their
     /// closes are written first, in a transaction of their own ([`Pipeline::watch`]).
     watched: Watched,
+    /// Told of every applied tick (the alert engine), when set.
+    observer: std::sync::OnceLock<std::sync::Arc<crate::alerts::AlertEngine>>,
 }
 
 type Watched = std::sync::Arc<Mutex<HashMap<CompactString, usize>>>;
@@ -164,7 +166,13 @@ impl Pipeline {
             changed: Mutex::new(std::collections::HashSet::new()),
             quotes_changed: tokio::sync::Notify::new(),
             watched: Watched::default(),
+            observer: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Tell `engine` of every tick from now on (once; a second call is ignored).
+    pub fn observe_ticks(&self, engine: std::sync::Arc<crate::alerts::AlertEngine>) {
+        let _ = self.observer.set(engine);
     }
 
     /// The instruments whose quote changed since the last call (each once).
@@ -240,6 +248,9 @@ impl Pipeline {
             snap.apply_batch(&ticks);
         }
         self.mark_changed(ticks.iter().map(|t| &t.tradingsymbol));
+        if let Some(o) = self.observer.get() {
+            o.on_ticks(&ticks);
+        }
         let mut events = Vec::new();
         if let Ok(mut bars) = self.bars.lock() {
             for t in &ticks {
@@ -259,6 +270,9 @@ impl Pipeline {
             snap.apply(tick);
         }
         self.mark_changed([&tick.tradingsymbol]);
+        if let Some(o) = self.observer.get() {
+            o.on_ticks([tick]);
+        }
         let mut events = Vec::new();
         if let Ok(mut bars) = self.bars.lock() {
             bars.on_tick(tick, &mut events);

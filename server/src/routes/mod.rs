@@ -21,6 +21,7 @@ macro_rules! envelope {
 }
 
 pub mod accounts;
+pub mod alerts;
 pub mod calendar;
 pub mod clock;
 pub mod indicators;

@@ -906,3 +906,136 @@ async fn order_session(
         }
     }
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AlertStreamQuery {
+    pub token: Option<String>,
+    /// Replay the stored events after this id first (oldest first, at most 1000), then go
+    /// live: a reconnecting client misses nothing.
+    #[param(value_type = Option<u64>)]
+    pub after_id: Option<super::Count>,
+}
+
+/// `GET /alerts/stream` (WebSocket): `{"type": "alert", "data": {event}}` for every alert of
+/// the caller that fires (on whichever replica evaluated it) and every event the caller raises.
+#[utoipa::path(get, path = "/alerts/stream", tag = "streams", description = "WebSocket: the caller's alert events as they fire (after_id= replays stored ones first).", params(AlertStreamQuery), responses((status = 101, description = "switching to the WebSocket protocol"), (status = 426, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody)))]
+pub async fn alerts_stream(
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<AlertStreamQuery>,
+    headers: HeaderMap,
+    peer: Peer,
+) -> Result<Response, ApiError> {
+    let ws = ws.map_err(upgrade_required)?;
+    let token = q.token.or_else(|| header_token(&headers));
+    let after = q.after_id.map(super::Count::get);
+    Ok(ws
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .on_upgrade(move |socket| alert_session(socket, state, token, peer, after)))
+}
+
+async fn alert_session(
+    mut socket: WebSocket,
+    state: Arc<AppState>,
+    token: Option<String>,
+    peer: Peer,
+    after: Option<i64>,
+) {
+    // Subscribe before authenticating (and replaying) so nothing between is missed.
+    let mut rx = state.user_feed.tx.subscribe();
+    let who = match token {
+        Some(t) => authenticate_user(&state, &t, &peer).await,
+        None => match first_message_token(&mut socket).await {
+            Ok(t) => authenticate_user(&state, &t, &peer).await,
+            Err(why) => Err(why),
+        },
+    };
+    let who = match who {
+        Ok(w) => w,
+        Err(why) => {
+            close_policy(socket, why).await;
+            return;
+        }
+    };
+    let owner = format!("user:{}", who.user_id);
+    let _open = crate::metrics::OpenSocket::new(&state.metrics);
+    if !send(
+        &state.metrics,
+        &mut socket,
+        &json!({"type": "success", "action": "auth"}),
+    )
+    .await
+    {
+        return;
+    }
+    let mut replayed_to = 0;
+    if let Some(after) = after {
+        let f = stocksblitz_store::alerts::EventFilter {
+            after_id: Some(after),
+            oldest_first: true,
+            limit: stocksblitz_store::alerts::MAX_EVENTS_LISTED,
+            ..Default::default()
+        };
+        match state.store.alert_events_of(&owner, &f).await {
+            Ok(rows) => {
+                for e in &rows {
+                    let m = json!({"type": "alert", "data": crate::alerts::deliver::event_json(e)});
+                    if !send(&state.metrics, &mut socket, &m).await {
+                        return;
+                    }
+                    replayed_to = e.event_id;
+                }
+            }
+            Err(e) => {
+                let m = error_msg(
+                    "store_unavailable",
+                    format!("stored events unavailable: {e}"),
+                );
+                if !send(&state.metrics, &mut socket, &m).await {
+                    return;
+                }
+            }
+        }
+    }
+    loop {
+        tokio::select! {
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Text(text))) if text.len() > MAX_MESSAGE_BYTES => {
+                    too_big(&state.metrics, socket).await;
+                    return;
+                }
+                Some(Ok(Message::Text(text))) => {
+                    let reply = match serde_json::from_str::<ClientMsg>(&text) {
+                        Ok(ClientMsg { action: Some(a), .. }) if a == "ping" => json!({"type": "pong"}),
+                        _ => error_msg("invalid_message", "this stream only sends; the one message it takes is {\"action\": \"ping\"}"),
+                    };
+                    if !send(&state.metrics, &mut socket, &reply).await {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+            },
+            item = rx.recv() => match item {
+                Ok(item) => {
+                    if item.owner != owner || (item.id != 0 && item.id <= replayed_to) {
+                        continue;
+                    }
+                    if !send_text(&state.metrics, &mut socket, Utf8Bytes::from(item.text.as_str())).await {
+                        break;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    let m = error_msg("lagged", format!("{n} events were missed; read them from /alerts/events"));
+                    if !send(&state.metrics, &mut socket, &m).await {
+                        break;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+        }
+    }
+}

@@ -488,6 +488,7 @@ fn subscription(
     indicators: Option<Vec<(String, String, String)>>,
     bars: Option<Vec<(String, String)>>,
     orders: bool,
+    alerts: bool,
 ) -> PyResult<stocksblitz_client::stream::Subscription> {
     let canon = |tf: String| -> PyResult<String> {
         stocksblitz_market::Timeframe::parse(&tf)
@@ -507,6 +508,7 @@ fn subscription(
             .map(|(s, tf)| Ok((s, canon(tf)?)))
             .collect::<PyResult<_>>()?,
         orders,
+        alerts,
     })
 }
 
@@ -519,7 +521,7 @@ pub struct PyStream {
 #[pymethods]
 impl PyStream {
     /// Add subscriptions; returns when the server accepted the bar and indicator ones.
-    #[pyo3(signature = (quotes = None, indicators = None, bars = None, orders = false))]
+    #[pyo3(signature = (quotes = None, indicators = None, bars = None, orders = false, alerts = false))]
     fn subscribe(
         &self,
         py: Python<'_>,
@@ -527,15 +529,16 @@ impl PyStream {
         indicators: Option<Vec<(String, String, String)>>,
         bars: Option<Vec<(String, String)>>,
         orders: bool,
+        alerts: bool,
     ) -> PyResult<()> {
-        let sub = subscription(quotes, indicators, bars, orders)?;
+        let sub = subscription(quotes, indicators, bars, orders, alerts)?;
         let s = self.inner.clone();
         py.detach(move || s.subscribe(sub))
             .map_err(|e| py_error(py, e))
     }
 
     /// `subscribe` as an awaitable.
-    #[pyo3(signature = (quotes = None, indicators = None, bars = None, orders = false))]
+    #[pyo3(signature = (quotes = None, indicators = None, bars = None, orders = false, alerts = false))]
     fn subscribe_async<'py>(
         &self,
         py: Python<'py>,
@@ -543,8 +546,9 @@ impl PyStream {
         indicators: Option<Vec<(String, String, String)>>,
         bars: Option<Vec<(String, String)>>,
         orders: bool,
+        alerts: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let sub = subscription(quotes, indicators, bars, orders)?;
+        let sub = subscription(quotes, indicators, bars, orders, alerts)?;
         let s = self.inner.clone();
         crate::aio::awaitable(py, async move { s.subscribe_async(sub).await }, |py, r| {
             r.map(|()| py.None()).map_err(|e| py_error(py, e))

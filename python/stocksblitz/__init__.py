@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ._native import SymbolInfo, __version__, next_expiries, parse_spec, parse_symbol, parse_symbols
 from .aio import AsyncTradingClient
+from .alerts import AlertRule, Alerts, AsyncAlerts
 from .client import TradingClient
 from .enums import (
     AlertPriority,
@@ -51,6 +52,7 @@ from .exceptions import (
 from .filter import ChainInstrument, InstrumentFilter
 from .instrument import Instrument
 from .streams import (
+    AlertEvent,
     AsyncStream,
     BarUpdate,
     IndicatorUpdate,
@@ -74,9 +76,13 @@ from .trading import (
 __all__ = [
     "APIError",
     "Account",
+    "AlertEvent",
     "AlertPriority",
+    "AlertRule",
     "AlertStatus",
     "AlertType",
+    "Alerts",
+    "AsyncAlerts",
     "AsyncStream",
     "AsyncTradingClient",
     "AuthenticationError",

@@ -274,6 +274,7 @@ class Stream:
         indicators: Optional[Sequence[tuple[str, str, str]]] = None,
         bars: Optional[Sequence[tuple[str, str]]] = None,
         orders: bool = False,
+        alerts: bool = False,
     ) -> None: ...
     def subscribe_async(
         self,
@@ -281,6 +282,7 @@ class Stream:
         indicators: Optional[Sequence[tuple[str, str, str]]] = None,
         bars: Optional[Sequence[tuple[str, str]]] = None,
         orders: bool = False,
+        alerts: bool = False,
     ) -> Awaitable[None]: ...
     def next(self, timeout: Optional[float] = None) -> Optional[dict[str, Any]]: ...
     def next_async(self) -> Awaitable[Optional[dict[str, Any]]]: ...

@@ -23,6 +23,7 @@ import uuid
 from typing import Any, Iterable, Optional, Union
 
 from . import _native
+from .alerts import AsyncAlerts
 from .exceptions import DataUnavailableError, TimeoutError
 from .instrument import Instrument as _SyncInstrument
 from .instrument import _quote_dict
@@ -74,6 +75,7 @@ class AsyncTradingClient:
         self.api_key = api_key
         self.user_service_url = user_service_url.rstrip("/") if user_service_url else None
         self._native = _native.Client(self.api_url, api_key, self.user_service_url, timeout)
+        self._alerts: Optional[AsyncAlerts] = None
 
     @classmethod
     async def from_credentials(
@@ -112,12 +114,19 @@ class AsyncTradingClient:
         indicators: Optional[Iterable[Any]] = None,
         bars: Optional[Iterable[Any]] = None,
         orders: bool = False,
+        alerts: bool = False,
     ) -> AsyncStream:
         """A live stream (``async with client.stream(...) as s: async for u in s``); what is
         given is subscribed on entering it (or on the first ``await s.next()``)."""
         pending = None
-        if quotes or indicators or bars or orders:
-            pending = {"quotes": quotes, "indicators": indicators, "bars": bars, "orders": orders}
+        if quotes or indicators or bars or orders or alerts:
+            pending = {
+                "quotes": quotes,
+                "indicators": indicators,
+                "bars": bars,
+                "orders": orders,
+                "alerts": alerts,
+            }
         return AsyncStream(self._native.stream(), pending)
 
     def subscribe(
@@ -126,9 +135,17 @@ class AsyncTradingClient:
         indicators: Optional[Iterable[Any]] = None,
         bars: Optional[Iterable[Any]] = None,
         orders: bool = False,
+        alerts: bool = False,
     ) -> AsyncStream:
         """``async for update in client.subscribe(quotes=[...], orders=True)``."""
-        return self.stream(quotes, indicators, bars, orders)
+        return self.stream(quotes, indicators, bars, orders, alerts)
+
+    @property
+    def alerts(self) -> AsyncAlerts:
+        """Alerts the server evaluates (see :mod:`stocksblitz.alerts`), with awaitables."""
+        if self._alerts is None:
+            self._alerts = AsyncAlerts(self)
+        return self._alerts
 
     async def __aenter__(self) -> AsyncTradingClient:
         return self

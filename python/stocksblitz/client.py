@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from . import _native
+from .alerts import Alerts
 from .exceptions import CacheError, IndicatorValidationError
 from .filter import InstrumentFilter
 from .instrument import Instrument
@@ -85,6 +86,7 @@ class TradingClient:
         self.timeout = timeout
         self._api = _Api(_native.Client(self.api_url, api_key, self.user_service_url, timeout))
         self._indicators: Optional[IndicatorRegistry] = None
+        self._alerts: Optional[Alerts] = None
 
     @classmethod
     def from_credentials(
@@ -158,13 +160,16 @@ class TradingClient:
         indicators: Optional[Iterable[Any]] = None,
         bars: Optional[Iterable[Any]] = None,
         orders: bool = False,
+        alerts: bool = False,
     ) -> Stream:
         """A live stream of updates over the server's WebSockets (see
         :mod:`stocksblitz.streams`), subscribed to what is given; iterate it, or register
         callbacks with ``on`` and ``start`` it. Also a context manager."""
         s = Stream(self._api._native.stream())
-        if quotes or indicators or bars or orders:
-            s.subscribe(quotes=quotes, indicators=indicators, bars=bars, orders=orders)
+        if quotes or indicators or bars or orders or alerts:
+            s.subscribe(
+                quotes=quotes, indicators=indicators, bars=bars, orders=orders, alerts=alerts
+            )
         return s
 
     @property
@@ -173,6 +178,13 @@ class TradingClient:
         if self._indicators is None:
             self._indicators = IndicatorRegistry(self)
         return self._indicators
+
+    @property
+    def alerts(self) -> Alerts:
+        """Alerts the server evaluates, and what they raised (see :mod:`stocksblitz.alerts`)."""
+        if self._alerts is None:
+            self._alerts = Alerts(self)
+        return self._alerts
 
     def __repr__(self) -> str:
         auth = "API Key" if self.api_key and not self._api._native.has_session else "JWT"

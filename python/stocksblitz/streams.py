@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 from .timeframe import IST
 
 __all__ = [
+    "AlertEvent",
     "AsyncStream",
     "BarUpdate",
     "IndicatorUpdate",
@@ -135,9 +136,62 @@ class StatusUpdate:
     type: str = field(default="status", init=False)
 
 
-Update = Union[QuoteUpdate, BarUpdate, IndicatorUpdate, OrderUpdate, TradeUpdate, StatusUpdate]
+@dataclass(frozen=True)
+class AlertEvent:
+    """An alert fired on the server, or an event raised with ``raise_alert`` (the old SDK's
+    ``AlertEvent``). ``alert_id`` is the event's own id (what ``acknowledge`` takes);
+    ``rule_id`` the server alert that fired it (None for a raised event)."""
 
-_KINDS = ("quote", "bar", "indicator", "order", "trade", "status")
+    alert_id: str
+    alert_type: str
+    priority: str
+    symbol: str
+    message: str
+    data: dict[str, Any]
+    timestamp: _dt.datetime
+    acknowledged: bool = False
+    rule_id: Optional[str] = None
+    fire_no: Optional[int] = None
+    type: str = field(default="alert", init=False)
+
+    @property
+    def event_id(self) -> str:
+        return self.alert_id
+
+    @property
+    def condition(self) -> Optional[str]:
+        """The condition that fired (None for a raised event)."""
+        c = self.data.get("condition")
+        return None if c is None else str(c)
+
+    @property
+    def value(self) -> Optional[float]:
+        """The condition's left side when it fired (``ltp``, ``RSI_14``, …)."""
+        left = self.data.get("left")
+        return left.get("value") if isinstance(left, dict) else None
+
+    @classmethod
+    def _from_json(cls, d: dict[str, Any]) -> AlertEvent:
+        rule = d.get("alert_id")
+        return cls(
+            alert_id=str(d["event_id"]),
+            alert_type=str(d.get("alert_type", "")),
+            priority=str(d.get("priority", "")),
+            symbol=str(d.get("symbol", "")),
+            message=str(d.get("message", "")),
+            data=dict(d.get("data") or {}),
+            timestamp=_dt.datetime.fromtimestamp(int(d.get("timestamp", 0)) / 1000, IST),
+            acknowledged=bool(d.get("acknowledged", False)),
+            rule_id=None if rule is None else str(rule),
+            fire_no=d.get("fire_no"),
+        )
+
+
+Update = Union[
+    QuoteUpdate, BarUpdate, IndicatorUpdate, OrderUpdate, TradeUpdate, AlertEvent, StatusUpdate
+]
+
+_KINDS = ("quote", "bar", "indicator", "order", "trade", "alert", "status")
 
 
 def _typed(u: dict[str, Any]) -> Update:
@@ -179,6 +233,8 @@ def _typed(u: dict[str, Any]) -> Update:
     if t == "order":
         d = u["data"]
         return OrderUpdate(order_id=str(d.get("order_id")), status=d.get("status", ""), data=d)
+    if t == "alert":
+        return AlertEvent._from_json(u["data"])
     if t == "trade":
         d = u["data"]
         oid = d.get("order_id")
@@ -260,11 +316,13 @@ class Stream:
         indicators: Optional[Iterable[Any]] = None,
         bars: Optional[Iterable[Any]] = None,
         orders: bool = False,
+        alerts: bool = False,
     ) -> Stream:
         """Add subscriptions. Returns once the server accepted the bar and indicator ones; an
-        unknown symbol, timeframe or indicator raises (APIError / ValueError)."""
+        unknown symbol, timeframe or indicator raises (APIError / ValueError). ``alerts``:
+        the user's alert events (:class:`AlertEvent`)."""
         q, ind, b = _subs(quotes, indicators, bars)
-        self._native.subscribe(quotes=q, indicators=ind, bars=b, orders=orders)
+        self._native.subscribe(quotes=q, indicators=ind, bars=b, orders=orders, alerts=alerts)
         return self
 
     def next(self, timeout: Optional[float] = None) -> Optional[Update]:
@@ -284,7 +342,7 @@ class Stream:
 
     def on(self, kind: str, callback: Callable[[Update], Any]) -> Stream:
         """Call ``callback(update)`` for updates of ``kind`` (quote, bar, indicator, order,
-        trade, status, or '*' for all) — from :meth:`start`'s thread or :meth:`run`."""
+        trade, alert, status, or '*' for all) — from :meth:`start`'s thread or :meth:`run`."""
         self._callbacks.on(kind, callback)
         return self
 
@@ -369,9 +427,12 @@ class AsyncStream:
         indicators: Optional[Iterable[Any]] = None,
         bars: Optional[Iterable[Any]] = None,
         orders: bool = False,
+        alerts: bool = False,
     ) -> AsyncStream:
         q, ind, b = _subs(quotes, indicators, bars)
-        await self._native.subscribe_async(quotes=q, indicators=ind, bars=b, orders=orders)
+        await self._native.subscribe_async(
+            quotes=q, indicators=ind, bars=b, orders=orders, alerts=alerts
+        )
         return self
 
     async def next(self) -> Optional[Update]:

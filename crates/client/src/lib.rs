@@ -395,9 +395,10 @@ impl Client {
             "POST" => Method::POST,
             "PUT" => Method::PUT,
             "DELETE" => Method::DELETE,
+            "PATCH" => Method::PATCH,
             other => {
                 return Err(ClientError::Usage(format!(
-                    "method {other:?}: use GET, POST, PUT or DELETE"
+                    "method {other:?}: use GET, POST, PUT, PATCH or DELETE"
                 )));
             }
         };

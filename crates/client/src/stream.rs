@@ -53,6 +53,8 @@ pub struct Subscription {
     pub bars: Vec<(String, String)>,
     /// Order and trade events of the user's paper accounts.
     pub orders: bool,
+    /// The user's alert events (alerts the server evaluates, events the user raises).
+    pub alerts: bool,
 }
 
 /// Counters of a stream.
@@ -184,6 +186,7 @@ pub struct Stream {
     indicators: Mutex<Option<mpsc::UnboundedSender<IndCmd>>>,
     monitors: Mutex<HashMap<String, Arc<Mutex<QuoteFilter>>>>,
     orders: AtomicBool,
+    alerts: AtomicBool,
 }
 
 impl std::fmt::Debug for Stream {
@@ -216,6 +219,7 @@ impl Stream {
             indicators: Mutex::new(None),
             monitors: Mutex::new(HashMap::new()),
             orders: AtomicBool::new(false),
+            alerts: AtomicBool::new(false),
         }
     }
 
@@ -332,6 +336,10 @@ impl Stream {
                 .map_err(|_| ClientError::Usage("the stream is closed".into()))?;
                 acks.push(rx);
             }
+        }
+        if sub.alerts && !self.alerts.swap(true, Ordering::SeqCst) {
+            let (c, s) = (self.client.clone(), self.shared.clone());
+            self.spawn_task(alert_task(c, s));
         }
         if sub.orders && !self.orders.swap(true, Ordering::SeqCst) {
             let (c, s) = (self.client.clone(), self.shared.clone());
@@ -1158,6 +1166,109 @@ async fn order_task(client: Arc<Client>, shared: Arc<Shared>) {
                             if v.get("error_code").and_then(Value::as_str) == Some("lagged") =>
                         {
                             status(&shared, "orders", "reconnecting", Some("lagged"));
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if connected_at.elapsed() > Duration::from_secs(10) {
+            backoff.n = 0;
+        }
+        tokio::time::sleep(backoff.next()).await;
+    }
+}
+
+// ---- alert events -------------------------------------------------------------------------
+
+/// The newest alert event id now (0: none), where a new stream starts from.
+async fn newest_alert_event(client: &Client) -> Result<i64, ClientError> {
+    let v = client
+        .get_async("/alerts/events", &[("limit", "1".to_string())], None)
+        .await?;
+    Ok(v.get("data")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(event_id)
+        .unwrap_or(0))
+}
+
+fn event_id(e: &Value) -> Option<i64> {
+    e.get("event_id").and_then(|v| {
+        v.as_str()
+            .and_then(|s| s.parse().ok())
+            .or_else(|| v.as_i64())
+    })
+}
+
+/// `/alerts/stream`: every event after the last one seen — the server replays what a
+/// reconnect missed (`after_id`) before going live, so each event arrives once, in order.
+async fn alert_task(client: Arc<Client>, shared: Arc<Shared>) {
+    let mut backoff = Backoff { n: 0 };
+    let mut last: Option<i64> = None;
+    while !shared.closed.load(Ordering::Relaxed) {
+        let after = match last {
+            Some(l) => l,
+            None => match newest_alert_event(&client).await {
+                Ok(n) => {
+                    last = Some(n);
+                    n
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "alert stream: cannot read the newest event");
+                    tokio::time::sleep(backoff.next()).await;
+                    continue;
+                }
+            },
+        };
+        let mut ws = match connect(
+            &client,
+            "/alerts/stream",
+            &[("after_id", after.to_string())],
+        )
+        .await
+        {
+            Ok(ws) => ws,
+            Err(e) => {
+                tracing::debug!(error = %e, "alert stream: connect failed");
+                tokio::time::sleep(backoff.next()).await;
+                continue;
+            }
+        };
+        if shared.stats.connects.fetch_add(1, Ordering::Relaxed) > 0 {
+            shared.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+        }
+        status(&shared, "alerts", "live", None);
+        let connected_at = Instant::now();
+        let mut last_seen = Instant::now();
+        loop {
+            match read(&mut ws, &mut last_seen, &shared.stats).await {
+                Read::Ended(why) => {
+                    status(&shared, "alerts", "reconnecting", Some(&why));
+                    break;
+                }
+                Read::Msg(m) => {
+                    let Some(v) = parse(&m) else { continue };
+                    shared.room().await;
+                    match v.get("type").and_then(Value::as_str) {
+                        Some("alert") => {
+                            let id = v.get("data").and_then(event_id);
+                            if let (Some(id), Some(l)) = (id, last)
+                                && id <= l
+                            {
+                                continue;
+                            }
+                            if id.is_some() {
+                                last = id;
+                            }
+                            shared.push_event(v);
+                        }
+                        // Events were missed on the server side: reconnect and replay.
+                        Some("error")
+                            if v.get("error_code").and_then(Value::as_str) == Some("lagged") =>
+                        {
+                            status(&shared, "alerts", "reconnecting", Some("lagged"));
                             break;
                         }
                         _ => {}

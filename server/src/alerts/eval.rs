@@ -97,6 +97,35 @@ fn finite(v: f64) -> Value {
     }
 }
 
+/// Record where a new price alert's sides stand on the current quote, so that its first tick
+/// can already be a crossing (the fields that need the previous close wait for a tick).
+pub(super) fn prime_price(live: &mut Live, q: &stocksblitz_market::snapshot::Quote) {
+    let t = TickView {
+        symbol: q.tradingsymbol.clone(),
+        ltp: q.ltp,
+        bid: q.bid,
+        ask: q.ask,
+        volume: Some(q.volume),
+        oi: q.oi,
+        exchange_ts_ms: q.exchange_ts_ms,
+        recv_ts_ms: q.recv_ts_ms,
+    };
+    let extras = QuoteExtras {
+        open: q.open,
+        high: q.high,
+        low: q.low,
+        volume: q.volume,
+        oi_change: q.oi_change(),
+    };
+    let value = |o: &Operand| match o {
+        Operand::Number(v) => *v,
+        Operand::Field(f) => price_value(*f, &t, Some(&extras), None),
+        Operand::Indicator(_) => f64::NAN,
+    };
+    let (l, r) = (value(&live.cond.left), value(&live.cond.right));
+    live.trigger.prime(l, r);
+}
+
 /// Evaluate the price alerts of a batch of ticks, in order.
 pub(super) async fn price_ticks(state: &Arc<AppState>, prev: &mut PrevClose, batch: &[TickView]) {
     let today = crate::routes::ist_today(state.market_now());

@@ -240,6 +240,17 @@ impl AlertEngine {
         self.refresh_watched();
     }
 
+    /// Prime a new price alert's crossing on the instrument's current quote (see
+    /// `eval::prime_price`); nothing when there is no quote yet.
+    pub fn prime_from_quote(&self, alert_id: i64, quote: &stocksblitz_market::snapshot::Quote) {
+        if let Ok(mut ix) = self.index.lock()
+            && let Some(live) = ix.by_id.get_mut(&alert_id)
+            && live.cond.kind == Kind::Price
+        {
+            eval::prime_price(live, quote);
+        }
+    }
+
     fn refresh_watched(&self) {
         let symbols: HashSet<CompactString> = self
             .index

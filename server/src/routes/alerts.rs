@@ -16,7 +16,8 @@
 //!
 //! A comparison fires when it holds (a repeating one again once it has stopped holding and the
 //! cool-down has passed); a crossing fires when the sides change order between two
-//! evaluations. A malformed condition is a 400 naming the token and its column.
+//! evaluations — a new price alert starts from the current quote, a new indicator alert from
+//! the last closed bar, and after a restart the first evaluation only records where they stand. A malformed condition is a 400 naming the token and its column.
 
 use std::sync::Arc;
 
@@ -414,6 +415,12 @@ pub async fn create(
         .await
         .map_err(store_error)?;
     state.alerts.upsert(row.clone());
+    if kind == Kind::Price
+        && let Ok(snap) = state.pipeline.snapshot.read()
+        && let Some(q) = snap.get(&row.symbol)
+    {
+        state.alerts.prime_from_quote(row.alert_id, q);
+    }
     let mut out = alert_out(&row);
     if has_hook {
         out.webhook_secret = webhook_secret;

@@ -489,6 +489,7 @@ fn subscription(
     bars: Option<Vec<(String, String)>>,
     orders: bool,
     alerts: bool,
+    messages: bool,
 ) -> PyResult<stocksblitz_client::stream::Subscription> {
     let canon = |tf: String| -> PyResult<String> {
         stocksblitz_market::Timeframe::parse(&tf)
@@ -509,6 +510,7 @@ fn subscription(
             .collect::<PyResult<_>>()?,
         orders,
         alerts,
+        messages,
     })
 }
 
@@ -521,7 +523,8 @@ pub struct PyStream {
 #[pymethods]
 impl PyStream {
     /// Add subscriptions; returns when the server accepted the bar and indicator ones.
-    #[pyo3(signature = (quotes = None, indicators = None, bars = None, orders = false, alerts = false))]
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments
+    #[pyo3(signature = (quotes = None, indicators = None, bars = None, orders = false, alerts = false, messages = false))]
     fn subscribe(
         &self,
         py: Python<'_>,
@@ -530,15 +533,17 @@ impl PyStream {
         bars: Option<Vec<(String, String)>>,
         orders: bool,
         alerts: bool,
+        messages: bool,
     ) -> PyResult<()> {
-        let sub = subscription(quotes, indicators, bars, orders, alerts)?;
+        let sub = subscription(quotes, indicators, bars, orders, alerts, messages)?;
         let s = self.inner.clone();
         py.detach(move || s.subscribe(sub))
             .map_err(|e| py_error(py, e))
     }
 
     /// `subscribe` as an awaitable.
-    #[pyo3(signature = (quotes = None, indicators = None, bars = None, orders = false, alerts = false))]
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments
+    #[pyo3(signature = (quotes = None, indicators = None, bars = None, orders = false, alerts = false, messages = false))]
     fn subscribe_async<'py>(
         &self,
         py: Python<'py>,
@@ -547,8 +552,9 @@ impl PyStream {
         bars: Option<Vec<(String, String)>>,
         orders: bool,
         alerts: bool,
+        messages: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let sub = subscription(quotes, indicators, bars, orders, alerts)?;
+        let sub = subscription(quotes, indicators, bars, orders, alerts, messages)?;
         let s = self.inner.clone();
         crate::aio::awaitable(py, async move { s.subscribe_async(sub).await }, |py, r| {
             r.map(|()| py.None()).map_err(|e| py_error(py, e))

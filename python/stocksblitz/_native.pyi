@@ -275,6 +275,7 @@ class Stream:
         bars: Optional[Sequence[tuple[str, str]]] = None,
         orders: bool = False,
         alerts: bool = False,
+        messages: bool = False,
     ) -> None: ...
     def subscribe_async(
         self,
@@ -283,6 +284,7 @@ class Stream:
         bars: Optional[Sequence[tuple[str, str]]] = None,
         orders: bool = False,
         alerts: bool = False,
+        messages: bool = False,
     ) -> Awaitable[None]: ...
     def next(self, timeout: Optional[float] = None) -> Optional[dict[str, Any]]: ...
     def next_async(self) -> Awaitable[Optional[dict[str, Any]]]: ...

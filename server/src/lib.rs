@@ -155,6 +155,13 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
             routes::alerts::clear
         ))
         .routes(routes!(routes::alerts::acknowledge))
+        .routes(routes!(s::messages_stream))
+        .routes(routes!(
+            routes::messages::list,
+            routes::messages::publish,
+            routes::messages::clear
+        ))
+        .routes(routes!(routes::messages::receive))
         .routes(routes!(i::definition_route))
         .merge(identity_routes())
 }

@@ -18,6 +18,8 @@ pub struct UserItem {
     /// The replica it was published on.
     pub origin: String,
     pub owner: String,
+    /// What it carries: `alert` or `message` (which socket forwards it).
+    pub kind: String,
     /// The id of what it carries (an alert event's id), for a socket's catch-up: items at or
     /// below what it replayed from the store are skipped.
     pub id: i64,
@@ -58,10 +60,11 @@ impl UserFeed {
     }
 
     /// Send `text` to `owner`'s sockets on every replica.
-    pub fn publish(&self, owner: &str, id: i64, text: String) {
+    pub fn publish(&self, owner: &str, kind: &str, id: i64, text: String) {
         let item = Arc::new(UserItem {
             origin: self.origin.clone(),
             owner: owner.to_string(),
+            kind: kind.to_string(),
             id,
             text,
         });
@@ -127,4 +130,20 @@ impl UserFeed {
         }
         anyhow::bail!("the user event subscription ended")
     }
+}
+
+/// A message as clients see it (the SDK's `Message`).
+pub fn message_json(m: &stocksblitz_store::messages::MessageRow) -> serde_json::Value {
+    let parse = |t: &str| serde_json::from_str(t).unwrap_or(serde_json::Value::Null);
+    serde_json::json!({
+        "message_id": m.message_id.to_string(),
+        "topic": m.topic,
+        "sender": m.sender,
+        "recipient": m.recipient,
+        "message_type": m.message_type,
+        "content": parse(&m.content),
+        "metadata": parse(&m.metadata),
+        "timestamp": m.at,
+        "read": m.read_at.is_some(),
+    })
 }

@@ -55,6 +55,8 @@ pub struct Subscription {
     pub orders: bool,
     /// The user's alert events (alerts the server evaluates, events the user raises).
     pub alerts: bool,
+    /// The user's messages (every topic and recipient; `/messages/stream`).
+    pub messages: bool,
 }
 
 /// Counters of a stream.
@@ -187,6 +189,7 @@ pub struct Stream {
     monitors: Mutex<HashMap<String, Arc<Mutex<QuoteFilter>>>>,
     orders: AtomicBool,
     alerts: AtomicBool,
+    messages: AtomicBool,
 }
 
 impl std::fmt::Debug for Stream {
@@ -220,6 +223,7 @@ impl Stream {
             monitors: Mutex::new(HashMap::new()),
             orders: AtomicBool::new(false),
             alerts: AtomicBool::new(false),
+            messages: AtomicBool::new(false),
         }
     }
 
@@ -339,7 +343,11 @@ impl Stream {
         }
         if sub.alerts && !self.alerts.swap(true, Ordering::SeqCst) {
             let (c, s) = (self.client.clone(), self.shared.clone());
-            self.spawn_task(alert_task(c, s));
+            self.spawn_task(user_task(c, s, UserFeed::ALERTS));
+        }
+        if sub.messages && !self.messages.swap(true, Ordering::SeqCst) {
+            let (c, s) = (self.client.clone(), self.shared.clone());
+            self.spawn_task(user_task(c, s, UserFeed::MESSAGES));
         }
         if sub.orders && !self.orders.swap(true, Ordering::SeqCst) {
             let (c, s) = (self.client.clone(), self.shared.clone());
@@ -1180,58 +1188,80 @@ async fn order_task(client: Arc<Client>, shared: Arc<Shared>) {
     }
 }
 
-// ---- alert events -------------------------------------------------------------------------
+// ---- alert events and messages ------------------------------------------------------------
 
-/// The newest alert event id now (0: none), where a new stream starts from.
-async fn newest_alert_event(client: &Client) -> Result<i64, ClientError> {
+/// One of the per-user feeds: its socket, its listing, the id field and the message type.
+#[derive(Debug, Clone, Copy)]
+struct UserFeed {
+    stream: &'static str,
+    path: &'static str,
+    listing: &'static str,
+    id: &'static str,
+    kind: &'static str,
+}
+
+impl UserFeed {
+    const ALERTS: UserFeed = UserFeed {
+        stream: "alerts",
+        path: "/alerts/stream",
+        listing: "/alerts/events",
+        id: "event_id",
+        kind: "alert",
+    };
+    const MESSAGES: UserFeed = UserFeed {
+        stream: "messages",
+        path: "/messages/stream",
+        listing: "/messages",
+        id: "message_id",
+        kind: "message",
+    };
+}
+
+/// The newest id of the feed now (0: none), where a new stream starts from.
+async fn newest_id(client: &Client, feed: UserFeed) -> Result<i64, ClientError> {
     let v = client
-        .get_async("/alerts/events", &[("limit", "1".to_string())], None)
+        .get_async(feed.listing, &[("limit", "1".to_string())], None)
         .await?;
     Ok(v.get("data")
         .and_then(Value::as_array)
         .and_then(|a| a.first())
-        .and_then(event_id)
+        .and_then(|e| item_id(e, feed))
         .unwrap_or(0))
 }
 
-fn event_id(e: &Value) -> Option<i64> {
-    e.get("event_id").and_then(|v| {
+fn item_id(e: &Value, feed: UserFeed) -> Option<i64> {
+    e.get(feed.id).and_then(|v| {
         v.as_str()
             .and_then(|s| s.parse().ok())
             .or_else(|| v.as_i64())
     })
 }
 
-/// `/alerts/stream`: every event after the last one seen — the server replays what a
-/// reconnect missed (`after_id`) before going live, so each event arrives once, in order.
-async fn alert_task(client: Arc<Client>, shared: Arc<Shared>) {
+/// A per-user feed (`/alerts/stream`, `/messages/stream`): every item after the last one seen
+/// — the server replays what a reconnect missed (`after_id`) before going live, so each item
+/// arrives once, in order.
+async fn user_task(client: Arc<Client>, shared: Arc<Shared>, feed: UserFeed) {
     let mut backoff = Backoff { n: 0 };
     let mut last: Option<i64> = None;
     while !shared.closed.load(Ordering::Relaxed) {
         let after = match last {
             Some(l) => l,
-            None => match newest_alert_event(&client).await {
+            None => match newest_id(&client, feed).await {
                 Ok(n) => {
                     last = Some(n);
                     n
                 }
                 Err(e) => {
-                    tracing::debug!(error = %e, "alert stream: cannot read the newest event");
+                    tracing::debug!(error = %e, stream = feed.stream, "cannot read the newest item");
                     tokio::time::sleep(backoff.next()).await;
                     continue;
                 }
             },
         };
-        let mut ws = match connect(
-            &client,
-            "/alerts/stream",
-            &[("after_id", after.to_string())],
-        )
-        .await
-        {
+        let mut ws = match connect(&client, feed.path, &[("after_id", after.to_string())]).await {
             Ok(ws) => ws,
             Err(e) => {
-                tracing::debug!(error = %e, "alert stream: connect failed");
+                tracing::debug!(error = %e, stream = feed.stream, "connect failed");
                 tokio::time::sleep(backoff.next()).await;
                 continue;
             }
@@ -1239,21 +1269,21 @@ async fn alert_task(client: Arc<Client>, shared: Arc<Shared>) {
         if shared.stats.connects.fetch_add(1, Ordering::Relaxed) > 0 {
             shared.stats.reconnects.fetch_add(1, Ordering::Relaxed);
         }
-        status(&shared, "alerts", "live", None);
+        status(&shared, feed.stream, "live", None);
         let connected_at = Instant::now();
         let mut last_seen = Instant::now();
         loop {
             match read(&mut ws, &mut last_seen, &shared.stats).await {
                 Read::Ended(why) => {
-                    status(&shared, "alerts", "reconnecting", Some(&why));
+                    status(&shared, feed.stream, "reconnecting", Some(&why));
                     break;
                 }
                 Read::Msg(m) => {
                     let Some(v) = parse(&m) else { continue };
                     shared.room().await;
                     match v.get("type").and_then(Value::as_str) {
-                        Some("alert") => {
-                            let id = v.get("data").and_then(event_id);
+                        Some(t) if t == feed.kind => {
+                            let id = v.get("data").and_then(|d| item_id(d, feed));
                             if let (Some(id), Some(l)) = (id, last)
                                 && id <= l
                             {
@@ -1264,11 +1294,11 @@ async fn alert_task(client: Arc<Client>, shared: Arc<Shared>) {
                             }
                             shared.push_event(v);
                         }
-                        // Events were missed on the server side: reconnect and replay.
+                        // Items were missed on the server side: reconnect and replay.
                         Some("error")
                             if v.get("error_code").and_then(Value::as_str) == Some("lagged") =>
                         {
-                            status(&shared, "alerts", "reconnecting", Some("lagged"));
+                            status(&shared, feed.stream, "reconnecting", Some("lagged"));
                             break;
                         }
                         _ => {}

@@ -38,6 +38,7 @@ pub mod alerts;
 pub mod bars;
 pub mod fsperm;
 pub mod identity;
+pub mod messages;
 pub mod strategies;
 pub mod subscriptions;
 pub mod trading;
@@ -345,7 +346,9 @@ mod tests {
     use super::*;
 
     /// Every table of the one migration history (both back-ends).
-    const TABLES: [&str; 14] = [
+    const TABLES: [&str; 17] = [
+        "alert_events",
+        "alerts",
         "api_keys",
         "bars",
         "broker_events",
@@ -353,6 +356,7 @@ mod tests {
         "idempotency_keys",
         "indicator_subscriptions",
         "instruments",
+        "messages",
         "paper_accounts",
         "refresh_tokens",
         "sessions",

@@ -44,7 +44,7 @@ pub fn event_json(e: &AlertEventRow) -> Value {
 pub fn publish(state: &Arc<AppState>, e: &AlertEventRow, webhook: Option<(String, String)>) {
     let event = event_json(e);
     let text = json!({"type": "alert", "data": event}).to_string();
-    state.user_feed.publish(&e.owner, e.event_id, text);
+    state.user_feed.publish(&e.owner, "alert", e.event_id, text);
     if let Some((url, secret)) = webhook {
         let st = state.clone();
         let body = event.to_string();

@@ -27,6 +27,7 @@ pub mod clock;
 pub mod indicators;
 pub mod kite;
 pub mod market;
+pub mod messages;
 pub mod monitor;
 pub mod quote;
 pub mod smile;

@@ -909,40 +909,128 @@ async fn order_session(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct AlertStreamQuery {
+pub struct UserStreamQuery {
     pub token: Option<String>,
-    /// Replay the stored events after this id first (oldest first, at most 1000), then go
-    /// live: a reconnecting client misses nothing.
+    /// Replay the stored events (messages) after this id first, oldest first (at most 1000),
+    /// then go live: a reconnecting client misses nothing.
     #[param(value_type = Option<u64>)]
     pub after_id: Option<super::Count>,
 }
 
-/// `GET /alerts/stream` (WebSocket): `{"type": "alert", "data": {event}}` for every alert of
-/// the caller that fires (on whichever replica evaluated it) and every event the caller raises.
-#[utoipa::path(get, path = "/alerts/stream", tag = "streams", description = "WebSocket: the caller's alert events as they fire (after_id= replays stored ones first).", params(AlertStreamQuery), responses((status = 101, description = "switching to the WebSocket protocol"), (status = 426, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody)))]
-pub async fn alerts_stream(
+/// What a per-user socket carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UserKind {
+    Alert,
+    Message,
+}
+
+impl UserKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            UserKind::Alert => "alert",
+            UserKind::Message => "message",
+        }
+    }
+}
+
+fn user_upgrade(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-    State(state): State<Arc<AppState>>,
-    ApiQuery(q): ApiQuery<AlertStreamQuery>,
-    headers: HeaderMap,
+    state: Arc<AppState>,
+    q: UserStreamQuery,
+    headers: &HeaderMap,
     peer: Peer,
+    kind: UserKind,
 ) -> Result<Response, ApiError> {
     let ws = ws.map_err(upgrade_required)?;
-    let token = q.token.or_else(|| header_token(&headers));
+    let token = q.token.or_else(|| header_token(headers));
     let after = q.after_id.map(super::Count::get);
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
-        .on_upgrade(move |socket| alert_session(socket, state, token, peer, after)))
+        .on_upgrade(move |socket| user_session(socket, state, token, peer, after, kind)))
 }
 
-async fn alert_session(
+/// `GET /alerts/stream` (WebSocket): `{"type": "alert", "data": {event}}` for every alert of
+/// the caller that fires (on whichever replica evaluated it) and every event the caller raises.
+#[utoipa::path(get, path = "/alerts/stream", tag = "streams", description = "WebSocket: the caller's alert events as they fire (after_id= replays stored ones first).", params(UserStreamQuery), responses((status = 101, description = "switching to the WebSocket protocol"), (status = 426, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody)))]
+pub async fn alerts_stream(
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<UserStreamQuery>,
+    headers: HeaderMap,
+    peer: Peer,
+) -> Result<Response, ApiError> {
+    user_upgrade(ws, state, q, &headers, peer, UserKind::Alert)
+}
+
+/// `GET /messages/stream` (WebSocket): `{"type": "message", "data": {message}}` for every
+/// message any client of the caller publishes or sends (on any replica); never another user's.
+#[utoipa::path(get, path = "/messages/stream", tag = "streams", description = "WebSocket: the caller's messages as they are published (after_id= replays stored ones first).", params(UserStreamQuery), responses((status = 101, description = "switching to the WebSocket protocol"), (status = 426, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody)))]
+pub async fn messages_stream(
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<UserStreamQuery>,
+    headers: HeaderMap,
+    peer: Peer,
+) -> Result<Response, ApiError> {
+    user_upgrade(ws, state, q, &headers, peer, UserKind::Message)
+}
+
+/// The stored items after `after` (oldest first) as stream messages.
+async fn replay(
+    state: &AppState,
+    owner: &str,
+    after: i64,
+    kind: UserKind,
+) -> Result<Vec<(i64, Value)>, stocksblitz_store::StoreError> {
+    Ok(match kind {
+        UserKind::Alert => {
+            let f = stocksblitz_store::alerts::EventFilter {
+                after_id: Some(after),
+                oldest_first: true,
+                limit: stocksblitz_store::alerts::MAX_EVENTS_LISTED,
+                ..Default::default()
+            };
+            state
+                .store
+                .alert_events_of(owner, &f)
+                .await?
+                .iter()
+                .map(|e| {
+                    let data = crate::alerts::deliver::event_json(e);
+                    (e.event_id, json!({"type": "alert", "data": data}))
+                })
+                .collect()
+        }
+        UserKind::Message => {
+            let f = stocksblitz_store::messages::MessageFilter {
+                after_id: Some(after),
+                oldest_first: true,
+                limit: stocksblitz_store::messages::MAX_MESSAGES_LISTED,
+                ..Default::default()
+            };
+            state
+                .store
+                .messages_of(owner, &f)
+                .await?
+                .iter()
+                .map(|m| {
+                    let data = crate::user_feed::message_json(m);
+                    (m.message_id, json!({"type": "message", "data": data}))
+                })
+                .collect()
+        }
+    })
+}
+
+async fn user_session(
     mut socket: WebSocket,
     state: Arc<AppState>,
     token: Option<String>,
     peer: Peer,
     after: Option<i64>,
+    kind: UserKind,
 ) {
     // Subscribe before authenticating (and replaying) so nothing between is missed.
     let mut rx = state.user_feed.tx.subscribe();
@@ -973,26 +1061,19 @@ async fn alert_session(
     }
     let mut replayed_to = 0;
     if let Some(after) = after {
-        let f = stocksblitz_store::alerts::EventFilter {
-            after_id: Some(after),
-            oldest_first: true,
-            limit: stocksblitz_store::alerts::MAX_EVENTS_LISTED,
-            ..Default::default()
-        };
-        match state.store.alert_events_of(&owner, &f).await {
-            Ok(rows) => {
-                for e in &rows {
-                    let m = json!({"type": "alert", "data": crate::alerts::deliver::event_json(e)});
-                    if !send(&state.metrics, &mut socket, &m).await {
+        match replay(&state, &owner, after, kind).await {
+            Ok(items) => {
+                for (id, m) in &items {
+                    if !send(&state.metrics, &mut socket, m).await {
                         return;
                     }
-                    replayed_to = e.event_id;
+                    replayed_to = *id;
                 }
             }
             Err(e) => {
                 let m = error_msg(
                     "store_unavailable",
-                    format!("stored events unavailable: {e}"),
+                    format!("stored items unavailable: {e}"),
                 );
                 if !send(&state.metrics, &mut socket, &m).await {
                     return;
@@ -1021,7 +1102,7 @@ async fn alert_session(
             },
             item = rx.recv() => match item {
                 Ok(item) => {
-                    if item.owner != owner || (item.id != 0 && item.id <= replayed_to) {
+                    if item.owner != owner || item.kind != kind.as_str() || (item.id != 0 && item.id <= replayed_to) {
                         continue;
                     }
                     if !send_text(&state.metrics, &mut socket, Utf8Bytes::from(item.text.as_str())).await {
@@ -1029,7 +1110,7 @@ async fn alert_session(
                     }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    let m = error_msg("lagged", format!("{n} events were missed; read them from /alerts/events"));
+                    let m = error_msg("lagged", format!("{n} items were missed; reconnect with after_id"));
                     if !send(&state.metrics, &mut socket, &m).await {
                         break;
                     }

@@ -1,0 +1,15 @@
+-- Messages between one user's own clients and strategies (topics and direct messages to a
+-- named recipient). Times UTC epoch ms; content and metadata are JSON text.
+CREATE TABLE IF NOT EXISTS messages (
+    message_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner        TEXT    NOT NULL,
+    topic        TEXT,                      -- NULL: a direct message
+    sender       TEXT    NOT NULL,
+    recipient    TEXT,                      -- NULL: to the topic's subscribers
+    message_type TEXT    NOT NULL,
+    content      TEXT    NOT NULL,
+    metadata     TEXT    NOT NULL,
+    at           INTEGER  NOT NULL,
+    read_at      INTEGER
+);
+CREATE INDEX IF NOT EXISTS messages_owner ON messages (owner, message_id);

@@ -107,7 +107,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def feed(pub: Publisher, prices: dict[str, float], rate: int, seconds: float, rng: random.Random) -> int:
+def feed(
+    pub: Publisher, prices: dict[str, float], rate: int, seconds: float, rng: random.Random
+) -> int:
     syms = list(prices)
     sent = 0
     start = time.monotonic()
@@ -180,8 +182,13 @@ def main() -> None:
         keys = []
         for u in range(USERS):
             email = f"bench-alerts-{u}@example.com"
-            call(url + "/v1/auth/register", {"email": email, "password": "Bench-Alerts-Pass-1!", "name": "B"})
-            jwt = call(url + "/v1/auth/login", {"email": email, "password": "Bench-Alerts-Pass-1!"})["access_token"]
+            call(
+                url + "/v1/auth/register",
+                {"email": email, "password": "Bench-Alerts-Pass-1!", "name": "B"},
+            )
+            jwt = call(
+                url + "/v1/auth/login", {"email": email, "password": "Bench-Alerts-Pass-1!"}
+            )["access_token"]
             keys.append(call(url + "/api-keys", {"name": "b", "scopes": ["read"]}, jwt)["api_key"])
         per_user = args.alerts // USERS
         print(f"creating {per_user * USERS} alerts ({per_user} per user) …", flush=True)
@@ -245,21 +252,29 @@ def main() -> None:
                     return float(line.split()[1])
             return 0.0
 
-        fired = metric(metrics, "stocksblitz_alerts_fired_total") - metric(before, "stocksblitz_alerts_fired_total")
-        evals = metric(metrics, "stocksblitz_alert_evaluations_total") - metric(before, "stocksblitz_alert_evaluations_total")
+        fired = metric(metrics, "stocksblitz_alerts_fired_total") - metric(
+            before, "stocksblitz_alerts_fired_total"
+        )
+        evals = metric(metrics, "stocksblitz_alert_evaluations_total") - metric(
+            before, "stocksblitz_alert_evaluations_total"
+        )
         dropped = metric(metrics, "stocksblitz_alert_ticks_dropped_total")
         print()
-        print(f"| | ticks sent | server CPU (share of one core) |")
-        print(f"|---|---:|---:|")
+        print("| | ticks sent | server CPU (share of one core) |")
+        print("|---|---:|---:|")
         print(f"| no alerts | {n0} | {idle:.3f} |")
         print(f"| {made} alerts | {n1} | {busy:.3f} |")
         print(f"| difference (the alerts) | | {busy - idle:+.3f} |")
         print()
-        print(f"evaluations {evals:.0f} ({evals / args.seconds:,.0f}/s), firings {fired:.0f}, "
-              f"events received {received[0]}, ticks dropped by the engine {dropped:.0f}")
-        print(f"tick → alert at the client (ms): p50 {percentile(lat, 50):.1f}  "
-              f"p99 {percentile(lat, 99):.1f}  max {max(lat) if lat else float('nan'):.1f}  "
-              f"(target p99 < 20)")
+        print(
+            f"evaluations {evals:.0f} ({evals / args.seconds:,.0f}/s), firings {fired:.0f}, "
+            f"events received {received[0]}, ticks dropped by the engine {dropped:.0f}"
+        )
+        print(
+            f"tick → alert at the client (ms): p50 {percentile(lat, 50):.1f}  "
+            f"p99 {percentile(lat, 99):.1f}  max {max(lat) if lat else float('nan'):.1f}  "
+            f"(target p99 < 20)"
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=15)

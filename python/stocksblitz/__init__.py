@@ -51,11 +51,13 @@ from .exceptions import (
 )
 from .filter import ChainInstrument, InstrumentFilter
 from .instrument import Instrument
+from .messaging import AsyncMessaging, Messaging
 from .streams import (
     AlertEvent,
     AsyncStream,
     BarUpdate,
     IndicatorUpdate,
+    Message,
     OrderUpdate,
     QuoteUpdate,
     StatusUpdate,
@@ -83,6 +85,7 @@ __all__ = [
     "AlertType",
     "Alerts",
     "AsyncAlerts",
+    "AsyncMessaging",
     "AsyncStream",
     "AsyncTradingClient",
     "AuthenticationError",
@@ -104,9 +107,11 @@ __all__ = [
     "InsufficientFundsError",
     "InvalidOrderError",
     "InvalidSymbolError",
+    "Message",
     "MessageChannel",
     "MessagePriority",
     "MessageType",
+    "Messaging",
     "NewsCategory",
     "NewsSentiment",
     "Order",

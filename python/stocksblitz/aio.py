@@ -27,6 +27,7 @@ from .alerts import AsyncAlerts
 from .exceptions import DataUnavailableError, TimeoutError
 from .instrument import Instrument as _SyncInstrument
 from .instrument import _quote_dict
+from .messaging import AsyncMessaging
 from .streams import AsyncStream, OrderUpdate, StatusUpdate
 from .timeframe import (
     _FIELDS,
@@ -76,6 +77,7 @@ class AsyncTradingClient:
         self.user_service_url = user_service_url.rstrip("/") if user_service_url else None
         self._native = _native.Client(self.api_url, api_key, self.user_service_url, timeout)
         self._alerts: Optional[AsyncAlerts] = None
+        self._messaging: Optional[AsyncMessaging] = None
 
     @classmethod
     async def from_credentials(
@@ -115,12 +117,14 @@ class AsyncTradingClient:
         bars: Optional[Iterable[Any]] = None,
         orders: bool = False,
         alerts: bool = False,
+        messages: bool = False,
     ) -> AsyncStream:
         """A live stream (``async with client.stream(...) as s: async for u in s``); what is
         given is subscribed on entering it (or on the first ``await s.next()``)."""
         pending = None
-        if quotes or indicators or bars or orders or alerts:
+        if quotes or indicators or bars or orders or alerts or messages:
             pending = {
+                "messages": messages,
                 "quotes": quotes,
                 "indicators": indicators,
                 "bars": bars,
@@ -146,6 +150,13 @@ class AsyncTradingClient:
         if self._alerts is None:
             self._alerts = AsyncAlerts(self)
         return self._alerts
+
+    @property
+    def messaging(self) -> AsyncMessaging:
+        """Messages between your own clients (see :mod:`stocksblitz.messaging`), awaitable."""
+        if self._messaging is None:
+            self._messaging = AsyncMessaging(self)
+        return self._messaging
 
     async def __aenter__(self) -> AsyncTradingClient:
         return self

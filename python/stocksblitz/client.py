@@ -16,6 +16,7 @@ from .alerts import Alerts
 from .exceptions import CacheError, IndicatorValidationError
 from .filter import InstrumentFilter
 from .instrument import Instrument
+from .messaging import Messaging
 from .streams import Stream
 from .trading import Account, Strategy
 
@@ -87,6 +88,7 @@ class TradingClient:
         self._api = _Api(_native.Client(self.api_url, api_key, self.user_service_url, timeout))
         self._indicators: Optional[IndicatorRegistry] = None
         self._alerts: Optional[Alerts] = None
+        self._messaging: Optional[Messaging] = None
 
     @classmethod
     def from_credentials(
@@ -161,14 +163,20 @@ class TradingClient:
         bars: Optional[Iterable[Any]] = None,
         orders: bool = False,
         alerts: bool = False,
+        messages: bool = False,
     ) -> Stream:
         """A live stream of updates over the server's WebSockets (see
         :mod:`stocksblitz.streams`), subscribed to what is given; iterate it, or register
         callbacks with ``on`` and ``start`` it. Also a context manager."""
         s = Stream(self._api._native.stream())
-        if quotes or indicators or bars or orders or alerts:
+        if quotes or indicators or bars or orders or alerts or messages:
             s.subscribe(
-                quotes=quotes, indicators=indicators, bars=bars, orders=orders, alerts=alerts
+                quotes=quotes,
+                indicators=indicators,
+                bars=bars,
+                orders=orders,
+                alerts=alerts,
+                messages=messages,
             )
         return s
 
@@ -185,6 +193,14 @@ class TradingClient:
         if self._alerts is None:
             self._alerts = Alerts(self)
         return self._alerts
+
+    @property
+    def messaging(self) -> Messaging:
+        """Messages between your own clients through the server (see
+        :mod:`stocksblitz.messaging`)."""
+        if self._messaging is None:
+            self._messaging = Messaging(self)
+        return self._messaging
 
     def __repr__(self) -> str:
         auth = "API Key" if self.api_key and not self._api._native.has_session else "JWT"

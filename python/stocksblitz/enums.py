@@ -119,6 +119,9 @@ class AlertPriority(_StrEnum):
 
 
 class MessageType(_StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    SIGNAL = "signal"
     INFO = "info"
     WARNING = "warning"
     ERROR = "error"

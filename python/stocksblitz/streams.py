@@ -32,6 +32,7 @@ __all__ = [
     "AsyncStream",
     "BarUpdate",
     "IndicatorUpdate",
+    "Message",
     "OrderUpdate",
     "QuoteUpdate",
     "StatusUpdate",
@@ -187,11 +188,49 @@ class AlertEvent:
         )
 
 
+@dataclass(frozen=True)
+class Message:
+    """A message between your own clients (the old SDK's ``Message``): published to
+    ``topic`` (``"*"``: a broadcast) or sent to ``recipient``."""
+
+    message_id: str
+    topic: Optional[str]
+    content: Any
+    message_type: str
+    sender: str
+    recipient: Optional[str]
+    metadata: dict[str, Any]
+    timestamp: _dt.datetime
+    read: bool = False
+    type: str = field(default="message", init=False)
+
+    @classmethod
+    def _from_json(cls, d: dict[str, Any]) -> Message:
+        return cls(
+            message_id=str(d["message_id"]),
+            topic=d.get("topic"),
+            content=d.get("content"),
+            message_type=str(d.get("message_type", "")),
+            sender=str(d.get("sender", "")),
+            recipient=d.get("recipient"),
+            metadata=dict(d.get("metadata") or {}),
+            timestamp=_dt.datetime.fromtimestamp(int(d.get("timestamp", 0)) / 1000, IST),
+            read=bool(d.get("read", False)),
+        )
+
+
 Update = Union[
-    QuoteUpdate, BarUpdate, IndicatorUpdate, OrderUpdate, TradeUpdate, AlertEvent, StatusUpdate
+    QuoteUpdate,
+    BarUpdate,
+    IndicatorUpdate,
+    OrderUpdate,
+    TradeUpdate,
+    AlertEvent,
+    Message,
+    StatusUpdate,
 ]
 
-_KINDS = ("quote", "bar", "indicator", "order", "trade", "alert", "status")
+_KINDS = ("quote", "bar", "indicator", "order", "trade", "alert", "message", "status")
 
 
 def _typed(u: dict[str, Any]) -> Update:
@@ -235,6 +274,8 @@ def _typed(u: dict[str, Any]) -> Update:
         return OrderUpdate(order_id=str(d.get("order_id")), status=d.get("status", ""), data=d)
     if t == "alert":
         return AlertEvent._from_json(u["data"])
+    if t == "message":
+        return Message._from_json(u["data"])
     if t == "trade":
         d = u["data"]
         oid = d.get("order_id")
@@ -317,12 +358,21 @@ class Stream:
         bars: Optional[Iterable[Any]] = None,
         orders: bool = False,
         alerts: bool = False,
+        messages: bool = False,
     ) -> Stream:
         """Add subscriptions. Returns once the server accepted the bar and indicator ones; an
         unknown symbol, timeframe or indicator raises (APIError / ValueError). ``alerts``:
-        the user's alert events (:class:`AlertEvent`)."""
+        the user's alert events (:class:`AlertEvent`); ``messages``: the user's messages
+        (:class:`Message`)."""
         q, ind, b = _subs(quotes, indicators, bars)
-        self._native.subscribe(quotes=q, indicators=ind, bars=b, orders=orders, alerts=alerts)
+        self._native.subscribe(
+            quotes=q,
+            indicators=ind,
+            bars=b,
+            orders=orders,
+            alerts=alerts,
+            messages=messages,
+        )
         return self
 
     def next(self, timeout: Optional[float] = None) -> Optional[Update]:
@@ -342,7 +392,7 @@ class Stream:
 
     def on(self, kind: str, callback: Callable[[Update], Any]) -> Stream:
         """Call ``callback(update)`` for updates of ``kind`` (quote, bar, indicator, order,
-        trade, alert, status, or '*' for all) — from :meth:`start`'s thread or :meth:`run`."""
+        trade, alert, message, status, or '*' for all) — from :meth:`start`'s thread or :meth:`run`."""
         self._callbacks.on(kind, callback)
         return self
 
@@ -428,10 +478,11 @@ class AsyncStream:
         bars: Optional[Iterable[Any]] = None,
         orders: bool = False,
         alerts: bool = False,
+        messages: bool = False,
     ) -> AsyncStream:
         q, ind, b = _subs(quotes, indicators, bars)
         await self._native.subscribe_async(
-            quotes=q, indicators=ind, bars=b, orders=orders, alerts=alerts
+            quotes=q, indicators=ind, bars=b, orders=orders, alerts=alerts, messages=messages
         )
         return self
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 from ._native import SymbolInfo, __version__, next_expiries, parse_spec, parse_symbol, parse_symbols
 from .aio import AsyncTradingClient
 from .alerts import AlertRule, Alerts, AsyncAlerts
+from .calendar import Calendar, Reminder
 from .client import TradingClient
 from .enums import (
     AlertPriority,
     AlertStatus,
     AlertType,
     DataState,
+    EventStatus,
     Exchange,
     MessageChannel,
     MessagePriority,
@@ -24,6 +26,7 @@ from .enums import (
     OrderType,
     PositionType,
     ProductType,
+    ReminderFrequency,
     StrategyStatus,
     StrategyType,
     Timeframe,
@@ -91,10 +94,12 @@ __all__ = [
     "AuthenticationError",
     "BarUpdate",
     "CacheError",
+    "Calendar",
     "ChainInstrument",
     "DataState",
     "DataUnavailableError",
     "DataValidationError",
+    "EventStatus",
     "Exchange",
     "Funds",
     "IndicatorUnavailableError",
@@ -126,6 +131,8 @@ __all__ = [
     "ProductType",
     "QuoteUpdate",
     "RateLimitError",
+    "Reminder",
+    "ReminderFrequency",
     "StaleDataError",
     "StatusUpdate",
     "StocksBlitzError",

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Optional
 
 from . import _native
 from .alerts import Alerts
+from .calendar import Calendar
 from .exceptions import CacheError, IndicatorValidationError
 from .filter import InstrumentFilter
 from .instrument import Instrument
@@ -89,6 +90,7 @@ class TradingClient:
         self._indicators: Optional[IndicatorRegistry] = None
         self._alerts: Optional[Alerts] = None
         self._messaging: Optional[Messaging] = None
+        self._calendar: Optional[Calendar] = None
 
     @classmethod
     def from_credentials(
@@ -193,6 +195,13 @@ class TradingClient:
         if self._alerts is None:
             self._alerts = Alerts(self)
         return self._alerts
+
+    @property
+    def calendar(self) -> Calendar:
+        """Reminders on the exchange calendar (see :mod:`stocksblitz.calendar`)."""
+        if self._calendar is None:
+            self._calendar = Calendar(self)
+        return self._calendar
 
     @property
     def messaging(self) -> Messaging:

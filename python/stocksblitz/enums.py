@@ -9,6 +9,7 @@ __all__ = [
     "AlertStatus",
     "AlertType",
     "DataState",
+    "EventStatus",
     "Exchange",
     "MessageChannel",
     "MessagePriority",
@@ -19,6 +20,7 @@ __all__ = [
     "OrderType",
     "PositionType",
     "ProductType",
+    "ReminderFrequency",
     "StrategyStatus",
     "StrategyType",
     "Timeframe",
@@ -101,6 +103,27 @@ class AlertType(_StrEnum):
     POSITION = "position"
     ORDER = "order"
     CUSTOM = "custom"
+    REMINDER = "reminder"
+
+
+class ReminderFrequency(_StrEnum):
+    """How often a reminder fires (on the exchange calendar: sessions, holidays, expiries)."""
+
+    ONCE = "once"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MARKET_OPEN = "market_open"
+    MARKET_CLOSE = "market_close"
+    BEFORE_EXPIRY = "before_expiry"
+
+
+class EventStatus(_StrEnum):
+    """A reminder's state on the server."""
+
+    SCHEDULED = "scheduled"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    DISABLED = "disabled"
 
 
 class AlertStatus(_StrEnum):

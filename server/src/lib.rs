@@ -162,6 +162,13 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
             routes::messages::clear
         ))
         .routes(routes!(routes::messages::receive))
+        .routes(routes!(routes::reminders::list, routes::reminders::create))
+        .routes(routes!(routes::reminders::upcoming))
+        .routes(routes!(
+            routes::reminders::get,
+            routes::reminders::update,
+            routes::reminders::cancel
+        ))
         .routes(routes!(i::definition_route))
         .merge(identity_routes())
 }
@@ -543,6 +550,11 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         tasks.push((
             "alerts",
             ingest::supervisor::supervise("alerts", move || alerts::run(st.clone())),
+        ));
+        let st = state.clone();
+        tasks.push((
+            "reminders",
+            ingest::supervisor::supervise("reminders", move || alerts::reminders::run(st.clone())),
         ));
         let st = state.clone();
         tasks.push((

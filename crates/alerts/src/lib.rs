@@ -3,6 +3,7 @@
 //! the server feeds quotes and bar closes in and stores what fires.
 
 pub mod condition;
+pub mod schedule;
 pub mod trigger;
 
 pub use condition::{

@@ -39,6 +39,7 @@ pub mod bars;
 pub mod fsperm;
 pub mod identity;
 pub mod messages;
+pub mod reminders;
 pub mod strategies;
 pub mod subscriptions;
 pub mod trading;
@@ -346,7 +347,7 @@ mod tests {
     use super::*;
 
     /// Every table of the one migration history (both back-ends).
-    const TABLES: [&str; 17] = [
+    const TABLES: [&str; 18] = [
         "alert_events",
         "alerts",
         "api_keys",
@@ -359,6 +360,7 @@ mod tests {
         "messages",
         "paper_accounts",
         "refresh_tokens",
+        "reminders",
         "sessions",
         "signing_keys",
         "strategies",

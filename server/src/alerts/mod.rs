@@ -14,6 +14,7 @@
 
 pub mod deliver;
 mod eval;
+pub mod reminders;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};

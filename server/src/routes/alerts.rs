@@ -40,13 +40,14 @@ use crate::state::AppState;
 /// Priorities (the old SDK's `AlertPriority` values).
 pub const PRIORITIES: [&str; 4] = ["low", "medium", "high", "critical"];
 /// Types of events a client may raise (the old SDK's `AlertType` values).
-pub const EVENT_TYPES: [&str; 6] = [
+pub const EVENT_TYPES: [&str; 7] = [
     "price",
     "indicator",
     "volume",
     "position",
     "order",
     "custom",
+    "reminder",
 ];
 /// Longest alert message (characters).
 pub const MAX_MESSAGE_CHARS: usize = 500;

@@ -30,6 +30,7 @@ pub mod market;
 pub mod messages;
 pub mod monitor;
 pub mod quote;
+pub mod reminders;
 pub mod smile;
 pub mod strategies;
 pub mod stream;

@@ -483,6 +483,7 @@ where
 
 /// Subscriptions from Python lists: quotes (symbols), indicators ((symbol, timeframe, id)),
 /// bars ((symbol, timeframe)).
+#[allow(clippy::too_many_arguments)] // one flag per stream
 fn subscription(
     quotes: Option<Vec<String>>,
     indicators: Option<Vec<(String, String, String)>>,
@@ -490,6 +491,7 @@ fn subscription(
     orders: bool,
     alerts: bool,
     messages: bool,
+    news: bool,
 ) -> PyResult<stocksblitz_client::stream::Subscription> {
     let canon = |tf: String| -> PyResult<String> {
         stocksblitz_market::Timeframe::parse(&tf)
@@ -511,6 +513,7 @@ fn subscription(
         orders,
         alerts,
         messages,
+        news,
     })
 }
 
@@ -524,7 +527,7 @@ pub struct PyStream {
 impl PyStream {
     /// Add subscriptions; returns when the server accepted the bar and indicator ones.
     #[allow(clippy::too_many_arguments)] // Python keyword arguments
-    #[pyo3(signature = (quotes = None, indicators = None, bars = None, orders = false, alerts = false, messages = false))]
+    #[pyo3(signature = (quotes = None, indicators = None, bars = None, orders = false, alerts = false, messages = false, news = false))]
     fn subscribe(
         &self,
         py: Python<'_>,
@@ -534,8 +537,9 @@ impl PyStream {
         orders: bool,
         alerts: bool,
         messages: bool,
+        news: bool,
     ) -> PyResult<()> {
-        let sub = subscription(quotes, indicators, bars, orders, alerts, messages)?;
+        let sub = subscription(quotes, indicators, bars, orders, alerts, messages, news)?;
         let s = self.inner.clone();
         py.detach(move || s.subscribe(sub))
             .map_err(|e| py_error(py, e))
@@ -543,7 +547,7 @@ impl PyStream {
 
     /// `subscribe` as an awaitable.
     #[allow(clippy::too_many_arguments)] // Python keyword arguments
-    #[pyo3(signature = (quotes = None, indicators = None, bars = None, orders = false, alerts = false, messages = false))]
+    #[pyo3(signature = (quotes = None, indicators = None, bars = None, orders = false, alerts = false, messages = false, news = false))]
     fn subscribe_async<'py>(
         &self,
         py: Python<'py>,
@@ -553,8 +557,9 @@ impl PyStream {
         orders: bool,
         alerts: bool,
         messages: bool,
+        news: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let sub = subscription(quotes, indicators, bars, orders, alerts, messages)?;
+        let sub = subscription(quotes, indicators, bars, orders, alerts, messages, news)?;
         let s = self.inner.clone();
         crate::aio::awaitable(py, async move { s.subscribe_async(sub).await }, |py, r| {
             r.map(|()| py.None()).map_err(|e| py_error(py, e))

@@ -296,6 +296,21 @@ fn next_expiries(
     }
 }
 
+/// The lexicon sentiment of a text (what the server scores news with): `(compound, label)`,
+/// compound in [-1, 1], label positive / negative / neutral. `finance=False` scores with the
+/// VADER lexicon alone.
+#[pyfunction]
+#[pyo3(signature = (text, finance = true))]
+fn news_sentiment(text: &str, finance: bool) -> (f64, &'static str) {
+    let which = if finance {
+        stocksblitz_news::Lexicon::Finance
+    } else {
+        stocksblitz_news::Lexicon::Vader
+    };
+    let s = stocksblitz_news::score_with(text, which);
+    (s.compound, s.label.as_str())
+}
+
 /// Run the bundled server with command-line arguments (argv[0] is the program name).
 /// Blocks until SIGINT/SIGTERM with the GIL released; returns the exit code.
 #[pyfunction]
@@ -311,6 +326,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_symbols, m)?)?;
     m.add_function(wrap_pyfunction!(parse_spec, m)?)?;
     m.add_function(wrap_pyfunction!(next_expiries, m)?)?;
+    m.add_function(wrap_pyfunction!(news_sentiment, m)?)?;
     m.add_function(wrap_pyfunction!(run_server, m)?)?;
     m.add_class::<ta::TaStream>()?;
     m.add_class::<ta::StreamValues>()?;

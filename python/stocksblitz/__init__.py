@@ -55,12 +55,14 @@ from .exceptions import (
 from .filter import ChainInstrument, InstrumentFilter
 from .instrument import Instrument
 from .messaging import AsyncMessaging, Messaging
+from .news import News
 from .streams import (
     AlertEvent,
     AsyncStream,
     BarUpdate,
     IndicatorUpdate,
     Message,
+    NewsItem,
     OrderUpdate,
     QuoteUpdate,
     StatusUpdate,
@@ -117,7 +119,9 @@ __all__ = [
     "MessagePriority",
     "MessageType",
     "Messaging",
+    "News",
     "NewsCategory",
+    "NewsItem",
     "NewsSentiment",
     "Order",
     "OrderRequest",

@@ -18,6 +18,7 @@ from .exceptions import CacheError, IndicatorValidationError
 from .filter import InstrumentFilter
 from .instrument import Instrument
 from .messaging import Messaging
+from .news import News
 from .streams import Stream
 from .trading import Account, Strategy
 
@@ -91,6 +92,7 @@ class TradingClient:
         self._alerts: Optional[Alerts] = None
         self._messaging: Optional[Messaging] = None
         self._calendar: Optional[Calendar] = None
+        self._news: Optional[News] = None
 
     @classmethod
     def from_credentials(
@@ -166,12 +168,13 @@ class TradingClient:
         orders: bool = False,
         alerts: bool = False,
         messages: bool = False,
+        news: bool = False,
     ) -> Stream:
         """A live stream of updates over the server's WebSockets (see
         :mod:`stocksblitz.streams`), subscribed to what is given; iterate it, or register
         callbacks with ``on`` and ``start`` it. Also a context manager."""
         s = Stream(self._api._native.stream())
-        if quotes or indicators or bars or orders or alerts or messages:
+        if quotes or indicators or bars or orders or alerts or messages or news:
             s.subscribe(
                 quotes=quotes,
                 indicators=indicators,
@@ -179,6 +182,7 @@ class TradingClient:
                 orders=orders,
                 alerts=alerts,
                 messages=messages,
+                news=news,
             )
         return s
 
@@ -202,6 +206,13 @@ class TradingClient:
         if self._calendar is None:
             self._calendar = Calendar(self)
         return self._calendar
+
+    @property
+    def news(self) -> News:
+        """News with a lexicon sentiment, live and filtered (see :mod:`stocksblitz.news`)."""
+        if self._news is None:
+            self._news = News(self)
+        return self._news
 
     @property
     def messaging(self) -> Messaging:

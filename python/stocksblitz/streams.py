@@ -33,6 +33,7 @@ __all__ = [
     "BarUpdate",
     "IndicatorUpdate",
     "Message",
+    "NewsItem",
     "OrderUpdate",
     "QuoteUpdate",
     "StatusUpdate",
@@ -219,6 +220,40 @@ class Message:
         )
 
 
+@dataclass(frozen=True)
+class NewsItem:
+    """A news item (the old SDK's ``NewsItem``). ``sentiment`` is positive / negative /
+    neutral from ``sentiment_score`` ∈ [-1, 1], a lexicon score (VADER rules, VADER lexicon
+    with Henry's finance words) scored by the server on ingest: it reads words, not meaning."""
+
+    news_id: str
+    title: str
+    summary: str
+    source: str
+    url: Optional[str]
+    category: str
+    symbols: list[str]
+    sentiment: str
+    sentiment_score: float
+    timestamp: _dt.datetime
+    type: str = field(default="news", init=False)
+
+    @classmethod
+    def _from_json(cls, d: dict[str, Any]) -> NewsItem:
+        return cls(
+            news_id=str(d["news_id"]),
+            title=str(d.get("title", "")),
+            summary=str(d.get("summary", "")),
+            source=str(d.get("source", "")),
+            url=d.get("url"),
+            category=str(d.get("category", "")),
+            symbols=list(d.get("symbols") or []),
+            sentiment=str(d.get("sentiment", "")),
+            sentiment_score=float(d.get("sentiment_score") or 0.0),
+            timestamp=_dt.datetime.fromtimestamp(int(d.get("published_at", 0)) / 1000, IST),
+        )
+
+
 Update = Union[
     QuoteUpdate,
     BarUpdate,
@@ -227,10 +262,11 @@ Update = Union[
     TradeUpdate,
     AlertEvent,
     Message,
+    NewsItem,
     StatusUpdate,
 ]
 
-_KINDS = ("quote", "bar", "indicator", "order", "trade", "alert", "message", "status")
+_KINDS = ("quote", "bar", "indicator", "order", "trade", "alert", "message", "news", "status")
 
 
 def _typed(u: dict[str, Any]) -> Update:
@@ -276,6 +312,8 @@ def _typed(u: dict[str, Any]) -> Update:
         return AlertEvent._from_json(u["data"])
     if t == "message":
         return Message._from_json(u["data"])
+    if t == "news":
+        return NewsItem._from_json(u["data"])
     if t == "trade":
         d = u["data"]
         oid = d.get("order_id")
@@ -359,6 +397,7 @@ class Stream:
         orders: bool = False,
         alerts: bool = False,
         messages: bool = False,
+        news: bool = False,
     ) -> Stream:
         """Add subscriptions. Returns once the server accepted the bar and indicator ones; an
         unknown symbol, timeframe or indicator raises (APIError / ValueError). ``alerts``:
@@ -372,6 +411,7 @@ class Stream:
             orders=orders,
             alerts=alerts,
             messages=messages,
+            news=news,
         )
         return self
 
@@ -392,7 +432,7 @@ class Stream:
 
     def on(self, kind: str, callback: Callable[[Update], Any]) -> Stream:
         """Call ``callback(update)`` for updates of ``kind`` (quote, bar, indicator, order,
-        trade, alert, message, status, or '*' for all) — from :meth:`start`'s thread or :meth:`run`."""
+        trade, alert, message, news, status, or '*' for all) — from :meth:`start`'s thread or :meth:`run`."""
         self._callbacks.on(kind, callback)
         return self
 
@@ -479,10 +519,17 @@ class AsyncStream:
         orders: bool = False,
         alerts: bool = False,
         messages: bool = False,
+        news: bool = False,
     ) -> AsyncStream:
         q, ind, b = _subs(quotes, indicators, bars)
         await self._native.subscribe_async(
-            quotes=q, indicators=ind, bars=b, orders=orders, alerts=alerts, messages=messages
+            quotes=q,
+            indicators=ind,
+            bars=b,
+            orders=orders,
+            alerts=alerts,
+            messages=messages,
+            news=news,
         )
         return self
 

@@ -164,6 +164,9 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(routes::messages::receive))
         .routes(routes!(routes::reminders::list, routes::reminders::create))
         .routes(routes!(routes::reminders::upcoming))
+        .routes(routes!(s::news_stream))
+        .routes(routes!(routes::news::list, routes::news::post))
+        .routes(routes!(routes::news::trending))
         .routes(routes!(
             routes::reminders::get,
             routes::reminders::update,

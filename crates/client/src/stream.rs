@@ -57,6 +57,8 @@ pub struct Subscription {
     pub alerts: bool,
     /// The user's messages (every topic and recipient; `/messages/stream`).
     pub messages: bool,
+    /// News items as they are posted (`/news/stream`).
+    pub news: bool,
 }
 
 /// Counters of a stream.
@@ -190,6 +192,7 @@ pub struct Stream {
     orders: AtomicBool,
     alerts: AtomicBool,
     messages: AtomicBool,
+    news: AtomicBool,
 }
 
 impl std::fmt::Debug for Stream {
@@ -224,6 +227,7 @@ impl Stream {
             orders: AtomicBool::new(false),
             alerts: AtomicBool::new(false),
             messages: AtomicBool::new(false),
+            news: AtomicBool::new(false),
         }
     }
 
@@ -348,6 +352,10 @@ impl Stream {
         if sub.messages && !self.messages.swap(true, Ordering::SeqCst) {
             let (c, s) = (self.client.clone(), self.shared.clone());
             self.spawn_task(user_task(c, s, UserFeed::MESSAGES));
+        }
+        if sub.news && !self.news.swap(true, Ordering::SeqCst) {
+            let (c, s) = (self.client.clone(), self.shared.clone());
+            self.spawn_task(user_task(c, s, UserFeed::NEWS));
         }
         if sub.orders && !self.orders.swap(true, Ordering::SeqCst) {
             let (c, s) = (self.client.clone(), self.shared.clone());
@@ -1207,6 +1215,13 @@ impl UserFeed {
         listing: "/alerts/events",
         id: "event_id",
         kind: "alert",
+    };
+    const NEWS: UserFeed = UserFeed {
+        stream: "news",
+        path: "/news/stream",
+        listing: "/news",
+        id: "news_id",
+        kind: "news",
     };
     const MESSAGES: UserFeed = UserFeed {
         stream: "messages",

@@ -39,6 +39,7 @@ pub mod bars;
 pub mod fsperm;
 pub mod identity;
 pub mod messages;
+pub mod news;
 pub mod reminders;
 pub mod strategies;
 pub mod subscriptions;
@@ -347,7 +348,7 @@ mod tests {
     use super::*;
 
     /// Every table of the one migration history (both back-ends).
-    const TABLES: [&str; 18] = [
+    const TABLES: [&str; 19] = [
         "alert_events",
         "alerts",
         "api_keys",
@@ -358,6 +359,7 @@ mod tests {
         "indicator_subscriptions",
         "instruments",
         "messages",
+        "news",
         "paper_accounts",
         "refresh_tokens",
         "reminders",

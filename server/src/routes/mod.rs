@@ -29,6 +29,7 @@ pub mod kite;
 pub mod market;
 pub mod messages;
 pub mod monitor;
+pub mod news;
 pub mod quote;
 pub mod reminders;
 pub mod smile;

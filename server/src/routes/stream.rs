@@ -922,6 +922,7 @@ pub struct UserStreamQuery {
 enum UserKind {
     Alert,
     Message,
+    News,
 }
 
 impl UserKind {
@@ -929,6 +930,7 @@ impl UserKind {
         match self {
             UserKind::Alert => "alert",
             UserKind::Message => "message",
+            UserKind::News => "news",
         }
     }
 }
@@ -977,6 +979,19 @@ pub async fn messages_stream(
     user_upgrade(ws, state, q, &headers, peer, UserKind::Message)
 }
 
+/// `GET /news/stream` (WebSocket): `{"type": "news", "data": {item}}` for every item posted
+/// (to every user; filter on the client).
+#[utoipa::path(get, path = "/news/stream", tag = "streams", description = "WebSocket: news items as they are posted (after_id= replays stored ones first).", params(UserStreamQuery), responses((status = 101, description = "switching to the WebSocket protocol"), (status = 426, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody)))]
+pub async fn news_stream(
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<UserStreamQuery>,
+    headers: HeaderMap,
+    peer: Peer,
+) -> Result<Response, ApiError> {
+    user_upgrade(ws, state, q, &headers, peer, UserKind::News)
+}
+
 /// The stored items after `after` (oldest first) as stream messages.
 async fn replay(
     state: &AppState,
@@ -1003,6 +1018,16 @@ async fn replay(
                 })
                 .collect()
         }
+        UserKind::News => state
+            .store
+            .news_after(after, stocksblitz_store::news::MAX_NEWS_LISTED)
+            .await?
+            .iter()
+            .map(|n| {
+                let data = super::news::news_json(n);
+                (n.news_id, json!({"type": "news", "data": data}))
+            })
+            .collect(),
         UserKind::Message => {
             let f = stocksblitz_store::messages::MessageFilter {
                 after_id: Some(after),
@@ -1102,7 +1127,8 @@ async fn user_session(
             },
             item = rx.recv() => match item {
                 Ok(item) => {
-                    if item.owner != owner || item.kind != kind.as_str() || (item.id != 0 && item.id <= replayed_to) {
+                    let mine = item.owner == owner || (kind == UserKind::News && item.owner == super::news::EVERYONE);
+                    if !mine || item.kind != kind.as_str() || (item.id != 0 && item.id <= replayed_to) {
                         continue;
                     }
                     if !send_text(&state.metrics, &mut socket, Utf8Bytes::from(item.text.as_str())).await {

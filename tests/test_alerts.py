@@ -5,6 +5,7 @@ alerts (checked against TA-Lib over /candles), a restart, a webhook receiver, tw
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import http.server
@@ -451,3 +452,106 @@ def test_indicator_alert_fires_on_the_bar_closes_talib_says(tmp_path: Path) -> N
         assert client.alerts.get_rule(rule2)["status"] == "triggered"
     finally:
         srv.stop()
+
+
+def test_two_replicas_fire_an_alert_once_and_deliver_it_on_either(tmp_path: Path) -> None:
+    psycopg = pytest.importorskip("psycopg")
+    from conftest import pg_url
+
+    schema = f"t_alerts_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_url(), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in pg_url() else "?"
+    env = {
+        "DATABASE_URL": f"{pg_url()}{sep}options=-csearch_path%3D{schema}",
+        "REDIS_URL": REDIS_URL,
+        "STOCKSBLITZ_KEK": base64.b64encode(os.urandom(32)).decode(),
+    }
+    feed_prefix = f"alerts-{uuid.uuid4().hex[:8]}"
+    args = [
+        "--source", "redis", "--redis-pattern", f"{feed_prefix}:*", "--demo-clock",
+        "--redis-prefix", f"sbtest{uuid.uuid4().hex[:8]}", "--registration", "open",
+    ]  # fmt: skip
+    a = ServerProcess(tmp_path / "a", args, env=env)
+    b = ServerProcess(tmp_path / "b", args, env=env)
+    feed = Feed(feed_prefix)
+    client_b = None
+    try:
+        a.wait_healthy()
+        b.wait_healthy()
+        key = new_user(a, "alerts-replicas@example.com")[1]
+        feed.tick(25000.0)
+        wait_quote(a, key, 25000.0)
+        wait_quote(b, key, 25000.0)
+        status, body = post(
+            a,
+            key,
+            "/alerts",
+            {
+                "alert_type": "price",
+                "symbol": "NIFTY 50",
+                "condition": "ltp crosses 25010",
+                "repeat": True,
+                "cooldown_secs": 0,
+            },
+        )
+        assert status == 201, body
+        rule = body["data"]["alert_id"]
+
+        def gauge(srv: ServerProcess, name: str) -> float:
+            text = http_call(srv.url + "/metrics", auth=False)[2]
+            return next(float(x.split()[1]) for x in text.splitlines() if x.startswith(name + " "))
+
+        # B learns of the alert made on A (it evaluates the same ticks).
+        wait_for(lambda: gauge(b, "stocksblitz_alerts_price") == 1, what="B loads the alert")
+        client_b = sb.TradingClient(b.url, api_key=key)
+        got: list[sb.AlertEvent] = []
+        client_b.alerts.on(None, got.append)
+        client_b.alerts.start_monitoring()
+        for p in (25000.0, 25011.0, 25009.0, 25012.0):
+            feed.tick(p)
+        wait_for(lambda: len(got) >= 3, what="three crossings on B's stream")
+        time.sleep(1.0)
+        stored = events(a, key, alert_id=rule)
+        assert len(stored) == 3 and len(got) == 3, (stored, got)
+        assert [e.data["left"]["value"] for e in got] == [25011.0, 25009.0, 25012.0]
+        assert sorted(e.alert_id for e in got) == sorted(e["event_id"] for e in stored)
+        # Both replicas found each firing; each was recorded (and delivered) by one of them.
+        found = gauge(a, "stocksblitz_alerts_fired_total") + gauge(
+            b, "stocksblitz_alerts_fired_total"
+        )
+        lost = gauge(a, "stocksblitz_alerts_claimed_elsewhere_total") + gauge(
+            b, "stocksblitz_alerts_claimed_elsewhere_total"
+        )
+        assert (found, lost) == (6, 3), (found, lost)
+    finally:
+        if client_b is not None:
+            client_b.alerts.stop_monitoring()
+        feed.close()
+        for s in (a, b):
+            if s.proc.poll() is None:
+                s.stop()
+        with psycopg.connect(pg_url(), autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def test_the_old_services_names_import() -> None:
+    from stocksblitz import (  # noqa: F401  (what old services scripts import)
+        AlertEvent,
+        AlertPriority,
+        AlertType,
+        EventStatus,
+        Message,
+        MessageType,
+        NewsCategory,
+        NewsItem,
+        NewsSentiment,
+        Reminder,
+        ReminderFrequency,
+    )
+
+    assert AlertType.PRICE == "price" and AlertPriority.CRITICAL == "critical"
+    assert MessageType.JSON == "json" and ReminderFrequency.MARKET_OPEN == "market_open"
+    assert NewsSentiment.NEGATIVE == "negative" and EventStatus.SCHEDULED == "scheduled"
+    for service in ("alerts", "messaging", "calendar", "news"):
+        assert hasattr(sb.TradingClient, service), service

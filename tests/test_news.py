@@ -158,3 +158,25 @@ def test_only_an_admin_posts_and_bad_items_are_refused(srv: ServerProcess) -> No
     assert status == 400 and "sentiment" in out["detail"], out
     status, _, out = http_call(srv.url + "/news?start_date=yesterday", token=key)
     assert status == 400 and "start_date" in out["detail"], out
+
+
+def test_async_stream_carries_news(srv: ServerProcess) -> None:
+    import asyncio
+
+    key = new_user(srv, "news-async@example.com")[1]
+    admin = admin_client(srv).news
+
+    async def main() -> sb.NewsItem:
+        async with sb.AsyncTradingClient(srv.url, api_key=key) as client:
+            async with client.stream(news=True) as s:
+                async for u in s:
+                    if isinstance(u, sb.StatusUpdate) and u.stream == "news" and u.state == "live":
+                        await asyncio.to_thread(
+                            admin.post_news, "Metal stocks rally on China stimulus"
+                        )
+                    elif isinstance(u, sb.NewsItem):
+                        return u
+        raise AssertionError("the stream ended")
+
+    item = asyncio.run(asyncio.wait_for(main(), 20))
+    assert item.title == "Metal stocks rally on China stimulus" and item.category == "market"

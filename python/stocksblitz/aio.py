@@ -118,13 +118,15 @@ class AsyncTradingClient:
         orders: bool = False,
         alerts: bool = False,
         messages: bool = False,
+        news: bool = False,
     ) -> AsyncStream:
         """A live stream (``async with client.stream(...) as s: async for u in s``); what is
         given is subscribed on entering it (or on the first ``await s.next()``)."""
         pending = None
-        if quotes or indicators or bars or orders or alerts or messages:
+        if quotes or indicators or bars or orders or alerts or messages or news:
             pending = {
                 "messages": messages,
+                "news": news,
                 "quotes": quotes,
                 "indicators": indicators,
                 "bars": bars,

@@ -167,7 +167,80 @@ where
     Ok(r.try_get("id")?)
 }
 
+/// One firing to record: the alert, its firing number, its event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Firing {
+    pub alert: AlertRow,
+    pub fire_no: i64,
+    pub event: NewAlertEvent,
+}
+
+macro_rules! firings_tx {
+    ($pool:expr, $firings:expr, $pg:expr) => {{
+        let mut tx = $pool.begin().await?;
+        let fix = |q: &str| if $pg { pg_placeholders(q) } else { q.to_string() };
+        let insert = fix(&format!(
+            "INSERT INTO alert_events (owner, alert_id, fire_no, kind, priority, symbol, message, data, at, acknowledged_at) \
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL WHERE EXISTS (SELECT 1 FROM alerts WHERE alert_id = ? AND status = 'active') \
+             ON CONFLICT (alert_id, fire_no) DO NOTHING RETURNING {EVENT_COLUMNS}"
+        ));
+        let update = fix(
+            "UPDATE alerts SET fired = ?, last_fired_at = ?, status = CASE WHEN status = 'active' THEN ? ELSE status END, updated_at = ? WHERE alert_id = ? AND fired < ?",
+        );
+        let mut out = Vec::with_capacity($firings.len());
+        for f in $firings {
+            let e = &f.event;
+            let row = sqlx::query(&insert)
+                .bind(e.owner.as_str())
+                .bind(f.alert.alert_id)
+                .bind(f.fire_no)
+                .bind(e.kind.as_str())
+                .bind(e.priority.as_str())
+                .bind(e.symbol.as_str())
+                .bind(e.message.as_str())
+                .bind(e.data.as_str())
+                .bind(e.at)
+                .bind(f.alert.alert_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else {
+                out.push(None);
+                continue;
+            };
+            let status = if f.alert.repeating { "active" } else { "triggered" };
+            sqlx::query(&update)
+                .bind(f.fire_no)
+                .bind(e.at)
+                .bind(status)
+                .bind(e.at)
+                .bind(f.alert.alert_id)
+                .bind(f.fire_no)
+                .execute(&mut *tx)
+                .await?;
+            out.push(Some(event_row(&row)?));
+        }
+        tx.commit().await?;
+        Ok(out)
+    }};
+}
+
 impl Store {
+    /// Record several firings in one transaction (what a busy evaluator does): for each, its
+    /// event (`None` when another replica recorded that firing first or the alert is no
+    /// longer active), then the alert's counters.
+    pub async fn record_firings(
+        &self,
+        firings: &[Firing],
+    ) -> Result<Vec<Option<AlertEventRow>>, StoreError> {
+        if firings.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &self.pool {
+            Pool::Sqlite(p) => firings_tx!(p, firings, false),
+            Pool::Postgres(p) => firings_tx!(p, firings, true),
+        }
+    }
+
     /// Create an alert (`active`, never fired), refused past [`MAX_LIVE_ALERTS_PER_OWNER`].
     pub async fn create_alert(&self, a: &NewAlert, now: i64) -> Result<AlertRow, StoreError> {
         let n = run!(

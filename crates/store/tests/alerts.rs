@@ -168,3 +168,37 @@ async fn status_changes_belong_to_the_owner() {
         assert_eq!(s.expire_alerts(100).await.unwrap(), 1);
     }
 }
+
+#[tokio::test]
+async fn firings_recorded_in_a_batch_are_claimed_one_by_one() {
+    use stocksblitz_store::alerts::Firing;
+    for (name, s, _schema, _dir) in backends("alerts_batch").await {
+        let mut rep = new_alert("user:1");
+        rep.repeating = true;
+        let a = s.create_alert(&rep, 10).await.unwrap();
+        let b = s.create_alert(&new_alert("user:1"), 10).await.unwrap();
+        let cancelled = s.create_alert(&new_alert("user:1"), 10).await.unwrap();
+        s.set_alert_status("user:1", cancelled.alert_id, &["active"], "cancelled", 11)
+            .await
+            .unwrap();
+        let f = |alert: &stocksblitz_store::alerts::AlertRow, n: i64| Firing {
+            alert: alert.clone(),
+            fire_no: n,
+            event: event("user:1", 20 + n),
+        };
+        let out = s
+            .record_firings(&[f(&a, 1), f(&b, 1), f(&a, 1), f(&a, 2), f(&cancelled, 1)])
+            .await
+            .unwrap();
+        let got: Vec<Option<i64>> = out
+            .iter()
+            .map(|e| e.as_ref().and_then(|e| e.fire_no))
+            .collect();
+        assert_eq!(got, vec![Some(1), Some(1), None, Some(2), None], "{name}");
+        let a = s.alert(a.alert_id).await.unwrap().unwrap();
+        assert_eq!((a.status.as_str(), a.fired), ("active", 2));
+        let b = s.alert(b.alert_id).await.unwrap().unwrap();
+        assert_eq!((b.status.as_str(), b.fired), ("triggered", 1));
+        assert!(s.record_firings(&[]).await.unwrap().is_empty());
+    }
+}

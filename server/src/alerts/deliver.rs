@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use stocksblitz_store::alerts::{AlertEventRow, NewAlertEvent};
+use stocksblitz_store::alerts::{AlertEventRow, Firing as Firings, NewAlertEvent};
 
 use super::Firing;
 use crate::state::AppState;
@@ -131,77 +131,92 @@ async fn post_webhook(state: &AppState, url: &str, secret: &str, event_id: i64, 
         .fetch_add(1, Ordering::Relaxed);
 }
 
-/// The delivery task (supervised): records each firing and delivers the ones this replica
-/// recorded.
+/// Most firings recorded in one transaction.
+const BATCH: usize = 256;
+
+/// The delivery task (supervised): records the firings waiting — together, in one
+/// transaction — and delivers the ones this replica recorded.
 pub async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
     let Some(mut rx) = state.alerts.fires_rx.lock().ok().and_then(|mut r| r.take()) else {
         anyhow::bail!("the alert delivery task runs once");
     };
-    while let Some(f) = rx.recv().await {
-        deliver(&state, f).await;
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        if rx.recv_many(&mut batch, BATCH).await == 0 {
+            break;
+        }
+        deliver(&state, std::mem::take(&mut batch)).await;
+    }
+    if let Ok(mut r) = state.alerts.fires_rx.lock() {
+        *r = Some(rx);
     }
     anyhow::bail!("the alert firing queue closed")
 }
 
-async fn deliver(state: &Arc<AppState>, f: Firing) {
-    let Firing {
-        row,
-        fire_no,
-        mut data,
-        summary,
-        tick_recv_ms,
-    } = f;
+fn record_of(f: &Firing) -> Firings {
+    let mut data = f.data.clone();
     if let Some(m) = data.as_object_mut() {
-        m.insert("alert_id".into(), row.alert_id.to_string().into());
-        m.insert("summary".into(), summary.clone().into());
-        m.insert("repeating".into(), row.repeating.into());
+        m.insert("alert_id".into(), f.row.alert_id.to_string().into());
+        m.insert("summary".into(), f.summary.clone().into());
+        m.insert("repeating".into(), f.row.repeating.into());
     }
-    let message = if row.message.trim().is_empty() {
-        summary
+    let message = if f.row.message.trim().is_empty() {
+        f.summary.clone()
     } else {
-        row.message.clone()
+        f.row.message.clone()
     };
-    let ev = NewAlertEvent {
-        owner: row.owner.clone(),
-        kind: row.kind.clone(),
-        priority: row.priority.clone(),
-        symbol: row.symbol.clone(),
-        message,
-        data: data.to_string(),
-        at: crate::ingest::now_ms(),
-    };
-    match state.store.record_firing(&row, fire_no, &ev).await {
-        Ok(Some(e)) => {
-            let webhook = row.webhook_url.clone().zip(row.webhook_secret.clone());
-            publish(state, &e, webhook);
-            if let Some(t) = tick_recv_ms {
-                let ms = (crate::ingest::now_ms() - t).max(0) as u64;
-                state
-                    .alerts
-                    .stats
-                    .latency_ms_sum
-                    .fetch_add(ms, Ordering::Relaxed);
-                state
-                    .alerts
-                    .stats
-                    .latency_count
-                    .fetch_add(1, Ordering::Relaxed);
+    Firings {
+        alert: f.row.as_ref().clone(),
+        fire_no: f.fire_no,
+        event: NewAlertEvent {
+            owner: f.row.owner.clone(),
+            kind: f.row.kind.clone(),
+            priority: f.row.priority.clone(),
+            symbol: f.row.symbol.clone(),
+            message,
+            data: data.to_string(),
+            at: crate::ingest::now_ms(),
+        },
+    }
+}
+
+async fn deliver(state: &Arc<AppState>, firings: Vec<Firing>) {
+    let records: Vec<Firings> = firings.iter().map(record_of).collect();
+    match state.store.record_firings(&records).await {
+        Ok(recorded) => {
+            for (f, e) in firings.iter().zip(recorded) {
+                let Some(e) = e else {
+                    state
+                        .alerts
+                        .stats
+                        .claimed_elsewhere
+                        .fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
+                let webhook = f.row.webhook_url.clone().zip(f.row.webhook_secret.clone());
+                publish(state, &e, webhook);
+                if let Some(t) = f.tick_recv_ms {
+                    let ms = (crate::ingest::now_ms() - t).max(0) as u64;
+                    state
+                        .alerts
+                        .stats
+                        .latency_ms_sum
+                        .fetch_add(ms, Ordering::Relaxed);
+                    state
+                        .alerts
+                        .stats
+                        .latency_count
+                        .fetch_add(1, Ordering::Relaxed);
+                }
             }
-        }
-        Ok(None) => {
-            state
-                .alerts
-                .stats
-                .claimed_elsewhere
-                .fetch_add(1, Ordering::Relaxed);
         }
         Err(e) => {
             state
                 .alerts
                 .stats
                 .delivery_errors
-                .fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(alert = row.alert_id, error = %e, "alert firing not recorded");
+                .fetch_add(firings.len() as u64, Ordering::Relaxed);
+            tracing::warn!(firings = firings.len(), error = %e, "alert firings not recorded");
         }
     }
 }

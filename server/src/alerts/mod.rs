@@ -223,9 +223,13 @@ impl AlertEngine {
                 return;
             }
         };
+        // An alert already evaluated keeps its own state: every replica sees the same ticks,
+        // so their firing numbers agree; taking the store's count (another replica may have
+        // recorded a firing this one has not evaluated yet) would number this replica's next
+        // firing past it and deliver that crossing twice.
         let trigger = match previous {
-            Some(p) if p.trigger.fired() >= row.fired as u64 => p.trigger,
-            _ => Trigger::resume(row.fired.max(0) as u64, row.last_fired_at),
+            Some(p) => p.trigger,
+            None => Trigger::resume(row.fired.max(0) as u64, row.last_fired_at),
         };
         let repeat = Repeat {
             repeating: row.repeating,

@@ -473,11 +473,13 @@ def test_two_replicas_fire_an_alert_once_and_deliver_it_on_either(tmp_path: Path
         "--redis-prefix", f"sbtest{uuid.uuid4().hex[:8]}", "--registration", "open",
     ]  # fmt: skip
     a = ServerProcess(tmp_path / "a", args, env=env)
-    b = ServerProcess(tmp_path / "b", args, env=env)
+    b = None
     feed = Feed(feed_prefix)
     client_b = None
     try:
+        # One after the other: the first start of a database creates its first user.
         a.wait_healthy()
+        b = ServerProcess(tmp_path / "b", args, env=env)
         b.wait_healthy()
         key = new_user(a, "alerts-replicas@example.com")[1]
         feed.tick(25000.0)
@@ -529,7 +531,7 @@ def test_two_replicas_fire_an_alert_once_and_deliver_it_on_either(tmp_path: Path
             client_b.alerts.stop_monitoring()
         feed.close()
         for s in (a, b):
-            if s.proc.poll() is None:
+            if s is not None and s.proc.poll() is None:
                 s.stop()
         with psycopg.connect(pg_url(), autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -166,6 +166,7 @@ def test_one_off_disable_enable_and_before_expiry(srv: ServerProcess) -> None:
 
     finished = wait_for(done, what="the one-off reminder")
     assert finished.fire_count == 1 and finished.next_time is None
-    events = sb.TradingClient(srv.url, api_key=key).alerts.get_alerts(alert_type="reminder")
+    alerts = sb.TradingClient(srv.url, api_key=key).alerts
+    events = wait_for(lambda: alerts.get_alerts(alert_type="reminder"), what="its event")
     assert [e.message for e in events] == ["check the hedge"]
     assert events[0].priority == "high"

@@ -16,6 +16,7 @@ __all__ = [
     "TaStream",
     "__version__",
     "fit_smile",
+    "news_sentiment",
     "next_expiries",
     "option_greeks",
     "option_greeks_vec",

@@ -97,7 +97,7 @@ pub struct EventFilter {
 }
 
 const ALERT_COLUMNS: &str = "alert_id, owner, kind, symbol, timeframe, condition, message, priority, repeating, cooldown_ms, webhook_url, webhook_secret, status, fired, last_fired_at, expires_at, created_at, updated_at";
-const EVENT_COLUMNS: &str = "event_id, owner, alert_id, fire_no, kind, priority, symbol, message, data, at, acknowledged_at";
+pub(crate) const EVENT_COLUMNS: &str = "event_id, owner, alert_id, fire_no, kind, priority, symbol, message, data, at, acknowledged_at";
 
 fn alert_row<R: Row>(r: &R) -> Result<AlertRow, StoreError>
 where
@@ -129,7 +129,7 @@ where
     })
 }
 
-fn event_row<R: Row>(r: &R) -> Result<AlertEventRow, StoreError>
+pub(crate) fn event_row<R: Row>(r: &R) -> Result<AlertEventRow, StoreError>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
     for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,

@@ -5,6 +5,7 @@
 
 use sqlx::Row;
 
+use crate::alerts::{AlertEventRow, NewAlertEvent};
 use crate::{Pool, Store, StoreError, pg_placeholders};
 
 /// Most reminders one owner may have scheduled.
@@ -93,7 +94,66 @@ where
     Ok(r.try_get("n")?)
 }
 
+macro_rules! fire_tx {
+    ($pool:expr, $pg:expr, $id:expr, $due:expr, $next:expr, $now:expr, $event:expr) => {{
+        let fix = |q: &str| if $pg { pg_placeholders(q) } else { q.to_string() };
+        let mut tx = $pool.begin().await?;
+        let status = if $next.is_some() { "scheduled" } else { "completed" };
+        let claimed = sqlx::query(&fix(
+            "UPDATE reminders SET next_at = ?, status = ?, fire_count = fire_count + 1, last_fired_at = ?, updated_at = ? \
+             WHERE reminder_id = ? AND next_at = ? AND enabled = 1 AND status = 'scheduled'",
+        ))
+        .bind($next)
+        .bind(status)
+        .bind($now)
+        .bind($now)
+        .bind($id)
+        .bind($due)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            return Ok(None);
+        }
+        let e = $event;
+        let row = sqlx::query(&fix(&format!(
+            "INSERT INTO alert_events (owner, alert_id, fire_no, kind, priority, symbol, message, data, at, acknowledged_at) \
+             VALUES (?, NULL, NULL, ?, ?, ?, ?, ?, ?, NULL) RETURNING {}",
+            crate::alerts::EVENT_COLUMNS
+        )))
+        .bind(e.owner.as_str())
+        .bind(e.kind.as_str())
+        .bind(e.priority.as_str())
+        .bind(e.symbol.as_str())
+        .bind(e.message.as_str())
+        .bind(e.data.as_str())
+        .bind(e.at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let out = crate::alerts::event_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(out))
+    }};
+}
+
 impl Store {
+    /// Claim the occurrence at `due` and record its event, in one transaction: the event of
+    /// the replica whose claim moved the reminder on (to `next`; None: it is done), None for
+    /// the others — a crash between the two cannot lose an occurrence.
+    pub async fn fire_reminder(
+        &self,
+        reminder_id: i64,
+        due: i64,
+        next: Option<i64>,
+        now: i64,
+        event: &NewAlertEvent,
+    ) -> Result<Option<AlertEventRow>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => fire_tx!(p, false, reminder_id, due, next, now, event),
+            Pool::Postgres(p) => fire_tx!(p, true, reminder_id, due, next, now, event),
+        }
+    }
+
     /// Schedule a reminder (enabled), refused past [`MAX_REMINDERS_PER_OWNER`].
     pub async fn create_reminder(
         &self,

@@ -98,3 +98,46 @@ async fn an_occurrence_is_claimed_once_and_owners_are_kept_apart() {
         assert_eq!(s.reminders_changed_since(202).await.unwrap().len(), 1);
     }
 }
+
+#[tokio::test]
+async fn an_occurrence_and_its_event_are_recorded_together() {
+    use stocksblitz_store::alerts::{EventFilter, NewAlertEvent};
+    for (name, s, _schema, _dir) in backends("reminders_fire").await {
+        let r = s
+            .create_reminder(&new("user:1", Some(100)), 1)
+            .await
+            .unwrap();
+        let ev = NewAlertEvent {
+            owner: "user:1".into(),
+            kind: "reminder".into(),
+            priority: "high".into(),
+            symbol: String::new(),
+            message: "square off".into(),
+            data: "{}".into(),
+            at: 101,
+        };
+        let first = s
+            .fire_reminder(r.reminder_id, 100, Some(200), 101, &ev)
+            .await
+            .unwrap();
+        assert!(first.is_some(), "{name}");
+        // The other replica, due at the same 100: nothing claimed, nothing recorded.
+        assert_eq!(
+            s.fire_reminder(r.reminder_id, 100, Some(200), 101, &ev)
+                .await
+                .unwrap(),
+            None
+        );
+        let f = EventFilter {
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            s.alert_events_of("user:1", &f).await.unwrap().len(),
+            1,
+            "{name}"
+        );
+        let moved = s.reminder(r.reminder_id).await.unwrap().unwrap();
+        assert_eq!((moved.next_at, moved.fire_count), (Some(200), 1));
+    }
+}

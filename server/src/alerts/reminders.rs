@@ -108,38 +108,31 @@ async fn fire(
     };
     let next = schedule_of(&r).and_then(|s| next_fire(&s, now.max(due)));
     let wall = crate::ingest::now_ms();
+    let data = json!({
+        "reminder_id": r.reminder_id.to_string(),
+        "frequency": r.frequency,
+        "due_at": due,
+        "fired_at": now,
+        "next_at": next,
+        "data": serde_json::from_str::<serde_json::Value>(&r.data).unwrap_or_else(|_| json!({})),
+    });
+    let ev = NewAlertEvent {
+        owner: r.owner.clone(),
+        kind: "reminder".into(),
+        priority: r.priority.clone(),
+        symbol: r.underlying.clone().unwrap_or_default(),
+        message: r.message.clone(),
+        data: data.to_string(),
+        at: wall,
+    };
     match state
         .store
-        .claim_reminder(r.reminder_id, due, next, wall)
+        .fire_reminder(r.reminder_id, due, next, wall, &ev)
         .await
     {
-        Ok(true) => {
-            let data = json!({
-                "reminder_id": r.reminder_id.to_string(),
-                "frequency": r.frequency,
-                "due_at": due,
-                "fired_at": now,
-                "next_at": next,
-                "data": serde_json::from_str::<serde_json::Value>(&r.data).unwrap_or_else(|_| json!({})),
-            });
-            let ev = NewAlertEvent {
-                owner: r.owner.clone(),
-                kind: "reminder".into(),
-                priority: r.priority.clone(),
-                symbol: r.underlying.clone().unwrap_or_default(),
-                message: r.message.clone(),
-                data: data.to_string(),
-                at: wall,
-            };
-            match state.store.insert_alert_event(&ev).await {
-                Ok(e) => super::deliver::publish(state, &e, None),
-                Err(e) => {
-                    tracing::warn!(reminder = r.reminder_id, error = %e, "reminder claimed but its event not recorded")
-                }
-            }
-        }
+        Ok(Some(e)) => super::deliver::publish(state, &e, None),
         // Another replica fired it (or it changed meanwhile): read it again.
-        Ok(false) => {
+        Ok(None) => {
             if let Ok(Some(row)) = state.store.reminder(r.reminder_id).await {
                 keep(live, row);
                 return;

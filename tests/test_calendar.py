@@ -170,3 +170,21 @@ def test_one_off_disable_enable_and_before_expiry(srv: ServerProcess) -> None:
     events = wait_for(lambda: alerts.get_alerts(alert_type="reminder"), what="its event")
     assert [e.message for e in events] == ["check the hedge"]
     assert events[0].priority == "high"
+
+
+def test_async_reminders(srv: ServerProcess) -> None:
+    import asyncio
+
+    key = new_user(srv, "cal-async@example.com")[1]
+
+    async def main() -> None:
+        async with sb.AsyncTradingClient(srv.url, api_key=key) as client:
+            r = await client.calendar.set_recurring_reminder(
+                "close soon", "market_close", None, None, 5
+            )
+            assert r.next_time is not None and r.next_time.strftime("%H:%M") == "15:25"
+            assert [x.reminder_id for x in await client.calendar.get_reminders()] == [r.reminder_id]
+            assert await client.calendar.cancel_reminder(r.reminder_id) is True
+            assert await client.calendar.get_reminders() == []
+
+    asyncio.run(main())

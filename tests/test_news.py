@@ -175,6 +175,9 @@ def test_async_stream_carries_news(srv: ServerProcess) -> None:
                             admin.post_news, "Metal stocks rally on China stimulus"
                         )
                     elif isinstance(u, sb.NewsItem):
+                        listed = await client.news.get_news(category="market", limit=500)
+                        assert u.news_id in {n.news_id for n in listed}
+                        assert await client.news.get_trending(hours=1, limit=50)
                         return u
         raise AssertionError("the stream ended")
 

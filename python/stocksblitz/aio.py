@@ -24,10 +24,12 @@ from typing import Any, Iterable, Optional, Union
 
 from . import _native
 from .alerts import AsyncAlerts
+from .calendar import AsyncCalendar
 from .exceptions import DataUnavailableError, TimeoutError
 from .instrument import Instrument as _SyncInstrument
 from .instrument import _quote_dict
 from .messaging import AsyncMessaging
+from .news import AsyncNews
 from .streams import AsyncStream, OrderUpdate, StatusUpdate
 from .timeframe import (
     _FIELDS,
@@ -78,6 +80,8 @@ class AsyncTradingClient:
         self._native = _native.Client(self.api_url, api_key, self.user_service_url, timeout)
         self._alerts: Optional[AsyncAlerts] = None
         self._messaging: Optional[AsyncMessaging] = None
+        self._calendar: Optional[AsyncCalendar] = None
+        self._news: Optional[AsyncNews] = None
 
     @classmethod
     async def from_credentials(
@@ -152,6 +156,20 @@ class AsyncTradingClient:
         if self._alerts is None:
             self._alerts = AsyncAlerts(self)
         return self._alerts
+
+    @property
+    def calendar(self) -> AsyncCalendar:
+        """Reminders (see :mod:`stocksblitz.calendar`), awaitable."""
+        if self._calendar is None:
+            self._calendar = AsyncCalendar(self)
+        return self._calendar
+
+    @property
+    def news(self) -> AsyncNews:
+        """News (see :mod:`stocksblitz.news`), awaitable; live on ``stream(news=True)``."""
+        if self._news is None:
+            self._news = AsyncNews(self)
+        return self._news
 
     @property
     def messaging(self) -> AsyncMessaging:

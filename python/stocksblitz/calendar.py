@@ -29,7 +29,7 @@ from .timeframe import IST
 if TYPE_CHECKING:
     from .client import TradingClient
 
-__all__ = ["Calendar", "Reminder"]
+__all__ = ["AsyncCalendar", "Calendar", "Reminder"]
 
 
 def _dt_ms(ms: Optional[int]) -> Optional[_dt.datetime]:
@@ -233,3 +233,72 @@ class Calendar:
 
     def __repr__(self) -> str:
         return "<Calendar>"
+
+
+class AsyncCalendar:
+    """``aclient.calendar``: :class:`Calendar` with awaitables (reminders fire as alert events:
+    ``aclient.alerts.on(AlertType.REMINDER, cb)`` and ``await aclient.alerts.start_monitoring()``)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    async def _call(self, method: str, path: str, body: Any = None) -> Any:
+        text = None if body is None else json.dumps(body)
+        return (await self._client._native.request_async(method, path, text))["data"]
+
+    async def set_reminder(
+        self,
+        message: str,
+        at: Any,
+        priority: Union[AlertPriority, str] = AlertPriority.MEDIUM,
+        data: Optional[dict[str, Any]] = None,
+    ) -> Reminder:
+        body = {
+            "message": message,
+            "frequency": "once",
+            "at": _epoch_ms(at),
+            "priority": str(getattr(priority, "value", priority)),
+            "data": data or {},
+        }
+        return Reminder._from_json(await self._call("POST", "/reminders", body))
+
+    async def set_recurring_reminder(
+        self,
+        message: str,
+        frequency: Union[ReminderFrequency, str],
+        time: Any = None,
+        weekday: Optional[str] = None,
+        offset_minutes: int = 0,
+        underlying: Optional[str] = None,
+        priority: Union[AlertPriority, str] = AlertPriority.MEDIUM,
+        data: Optional[dict[str, Any]] = None,
+    ) -> Reminder:
+        body: dict[str, Any] = {
+            "message": message,
+            "frequency": str(getattr(frequency, "value", frequency)),
+            "offset_minutes": int(offset_minutes),
+            "priority": str(getattr(priority, "value", priority)),
+            "data": data or {},
+        }
+        if time is not None:
+            body["time"] = _time(time)
+        if weekday is not None:
+            body["weekday"] = weekday
+        if underlying is not None:
+            body["underlying"] = underlying
+        return Reminder._from_json(await self._call("POST", "/reminders", body))
+
+    async def get_reminders(self, include_finished: bool = False) -> list[Reminder]:
+        rows = [Reminder._from_json(r) for r in await self._call("GET", "/reminders")]
+        return [r for r in rows if include_finished or r.status == "scheduled"]
+
+    async def cancel_reminder(self, reminder_id: str) -> bool:
+        from .exceptions import APIError
+
+        try:
+            r = await self._call("DELETE", f"/reminders/{_q(str(reminder_id))}")
+        except APIError as e:
+            if e.status_code in (404, 409):
+                return False
+            raise
+        return r.get("status") == "cancelled"

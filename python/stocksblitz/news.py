@@ -21,7 +21,7 @@ from .streams import NewsItem, Stream
 if TYPE_CHECKING:
     from .client import TradingClient
 
-__all__ = ["News", "NewsItem"]
+__all__ = ["AsyncNews", "News", "NewsItem"]
 
 Callback = Callable[[NewsItem], Any]
 
@@ -211,3 +211,39 @@ class News:
 
     def __repr__(self) -> str:
         return f"<News subscriptions={len(self._subs)}>"
+
+
+class AsyncNews:
+    """``aclient.news``: reading and posting with awaitables; live items come on
+    ``aclient.stream(news=True)``."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    async def get_news(
+        self,
+        category: Union[NewsCategory, str, None] = None,
+        symbols: Optional[Iterable[Any]] = None,
+        sentiment: Union[NewsSentiment, str, None] = None,
+        start_date: Any = None,
+        end_date: Any = None,
+        limit: int = 50,
+    ) -> list[NewsItem]:
+        params: dict[str, Any] = {"limit": int(limit)}
+        if category is not None:
+            params["category"] = str(_value(category))
+        syms = _symbols(symbols)
+        if syms:
+            params["symbols"] = ",".join(syms)
+        if sentiment is not None:
+            params["sentiment"] = str(_value(sentiment))
+        if start_date is not None:
+            params["start_date"] = _date(start_date)
+        if end_date is not None:
+            params["end_date"] = _date(end_date)
+        rows = (await self._client._native.get_async("/news", params))["data"]
+        return [NewsItem._from_json(r) for r in rows]
+
+    async def get_trending(self, hours: int = 24, limit: int = 10) -> list[dict[str, Any]]:
+        params = {"hours": int(hours), "limit": int(limit)}
+        return list((await self._client._native.get_async("/news/trending", params))["data"])

@@ -70,6 +70,22 @@ impl ApiError {
         )
     }
 
+    /// A store error on a write a user asked for: a name taken is a 409 (`exists`), a per-user
+    /// limit reached a 400 (`limit`, naming it), anything else the store's 503.
+    pub fn from_store(e: stocksblitz_store::StoreError) -> Self {
+        match e {
+            stocksblitz_store::StoreError::Exists(what) => Self::new(
+                StatusCode::CONFLICT,
+                "exists",
+                format!("{what} exists already"),
+            ),
+            stocksblitz_store::StoreError::Limit(what) => {
+                Self::new(StatusCode::BAD_REQUEST, "limit", what)
+            }
+            other => Self::store_unavailable(other),
+        }
+    }
+
     /// 503: the in-memory snapshot cannot be read (its lock was poisoned by a panic).
     pub fn snapshot_unavailable() -> Self {
         Self::new(

@@ -1,7 +1,7 @@
 //! Alerts and the events they raised (times epoch ms).
 //!
 //! A firing is claimed by inserting its event: `(alert_id, fire_no)` is unique, so when several
-//! replicas evaluate the same tick exactly one records the firing ([`Store::record_firing`]).
+//! replicas evaluate the same tick exactly one records the firing ([`Store::record_firings`]).
 
 use sqlx::Row;
 
@@ -347,68 +347,6 @@ impl Store {
             now,
             now
         )
-    }
-
-    /// Record firing number `fire_no` of `alert` (its event, then the alert's counters; a
-    /// one-shot alert becomes `triggered`). `None` when that firing is recorded already (another
-    /// replica claimed it) or the alert is no longer active.
-    pub async fn record_firing(
-        &self,
-        alert: &AlertRow,
-        fire_no: i64,
-        e: &NewAlertEvent,
-    ) -> Result<Option<AlertEventRow>, StoreError> {
-        let active = run!(
-            self,
-            optional,
-            "SELECT COUNT(*) AS n FROM alerts WHERE alert_id = ? AND status = 'active'",
-            count_col,
-            alert.alert_id
-        )?
-        .unwrap_or(0);
-        if active == 0 {
-            return Ok(None);
-        }
-        let sql = format!(
-            "INSERT INTO alert_events (owner, alert_id, fire_no, kind, priority, symbol, message, data, at, acknowledged_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (alert_id, fire_no) DO NOTHING RETURNING {EVENT_COLUMNS}"
-        );
-        let row = run!(
-            self,
-            optional,
-            &sql,
-            event_row,
-            e.owner.as_str(),
-            alert.alert_id,
-            fire_no,
-            e.kind.as_str(),
-            e.priority.as_str(),
-            e.symbol.as_str(),
-            e.message.as_str(),
-            e.data.as_str(),
-            e.at
-        )?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let status = if alert.repeating {
-            "active"
-        } else {
-            "triggered"
-        };
-        run!(
-            self,
-            execute,
-            "UPDATE alerts SET fired = ?, last_fired_at = ?, status = CASE WHEN status = 'active' THEN ? ELSE status END, updated_at = ? WHERE alert_id = ? AND fired < ?",
-            (),
-            fire_no,
-            e.at,
-            status,
-            e.at,
-            alert.alert_id,
-            fire_no
-        )?;
-        Ok(Some(row))
     }
 
     /// Record an event no alert raised (a client's `raise_alert`).

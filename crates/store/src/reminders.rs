@@ -1,7 +1,7 @@
 //! Reminders on the exchange calendar (times epoch ms on the exchange clock).
 //!
 //! An occurrence is claimed by moving `next_at` on from the value the replica read
-//! ([`Store::claim_reminder`]): of several replicas due at the same instant one fires it.
+//! ([`Store::fire_reminder`]): of several replicas due at the same instant one fires it.
 
 use sqlx::Row;
 
@@ -276,36 +276,6 @@ impl Store {
             now,
             owner,
             reminder_id
-        )?;
-        Ok(n > 0)
-    }
-
-    /// Claim the occurrence at `due` of an enabled scheduled reminder: move it on to `next`
-    /// (None: it is done). True for the replica whose claim moved it.
-    pub async fn claim_reminder(
-        &self,
-        reminder_id: i64,
-        due: i64,
-        next: Option<i64>,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let status = if next.is_some() {
-            "scheduled"
-        } else {
-            "completed"
-        };
-        let n = run!(
-            self,
-            execute,
-            "UPDATE reminders SET next_at = ?, status = ?, fire_count = fire_count + 1, last_fired_at = ?, updated_at = ? \
-             WHERE reminder_id = ? AND next_at = ? AND enabled = 1 AND status = 'scheduled'",
-            (),
-            next,
-            status,
-            now,
-            now,
-            reminder_id,
-            due
         )?;
         Ok(n > 0)
     }

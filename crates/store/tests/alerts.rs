@@ -24,6 +24,20 @@ fn new_alert(owner: &str) -> NewAlert {
     }
 }
 
+async fn one(
+    s: &stocksblitz_store::Store,
+    a: &stocksblitz_store::alerts::AlertRow,
+    fire_no: i64,
+    at: i64,
+) -> Option<stocksblitz_store::alerts::AlertEventRow> {
+    let f = stocksblitz_store::alerts::Firing {
+        alert: a.clone(),
+        fire_no,
+        event: event("user:1", at),
+    };
+    s.record_firings(&[f]).await.unwrap().pop().flatten()
+}
+
 fn event(owner: &str, at: i64) -> NewAlertEvent {
     NewAlertEvent {
         owner: owner.into(),
@@ -41,23 +55,17 @@ async fn a_firing_is_recorded_once_and_a_one_shot_alert_is_done() {
     for (_name, s, _schema, _dir) in backends("alerts").await {
         let a = s.create_alert(&new_alert("user:1"), 10).await.unwrap();
         assert_eq!((a.status.as_str(), a.fired), ("active", 0));
-        let first = s.record_firing(&a, 1, &event("user:1", 20)).await.unwrap();
+        let first = one(&s, &a, 1, 20).await;
         assert!(first.is_some());
         // Another replica evaluating the same tick loses the claim.
-        assert_eq!(
-            s.record_firing(&a, 1, &event("user:1", 20)).await.unwrap(),
-            None
-        );
+        assert_eq!(one(&s, &a, 1, 20).await, None);
         let a = s.alert(a.alert_id).await.unwrap().unwrap();
         assert_eq!(
             (a.status.as_str(), a.fired, a.last_fired_at),
             ("triggered", 1, Some(20))
         );
         // A triggered one-shot alert fires no more.
-        assert_eq!(
-            s.record_firing(&a, 2, &event("user:1", 30)).await.unwrap(),
-            None
-        );
+        assert_eq!(one(&s, &a, 2, 30).await, None);
         assert_eq!(s.alerts_in("active").await.unwrap().len(), 0);
     }
 }
@@ -69,9 +77,7 @@ async fn events_are_listed_per_owner_with_filters_and_acknowledged() {
         rep.repeating = true;
         let a = s.create_alert(&rep, 10).await.unwrap();
         for n in 1..=3 {
-            s.record_firing(&a, n, &event("user:1", 10 + n))
-                .await
-                .unwrap();
+            one(&s, &a, n, 10 + n).await;
         }
         let mut custom = event("user:2", 50);
         custom.kind = "custom".into();

@@ -6,6 +6,18 @@ mod common;
 use common::backends;
 use stocksblitz_store::reminders::NewReminder;
 
+fn ev() -> stocksblitz_store::alerts::NewAlertEvent {
+    stocksblitz_store::alerts::NewAlertEvent {
+        owner: "user:1".into(),
+        kind: "reminder".into(),
+        priority: "high".into(),
+        symbol: String::new(),
+        message: "square off".into(),
+        data: "{}".into(),
+        at: 1,
+    }
+}
+
 fn new(owner: &str, next_at: Option<i64>) -> NewReminder {
     NewReminder {
         owner: owner.into(),
@@ -37,14 +49,16 @@ async fn an_occurrence_is_claimed_once_and_owners_are_kept_apart() {
         );
         // Two replicas due at 100: one claim moves it to 200, the other finds it moved.
         assert!(
-            s.claim_reminder(r.reminder_id, 100, Some(200), 101)
+            s.fire_reminder(r.reminder_id, 100, Some(200), 101, &ev())
                 .await
                 .unwrap()
+                .is_some()
         );
         assert!(
-            !s.claim_reminder(r.reminder_id, 100, Some(200), 101)
+            s.fire_reminder(r.reminder_id, 100, Some(200), 101, &ev())
                 .await
                 .unwrap()
+                .is_none()
         );
         let r2 = s.reminder(r.reminder_id).await.unwrap().unwrap();
         assert_eq!(
@@ -63,9 +77,10 @@ async fn an_occurrence_is_claimed_once_and_owners_are_kept_apart() {
                 .unwrap()
         );
         assert!(
-            !s.claim_reminder(r.reminder_id, 200, Some(300), 201)
+            s.fire_reminder(r.reminder_id, 200, Some(300), 201, &ev())
                 .await
                 .unwrap()
+                .is_none()
         );
         assert!(
             s.set_reminder_enabled("user:1", r.reminder_id, true, Some(300), 202)
@@ -73,9 +88,10 @@ async fn an_occurrence_is_claimed_once_and_owners_are_kept_apart() {
                 .unwrap()
         );
         assert!(
-            s.claim_reminder(r.reminder_id, 300, None, 301)
+            s.fire_reminder(r.reminder_id, 300, None, 301, &ev())
                 .await
                 .unwrap()
+                .is_some()
         );
         let done = s.reminder(r.reminder_id).await.unwrap().unwrap();
         assert_eq!((done.status.as_str(), done.next_at), ("completed", None));

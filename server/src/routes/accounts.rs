@@ -248,17 +248,7 @@ pub(crate) fn trading_error(e: TradingError) -> ApiError {
                 "the account is served by another replica right now; retry",
             )
         },
-        TradingError::Store(e) => match e {
-            stocksblitz_store::StoreError::Exists(what) => ApiError::new(
-                StatusCode::CONFLICT,
-                "exists",
-                format!("{what} exists already"),
-            ),
-            stocksblitz_store::StoreError::Limit(what) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "limit", what)
-            }
-            other => ApiError::store_unavailable(other),
-        },
+        TradingError::Store(e) => ApiError::from_store(e),
         TradingError::CorruptLog { .. } => {
             tracing::error!(error = %e, "trading log unreadable");
             ApiError::new(

@@ -28,7 +28,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stocksblitz_alerts::Kind;
 use stocksblitz_auth::Scope;
-use stocksblitz_store::StoreError;
 use stocksblitz_store::alerts::{AlertRow, EventFilter, NewAlert, NewAlertEvent};
 
 use super::accounts::owner;
@@ -250,13 +249,6 @@ fn not_found(raw: &str) -> ApiError {
     )
 }
 
-fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Limit(m) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "limit_reached", m),
-        other => ApiError::store_unavailable(other),
-    }
-}
-
 /// The caller's alert (another user's is a 404).
 async fn owned(state: &AppState, auth: &Auth, raw: &str) -> Result<AlertRow, ApiError> {
     let id = id_param("alert_id", raw)?;
@@ -324,7 +316,7 @@ fn webhook(b: &NewAlertBody) -> Result<(Option<String>, Option<String>, bool), A
 
 /// `POST /alerts`: a new alert, evaluated from now on (201). A malformed condition is a 400
 /// with code `invalid_condition` naming the token and its column.
-#[utoipa::path(post, path = "/alerts", tag = "alerts", request_body = NewAlertBody, security(("bearer" = [])), responses((status = 201, body = AlertEnvelope), (status = 400, body = crate::error::ErrorBody), (status = 429, description = "too many live alerts", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/alerts", tag = "alerts", request_body = NewAlertBody, security(("bearer" = [])), responses((status = 201, body = AlertEnvelope), (status = 400, description = "a bad field, or the limit of live alerts reached", body = crate::error::ErrorBody)))]
 pub async fn create(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -414,7 +406,7 @@ pub async fn create(
             now,
         )
         .await
-        .map_err(store_error)?;
+        .map_err(ApiError::from_store)?;
     state.alerts.upsert(row.clone());
     if kind == Kind::Price
         && let Ok(snap) = state.pipeline.snapshot.read()

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stocksblitz_alerts::schedule::{Frequency, Schedule, next_fire};
 use stocksblitz_auth::Scope;
-use stocksblitz_store::StoreError;
 use stocksblitz_store::reminders::{NewReminder, ReminderRow};
 
 use super::accounts::owner;
@@ -133,13 +132,6 @@ fn out(r: &ReminderRow) -> ReminderOut {
     }
 }
 
-fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Limit(m) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "limit_reached", m),
-        other => ApiError::store_unavailable(other),
-    }
-}
-
 async fn owned(state: &AppState, auth: &Auth, raw: &str) -> Result<ReminderRow, ApiError> {
     let id = raw
         .trim()
@@ -193,7 +185,7 @@ fn weekday(raw: Option<&str>) -> Result<i64, ApiError> {
 }
 
 /// `POST /reminders`: schedule a reminder (201); `next_at` says when it first fires.
-#[utoipa::path(post, path = "/reminders", tag = "calendar", request_body = NewReminderBody, security(("bearer" = [])), responses((status = 201, body = ReminderEnvelope), (status = 400, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/reminders", tag = "calendar", request_body = NewReminderBody, security(("bearer" = [])), responses((status = 201, body = ReminderEnvelope), (status = 400, body = crate::error::ErrorBody)))]
 pub async fn create(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -314,7 +306,7 @@ pub async fn create(
             crate::ingest::now_ms(),
         )
         .await
-        .map_err(store_error)?;
+        .map_err(ApiError::from_store)?;
     Ok((StatusCode::CREATED, ReminderEnvelope::ok(out(&row))))
 }
 

@@ -255,17 +255,7 @@ pub async fn create(
             crate::ingest::now_ms(),
         )
         .await
-        .map_err(|e| match e {
-            stocksblitz_store::StoreError::Exists(w) => ApiError::new(
-                StatusCode::CONFLICT,
-                "exists",
-                format!("{w} exists already"),
-            ),
-            stocksblitz_store::StoreError::Limit(w) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "limit", w)
-            }
-            other => ApiError::store_unavailable(other),
-        })?;
+        .map_err(ApiError::from_store)?;
     Ok((
         StatusCode::CREATED,
         StrategyEnvelope::ok(strategy_out(&row)),

@@ -867,44 +867,12 @@ async fn order_session(
     {
         return;
     }
-    loop {
-        tokio::select! {
-            msg = socket.recv() => match msg {
-                Some(Ok(Message::Text(text))) if text.len() > MAX_MESSAGE_BYTES => {
-                    too_big(&state.metrics, socket).await;
-                    return;
-                }
-                Some(Ok(Message::Text(text))) => {
-                    let reply = match serde_json::from_str::<ClientMsg>(&text) {
-                        Ok(ClientMsg { action: Some(a), .. }) if a == "ping" => json!({"type": "pong"}),
-                        _ => error_msg("invalid_message", "this stream only sends; the one message it takes is {\"action\": \"ping\"}"),
-                    };
-                    if !send(&state.metrics, &mut socket, &reply).await {
-                        break;
-                    }
-                }
-                Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
-            },
-            item = rx.recv() => match item {
-                Ok(item) => {
-                    if item.owner != owner || account.is_some_and(|a| a != item.account) {
-                        continue;
-                    }
-                    if !send_text(&state.metrics, &mut socket, Utf8Bytes::from(item.text.as_str())).await {
-                        break;
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    let m = error_msg("lagged", format!("{n} updates were missed; re-read the order book"));
-                    if !send(&state.metrics, &mut socket, &m).await {
-                        break;
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            },
-        }
-    }
+    let lagged = "updates were missed; re-read the order book";
+    relay(&state, socket, &mut rx, lagged, |item| {
+        (item.owner == owner && account.is_none_or(|a| a == item.account))
+            .then_some(item.text.as_str())
+    })
+    .await;
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -1106,6 +1074,28 @@ async fn user_session(
             }
         }
     }
+    let lagged = "items were missed; reconnect with after_id";
+    relay(&state, socket, &mut rx, lagged, |item| {
+        let mine =
+            item.owner == owner || (kind == UserKind::News && item.owner == super::news::EVERYONE);
+        let fresh = item.id == 0 || item.id > replayed_to;
+        (mine && item.kind == kind.as_str() && fresh).then_some(item.text.as_str())
+    })
+    .await;
+}
+
+/// Forward what `pick` selects from a broadcast channel to an authenticated socket until
+/// either side ends; the socket may only send `{"action": "ping"}`. A socket that falls behind
+/// the channel is told how many it missed (`lagged`, with `hint`).
+async fn relay<T>(
+    state: &AppState,
+    mut socket: WebSocket,
+    rx: &mut tokio::sync::broadcast::Receiver<Arc<T>>,
+    hint: &str,
+    pick: impl Fn(&T) -> Option<&str>,
+) where
+    T: Send + Sync + 'static,
+{
     loop {
         tokio::select! {
             msg = socket.recv() => match msg {
@@ -1127,16 +1117,15 @@ async fn user_session(
             },
             item = rx.recv() => match item {
                 Ok(item) => {
-                    let mine = item.owner == owner || (kind == UserKind::News && item.owner == super::news::EVERYONE);
-                    if !mine || item.kind != kind.as_str() || (item.id != 0 && item.id <= replayed_to) {
+                    let Some(text) = pick(&item) else {
                         continue;
-                    }
-                    if !send_text(&state.metrics, &mut socket, Utf8Bytes::from(item.text.as_str())).await {
+                    };
+                    if !send_text(&state.metrics, &mut socket, Utf8Bytes::from(text)).await {
                         break;
                     }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    let m = error_msg("lagged", format!("{n} items were missed; reconnect with after_id"));
+                    let m = error_msg("lagged", format!("{n} {hint}"));
                     if !send(&state.metrics, &mut socket, &m).await {
                         break;
                     }

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import socket
@@ -30,6 +31,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from websockets.sync.client import connect as ws_connect
 
@@ -128,6 +130,38 @@ def feed(
     return sent
 
 
+def listen_all(url: str, keys: list[str], stop: Any, results: Any, ready: Any) -> None:
+    """Listen on every user's /alerts/stream (a thread each); put the latencies (ms) on
+    ``results`` once ``stop`` is set."""
+    lat: list[float] = []
+    lock = threading.Lock()
+    connected = threading.Barrier(len(keys) + 1)
+
+    def listen(key: str) -> None:
+        with ws_connect(url, additional_headers={"Authorization": f"Bearer {key}"}) as ws:
+            connected.wait()
+            while not stop.is_set():
+                try:
+                    msg = ws.recv(timeout=0.5)
+                except TimeoutError:
+                    continue
+                now = time.time() * 1000
+                m = json.loads(msg)
+                if m.get("type") != "alert":
+                    continue
+                with lock:
+                    lat.append(now - float(m["data"]["data"]["tick_time"]))
+
+    threads = [threading.Thread(target=listen, args=(k,), daemon=True) for k in keys]
+    for th in threads:
+        th.start()
+    connected.wait()
+    ready.wait()
+    for th in threads:
+        th.join()
+    results.put(lat)
+
+
 def percentile(xs: list[float], p: float) -> float:
     if not xs:
         return float("nan")
@@ -210,30 +244,16 @@ def main() -> None:
                 made += 1
         print(f"  {made} created in {time.monotonic() - t:.1f} s")
 
-        lat: list[float] = []
-        received = [0]
-        stop = threading.Event()
-        lock = threading.Lock()
-
-        def listen(key: str) -> None:
-            port_url = url.replace("http://", "ws://") + "/alerts/stream"
-            with ws_connect(port_url, additional_headers={"Authorization": f"Bearer {key}"}) as ws:
-                while not stop.is_set():
-                    try:
-                        msg = ws.recv(timeout=0.5)
-                    except TimeoutError:
-                        continue
-                    now = time.time() * 1000
-                    m = json.loads(msg)
-                    if m.get("type") != "alert":
-                        continue
-                    with lock:
-                        received[0] += 1
-                        lat.append(now - float(m["data"]["data"]["tick_time"]))
-
-        threads = [threading.Thread(target=listen, args=(k,), daemon=True) for k in keys]
-        for th in threads:
-            th.start()
+        # The listeners run in a process of their own: the publisher's loop must not hold
+        # their receive times back (one interpreter lock), or the client's delay is counted.
+        ctx = multiprocessing.get_context("spawn")
+        stop = ctx.Event()
+        results = ctx.Queue()
+        ready = ctx.Barrier(2)
+        ws_url = url.replace("http://", "ws://") + "/alerts/stream"
+        listener = ctx.Process(target=listen_all, args=(ws_url, keys, stop, results, ready))
+        listener.start()
+        ready.wait(timeout=30)
         time.sleep(1)
         before = call(url + "/metrics")["text"]
         print(f"{made} alerts: {args.rate} ticks/s for {args.seconds:.0f} s")
@@ -242,8 +262,9 @@ def main() -> None:
         busy = (cpu_seconds(proc.pid) - c1) / (time.monotonic() - t1)
         time.sleep(2)
         stop.set()
-        for th in threads:
-            th.join(timeout=3)
+        lat: list[float] = results.get(timeout=30)
+        listener.join(timeout=10)
+        received = [len(lat)]
         metrics = call(url + "/metrics")["text"]
 
         def metric(text: str, name: str) -> float:

@@ -161,7 +161,10 @@ pub enum Operand {
 impl fmt::Display for Operand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Operand::Number(v) => write!(f, "{v}"),
+            // Plain digits for the numbers people write, exponent notation for extreme ones
+            // (plain digits of 1e300 would be 300 characters); both read back exactly.
+            Operand::Number(v) if *v == 0.0 || (1e-6..1e15).contains(&v.abs()) => write!(f, "{v}"),
+            Operand::Number(v) => write!(f, "{v:?}"),
             Operand::Field(x) => f.write_str(x.as_str()),
             Operand::Indicator(r) => f.write_str(&r.canonical()),
         }
@@ -650,6 +653,9 @@ mod tests {
         assert!(e.message.contains("close"), "{e}");
         let e = bad("1 > 2", Kind::Price);
         assert!(e.message.contains("never changes"), "{e}");
+        let c = ok("ltp > 1e300", Kind::Price);
+        assert_eq!(c.to_string(), "ltp > 1e300");
+        assert_eq!(ok("ltp < 1.5e-7", Kind::Price).to_string(), "ltp < 1.5e-7");
         let e = bad("ltp > 1e999", Kind::Price);
         assert_eq!(e.token, "1e999");
         assert_eq!(
@@ -688,11 +694,11 @@ mod tests {
 
         #[test]
         fn a_printed_condition_parses_back_to_itself(
-            level in -1e6f64..1e6,
+            level in proptest::prop_oneof![-1e6f64..1e6, proptest::num::f64::NORMAL],
             op in proptest::sample::select(vec![">", ">=", "<", "<=", "crosses_above", "crosses_below", "crosses"]),
             field in proptest::sample::select(vec!["ltp", "bid", "change_pct", "oi", "volume"]),
         ) {
-            let c = parse(&format!("{field} {op} {level}"), Kind::Price);
+            let c = parse(&format!("{field} {op} {level:?}"), Kind::Price);
             proptest::prop_assert!(c.is_ok());
             if let Ok(c) = c {
                 let again = parse(&c.to_string(), Kind::Price);

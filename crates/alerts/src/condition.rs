@@ -465,9 +465,11 @@ fn operand_of(t: &Token<'_>, kind: Kind) -> Result<Operand, ConditionError> {
             t.text,
         ));
     }
-    let (base, output) = match word.split_once('.') {
-        Some((b, o)) => (b, Some(o)),
-        None => (word, None),
+    // The output follows the last '.', when it is a name: a parameter may be a decimal
+    // (`T3_5_0.7`, `BBANDS_20_2.5.upper`).
+    let (base, output) = match word.rsplit_once('.') {
+        Some((b, o)) if o.starts_with(|c: char| c.is_ascii_alphabetic()) => (b, Some(o)),
+        _ => (word, None),
     };
     let id = IndicatorId::parse(base).map_err(|e| {
         err(
@@ -606,6 +608,16 @@ mod tests {
         assert_eq!(c.to_string(), "MACD_12_26_9.histogram crosses_above 0");
         let r = c.indicators().next().cloned();
         assert_eq!(r.map(|r| r.output), Some(2));
+    }
+
+    #[test]
+    fn decimal_parameters_are_not_outputs() {
+        // Found by the fuzzer: T3's canonical id has a decimal parameter.
+        let c = ok("T3<T3", Kind::Indicator);
+        assert_eq!(c.to_string(), "T3_5_0.7 < T3_5_0.7");
+        assert_eq!(parse(&c.to_string(), Kind::Indicator).ok(), Some(c));
+        let c = ok("BBANDS_20_2.5.upper > close", Kind::Indicator);
+        assert_eq!(c.to_string(), "BBANDS_20_2.5.upper > close");
     }
 
     #[test]

@@ -166,6 +166,8 @@ def test_price_alerts_fire_on_the_crossing_tick_exactly_once(fed) -> None:
         assert other_seen == [] and other.alerts.get_alerts() == []
         status, _, body = http_call(srv.url + f"/alerts/{once}", token=other_key)
         assert status == 404, body
+        assert client.alerts.get_alert(first.alert_id) == first
+        assert other.alerts.get_alert(first.alert_id) is None, "another user's event"
         # Acknowledge and clear keep their old meaning.
         assert client.alerts.acknowledge(first.alert_id) is True
         assert other.alerts.acknowledge(first.alert_id) is False

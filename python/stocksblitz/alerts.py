@@ -278,11 +278,15 @@ class Alerts:
         return AlertEvent._from_json(self._call("POST", "/alerts/events", body))
 
     def get_alert(self, alert_id: str) -> Optional[AlertEvent]:
-        """The event ``alert_id`` (an :class:`AlertEvent`'s id), None when there is none."""
-        for e in self.get_alerts(limit=1000):
-            if e.alert_id == str(alert_id):
-                return e
-        return None
+        """The event ``alert_id`` (an :class:`AlertEvent`'s id), None when you have none such."""
+        from .exceptions import APIError
+
+        try:
+            return AlertEvent._from_json(self._call("GET", f"/alerts/events/{_q(str(alert_id))}"))
+        except APIError as e:
+            if e.status_code in (400, 404):
+                return None
+            raise
 
     def get_alerts(
         self,

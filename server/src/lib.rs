@@ -154,6 +154,7 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
             routes::alerts::raise,
             routes::alerts::clear
         ))
+        .routes(routes!(routes::alerts::event))
         .routes(routes!(routes::alerts::acknowledge))
         .routes(routes!(s::messages_stream))
         .routes(routes!(

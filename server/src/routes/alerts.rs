@@ -644,6 +644,25 @@ pub async fn raise(
     Ok((StatusCode::CREATED, EventEnvelope::ok(event_json(&row))))
 }
 
+/// `GET /alerts/events/{event_id}`: one of the caller's events.
+#[utoipa::path(get, path = "/alerts/events/{event_id}", tag = "alerts", params(("event_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = EventEnvelope), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn event(
+    auth: Auth,
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<EventEnvelope>, ApiError> {
+    auth.require_read()?;
+    let event_id = id_param("event_id", &id)?;
+    match state.store.alert_event(event_id).await {
+        Ok(Some(e)) if e.owner == owner(&auth) => Ok(EventEnvelope::ok(event_json(&e))),
+        Ok(_) => Err(ApiError::not_found(
+            "event_not_found",
+            format!("no alert event {event_id}"),
+        )),
+        Err(e) => Err(ApiError::store_unavailable(e)),
+    }
+}
+
 /// `POST /alerts/events/{event_id}/acknowledge`.
 #[utoipa::path(post, path = "/alerts/events/{event_id}/acknowledge", tag = "alerts", params(("event_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = EventEnvelope), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn acknowledge(

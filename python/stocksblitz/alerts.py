@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 from urllib.parse import quote as _q
 
 from .enums import AlertPriority, AlertType
-from .streams import AlertEvent, AsyncStream, Stream
+from .streams import AlertEvent, AsyncStream, Stream, _live_stream
 
 if TYPE_CHECKING:
     from .aio import AsyncTradingClient
@@ -347,21 +347,8 @@ class Alerts:
         with self._lock:
             if self.monitoring:
                 return
-            live = threading.Event()
-
-            def on_status(u: Any) -> None:
-                if getattr(u, "stream", None) == "alerts" and getattr(u, "state", None) == "live":
-                    live.set()
-
-            s = self._client.stream()
-            s.on("alert", self._dispatch).on("status", on_status)
-            s.subscribe(alerts=True)
-            self._stream = s.start()
-            if not live.wait(timeout=15):
-                from .exceptions import TimeoutError as SbTimeout
-
-                self.stop_monitoring_locked()
-                raise SbTimeout("the alert stream did not connect within 15 s")
+            native = self._client._api._native.stream()
+            self._stream = _live_stream(native, "alerts", "alert", self._dispatch)
 
     def _dispatch(self, u: Any) -> None:
         if isinstance(u, AlertEvent):
@@ -369,12 +356,9 @@ class Alerts:
 
     def stop_monitoring(self) -> None:
         with self._lock:
-            self.stop_monitoring_locked()
-
-    def stop_monitoring_locked(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+            if self._stream is not None:
+                self._stream.close()
+                self._stream = None
 
     def __repr__(self) -> str:
         return f"<Alerts monitoring={self.monitoring}>"

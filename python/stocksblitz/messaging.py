@@ -25,7 +25,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from .enums import MessageType
-from .streams import AsyncStream, Message, Stream
+from .streams import AsyncStream, Message, Stream, _live_stream
 
 if TYPE_CHECKING:
     from .aio import AsyncTradingClient
@@ -192,22 +192,8 @@ class Messaging:
         with self._lock:
             if self._stream is not None and not self._stream.closed:
                 return
-            live = threading.Event()
-
-            def on_status(u: Any) -> None:
-                if getattr(u, "stream", None) == "messages" and getattr(u, "state", None) == "live":
-                    live.set()
-
-            s = self._client.stream()
-            s.on("message", self._dispatch).on("status", on_status)
-            s.subscribe(messages=True)
-            self._stream = s.start()
-            if not live.wait(timeout=15):
-                self._stream.close()
-                self._stream = None
-                from .exceptions import TimeoutError as SbTimeout
-
-                raise SbTimeout("the message stream did not connect within 15 s")
+            native = self._client._api._native.stream()
+            self._stream = _live_stream(native, "messages", "message", self._dispatch)
 
     def _dispatch(self, m: Any) -> None:
         if not isinstance(m, Message):

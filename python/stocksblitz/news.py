@@ -16,7 +16,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Union
 
 from .enums import NewsCategory, NewsSentiment
-from .streams import NewsItem, Stream
+from .streams import NewsItem, Stream, _live_stream
 
 if TYPE_CHECKING:
     from .client import TradingClient
@@ -160,22 +160,8 @@ class News:
             self._subs.append(sub)
             if self._stream is not None and not self._stream.closed:
                 return
-            live = threading.Event()
-
-            def on_status(u: Any) -> None:
-                if getattr(u, "stream", None) == "news" and getattr(u, "state", None) == "live":
-                    live.set()
-
-            s = self._client.stream()
-            s.on("news", self._dispatch).on("status", on_status)
-            s.subscribe(news=True)
-            self._stream = s.start()
-            if not live.wait(timeout=15):
-                self._stream.close()
-                self._stream = None
-                from .exceptions import TimeoutError as SbTimeout
-
-                raise SbTimeout("the news stream did not connect within 15 s")
+            native = self._client._api._native.stream()
+            self._stream = _live_stream(native, "news", "news", self._dispatch)
 
     @staticmethod
     def _underlying(sym: str) -> str:

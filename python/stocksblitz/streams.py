@@ -596,3 +596,25 @@ class AsyncStream:
 
     def __repr__(self) -> str:
         return f"<AsyncStream {'closed' if self.closed else 'open'}>"
+
+
+def _live_stream(native_stream: Any, feed: str, kind: str, on_item: Callable[[Any], Any]) -> Stream:
+    """A started :class:`Stream` subscribed to one per-user feed (``alerts``, ``messages`` or
+    ``news``) handing its ``kind`` updates to ``on_item`` on a background thread; returns once
+    the feed's connection is live (TimeoutError after 15 s, the stream closed)."""
+    live = threading.Event()
+
+    def on_status(u: Any) -> None:
+        if getattr(u, "stream", None) == feed and getattr(u, "state", None) == "live":
+            live.set()
+
+    s = Stream(native_stream)
+    s.on(kind, on_item).on("status", on_status)
+    s.subscribe(**{feed: True})
+    s.start()
+    if not live.wait(timeout=15):
+        s.close()
+        from .exceptions import TimeoutError as SbTimeout
+
+        raise SbTimeout(f"the {feed} stream did not connect within 15 s")
+    return s

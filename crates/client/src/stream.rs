@@ -1232,6 +1232,38 @@ impl UserFeed {
     };
 }
 
+/// Ids before the highest seen that a reconnect asks for again (deduplicated by [`Seen`]).
+const REPLAY_MARGIN: i64 = 1000;
+/// Ids a per-user feed remembers having delivered.
+const SEEN_CAP: usize = 10_000;
+
+/// The ids delivered lately (bounded: the oldest are forgotten first).
+#[derive(Default)]
+struct Seen {
+    set: HashSet<i64>,
+    order: VecDeque<i64>,
+}
+
+impl Seen {
+    fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+
+    /// False when `id` was delivered already.
+    fn insert(&mut self, id: i64) -> bool {
+        if !self.set.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        while self.order.len() > SEEN_CAP {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
+}
+
 /// The newest id of the feed now (0: none), where a new stream starts from.
 async fn newest_id(client: &Client, feed: UserFeed) -> Result<i64, ClientError> {
     let v = client
@@ -1257,7 +1289,10 @@ fn item_id(e: &Value, feed: UserFeed) -> Option<i64> {
 /// arrives once, in order.
 async fn user_task(client: Arc<Client>, shared: Arc<Shared>, feed: UserFeed) {
     let mut backoff = Backoff { n: 0 };
+    // The highest id seen, and the ids seen lately: ids are no order (items stored at the
+    // same time reach the feed in any order), so an item is a duplicate only when it was seen.
     let mut last: Option<i64> = None;
+    let mut seen = Seen::default();
     while !shared.closed.load(Ordering::Relaxed) {
         let after = match last {
             Some(l) => l,
@@ -1273,7 +1308,14 @@ async fn user_task(client: Arc<Client>, shared: Arc<Shared>, feed: UserFeed) {
                 }
             },
         };
-        let mut ws = match connect(&client, feed.path, &[("after_id", after.to_string())]).await {
+        // Replay from a little before the highest id seen: an item stored just before it may
+        // not have been delivered yet; what was seen is skipped.
+        let from = if seen.is_empty() {
+            after
+        } else {
+            after.saturating_sub(REPLAY_MARGIN)
+        };
+        let mut ws = match connect(&client, feed.path, &[("after_id", from.to_string())]).await {
             Ok(ws) => ws,
             Err(e) => {
                 tracing::debug!(error = %e, stream = feed.stream, "connect failed");
@@ -1299,13 +1341,11 @@ async fn user_task(client: Arc<Client>, shared: Arc<Shared>, feed: UserFeed) {
                     match v.get("type").and_then(Value::as_str) {
                         Some(t) if t == feed.kind => {
                             let id = v.get("data").and_then(|d| item_id(d, feed));
-                            if let (Some(id), Some(l)) = (id, last)
-                                && id <= l
-                            {
-                                continue;
-                            }
-                            if id.is_some() {
-                                last = id;
+                            if let Some(id) = id {
+                                if !seen.insert(id) {
+                                    continue;
+                                }
+                                last = Some(last.map_or(id, |l| l.max(id)));
                             }
                             shared.push_event(v);
                         }

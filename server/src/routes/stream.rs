@@ -1052,7 +1052,9 @@ async fn user_session(
     {
         return;
     }
-    let mut replayed_to = 0;
+    // What the replay sent (live copies of it are skipped; an id is no order: items stored
+    // concurrently reach the feed in any order).
+    let mut replayed = std::collections::HashSet::new();
     if let Some(after) = after {
         match replay(&state, &owner, after, kind).await {
             Ok(items) => {
@@ -1060,7 +1062,7 @@ async fn user_session(
                     if !send(&state.metrics, &mut socket, m).await {
                         return;
                     }
-                    replayed_to = *id;
+                    replayed.insert(*id);
                 }
             }
             Err(e) => {
@@ -1078,7 +1080,7 @@ async fn user_session(
     relay(&state, socket, &mut rx, lagged, |item| {
         let mine =
             item.owner == owner || (kind == UserKind::News && item.owner == super::news::EVERYONE);
-        let fresh = item.id == 0 || item.id > replayed_to;
+        let fresh = item.id == 0 || !replayed.contains(&item.id);
         (mine && item.kind == kind.as_str() && fresh).then_some(item.text.as_str())
     })
     .await;

@@ -7,7 +7,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyType};
-use stocksblitz_symbols::{Calendar, ExpiryRules, InstrumentSpec, Symbol, SymbolError, ist_date};
+use stocksblitz_symbols::{Calendar, ExpiryKind, InstrumentSpec, Symbol, SymbolError, ist_date};
 
 mod aio;
 mod client;
@@ -280,20 +280,17 @@ fn next_expiries(
         )));
     }
     let sym = stocksblitz_symbols::parse(underlying).map_err(|e| symbol_error(py, &e))?;
-    let rules = ExpiryRules::for_underlying(&sym.underlying);
-    let cal = Calendar::embedded();
+    let kind = match kind {
+        "weekly" => ExpiryKind::Weekly,
+        "monthly" => ExpiryKind::Monthly,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "kind must be \"weekly\" or \"monthly\", got {other:?}"
+            )));
+        }
+    };
     let from = start.unwrap_or_else(|| ist_date(chrono::Utc::now()));
-    match kind {
-        "weekly" => Ok(if sym.index().is_some_and(|i| i.has_weekly) {
-            cal.next_weekly_expiries(rules, from, n)
-        } else {
-            Vec::new()
-        }),
-        "monthly" => Ok(cal.next_monthly_expiries(rules, from, n)),
-        other => Err(PyValueError::new_err(format!(
-            "kind must be \"weekly\" or \"monthly\", got {other:?}"
-        ))),
-    }
+    Ok(Calendar::embedded().expiries_of(&sym.underlying, kind, from, n))
 }
 
 /// The lexicon sentiment of a text (what the server scores news with): `(compound, label)`,

@@ -96,6 +96,34 @@ impl ApiError {
     }
 }
 
+impl From<stocksblitz_store::StoreError> for ApiError {
+    fn from(e: stocksblitz_store::StoreError) -> Self {
+        Self::from_store(e)
+    }
+}
+
+impl From<stocksblitz_engine::EngineError> for ApiError {
+    fn from(e: stocksblitz_engine::EngineError) -> Self {
+        use stocksblitz_engine::EngineError as E;
+        match e {
+            E::Store(e) => Self::from_store(e),
+            E::SnapshotUnavailable => Self::snapshot_unavailable(),
+            E::EmptyWindow { from, to } => {
+                Self::bad_param("from", format!("must not be after to ({from} > {to})"))
+            }
+            e @ E::Compute { .. } => {
+                // Ids are validated when parsed: a failure here is ours, not the request's.
+                tracing::error!(error = %e, "indicator computation failed");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "compute_failed",
+                    "the indicator could not be computed",
+                )
+            }
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(Body {

@@ -15,12 +15,12 @@ pub mod metrics;
 pub mod openapi;
 pub mod order_feed;
 pub mod routes;
-pub mod series;
 pub mod serve;
 pub mod state;
 pub mod trading;
 pub mod ui;
 pub mod user_feed;
+pub mod wire;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -76,135 +76,16 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
 
 /// Every documented route of the main address.
 fn api_routes() -> OpenApiRouter<Arc<AppState>> {
-    use routes::{indicators as i, market as m, stream as s, udf};
     OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(health::health))
         .routes(routes!(metrics::metrics))
-        .routes(routes!(udf::symbols))
-        .routes(routes!(udf::config))
-        .routes(routes!(udf::time))
-        .routes(routes!(udf::search))
-        .routes(routes!(udf::history))
-        .routes(routes!(routes::monitor::snapshot))
-        .routes(routes!(s::monitor_stream))
-        .routes(routes!(routes::quote::quote))
-        .routes(routes!(m::candles))
-        .routes(routes!(m::instruments))
-        .routes(routes!(m::resolve))
-        .routes(routes!(m::expiries))
-        .routes(routes!(m::option_chain))
-        .routes(routes!(routes::smile::iv_smile))
-        .routes(routes!(
-            routes::accounts::list_accounts,
-            routes::accounts::create_account
-        ))
-        .routes(routes!(routes::accounts::get_account))
-        .routes(routes!(routes::accounts::funds))
-        .routes(routes!(routes::accounts::positions))
-        .routes(routes!(routes::accounts::position_history))
-        .routes(routes!(routes::accounts::trades))
-        .routes(routes!(
-            routes::accounts::orders,
-            routes::accounts::place_order
-        ))
-        .routes(routes!(
-            routes::accounts::get_order,
-            routes::accounts::modify_order,
-            routes::accounts::cancel_order
-        ))
-        .routes(routes!(routes::accounts::reset))
-        .routes(routes!(routes::clock::clock))
-        .routes(routes!(routes::calendar::status))
-        .routes(routes!(
-            routes::strategies::list,
-            routes::strategies::create
-        ))
-        .routes(routes!(routes::strategies::get))
-        .routes(routes!(routes::strategies::start))
-        .routes(routes!(routes::strategies::pause))
-        .routes(routes!(routes::strategies::resume))
-        .routes(routes!(routes::strategies::stop))
-        .routes(routes!(routes::strategies::metrics))
-        .routes(routes!(routes::strategies::snapshots))
-        .routes(routes!(
-            routes::strategies::orders,
-            routes::strategies::place_order
-        ))
-        .routes(routes!(routes::strategies::positions))
-        .routes(routes!(routes::clock::advance))
-        .merge(kite_routes())
-        .routes(routes!(i::current))
-        .routes(routes!(i::at_offset))
-        .routes(routes!(i::history))
-        .routes(routes!(i::batch))
-        .routes(routes!(i::subscribe))
-        .routes(routes!(i::unsubscribe))
-        .routes(routes!(i::list))
-        .routes(routes!(s::indicators_stream))
-        .routes(routes!(s::orders_stream))
-        .routes(routes!(s::alerts_stream))
-        .routes(routes!(routes::alerts::list, routes::alerts::create))
-        .routes(routes!(
-            routes::alerts::get,
-            routes::alerts::update,
-            routes::alerts::cancel
-        ))
-        .routes(routes!(
-            routes::alerts::events,
-            routes::alerts::raise,
-            routes::alerts::clear
-        ))
-        .routes(routes!(routes::alerts::event))
-        .routes(routes!(routes::alerts::acknowledge))
-        .routes(routes!(s::messages_stream))
-        .routes(routes!(
-            routes::messages::list,
-            routes::messages::publish,
-            routes::messages::clear
-        ))
-        .routes(routes!(routes::messages::receive))
-        .routes(routes!(routes::reminders::list, routes::reminders::create))
-        .routes(routes!(routes::reminders::upcoming))
-        .routes(routes!(s::news_stream))
-        .routes(routes!(routes::news::list, routes::news::post))
-        .routes(routes!(routes::news::trending))
-        .routes(routes!(
-            routes::reminders::get,
-            routes::reminders::update,
-            routes::reminders::cancel
-        ))
-        .routes(routes!(i::definition_route))
-        .merge(identity_routes())
-}
-
-/// Kite Connect v3 compatible routes (`/kite/...`).
-fn kite_routes() -> OpenApiRouter<Arc<AppState>> {
-    use routes::kite::{market as km, orders as ko, portfolio as kp};
-    OpenApiRouter::new()
-        .routes(routes!(ko::orders))
-        .routes(routes!(ko::order_history, ko::place_order))
-        .routes(routes!(ko::modify_order, ko::cancel_order))
-        .routes(routes!(ko::order_trades))
-        .routes(routes!(ko::trades))
-        .routes(routes!(kp::positions, kp::convert_position))
-        .routes(routes!(kp::holdings))
-        .routes(routes!(kp::user_margins))
-        .routes(routes!(kp::user_margins_segment))
-        .routes(routes!(kp::profile))
-        .routes(routes!(kp::order_margins))
-        .routes(routes!(kp::basket_margins))
-        .routes(routes!(kp::contract_note))
-        .routes(routes!(km::quote))
-        .routes(routes!(km::quote_ohlc))
-        .routes(routes!(km::quote_ltp))
-        .routes(routes!(km::instruments))
-        .routes(routes!(km::instruments_of))
-        .routes(routes!(km::historical))
+        .merge(routes::router())
+        .merge(identity::routes::router())
 }
 
 /// The identity routes alone (the second listener, for old scripts' `user_service_url`).
 pub fn identity_app(state: Arc<AppState>) -> Router {
-    let (routes, _) = identity_routes()
+    let (routes, _) = identity::routes::router()
         .routes(routes!(health::health))
         .split_for_parts();
     layered(routes, state)
@@ -231,22 +112,6 @@ fn layered(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(axum::middleware::from_fn(hygiene::check))
         .with_state(state)
-}
-
-/// The identity routes (also served alone on the identity address).
-pub fn identity_routes() -> OpenApiRouter<Arc<AppState>> {
-    use identity::routes as r;
-    OpenApiRouter::new()
-        .routes(routes!(r::register))
-        .routes(routes!(r::login))
-        .routes(routes!(r::refresh))
-        .routes(routes!(r::logout))
-        .routes(routes!(r::jwks))
-        .routes(routes!(r::jwks_root))
-        .routes(routes!(r::me))
-        .routes(routes!(r::create_key, r::list_keys))
-        .routes(routes!(r::validate_key))
-        .routes(routes!(r::revoke_key))
 }
 
 /// The CORS layer for `--cors-origins` (`*` or a comma-separated list of origins); None when
@@ -494,7 +359,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         };
         let resume = books.max(bars);
         let c = clock::TradingClock::demo(cfg.demo_speed, resume);
-        tracing::info!(speed = cfg.demo_speed, now = %routes::accounts::ist_text(c.now()), "paper trading on the demo exchange clock");
+        tracing::info!(speed = cfg.demo_speed, now = %wire::ist_text(c.now()), "paper trading on the demo exchange clock");
         c
     } else {
         clock::TradingClock::wall()
@@ -606,7 +471,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     let p = pipeline.clone();
     tasks.push((
         "bar_clock",
-        ingest::supervisor::supervise("bar_clock", move || ingest::pipeline::run_clock(p.clone())),
+        ingest::supervisor::supervise("bar_clock", move || ingest::run_clock(p.clone())),
     ));
     if source == Source::Simulator {
         let sink = match &cfg.redis_url {

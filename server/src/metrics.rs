@@ -348,8 +348,12 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     use std::sync::atomic::Ordering::Relaxed;
     let mut body = state.metrics.render(state.started.elapsed().as_secs_f64());
     render_ingest(&state, &mut body);
-    let (series_hits, series_fetches) = state.series.counts();
-    let (value_hits, value_computes) = state.indicator_values.counts();
+    let stocksblitz_engine::CacheCounts {
+        series_hits,
+        series_fetches,
+        value_hits,
+        value_computes,
+    } = state.engine.cache_counts();
     let open = state
         .metrics
         .websockets_open

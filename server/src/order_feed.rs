@@ -111,7 +111,7 @@ fn message(state: &AppState, owner: &str, e: &Event) -> Option<(i64, String)> {
             Some((order.account.0 as i64, v.to_string()))
         }
         EventBody::Trade { trade } => {
-            let mut data = serde_json::to_value(crate::routes::accounts::trade_out(trade)).ok()?;
+            let mut data = serde_json::to_value(crate::wire::trading::trade_out(trade)).ok()?;
             if let Some(m) = data.as_object_mut() {
                 m.insert("account_id".into(), trade.account.0.to_string().into());
                 m.insert(

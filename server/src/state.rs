@@ -10,8 +10,6 @@ use crate::identity::Identity;
 use crate::ingest::Pipeline;
 use crate::ingest::supervisor::TaskHealth;
 use crate::metrics::Metrics;
-use crate::routes::indicators::ValueCache;
-use crate::series::SeriesCache;
 
 #[derive(Debug)]
 pub struct AppState {
@@ -22,10 +20,8 @@ pub struct AppState {
     pub bus_kind: &'static str,
     pub tasks: std::sync::Mutex<Vec<(&'static str, Arc<TaskHealth>)>>,
     pub identity: Arc<Identity>,
-    /// Bar series per (instrument, timeframe) for the readers.
-    pub series: SeriesCache,
-    /// Latest indicator values per (instrument, timeframe, canonical id).
-    pub indicator_values: ValueCache,
+    /// The application's operations (series, indicator values, quotes) and their caches.
+    pub engine: stocksblitz_engine::Engine,
     /// Paper trading (accounts, orders, the matching of this replica's shards).
     pub trading: Arc<stocksblitz_trading::Trading>,
     /// The exchange clock trading runs on (the wall clock, or the demo clock).
@@ -81,7 +77,7 @@ impl AppState {
         let (writer, _task) = BarWriter::spawn(store.clone(), WriterConfig::default());
         let pipeline = Arc::new(Pipeline::new(source, session, grace_ms, writer));
         let alerts = crate::alerts::AlertEngine::new();
-        pipeline.observe_ticks(alerts.clone());
+        pipeline.observe_ticks(alerts.clone() as Arc<dyn stocksblitz_engine::TickObserver>);
         let (order_feed, sink) = crate::order_feed::OrderFeed::new();
         let trading = Arc::new(
             crate::trading::service(
@@ -93,6 +89,7 @@ impl AppState {
             .with_sink(sink),
         );
         let user_feed = crate::user_feed::UserFeed::new(trading.holder());
+        let engine = stocksblitz_engine::Engine::new(store.clone(), pipeline.clone());
         Ok(AppState {
             alerts,
             user_feed,
@@ -107,8 +104,7 @@ impl AppState {
             bus_kind,
             tasks: std::sync::Mutex::new(Vec::new()),
             identity,
-            series: SeriesCache::default(),
-            indicator_values: ValueCache::default(),
+            engine,
         })
     }
 

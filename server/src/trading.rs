@@ -1,6 +1,7 @@
 //! Paper trading in the server: the trading service (`crates/trading`) over this store, fed by
 //! the pipeline's snapshot (a loop that sends each quote once, when it changes, and a clock
-//! tick every second), and its quotes for first orders. Routes are in `routes::accounts`.
+//! tick every second), and its quotes for first orders. Routes are in `routes::accounts`; placing
+//! with an idempotency key (shared by the native and Kite routes) is here.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,15 @@ use crate::clock::TradingClock;
 use crate::ingest::Pipeline;
 use crate::ingest::now_ms;
 use crate::state::AppState;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use stocksblitz_auth::Scope;
+use stocksblitz_broker::{Command, OrderRequest, Reply};
+use stocksblitz_trading::TradingError;
+
+use crate::error::ApiError;
+use crate::identity::extract::Auth;
+use crate::wire::trading::{reject_error, trading_error};
 
 /// The broker's view of a snapshot quote: its own prices, the book (with the units at the
 /// touch) when the feed has one, the IV it was valued at. Under the demo clock a quote is stamped with the
@@ -170,6 +180,116 @@ pub async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// What a keyed placement answered, as stored for its retries.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Outcome {
+    Placed(Vec<String>),
+    Refused {
+        status: u16,
+        code: String,
+        detail: String,
+    },
+}
+
+/// The codes a stored refusal can carry (an `ApiError` code is static).
+fn known_code(code: &str) -> &'static str {
+    [
+        "insufficient_funds",
+        "order_not_found",
+        "account_not_found",
+        "order_rejected",
+        "order_invalid",
+        "invalid_parameter",
+    ]
+    .into_iter()
+    .find(|c| *c == code)
+    .unwrap_or("order_rejected")
+}
+
+impl Outcome {
+    fn into_result(self) -> Result<Vec<String>, ApiError> {
+        match self {
+            Outcome::Placed(ids) => Ok(ids),
+            Outcome::Refused {
+                status,
+                code,
+                detail,
+            } => Err(ApiError::new(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                known_code(&code),
+                detail,
+            )),
+        }
+    }
+}
+
+/// Place `req` on the caller's account (both families): with an idempotency key, the first
+/// answer is returned for every retry within 24 h — the broker itself refuses to place a
+/// keyed order twice (so a crash between placing and remembering the answer is safe too), and
+/// the stored answer replays a refusal exactly. Returns the order ids.
+pub(crate) async fn place(
+    state: &AppState,
+    auth: &Auth,
+    account_id: i64,
+    mut req: OrderRequest,
+    key: Option<&str>,
+) -> Result<Vec<String>, ApiError> {
+    auth.require(Scope::Trade)?;
+    let who = auth.owner();
+    let now = now_ms();
+    let window = now - stocksblitz_broker::IDEMPOTENCY_WINDOW_MS;
+    let scoped = key.map(|k| format!("{account_id}:{k}"));
+    if let Some(k) = &scoped {
+        let stored = state
+            .store
+            .idempotent_response(&who, k, window)
+            .await
+            .map_err(ApiError::store_unavailable)?;
+        if let Some(o) = stored.and_then(|s| serde_json::from_str::<Outcome>(&s).ok()) {
+            return o.into_result();
+        }
+    }
+    req.idempotency_key = key.map(Into::into);
+    let outcome = match state
+        .trading
+        .execute(&who, account_id, state.clock.now(), Command::Place(req))
+        .await
+    {
+        Ok((Reply::Orders(ids), _)) => {
+            Outcome::Placed(ids.iter().map(ToString::to_string).collect())
+        }
+        Ok((Reply::Done, _)) => Outcome::Placed(Vec::new()),
+        Err(TradingError::Rejected(rej)) => {
+            let e = reject_error(&rej.reason);
+            Outcome::Refused {
+                status: e.status.as_u16(),
+                code: e.code.to_string(),
+                detail: e.detail,
+            }
+        }
+        // Not an answer to remember (a retry should try again).
+        Err(e) => return Err(trading_error(e)),
+    };
+    if let Some(k) = &scoped
+        && let Ok(text) = serde_json::to_string(&outcome)
+    {
+        match state
+            .store
+            .remember_response(&who, k, &text, now, window)
+            .await
+        {
+            Ok(first) => {
+                if let Ok(o) = serde_json::from_str::<Outcome>(&first) {
+                    return o.into_result();
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "idempotent answer not stored"),
+        }
+    }
+    outcome.into_result()
 }
 
 #[cfg(test)]

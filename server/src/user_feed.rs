@@ -147,3 +147,6 @@ pub fn message_json(m: &stocksblitz_store::messages::MessageRow) -> serde_json::
         "read": m.read_at.is_some(),
     })
 }
+
+/// The owner user-feed items for everyone are published under.
+pub const EVERYONE: &str = "*";

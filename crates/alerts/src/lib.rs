@@ -10,3 +10,6 @@ pub use condition::{
     Condition, ConditionError, Field, IndicatorRef, Kind, MAX_CONDITION_LEN, Op, Operand, parse,
 };
 pub use trigger::{Repeat, Trigger};
+
+/// Priorities (the old SDK's `AlertPriority` values).
+pub const PRIORITIES: [&str; 4] = ["low", "medium", "high", "critical"];

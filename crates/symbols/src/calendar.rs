@@ -88,6 +88,13 @@ pub fn ist_date(instant: DateTime<Utc>) -> NaiveDate {
     (instant + chrono::Duration::minutes(330)).date_naive()
 }
 
+/// Weekly or monthly series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryKind {
+    Weekly,
+    Monthly,
+}
+
 impl Calendar {
     /// The calendar built from the holiday table shipped with the crate (2025 and 2026).
     pub fn embedded() -> &'static Calendar {
@@ -285,6 +292,44 @@ impl Calendar {
             }
         }
         out
+    }
+
+    /// The next `n` expiries of `kind` of `underlying` on or after `from`: its own expiry rules,
+    /// and no weekly expiries where the index lists no weekly series. The one listing the
+    /// server's `/fo/expiries`, resolve and the bindings' `next_expiries` share.
+    pub fn expiries_of(
+        &self,
+        underlying: &str,
+        kind: ExpiryKind,
+        from: NaiveDate,
+        n: usize,
+    ) -> Vec<NaiveDate> {
+        let rules = ExpiryRules::for_underlying(underlying);
+        match kind {
+            ExpiryKind::Weekly
+                if crate::index::find_index(underlying).is_some_and(|i| i.has_weekly) =>
+            {
+                self.next_weekly_expiries(rules, from, n)
+            }
+            ExpiryKind::Weekly => Vec::new(),
+            ExpiryKind::Monthly => self.next_monthly_expiries(rules, from, n),
+        }
+    }
+
+    /// The next `n` expiries of `kind` still trading at `now` (an expiry day's contracts stop at
+    /// 15:30 IST).
+    pub fn live_expiries(
+        &self,
+        underlying: &str,
+        kind: ExpiryKind,
+        now: DateTime<Utc>,
+        n: usize,
+    ) -> Vec<NaiveDate> {
+        // One more than asked: today's may have closed already.
+        let mut v = self.expiries_of(underlying, kind, ist_date(now), n + 1);
+        v.retain(|d| expiry_instant_utc(*d) > now);
+        v.truncate(n);
+        v
     }
 
     /// Whether `date` is the monthly expiry of its month under `rules`.

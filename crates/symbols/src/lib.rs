@@ -19,7 +19,7 @@ mod spec;
 mod strike;
 mod symbol;
 
-pub use calendar::{Calendar, ExpiryRules, expiry_instant_utc, ist_date};
+pub use calendar::{Calendar, ExpiryKind, ExpiryRules, expiry_instant_utc, ist_date};
 pub use contract::{ContractSpec, ContractTable, ContractTableError, EQUITY_SPEC};
 pub use error::SymbolError;
 pub use index::{INDICES, IndexInfo, derivative_underlying, find_index};

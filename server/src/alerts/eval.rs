@@ -12,8 +12,8 @@ use stocksblitz_indicators::IndicatorId;
 use stocksblitz_market::{Bar, Timeframe};
 
 use super::{Firing, Live, MAX_NEW_BARS, TickView};
-use crate::routes::indicators::{depth, tail_values};
 use crate::state::AppState;
+use stocksblitz_engine::values::{depth, tail_values};
 
 /// The previous session's close per instrument, read once per trading day.
 #[derive(Debug, Default)]
@@ -33,11 +33,7 @@ impl PrevClose {
         {
             return *v;
         }
-        let v = match state
-            .series
-            .get(&state.store, &state.pipeline, symbol, Timeframe::D1, 3)
-            .await
-        {
+        let v = match state.engine.series(symbol, Timeframe::D1, 3).await {
             Ok(series) => series
                 .closed()
                 .iter()
@@ -312,11 +308,7 @@ pub(super) async fn bar_closes(state: &Arc<AppState>, cursor: &mut BarCursor) {
         if last.is_some_and(|(v, f, _)| *v == version && *f == forming) {
             continue;
         }
-        let series = match state
-            .series
-            .get(&state.store, &state.pipeline, symbol, tf, w.depth)
-            .await
-        {
+        let series = match state.engine.series(symbol, tf, w.depth).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, symbol = %symbol, "bars unavailable for indicator alerts");

@@ -268,7 +268,7 @@ impl AlertEngine {
     }
 
     /// The pipeline's hook: forward ticks of instruments with price alerts (never blocks).
-    pub fn on_ticks<'a>(&self, ticks: impl IntoIterator<Item = &'a Tick>) {
+    pub fn on_ticks<'a>(&self, ticks: impl Iterator<Item = &'a Tick>) {
         let Ok(w) = self.watched.read() else {
             return;
         };
@@ -368,5 +368,11 @@ async fn engine_loop(
                 }
             }
         }
+    }
+}
+
+impl stocksblitz_engine::pipeline::TickObserver for AlertEngine {
+    fn on_ticks(&self, ticks: &mut dyn Iterator<Item = &Tick>) {
+        AlertEngine::on_ticks(self, ticks);
     }
 }

@@ -110,6 +110,12 @@ impl Auth {
         }
     }
 
+    /// The owner of the caller's accounts, alerts, messages and strategies: its user (an API
+    /// key acts for its user).
+    pub fn owner(&self) -> String {
+        format!("user:{}", self.0.user_id)
+    }
+
     /// The client whose subscriptions a request changes: the API key, or the user of a JWT.
     pub fn client_id(&self) -> String {
         match &self.0.key_id {

@@ -628,3 +628,19 @@ pub async fn validate_key(
                    "permissions": row.scopes.split(',').collect::<Vec<_>>(), "rate_limits": {"requests_per_min": row.rate_limit_per_min}}),
     ))
 }
+
+/// The identity routes (also served alone on the identity address).
+pub fn router() -> utoipa_axum::router::OpenApiRouter<std::sync::Arc<AppState>> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(jwks))
+        .routes(routes!(jwks_root))
+        .routes(routes!(me))
+        .routes(routes!(create_key, list_keys))
+        .routes(routes!(validate_key))
+        .routes(routes!(revoke_key))
+}

@@ -1,16 +1,20 @@
 //! Live ingestion: sources (Redis consumer of the legacy ticker, the built-in simulator, none)
-//! feeding one pipeline — decode, snapshot, 1-minute bars closed on a clock, persistence.
+//! feeding the engine's pipeline — decode, snapshot, 1-minute bars closed on a clock,
+//! persistence.
 
-pub mod pipeline;
 pub mod redis_source;
 pub mod simulator;
 pub mod supervisor;
 
-pub use pipeline::{IngestStats, Pipeline};
+pub use stocksblitz_engine::now_ms;
+pub use stocksblitz_engine::pipeline::{self, IngestStats, Pipeline};
 
-/// Milliseconds since the Unix epoch (UTC).
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+/// Run the bar clock: every 250 ms close the bars that are due.
+pub async fn run_clock(pipeline: std::sync::Arc<Pipeline>) -> anyhow::Result<()> {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        pipeline.on_clock(now_ms());
+    }
 }

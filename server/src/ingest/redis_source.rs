@@ -10,7 +10,7 @@
 //! (`/health` `ingest.queue`, `/metrics` `stocksblitz_ingest_dropped_total`), never silently.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -19,20 +19,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use super::Pipeline;
 use stocksblitz_market::resp::{Frame, command, next_frame};
 
-/// The queue's counters (shown in `/health` and `/metrics`).
-#[derive(Debug, Default)]
-pub struct QueueStats {
-    /// Payload bytes waiting.
-    pub bytes: AtomicUsize,
-    /// Messages waiting.
-    pub messages: AtomicU64,
-    /// Most messages ever waiting at once.
-    pub high_water: AtomicU64,
-    /// Messages dropped because the queue was full.
-    pub dropped: AtomicU64,
-    /// When a message was last dropped (epoch ms; 0: never).
-    pub last_drop_ms: AtomicI64,
-}
+pub use stocksblitz_engine::pipeline::QueueStats;
 
 /// Messages read together: the bytes off the socket and where each payload lies in them.
 struct Batch {

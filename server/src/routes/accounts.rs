@@ -11,143 +11,27 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use stocksblitz_auth::Scope;
-use stocksblitz_broker::money::{paise_from_f64, rupees};
+use stocksblitz_broker::money::rupees;
 use stocksblitz_broker::{
-    AccountId, Command, Engine, Funds, Order, OrderChanges, OrderId, OrderRequest, OrderType,
-    Paise, Position, Product, Reject, RejectKind, Reply, Side, Trade, Validity, Variety,
+    AccountId, Command, Engine, OrderChanges, OrderId, Paise, Position, Product, Reply,
 };
-use stocksblitz_trading::TradingError;
 
 use crate::error::{ApiError, ApiJson};
 use crate::identity::extract::Auth;
-use crate::ingest::now_ms;
 use crate::state::AppState;
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AccountOut {
-    pub account_id: String,
-    pub name: String,
-    pub opening_balance: f64,
-    pub created_at: i64,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AvailableOut {
-    pub cash: f64,
-    pub opening_balance: f64,
-    pub live_balance: f64,
-    pub collateral: f64,
-    pub intraday_payin: f64,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct UtilisedOut {
-    pub debits: f64,
-    pub exposure: f64,
-    pub span: f64,
-    pub option_premium: f64,
-    pub m2m_realised: f64,
-    pub m2m_unrealised: f64,
-    pub charges: f64,
-}
-
-/// Kite's margins shape, from the account's ledger.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct FundsOut {
-    pub net: f64,
-    pub available: AvailableOut,
-    pub utilised: UtilisedOut,
-    /// The old SDK's names: cash now, margin used, margin available.
-    pub available_cash: f64,
-    pub used_margin: f64,
-    pub available_margin: f64,
-}
+use crate::trading::place;
+use crate::wire::trading::{
+    AccountOut, FundsOut, OrderOut, PlaceBody, PlacedOut, PositionOut, TradeOut, account_out,
+    funds_out, id_param, idempotency_key, money_param, order_out, order_request, position_out,
+    trade_out, trading_error,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountDetail {
     pub account: AccountOut,
     pub funds: FundsOut,
-}
-
-/// An order with Kite's fields (prices in rupees, times `YYYY-MM-DD HH:MM:SS` IST).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OrderOut {
-    pub order_id: String,
-    pub parent_order_id: Option<String>,
-    pub status: &'static str,
-    pub status_message: Option<String>,
-    pub order_timestamp: String,
-    pub exchange_timestamp: String,
-    pub variety: &'static str,
-    pub exchange: String,
-    pub tradingsymbol: String,
-    pub order_type: &'static str,
-    pub transaction_type: &'static str,
-    pub validity: &'static str,
-    pub validity_ttl: Option<u32>,
-    pub product: &'static str,
-    pub quantity: i64,
-    pub disclosed_quantity: i64,
-    pub price: f64,
-    pub trigger_price: f64,
-    pub average_price: f64,
-    pub filled_quantity: i64,
-    pub pending_quantity: i64,
-    pub cancelled_quantity: i64,
-    pub tag: Option<String>,
-    /// Charges debited for the fills so far.
-    pub charges: f64,
-}
-
-/// A net position with Kite's fields.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PositionOut {
-    pub tradingsymbol: String,
-    pub exchange: String,
-    pub product: &'static str,
-    pub quantity: i64,
-    pub overnight_quantity: i64,
-    pub multiplier: i64,
-    pub average_price: f64,
-    pub close_price: Option<f64>,
-    pub last_price: f64,
-    pub value: f64,
-    pub pnl: f64,
-    pub m2m: f64,
-    pub unrealised: f64,
-    pub realised: f64,
-    pub buy_quantity: i64,
-    pub buy_price: f64,
-    pub buy_value: f64,
-    pub sell_quantity: i64,
-    pub sell_price: f64,
-    pub sell_value: f64,
-    pub day_buy_quantity: i64,
-    pub day_buy_value: f64,
-    pub day_sell_quantity: i64,
-    pub day_sell_value: f64,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TradeOut {
-    pub trade_id: String,
-    pub order_id: Option<String>,
-    pub tradingsymbol: String,
-    pub exchange: String,
-    pub product: &'static str,
-    pub transaction_type: &'static str,
-    pub quantity: i64,
-    pub average_price: f64,
-    pub fill_timestamp: String,
-    /// `touch` (at the ask/bid), `limit`, `ltp` (the feed had no book), `settlement`.
-    pub basis: &'static str,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PlacedOut {
-    pub order_id: String,
-    /// Every order placed (several when autosliced).
-    pub order_ids: Vec<String>,
 }
 
 envelope!(AccountsEnvelope, Vec<AccountOut>);
@@ -174,48 +58,6 @@ pub struct ResetBody {
     pub opening_balance: Option<f64>,
 }
 
-/// An order to place. Prices in rupees on the contract's tick.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct PlaceBody {
-    pub tradingsymbol: String,
-    /// `BUY` or `SELL`.
-    pub transaction_type: String,
-    pub quantity: i64,
-    /// `MARKET` (default), `LIMIT`, `SL`, `SL-M`.
-    pub order_type: Option<String>,
-    /// `MIS` (default), `NRML`, `CNC`.
-    pub product: Option<String>,
-    pub price: Option<f64>,
-    pub trigger_price: Option<f64>,
-    /// `DAY` (default), `IOC`, `TTL`.
-    pub validity: Option<String>,
-    pub validity_ttl: Option<u32>,
-    /// `regular` (default) or `amo`.
-    pub variety: Option<String>,
-    pub tag: Option<String>,
-    pub autoslice: Option<bool>,
-}
-
-impl PlaceBody {
-    /// The body's fields for [`order_request`].
-    pub(crate) fn fields(&self) -> OrderFields<'_> {
-        OrderFields {
-            tradingsymbol: &self.tradingsymbol,
-            transaction_type: &self.transaction_type,
-            quantity: self.quantity,
-            order_type: self.order_type.as_deref(),
-            product: self.product.as_deref(),
-            price: self.price,
-            trigger_price: self.trigger_price,
-            validity: self.validity.as_deref(),
-            validity_ttl: self.validity_ttl,
-            variety: self.variety.as_deref(),
-            tag: self.tag.as_deref(),
-            autoslice: self.autoslice.unwrap_or(false),
-        }
-    }
-}
-
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ModifyBody {
     pub quantity: Option<i64>,
@@ -226,221 +68,6 @@ pub struct ModifyBody {
     pub validity_ttl: Option<u32>,
 }
 
-/// The owner of the caller's accounts: its user (an API key acts for its user).
-pub(crate) fn owner(auth: &Auth) -> String {
-    format!("user:{}", auth.0.user_id)
-}
-
-pub(crate) fn trading_error(e: TradingError) -> ApiError {
-    match e {
-        TradingError::NotFound(id) => {
-            ApiError::not_found("account_not_found", format!("no account {id}"))
-        }
-        TradingError::Rejected(rej) => reject_error(&rej.reason),
-        TradingError::Unavailable { holder, .. } => ApiError {
-            forward_to: holder
-                .as_deref()
-                .and_then(crate::trading::forward_target)
-                .map(str::to_string),
-            ..ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "shard_unavailable",
-                "the account is served by another replica right now; retry",
-            )
-        },
-        TradingError::Store(e) => ApiError::from_store(e),
-        TradingError::CorruptLog { .. } => {
-            tracing::error!(error = %e, "trading log unreadable");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "trading_unavailable",
-                "the account's books cannot be read",
-            )
-        }
-    }
-}
-
-pub(crate) fn reject_error(r: &Reject) -> ApiError {
-    let code = match (r.kind(), r) {
-        (_, Reject::InsufficientFunds { .. }) => "insufficient_funds",
-        (RejectKind::NotFound, Reject::UnknownOrder { .. }) => "order_not_found",
-        (RejectKind::NotFound, _) => "account_not_found",
-        (RejectKind::Risk, _) => "order_rejected",
-        (RejectKind::Invalid, _) => "order_invalid",
-    };
-    let status = if r.kind() == RejectKind::NotFound {
-        StatusCode::NOT_FOUND
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    ApiError::new(status, code, r.to_string())
-}
-
-pub(crate) fn id_param(name: &str, raw: &str) -> Result<u64, ApiError> {
-    raw.trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|v| *v > 0 && *v < i64::MAX as u64)
-        .ok_or_else(|| {
-            ApiError::bad_param(name, format!("must be a positive integer, got {raw:?}"))
-        })
-}
-
-pub(crate) fn money_param(name: &str, v: Option<f64>) -> Result<Option<Paise>, ApiError> {
-    match v {
-        None => Ok(None),
-        Some(x) => paise_from_f64(x)
-            .filter(|p| *p >= 0)
-            .map(Some)
-            .ok_or_else(|| {
-                ApiError::bad_param(
-                    name,
-                    format!("must be rupees with at most two decimals, got {x}"),
-                )
-            }),
-    }
-}
-
-pub(crate) fn enum_param<T: std::str::FromStr<Err = stocksblitz_broker::UnknownValue>>(
-    name: &str,
-    v: Option<&str>,
-    default: T,
-) -> Result<T, ApiError> {
-    match v {
-        None => Ok(default),
-        Some(s) => s.parse().map_err(|e| ApiError::bad_param(name, e)),
-    }
-}
-
-pub(crate) fn ist_text(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms + stocksblitz_market::IST_OFFSET_SECS * 1000)
-        .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
-}
-
-pub(crate) fn account_out(a: &stocksblitz_store::trading::PaperAccount) -> AccountOut {
-    AccountOut {
-        account_id: a.account_id.to_string(),
-        name: a.name.clone(),
-        opening_balance: rupees(a.opening_balance),
-        created_at: a.created_at,
-    }
-}
-
-pub(crate) fn funds_out(f: &Funds) -> FundsOut {
-    FundsOut {
-        net: rupees(f.net),
-        available: AvailableOut {
-            cash: rupees(f.cash),
-            opening_balance: rupees(f.opening_balance),
-            live_balance: rupees(f.net),
-            collateral: 0.0,
-            intraday_payin: rupees(f.intraday_payin),
-        },
-        utilised: UtilisedOut {
-            debits: rupees(f.debits),
-            exposure: rupees(f.exposure),
-            span: rupees(f.span),
-            option_premium: rupees(f.option_premium),
-            m2m_realised: rupees(f.m2m_realised),
-            m2m_unrealised: rupees(f.m2m_unrealised),
-            charges: rupees(f.charges),
-        },
-        available_cash: rupees(f.ledger_balance),
-        used_margin: rupees(f.span + f.exposure),
-        available_margin: rupees(f.net),
-    }
-}
-
-pub(crate) fn order_out(o: &Order) -> OrderOut {
-    OrderOut {
-        order_id: o.order_id.to_string(),
-        parent_order_id: o.parent_order_id.map(|p| p.to_string()),
-        status: o.status.as_str(),
-        status_message: o.status_message.clone(),
-        order_timestamp: ist_text(o.order_timestamp),
-        exchange_timestamp: ist_text(o.exchange_timestamp),
-        variety: o.variety.as_str(),
-        exchange: o.exchange.to_string(),
-        tradingsymbol: o.tradingsymbol.to_string(),
-        order_type: o.order_type.as_str(),
-        transaction_type: o.transaction_type.as_str(),
-        validity: o.validity.as_str(),
-        validity_ttl: o.validity_ttl,
-        product: o.product.as_str(),
-        quantity: o.quantity,
-        disclosed_quantity: 0,
-        price: rupees(o.price),
-        trigger_price: rupees(o.trigger_price),
-        average_price: o.average_price() / 100.0,
-        filled_quantity: o.filled_quantity,
-        pending_quantity: o.pending_quantity,
-        cancelled_quantity: o.cancelled_quantity,
-        tag: o.tag.as_ref().map(|t| t.to_string()),
-        charges: rupees(o.charges.total()),
-    }
-}
-
-pub(crate) fn avg(value: Paise, qty: i64) -> f64 {
-    if qty == 0 {
-        0.0
-    } else {
-        value as f64 / qty as f64 / 100.0
-    }
-}
-
-pub(crate) fn position_out(e: &Engine, p: &Position) -> PositionOut {
-    let ltp = e
-        .quote_of(&p.tradingsymbol)
-        .map_or_else(|| p.average_price().round() as Paise, |q| q.ltp);
-    PositionOut {
-        tradingsymbol: p.tradingsymbol.to_string(),
-        exchange: p.exchange.to_string(),
-        product: p.product.as_str(),
-        quantity: p.quantity,
-        overnight_quantity: p.overnight_quantity,
-        multiplier: 1,
-        average_price: p.average_price() / 100.0,
-        close_price: p.close_price.map(rupees),
-        last_price: rupees(ltp),
-        value: rupees(p.value()),
-        pnl: rupees(p.pnl(ltp)),
-        m2m: rupees(p.m2m(ltp)),
-        unrealised: rupees(p.unrealised(ltp)),
-        realised: rupees(p.realised),
-        buy_quantity: p.buy_quantity,
-        buy_price: avg(p.buy_value, p.buy_quantity),
-        buy_value: rupees(p.buy_value),
-        sell_quantity: p.sell_quantity,
-        sell_price: avg(p.sell_value, p.sell_quantity),
-        sell_value: rupees(p.sell_value),
-        day_buy_quantity: p.day_buy_quantity,
-        day_buy_value: rupees(p.day_buy_value),
-        day_sell_quantity: p.day_sell_quantity,
-        day_sell_value: rupees(p.day_sell_value),
-    }
-}
-
-pub(crate) fn trade_out(t: &Trade) -> TradeOut {
-    TradeOut {
-        trade_id: t.trade_id.to_string(),
-        order_id: t.order_id.map(|o| o.to_string()),
-        tradingsymbol: t.tradingsymbol.to_string(),
-        exchange: t.exchange.to_string(),
-        product: t.product.as_str(),
-        transaction_type: t.transaction_type.as_str(),
-        quantity: t.quantity,
-        average_price: rupees(t.price),
-        fill_timestamp: ist_text(t.at),
-        basis: match t.basis {
-            stocksblitz_broker::FillBasis::Touch => "touch",
-            stocksblitz_broker::FillBasis::Limit => "limit",
-            stocksblitz_broker::FillBasis::Ltp => "ltp",
-            stocksblitz_broker::FillBasis::Settlement => "settlement",
-        },
-    }
-}
-
 /// `GET /accounts`: the caller's accounts (the primary one is created on first use).
 #[utoipa::path(get, path = "/accounts", tag = "trading", security(("bearer" = [])), responses((status = 200, body = AccountsEnvelope)))]
 pub async fn list_accounts(
@@ -448,7 +75,7 @@ pub async fn list_accounts(
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<AccountsEnvelope>, ApiError> {
     auth.require_read()?;
-    let who = owner(&auth);
+    let who = auth.owner();
     state
         .trading
         .primary_account(&who, state.clock.now())
@@ -478,7 +105,7 @@ pub async fn create_account(
     }
     let acc = state
         .trading
-        .create_account(&owner(&auth), name, balance, state.clock.now())
+        .create_account(&auth.owner(), name, balance, state.clock.now())
         .await
         .map_err(trading_error)?;
     Ok((StatusCode::CREATED, AccountEnvelope::ok(account_out(&acc))))
@@ -494,7 +121,7 @@ async fn read<R>(
     let id = id_param("account_id", raw_id)?;
     state
         .trading
-        .view(&owner(auth), id as i64, state.clock.now(), f)
+        .view(&auth.owner(), id as i64, state.clock.now(), f)
         .await
         .map_err(trading_error)
 }
@@ -510,7 +137,7 @@ pub async fn get_account(
     let id = id_param("account_id", &account_id)? as i64;
     let acc = state
         .trading
-        .accounts(&owner(&auth))
+        .accounts(&auth.owner())
         .await
         .map_err(trading_error)?
         .into_iter()
@@ -733,196 +360,10 @@ async fn command(
     let cmd = make(AccountId(id))?;
     state
         .trading
-        .execute(&owner(auth), id as i64, state.clock.now(), cmd)
+        .execute(&auth.owner(), id as i64, state.clock.now(), cmd)
         .await
         .map(|(reply, _)| reply)
         .map_err(trading_error)
-}
-
-/// The fields of an order to place, as text (both families parse them the same way).
-#[derive(Debug, Default)]
-pub(crate) struct OrderFields<'a> {
-    pub tradingsymbol: &'a str,
-    pub transaction_type: &'a str,
-    pub quantity: i64,
-    pub order_type: Option<&'a str>,
-    pub product: Option<&'a str>,
-    pub price: Option<f64>,
-    pub trigger_price: Option<f64>,
-    pub validity: Option<&'a str>,
-    pub validity_ttl: Option<u32>,
-    pub variety: Option<&'a str>,
-    pub tag: Option<&'a str>,
-    pub autoslice: bool,
-}
-
-/// The broker's request for `f` on `account` (400 naming the field for a bad value).
-pub(crate) fn order_request(
-    account: AccountId,
-    f: &OrderFields<'_>,
-) -> Result<OrderRequest, ApiError> {
-    if f.tradingsymbol.len() > 64 {
-        return Err(ApiError::bad_param(
-            "tradingsymbol",
-            "at most 64 characters",
-        ));
-    }
-    if f.tag
-        .is_some_and(|t| t.chars().count() > stocksblitz_broker::MAX_TAG_LEN)
-    {
-        return Err(ApiError::bad_param(
-            "tag",
-            format!("at most {} characters", stocksblitz_broker::MAX_TAG_LEN),
-        ));
-    }
-    let side: Side = f
-        .transaction_type
-        .parse()
-        .map_err(|e| ApiError::bad_param("transaction_type", e))?;
-    let mut r = OrderRequest::new(
-        account,
-        f.tradingsymbol,
-        side,
-        f.quantity,
-        enum_param("order_type", f.order_type, OrderType::Market)?,
-        enum_param("product", f.product, Product::Mis)?,
-    );
-    r.price = money_param("price", f.price)?.filter(|p| *p != 0);
-    r.trigger_price = money_param("trigger_price", f.trigger_price)?.filter(|p| *p != 0);
-    r.validity = enum_param("validity", f.validity, Validity::Day)?;
-    r.validity_ttl = f.validity_ttl;
-    r.variety = enum_param("variety", f.variety, Variety::Regular)?;
-    r.tag = f.tag.map(Into::into);
-    r.autoslice = f.autoslice;
-    Ok(r)
-}
-
-/// The `Idempotency-Key` header: 1–128 visible ASCII characters.
-pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(v) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let k = v.to_str().map(str::trim).unwrap_or("");
-    if k.is_empty()
-        || k.len() > stocksblitz_broker::MAX_IDEMPOTENCY_KEY_LEN
-        || !k.bytes().all(|b| b.is_ascii_graphic())
-    {
-        return Err(ApiError::bad_param(
-            "Idempotency-Key",
-            "must be 1 to 128 visible ASCII characters",
-        ));
-    }
-    Ok(Some(k.to_string()))
-}
-
-/// What a keyed placement answered, as stored for its retries.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum Outcome {
-    Placed(Vec<String>),
-    Refused {
-        status: u16,
-        code: String,
-        detail: String,
-    },
-}
-
-/// The codes a stored refusal can carry (an `ApiError` code is static).
-fn known_code(code: &str) -> &'static str {
-    [
-        "insufficient_funds",
-        "order_not_found",
-        "account_not_found",
-        "order_rejected",
-        "order_invalid",
-        "invalid_parameter",
-    ]
-    .into_iter()
-    .find(|c| *c == code)
-    .unwrap_or("order_rejected")
-}
-
-impl Outcome {
-    fn into_result(self) -> Result<Vec<String>, ApiError> {
-        match self {
-            Outcome::Placed(ids) => Ok(ids),
-            Outcome::Refused {
-                status,
-                code,
-                detail,
-            } => Err(ApiError::new(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-                known_code(&code),
-                detail,
-            )),
-        }
-    }
-}
-
-/// Place `req` on the caller's account (both families): with an idempotency key, the first
-/// answer is returned for every retry within 24 h — the broker itself refuses to place a
-/// keyed order twice (so a crash between placing and remembering the answer is safe too), and
-/// the stored answer replays a refusal exactly. Returns the order ids.
-pub(crate) async fn place(
-    state: &AppState,
-    auth: &Auth,
-    account_id: i64,
-    mut req: OrderRequest,
-    key: Option<&str>,
-) -> Result<Vec<String>, ApiError> {
-    auth.require(Scope::Trade)?;
-    let who = owner(auth);
-    let now = now_ms();
-    let window = now - stocksblitz_broker::IDEMPOTENCY_WINDOW_MS;
-    let scoped = key.map(|k| format!("{account_id}:{k}"));
-    if let Some(k) = &scoped {
-        let stored = state
-            .store
-            .idempotent_response(&who, k, window)
-            .await
-            .map_err(ApiError::store_unavailable)?;
-        if let Some(o) = stored.and_then(|s| serde_json::from_str::<Outcome>(&s).ok()) {
-            return o.into_result();
-        }
-    }
-    req.idempotency_key = key.map(Into::into);
-    let outcome = match state
-        .trading
-        .execute(&who, account_id, state.clock.now(), Command::Place(req))
-        .await
-    {
-        Ok((Reply::Orders(ids), _)) => {
-            Outcome::Placed(ids.iter().map(ToString::to_string).collect())
-        }
-        Ok((Reply::Done, _)) => Outcome::Placed(Vec::new()),
-        Err(TradingError::Rejected(rej)) => {
-            let e = reject_error(&rej.reason);
-            Outcome::Refused {
-                status: e.status.as_u16(),
-                code: e.code.to_string(),
-                detail: e.detail,
-            }
-        }
-        // Not an answer to remember (a retry should try again).
-        Err(e) => return Err(trading_error(e)),
-    };
-    if let Some(k) = &scoped
-        && let Ok(text) = serde_json::to_string(&outcome)
-    {
-        match state
-            .store
-            .remember_response(&who, k, &text, now, window)
-            .await
-        {
-            Ok(first) => {
-                if let Ok(o) = serde_json::from_str::<Outcome>(&first) {
-                    return o.into_result();
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "idempotent answer not stored"),
-        }
-    }
-    outcome.into_result()
 }
 
 /// `POST /accounts/{account_id}/orders`: place an order (a refused one is recorded as REJECTED
@@ -1025,7 +466,7 @@ pub async fn reset(
     let id = id_param("account_id", &account_id)? as i64;
     let stored = state
         .trading
-        .accounts(&owner(&auth))
+        .accounts(&auth.owner())
         .await
         .map_err(trading_error)?
         .into_iter()
@@ -1045,4 +486,18 @@ pub async fn reset(
     .await?;
     let f = read(&state, &auth, &account_id, |e, id| e.funds(id)).await?;
     Ok(FundsEnvelope::ok(funds_out(&f.unwrap_or_default())))
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list_accounts, create_account))
+        .routes(routes!(get_account))
+        .routes(routes!(funds))
+        .routes(routes!(positions))
+        .routes(routes!(position_history))
+        .routes(routes!(trades))
+        .routes(routes!(orders, place_order))
+        .routes(routes!(get_order, modify_order, cancel_order))
+        .routes(routes!(reset))
 }

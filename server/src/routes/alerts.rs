@@ -30,14 +30,14 @@ use stocksblitz_alerts::Kind;
 use stocksblitz_auth::Scope;
 use stocksblitz_store::alerts::{AlertRow, EventFilter, NewAlert, NewAlertEvent};
 
-use super::accounts::owner;
 use crate::alerts::deliver::{event_json, publish};
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::identity::extract::Auth;
 use crate::state::AppState;
+use stocksblitz_alerts::PRIORITIES;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Priorities (the old SDK's `AlertPriority` values).
-pub const PRIORITIES: [&str; 4] = ["low", "medium", "high", "critical"];
 /// Types of events a client may raise (the old SDK's `AlertType` values).
 pub const EVENT_TYPES: [&str; 7] = [
     "price",
@@ -253,7 +253,7 @@ fn not_found(raw: &str) -> ApiError {
 async fn owned(state: &AppState, auth: &Auth, raw: &str) -> Result<AlertRow, ApiError> {
     let id = id_param("alert_id", raw)?;
     match state.store.alert(id).await {
-        Ok(Some(a)) if a.owner == owner(auth) => Ok(a),
+        Ok(Some(a)) if a.owner == auth.owner() => Ok(a),
         Ok(_) => Err(not_found(raw)),
         Err(e) => Err(ApiError::store_unavailable(e)),
     }
@@ -390,7 +390,7 @@ pub async fn create(
         .store
         .create_alert(
             &NewAlert {
-                owner: owner(&auth),
+                owner: auth.owner(),
                 kind: kind.as_str().to_string(),
                 symbol: sym.tradingsymbol.to_string(),
                 timeframe,
@@ -431,7 +431,7 @@ pub async fn list(
     auth.require_read()?;
     let rows = state
         .store
-        .alerts_of(&owner(&auth))
+        .alerts_of(&auth.owner())
         .await
         .map_err(ApiError::store_unavailable)?;
     let sym = match q.symbol.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -581,7 +581,7 @@ pub async fn events(
     };
     let rows = state
         .store
-        .alert_events_of(&owner(&auth), &f)
+        .alert_events_of(&auth.owner(), &f)
         .await
         .map_err(ApiError::store_unavailable)?;
     Ok(EventsEnvelope::ok(rows.iter().map(event_json).collect()))
@@ -630,7 +630,7 @@ pub async fn raise(
     let row = state
         .store
         .insert_alert_event(&NewAlertEvent {
-            owner: owner(&auth),
+            owner: auth.owner(),
             kind,
             priority,
             symbol: symbol.to_string(),
@@ -654,7 +654,7 @@ pub async fn event(
     auth.require_read()?;
     let event_id = id_param("event_id", &id)?;
     match state.store.alert_event(event_id).await {
-        Ok(Some(e)) if e.owner == owner(&auth) => Ok(EventEnvelope::ok(event_json(&e))),
+        Ok(Some(e)) if e.owner == auth.owner() => Ok(EventEnvelope::ok(event_json(&e))),
         Ok(_) => Err(ApiError::not_found(
             "event_not_found",
             format!("no alert event {event_id}"),
@@ -672,7 +672,7 @@ pub async fn acknowledge(
 ) -> Result<Json<EventEnvelope>, ApiError> {
     auth.require(Scope::Read)?;
     let event_id = id_param("event_id", &id)?;
-    let me = owner(&auth);
+    let me = auth.owner();
     let done = state
         .store
         .acknowledge_alert_event(&me, event_id, crate::ingest::now_ms())
@@ -702,8 +702,18 @@ pub async fn clear(
     auth.require(Scope::Read)?;
     let deleted = state
         .store
-        .clear_alert_events(&owner(&auth), q.acknowledged_only.unwrap_or(false))
+        .clear_alert_events(&auth.owner(), q.acknowledged_only.unwrap_or(false))
         .await
         .map_err(ApiError::store_unavailable)?;
     Ok(ClearedEnvelope::ok(Cleared { deleted }))
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get, update, cancel))
+        .routes(routes!(events, raise, clear))
+        .routes(routes!(event))
+        .routes(routes!(acknowledge))
 }

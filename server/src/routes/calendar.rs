@@ -14,6 +14,8 @@ use stocksblitz_symbols::Calendar;
 
 use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The pre-open call auction starts at 09:00 IST.
 const PRE_OPEN_SECS: i64 = 9 * 3600;
@@ -94,4 +96,9 @@ pub async fn status(
         session_close: trading.then_some("15:30"),
         next_trading_day: cal.next_trading_day(date),
     }))
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new().routes(routes!(status))
 }

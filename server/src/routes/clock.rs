@@ -14,6 +14,8 @@ use stocksblitz_auth::Scope;
 use crate::error::{ApiError, ApiJson};
 use crate::identity::extract::Auth;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ClockOut {
@@ -42,7 +44,7 @@ fn out(state: &AppState) -> ClockOut {
             "exchange"
         },
         now_ms: now,
-        ist: super::accounts::ist_text(now),
+        ist: crate::wire::ist_text(now),
     }
 }
 
@@ -112,4 +114,11 @@ pub async fn advance(
         tracing::warn!(error = %e, "trading: clock tick after the advance not applied");
     }
     Ok(Json(out(&state)))
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(clock))
+        .routes(routes!(advance))
 }

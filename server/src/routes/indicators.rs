@@ -4,94 +4,30 @@
 //! instrument's bars change; subscriptions stored per client.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Json;
 use axum::extract::{Path, State};
-use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use stocksblitz_indicators::{Category, Frame, IndicatorId, ParamKind, REGISTRY, compute};
-use stocksblitz_market::{Bar, Timeframe};
+use stocksblitz_engine::Point;
+use stocksblitz_indicators::{Category, IndicatorId, ParamKind, REGISTRY};
+use stocksblitz_market::Timeframe;
 use stocksblitz_store::subscriptions::SubscriptionKey;
 
-use super::{ApiJson, bounded, instrument, list_size, series, timeframe};
+use super::{ApiJson, bounded, instrument, list_size, timeframe};
 use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::Auth;
-use crate::series::Series;
 use crate::state::AppState;
+use crate::wire::indicators::{IndicatorSpec, MAX_INDICATORS, Requested, parse_id, render};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Most indicator ids in one request.
-pub const MAX_INDICATORS: usize = 20;
 /// Largest `lookback` of `/indicators/history` and `/batch`.
 pub const MAX_LOOKBACK: usize = 5000;
 /// Largest `offset` of `/indicators/at-offset`.
 pub const MAX_OFFSET: usize = 5000;
 /// Most queries in one `/indicators/batch`.
 pub const MAX_BATCH_QUERIES: usize = 100;
-/// Most cached current values (the least useful leave first).
-const MAX_CACHED_VALUES: usize = 16_384;
-
-/// (instrument, timeframe, canonical id).
-type ValueKey = (CompactString, Timeframe, String);
-/// Values and the series they were computed on.
-type Computed = (Arc<Series>, Vec<f64>);
-
-/// Cached latest values: key → (the series they were computed on, one value per output).
-/// Bounded with real eviction (S3-FIFO: rarely read keys leave first), so a full cache never
-/// starts over for everyone at once.
-#[derive(Debug)]
-pub struct ValueCache {
-    // Behind an Arc: a hit clones one pointer, not the series handle and the values.
-    map: quick_cache::sync::Cache<ValueKey, Arc<Computed>>,
-    hits: AtomicU64,
-    computed: AtomicU64,
-}
-
-impl Default for ValueCache {
-    fn default() -> Self {
-        ValueCache {
-            map: quick_cache::sync::Cache::new(MAX_CACHED_VALUES),
-            hits: AtomicU64::new(0),
-            computed: AtomicU64::new(0),
-        }
-    }
-}
-
-impl ValueCache {
-    /// (served from the cache, computed) since start.
-    pub fn counts(&self) -> (u64, u64) {
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.computed.load(Ordering::Relaxed),
-        )
-    }
-
-    fn get(
-        &self,
-        key: &(CompactString, Timeframe, String),
-        series: &Arc<Series>,
-    ) -> Option<Vec<f64>> {
-        self.map
-            .get(key)
-            .filter(|c| Arc::ptr_eq(&c.0, series))
-            .map(|c| c.1.clone())
-    }
-
-    fn put(&self, key: ValueKey, series: Arc<Series>, values: Vec<f64>) {
-        self.map.insert(key, Arc::new((series, values)));
-    }
-}
-
-/// An id as the client wrote it, parsed.
-pub(crate) struct Requested {
-    pub(crate) sent: String,
-    pub(crate) id: IndicatorId,
-}
-
-fn parse_id(param: &str, raw: &str) -> Result<IndicatorId, ApiError> {
-    IndicatorId::parse(raw).map_err(|e| ApiError::bad_param(param, e))
-}
 
 /// A comma-separated id list (`RSI_14,SMA_20`).
 fn parse_ids(param: &str, raw: Option<&str>) -> Result<Vec<Requested>, ApiError> {
@@ -112,87 +48,20 @@ fn parse_ids(param: &str, raw: Option<&str>) -> Result<Vec<Requested>, ApiError>
         .collect()
 }
 
-/// Bars of `tf` needed so that the newest `wanted` values of `id` are exact.
-pub(crate) fn depth(id: &IndicatorId, tf: Timeframe, wanted: usize) -> usize {
-    id.warmup(tf.bars_per_session()) + wanted
+/// The parsed ids of a request.
+fn ids_of(ids: &[Requested]) -> Vec<IndicatorId> {
+    ids.iter().map(|r| r.id.clone()).collect()
 }
 
-/// Compute `id` over the last `wanted` bars of `bars` plus its warm-up; returns one series per
-/// output, each `min(wanted, bars.len())` long (the tail).
-pub(crate) fn tail_values(
-    id: &IndicatorId,
-    tf: Timeframe,
-    bars: &[Bar],
-    wanted: usize,
-) -> Result<Vec<Vec<f64>>, ApiError> {
-    let from = bars.len().saturating_sub(depth(id, tf, wanted));
-    let window = &bars[from..];
-    let col = |f: fn(&Bar) -> f64| window.iter().map(f).collect::<Vec<f64>>();
-    let (open, high, low, close) = (
-        col(|b| b.open),
-        col(|b| b.high),
-        col(|b| b.low),
-        col(|b| b.close),
-    );
-    let volume = col(|b| b.volume as f64);
-    let time: Vec<i64> = window.iter().map(|b| b.start).collect();
-    let frame = Frame {
-        open: Some(&open),
-        high: Some(&high),
-        low: Some(&low),
-        close: Some(&close),
-        volume: Some(&volume),
-        time: Some(&time),
-    };
-    let out = compute(id, &frame).map_err(|e| ApiError::bad_param("indicator", e))?;
-    let keep = wanted.min(window.len());
-    Ok(out
-        .series
-        .into_iter()
-        .map(|s| s[s.len() - keep..].to_vec())
-        .collect())
-}
-
-/// One value for the response: a number (null when undefined) or an object of named outputs.
-pub(crate) fn render(id: &IndicatorId, values: &[f64]) -> Value {
-    let def = id.def();
-    if !def.is_multi_output() {
-        return values.first().copied().map_or(Value::Null, Value::from);
-    }
-    let mut obj = Map::new();
-    for (name, v) in def.outputs.iter().zip(values) {
-        obj.insert((*name).to_string(), Value::from(*v));
-    }
-    Value::Object(obj)
-}
-
-pub(crate) fn column(series: &[Vec<f64>], i: usize) -> Vec<f64> {
-    series.iter().map(|s| s[i]).collect()
-}
-
-/// The newest value of every output of `id` (cached until the series changes).
-fn current_values(
-    state: &AppState,
-    series: &Arc<Series>,
-    tf: Timeframe,
-    id: &IndicatorId,
-) -> Result<Option<Vec<f64>>, ApiError> {
-    let Some(last) = series.bars.last() else {
-        return Ok(None);
-    };
-    let key = (last.instrument.clone(), tf, id.canonical());
-    if let Some(v) = state.indicator_values.get(&key, series) {
-        state.indicator_values.hits.fetch_add(1, Ordering::Relaxed);
-        return Ok(Some(v));
-    }
-    state
-        .indicator_values
-        .computed
-        .fetch_add(1, Ordering::Relaxed);
-    let tail = tail_values(id, tf, &series.bars, 1)?;
-    let v = column(&tail, 0);
-    state.indicator_values.put(key, series.clone(), v.clone());
-    Ok(Some(v))
+/// Each id (as sent) with its values rendered (null where there is no bar).
+fn rendered(ids: &[Requested], values: &[Option<Vec<f64>>]) -> Vec<(String, Value)> {
+    ids.iter()
+        .zip(values)
+        .map(|(r, v)| {
+            let v = v.as_ref().map_or(Value::Null, |v| render(&r.id, v));
+            (r.sent.clone(), v)
+        })
+        .collect()
 }
 
 fn iso_now() -> String {
@@ -249,21 +118,19 @@ pub async fn current(
     let sym = instrument(&state, "symbol", q.symbol.as_deref())?;
     let tf = timeframe(q.timeframe.as_deref())?;
     let ids = parse_ids("indicators", q.indicators.as_deref())?;
-    let need = ids.iter().map(|r| depth(&r.id, tf, 1)).max().unwrap_or(1);
-    let series = series(&state, &sym.tradingsymbol, tf, need).await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for r in &ids {
-        let v = current_values(&state, &series, tf, &r.id)?;
-        out.push((r.sent.clone(), v.map_or(Value::Null, |v| render(&r.id, &v))));
-    }
+    let at = state
+        .engine
+        .current_values(&sym.tradingsymbol, tf, &ids_of(&ids))
+        .await?;
+    let out = rendered(&ids, &at.values);
     Ok(Json(CurrentResponse {
         status: "success",
         symbol: sym.tradingsymbol.to_string(),
         timeframe: tf.as_str(),
         timestamp: iso_now(),
-        candle_time: series.bars.last().map(|b| b.start),
+        candle_time: at.candle_time,
         indicators: Ordered(out),
-        reason: series.bars.is_empty().then_some("no_data"),
+        reason: (at.bars == 0).then_some("no_data"),
     }))
 }
 
@@ -305,33 +172,19 @@ pub async fn at_offset(
     let tf = timeframe(q.timeframe.as_deref())?;
     let ids = parse_ids("indicators", q.indicators.as_deref())?;
     let offset = bounded("offset", q.offset.map(super::Count::get), 0, 0, MAX_OFFSET)?;
-    let need = ids
-        .iter()
-        .map(|r| depth(&r.id, tf, offset + 1))
-        .max()
-        .unwrap_or(1);
-    let series = series(&state, &sym.tradingsymbol, tf, need).await?;
-    let n = series.bars.len();
-    let target = (offset < n).then(|| n - 1 - offset);
-    let mut out = Vec::with_capacity(ids.len());
-    for r in &ids {
-        let v = match target {
-            Some(t) => {
-                let tail = tail_values(&r.id, tf, &series.bars[..=t], 1)?;
-                render(&r.id, &column(&tail, 0))
-            }
-            None => Value::Null,
-        };
-        out.push((r.sent.clone(), v));
-    }
+    let at = state
+        .engine
+        .values_at_offset(&sym.tradingsymbol, tf, &ids_of(&ids), offset)
+        .await?;
+    let out = rendered(&ids, &at.values);
     Ok(Json(AtOffsetResponse {
         status: "success",
         symbol: sym.tradingsymbol.to_string(),
         timeframe: tf.as_str(),
         offset,
-        candle_time: target.map(|t| series.bars[t].start),
+        candle_time: at.candle_time,
         indicators: Ordered(out),
-        reason: match (n, target) {
+        reason: match (at.bars, at.candle_time) {
             (0, _) => Some("no_data"),
             (_, None) => Some("insufficient_data"),
             _ => None,
@@ -339,34 +192,28 @@ pub async fn at_offset(
     }))
 }
 
-/// One point of a history series: `value` for single-output indicators, the output names
-/// otherwise.
-fn history_points(
-    id: &IndicatorId,
-    tf: Timeframe,
-    bars: &[Bar],
-    lookback: usize,
-    with_back: bool,
-) -> Result<Vec<Value>, ApiError> {
-    let tail = tail_values(id, tf, bars, lookback)?;
-    let k = tail.first().map_or(0, Vec::len);
-    let first = bars.len() - k;
-    let mut points = Vec::with_capacity(k);
-    for i in 0..k {
-        let mut p = Map::new();
-        p.insert("time".into(), Value::from(bars[first + i].start));
-        match render(id, &column(&tail, i)) {
-            Value::Object(outputs) => p.extend(outputs),
-            v => {
-                p.insert("value".into(), v);
+/// History points in the response's shape: `time`, then `value` for single-output indicators
+/// or the output names, then `candles_back` when asked.
+fn history_points(id: &IndicatorId, points: &[Point], with_back: bool) -> Vec<Value> {
+    let k = points.len();
+    points
+        .iter()
+        .enumerate()
+        .map(|(i, point)| {
+            let mut p = Map::new();
+            p.insert("time".into(), Value::from(point.time));
+            match render(id, &point.values) {
+                Value::Object(outputs) => p.extend(outputs),
+                v => {
+                    p.insert("value".into(), v);
+                }
             }
-        }
-        if with_back {
-            p.insert("candles_back".into(), Value::from(k - 1 - i));
-        }
-        points.push(Value::Object(p));
-    }
-    Ok(points)
+            if with_back {
+                p.insert("candles_back".into(), Value::from(k - 1 - i));
+            }
+            Value::Object(p)
+        })
+        .collect()
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -418,8 +265,12 @@ pub async fn history(
         1,
         MAX_LOOKBACK,
     )?;
-    let series = series(&state, &sym.tradingsymbol, tf, depth(&id, tf, lookback)).await?;
-    let points = history_points(&id, tf, &series.bars, lookback, true)?;
+    let points = state
+        .engine
+        .history(&sym.tradingsymbol, tf, &id, lookback)
+        .await?;
+    let empty = points.is_empty();
+    let points = history_points(&id, &points, true);
     Ok(Json(HistoryResponse {
         status: "success",
         symbol: sym.tradingsymbol.to_string(),
@@ -427,7 +278,7 @@ pub async fn history(
         indicator: sent.to_string(),
         count: points.len(),
         series: points,
-        reason: series.bars.is_empty().then_some("no_data"),
+        reason: empty.then_some("no_data"),
     }))
 }
 
@@ -489,11 +340,14 @@ pub async fn batch(
     }
     let mut results = Vec::with_capacity(parsed.len());
     for (tf, sent, id, lookback) in parsed {
-        let series = series(&state, &sym.tradingsymbol, tf, depth(&id, tf, lookback)).await?;
+        let points = state
+            .engine
+            .history(&sym.tradingsymbol, tf, &id, lookback)
+            .await?;
         results.push(BatchResult {
             timeframe: tf.as_str(),
             indicator: sent,
-            series: history_points(&id, tf, &series.bars, lookback, false)?,
+            series: history_points(&id, &points, false),
         });
     }
     Ok(Json(BatchResponse {
@@ -501,49 +355,6 @@ pub async fn batch(
         symbol: sym.tradingsymbol.to_string(),
         results,
     }))
-}
-
-/// An indicator in a subscribe request: `"RSI_14"` or `{"name": "RSI", "params": {"length": 14}}`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(untagged)]
-pub enum IndicatorSpec {
-    Id(String),
-    Named {
-        name: String,
-        #[serde(default)]
-        #[schema(value_type = Object)]
-        params: Map<String, Value>,
-    },
-}
-
-impl IndicatorSpec {
-    pub(crate) fn parse(&self, i: usize) -> Result<Requested, ApiError> {
-        let param = format!("indicators[{i}]");
-        match self {
-            IndicatorSpec::Id(s) => Ok(Requested {
-                sent: s.trim().to_string(),
-                id: parse_id(&param, s)?,
-            }),
-            IndicatorSpec::Named { name, params } => {
-                let mut named = Vec::with_capacity(params.len());
-                for (k, v) in params {
-                    let Some(x) = v.as_f64() else {
-                        return Err(ApiError::bad_param(
-                            &format!("{param}.params.{k}"),
-                            format!("must be a number, got {v}"),
-                        ));
-                    };
-                    named.push((k.as_str(), x));
-                }
-                let id = IndicatorId::with_named(name, named)
-                    .map_err(|e| ApiError::bad_param(&param, e))?;
-                Ok(Requested {
-                    sent: id.canonical(),
-                    id,
-                })
-            }
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -596,28 +407,21 @@ pub async fn subscribe(
         .collect::<Result<Vec<_>, _>>()?;
     let client = auth.client_id();
     let now = chrono::Utc::now().timestamp_millis();
-    let need = ids.iter().map(|r| depth(&r.id, tf, 1)).max().unwrap_or(1);
-    let series = series(&state, &sym.tradingsymbol, tf, need).await?;
+    let at = state
+        .engine
+        .current_values(&sym.tradingsymbol, tf, &ids_of(&ids))
+        .await?;
     let mut subs = Vec::with_capacity(ids.len());
-    for r in &ids {
+    for (r, v) in ids.iter().zip(&at.values) {
         let canonical = r.id.canonical();
         let key = SubscriptionKey {
             instrument: &sym.tradingsymbol,
             timeframe: tf.as_str(),
             indicator_id: &canonical,
         };
-        state
-            .store
-            .subscribe(&client, &key, now)
-            .await
-            .map_err(ApiError::store_unavailable)?;
-        let count = state
-            .store
-            .subscriber_count(&key)
-            .await
-            .map_err(ApiError::store_unavailable)?;
-        let value =
-            current_values(&state, &series, tf, &r.id)?.map_or(Value::Null, |v| render(&r.id, &v));
+        state.store.subscribe(&client, &key, now).await?;
+        let count = state.store.subscriber_count(&key).await?;
+        let value = v.as_ref().map_or(Value::Null, |v| render(&r.id, v));
         subs.push(SubscriptionOut {
             indicator_id: r.sent.clone(),
             symbol: sym.tradingsymbol.to_string(),
@@ -680,16 +484,8 @@ pub async fn unsubscribe(
             timeframe: tf.as_str(),
             indicator_id: &canonical,
         };
-        let removed = state
-            .store
-            .unsubscribe(&client, &key)
-            .await
-            .map_err(ApiError::store_unavailable)?;
-        let count = state
-            .store
-            .subscriber_count(&key)
-            .await
-            .map_err(ApiError::store_unavailable)?;
+        let removed = state.store.unsubscribe(&client, &key).await?;
+        let count = state.store.subscriber_count(&key).await?;
         out.push(SubscriptionOut {
             indicator_id: sent.trim().to_string(),
             symbol: sym.tradingsymbol.to_string(),
@@ -851,4 +647,17 @@ pub async fn definition_route(
         })),
         Err(e) => Err(ApiError::not_found("unknown_indicator", e.to_string())),
     }
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(current))
+        .routes(routes!(at_offset))
+        .routes(routes!(history))
+        .routes(routes!(batch))
+        .routes(routes!(subscribe))
+        .routes(routes!(unsubscribe))
+        .routes(routes!(list))
+        .routes(routes!(definition_route))
 }

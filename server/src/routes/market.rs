@@ -9,15 +9,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use stocksblitz_engine::BarWindow;
 use stocksblitz_market::chain::{max_pain, pcr_oi};
 use stocksblitz_market::snapshot::{Quote, Snapshot};
 use stocksblitz_market::tick::TickKind;
-use stocksblitz_market::{Bar, Timeframe};
-use stocksblitz_symbols::{
-    Calendar, ExpiryRules, InstrumentSpec, ResolveContext, Symbol, expiry_instant_utc, ist_date,
-};
+use stocksblitz_symbols::{Calendar, ExpiryKind, InstrumentSpec, ResolveContext, Symbol};
 
-use super::monitor::QuoteOut;
 use super::{
     Count, ExpiryQuery, bounded, date_param, instrument, required_underlying, timeframe,
     underlying_name,
@@ -26,6 +23,9 @@ use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::Auth;
 use crate::ingest::now_ms;
 use crate::state::AppState;
+use crate::wire::quotes::QuoteOut;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Most candles in one response.
 pub const MAX_CANDLES: usize = 5000;
@@ -34,72 +34,6 @@ pub const MAX_INSTRUMENTS_PAGE: usize = 1000;
 /// Expiries listed ahead by `/fo/expiries`.
 const WEEKLY_AHEAD: usize = 4;
 const MONTHLY_AHEAD: usize = 3;
-
-/// Bars of `tf` for `tradingsymbol` with `from <= start <= to` (epoch s; either open), the
-/// newest `limit` of them, oldest first; and whether the last one is still forming.
-pub async fn bars_between(
-    state: &AppState,
-    tradingsymbol: &str,
-    tf: Timeframe,
-    from: Option<i64>,
-    to: Option<i64>,
-    limit: usize,
-) -> Result<(Vec<Bar>, bool), ApiError> {
-    if let (Some(f), Some(t)) = (from, to)
-        && f > t
-    {
-        return Err(ApiError::bad_param(
-            "from",
-            format!("must not be after to ({f} > {t})"),
-        ));
-    }
-    let (mut bars, mut forming) = match to {
-        None => {
-            let s = state
-                .series
-                .get(&state.store, &state.pipeline, tradingsymbol, tf, limit)
-                .await
-                .map_err(ApiError::store_unavailable)?;
-            (s.bars.clone(), s.last_forming)
-        }
-        Some(to) => {
-            // A past window: stored minutes up to `to`, plus what the pipeline holds before it.
-            let rows = (limit + 1)
-                .saturating_mul(tf.minutes())
-                .min(crate::series::MAX_MINUTE_ROWS);
-            let end = tf.bucket_end(tf.bucket_start(to)) - 1;
-            let stored = state
-                .store
-                .last_bars(
-                    tradingsymbol,
-                    Timeframe::M1,
-                    u32::try_from(rows).unwrap_or(u32::MAX),
-                    Some(end),
-                )
-                .await
-                .map_err(ApiError::store_unavailable)?;
-            let st = state.pipeline.bar_state(tradingsymbol);
-            let recent: Vec<Bar> = st.recent.into_iter().filter(|b| b.start <= end).collect();
-            let fb = st.forming.filter(|b| b.start <= end);
-            let bars = stocksblitz_market::series::assemble(stored, &recent, fb.as_ref(), tf);
-            let now = state.pipeline.feed_now(tradingsymbol).div_euclid(1000);
-            let forming = stocksblitz_market::series::last_is_forming(&bars, fb.as_ref(), tf, now);
-            (bars, forming)
-        }
-    };
-    if let Some(to) = to {
-        let before = bars.len();
-        bars.retain(|b| b.start <= to);
-        forming &= bars.len() == before;
-    }
-    if let Some(from) = from {
-        bars.retain(|b| b.start >= from);
-    }
-    if bars.len() > limit {
-        bars.drain(..bars.len() - limit);
-    }
-    Ok((bars, forming))
-}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -149,7 +83,10 @@ pub async fn candles(
     let tf = timeframe(q.timeframe.as_deref())?;
     let limit = bounded("limit", q.limit.map(Count::get), 100, 1, MAX_CANDLES)?;
     let (from, to) = (q.from.map(Count::get), q.to.map(Count::get));
-    let (bars, forming) = bars_between(&state, &sym.tradingsymbol, tf, from, to, limit).await?;
+    let (bars, forming) = state
+        .engine
+        .bars(&sym.tradingsymbol, tf, BarWindow { from, to, limit })
+        .await?;
     let n = bars.len();
     let candles = bars
         .into_iter()
@@ -173,36 +110,18 @@ pub async fn candles(
 }
 
 /// Weekly and monthly expiries of `underlying` not yet expired at `now_ms`.
-pub fn listed_expiries(
+fn listed_expiries(
     underlying: &str,
     weekly_n: usize,
     monthly_n: usize,
     now_ms: i64,
 ) -> (Vec<NaiveDate>, Vec<NaiveDate>) {
     let cal = Calendar::embedded();
-    let rules = ExpiryRules::for_underlying(underlying);
     let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
-    let today = ist_date(now);
-    let live = |v: Vec<NaiveDate>, n: usize| -> Vec<NaiveDate> {
-        v.into_iter()
-            .filter(|d| expiry_instant_utc(*d) > now)
-            .take(n)
-            .collect()
-    };
-    let has_weekly = stocksblitz_symbols::find_index(underlying).is_some_and(|i| i.has_weekly);
-    let weekly = if has_weekly {
-        live(
-            cal.next_weekly_expiries(rules, today, weekly_n + 1),
-            weekly_n,
-        )
-    } else {
-        Vec::new()
-    };
-    let monthly = live(
-        cal.next_monthly_expiries(rules, today, monthly_n + 1),
-        monthly_n,
-    );
-    (weekly, monthly)
+    (
+        cal.live_expiries(underlying, ExpiryKind::Weekly, now, weekly_n),
+        cal.live_expiries(underlying, ExpiryKind::Monthly, now, monthly_n),
+    )
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -549,4 +468,14 @@ pub async fn resolve(
         exchange: sym.exchange.as_str(),
         spot,
     }))
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(candles))
+        .routes(routes!(instruments))
+        .routes(routes!(resolve))
+        .routes(routes!(expiries))
+        .routes(routes!(option_chain))
 }

@@ -14,11 +14,12 @@ use serde_json::Value;
 use stocksblitz_auth::Scope;
 use stocksblitz_store::messages::{MessageFilter, NewMessage};
 
-use super::accounts::owner;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::identity::extract::Auth;
 use crate::state::AppState;
 use crate::user_feed::message_json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Message types (the old SDK's `MessageType` values).
 pub const MESSAGE_TYPES: [&str; 8] = [
@@ -150,7 +151,7 @@ pub async fn publish(
         Some(_) => return Err(ApiError::bad_param("metadata", "must be a JSON object")),
     };
     let sender = name("sender", b.sender.as_deref())?.unwrap_or_else(|| "client".into());
-    let me = owner(&auth);
+    let me = auth.owner();
     let row = state
         .store
         .insert_message(&NewMessage {
@@ -192,7 +193,7 @@ pub async fn list(
     };
     let rows = state
         .store
-        .messages_of(&owner(&auth), &f)
+        .messages_of(&auth.owner(), &f)
         .await
         .map_err(ApiError::store_unavailable)?;
     Ok(MessagesEnvelope::ok(
@@ -212,7 +213,7 @@ pub async fn receive(
     let recipient = name("recipient", Some(&b.recipient))?
         .ok_or_else(|| ApiError::bad_param("recipient", "is required"))?;
     let limit = super::bounded("limit", b.limit, 100, 1, 1000)? as i64;
-    let me = owner(&auth);
+    let me = auth.owner();
     let f = MessageFilter {
         recipient: Some(recipient.clone()),
         unread_only: true,
@@ -249,8 +250,15 @@ pub async fn clear(
     let topic = name("topic", q.topic.as_deref())?;
     let deleted = state
         .store
-        .clear_messages(&owner(&auth), topic.as_deref())
+        .clear_messages(&auth.owner(), topic.as_deref())
         .await
         .map_err(ApiError::store_unavailable)?;
     Ok(DeletedEnvelope::ok(Deleted { deleted }))
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list, publish, clear))
+        .routes(routes!(receive))
 }

@@ -37,16 +37,34 @@ pub mod strategies;
 pub mod stream;
 pub mod udf;
 
-use std::sync::Arc;
-
 use chrono::NaiveDate;
 use stocksblitz_market::Timeframe;
 use stocksblitz_symbols::Symbol;
 
 use crate::error::ApiError;
 pub use crate::error::ApiJson;
-use crate::series::Series;
 use crate::state::AppState;
+
+/// Every area's routes, in one router (its OpenAPI paths included).
+pub fn router() -> utoipa_axum::router::OpenApiRouter<std::sync::Arc<AppState>> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .merge(udf::router())
+        .merge(monitor::router())
+        .merge(stream::router())
+        .merge(quote::router())
+        .merge(market::router())
+        .merge(smile::router())
+        .merge(accounts::router())
+        .merge(clock::router())
+        .merge(calendar::router())
+        .merge(strategies::router())
+        .merge(kite::router())
+        .merge(indicators::router())
+        .merge(alerts::router())
+        .merge(messages::router())
+        .merge(reminders::router())
+        .merge(news::router())
+}
 
 /// The instrument a `param` names: 400 when missing or unparsable, 404 naming the expiry date
 /// when the contract has expired (on the exchange clock).
@@ -163,21 +181,6 @@ pub fn date_param(param: &str, raw: Option<&str>) -> Result<Option<NaiveDate>, A
     }
 }
 
-/// The bar series of an instrument at a timeframe, at least `depth` bars deep (503 when the
-/// store does not answer).
-pub async fn series(
-    state: &AppState,
-    tradingsymbol: &str,
-    tf: Timeframe,
-    depth: usize,
-) -> Result<Arc<Series>, ApiError> {
-    state
-        .series
-        .get(&state.store, &state.pipeline, tradingsymbol, tf, depth)
-        .await
-        .map_err(ApiError::store_unavailable)
-}
-
 /// A list parameter's size: 400 naming it when empty or longer than `max` (`what` names the
 /// items: "indicators", "queries").
 pub fn list_size(param: &str, n: usize, max: usize, what: &str) -> Result<(), ApiError> {
@@ -225,11 +228,7 @@ pub struct ExpiryQuery {
 pub fn snapshot(
     state: &AppState,
 ) -> Result<std::sync::RwLockReadGuard<'_, stocksblitz_market::snapshot::Snapshot>, ApiError> {
-    state
-        .pipeline
-        .snapshot
-        .read()
-        .map_err(|_| ApiError::snapshot_unavailable())
+    Ok(state.engine.snapshot()?)
 }
 
 /// Today's date in India at `now_ms`.

@@ -15,18 +15,19 @@ use stocksblitz_auth::Scope;
 use stocksblitz_news::trending::{Mention, trending as rank};
 use stocksblitz_store::news::{NewsFilter, NewsRow};
 
-use super::accounts::owner;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::identity::extract::Auth;
 use crate::state::AppState;
+use crate::user_feed::EVERYONE;
+use crate::wire::feeds::news_json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Categories (the old SDK's `NewsCategory` values).
 pub const CATEGORIES: [&str; 5] = ["market", "economy", "corporate", "policy", "global"];
 pub const MAX_TITLE_CHARS: usize = 300;
 pub const MAX_SUMMARY_CHARS: usize = 5000;
 pub const MAX_SYMBOLS: usize = 20;
-/// The owner user-feed items for everyone are published under.
-pub const EVERYONE: &str = "*";
 
 envelope!(NewsEnvelope, Value);
 envelope!(NewsListEnvelope, Vec<Value>);
@@ -87,23 +88,6 @@ pub struct TrendingQuery {
     /// 1–100 (default 10).
     #[param(value_type = Option<u64>, minimum = 1, maximum = 100)]
     pub limit: Option<super::Count>,
-}
-
-/// An item as clients see it (the SDK's `NewsItem`).
-pub fn news_json(n: &NewsRow) -> Value {
-    json!({
-        "news_id": n.news_id.to_string(),
-        "title": n.title,
-        "summary": n.summary,
-        "source": n.source,
-        "url": n.url,
-        "category": n.category,
-        "symbols": n.symbols,
-        "sentiment": n.sentiment,
-        "sentiment_score": n.sentiment_score,
-        "sentiment_method": "lexicon (VADER rules, VADER lexicon + Henry 2008 finance words)",
-        "published_at": n.published_at,
-    })
 }
 
 fn symbol_of(raw: &str) -> Result<String, ApiError> {
@@ -216,7 +200,7 @@ pub async fn post(
             sentiment: score.label.as_str().to_string(),
             published_at: b.published_at.unwrap_or(now),
             created_at: now,
-            posted_by: owner(&auth),
+            posted_by: auth.owner(),
         })
         .await
         .map_err(ApiError::store_unavailable)?;
@@ -328,4 +312,11 @@ pub async fn trending(
             })
             .collect(),
     ))
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list, post))
+        .routes(routes!(trending))
 }

@@ -12,6 +12,8 @@ use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::Auth;
 use crate::ingest::now_ms;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Most symbols in one request.
 pub const MAX_SYMBOLS: usize = 50;
@@ -212,4 +214,9 @@ pub async fn quote(
         )),
         (None, None) => Err(ApiError::bad_param("symbol", "is required")),
     }
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new().routes(routes!(quote))
 }

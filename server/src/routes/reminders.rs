@@ -14,11 +14,12 @@ use stocksblitz_alerts::schedule::{Frequency, Schedule, next_fire};
 use stocksblitz_auth::Scope;
 use stocksblitz_store::reminders::{NewReminder, ReminderRow};
 
-use super::accounts::owner;
 use crate::alerts::reminders::{WEEKDAYS, schedule_of};
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::identity::extract::Auth;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Longest reminder message.
 pub const MAX_MESSAGE_CHARS: usize = 500;
@@ -140,7 +141,7 @@ async fn owned(state: &AppState, auth: &Auth, raw: &str) -> Result<ReminderRow, 
         .filter(|v| *v > 0)
         .ok_or_else(|| ApiError::bad_param("reminder_id", "must be a positive integer"))?;
     match state.store.reminder(id).await {
-        Ok(Some(r)) if r.owner == owner(auth) => Ok(r),
+        Ok(Some(r)) if r.owner == auth.owner() => Ok(r),
         Ok(_) => Err(ApiError::not_found(
             "reminder_not_found",
             format!("no reminder {id}"),
@@ -267,7 +268,7 @@ pub async fn create(
     let priority = match b.priority.as_deref().map(|p| p.trim().to_ascii_lowercase()) {
         None => "medium".to_string(),
         Some(p) if p.is_empty() => "medium".to_string(),
-        Some(p) if super::alerts::PRIORITIES.contains(&p.as_str()) => p,
+        Some(p) if stocksblitz_alerts::PRIORITIES.contains(&p.as_str()) => p,
         Some(_) => {
             return Err(ApiError::bad_param(
                 "priority",
@@ -290,7 +291,7 @@ pub async fn create(
         .store
         .create_reminder(
             &NewReminder {
-                owner: owner(&auth),
+                owner: auth.owner(),
                 message: message.to_string(),
                 frequency: frequency.as_str().to_string(),
                 at_ms,
@@ -319,7 +320,7 @@ pub async fn list(
     auth.require_read()?;
     let rows = state
         .store
-        .reminders_of(&owner(&auth))
+        .reminders_of(&auth.owner())
         .await
         .map_err(ApiError::store_unavailable)?;
     Ok(RemindersEnvelope::ok(rows.iter().map(out).collect()))
@@ -345,7 +346,7 @@ pub async fn upcoming(
     let until = now + hours * 3_600_000;
     let rows = state
         .store
-        .reminders_of(&owner(&auth))
+        .reminders_of(&auth.owner())
         .await
         .map_err(ApiError::store_unavailable)?;
     let mut items = Vec::new();
@@ -441,4 +442,12 @@ pub async fn cancel(
         ));
     }
     Ok(ReminderEnvelope::ok(out(&owned(&state, &auth, &id).await?)))
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(upcoming))
+        .routes(routes!(get, update, cancel))
 }

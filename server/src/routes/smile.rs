@@ -12,6 +12,8 @@ use super::{ExpiryQuery, date_param, required_underlying};
 use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::Auth;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SmilePointOut {
@@ -119,4 +121,9 @@ pub async fn iv_smile(
         fit,
         fit_error,
     }))
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new().routes(routes!(iv_smile))
 }

@@ -17,13 +17,16 @@ use stocksblitz_broker::{AccountId, Paise};
 use stocksblitz_store::strategies::{SnapshotRow, StrategyRow};
 use stocksblitz_trading::strategy::{StrategyBook, book, max_drawdown, sharpe, tag_of};
 
-use super::accounts::{
-    OrderFields, OrderOut, PlaceBody, PlacedOut, PositionOut, idempotency_key, order_out,
-    order_request, owner, place, position_out, trading_error,
-};
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::identity::extract::Auth;
 use crate::state::AppState;
+use crate::trading::place;
+use crate::wire::trading::{
+    OrderFields, OrderOut, PlaceBody, PlacedOut, PositionOut, id_param, idempotency_key, order_out,
+    order_request, position_out, trading_error,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StrategyOut {
@@ -150,7 +153,7 @@ async fn owned(state: &AppState, auth: &Auth, raw: &str) -> Result<StrategyRow, 
         .filter(|v| *v > 0)
         .ok_or_else(|| ApiError::bad_param("strategy_id", "must be a positive integer"))?;
     match state.store.strategy(id).await {
-        Ok(Some(s)) if s.owner == owner(auth) => Ok(s),
+        Ok(Some(s)) if s.owner == auth.owner() => Ok(s),
         Ok(_) => Err(not_found(raw)),
         Err(e) => Err(ApiError::store_unavailable(e)),
     }
@@ -166,7 +169,7 @@ pub async fn list(
     auth.require_read()?;
     let rows = state
         .store
-        .strategies_of(&owner(&auth))
+        .strategies_of(&auth.owner())
         .await
         .map_err(ApiError::store_unavailable)?;
     Ok(StrategiesEnvelope::ok(
@@ -215,7 +218,7 @@ pub async fn create(
     if config.len() > 16 * 1024 {
         return Err(ApiError::bad_param("config", "at most 16 KiB"));
     }
-    let who = owner(&auth);
+    let who = auth.owner();
     let account = match b.account_id.as_deref() {
         None => {
             state
@@ -226,7 +229,7 @@ pub async fn create(
                 .account_id
         }
         Some(raw) => {
-            let id = super::accounts::id_param("account_id", raw)? as i64;
+            let id = id_param("account_id", raw)? as i64;
             let mine = state
                 .trading
                 .accounts(&who)
@@ -595,4 +598,19 @@ pub async fn run_snapshots(state: Arc<AppState>, every: Duration) -> anyhow::Res
             }
         }
     }
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get))
+        .routes(routes!(start))
+        .routes(routes!(pause))
+        .routes(routes!(resume))
+        .routes(routes!(stop))
+        .routes(routes!(metrics))
+        .routes(routes!(snapshots))
+        .routes(routes!(orders, place_order))
+        .routes(routes!(positions))
 }

@@ -21,16 +21,20 @@ use serde_json::{Value, json};
 use stocksblitz_indicators::IndicatorId;
 use stocksblitz_market::Timeframe;
 
-use super::indicators::{IndicatorSpec, column, depth, render, tail_values};
-use super::monitor::QuoteOut;
+use stocksblitz_engine::Series;
+use stocksblitz_engine::values::{column, depth, tail_values};
+
 use super::underlying_name;
 use super::{instrument, timeframe};
 use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::ClientIp;
 use crate::ingest::now_ms;
 use crate::metrics::Metrics;
-use crate::series::Series;
 use crate::state::AppState;
+use crate::wire::indicators::{IndicatorSpec, MAX_INDICATORS, render};
+use crate::wire::quotes::QuoteOut;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// How often a connection looks for new bars or quotes.
 pub const POLL: Duration = Duration::from_millis(250);
@@ -341,7 +345,7 @@ async fn subscribe(
         super::list_size(
             "indicators",
             msg.indicators.len(),
-            super::indicators::MAX_INDICATORS,
+            MAX_INDICATORS,
             "indicators",
         )?;
     }
@@ -382,7 +386,7 @@ async fn subscribe(
     sub.bars |= msg.bars;
     for (sent, id) in parsed {
         if !sub.ids.iter().any(|(_, x)| *x == id) {
-            if sub.ids.len() >= super::indicators::MAX_INDICATORS {
+            if sub.ids.len() >= MAX_INDICATORS {
                 return Err(ApiError::bad_param(
                     "indicators",
                     "too many indicators on this symbol/timeframe",
@@ -469,7 +473,10 @@ fn unsubscribe(state: &AppState, subs: &mut Vec<Sub>, msg: ClientMsg) -> Result<
 }
 
 async fn series(state: &AppState, sub: &Sub) -> Result<Arc<Series>, ApiError> {
-    super::series(state, &sub.symbol, sub.tf, sub.depth()).await
+    Ok(state
+        .engine
+        .series(&sub.symbol, sub.tf, sub.depth())
+        .await?)
 }
 
 /// Most bar closes a subscription reports in one poll (a jump of the demo clock closes many):
@@ -555,7 +562,7 @@ async fn updates(state: &AppState, subs: &mut [Sub]) -> Vec<Value> {
                         .map(|(_, id)| depth(id, sub.tf, k + 1))
                         .max()
                         .unwrap_or(k + 1);
-                    match super::series(state, &sub.symbol, sub.tf, need).await {
+                    match state.engine.series(&sub.symbol, sub.tf, need).await {
                         Ok(s) => series = s,
                         Err(_) => continue,
                     }
@@ -992,7 +999,7 @@ async fn replay(
             .await?
             .iter()
             .map(|n| {
-                let data = super::news::news_json(n);
+                let data = crate::wire::feeds::news_json(n);
                 (n.news_id, json!({"type": "news", "data": data}))
             })
             .collect(),
@@ -1078,8 +1085,8 @@ async fn user_session(
     }
     let lagged = "items were missed; reconnect with after_id";
     relay(&state, socket, &mut rx, lagged, |item| {
-        let mine =
-            item.owner == owner || (kind == UserKind::News && item.owner == super::news::EVERYONE);
+        let mine = item.owner == owner
+            || (kind == UserKind::News && item.owner == crate::user_feed::EVERYONE);
         let fresh = item.id == 0 || !replayed.contains(&item.id);
         (mine && item.kind == kind.as_str() && fresh).then_some(item.text.as_str())
     })
@@ -1136,4 +1143,15 @@ async fn relay<T>(
             },
         }
     }
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(monitor_stream))
+        .routes(routes!(indicators_stream))
+        .routes(routes!(orders_stream))
+        .routes(routes!(alerts_stream))
+        .routes(routes!(messages_stream))
+        .routes(routes!(news_stream))
 }

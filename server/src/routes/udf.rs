@@ -11,6 +11,8 @@ use stocksblitz_market::Timeframe;
 
 use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Resolutions offered to TradingView: the timeframe table's, in its order.
 const RESOLUTIONS: [&str; 8] = {
@@ -307,8 +309,12 @@ pub async fn history(
     } else {
         q.from.map(super::Count::get)
     };
-    let (bars, _) =
-        super::market::bars_between(&state, &sym.tradingsymbol, tf, from, Some(to), limit).await?;
+    let window = stocksblitz_engine::BarWindow {
+        from,
+        to: Some(to),
+        limit,
+    };
+    let (bars, _) = state.engine.bars(&sym.tradingsymbol, tf, window).await?;
     if bars.is_empty() {
         return Ok(Json(HistoryOut {
             s: "no_data",
@@ -329,4 +335,14 @@ pub async fn history(
         c: bars.iter().map(|b| b.close).collect(),
         v: bars.iter().map(|b| b.volume).collect(),
     }))
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(symbols))
+        .routes(routes!(config))
+        .routes(routes!(time))
+        .routes(routes!(search))
+        .routes(routes!(history))
 }

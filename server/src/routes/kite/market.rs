@@ -20,6 +20,8 @@ use stocksblitz_market::timeframe::Timeframe;
 use super::{KiteAuth, KiteError, KiteResult, ok, strip_exchange};
 use crate::ingest::now_ms;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 super::kite_envelope!(KiteQuotesEnvelope, BTreeMap<String, FullQuote>);
 super::kite_envelope!(KiteOhlcEnvelope, BTreeMap<String, OhlcQuote>);
@@ -455,15 +457,16 @@ pub async fn historical(
     let to = to.min(now);
     let span = usize::try_from((to - from).max(0) / 60 / tf.minutes().max(1) as i64 + 2)
         .unwrap_or(MAX_CANDLES);
-    let (bars, _) = crate::routes::market::bars_between(
-        &state,
-        &sym,
-        tf,
-        Some(from),
-        Some(to),
-        span.min(MAX_CANDLES),
-    )
-    .await?;
+    let window = stocksblitz_engine::BarWindow {
+        from: Some(from),
+        to: Some(to),
+        limit: span.min(MAX_CANDLES),
+    };
+    let (bars, _) = state
+        .engine
+        .bars(&sym, tf, window)
+        .await
+        .map_err(crate::error::ApiError::from)?;
     let candles = bars
         .into_iter()
         .map(|b| {
@@ -486,4 +489,15 @@ pub async fn historical(
         })
         .collect();
     Ok(ok(Candles { candles }))
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(quote))
+        .routes(routes!(quote_ohlc))
+        .routes(routes!(quote_ltp))
+        .routes(routes!(instruments))
+        .routes(routes!(instruments_of))
+        .routes(routes!(historical))
 }

@@ -27,7 +27,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use stocksblitz_auth::{AuthError, Scope};
 
-use super::accounts::owner;
 use crate::error::ApiError;
 use crate::identity::extract::Auth;
 use crate::state::AppState;
@@ -174,10 +173,10 @@ impl KiteAuth {
     pub async fn account(&self, state: &AppState) -> Result<i64, KiteError> {
         state
             .trading
-            .primary_account(&owner(&self.0), state.clock.now())
+            .primary_account(&self.0.owner(), state.clock.now())
             .await
             .map(|a| a.account_id)
-            .map_err(|e| super::accounts::trading_error(e).into())
+            .map_err(|e| crate::wire::trading::trading_error(e).into())
     }
 
     pub fn read(&self) -> Result<(), KiteError> {
@@ -391,10 +390,18 @@ pub fn is_kite_path(path: &str) -> bool {
 
 /// Kite's time text (`YYYY-MM-DD HH:MM:SS`, IST) of epoch ms.
 pub fn ist_text(ms: i64) -> String {
-    super::accounts::ist_text(ms)
+    crate::wire::ist_text(ms)
 }
 
 /// The caller's exchange-qualified instrument (`NFO:NIFTY26DECFUT`) as a tradingsymbol.
 pub fn strip_exchange(i: &str) -> &str {
     i.split_once(':').map_or(i, |(_, s)| s).trim()
+}
+
+/// Kite Connect v3 compatible routes (`/kite/...`).
+pub fn router() -> utoipa_axum::router::OpenApiRouter<Arc<AppState>> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .merge(orders::router())
+        .merge(portfolio::router())
+        .merge(market::router())
 }

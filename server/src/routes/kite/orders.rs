@@ -15,11 +15,14 @@ use stocksblitz_broker::{
 };
 
 use super::{KiteAuth, KiteError, KiteForm, KiteResult, ok};
-use crate::routes::accounts::{
-    OrderFields, OrderOut, TradeOut, id_param, idempotency_key, money_param, order_out, owner,
-    place, trade_out, trading_error,
-};
 use crate::state::AppState;
+use crate::trading::place;
+use crate::wire::trading::{
+    OrderFields, OrderOut, TradeOut, id_param, idempotency_key, money_param, order_out, trade_out,
+    trading_error,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 super::kite_envelope!(KiteOrderIdEnvelope, OrderIdOut);
 super::kite_envelope!(KiteOrdersEnvelope, Vec<KiteOrder>);
@@ -155,7 +158,7 @@ pub async fn place_order(
     let quantity = form
         .int("quantity")?
         .ok_or_else(|| KiteError::input("Missing or empty field `quantity`"))?;
-    let req = crate::routes::accounts::order_request(
+    let req = crate::wire::trading::order_request(
         AccountId(account as u64),
         &OrderFields {
             tradingsymbol: form.required("tradingsymbol")?,
@@ -257,7 +260,7 @@ async fn command(
     state
         .trading
         .execute(
-            &owner(&auth.0),
+            &auth.0.owner(),
             account,
             state.clock.now(),
             make(AccountId(account as u64)),
@@ -279,7 +282,7 @@ pub(super) async fn read<R>(
     let tokens = super::market::Tokens::of(state)?;
     state
         .trading
-        .view(&owner(&auth.0), account, state.clock.now(), |e, id| {
+        .view(&auth.0.owner(), account, state.clock.now(), |e, id| {
             f(e, id, &|s| tokens.token(s))
         })
         .await
@@ -398,4 +401,14 @@ pub async fn order_trades(
         message: format!("Couldn't find that order ({oid})."),
         forward_to: None,
     })
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(orders))
+        .routes(routes!(order_history, place_order))
+        .routes(routes!(modify_order, cancel_order))
+        .routes(routes!(order_trades))
+        .routes(routes!(trades))
 }

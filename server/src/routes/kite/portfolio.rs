@@ -13,8 +13,10 @@ use stocksblitz_broker::{
 
 use super::orders::{kite_user_id, read};
 use super::{KiteAuth, KiteError, KiteForm, KiteResult, json_list, ok};
-use crate::routes::accounts::{PositionOut, funds_out, owner, position_out, trading_error};
 use crate::state::AppState;
+use crate::wire::trading::{PositionOut, funds_out, position_out, trading_error};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 super::kite_envelope!(KitePositionsEnvelope, Positions);
 super::kite_envelope!(KiteBoolEnvelope, bool);
@@ -169,7 +171,7 @@ pub async fn convert_position(
     state
         .trading
         .execute(
-            &owner(&auth.0),
+            &auth.0.owner(),
             account,
             state.clock.now(),
             Command::Convert {
@@ -554,7 +556,7 @@ fn value_order(
     let sym = super::strip_exchange(&o.tradingsymbol);
     let inst = e
         .instrument(sym)
-        .map_err(|r| KiteError::from(crate::routes::accounts::reject_error(&r)))?;
+        .map_err(|r| KiteError::from(crate::wire::trading::reject_error(&r)))?;
     let info = e.instrument_info(inst);
     let (tsym, exchange) = (info.tradingsymbol.to_string(), info.exchange_str());
     let money = |k: &str, v: Option<f64>| -> Result<Option<Paise>, KiteError> {
@@ -579,7 +581,7 @@ fn value_order(
     };
     let charges = e
         .charges_for(&tsym, side, product, o.quantity, price, date)
-        .map_err(|r| KiteError::from(crate::routes::accounts::reject_error(&r)))?;
+        .map_err(|r| KiteError::from(crate::wire::trading::reject_error(&r)))?;
     Ok(Valued {
         leg: HypoLeg {
             instrument: inst,
@@ -609,7 +611,7 @@ async fn evaluate<R>(
         .collect();
     state
         .trading
-        .evaluate(&owner(&auth.0), account, state.clock.now(), &symbols, f)
+        .evaluate(&auth.0.owner(), account, state.clock.now(), &symbols, f)
         .await
         .map_err(|e| KiteError::from(trading_error(e)))?
 }
@@ -800,4 +802,17 @@ pub async fn contract_note(
     })
     .await?;
     Ok(ok(rows))
+}
+
+/// This area's routes (merged by [`crate::routes::router`]).
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(positions, convert_position))
+        .routes(routes!(holdings))
+        .routes(routes!(user_margins))
+        .routes(routes!(user_margins_segment))
+        .routes(routes!(profile))
+        .routes(routes!(order_margins))
+        .routes(routes!(basket_margins))
+        .routes(routes!(contract_note))
 }

@@ -2,7 +2,7 @@
 //! the bar writer. Counters for /health and /metrics.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 
 use compact_str::CompactString;
@@ -14,6 +14,27 @@ use stocksblitz_market::session::Session;
 use stocksblitz_market::snapshot::Snapshot;
 use stocksblitz_market::tick::Tick;
 use stocksblitz_store::BarWriter;
+
+/// Told of every tick the pipeline applies (the alert engine), on the ingesting thread: it must
+/// not block.
+pub trait TickObserver: Send + Sync + std::fmt::Debug {
+    fn on_ticks(&self, ticks: &mut dyn Iterator<Item = &Tick>);
+}
+
+/// The queue between a source's reader and the pipeline thread.
+#[derive(Debug, Default)]
+pub struct QueueStats {
+    /// Payload bytes waiting.
+    pub bytes: AtomicUsize,
+    /// Messages waiting.
+    pub messages: AtomicU64,
+    /// Most messages ever waiting at once.
+    pub high_water: AtomicU64,
+    /// Messages dropped because the queue was full.
+    pub dropped: AtomicU64,
+    /// When a message was last dropped (epoch ms; 0: never).
+    pub last_drop_ms: AtomicI64,
+}
 
 /// Counters of the ingestion pipeline.
 #[derive(Debug)]
@@ -32,7 +53,7 @@ pub struct IngestStats {
     /// History the simulator writes (first start, minutes a restart or a clock jump skipped).
     pub backfill: BackfillStats,
     /// The queue between the Redis reader and the pipeline thread.
-    pub queue: super::redis_source::QueueStats,
+    pub queue: QueueStats,
     /// Last time a rejection was logged (rate limit for the log line).
     last_reject_log_ms: AtomicI64,
 }
@@ -50,7 +71,7 @@ impl IngestStats {
             bars_closed: AtomicU64::new(0),
             bar_amendments: AtomicU64::new(0),
             backfill: BackfillStats::default(),
-            queue: super::redis_source::QueueStats::default(),
+            queue: QueueStats::default(),
             last_reject_log_ms: AtomicI64::new(0),
         }
     }
@@ -128,7 +149,7 @@ pub struct Pipeline {
     /// closes are written first, in a transaction of their own ([`Pipeline::watch`]).
     watched: Watched,
     /// Told of every applied tick (the alert engine), when set.
-    observer: std::sync::OnceLock<std::sync::Arc<crate::alerts::AlertEngine>>,
+    observer: std::sync::OnceLock<std::sync::Arc<dyn TickObserver>>,
 }
 
 type Watched = std::sync::Arc<Mutex<HashMap<CompactString, usize>>>;
@@ -170,9 +191,9 @@ impl Pipeline {
         }
     }
 
-    /// Tell `engine` of every tick from now on (once; a second call is ignored).
-    pub fn observe_ticks(&self, engine: std::sync::Arc<crate::alerts::AlertEngine>) {
-        let _ = self.observer.set(engine);
+    /// Tell `observer` of every tick from now on (once; a second call is ignored).
+    pub fn observe_ticks(&self, observer: std::sync::Arc<dyn TickObserver>) {
+        let _ = self.observer.set(observer);
     }
 
     /// The instruments whose quote changed since the last call (each once).
@@ -249,7 +270,7 @@ impl Pipeline {
         }
         self.mark_changed(ticks.iter().map(|t| &t.tradingsymbol));
         if let Some(o) = self.observer.get() {
-            o.on_ticks(&ticks);
+            o.on_ticks(&mut ticks.iter());
         }
         let mut events = Vec::new();
         if let Ok(mut bars) = self.bars.lock() {
@@ -271,7 +292,7 @@ impl Pipeline {
         }
         self.mark_changed([&tick.tradingsymbol]);
         if let Some(o) = self.observer.get() {
-            o.on_ticks([tick]);
+            o.on_ticks(&mut std::iter::once(tick));
         }
         let mut events = Vec::new();
         if let Ok(mut bars) = self.bars.lock() {
@@ -324,7 +345,7 @@ impl Pipeline {
     /// Now on the instrument's feed clock (epoch ms): the wall clock moved by where its newest
     /// tick's exchange time stood (the demo clock, a replay); the wall clock for others.
     pub fn feed_now(&self, instrument: &str) -> i64 {
-        let wall = super::now_ms();
+        let wall = crate::now_ms();
         self.bars
             .lock()
             .map_or(wall, |b| b.feed_now(instrument, wall))
@@ -334,7 +355,7 @@ impl Pipeline {
     /// up to now at start-up or after a clock jump), each with the day's volume so far; the
     /// feed's clock stands at `feed_now_ms`.
     pub fn seed_forming(&self, bars: Vec<(Bar, u64)>, feed_now_ms: i64) {
-        let offset = feed_now_ms - super::now_ms();
+        let offset = feed_now_ms - crate::now_ms();
         if let Ok(mut b) = self.bars.lock() {
             for (bar, volume) in bars {
                 b.seed(bar, Some(volume), Some(offset));
@@ -457,7 +478,7 @@ impl Pipeline {
             self.writer.write(bars);
             return;
         };
-        let now = super::now_ms();
+        let now = crate::now_ms();
         let first = self.writer.write_urgent(urgent);
         let second = self.writer.write(bars);
         for (e, hot) in events.iter().zip(is_urgent) {
@@ -496,15 +517,5 @@ impl Pipeline {
                 }
             }
         }
-    }
-}
-
-/// Run the bar clock: every 250 ms close the bars that are due.
-pub async fn run_clock(pipeline: std::sync::Arc<Pipeline>) -> anyhow::Result<()> {
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tick.tick().await;
-        pipeline.on_clock(super::now_ms());
     }
 }

@@ -1,4 +1,4 @@
-//! Bar series for readers (`/candles`, UDF `/history`, the indicator routes): the store's
+//! Bar series for readers (candles, UDF history, indicator values): the store's
 //! 1-minute bars plus the pipeline's recent and forming bars, rolled up to the timeframe by the
 //! market crate, cached per (instrument, timeframe) until the instrument's bars change. One
 //! fetch per key at a time: concurrent readers of a stale key wait for the same fetch.
@@ -11,7 +11,8 @@ use stocksblitz_market::series::{assemble, last_is_forming};
 use stocksblitz_market::{Bar, Timeframe};
 use stocksblitz_store::{Store, StoreError};
 
-use crate::ingest::Pipeline;
+use crate::pipeline::Pipeline;
+use crate::{Engine, EngineError};
 
 /// Most 1-minute rows read from the store for one series (a day is 375 of them).
 pub const MAX_MINUTE_ROWS: usize = 400_000;
@@ -124,4 +125,71 @@ impl SeriesCache {
         *cached = Some(series.clone());
         Ok(series)
     }
+}
+
+/// Which bars of a series to read: those with `from <= start <= to` (epoch s; either end
+/// open), the newest `limit` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BarWindow {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub limit: usize,
+}
+
+/// The bars of `window`, oldest first, and whether the last one is still forming. An open
+/// end reads the cached series; a window ending in the past reads the store up to its end
+/// plus what the pipeline holds before it.
+pub(crate) async fn bars_in(
+    engine: &Engine,
+    instrument: &str,
+    tf: Timeframe,
+    window: BarWindow,
+) -> Result<(Vec<Bar>, bool), EngineError> {
+    let BarWindow { from, to, limit } = window;
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        return Err(EngineError::EmptyWindow { from, to });
+    }
+    let (mut bars, mut forming) = match to {
+        None => {
+            let s = engine.series(instrument, tf, limit).await?;
+            (s.bars.clone(), s.last_forming)
+        }
+        Some(to) => {
+            let rows = (limit + 1)
+                .saturating_mul(tf.minutes())
+                .min(MAX_MINUTE_ROWS);
+            let end = tf.bucket_end(tf.bucket_start(to)) - 1;
+            let stored = engine
+                .store()
+                .last_bars(
+                    instrument,
+                    Timeframe::M1,
+                    u32::try_from(rows).unwrap_or(u32::MAX),
+                    Some(end),
+                )
+                .await?;
+            let pipeline = engine.pipeline();
+            let st = pipeline.bar_state(instrument);
+            let recent: Vec<Bar> = st.recent.into_iter().filter(|b| b.start <= end).collect();
+            let fb = st.forming.filter(|b| b.start <= end);
+            let bars = assemble(stored, &recent, fb.as_ref(), tf);
+            let now = pipeline.feed_now(instrument).div_euclid(1000);
+            let forming = last_is_forming(&bars, fb.as_ref(), tf, now);
+            (bars, forming)
+        }
+    };
+    if let Some(to) = to {
+        let before = bars.len();
+        bars.retain(|b| b.start <= to);
+        forming &= bars.len() == before;
+    }
+    if let Some(from) = from {
+        bars.retain(|b| b.start >= from);
+    }
+    if bars.len() > limit {
+        bars.drain(..bars.len() - limit);
+    }
+    Ok((bars, forming))
 }

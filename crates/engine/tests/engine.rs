@@ -1,0 +1,204 @@
+//! The engine over a real SQLite store and the real pipeline fed legacy ticker payloads:
+//! series assembly (stored + forming), indicator values against hand-computed ones, windows,
+//! the value cache, errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use compact_str::CompactString;
+use stocksblitz_engine::{BarWindow, Engine, EngineError, Pipeline};
+use stocksblitz_indicators::IndicatorId;
+use stocksblitz_market::session::Session;
+use stocksblitz_market::{Bar, Timeframe};
+use stocksblitz_store::{BarWriter, Store, WriterConfig};
+
+const SYM: &str = "NIFTY 50";
+/// 2025-11-04 09:03 UTC (14:33 IST), a minute boundary: the first live tick.
+const LIVE: i64 = 1_762_246_980;
+const STORED: i64 = 120;
+
+fn close_at(i: i64) -> f64 {
+    // Deterministic, not monotonic: RSI and SMA see ups and downs.
+    25_000.0 + ((i * 37) % 23) as f64 - 11.0 + i as f64 * 0.5
+}
+
+fn minute(i: i64) -> Bar {
+    let c = close_at(i);
+    Bar {
+        instrument: CompactString::from(SYM),
+        timeframe: Timeframe::M1,
+        start: LIVE - (STORED - i) * 60,
+        open: c - 1.0,
+        high: c + 2.0,
+        low: c - 3.0,
+        close: c,
+        volume: 0,
+        oi: None,
+        open_oi: None,
+        first_ts_ms: (LIVE - (STORED - i) * 60) * 1000,
+        last_ts_ms: (LIVE - (STORED - i) * 60) * 1000 + 59_000,
+    }
+}
+
+fn tick(price: f64, ts: i64) -> Vec<u8> {
+    format!(
+        r#"{{"symbol": "NIFTY 50", "token": 256265, "tradingsymbol": "NIFTY 50", "segment": "INDICES", "exchange": "NSE", "strike": 0.0, "expiry": null, "type": "EQ", "price": {price}, "volume": 0, "oi": 0, "ts": {ts}, "is_mock": false}}"#
+    )
+    .into_bytes()
+}
+
+async fn engine() -> (tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    let bars: Vec<Bar> = (0..STORED).map(minute).collect();
+    store.upsert_bars(&bars).await.unwrap();
+    let (writer, _task) = BarWriter::spawn(store.clone(), WriterConfig::default());
+    let pipeline = Arc::new(Pipeline::new("test", Session::always_open(), 2000, writer));
+    (dir, Engine::new(store, pipeline))
+}
+
+fn id(s: &str) -> IndicatorId {
+    IndicatorId::parse(s).unwrap()
+}
+
+#[tokio::test]
+async fn series_joins_the_store_and_the_forming_bar() {
+    let (_dir, e) = engine().await;
+    e.pipeline()
+        .ingest(&tick(25_100.0, LIVE + 5), LIVE * 1000 + 5_000);
+    e.pipeline()
+        .ingest(&tick(25_104.5, LIVE + 20), LIVE * 1000 + 20_000);
+    let s = e.series(SYM, Timeframe::M1, 10).await.unwrap();
+    assert!(s.bars.len() >= 10);
+    let last = s.bars.last().unwrap();
+    assert_eq!(last.start, LIVE);
+    assert_eq!(
+        (last.open, last.high, last.close),
+        (25_100.0, 25_104.5, 25_104.5)
+    );
+    assert!(s.last_forming);
+    assert_eq!(s.closed().last().unwrap().close, close_at(STORED - 1));
+}
+
+#[tokio::test]
+async fn current_values_match_hand_computed_ones_and_are_cached() {
+    let (_dir, e) = engine().await;
+    e.pipeline()
+        .ingest(&tick(25_090.0, LIVE + 5), LIVE * 1000 + 5_000);
+    let ids = [id("SMA_3"), id("BBANDS_3_2")];
+    let at = e.current_values(SYM, Timeframe::M1, &ids).await.unwrap();
+    assert_eq!(at.candle_time, Some(LIVE));
+    // SMA of the last three closes: two stored minutes and the forming bar's last price.
+    let want = (close_at(STORED - 2) + close_at(STORED - 1) + 25_090.0) / 3.0;
+    let sma = at.values[0].as_ref().unwrap();
+    assert!((sma[0] - want).abs() < 1e-9, "{} != {want}", sma[0]);
+    // Bollinger middle is the same SMA; one value per output, in the registry's order.
+    let bb = at.values[1].as_ref().unwrap();
+    let outputs = ids[1].def().outputs;
+    assert_eq!(bb.len(), outputs.len());
+    let at_name = |n: &str| bb[outputs.iter().position(|o| *o == n).unwrap()];
+    assert!((at_name("middle") - want).abs() < 1e-9);
+    assert!(at_name("upper") > at_name("middle") && at_name("middle") > at_name("lower"));
+
+    let before = e.cache_counts();
+    let again = e.current_values(SYM, Timeframe::M1, &ids).await.unwrap();
+    assert_eq!(again, at);
+    let after = e.cache_counts();
+    assert_eq!(after.value_hits, before.value_hits + 2);
+    assert_eq!(after.value_computes, before.value_computes);
+
+    // A new tick changes the forming bar: recomputed, not served stale.
+    e.pipeline()
+        .ingest(&tick(25_120.0, LIVE + 30), LIVE * 1000 + 30_000);
+    let moved = e
+        .current_values(SYM, Timeframe::M1, &ids[..1])
+        .await
+        .unwrap();
+    let want = (close_at(STORED - 2) + close_at(STORED - 1) + 25_120.0) / 3.0;
+    assert!((moved.values[0].as_ref().unwrap()[0] - want).abs() < 1e-9);
+    assert_eq!(e.cache_counts().value_computes, after.value_computes + 1);
+}
+
+#[tokio::test]
+async fn history_and_offsets_agree() {
+    let (_dir, e) = engine().await;
+    let sma = id("SMA_5");
+    let points = e.history(SYM, Timeframe::M1, &sma, 30).await.unwrap();
+    assert_eq!(points.len(), 30);
+    assert!(points.windows(2).all(|w| w[0].time + 60 == w[1].time));
+    assert_eq!(points.last().unwrap().time, LIVE - 60);
+    for (k, p) in points.iter().enumerate() {
+        let i = STORED - 30 + k as i64;
+        let want = (i - 4..=i).map(close_at).sum::<f64>() / 5.0;
+        assert!((p.values[0] - want).abs() < 1e-9, "point {k}");
+    }
+    let at = e
+        .values_at_offset(SYM, Timeframe::M1, std::slice::from_ref(&sma), 3)
+        .await
+        .unwrap();
+    assert_eq!(at.candle_time, Some(points[26].time));
+    assert_eq!(at.values[0].as_deref(), Some(&points[26].values[..]));
+    // Past the first bar: no value, no candle.
+    let none = e
+        .values_at_offset(SYM, Timeframe::M1, &[sma], 500)
+        .await
+        .unwrap();
+    assert_eq!((none.candle_time, none.values[0].clone()), (None, None));
+    assert_eq!(none.bars, STORED as usize);
+}
+
+#[tokio::test]
+async fn windows_read_the_past_and_refuse_an_empty_range() {
+    let (_dir, e) = engine().await;
+    let tf = Timeframe::M5;
+    // A 5-minute boundary an hour back.
+    let to = (LIVE - 3_600).div_euclid(300) * 300;
+    let window = BarWindow {
+        from: Some(to - 1_800),
+        to: Some(to),
+        limit: 100,
+    };
+    let (bars, forming) = e.bars(SYM, tf, window).await.unwrap();
+    assert!(!forming);
+    assert_eq!(bars.first().unwrap().start, to - 1_800);
+    assert_eq!(bars.last().unwrap().start, to);
+    assert_eq!(bars.len(), 7);
+    // A 5-minute bar is its five minutes rolled up.
+    let b = &bars[0];
+    let first = (b.start - (LIVE - STORED * 60)) / 60;
+    let closes: Vec<f64> = (first..first + 5).map(close_at).collect();
+    assert_eq!(b.close, closes[4]);
+    assert_eq!(b.open, closes[0] - 1.0);
+    assert_eq!(
+        b.high,
+        closes.iter().copied().fold(f64::MIN, f64::max) + 2.0
+    );
+
+    let limited = BarWindow { limit: 2, ..window };
+    let (two, _) = e.bars(SYM, tf, limited).await.unwrap();
+    assert_eq!(two, bars[bars.len() - 2..]);
+
+    let backwards = BarWindow {
+        from: Some(to + 1),
+        to: Some(to),
+        limit: 10,
+    };
+    assert!(matches!(
+        e.bars(SYM, tf, backwards).await,
+        Err(EngineError::EmptyWindow { .. })
+    ));
+}
+
+#[tokio::test]
+async fn unknown_instruments_are_empty_and_a_closed_store_is_an_error() {
+    let (_dir, e) = engine().await;
+    let at = e
+        .current_values("NIFTY25NOVFUT", Timeframe::M5, &[id("RSI_14")])
+        .await
+        .unwrap();
+    assert_eq!((at.bars, at.candle_time), (0, None));
+    assert_eq!(at.values, vec![None]);
+    e.store().close().await;
+    let err = e.series(SYM, Timeframe::M15, 50).await.unwrap_err();
+    assert!(matches!(err, EngineError::Store(_)), "{err:?}");
+}

@@ -1,0 +1,458 @@
+//! Paper trading's shapes and parameters shared by the native account routes, strategies and
+//! the Kite routes: accounts, funds, orders, positions and trades as the native API shows
+//! them; order fields parsed into the broker's request; trading errors mapped to statuses.
+
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use stocksblitz_broker::money::{paise_from_f64, rupees};
+use stocksblitz_broker::{
+    AccountId, Engine, Funds, Order, OrderRequest, OrderType, Paise, Position, Product, Reject,
+    RejectKind, Side, Trade, Validity, Variety,
+};
+use stocksblitz_trading::TradingError;
+
+use super::ist_text;
+use crate::error::ApiError;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AccountOut {
+    pub account_id: String,
+    pub name: String,
+    pub opening_balance: f64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AvailableOut {
+    pub cash: f64,
+    pub opening_balance: f64,
+    pub live_balance: f64,
+    pub collateral: f64,
+    pub intraday_payin: f64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UtilisedOut {
+    pub debits: f64,
+    pub exposure: f64,
+    pub span: f64,
+    pub option_premium: f64,
+    pub m2m_realised: f64,
+    pub m2m_unrealised: f64,
+    pub charges: f64,
+}
+
+/// Kite's margins shape, from the account's ledger.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FundsOut {
+    pub net: f64,
+    pub available: AvailableOut,
+    pub utilised: UtilisedOut,
+    /// The old SDK's names: cash now, margin used, margin available.
+    pub available_cash: f64,
+    pub used_margin: f64,
+    pub available_margin: f64,
+}
+
+/// An order with Kite's fields (prices in rupees, times `YYYY-MM-DD HH:MM:SS` IST).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderOut {
+    pub order_id: String,
+    pub parent_order_id: Option<String>,
+    pub status: &'static str,
+    pub status_message: Option<String>,
+    pub order_timestamp: String,
+    pub exchange_timestamp: String,
+    pub variety: &'static str,
+    pub exchange: String,
+    pub tradingsymbol: String,
+    pub order_type: &'static str,
+    pub transaction_type: &'static str,
+    pub validity: &'static str,
+    pub validity_ttl: Option<u32>,
+    pub product: &'static str,
+    pub quantity: i64,
+    pub disclosed_quantity: i64,
+    pub price: f64,
+    pub trigger_price: f64,
+    pub average_price: f64,
+    pub filled_quantity: i64,
+    pub pending_quantity: i64,
+    pub cancelled_quantity: i64,
+    pub tag: Option<String>,
+    /// Charges debited for the fills so far.
+    pub charges: f64,
+}
+
+/// A net position with Kite's fields.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PositionOut {
+    pub tradingsymbol: String,
+    pub exchange: String,
+    pub product: &'static str,
+    pub quantity: i64,
+    pub overnight_quantity: i64,
+    pub multiplier: i64,
+    pub average_price: f64,
+    pub close_price: Option<f64>,
+    pub last_price: f64,
+    pub value: f64,
+    pub pnl: f64,
+    pub m2m: f64,
+    pub unrealised: f64,
+    pub realised: f64,
+    pub buy_quantity: i64,
+    pub buy_price: f64,
+    pub buy_value: f64,
+    pub sell_quantity: i64,
+    pub sell_price: f64,
+    pub sell_value: f64,
+    pub day_buy_quantity: i64,
+    pub day_buy_value: f64,
+    pub day_sell_quantity: i64,
+    pub day_sell_value: f64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TradeOut {
+    pub trade_id: String,
+    pub order_id: Option<String>,
+    pub tradingsymbol: String,
+    pub exchange: String,
+    pub product: &'static str,
+    pub transaction_type: &'static str,
+    pub quantity: i64,
+    pub average_price: f64,
+    pub fill_timestamp: String,
+    /// `touch` (at the ask/bid), `limit`, `ltp` (the feed had no book), `settlement`.
+    pub basis: &'static str,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PlacedOut {
+    pub order_id: String,
+    /// Every order placed (several when autosliced).
+    pub order_ids: Vec<String>,
+}
+
+/// An order to place. Prices in rupees on the contract's tick.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PlaceBody {
+    pub tradingsymbol: String,
+    /// `BUY` or `SELL`.
+    pub transaction_type: String,
+    pub quantity: i64,
+    /// `MARKET` (default), `LIMIT`, `SL`, `SL-M`.
+    pub order_type: Option<String>,
+    /// `MIS` (default), `NRML`, `CNC`.
+    pub product: Option<String>,
+    pub price: Option<f64>,
+    pub trigger_price: Option<f64>,
+    /// `DAY` (default), `IOC`, `TTL`.
+    pub validity: Option<String>,
+    pub validity_ttl: Option<u32>,
+    /// `regular` (default) or `amo`.
+    pub variety: Option<String>,
+    pub tag: Option<String>,
+    pub autoslice: Option<bool>,
+}
+
+impl PlaceBody {
+    /// The body's fields for [`order_request`].
+    pub(crate) fn fields(&self) -> OrderFields<'_> {
+        OrderFields {
+            tradingsymbol: &self.tradingsymbol,
+            transaction_type: &self.transaction_type,
+            quantity: self.quantity,
+            order_type: self.order_type.as_deref(),
+            product: self.product.as_deref(),
+            price: self.price,
+            trigger_price: self.trigger_price,
+            validity: self.validity.as_deref(),
+            validity_ttl: self.validity_ttl,
+            variety: self.variety.as_deref(),
+            tag: self.tag.as_deref(),
+            autoslice: self.autoslice.unwrap_or(false),
+        }
+    }
+}
+
+pub(crate) fn trading_error(e: TradingError) -> ApiError {
+    match e {
+        TradingError::NotFound(id) => {
+            ApiError::not_found("account_not_found", format!("no account {id}"))
+        }
+        TradingError::Rejected(rej) => reject_error(&rej.reason),
+        TradingError::Unavailable { holder, .. } => ApiError {
+            forward_to: holder
+                .as_deref()
+                .and_then(crate::trading::forward_target)
+                .map(str::to_string),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shard_unavailable",
+                "the account is served by another replica right now; retry",
+            )
+        },
+        TradingError::Store(e) => ApiError::from_store(e),
+        TradingError::CorruptLog { .. } => {
+            tracing::error!(error = %e, "trading log unreadable");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "trading_unavailable",
+                "the account's books cannot be read",
+            )
+        }
+    }
+}
+
+pub(crate) fn reject_error(r: &Reject) -> ApiError {
+    let code = match (r.kind(), r) {
+        (_, Reject::InsufficientFunds { .. }) => "insufficient_funds",
+        (RejectKind::NotFound, Reject::UnknownOrder { .. }) => "order_not_found",
+        (RejectKind::NotFound, _) => "account_not_found",
+        (RejectKind::Risk, _) => "order_rejected",
+        (RejectKind::Invalid, _) => "order_invalid",
+    };
+    let status = if r.kind() == RejectKind::NotFound {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    ApiError::new(status, code, r.to_string())
+}
+
+pub(crate) fn id_param(name: &str, raw: &str) -> Result<u64, ApiError> {
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|v| *v > 0 && *v < i64::MAX as u64)
+        .ok_or_else(|| {
+            ApiError::bad_param(name, format!("must be a positive integer, got {raw:?}"))
+        })
+}
+
+pub(crate) fn money_param(name: &str, v: Option<f64>) -> Result<Option<Paise>, ApiError> {
+    match v {
+        None => Ok(None),
+        Some(x) => paise_from_f64(x)
+            .filter(|p| *p >= 0)
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::bad_param(
+                    name,
+                    format!("must be rupees with at most two decimals, got {x}"),
+                )
+            }),
+    }
+}
+
+pub(crate) fn enum_param<T: std::str::FromStr<Err = stocksblitz_broker::UnknownValue>>(
+    name: &str,
+    v: Option<&str>,
+    default: T,
+) -> Result<T, ApiError> {
+    match v {
+        None => Ok(default),
+        Some(s) => s.parse().map_err(|e| ApiError::bad_param(name, e)),
+    }
+}
+
+pub(crate) fn account_out(a: &stocksblitz_store::trading::PaperAccount) -> AccountOut {
+    AccountOut {
+        account_id: a.account_id.to_string(),
+        name: a.name.clone(),
+        opening_balance: rupees(a.opening_balance),
+        created_at: a.created_at,
+    }
+}
+
+pub(crate) fn funds_out(f: &Funds) -> FundsOut {
+    FundsOut {
+        net: rupees(f.net),
+        available: AvailableOut {
+            cash: rupees(f.cash),
+            opening_balance: rupees(f.opening_balance),
+            live_balance: rupees(f.net),
+            collateral: 0.0,
+            intraday_payin: rupees(f.intraday_payin),
+        },
+        utilised: UtilisedOut {
+            debits: rupees(f.debits),
+            exposure: rupees(f.exposure),
+            span: rupees(f.span),
+            option_premium: rupees(f.option_premium),
+            m2m_realised: rupees(f.m2m_realised),
+            m2m_unrealised: rupees(f.m2m_unrealised),
+            charges: rupees(f.charges),
+        },
+        available_cash: rupees(f.ledger_balance),
+        used_margin: rupees(f.span + f.exposure),
+        available_margin: rupees(f.net),
+    }
+}
+
+pub(crate) fn order_out(o: &Order) -> OrderOut {
+    OrderOut {
+        order_id: o.order_id.to_string(),
+        parent_order_id: o.parent_order_id.map(|p| p.to_string()),
+        status: o.status.as_str(),
+        status_message: o.status_message.clone(),
+        order_timestamp: ist_text(o.order_timestamp),
+        exchange_timestamp: ist_text(o.exchange_timestamp),
+        variety: o.variety.as_str(),
+        exchange: o.exchange.to_string(),
+        tradingsymbol: o.tradingsymbol.to_string(),
+        order_type: o.order_type.as_str(),
+        transaction_type: o.transaction_type.as_str(),
+        validity: o.validity.as_str(),
+        validity_ttl: o.validity_ttl,
+        product: o.product.as_str(),
+        quantity: o.quantity,
+        disclosed_quantity: 0,
+        price: rupees(o.price),
+        trigger_price: rupees(o.trigger_price),
+        average_price: o.average_price() / 100.0,
+        filled_quantity: o.filled_quantity,
+        pending_quantity: o.pending_quantity,
+        cancelled_quantity: o.cancelled_quantity,
+        tag: o.tag.as_ref().map(|t| t.to_string()),
+        charges: rupees(o.charges.total()),
+    }
+}
+
+pub(crate) fn avg(value: Paise, qty: i64) -> f64 {
+    if qty == 0 {
+        0.0
+    } else {
+        value as f64 / qty as f64 / 100.0
+    }
+}
+
+pub(crate) fn position_out(e: &Engine, p: &Position) -> PositionOut {
+    let ltp = e
+        .quote_of(&p.tradingsymbol)
+        .map_or_else(|| p.average_price().round() as Paise, |q| q.ltp);
+    PositionOut {
+        tradingsymbol: p.tradingsymbol.to_string(),
+        exchange: p.exchange.to_string(),
+        product: p.product.as_str(),
+        quantity: p.quantity,
+        overnight_quantity: p.overnight_quantity,
+        multiplier: 1,
+        average_price: p.average_price() / 100.0,
+        close_price: p.close_price.map(rupees),
+        last_price: rupees(ltp),
+        value: rupees(p.value()),
+        pnl: rupees(p.pnl(ltp)),
+        m2m: rupees(p.m2m(ltp)),
+        unrealised: rupees(p.unrealised(ltp)),
+        realised: rupees(p.realised),
+        buy_quantity: p.buy_quantity,
+        buy_price: avg(p.buy_value, p.buy_quantity),
+        buy_value: rupees(p.buy_value),
+        sell_quantity: p.sell_quantity,
+        sell_price: avg(p.sell_value, p.sell_quantity),
+        sell_value: rupees(p.sell_value),
+        day_buy_quantity: p.day_buy_quantity,
+        day_buy_value: rupees(p.day_buy_value),
+        day_sell_quantity: p.day_sell_quantity,
+        day_sell_value: rupees(p.day_sell_value),
+    }
+}
+
+pub(crate) fn trade_out(t: &Trade) -> TradeOut {
+    TradeOut {
+        trade_id: t.trade_id.to_string(),
+        order_id: t.order_id.map(|o| o.to_string()),
+        tradingsymbol: t.tradingsymbol.to_string(),
+        exchange: t.exchange.to_string(),
+        product: t.product.as_str(),
+        transaction_type: t.transaction_type.as_str(),
+        quantity: t.quantity,
+        average_price: rupees(t.price),
+        fill_timestamp: ist_text(t.at),
+        basis: match t.basis {
+            stocksblitz_broker::FillBasis::Touch => "touch",
+            stocksblitz_broker::FillBasis::Limit => "limit",
+            stocksblitz_broker::FillBasis::Ltp => "ltp",
+            stocksblitz_broker::FillBasis::Settlement => "settlement",
+        },
+    }
+}
+
+/// The fields of an order to place, as text (both families parse them the same way).
+#[derive(Debug, Default)]
+pub(crate) struct OrderFields<'a> {
+    pub tradingsymbol: &'a str,
+    pub transaction_type: &'a str,
+    pub quantity: i64,
+    pub order_type: Option<&'a str>,
+    pub product: Option<&'a str>,
+    pub price: Option<f64>,
+    pub trigger_price: Option<f64>,
+    pub validity: Option<&'a str>,
+    pub validity_ttl: Option<u32>,
+    pub variety: Option<&'a str>,
+    pub tag: Option<&'a str>,
+    pub autoslice: bool,
+}
+
+/// The broker's request for `f` on `account` (400 naming the field for a bad value).
+pub(crate) fn order_request(
+    account: AccountId,
+    f: &OrderFields<'_>,
+) -> Result<OrderRequest, ApiError> {
+    if f.tradingsymbol.len() > 64 {
+        return Err(ApiError::bad_param(
+            "tradingsymbol",
+            "at most 64 characters",
+        ));
+    }
+    if f.tag
+        .is_some_and(|t| t.chars().count() > stocksblitz_broker::MAX_TAG_LEN)
+    {
+        return Err(ApiError::bad_param(
+            "tag",
+            format!("at most {} characters", stocksblitz_broker::MAX_TAG_LEN),
+        ));
+    }
+    let side: Side = f
+        .transaction_type
+        .parse()
+        .map_err(|e| ApiError::bad_param("transaction_type", e))?;
+    let mut r = OrderRequest::new(
+        account,
+        f.tradingsymbol,
+        side,
+        f.quantity,
+        enum_param("order_type", f.order_type, OrderType::Market)?,
+        enum_param("product", f.product, Product::Mis)?,
+    );
+    r.price = money_param("price", f.price)?.filter(|p| *p != 0);
+    r.trigger_price = money_param("trigger_price", f.trigger_price)?.filter(|p| *p != 0);
+    r.validity = enum_param("validity", f.validity, Validity::Day)?;
+    r.validity_ttl = f.validity_ttl;
+    r.variety = enum_param("variety", f.variety, Variety::Regular)?;
+    r.tag = f.tag.map(Into::into);
+    r.autoslice = f.autoslice;
+    Ok(r)
+}
+
+/// The `Idempotency-Key` header: 1–128 visible ASCII characters.
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let k = v.to_str().map(str::trim).unwrap_or("");
+    if k.is_empty()
+        || k.len() > stocksblitz_broker::MAX_IDEMPOTENCY_KEY_LEN
+        || !k.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(ApiError::bad_param(
+            "Idempotency-Key",
+            "must be 1 to 128 visible ASCII characters",
+        ));
+    }
+    Ok(Some(k.to_string()))
+}

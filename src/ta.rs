@@ -4,7 +4,7 @@
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyDict;
 use stocksblitz_indicators::{Bar, Frame, IndicatorError, IndicatorId, REGISTRY, Stream, compute};
 
 fn value_error(e: IndicatorError) -> PyErr {
@@ -37,47 +37,17 @@ fn make_id(id: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<IndicatorId
 }
 
 /// The registry as a list of dicts (name, display_name, category, description, parameters,
-/// inputs, outputs, uses_time, memory).
+/// inputs, outputs, uses_time, memory): the indicators crate's description, the one the server's
+/// `/indicators/list` serves.
 #[pyfunction]
-pub fn ta_registry<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
-    for d in REGISTRY {
-        let e = PyDict::new(py);
-        e.set_item("name", d.name)?;
-        e.set_item("display_name", d.display_name)?;
-        e.set_item("category", d.category.as_str())?;
-        e.set_item("description", d.description)?;
-        let params = PyList::empty(py);
-        for p in d.params {
-            let pd = PyDict::new(py);
-            pd.set_item("name", p.name)?;
-            pd.set_item("type", p.kind.as_str())?;
-            match p.kind {
-                stocksblitz_indicators::ParamKind::Int => {
-                    pd.set_item("default", p.default as i64)?;
-                    pd.set_item("min", p.min as i64)?;
-                    pd.set_item("max", p.max as i64)?;
-                }
-                stocksblitz_indicators::ParamKind::Float => {
-                    pd.set_item("default", p.default)?;
-                    pd.set_item("min", p.min)?;
-                    pd.set_item("max", p.max)?;
-                }
-            }
-            pd.set_item("required", false)?;
-            params.append(pd)?;
-        }
-        e.set_item("parameters", params)?;
-        e.set_item(
-            "inputs",
-            d.inputs.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
-        )?;
-        e.set_item("outputs", d.outputs.to_vec())?;
-        e.set_item("uses_time", d.uses_time)?;
-        e.set_item("memory", format!("{:?}", d.memory).to_lowercase())?;
-        list.append(e)?;
-    }
-    Ok(list)
+pub fn ta_registry<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    let all: Vec<_> = REGISTRY
+        .iter()
+        .map(stocksblitz_indicators::describe)
+        .collect();
+    let text = serde_json::to_string(&all)
+        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+    py.import("json")?.call_method1("loads", (text,))
 }
 
 /// The canonical form of an id (`rsi_14` → `RSI_14_100`).

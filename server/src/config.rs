@@ -15,6 +15,17 @@ pub enum Source {
     None,
 }
 
+impl Source {
+    /// The name `/health` and `/metrics` show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Simulator => "simulator",
+            Source::Redis => "redis",
+            Source::None => "none",
+        }
+    }
+}
+
 /// Who may create an account with `POST /v1/auth/register`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Registration {

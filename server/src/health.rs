@@ -202,7 +202,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     } else {
         "healthy"
     };
-    let bus_ok = state.bus_kind == "memory" || connected;
+    let bus_ok = state.bus == crate::state::Bus::Memory || connected;
     let body = Health {
         status,
         version: env!("CARGO_PKG_VERSION"),
@@ -210,7 +210,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         database,
         bus: BusHealth {
             status: if bus_ok { "ok" } else { "disconnected" },
-            kind: state.bus_kind,
+            kind: state.bus.as_str(),
         },
         ingest,
         identity: IdentityHealth {

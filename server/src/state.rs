@@ -17,7 +17,8 @@ pub struct AppState {
     pub started: Instant,
     pub metrics: Metrics,
     pub pipeline: Arc<Pipeline>,
-    pub bus_kind: &'static str,
+    /// How events reach the other replicas.
+    pub bus: Bus,
     pub tasks: std::sync::Mutex<Vec<(&'static str, Arc<TaskHealth>)>>,
     pub identity: Arc<Identity>,
     /// The application's operations (series, indicator values, quotes) and their caches.
@@ -34,6 +35,24 @@ pub struct AppState {
     pub alerts: Arc<crate::alerts::AlertEngine>,
     /// Per-user messages (alerts fired) to this replica's sockets and, through Redis, the others'.
     pub user_feed: Arc<crate::user_feed::UserFeed>,
+}
+
+/// How order updates, alert events and auth changes reach the other replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bus {
+    /// Redis pub/sub.
+    Redis,
+    /// This process only.
+    Memory,
+}
+
+impl Bus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bus::Redis => "redis",
+            Bus::Memory => "memory",
+        }
+    }
 }
 
 /// How this replica trades: the URL other replicas forward to, the exchange clock.
@@ -63,10 +82,10 @@ impl AppState {
     /// State with a pipeline and its bar writer (the writer task starts on the current runtime).
     pub fn with_pipeline(
         store: Store,
-        source: &'static str,
+        source: crate::config::Source,
         session: Session,
         grace_ms: i64,
-        bus_kind: &'static str,
+        bus: Bus,
         identity: Arc<Identity>,
         trading: TradingSetup,
     ) -> anyhow::Result<Self> {
@@ -75,7 +94,7 @@ impl AppState {
             clock,
         } = trading;
         let (writer, _task) = BarWriter::spawn(store.clone(), WriterConfig::default());
-        let pipeline = Arc::new(Pipeline::new(source, session, grace_ms, writer));
+        let pipeline = Arc::new(Pipeline::new(source.as_str(), session, grace_ms, writer));
         let alerts = crate::alerts::AlertEngine::new();
         pipeline.observe_ticks(alerts.clone() as Arc<dyn stocksblitz_engine::TickObserver>);
         let (order_feed, sink) = crate::order_feed::OrderFeed::new();
@@ -101,7 +120,7 @@ impl AppState {
             metrics: Metrics::default(),
             conns: Arc::default(),
             pipeline,
-            bus_kind,
+            bus,
             tasks: std::sync::Mutex::new(Vec::new()),
             identity,
             engine,
@@ -117,10 +136,10 @@ impl AppState {
         );
         Self::with_pipeline(
             store,
-            "none",
+            crate::config::Source::None,
             Session::exchange(),
             2000,
-            "memory",
+            Bus::Memory,
             identity,
             TradingSetup {
                 advertise_url: None,

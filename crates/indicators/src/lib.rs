@@ -13,6 +13,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod core;
+mod describe;
 mod error;
 mod frame;
 mod id;
@@ -20,6 +21,7 @@ pub mod ind;
 pub mod registry;
 
 pub use crate::core::Bar;
+pub use describe::{Description, Number, ParamDescription, describe};
 pub use error::IndicatorError;
 pub use frame::{Frame, Output, compute};
 pub use id::{CUMULATIVE_WINDOW, IndicatorId, MAX_RECURSIVE_WARMUP};

@@ -11,9 +11,11 @@
 //! Handlers adapt: the trading service owns the operations, the broker the rules; the caller's
 //! Kite "account" is their primary paper account.
 
+pub mod margins;
 pub mod market;
 pub mod orders;
 pub mod portfolio;
+pub mod user;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -403,5 +405,7 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<Arc<AppState>> {
     utoipa_axum::router::OpenApiRouter::new()
         .merge(orders::router())
         .merge(portfolio::router())
+        .merge(user::router())
+        .merge(margins::router())
         .merge(market::router())
 }

@@ -5,6 +5,9 @@
 //! Instrument tokens are the feed's; an instrument the feed sent without one gets a stable
 //! token derived from its tradingsymbol (FNV-1a, high bit set so it never meets a feed token).
 
+mod historical;
+mod instruments;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -26,7 +29,6 @@ use utoipa_axum::routes;
 super::kite_envelope!(KiteQuotesEnvelope, BTreeMap<String, FullQuote>);
 super::kite_envelope!(KiteOhlcEnvelope, BTreeMap<String, OhlcQuote>);
 super::kite_envelope!(KiteLtpEnvelope, BTreeMap<String, LtpQuote>);
-super::kite_envelope!(KiteCandlesEnvelope, Candles);
 
 /// The instrument token Kite clients see for a snapshot quote.
 pub fn token_of(q: &Quote) -> u64 {
@@ -304,200 +306,13 @@ pub async fn quote_ltp(
     })?))
 }
 
-const EXCHANGES: &[&str] = &["NSE", "NFO", "BSE", "BFO"];
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-fn instruments_csv(state: &AppState, exchange: Option<&str>) -> Result<Response, KiteError> {
-    let snap = crate::routes::snapshot(state)?;
-    let mut rows: Vec<&Quote> = snap
-        .quotes()
-        .filter(|q| exchange.is_none_or(|x| exchange_segment(q).0 == x))
-        .collect();
-    rows.sort_by(|a, b| a.tradingsymbol.cmp(&b.tradingsymbol));
-    let mut out = String::from(
-        "instrument_token,exchange_token,tradingsymbol,name,last_price,expiry,strike,tick_size,lot_size,instrument_type,segment,exchange\n",
-    );
-    for q in rows {
-        let (ex, seg) = exchange_segment(q);
-        let token = token_of(q);
-        let name = if q.kind == TickKind::Index {
-            q.tradingsymbol.as_str()
-        } else {
-            q.underlying.as_str()
-        };
-        out.push_str(&format!(
-            "{token},{},{},{},{},{},{},{},{},{},{seg},{ex}\n",
-            token / 256,
-            csv_field(&q.tradingsymbol),
-            csv_field(name),
-            q.ltp,
-            q.expiry.map(|d| d.to_string()).unwrap_or_default(),
-            q.strike.unwrap_or(0.0),
-            q.tick_size.unwrap_or(0.05),
-            q.lot_size.unwrap_or(1),
-            instrument_type(q),
-        ));
-    }
-    Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
-}
-
-/// `GET /kite/instruments`: every quoted instrument as Kite's CSV.
-#[utoipa::path(get, path = "/kite/instruments", tag = "kite", security(("bearer" = [])), responses((status = 200, content_type = "text/csv", body = String)))]
-pub async fn instruments(
-    auth: KiteAuth,
-    State(state): State<Arc<AppState>>,
-) -> Result<Response, KiteError> {
-    auth.read()?;
-    instruments_csv(&state, None)
-}
-
-/// `GET /kite/instruments/{exchange}`: one exchange's instruments (NSE, NFO, BSE, BFO).
-#[utoipa::path(get, path = "/kite/instruments/{exchange}", tag = "kite", params(("exchange" = String, Path)), security(("bearer" = [])), responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = super::KiteErrorBody)))]
-pub async fn instruments_of(
-    auth: KiteAuth,
-    State(state): State<Arc<AppState>>,
-    Path(exchange): Path<String>,
-) -> Result<Response, KiteError> {
-    auth.read()?;
-    let ex = exchange.trim().to_ascii_uppercase();
-    if !EXCHANGES.contains(&ex.as_str()) {
-        return Err(KiteError::input(format!(
-            "Invalid exchange {:?} (one of {})",
-            exchange.chars().take(16).collect::<String>(),
-            EXCHANGES.join(", ")
-        )));
-    }
-    instruments_csv(&state, Some(&ex))
-}
-
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct HistoricalQuery {
-    /// `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD` (IST).
-    pub from: Option<String>,
-    pub to: Option<String>,
-    /// `1` to include open interest.
-    pub oi: Option<String>,
-    pub continuous: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Candles {
-    /// `[time, open, high, low, close, volume(, oi)]`, time as `YYYY-MM-DDTHH:MM:SS+0530`.
-    pub candles: Vec<Vec<serde_json::Value>>,
-}
-
-fn ist_param(name: &str, raw: Option<&str>, end_of_day: bool) -> Result<i64, KiteError> {
-    let raw = raw
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| KiteError::input(format!("Missing `{name}`")))?;
-    let dt = NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
-        .or_else(|_| {
-            NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(|d| {
-                if end_of_day {
-                    d.and_hms_opt(23, 59, 59).unwrap_or_default()
-                } else {
-                    d.and_hms_opt(0, 0, 0).unwrap_or_default()
-                }
-            })
-        })
-        .map_err(|_| {
-            KiteError::input(format!(
-                "Invalid `{name}`: {:?} (YYYY-MM-DD HH:MM:SS)",
-                raw.chars().take(32).collect::<String>()
-            ))
-        })?;
-    Ok(dt.and_utc().timestamp() - stocksblitz_market::IST_OFFSET_SECS)
-}
-
-/// Most candles one request returns.
-const MAX_CANDLES: usize = 20_000;
-
-/// `GET /kite/instruments/historical/{instrument_token}/{interval}`: candles from our store
-/// (interval: minute, 3minute, 5minute, 10minute, 15minute, 30minute, 60minute, day).
-#[utoipa::path(get, path = "/kite/instruments/historical/{instrument_token}/{interval}", tag = "kite", params(("instrument_token" = u64, Path), ("interval" = String, Path), HistoricalQuery), security(("bearer" = [])), responses((status = 200, body = KiteCandlesEnvelope), (status = 400, body = super::KiteErrorBody)))]
-pub async fn historical(
-    auth: KiteAuth,
-    State(state): State<Arc<AppState>>,
-    Path((token, interval)): Path<(String, String)>,
-    Query(q): Query<HistoricalQuery>,
-) -> KiteResult<Candles> {
-    auth.read()?;
-    let token: u64 = token.trim().parse().map_err(|_| {
-        KiteError::input(format!(
-            "Invalid instrument token {:?}",
-            token.chars().take(24).collect::<String>()
-        ))
-    })?;
-    let tf = Timeframe::parse(&interval)
-        .map_err(|e| KiteError::input(format!("Invalid interval: {e}")))?;
-    let from = ist_param("from", q.from.as_deref(), false)?;
-    let to = ist_param("to", q.to.as_deref(), true)?;
-    if from > to {
-        return Err(KiteError::input("`from` is after `to`"));
-    }
-    let with_oi = matches!(q.oi.as_deref(), Some("1" | "true"));
-    let sym = {
-        let snap = crate::routes::snapshot(&state)?;
-        snap.quotes()
-            .find(|x| token_of(x) == token)
-            .map(|x| x.tradingsymbol.to_string())
-    }
-    .ok_or_else(|| KiteError::input(format!("Unknown instrument token {token}")))?;
-    let now = now_ms() / 1000;
-    let to = to.min(now);
-    let span = usize::try_from((to - from).max(0) / 60 / tf.minutes().max(1) as i64 + 2)
-        .unwrap_or(MAX_CANDLES);
-    let window = stocksblitz_engine::BarWindow {
-        from: Some(from),
-        to: Some(to),
-        limit: span.min(MAX_CANDLES),
-    };
-    let (bars, _) = state
-        .engine
-        .bars(&sym, tf, window)
-        .await
-        .map_err(crate::error::ApiError::from)?;
-    let candles = bars
-        .into_iter()
-        .map(|b| {
-            let t =
-                chrono::DateTime::from_timestamp(b.start + stocksblitz_market::IST_OFFSET_SECS, 0)
-                    .map(|d| d.format("%Y-%m-%dT%H:%M:%S+0530").to_string())
-                    .unwrap_or_default();
-            let mut row = vec![
-                serde_json::json!(t),
-                serde_json::json!(b.open),
-                serde_json::json!(b.high),
-                serde_json::json!(b.low),
-                serde_json::json!(b.close),
-                serde_json::json!(b.volume),
-            ];
-            if with_oi {
-                row.push(serde_json::json!(b.oi.unwrap_or(0)));
-            }
-            row
-        })
-        .collect();
-    Ok(ok(Candles { candles }))
-}
-
 /// This area's routes (merged by [`crate::routes::router`]).
 pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(quote))
         .routes(routes!(quote_ohlc))
         .routes(routes!(quote_ltp))
-        .routes(routes!(instruments))
-        .routes(routes!(instruments_of))
-        .routes(routes!(historical))
+        .routes(routes!(instruments::instruments))
+        .routes(routes!(instruments::instruments_of))
+        .routes(routes!(historical::historical))
 }

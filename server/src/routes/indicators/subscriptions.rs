@@ -1,0 +1,153 @@
+//! `/indicators/subscribe` and `/unsubscribe`: stored per client, idempotent, exact counts.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SubscribeRequest {
+    pub symbol: Option<String>,
+    pub timeframe: Option<String>,
+    #[serde(default)]
+    pub indicators: Vec<IndicatorSpec>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SubscriptionOut {
+    pub indicator_id: String,
+    pub symbol: String,
+    pub timeframe: &'static str,
+    pub subscriber_count: i64,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SubscribeResponse {
+    pub status: &'static str,
+    pub client_id: String,
+    pub subscriptions: Vec<SubscriptionOut>,
+}
+
+/// `POST /indicators/subscribe`: all-or-nothing validation, idempotent per client, exact counts.
+#[utoipa::path(post, path = "/indicators/subscribe", tag = "indicators", request_body = SubscribeRequest, security(("bearer" = [])), responses((status = 200, body = SubscribeResponse)))]
+pub async fn subscribe(
+    auth: Auth,
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<SubscribeRequest>,
+) -> Result<Json<SubscribeResponse>, ApiError> {
+    auth.require_read()?;
+    let sym = instrument(&state, "symbol", req.symbol.as_deref())?;
+    let tf = timeframe(req.timeframe.as_deref())?;
+    list_size(
+        "indicators",
+        req.indicators.len(),
+        MAX_INDICATORS,
+        "indicators",
+    )?;
+    let ids = req
+        .indicators
+        .iter()
+        .enumerate()
+        .map(|(i, s)| s.parse(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let client = auth.client_id();
+    let now = chrono::Utc::now().timestamp_millis();
+    let at = state
+        .engine
+        .current_values(&sym.tradingsymbol, tf, &ids_of(&ids))
+        .await?;
+    let mut subs = Vec::with_capacity(ids.len());
+    for (r, v) in ids.iter().zip(&at.values) {
+        let canonical = r.id.canonical();
+        let key = SubscriptionKey {
+            instrument: &sym.tradingsymbol,
+            timeframe: tf.as_str(),
+            indicator_id: &canonical,
+        };
+        state.store.subscribe(&client, &key, now).await?;
+        let count = state.store.subscriber_count(&key).await?;
+        let value = v.as_ref().map_or(Value::Null, |v| render(&r.id, v));
+        subs.push(SubscriptionOut {
+            indicator_id: r.sent.clone(),
+            symbol: sym.tradingsymbol.to_string(),
+            timeframe: tf.as_str(),
+            subscriber_count: count,
+            status: "subscribed",
+            value: Some(value),
+        });
+    }
+    Ok(Json(SubscribeResponse {
+        status: "success",
+        client_id: client,
+        subscriptions: subs,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct UnsubscribeRequest {
+    pub symbol: Option<String>,
+    pub timeframe: Option<String>,
+    #[serde(default)]
+    pub indicator_ids: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UnsubscribeResponse {
+    pub status: &'static str,
+    pub client_id: String,
+    pub unsubscribed: Vec<SubscriptionOut>,
+}
+
+/// `POST /indicators/unsubscribe`: only the caller's own subscriptions change.
+#[utoipa::path(post, path = "/indicators/unsubscribe", tag = "indicators", request_body = UnsubscribeRequest, security(("bearer" = [])), responses((status = 200, body = UnsubscribeResponse)))]
+pub async fn unsubscribe(
+    auth: Auth,
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<UnsubscribeRequest>,
+) -> Result<Json<UnsubscribeResponse>, ApiError> {
+    auth.require_read()?;
+    let sym = instrument(&state, "symbol", req.symbol.as_deref())?;
+    let tf = timeframe(req.timeframe.as_deref())?;
+    list_size(
+        "indicator_ids",
+        req.indicator_ids.len(),
+        MAX_INDICATORS,
+        "indicators",
+    )?;
+    let ids = req
+        .indicator_ids
+        .iter()
+        .enumerate()
+        .map(|(i, s)| parse_id(&format!("indicator_ids[{i}]"), s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let client = auth.client_id();
+    let mut out = Vec::with_capacity(ids.len());
+    for (sent, id) in req.indicator_ids.iter().zip(&ids) {
+        let canonical = id.canonical();
+        let key = SubscriptionKey {
+            instrument: &sym.tradingsymbol,
+            timeframe: tf.as_str(),
+            indicator_id: &canonical,
+        };
+        let removed = state.store.unsubscribe(&client, &key).await?;
+        let count = state.store.subscriber_count(&key).await?;
+        out.push(SubscriptionOut {
+            indicator_id: sent.trim().to_string(),
+            symbol: sym.tradingsymbol.to_string(),
+            timeframe: tf.as_str(),
+            subscriber_count: count,
+            status: if removed {
+                "unsubscribed"
+            } else {
+                "not_subscribed"
+            },
+            value: None,
+        });
+    }
+    Ok(Json(UnsubscribeResponse {
+        status: "success",
+        client_id: client,
+        unsubscribed: out,
+    }))
+}

@@ -26,7 +26,11 @@ const EXIT_WAIT: Duration = Duration::from_secs(2);
 
 /// An asyncio future of the running loop that `fut`'s output completes, converted with
 /// `convert` under the GIL. Must be called with an event loop running on this thread.
-pub fn awaitable<'py, T, F, C>(py: Python<'py>, fut: F, convert: C) -> PyResult<Bound<'py, PyAny>>
+pub(crate) fn awaitable<'py, T, F, C>(
+    py: Python<'py>,
+    fut: F,
+    convert: C,
+) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = T> + Send + 'static,
     T: Send + 'static,
@@ -118,7 +122,7 @@ fn exit_hook(py: Python<'_>) {
 }
 
 /// Register [`exit_hook`] with `atexit` (at module import).
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     let hook = wrap_pyfunction!(exit_hook, m)?;
     py.import("atexit")?.call_method1("register", (hook,))?;

@@ -13,7 +13,7 @@ use serde_json::Value;
 use stocksblitz_client::{Client, ClientError, Config, Kind};
 
 /// JSON → Python objects (dicts, lists, str, int, float, bool, None).
-pub fn to_py(py: Python<'_>, v: &Value) -> PyResult<Py<PyAny>> {
+pub(crate) fn to_py(py: Python<'_>, v: &Value) -> PyResult<Py<PyAny>> {
     Ok(match v {
         Value::Null => py.None(),
         Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
@@ -653,7 +653,7 @@ impl PyStream {
 
 /// The canonical timeframe (`5m`) of any accepted spelling; ValueError listing them otherwise.
 #[pyfunction]
-pub fn timeframe_canonical(tf: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+pub(crate) fn timeframe_canonical(tf: &Bound<'_, PyAny>) -> PyResult<&'static str> {
     let s: String = if let Ok(i) = tf.extract::<i64>() {
         i.to_string()
     } else {
@@ -667,7 +667,7 @@ pub fn timeframe_canonical(tf: &Bound<'_, PyAny>) -> PyResult<&'static str> {
 
 /// Every canonical timeframe, shortest first.
 #[pyfunction]
-pub fn timeframes<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+pub(crate) fn timeframes<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
     PyTuple::new(
         py,
         stocksblitz_market::Timeframe::ALL

@@ -36,7 +36,7 @@ fn model_of(model: &str, underlying: f64, rate: f64) -> PyResult<Model> {
     signature = (price, underlying, strike, years, right, model = "black76", rate = DEFAULT_RATE),
     text_signature = "(price, underlying, strike, years, right, model='black76', rate=0.065)"
 )]
-pub fn option_greeks<'py>(
+pub(crate) fn option_greeks<'py>(
     py: Python<'py>,
     price: f64,
     underlying: f64,
@@ -66,7 +66,7 @@ pub fn option_greeks<'py>(
     signature = (underlying, strike, years, vol, right, model = "black76", rate = DEFAULT_RATE),
     text_signature = "(underlying, strike, years, vol, right, model='black76', rate=0.065)"
 )]
-pub fn option_price(
+pub(crate) fn option_price(
     underlying: f64,
     strike: f64,
     years: f64,
@@ -142,7 +142,7 @@ impl PySmile {
 /// Fit an SVI smile to `(strike, implied vol)` points of one expiry; ValueError when there are
 /// too few points or the forward / years are not positive.
 #[pyfunction]
-pub fn fit_smile(
+pub(crate) fn fit_smile(
     py: Python<'_>,
     strikes: Vec<f64>,
     ivs: Vec<f64>,
@@ -410,7 +410,7 @@ fn batch<'a>(
     text_signature = "(underlying, strike, years, vol, right, model='black76', rate=0.065)"
 )]
 #[allow(clippy::too_many_arguments)]
-pub fn option_price_vec<'py>(
+pub(crate) fn option_price_vec<'py>(
     py: Python<'py>,
     underlying: &Bound<'py, PyAny>,
     strike: &Bound<'py, PyAny>,
@@ -439,7 +439,7 @@ pub fn option_price_vec<'py>(
     text_signature = "(price, underlying, strike, years, right, model='black76', rate=0.065)"
 )]
 #[allow(clippy::too_many_arguments)]
-pub fn option_iv_vec<'py>(
+pub(crate) fn option_iv_vec<'py>(
     py: Python<'py>,
     price: &Bound<'py, PyAny>,
     underlying: &Bound<'py, PyAny>,
@@ -465,7 +465,7 @@ pub fn option_iv_vec<'py>(
     text_signature = "(price, underlying, strike, years, right, model='black76', rate=0.065)"
 )]
 #[allow(clippy::too_many_arguments)]
-pub fn option_greeks_vec<'py>(
+pub(crate) fn option_greeks_vec<'py>(
     py: Python<'py>,
     price: &Bound<'py, PyAny>,
     underlying: &Bound<'py, PyAny>,

@@ -40,7 +40,7 @@ fn make_id(id: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<IndicatorId
 /// inputs, outputs, uses_time, memory): the indicators crate's description, the one the server's
 /// `/indicators/list` serves.
 #[pyfunction]
-pub fn ta_registry<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn ta_registry<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
     let all: Vec<_> = REGISTRY
         .iter()
         .map(stocksblitz_indicators::describe)
@@ -53,7 +53,7 @@ pub fn ta_registry<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
 /// The canonical form of an id (`rsi_14` → `RSI_14_100`).
 #[pyfunction]
 #[pyo3(signature = (id, params = None))]
-pub fn ta_canonical(id: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
+pub(crate) fn ta_canonical(id: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
     make_id(id, params).map(|i| i.canonical())
 }
 
@@ -114,7 +114,7 @@ fn run(
 #[pyfunction]
 #[pyo3(signature = (id, params = None, open = None, high = None, low = None, close = None, volume = None, time = None))]
 #[allow(clippy::too_many_arguments)]
-pub fn ta_compute<'py>(
+pub(crate) fn ta_compute<'py>(
     py: Python<'py>,
     id: &str,
     params: Option<&Bound<'py, PyDict>>,
@@ -155,7 +155,7 @@ pub fn ta_compute<'py>(
 #[pyfunction]
 #[pyo3(signature = (name, params, open, high, low, close, volume, time))]
 #[allow(clippy::too_many_arguments)]
-pub fn ta_call<'py>(
+pub(crate) fn ta_call<'py>(
     py: Python<'py>,
     name: &str,
     params: Vec<f64>,

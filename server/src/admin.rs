@@ -83,7 +83,7 @@ pub enum SigningCmd {
 /// Run one subcommand against the store.
 /// Run a subcommand on the store; with `shared` (REDIS_URL) revocations reach running servers at
 /// once.
-pub async fn run(
+pub(crate) async fn run(
     store: &Store,
     cfg: &crate::Config,
     cmd: Command,

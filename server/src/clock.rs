@@ -21,7 +21,7 @@ use crate::ingest::now_ms;
 /// Milliseconds of one session.
 const SESSION_MS: i64 = (SESSION_CLOSE_SECS - SESSION_OPEN_SECS) * 1000;
 /// The furthest the demo clock may be moved in one call (a year of sessions).
-pub const MAX_ADVANCE_MS: i64 = 366 * SESSION_MS;
+pub(crate) const MAX_ADVANCE_MS: i64 = 366 * SESSION_MS;
 
 #[derive(Debug)]
 struct Demo {

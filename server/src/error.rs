@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub detail: String,
@@ -20,11 +20,11 @@ pub struct ApiError {
 
 /// A response extension: replay the request at this replica (the forwarding middleware).
 #[derive(Debug, Clone)]
-pub struct ForwardTo(pub String);
+pub(crate) struct ForwardTo(pub String);
 
 /// The error body of every route (documentation; rendered from [`ApiError`]).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     /// A human sentence naming the problem (and the parameter).
     pub detail: String,
     /// A machine code (`invalid_parameter`, `missing`, `rate_limited`, …).
@@ -38,7 +38,7 @@ struct Body<'a> {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -48,7 +48,7 @@ impl ApiError {
     }
 
     /// 400 naming the offending parameter.
-    pub fn bad_param(param: &str, detail: impl std::fmt::Display) -> Self {
+    pub(crate) fn bad_param(param: &str, detail: impl std::fmt::Display) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "invalid_parameter",
@@ -56,12 +56,12 @@ impl ApiError {
         )
     }
 
-    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
+    pub(crate) fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, detail)
     }
 
     /// 503: the store did not answer (the cause is logged, not sent).
-    pub fn store_unavailable(cause: impl std::fmt::Display) -> Self {
+    pub(crate) fn store_unavailable(cause: impl std::fmt::Display) -> Self {
         tracing::warn!(error = %cause, "store read failed");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -72,7 +72,7 @@ impl ApiError {
 
     /// A store error on a write a user asked for: a name taken is a 409 (`exists`), a per-user
     /// limit reached a 400 (`limit`, naming it), anything else the store's 503.
-    pub fn from_store(e: stocksblitz_store::StoreError) -> Self {
+    pub(crate) fn from_store(e: stocksblitz_store::StoreError) -> Self {
         match e {
             stocksblitz_store::StoreError::Exists(what) => Self::new(
                 StatusCode::CONFLICT,
@@ -87,7 +87,7 @@ impl ApiError {
     }
 
     /// 503: the in-memory snapshot cannot be read (its lock was poisoned by a panic).
-    pub fn snapshot_unavailable() -> Self {
+    pub(crate) fn snapshot_unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "snapshot_unavailable",
@@ -140,7 +140,7 @@ impl IntoResponse for ApiError {
 
 /// `Query<T>` whose rejection is an [`ApiError`] (JSON, 400) instead of axum's plain text.
 #[derive(Debug, Clone)]
-pub struct ApiQuery<T>(pub T);
+pub(crate) struct ApiQuery<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for ApiQuery<T>
 where
@@ -162,7 +162,7 @@ fn query_rejection(e: QueryRejection) -> ApiError {
 }
 
 /// JSON 404 for unknown paths (in Kite's shape under `/kite`).
-pub async fn not_found_fallback(uri: axum::http::Uri) -> Response {
+pub(crate) async fn not_found_fallback(uri: axum::http::Uri) -> Response {
     let path: String = uri.path().chars().take(200).collect();
     let e = ApiError::not_found("not_found", format!("no route for {path}"));
     if crate::routes::kite::is_kite_path(&path) {
@@ -175,10 +175,10 @@ pub async fn not_found_fallback(uri: axum::http::Uri) -> Response {
 /// A JSON body whose rejection is an [`ApiError`]: 422 `invalid_body` naming what is wrong
 /// (malformed JSON, a field of the wrong type), never axum's plain text.
 #[derive(Debug, Clone)]
-pub struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub T);
 
 /// Parse a JSON body (422 `invalid_body` when it does not fit `T`).
-pub fn json_body<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn json_body<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(raw).map_err(|e| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

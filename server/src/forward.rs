@@ -17,7 +17,7 @@ use crate::error::{ApiError, ForwardTo};
 use crate::state::AppState;
 
 /// Marks a forwarded request (its value: the forwarding replica).
-pub const FORWARDED: &str = "x-stocksblitz-forwarded";
+pub(crate) const FORWARDED: &str = "x-stocksblitz-forwarded";
 
 fn client() -> Option<&'static reqwest::Client> {
     static CLIENT: OnceLock<Option<reqwest::Client>> = OnceLock::new();
@@ -41,7 +41,11 @@ fn forwardable(path: &str) -> bool {
 }
 
 /// The middleware (on the main router).
-pub async fn forward(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+pub(crate) async fn forward(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
     if !forwardable(req.uri().path()) {
         return next.run(req).await;
     }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
-pub struct Health {
+pub(crate) struct Health {
     pub status: &'static str,
     pub version: &'static str,
     /// Seconds since the server started.
@@ -24,7 +24,7 @@ pub struct Health {
 }
 
 #[derive(Debug, Serialize)]
-pub struct DatabaseHealth {
+pub(crate) struct DatabaseHealth {
     pub status: &'static str,
     pub backend: &'static str,
     pub latency_ms: Option<f64>,
@@ -33,13 +33,13 @@ pub struct DatabaseHealth {
 }
 
 #[derive(Debug, Serialize)]
-pub struct BusHealth {
+pub(crate) struct BusHealth {
     pub status: &'static str,
     pub kind: &'static str,
 }
 
 #[derive(Debug, Serialize)]
-pub struct IngestHealth {
+pub(crate) struct IngestHealth {
     pub source: &'static str,
     pub connected: bool,
     pub last_tick_age_ms: Option<u64>,
@@ -60,7 +60,7 @@ pub struct IngestHealth {
 }
 
 #[derive(Debug, Serialize)]
-pub struct QueueHealth {
+pub(crate) struct QueueHealth {
     pub messages: u64,
     pub bytes: u64,
     pub high_water: u64,
@@ -69,7 +69,7 @@ pub struct QueueHealth {
 }
 
 #[derive(Debug, Serialize)]
-pub struct BackfillHealth {
+pub(crate) struct BackfillHealth {
     /// `idle` (nothing to write, or not the simulator), `planning`, `writing`, `done`.
     pub state: &'static str,
     pub minutes_total: u64,
@@ -79,7 +79,7 @@ pub struct BackfillHealth {
 }
 
 #[derive(Debug, Serialize)]
-pub struct TaskState {
+pub(crate) struct TaskState {
     pub name: &'static str,
     pub running: bool,
     pub restarts: u64,
@@ -87,14 +87,14 @@ pub struct TaskState {
 }
 
 #[derive(Debug, Serialize)]
-pub struct IdentityHealth {
+pub(crate) struct IdentityHealth {
     pub jwks: &'static str,
 }
 
 const DB_PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, description = "healthy or degraded", body = Object), (status = 503, description = "unhealthy", body = Object)))]
-pub async fn health(State(state): State<Arc<AppState>>) -> Response {
+pub(crate) async fn health(State(state): State<Arc<AppState>>) -> Response {
     let (database, db_ok) = match tokio::time::timeout(DB_PING_TIMEOUT, state.store.ping()).await {
         Ok(Ok(latency)) => (
             DatabaseHealth {

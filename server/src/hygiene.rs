@@ -12,11 +12,11 @@ use axum::response::{IntoResponse, Response};
 use crate::error::ApiError;
 
 /// Longest request target (path and query) accepted.
-pub const MAX_URI_BYTES: usize = 8 * 1024;
+pub(crate) const MAX_URI_BYTES: usize = 8 * 1024;
 /// Largest block of request headers accepted.
-pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+pub(crate) const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// Longest client request id echoed.
-pub const MAX_REQUEST_ID: usize = 128;
+pub(crate) const MAX_REQUEST_ID: usize = 128;
 
 fn request_id_ok(v: &HeaderValue) -> bool {
     let b = v.as_bytes();
@@ -24,7 +24,7 @@ fn request_id_ok(v: &HeaderValue) -> bool {
 }
 
 /// The checks, outermost (before the request id is set, so a refused request still gets one).
-pub async fn check(mut req: Request, next: Next) -> Response {
+pub(crate) async fn check(mut req: Request, next: Next) -> Response {
     let id = axum::http::HeaderName::from_static("x-request-id");
     if req.headers().get(&id).is_some_and(|v| !request_id_ok(v)) {
         // Not echoed: a fresh id is generated instead.

@@ -1,27 +1,27 @@
 //! The bundled stocksblitz backend. `run` is the whole program (the `stocksblitz-server` binary
 //! and the Python console script both call it); [`app`] builds the router for tests.
 
-pub mod admin;
-pub mod alerts;
-pub mod clock;
+pub(crate) mod admin;
+pub(crate) mod alerts;
+pub(crate) mod clock;
 pub mod config;
-pub mod error;
-pub mod forward;
-pub mod health;
-pub mod hygiene;
-pub mod identity;
+pub(crate) mod error;
+pub(crate) mod forward;
+pub(crate) mod health;
+pub(crate) mod hygiene;
+pub(crate) mod identity;
 pub mod ingest;
-pub mod metrics;
-pub mod openapi;
-pub mod order_feed;
-pub mod routes;
-pub mod serve;
+pub(crate) mod metrics;
+pub(crate) mod openapi;
+pub(crate) mod order_feed;
+pub(crate) mod routes;
+pub(crate) mod serve;
 mod startup;
 pub mod state;
-pub mod trading;
-pub mod ui;
-pub mod user_feed;
-pub mod wire;
+pub(crate) mod trading;
+pub(crate) mod ui;
+pub(crate) mod user_feed;
+pub(crate) mod wire;
 
 use std::sync::Arc;
 
@@ -36,6 +36,9 @@ use utoipa_axum::routes;
 pub use config::Config;
 pub use startup::{run, run_cli};
 use state::AppState;
+/// What tests of the router need of the pipeline.
+pub use stocksblitz_engine::{now_ms, pipeline::UNSTORED_HOLD_MS};
+pub use ui::CSP;
 
 /// Largest request body accepted anywhere (bytes).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

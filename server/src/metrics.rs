@@ -44,7 +44,7 @@ pub struct Metrics {
 }
 
 /// At most one log line about authentication failures per this long.
-pub const AUTH_LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+pub(crate) const AUTH_LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Debug, Default)]
 struct AuthLog {
@@ -53,10 +53,10 @@ struct AuthLog {
 }
 
 /// Counts an open WebSocket for as long as it lives.
-pub struct OpenSocket<'a>(&'a Metrics);
+pub(crate) struct OpenSocket<'a>(&'a Metrics);
 
 impl<'a> OpenSocket<'a> {
-    pub fn new(m: &'a Metrics) -> Self {
+    pub(crate) fn new(m: &'a Metrics) -> Self {
         m.websockets_open
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         OpenSocket(m)
@@ -196,7 +196,11 @@ impl Metrics {
 }
 
 /// Middleware recording every request under its matched route (unmatched paths are one label).
-pub async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+pub(crate) async fn track(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -344,7 +348,7 @@ fn render_ingest(state: &AppState, out: &mut String) {
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]
-pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     use std::sync::atomic::Ordering::Relaxed;
     let mut body = state.metrics.render(state.started.elapsed().as_secs_f64());
     render_ingest(&state, &mut body);

@@ -31,10 +31,10 @@ use crate::routes::kite::KiteErrorBody;
             Kite's envelopes and error types, `Authorization: token <any>:<API key or JWT>`")
     )
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 /// The base document the router adds its paths to.
-pub fn base() -> OpenApi {
+pub(crate) fn base() -> OpenApi {
     ApiDoc::openapi()
 }
 
@@ -51,7 +51,7 @@ fn error_response(description: &str, schema: &str) -> utoipa::openapi::Response 
 }
 
 /// Add this document's own route, the shared error responses and the bearer scheme.
-pub fn finish(mut doc: OpenApi) -> OpenApi {
+pub(crate) fn finish(mut doc: OpenApi) -> OpenApi {
     let own = OperationBuilder::new()
         .tag("service")
         .summary(Some("this OpenAPI document"))

@@ -89,7 +89,7 @@ impl OrderFeed {
 }
 
 /// The Redis channel order updates travel on.
-pub fn channel(prefix: &str) -> String {
+pub(crate) fn channel(prefix: &str) -> String {
     format!("{prefix}:orders")
 }
 
@@ -135,7 +135,10 @@ fn account_of(e: &Event) -> Option<i64> {
 }
 
 /// The feed task: stored events → messages → this replica's sockets and Redis.
-pub async fn run(state: Arc<AppState>, redis: Option<(String, String)>) -> anyhow::Result<()> {
+pub(crate) async fn run(
+    state: Arc<AppState>,
+    redis: Option<(String, String)>,
+) -> anyhow::Result<()> {
     let Some(mut rx) = state.order_feed.rx.lock().ok().and_then(|mut r| r.take()) else {
         anyhow::bail!("the order feed task runs once");
     };
@@ -207,7 +210,7 @@ pub async fn run(state: Arc<AppState>, redis: Option<(String, String)>) -> anyho
 }
 
 /// Rebroadcast other replicas' order updates to this replica's sockets (supervised).
-pub async fn run_subscriber(
+pub(crate) async fn run_subscriber(
     state: Arc<AppState>,
     url: String,
     prefix: String,

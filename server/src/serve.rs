@@ -21,7 +21,7 @@ use tower::ServiceExt as _;
 
 /// Limits of one listener.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Most connections open at once.
     pub max_connections: usize,
     /// A request's headers must arrive within this; an idle keep-alive connection is closed
@@ -30,7 +30,7 @@ pub struct Limits {
 }
 
 /// Kernel send buffer of an accepted socket (Linux doubles it for bookkeeping).
-pub const SEND_BUFFER_BYTES: usize = 128 * 1024;
+pub(crate) const SEND_BUFFER_BYTES: usize = 128 * 1024;
 
 /// Counters of the accept loops (for `/metrics`).
 #[derive(Debug, Default)]
@@ -43,7 +43,7 @@ pub struct ConnStats {
 
 /// Serve `app` on `listener` until `shutdown` completes, then stop accepting, let open
 /// requests finish (graceful shutdown of every connection) and return.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,

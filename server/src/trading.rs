@@ -29,7 +29,7 @@ use crate::wire::trading::{reject_error, trading_error};
 /// The broker's view of a snapshot quote: its own prices, the book (with the units at the
 /// touch) when the feed has one, the IV it was valued at. Under the demo clock a quote is stamped with the
 /// clock's time when it is handed over (`at`), as the exchange would stamp it now.
-pub fn broker_quote(q: &SnapQuote, at: Option<i64>) -> Option<Quote> {
+pub(crate) fn broker_quote(q: &SnapQuote, at: Option<i64>) -> Option<Quote> {
     Some(Quote {
         at: at.unwrap_or(q.exchange_ts_ms),
         ltp: paise_rounded(q.ltp)?,
@@ -62,7 +62,7 @@ fn demo_stamp(clock: &TradingClock) -> Option<i64> {
 ///
 /// The replica's holder name ends in `@<advertise_url>` when it has one: a replica that does not
 /// match an account forwards its requests to the holder ([`forward_target`]).
-pub fn service(
+pub(crate) fn service(
     store: Store,
     pipeline: Arc<Pipeline>,
     clock: Arc<TradingClock>,
@@ -85,7 +85,7 @@ pub fn service(
 }
 
 /// The base URL of the replica named `holder` (None: it advertised none).
-pub fn forward_target(holder: &str) -> Option<&str> {
+pub(crate) fn forward_target(holder: &str) -> Option<&str> {
     holder
         .split_once('@')
         .map(|(_, url)| url)
@@ -95,7 +95,7 @@ pub fn forward_target(holder: &str) -> Option<&str> {
 /// Whether lease holder `other` is a dead predecessor of replica `me`: the same host and
 /// advertised URL, a process that no longer exists (Linux `/proc`; elsewhere never — its lease
 /// then simply expires).
-pub fn is_dead_predecessor(me: &str, other: &str) -> bool {
+pub(crate) fn is_dead_predecessor(me: &str, other: &str) -> bool {
     fn parts(h: &str) -> Option<(&str, u32, &str)> {
         let (id, url) = h.split_once('@').unwrap_or((h, ""));
         let mut it = id.rsplitn(3, '-');
@@ -126,7 +126,7 @@ fn hostname() -> String {
 /// clock (which renews the 5 s leases) and a claim of free shards (a dead replica's, taken
 /// over within about 6 s). It reads the snapshot and never blocks ingestion (a slow store
 /// delays only this loop; changes arriving meanwhile are merged into the next round).
-pub async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
+pub(crate) async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
     let mut every = tokio::time::interval(Duration::from_secs(1));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut round: u64 = 0;

@@ -64,7 +64,7 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
     form-action 'none'; frame-ancestors 'none'";
 
 /// The routes of the page (not part of the OpenAPI document: they are not the API).
-pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+pub(crate) fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(index))
         .route("/index.html", get(index))

@@ -43,7 +43,7 @@ pub struct UserFeed {
 }
 
 /// The Redis channel the messages travel on.
-pub fn channel(prefix: &str) -> String {
+pub(crate) fn channel(prefix: &str) -> String {
     format!("{prefix}:user-events")
 }
 
@@ -133,7 +133,7 @@ impl UserFeed {
 }
 
 /// A message as clients see it (the SDK's `Message`).
-pub fn message_json(m: &stocksblitz_store::messages::MessageRow) -> serde_json::Value {
+pub(crate) fn message_json(m: &stocksblitz_store::messages::MessageRow) -> serde_json::Value {
     let parse = |t: &str| serde_json::from_str(t).unwrap_or(serde_json::Value::Null);
     serde_json::json!({
         "message_id": m.message_id.to_string(),
@@ -149,4 +149,4 @@ pub fn message_json(m: &stocksblitz_store::messages::MessageRow) -> serde_json::
 }
 
 /// The owner user-feed items for everyone are published under.
-pub const EVERYONE: &str = "*";
+pub(crate) const EVERYONE: &str = "*";

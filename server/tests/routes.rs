@@ -113,9 +113,9 @@ async fn bad_query_is_json_400() {
 #[tokio::test]
 async fn a_closed_bar_is_unstored_until_the_writer_settles_it() {
     use stocksblitz_market::{Bar, Timeframe};
-    use stocksblitz_server::ingest::pipeline::UNSTORED_HOLD_MS;
+    use stocksblitz_server::UNSTORED_HOLD_MS;
     let (_dir, st) = state().await;
-    let now = stocksblitz_server::ingest::now_ms();
+    let now = stocksblitz_server::now_ms();
     let start = (now / 1000 / 60 - 1) * 60;
     let bar = Bar {
         instrument: "NIFTY 50".into(),
@@ -166,7 +166,7 @@ async fn a_closed_bar_is_unstored_until_the_writer_settles_it() {
     };
     p.seed_forming(vec![(next, 0)], now);
     assert_eq!(p.flush_open_bars(), 1);
-    let later = stocksblitz_server::ingest::now_ms();
+    let later = stocksblitz_server::now_ms();
     assert_eq!(p.unstored_from("NIFTY 50", later + 300), Some(start + 60));
     assert_eq!(
         p.unstored_from("NIFTY 50", later + UNSTORED_HOLD_MS + 1000),
@@ -184,7 +184,7 @@ async fn the_page_is_served_at_the_root_with_its_policy_and_the_api_keeps_its_pa
     assert_eq!(page.status(), StatusCode::OK);
     let h = page.headers().clone();
     assert_eq!(h["content-type"], "text/html; charset=utf-8");
-    assert_eq!(h["content-security-policy"], stocksblitz_server::ui::CSP);
+    assert_eq!(h["content-security-policy"], stocksblitz_server::CSP);
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["cache-control"], "no-cache");
     let html = axum::body::to_bytes(page.into_body(), 1 << 20)

@@ -88,29 +88,29 @@ pub type SpecOverrides = HashMap<CompactString, Vec<(NaiveDate, ContractSpec)>>;
 
 /// The interned instruments of one engine.
 #[derive(Debug, Default, Clone)]
-pub struct Instruments {
+pub(crate) struct Instruments {
     by_symbol: HashMap<CompactString, InstrumentId>,
     list: Vec<Instrument>,
 }
 
 /// Most instruments one engine interns (bounds memory against a flood of junk symbols).
-pub const MAX_INSTRUMENTS: usize = 200_000;
+pub(crate) const MAX_INSTRUMENTS: usize = 200_000;
 
 impl Instruments {
-    pub fn get(&self, id: InstrumentId) -> &Instrument {
+    pub(crate) fn get(&self, id: InstrumentId) -> &Instrument {
         &self.list[id.0 as usize]
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.list.len()
     }
 
-    pub fn lookup(&self, tradingsymbol: &str) -> Option<InstrumentId> {
+    pub(crate) fn lookup(&self, tradingsymbol: &str) -> Option<InstrumentId> {
         self.by_symbol.get(tradingsymbol).copied()
     }
 
     /// Resolve and intern `tradingsymbol` (any spelling the symbols crate accepts).
-    pub fn intern(
+    pub(crate) fn intern(
         &mut self,
         tradingsymbol: &str,
         overrides: &SpecOverrides,

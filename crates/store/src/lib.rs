@@ -425,9 +425,19 @@ mod tests {
         let base = std::env::var("TEST_DATABASE_URL")
             .or_else(|_| std::env::var("DATABASE_URL"))
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let admin = PgPool::connect(&base)
+        let admin = match sqlx::postgres::PgPoolOptions::new()
+            // Refused at once when PostgreSQL is absent (the default waits 30 s).
+            .acquire_timeout(std::time::Duration::from_secs(3))
+            .connect(&base)
             .await
-            .expect("local PostgreSQL must be running");
+        {
+            Ok(a) => a,
+            Err(e) if std::env::var_os("STOCKSBLITZ_REQUIRE_POSTGRES").is_none() => {
+                eprintln!("PostgreSQL unreachable ({e}): skipped");
+                return;
+            }
+            Err(e) => panic!("PostgreSQL is required here (STOCKSBLITZ_REQUIRE_POSTGRES): {e}"),
+        };
         let schema = format!("t_store_{}", std::process::id());
         sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
             .execute(&admin)

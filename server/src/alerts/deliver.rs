@@ -18,12 +18,12 @@ use super::Firing;
 use crate::state::AppState;
 
 /// Tries per webhook delivery.
-pub const WEBHOOK_ATTEMPTS: u32 = 4;
+pub(crate) const WEBHOOK_ATTEMPTS: u32 = 4;
 /// Longest one webhook request may take.
-pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The event as clients see it (the SDK's `AlertEvent`).
-pub fn event_json(e: &AlertEventRow) -> Value {
+pub(crate) fn event_json(e: &AlertEventRow) -> Value {
     let data: Value = serde_json::from_str(&e.data).unwrap_or_else(|_| json!({}));
     json!({
         "event_id": e.event_id.to_string(),
@@ -41,7 +41,7 @@ pub fn event_json(e: &AlertEventRow) -> Value {
 }
 
 /// Send a recorded event to its owner's sockets (every replica) and its webhook.
-pub fn publish(state: &Arc<AppState>, e: &AlertEventRow, webhook: Option<(String, String)>) {
+pub(crate) fn publish(state: &Arc<AppState>, e: &AlertEventRow, webhook: Option<(String, String)>) {
     let event = event_json(e);
     let text = json!({"type": "alert", "data": event}).to_string();
     state.user_feed.publish(&e.owner, "alert", e.event_id, text);
@@ -54,7 +54,7 @@ pub fn publish(state: &Arc<AppState>, e: &AlertEventRow, webhook: Option<(String
 }
 
 /// HMAC-SHA256 of `"<timestamp>.<body>"`, hex.
-pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
+pub(crate) fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
     let mut ctx = ring::hmac::Context::with_key(&key);
     ctx.update(timestamp.to_string().as_bytes());
@@ -136,7 +136,7 @@ const BATCH: usize = 256;
 
 /// The delivery task (supervised): records the firings waiting — together, in one
 /// transaction — and delivers the ones this replica recorded.
-pub async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
+pub(crate) async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
     let Some(mut rx) = state.alerts.fires_rx.lock().ok().and_then(|mut r| r.take()) else {
         anyhow::bail!("the alert delivery task runs once");
     };

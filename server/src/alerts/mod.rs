@@ -12,9 +12,9 @@
 //! Every replica loads the active alerts at start and looks for changes made elsewhere every
 //! [`SYNC_EVERY`]; changes made through this replica apply at once.
 
-pub mod deliver;
+pub(crate) mod deliver;
 mod eval;
-pub mod reminders;
+pub(crate) mod reminders;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,9 +30,9 @@ use tokio::sync::mpsc;
 use crate::state::AppState;
 
 /// How often indicator alerts look for bar closes.
-pub const BAR_POLL: Duration = Duration::from_millis(250);
+pub(crate) const BAR_POLL: Duration = Duration::from_millis(250);
 /// How often a replica reads alerts changed elsewhere.
-pub const SYNC_EVERY: Duration = Duration::from_secs(2);
+pub(crate) const SYNC_EVERY: Duration = Duration::from_secs(2);
 /// Ticks of watched instruments waiting for the engine (past it they are counted and dropped).
 const TICK_QUEUE: usize = 65_536;
 /// Newly closed bars evaluated per (instrument, timeframe) and look (a longer gap is caught up
@@ -41,7 +41,7 @@ const MAX_NEW_BARS: usize = 10;
 
 /// The values of one tick the evaluation reads.
 #[derive(Debug, Clone)]
-pub struct TickView {
+pub(crate) struct TickView {
     pub symbol: CompactString,
     pub ltp: f64,
     pub bid: Option<f64>,
@@ -143,7 +143,7 @@ pub struct AlertStats {
 
 /// A firing on its way to the store and the owner.
 #[derive(Debug)]
-pub struct Firing {
+pub(crate) struct Firing {
     pub row: Arc<AlertRow>,
     pub fire_no: i64,
     pub data: serde_json::Value,
@@ -314,7 +314,7 @@ async fn load(state: &AppState) -> anyhow::Result<()> {
 
 /// The engine task (supervised): ticks → price alerts, bar closes → indicator alerts, and the
 /// changes other replicas made.
-pub async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
+pub(crate) async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
     let Some(mut ticks) = state.alerts.ticks_rx.lock().ok().and_then(|mut r| r.take()) else {
         anyhow::bail!("the alert engine runs once");
     };

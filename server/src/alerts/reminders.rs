@@ -17,11 +17,11 @@ use stocksblitz_store::reminders::ReminderRow;
 use crate::state::AppState;
 
 /// How often due reminders are looked for.
-pub const REMINDER_POLL: Duration = Duration::from_millis(250);
+pub(crate) const REMINDER_POLL: Duration = Duration::from_millis(250);
 /// How often reminders changed elsewhere (or through the routes) are read.
-pub const REMINDER_SYNC: Duration = Duration::from_secs(1);
+pub(crate) const REMINDER_SYNC: Duration = Duration::from_secs(1);
 
-pub const WEEKDAYS: [Weekday; 7] = [
+pub(crate) const WEEKDAYS: [Weekday; 7] = [
     Weekday::Mon,
     Weekday::Tue,
     Weekday::Wed,
@@ -32,7 +32,7 @@ pub const WEEKDAYS: [Weekday; 7] = [
 ];
 
 /// The schedule a stored reminder describes (None: unreadable, never fired).
-pub fn schedule_of(r: &ReminderRow) -> Option<Schedule> {
+pub(crate) fn schedule_of(r: &ReminderRow) -> Option<Schedule> {
     Some(Schedule {
         frequency: Frequency::parse(&r.frequency)?,
         at_ms: r.at_ms,
@@ -56,7 +56,7 @@ fn keep(map: &mut HashMap<i64, ReminderRow>, r: ReminderRow) {
 }
 
 /// The reminder task (supervised).
-pub async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
+pub(crate) async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
     let mut live: HashMap<i64, ReminderRow> = HashMap::new();
     for r in state.store.scheduled_reminders().await? {
         keep(&mut live, r);

@@ -9,7 +9,7 @@ use crate::ingest::now_ms;
 
 /// Why an account or key could not be created; `param` names the offending input.
 #[derive(Debug, thiserror::Error)]
-pub enum AccountError {
+pub(crate) enum AccountError {
     #[error("{param}: {message}")]
     Invalid {
         param: &'static str,
@@ -30,13 +30,13 @@ fn invalid(param: &'static str, message: impl Into<String>) -> AccountError {
 
 /// The one spelling of an address (see `stocksblitz_auth::email`): the same for registration,
 /// login, the limiters and the CLI.
-pub fn normalize_email(e: &str) -> Result<String, AccountError> {
+pub(crate) fn normalize_email(e: &str) -> Result<String, AccountError> {
     stocksblitz_auth::email::normalize(e).map_err(|why| invalid("email", why.to_string()))
 }
 
 /// Check the email and password policy, hash with Argon2id off the async threads, store the
 /// user. Returns the new user id and the normalised email.
-pub async fn create_user(
+pub(crate) async fn create_user(
     store: &Store,
     email: &str,
     name: &str,
@@ -66,7 +66,7 @@ pub async fn create_user(
 
 /// What a new API key carries.
 #[derive(Debug, Clone, Default)]
-pub struct KeySpec {
+pub(crate) struct KeySpec {
     pub name: String,
     pub description: Option<String>,
     pub scopes: Scopes,
@@ -77,7 +77,7 @@ pub struct KeySpec {
 
 /// Validate the spec, generate the key (CSPRNG) and store its hash. Returns the stored row and
 /// the key itself, which exists nowhere else afterwards.
-pub async fn issue_api_key(
+pub(crate) async fn issue_api_key(
     store: &Store,
     user_id: i64,
     spec: KeySpec,

@@ -17,7 +17,7 @@ use crate::state::AppState;
 
 /// A 401 with the RFC 6750 challenge, or a 403 for a missing scope.
 #[derive(Debug)]
-pub struct AuthRejection {
+pub(crate) struct AuthRejection {
     status: StatusCode,
     code: &'static str,
     detail: String,
@@ -25,7 +25,7 @@ pub struct AuthRejection {
 }
 
 impl AuthRejection {
-    pub fn unauthenticated(e: &AuthError) -> Self {
+    pub(crate) fn unauthenticated(e: &AuthError) -> Self {
         if *e == AuthError::StoreUnavailable {
             // Not the client's fault, and the key is not known to be bad: 503, never 401.
             return AuthRejection {
@@ -50,7 +50,7 @@ impl AuthRejection {
             retry_after: None,
         }
     }
-    pub fn forbidden(scope: Scope) -> Self {
+    pub(crate) fn forbidden(scope: Scope) -> Self {
         AuthRejection {
             status: StatusCode::FORBIDDEN,
             code: "insufficient_scope",
@@ -94,11 +94,11 @@ impl IntoResponse for AuthRejection {
 
 /// The authenticated caller (any valid credential).
 #[derive(Debug, Clone)]
-pub struct Auth(pub UserIdentity);
+pub(crate) struct Auth(pub UserIdentity);
 
 impl Auth {
     /// 403 unless the caller may read market data (scope `read`).
-    pub fn require_read(&self) -> Result<(), ApiError> {
+    pub(crate) fn require_read(&self) -> Result<(), ApiError> {
         if self.0.scopes.contains(Scope::Read) {
             Ok(())
         } else {
@@ -112,12 +112,12 @@ impl Auth {
 
     /// The owner of the caller's accounts, alerts, messages and strategies: its user (an API
     /// key acts for its user).
-    pub fn owner(&self) -> String {
+    pub(crate) fn owner(&self) -> String {
         format!("user:{}", self.0.user_id)
     }
 
     /// The client whose subscriptions a request changes: the API key, or the user of a JWT.
-    pub fn client_id(&self) -> String {
+    pub(crate) fn client_id(&self) -> String {
         match &self.0.key_id {
             Some(k) => format!("key:{k}"),
             None => format!("user:{}", self.0.user_id),
@@ -125,7 +125,7 @@ impl Auth {
     }
 
     /// 403 unless the caller holds `scope` (admin holds every scope).
-    pub fn require(&self, scope: Scope) -> Result<(), AuthRejection> {
+    pub(crate) fn require(&self, scope: Scope) -> Result<(), AuthRejection> {
         if self.0.scopes.contains(scope) {
             Ok(())
         } else {
@@ -135,14 +135,14 @@ impl Auth {
 }
 
 /// The bearer token of a request, if any (`Authorization: Bearer`, or `X-API-Key`).
-pub fn bearer(parts: &Parts) -> Option<&str> {
+pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
     bearer_token(&parts.headers)
 }
 
 /// The credential in request headers — the one parser for HTTP routes and WebSocket upgrades:
 /// `Authorization: Bearer <token>` (the scheme in any case, RFC 7235), a bare `Authorization:
 /// <token>`, or `X-API-Key: <token>`.
-pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
     if let Some(h) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let h = h.trim();
         let token = match h.split_once(char::is_whitespace) {
@@ -186,7 +186,7 @@ impl FromRequestParts<Arc<AppState>> for Auth {
 
 /// The client's address when the server was started with connect info (None in router tests).
 #[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub Option<std::net::IpAddr>);
+pub(crate) struct ClientIp(pub Option<std::net::IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;

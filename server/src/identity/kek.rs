@@ -11,18 +11,22 @@ use stocksblitz_auth::kek::{Kek, is_sealed};
 use stocksblitz_store::{Store, fsperm};
 
 /// The environment variable holding the KEK itself (base64 of 32 bytes).
-pub const KEK_ENV: &str = "STOCKSBLITZ_KEK";
+pub(crate) const KEK_ENV: &str = "STOCKSBLITZ_KEK";
 /// The KEK file's name in the data directory.
-pub const KEK_FILE: &str = "signing.kek";
+pub(crate) const KEK_FILE: &str = "signing.kek";
 
 /// The KEK file this configuration uses.
-pub fn kek_path(data_dir: &Path, kek_file: Option<&Path>) -> PathBuf {
+pub(crate) fn kek_path(data_dir: &Path, kek_file: Option<&Path>) -> PathBuf {
     kek_file.map_or_else(|| data_dir.join(KEK_FILE), Path::to_path_buf)
 }
 
 /// Load (or at first start generate) the KEK, then seal any plaintext signing key the store
 /// still holds (stores from before keys were sealed migrate on their first start).
-pub async fn load(store: &Store, data_dir: &Path, kek_file: Option<&Path>) -> anyhow::Result<Kek> {
+pub(crate) async fn load(
+    store: &Store,
+    data_dir: &Path,
+    kek_file: Option<&Path>,
+) -> anyhow::Result<Kek> {
     let blobs = store.signing_key_blobs().await?;
     let any_sealed = blobs.iter().any(|(_, b)| is_sealed(b));
     let kek = if let Ok(text) = std::env::var(KEK_ENV) {

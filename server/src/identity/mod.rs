@@ -2,11 +2,11 @@
 //! logout, JWKS), API keys, and the dual-auth extractor every protected route uses. The logic
 //! lives in `stocksblitz-auth`; this module wires it to the store and HTTP.
 
-pub mod accounts;
-pub mod extract;
-pub mod kek;
-pub mod routes;
-pub mod shared;
+pub(crate) mod accounts;
+pub(crate) mod extract;
+pub(crate) mod kek;
+pub(crate) mod routes;
+pub(crate) mod shared;
 
 use std::sync::RwLock;
 
@@ -22,15 +22,15 @@ use stocksblitz_store::identity::{ApiKeyRow, SigningKeyRow};
 use crate::ingest::now_ms;
 
 /// Access-token lifetime (ms).
-pub const ACCESS_TTL_MS: i64 = 15 * 60 * 1000;
+pub(crate) const ACCESS_TTL_MS: i64 = 15 * 60 * 1000;
 /// Refresh-token lifetime with and without `persist_session` (ms).
-pub const REFRESH_TTL_PERSIST_MS: i64 = 30 * 86_400_000;
-pub const REFRESH_TTL_MS: i64 = 86_400_000;
+pub(crate) const REFRESH_TTL_PERSIST_MS: i64 = 30 * 86_400_000;
+pub(crate) const REFRESH_TTL_MS: i64 = 86_400_000;
 /// How long an API key record is trusted from the cache before the store is asked again.
-pub const KEY_CACHE_MS: i64 = 5_000;
+pub(crate) const KEY_CACHE_MS: i64 = 5_000;
 
 /// Who made a request (the auth crate's principal).
-pub use stocksblitz_auth::verifier::Principal as UserIdentity;
+pub(crate) use stocksblitz_auth::verifier::Principal as UserIdentity;
 
 /// Identity state shared by the handlers.
 #[derive(Debug)]
@@ -57,17 +57,17 @@ pub struct Identity {
 }
 
 /// Longest a request with an unknown key id waits for the external provider's keys.
-pub const UNKNOWN_KID_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+pub(crate) const UNKNOWN_KID_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// Longest an API key lookup waits for the store.
-pub const STORE_AUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1000);
+pub(crate) const STORE_AUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1000);
 /// After a failed lookup, how long the store is not asked (ms).
-pub const STORE_RETRY_MS: i64 = 2_000;
+pub(crate) const STORE_RETRY_MS: i64 = 2_000;
 
 /// A circuit breaker: after a failure, calls are refused for `retry_ms`; then one call goes
 /// through as a probe (others still refused until it answers).
 #[derive(Debug)]
-pub struct Breaker {
+pub(crate) struct Breaker {
     retry_ms: i64,
     /// Refuse calls until this time (epoch ms; 0: closed).
     open_until: std::sync::atomic::AtomicI64,
@@ -76,7 +76,7 @@ pub struct Breaker {
 }
 
 impl Breaker {
-    pub fn new(retry_ms: i64) -> Breaker {
+    pub(crate) fn new(retry_ms: i64) -> Breaker {
         Breaker {
             retry_ms,
             open_until: std::sync::atomic::AtomicI64::new(0),
@@ -85,7 +85,7 @@ impl Breaker {
     }
 
     /// Whether a call may go out now.
-    pub fn allow(&self, now: i64) -> bool {
+    pub(crate) fn allow(&self, now: i64) -> bool {
         use std::sync::atomic::Ordering::SeqCst;
         let until = self.open_until.load(SeqCst);
         if until == 0 {
@@ -102,15 +102,15 @@ impl Breaker {
         }
         ok
     }
-    pub fn failure(&self, now: i64) {
+    pub(crate) fn failure(&self, now: i64) {
         self.open_until
             .store(now + self.retry_ms, std::sync::atomic::Ordering::SeqCst);
     }
-    pub fn success(&self) {
+    pub(crate) fn success(&self) {
         self.open_until
             .store(0, std::sync::atomic::Ordering::SeqCst);
     }
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         self.open_until.load(std::sync::atomic::Ordering::SeqCst) != 0
     }
 }
@@ -141,7 +141,7 @@ fn record_of(row: &ApiKeyRow) -> KeyRecord {
 
 /// Generate a signing key and store it, sealed with `kek`, as the newest (first start, `keys
 /// rotate`).
-pub async fn new_signing_key(
+pub(crate) async fn new_signing_key(
     store: &Store,
     kek: &stocksblitz_auth::kek::Kek,
     now: i64,
@@ -421,7 +421,7 @@ impl Identity {
 /// First start: create the admin/demo user and an API key, and write them once to
 /// `<data_dir>/bootstrap-credentials.txt` (mode 0600). Takes STOCKSBLITZ_ADMIN_EMAIL /
 /// STOCKSBLITZ_ADMIN_PASSWORD when set. Secrets never go to the log.
-pub async fn bootstrap(id: &Identity, data_dir: &std::path::Path) -> anyhow::Result<()> {
+pub(crate) async fn bootstrap(id: &Identity, data_dir: &std::path::Path) -> anyhow::Result<()> {
     use anyhow::Context as _;
     use stocksblitz_auth::idp::random_token;
     if id.store.count_users().await? > 0 {

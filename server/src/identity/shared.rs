@@ -17,9 +17,9 @@ const LOGIN_WINDOW_S: i64 = WINDOW_MS / 1000;
 
 /// Longest a shared-limiter call may take: beyond it the caller falls back to the in-process
 /// limiter (Redis down must not make every login wait out reconnects).
-pub const SHARED_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250);
+pub(crate) const SHARED_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250);
 /// After a failed call, how long Redis is not asked (ms): calls fall back at once meanwhile.
-pub const SHARED_RETRY_MS: i64 = 2_000;
+pub(crate) const SHARED_RETRY_MS: i64 = 2_000;
 
 #[derive(Clone)]
 pub struct Shared {

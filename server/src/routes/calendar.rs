@@ -22,7 +22,7 @@ const PRE_OPEN_SECS: i64 = 9 * 3600;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct CalendarQuery {
+pub(crate) struct CalendarQuery {
     /// `NSE` (default) or `BSE`.
     pub calendar: Option<String>,
     /// `YYYY-MM-DD` (default: today on the trading clock).
@@ -30,7 +30,7 @@ pub struct CalendarQuery {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CalendarStatus {
+pub(crate) struct CalendarStatus {
     pub calendar: &'static str,
     pub date: NaiveDate,
     pub is_trading_day: bool,
@@ -46,7 +46,7 @@ pub struct CalendarStatus {
 
 /// `GET /calendar/status`.
 #[utoipa::path(get, path = "/calendar/status", tag = "market", params(CalendarQuery), responses((status = 200, body = CalendarStatus)))]
-pub async fn status(
+pub(crate) async fn status(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<CalendarQuery>,
 ) -> Result<Json<CalendarStatus>, ApiError> {
@@ -99,6 +99,6 @@ pub async fn status(
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new().routes(routes!(status))
 }

@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ClockOut {
+pub(crate) struct ClockOut {
     /// `demo` (virtual, --demo-clock) or `exchange` (the wall clock).
     pub kind: &'static str,
     /// Epoch milliseconds.
@@ -29,7 +29,7 @@ pub struct ClockOut {
 
 /// How far to move the demo clock: minutes of session time, or to an IST time.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct AdvanceClock {
+pub(crate) struct AdvanceClock {
     pub advance_minutes: Option<f64>,
     /// `YYYY-MM-DD HH:MM:SS` IST (a time outside the session moves to the next open).
     pub to: Option<String>,
@@ -50,7 +50,7 @@ fn out(state: &AppState) -> ClockOut {
 
 /// `GET /clock`: the time paper trading runs at.
 #[utoipa::path(get, path = "/clock", tag = "trading", security(("bearer" = [])), responses((status = 200, body = ClockOut)))]
-pub async fn clock(
+pub(crate) async fn clock(
     auth: Auth,
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<ClockOut>, ApiError> {
@@ -60,7 +60,7 @@ pub async fn clock(
 
 /// `POST /admin/clock`: move the demo clock forward (admin scope; 409 on the wall clock).
 #[utoipa::path(post, path = "/admin/clock", tag = "trading", request_body = AdvanceClock, security(("bearer" = [])), responses((status = 200, body = ClockOut), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn advance(
+pub(crate) async fn advance(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiJson(b): ApiJson<AdvanceClock>,
@@ -117,7 +117,7 @@ pub async fn advance(
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(clock))
         .routes(routes!(advance))

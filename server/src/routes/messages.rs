@@ -22,29 +22,27 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Message types (the old SDK's `MessageType` values).
-pub const MESSAGE_TYPES: [&str; 8] = [
+pub(crate) const MESSAGE_TYPES: [&str; 8] = [
     "text", "json", "info", "warning", "error", "trade", "alert", "signal",
 ];
 /// Largest content (bytes of JSON).
-pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_CONTENT_BYTES: usize = 64 * 1024;
 /// Largest metadata object (bytes of JSON).
-pub const MAX_METADATA_BYTES: usize = 8 * 1024;
+pub(crate) const MAX_METADATA_BYTES: usize = 8 * 1024;
 /// Longest topic, sender or recipient name.
-pub const MAX_NAME_CHARS: usize = 128;
-/// The topic `broadcast` publishes on (every subscriber of the user receives it).
-pub const BROADCAST_TOPIC: &str = "*";
+pub(crate) const MAX_NAME_CHARS: usize = 128;
 
 envelope!(MessageEnvelope, Value);
 envelope!(MessagesEnvelope, Vec<Value>);
 envelope!(DeletedEnvelope, Deleted);
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Deleted {
+pub(crate) struct Deleted {
     pub deleted: u64,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct MessageBody {
+pub(crate) struct MessageBody {
     /// The topic (`*`: every subscriber of yours). Give a topic or a recipient.
     pub topic: Option<String>,
     /// A named recipient (a strategy, a notebook) that reads it with `POST /messages/receive`.
@@ -62,7 +60,7 @@ pub struct MessageBody {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct MessagesQuery {
+pub(crate) struct MessagesQuery {
     pub topic: Option<String>,
     pub recipient: Option<String>,
     pub unread: Option<bool>,
@@ -75,7 +73,7 @@ pub struct MessagesQuery {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct ReceiveBody {
+pub(crate) struct ReceiveBody {
     pub recipient: String,
     /// Default true: what is returned is not returned again.
     pub mark_read: Option<bool>,
@@ -85,7 +83,7 @@ pub struct ReceiveBody {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ClearQuery {
+pub(crate) struct ClearQuery {
     /// Only this topic's messages (default: all).
     pub topic: Option<String>,
 }
@@ -117,7 +115,7 @@ fn json_within(param: &str, v: &Value, max: usize) -> Result<String, ApiError> {
 /// `POST /messages`: publish to a topic or send to a recipient; stored, then delivered to
 /// every `/messages/stream` of the caller (201).
 #[utoipa::path(post, path = "/messages", tag = "messaging", request_body = MessageBody, security(("bearer" = [])), responses((status = 201, body = MessageEnvelope), (status = 400, body = crate::error::ErrorBody)))]
-pub async fn publish(
+pub(crate) async fn publish(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiJson(b): ApiJson<MessageBody>,
@@ -176,7 +174,7 @@ pub async fn publish(
 
 /// `GET /messages`: the caller's messages (by topic, recipient, unread).
 #[utoipa::path(get, path = "/messages", tag = "messaging", params(MessagesQuery), security(("bearer" = [])), responses((status = 200, body = MessagesEnvelope)))]
-pub async fn list(
+pub(crate) async fn list(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<MessagesQuery>,
@@ -204,7 +202,7 @@ pub async fn list(
 /// `POST /messages/receive`: a recipient's unread messages, oldest first, marked read unless
 /// `mark_read` is false.
 #[utoipa::path(post, path = "/messages/receive", tag = "messaging", request_body = ReceiveBody, security(("bearer" = [])), responses((status = 200, body = MessagesEnvelope)))]
-pub async fn receive(
+pub(crate) async fn receive(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiJson(b): ApiJson<ReceiveBody>,
@@ -241,7 +239,7 @@ pub async fn receive(
 
 /// `DELETE /messages`: delete the caller's messages (`?topic=`: only that topic's).
 #[utoipa::path(delete, path = "/messages", tag = "messaging", params(ClearQuery), security(("bearer" = [])), responses((status = 200, body = DeletedEnvelope)))]
-pub async fn clear(
+pub(crate) async fn clear(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<ClearQuery>,
@@ -257,7 +255,7 @@ pub async fn clear(
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(list, publish, clear))
         .routes(routes!(receive))

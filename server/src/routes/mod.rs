@@ -4,10 +4,10 @@
 macro_rules! envelope {
     ($name:ident, $t:ty) => {
         #[derive(Debug, Serialize, utoipa::ToSchema)]
-        pub struct $name {
+        pub(crate) struct $name {
             /// Always `success` (errors are `{detail, code}` with their status).
-            pub status: &'static str,
-            pub data: $t,
+            pub(crate) status: &'static str,
+            pub(crate) data: $t,
         }
         impl $name {
             fn ok(data: $t) -> Json<$name> {
@@ -20,33 +20,33 @@ macro_rules! envelope {
     };
 }
 
-pub mod accounts;
-pub mod alerts;
-pub mod calendar;
-pub mod clock;
-pub mod indicators;
-pub mod kite;
-pub mod market;
-pub mod messages;
-pub mod monitor;
-pub mod news;
-pub mod quote;
-pub mod reminders;
-pub mod smile;
-pub mod strategies;
-pub mod stream;
-pub mod udf;
+pub(crate) mod accounts;
+pub(crate) mod alerts;
+pub(crate) mod calendar;
+pub(crate) mod clock;
+pub(crate) mod indicators;
+pub(crate) mod kite;
+pub(crate) mod market;
+pub(crate) mod messages;
+pub(crate) mod monitor;
+pub(crate) mod news;
+pub(crate) mod quote;
+pub(crate) mod reminders;
+pub(crate) mod smile;
+pub(crate) mod strategies;
+pub(crate) mod stream;
+pub(crate) mod udf;
 
 use chrono::NaiveDate;
 use stocksblitz_market::Timeframe;
 use stocksblitz_symbols::Symbol;
 
 use crate::error::ApiError;
-pub use crate::error::ApiJson;
+pub(crate) use crate::error::ApiJson;
 use crate::state::AppState;
 
 /// Every area's routes, in one router (its OpenAPI paths included).
-pub fn router() -> utoipa_axum::router::OpenApiRouter<std::sync::Arc<AppState>> {
+pub(crate) fn router() -> utoipa_axum::router::OpenApiRouter<std::sync::Arc<AppState>> {
     utoipa_axum::router::OpenApiRouter::new()
         .merge(udf::router())
         .merge(monitor::router())
@@ -68,7 +68,11 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<std::sync::Arc<AppState>> 
 
 /// The instrument a `param` names: 400 when missing or unparsable, 404 naming the expiry date
 /// when the contract has expired (on the exchange clock).
-pub fn instrument(state: &AppState, param: &str, raw: Option<&str>) -> Result<Symbol, ApiError> {
+pub(crate) fn instrument(
+    state: &AppState,
+    param: &str,
+    raw: Option<&str>,
+) -> Result<Symbol, ApiError> {
     let raw = raw
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -88,7 +92,7 @@ pub fn instrument(state: &AppState, param: &str, raw: Option<&str>) -> Result<Sy
 }
 
 /// The `timeframe` parameter: 400 listing the accepted spellings when unknown or missing.
-pub fn timeframe(raw: Option<&str>) -> Result<Timeframe, ApiError> {
+pub(crate) fn timeframe(raw: Option<&str>) -> Result<Timeframe, ApiError> {
     let raw = raw.ok_or_else(|| ApiError::bad_param("timeframe", "is required"))?;
     Timeframe::parse(raw).map_err(|e| ApiError::bad_param("timeframe", e))
 }
@@ -97,10 +101,10 @@ pub fn timeframe(raw: Option<&str>) -> Result<Timeframe, ApiError> {
 /// `5.0` and blanks are refused naming the parameter (an `i64` would take `-0` as 0, and
 /// negative times or offsets mean nothing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Count(pub i64);
+pub(crate) struct Count(pub i64);
 
 impl Count {
-    pub fn get(self) -> i64 {
+    pub(crate) fn get(self) -> i64 {
         self.0
     }
 }
@@ -145,7 +149,7 @@ impl<'de> serde::Deserialize<'de> for Count {
 }
 
 /// An optional integer parameter: `default` when absent, 400 naming it outside `min..=max`.
-pub fn bounded(
+pub(crate) fn bounded(
     param: &str,
     v: Option<i64>,
     default: usize,
@@ -164,7 +168,7 @@ pub fn bounded(
 }
 
 /// An optional `YYYY-MM-DD` parameter (blank = absent).
-pub fn date_param(param: &str, raw: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+pub(crate) fn date_param(param: &str, raw: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(r) => NaiveDate::parse_from_str(r, "%Y-%m-%d")
@@ -183,7 +187,7 @@ pub fn date_param(param: &str, raw: Option<&str>) -> Result<Option<NaiveDate>, A
 
 /// A list parameter's size: 400 naming it when empty or longer than `max` (`what` names the
 /// items: "indicators", "queries").
-pub fn list_size(param: &str, n: usize, max: usize, what: &str) -> Result<(), ApiError> {
+pub(crate) fn list_size(param: &str, n: usize, max: usize, what: &str) -> Result<(), ApiError> {
     if n == 0 {
         return Err(ApiError::bad_param(param, "is empty"));
     }
@@ -197,7 +201,7 @@ pub fn list_size(param: &str, n: usize, max: usize, what: &str) -> Result<(), Ap
 }
 
 /// Canonical underlying name for the query (`NIFTY 50` → `NIFTY`); 400 when unparsable.
-pub fn underlying_name(raw: &str) -> Result<String, ApiError> {
+pub(crate) fn underlying_name(raw: &str) -> Result<String, ApiError> {
     if let Some(info) = stocksblitz_symbols::find_index(raw) {
         return Ok(info.name.to_string());
     }
@@ -206,7 +210,7 @@ pub fn underlying_name(raw: &str) -> Result<String, ApiError> {
 }
 
 /// The `underlying` parameter, required.
-pub fn required_underlying(raw: Option<&str>) -> Result<String, ApiError> {
+pub(crate) fn required_underlying(raw: Option<&str>) -> Result<String, ApiError> {
     let raw = raw
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -217,7 +221,7 @@ pub fn required_underlying(raw: Option<&str>) -> Result<String, ApiError> {
 /// `?underlying&expiry` (the nearest quoted expiry when `expiry` is omitted).
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ExpiryQuery {
+pub(crate) struct ExpiryQuery {
     #[param(example = "NIFTY")]
     pub underlying: Option<String>,
     /// `YYYY-MM-DD`; the nearest quoted expiry when omitted.
@@ -225,13 +229,13 @@ pub struct ExpiryQuery {
 }
 
 /// The pipeline's snapshot for reading; 503 when its lock was poisoned.
-pub fn snapshot(
+pub(crate) fn snapshot(
     state: &AppState,
 ) -> Result<std::sync::RwLockReadGuard<'_, stocksblitz_market::snapshot::Snapshot>, ApiError> {
     Ok(state.engine.snapshot()?)
 }
 
 /// Today's date in India at `now_ms`.
-pub fn ist_today(now_ms: i64) -> NaiveDate {
+pub(crate) fn ist_today(now_ms: i64) -> NaiveDate {
     stocksblitz_market::session::ist_date(now_ms.div_euclid(1000)).unwrap_or_default()
 }

@@ -21,13 +21,13 @@ use utoipa_axum::routes;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct SnapshotQuery {
+pub(crate) struct SnapshotQuery {
     #[param(example = "NIFTY")]
     pub underlying: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct UnderlyingQuote {
+pub(crate) struct UnderlyingQuote {
     pub symbol: String,
     pub ltp: f64,
     pub close: f64,
@@ -41,7 +41,7 @@ pub struct UnderlyingQuote {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct UnderlyingSnapshot {
+pub(crate) struct UnderlyingSnapshot {
     pub underlying: Option<UnderlyingQuote>,
     pub futures: BTreeMap<String, QuoteOut>,
     pub options: BTreeMap<String, QuoteOut>,
@@ -49,7 +49,7 @@ pub struct UnderlyingSnapshot {
 
 /// One underlying (`?underlying=`): its quote, futures and options at the top level.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SnapshotOne {
+pub(crate) struct SnapshotOne {
     pub status: &'static str,
     pub as_of: String,
     pub underlying: Option<UnderlyingQuote>,
@@ -59,7 +59,7 @@ pub struct SnapshotOne {
 
 /// Every underlying, by name.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SnapshotAll {
+pub(crate) struct SnapshotAll {
     pub status: &'static str,
     pub as_of: String,
     pub underlyings: BTreeMap<String, UnderlyingSnapshot>,
@@ -67,7 +67,7 @@ pub struct SnapshotAll {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
-pub enum SnapshotResponse {
+pub(crate) enum SnapshotResponse {
     One(SnapshotOne),
     All(SnapshotAll),
 }
@@ -108,7 +108,7 @@ fn view(snap: &Snapshot, name: &str, now: i64, basis: AgeBasis) -> UnderlyingSna
 }
 
 #[utoipa::path(get, path = "/monitor/snapshot", tag = "market", params(SnapshotQuery), security(("bearer" = [])), responses((status = 200, body = SnapshotResponse)))]
-pub async fn snapshot(
+pub(crate) async fn snapshot(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<SnapshotQuery>,
@@ -154,6 +154,6 @@ pub async fn snapshot(
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new().routes(routes!(snapshot))
 }

@@ -24,17 +24,17 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Categories (the old SDK's `NewsCategory` values).
-pub const CATEGORIES: [&str; 5] = ["market", "economy", "corporate", "policy", "global"];
-pub const MAX_TITLE_CHARS: usize = 300;
-pub const MAX_SUMMARY_CHARS: usize = 5000;
-pub const MAX_SYMBOLS: usize = 20;
+pub(crate) const CATEGORIES: [&str; 5] = ["market", "economy", "corporate", "policy", "global"];
+pub(crate) const MAX_TITLE_CHARS: usize = 300;
+pub(crate) const MAX_SUMMARY_CHARS: usize = 5000;
+pub(crate) const MAX_SYMBOLS: usize = 20;
 
 envelope!(NewsEnvelope, Value);
 envelope!(NewsListEnvelope, Vec<Value>);
 envelope!(TrendingEnvelope, Vec<TopicOut>);
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TopicOut {
+pub(crate) struct TopicOut {
     pub topic: String,
     /// `symbol` or `word`.
     pub kind: &'static str,
@@ -46,7 +46,7 @@ pub struct TopicOut {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct NewsBody {
+pub(crate) struct NewsBody {
     /// 1–300 characters.
     pub title: String,
     /// At most 5000 characters.
@@ -64,7 +64,7 @@ pub struct NewsBody {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct NewsQuery {
+pub(crate) struct NewsQuery {
     pub category: Option<String>,
     /// Comma-separated: items tagged with any of them.
     pub symbols: Option<String>,
@@ -81,7 +81,7 @@ pub struct NewsQuery {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct TrendingQuery {
+pub(crate) struct TrendingQuery {
     /// 1–720 (default 24).
     #[param(value_type = Option<u64>, minimum = 1, maximum = 720)]
     pub hours: Option<super::Count>,
@@ -120,7 +120,7 @@ fn category(raw: Option<&str>, default: Option<&str>) -> Result<Option<String>, 
 /// `POST /news`: post an item (scope `admin`): scored, stored, and sent to every user's
 /// `/news/stream` (201).
 #[utoipa::path(post, path = "/news", tag = "news", request_body = NewsBody, security(("bearer" = [])), responses((status = 201, body = NewsEnvelope), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn post(
+pub(crate) async fn post(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiJson(b): ApiJson<NewsBody>,
@@ -212,7 +212,7 @@ pub async fn post(
 
 /// `GET /news`: items, newest first.
 #[utoipa::path(get, path = "/news", tag = "news", params(NewsQuery), security(("bearer" = [])), responses((status = 200, body = NewsListEnvelope), (status = 400, body = crate::error::ErrorBody)))]
-pub async fn list(
+pub(crate) async fn list(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<NewsQuery>,
@@ -273,7 +273,7 @@ pub async fn list(
 /// `GET /news/trending`: the symbols and title words most mentioned over the last `hours`
 /// (at most the newest 500 items), with their mean sentiment.
 #[utoipa::path(get, path = "/news/trending", tag = "news", params(TrendingQuery), security(("bearer" = [])), responses((status = 200, body = TrendingEnvelope)))]
-pub async fn trending(
+pub(crate) async fn trending(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<TrendingQuery>,
@@ -315,7 +315,7 @@ pub async fn trending(
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(list, post))
         .routes(routes!(trending))

@@ -16,20 +16,20 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Most symbols in one request.
-pub const MAX_SYMBOLS: usize = 50;
+pub(crate) const MAX_SYMBOLS: usize = 50;
 /// A quote older than this while the market is open is stale.
-pub const STALE_AFTER_MS: i64 = 10_000;
+pub(crate) const STALE_AFTER_MS: i64 = 10_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct QuoteQuery {
+pub(crate) struct QuoteQuery {
     #[param(example = "NIFTY 50")]
     pub symbol: Option<String>,
     pub symbols: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct GreeksOut {
+pub(crate) struct GreeksOut {
     /// None when the price has no time value (the greeks are then the limits).
     pub iv: Option<f64>,
     /// `feed`, `intrinsic`, or `<price>:<forward>` (`mid`/`ltp` against `parity`/`future`/`spot`).
@@ -42,7 +42,7 @@ pub struct GreeksOut {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct QuoteOut {
+pub(crate) struct QuoteOut {
     pub symbol: String,
     pub tradingsymbol: String,
     pub kind: &'static str,
@@ -74,7 +74,7 @@ pub struct QuoteOut {
 
 /// One price level of the book.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct LevelOut {
+pub(crate) struct LevelOut {
     pub price: f64,
     pub quantity: u64,
     pub orders: u64,
@@ -82,13 +82,13 @@ pub struct LevelOut {
 
 /// Market depth, best first on each side.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DepthOut {
+pub(crate) struct DepthOut {
     pub buy: Vec<LevelOut>,
     pub sell: Vec<LevelOut>,
 }
 
 impl DepthOut {
-    pub fn from(d: &stocksblitz_market::tick::Depth) -> Self {
+    pub(crate) fn from(d: &stocksblitz_market::tick::Depth) -> Self {
         let side = |v: &[stocksblitz_market::tick::Level]| {
             v.iter()
                 .map(|l| LevelOut {
@@ -107,7 +107,7 @@ impl DepthOut {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
-pub enum QuoteResponse {
+pub(crate) enum QuoteResponse {
     One(Box<QuoteOut>),
     Many { quotes: Vec<QuoteOut> },
 }
@@ -186,7 +186,7 @@ fn build(state: &AppState, raw: &str, now: i64) -> Result<QuoteOut, ApiError> {
 }
 
 #[utoipa::path(get, path = "/quote", tag = "market", params(QuoteQuery), security(("bearer" = [])), responses((status = 200, body = QuoteResponse)))]
-pub async fn quote(
+pub(crate) async fn quote(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<QuoteQuery>,
@@ -217,6 +217,6 @@ pub async fn quote(
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new().routes(routes!(quote))
 }

@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SmilePointOut {
+pub(crate) struct SmilePointOut {
     pub strike: f64,
     pub iv: Option<f64>,
     /// The option's `iv_source` (`mid:parity`, `ltp:spot`, …), `smile` when the IV is the
@@ -25,7 +25,7 @@ pub struct SmilePointOut {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SviOut {
+pub(crate) struct SviOut {
     pub a: f64,
     pub b: f64,
     pub rho: f64,
@@ -34,7 +34,7 @@ pub struct SviOut {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct FitOut {
+pub(crate) struct FitOut {
     /// Raw SVI parameters of total implied variance in log-moneyness ln(K/F).
     pub params: SviOut,
     /// Root-mean-square error of the fit in volatility (0.01 = one vol point).
@@ -43,7 +43,7 @@ pub struct FitOut {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SmileResponse {
+pub(crate) struct SmileResponse {
     pub underlying: String,
     pub expiry: Option<NaiveDate>,
     pub forward: Option<f64>,
@@ -60,7 +60,7 @@ fn finite(v: f64) -> Option<f64> {
 
 /// `GET /fo/iv-smile`: quoted IVs by strike (the out-of-the-money side) and the SVI fit.
 #[utoipa::path(get, path = "/fo/iv-smile", tag = "market", params(ExpiryQuery), security(("bearer" = [])), responses((status = 200, body = SmileResponse)))]
-pub async fn iv_smile(
+pub(crate) async fn iv_smile(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<ExpiryQuery>,
@@ -124,6 +124,6 @@ pub async fn iv_smile(
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new().routes(routes!(iv_smile))
 }

@@ -25,19 +25,19 @@ const RESOLUTIONS: [&str; 8] = {
     out
 };
 /// Most bars in one UDF `/history` answer.
-pub const MAX_HISTORY_BARS: usize = 5000;
+pub(crate) const MAX_HISTORY_BARS: usize = 5000;
 /// Most results of `/search`.
-pub const MAX_SEARCH: usize = 100;
+pub(crate) const MAX_SEARCH: usize = 100;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct SymbolsQuery {
+pub(crate) struct SymbolsQuery {
     #[param(example = "NIFTY 50")]
     pub symbol: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SymbolInfo {
+pub(crate) struct SymbolInfo {
     pub name: String,
     pub ticker: String,
     pub description: String,
@@ -107,7 +107,7 @@ fn fmt_date(sym: &Symbol) -> String {
 
 /// `GET /symbols?symbol=` — symbol information parsed by the symbols crate.
 #[utoipa::path(get, path = "/symbols", tag = "udf", params(SymbolsQuery), responses((status = 200, body = SymbolInfo)))]
-pub async fn symbols(
+pub(crate) async fn symbols(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<SymbolsQuery>,
 ) -> Result<Json<SymbolInfo>, ApiError> {
@@ -128,7 +128,7 @@ pub async fn symbols(
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct UdfConfig {
+pub(crate) struct UdfConfig {
     pub supported_resolutions: &'static [&'static str],
     pub supports_group_request: bool,
     pub supports_marks: bool,
@@ -141,7 +141,7 @@ pub struct UdfConfig {
 
 /// `GET /config`.
 #[utoipa::path(get, path = "/config", tag = "udf", responses((status = 200, body = UdfConfig)))]
-pub async fn config() -> Json<UdfConfig> {
+pub(crate) async fn config() -> Json<UdfConfig> {
     let kind = |name: &str, value: &str| serde_json::json!({"name": name, "value": value});
     Json(UdfConfig {
         supported_resolutions: &RESOLUTIONS,
@@ -167,13 +167,13 @@ pub async fn config() -> Json<UdfConfig> {
 /// `GET /time`: the exchange clock's time (the demo clock's under `--demo-clock`), epoch
 /// seconds (a JSON number).
 #[utoipa::path(get, path = "/time", tag = "udf", responses((status = 200, content_type = "application/json", body = i64)))]
-pub async fn time(State(state): State<Arc<AppState>>) -> Json<i64> {
+pub(crate) async fn time(State(state): State<Arc<AppState>>) -> Json<i64> {
     Json(state.market_now().div_euclid(1000))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct SearchQuery {
+pub(crate) struct SearchQuery {
     #[param(example = "NIFTY")]
     pub query: Option<String>,
     #[param(value_type = Option<u64>, minimum = 1)]
@@ -181,7 +181,7 @@ pub struct SearchQuery {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SearchItem {
+pub(crate) struct SearchItem {
     pub symbol: String,
     pub full_name: String,
     pub description: String,
@@ -193,7 +193,7 @@ pub struct SearchItem {
 /// `GET /search?query=&limit=`: instruments whose tradingsymbol contains the query (the indices
 /// and everything the feed quotes), indices first.
 #[utoipa::path(get, path = "/search", tag = "udf", params(SearchQuery), responses((status = 200, body = Vec<SearchItem>)))]
-pub async fn search(
+pub(crate) async fn search(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<Vec<SearchItem>>, ApiError> {
@@ -245,7 +245,7 @@ pub async fn search(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct HistoryQuery {
+pub(crate) struct HistoryQuery {
     #[param(example = "NIFTY 50")]
     pub symbol: Option<String>,
     /// Epoch seconds.
@@ -261,7 +261,7 @@ pub struct HistoryQuery {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct HistoryOut {
+pub(crate) struct HistoryOut {
     pub s: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub t: Vec<i64>,
@@ -280,7 +280,7 @@ pub struct HistoryOut {
 /// `GET /history?symbol&from&to&resolution[&countback]`: the same bars as `/candles`, in UDF
 /// columns; `{"s": "no_data"}` when there are none in the window.
 #[utoipa::path(get, path = "/history", tag = "udf", params(HistoryQuery), responses((status = 200, body = HistoryOut)))]
-pub async fn history(
+pub(crate) async fn history(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Json<HistoryOut>, ApiError> {
@@ -338,7 +338,7 @@ pub async fn history(
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(symbols))
         .routes(routes!(config))

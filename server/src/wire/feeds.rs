@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use stocksblitz_store::news::NewsRow;
 
 /// An item as clients see it (the SDK's `NewsItem`).
-pub fn news_json(n: &NewsRow) -> Value {
+pub(crate) fn news_json(n: &NewsRow) -> Value {
     json!({
         "news_id": n.news_id.to_string(),
         "title": n.title,

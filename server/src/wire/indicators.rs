@@ -8,7 +8,7 @@ use stocksblitz_indicators::IndicatorId;
 use crate::error::ApiError;
 
 /// Most indicator ids in one request.
-pub const MAX_INDICATORS: usize = 20;
+pub(crate) const MAX_INDICATORS: usize = 20;
 
 /// An id as the client wrote it, parsed.
 pub(crate) struct Requested {
@@ -36,7 +36,7 @@ pub(crate) fn render(id: &IndicatorId, values: &[f64]) -> Value {
 /// An indicator in a subscribe request: `"RSI_14"` or `{"name": "RSI", "params": {"length": 14}}`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
-pub enum IndicatorSpec {
+pub(crate) enum IndicatorSpec {
     Id(String),
     Named {
         name: String,

@@ -1,10 +1,10 @@
 //! Request and response shapes more than one area of routes uses (an area's own shapes live
 //! with its routes): route modules import these, never each other.
 
-pub mod feeds;
-pub mod indicators;
-pub mod quotes;
-pub mod trading;
+pub(crate) mod feeds;
+pub(crate) mod indicators;
+pub(crate) mod quotes;
+pub(crate) mod trading;
 
 /// An instant as India's wall clock shows it (`YYYY-MM-DD HH:MM:SS`), as the old API and
 /// Kite write times.

@@ -5,7 +5,7 @@ use stocksblitz_market::snapshot::{AgeBasis, Quote};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(as = SnapshotQuote)]
-pub struct QuoteOut {
+pub(crate) struct QuoteOut {
     pub tradingsymbol: String,
     pub token: Option<u64>,
     pub kind: &'static str,
@@ -54,7 +54,7 @@ fn finite(v: f64) -> Option<f64> {
 }
 
 impl QuoteOut {
-    pub fn from(q: &Quote, now: i64, basis: AgeBasis) -> Self {
+    pub(crate) fn from(q: &Quote, now: i64, basis: AgeBasis) -> Self {
         let g = q.greeks;
         QuoteOut {
             tradingsymbol: q.tradingsymbol.to_string(),

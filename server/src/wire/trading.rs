@@ -15,7 +15,7 @@ use super::ist_text;
 use crate::error::ApiError;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AccountOut {
+pub(crate) struct AccountOut {
     pub account_id: String,
     pub name: String,
     pub opening_balance: f64,
@@ -23,7 +23,7 @@ pub struct AccountOut {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AvailableOut {
+pub(crate) struct AvailableOut {
     pub cash: f64,
     pub opening_balance: f64,
     pub live_balance: f64,
@@ -32,7 +32,7 @@ pub struct AvailableOut {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct UtilisedOut {
+pub(crate) struct UtilisedOut {
     pub debits: f64,
     pub exposure: f64,
     pub span: f64,
@@ -44,7 +44,7 @@ pub struct UtilisedOut {
 
 /// Kite's margins shape, from the account's ledger.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct FundsOut {
+pub(crate) struct FundsOut {
     pub net: f64,
     pub available: AvailableOut,
     pub utilised: UtilisedOut,
@@ -56,7 +56,7 @@ pub struct FundsOut {
 
 /// An order with Kite's fields (prices in rupees, times `YYYY-MM-DD HH:MM:SS` IST).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OrderOut {
+pub(crate) struct OrderOut {
     pub order_id: String,
     pub parent_order_id: Option<String>,
     pub status: &'static str,
@@ -86,7 +86,7 @@ pub struct OrderOut {
 
 /// A net position with Kite's fields.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PositionOut {
+pub(crate) struct PositionOut {
     pub tradingsymbol: String,
     pub exchange: String,
     pub product: &'static str,
@@ -114,7 +114,7 @@ pub struct PositionOut {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TradeOut {
+pub(crate) struct TradeOut {
     pub trade_id: String,
     pub order_id: Option<String>,
     pub tradingsymbol: String,
@@ -129,7 +129,7 @@ pub struct TradeOut {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PlacedOut {
+pub(crate) struct PlacedOut {
     pub order_id: String,
     /// Every order placed (several when autosliced).
     pub order_ids: Vec<String>,
@@ -137,7 +137,7 @@ pub struct PlacedOut {
 
 /// An order to place. Prices in rupees on the contract's tick.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct PlaceBody {
+pub(crate) struct PlaceBody {
     pub tradingsymbol: String,
     /// `BUY` or `SELL`.
     pub transaction_type: String,

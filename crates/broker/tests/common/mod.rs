@@ -7,19 +7,19 @@ use stocksblitz_broker::{
     Product, Quote, Rejection, Reply, Side,
 };
 
-pub const A: AccountId = AccountId(1);
-pub const B: AccountId = AccountId(2);
+pub(crate) const A: AccountId = AccountId(1);
+pub(crate) const B: AccountId = AccountId(2);
 /// ₹10 lakh.
-pub const LAKH10: Paise = 100_000_000;
+pub(crate) const LAKH10: Paise = 100_000_000;
 
 /// Epoch ms of `date` at hh:mm:ss IST.
-pub fn ist(date: &str, hh: u32, mm: u32, ss: u32) -> Millis {
+pub(crate) fn ist(date: &str, hh: u32, mm: u32, ss: u32) -> Millis {
     let d = NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
     let t = d.and_hms_opt(hh, mm, ss).unwrap().and_utc().timestamp() - 19_800;
     t * 1000
 }
 
-pub struct Harness {
+pub(crate) struct Harness {
     pub e: Engine,
     pub log: Vec<Event>,
     pub now: Millis,
@@ -27,11 +27,11 @@ pub struct Harness {
 
 impl Harness {
     /// An engine whose clock is at `at`, with account A holding `balance`.
-    pub fn new(at: Millis, balance: Paise) -> Harness {
+    pub(crate) fn new(at: Millis, balance: Paise) -> Harness {
         Harness::with_config(Config::embedded().unwrap(), at, balance)
     }
 
-    pub fn with_config(cfg: Config, at: Millis, balance: Paise) -> Harness {
+    pub(crate) fn with_config(cfg: Config, at: Millis, balance: Paise) -> Harness {
         let mut h = Harness {
             e: Engine::new(cfg),
             log: Vec::new(),
@@ -46,7 +46,7 @@ impl Harness {
         h
     }
 
-    pub fn clock(&mut self, at: Millis) -> Vec<Event> {
+    pub(crate) fn clock(&mut self, at: Millis) -> Vec<Event> {
         self.now = at;
         let ev = self.e.on_clock(at);
         self.log.extend(ev.iter().cloned());
@@ -54,40 +54,40 @@ impl Harness {
     }
 
     /// Advance the clock by `secs`.
-    pub fn wait(&mut self, secs: i64) -> Vec<Event> {
+    pub(crate) fn wait(&mut self, secs: i64) -> Vec<Event> {
         self.clock(self.now + secs * 1000)
     }
 
-    pub fn cmd(&mut self, c: Command) -> Result<Reply, Rejection> {
+    pub(crate) fn cmd(&mut self, c: Command) -> Result<Reply, Rejection> {
         let (r, ev) = self.e.handle(self.now, c);
         self.log.extend(ev);
         r
     }
 
-    pub fn quote(&mut self, sym: &str, q: Quote) -> Vec<Event> {
+    pub(crate) fn quote(&mut self, sym: &str, q: Quote) -> Vec<Event> {
         let ev = self.e.on_quote(sym, q);
         self.log.extend(ev.iter().cloned());
         ev
     }
 
     /// A book quote now: bid/ask with sizes.
-    pub fn book(&mut self, sym: &str, bid: Paise, ask: Paise, size: i64) -> Vec<Event> {
+    pub(crate) fn book(&mut self, sym: &str, bid: Paise, ask: Paise, size: i64) -> Vec<Event> {
         let q = Quote::book(self.now, (bid + ask) / 2, bid, ask, size, size);
         self.quote(sym, q)
     }
 
-    pub fn ltp(&mut self, sym: &str, ltp: Paise) -> Vec<Event> {
+    pub(crate) fn ltp(&mut self, sym: &str, ltp: Paise) -> Vec<Event> {
         self.quote(sym, Quote::ltp(self.now, ltp))
     }
 
-    pub fn place(&mut self, req: OrderRequest) -> Result<Vec<OrderId>, Rejection> {
+    pub(crate) fn place(&mut self, req: OrderRequest) -> Result<Vec<OrderId>, Rejection> {
         match self.cmd(Command::Place(req))? {
             Reply::Orders(ids) => Ok(ids),
             Reply::Done => Ok(Vec::new()),
         }
     }
 
-    pub fn market(
+    pub(crate) fn market(
         &mut self,
         sym: &str,
         side: Side,
@@ -105,7 +105,7 @@ impl Harness {
         .map(|v| v[0])
     }
 
-    pub fn limit(
+    pub(crate) fn limit(
         &mut self,
         sym: &str,
         side: Side,
@@ -118,11 +118,11 @@ impl Harness {
         self.place(r).map(|v| v[0])
     }
 
-    pub fn balance(&self) -> Paise {
+    pub(crate) fn balance(&self) -> Paise {
         self.e.account(A).unwrap().balance
     }
 
-    pub fn position_qty(&self, sym: &str, product: Product) -> i64 {
+    pub(crate) fn position_qty(&self, sym: &str, product: Product) -> i64 {
         self.e
             .account(A)
             .unwrap()
@@ -132,7 +132,7 @@ impl Harness {
     }
 
     /// Rebuild from the log and check the state is the same.
-    pub fn assert_replays(&self) {
+    pub(crate) fn assert_replays(&self) {
         let r = Engine::replay(self.e.config().clone(), &self.log);
         assert_eq!(r.state(), self.e.state(), "replayed state differs");
     }

@@ -93,7 +93,7 @@ fn depth_lots(l: &Listed, m: f64) -> f64 {
 }
 
 /// Lots a trade takes at most (a trade is 1 + ⌊u² × this⌋ lots).
-pub fn trade_lots(l: &Listed, m: f64) -> f64 {
+pub(super) fn trade_lots(l: &Listed, m: f64) -> f64 {
     if l.symbol.right.is_none() {
         20.0
     } else {
@@ -147,7 +147,7 @@ pub fn trade_price(t: &Touch, buyer: bool, floor: f64) -> f64 {
 }
 
 /// Prices are printed with two decimals: remove binary noise once.
-pub fn round2(x: f64) -> f64 {
+pub(super) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 

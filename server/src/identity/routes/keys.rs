@@ -41,7 +41,7 @@ pub(super) fn key_json(k: &ApiKeyRow) -> Value {
 }
 
 #[utoipa::path(post, path = "/api-keys", tag = "identity", request_body = CreateKey, security(("bearer" = [])), responses((status = 201, body = Object)))]
-pub async fn create_key(
+pub(super) async fn create_key(
     State(st): State<Arc<AppState>>,
     auth: Auth,
     raw: axum::body::Bytes,
@@ -87,7 +87,7 @@ pub async fn create_key(
 }
 
 #[utoipa::path(get, path = "/api-keys", tag = "identity", security(("bearer" = [])), responses((status = 200, body = Object)))]
-pub async fn list_keys(
+pub(super) async fn list_keys(
     State(st): State<Arc<AppState>>,
     auth: Auth,
 ) -> Result<Json<Value>, Response> {
@@ -110,7 +110,7 @@ pub(super) struct Revoke {
 }
 
 #[utoipa::path(delete, path = "/api-keys/{key_id}", tag = "identity", params(("key_id" = String, Path)), request_body(content = Option<Revoke>), security(("bearer" = [])), responses((status = 200, body = Object)))]
-pub async fn revoke_key(
+pub(super) async fn revoke_key(
     State(st): State<Arc<AppState>>,
     auth: Auth,
     Path(key_id): Path<String>,
@@ -140,7 +140,7 @@ pub async fn revoke_key(
 }
 
 #[utoipa::path(post, path = "/api-keys/validate", tag = "identity", security(("bearer" = [])), responses((status = 200, body = Object)))]
-pub async fn validate_key(
+pub(super) async fn validate_key(
     State(st): State<Arc<AppState>>,
     auth: Auth,
 ) -> Result<Json<Value>, Response> {

@@ -58,7 +58,7 @@ fn account_error(e: AccountError) -> ApiError {
 }
 
 #[utoipa::path(post, path = "/v1/auth/register", tag = "identity", request_body = Register, responses((status = 201, body = Object), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn register(
+pub(crate) async fn register(
     State(st): State<Arc<AppState>>,
     headers: axum::http::HeaderMap,
     ClientIp(addr): ClientIp,
@@ -96,7 +96,7 @@ pub async fn register(
 }
 
 #[utoipa::path(get, path = "/v1/auth/.well-known/jwks.json", tag = "identity", responses((status = 200, body = Object)))]
-pub async fn jwks(State(st): State<Arc<AppState>>) -> Response {
+pub(crate) async fn jwks(State(st): State<Arc<AppState>>) -> Response {
     let mut resp = Json(st.identity.jwks()).into_response();
     resp.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,
@@ -107,12 +107,15 @@ pub async fn jwks(State(st): State<Arc<AppState>>) -> Response {
 
 /// The JWKS at the root path as well (`/.well-known/jwks.json`).
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "identity", responses((status = 200, body = Object)))]
-pub async fn jwks_root(st: State<Arc<AppState>>) -> Response {
+pub(crate) async fn jwks_root(st: State<Arc<AppState>>) -> Response {
     jwks(st).await
 }
 
 #[utoipa::path(get, path = "/v1/users/me", tag = "identity", security(("bearer" = [])), responses((status = 200, body = Object)))]
-pub async fn me(State(st): State<Arc<AppState>>, auth: Auth) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn me(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+) -> Result<Json<Value>, ApiError> {
     let user = st
         .identity
         .store
@@ -130,7 +133,7 @@ pub async fn me(State(st): State<Arc<AppState>>, auth: Auth) -> Result<Json<Valu
 }
 
 /// The identity routes (also served alone on the identity address).
-pub fn router() -> utoipa_axum::router::OpenApiRouter<std::sync::Arc<AppState>> {
+pub(crate) fn router() -> utoipa_axum::router::OpenApiRouter<std::sync::Arc<AppState>> {
     use utoipa_axum::routes;
     utoipa_axum::router::OpenApiRouter::new()
         .routes(routes!(register))

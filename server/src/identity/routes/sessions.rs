@@ -109,7 +109,7 @@ pub(super) fn with_cookie(v: Value) -> Response {
 }
 
 #[utoipa::path(post, path = "/v1/auth/login", tag = "identity", request_body = Login, responses((status = 200, body = Object), (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
-pub async fn login(
+pub(super) async fn login(
     State(st): State<Arc<AppState>>,
     ClientIp(addr): ClientIp,
     raw: axum::body::Bytes,
@@ -219,7 +219,7 @@ pub(super) fn cookie_token(headers: &HeaderMap) -> Option<String> {
 }
 
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "identity", request_body(content = Option<Refresh>, description = "or the refresh cookie"), responses((status = 200, body = Object), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn refresh(
+pub(super) async fn refresh(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     raw: axum::body::Bytes,
@@ -300,7 +300,7 @@ pub(super) struct Logout {
 }
 
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "identity", request_body(content = Option<Logout>), security(("bearer" = [])), responses((status = 200, body = Object)))]
-pub async fn logout(
+pub(super) async fn logout(
     State(st): State<Arc<AppState>>,
     auth: Auth,
     raw: axum::body::Bytes,

@@ -32,7 +32,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AccountDetail {
+pub(crate) struct AccountDetail {
     pub account: AccountOut,
     pub funds: FundsOut,
 }
@@ -48,7 +48,7 @@ envelope!(PositionsEnvelope, Vec<PositionOut>);
 envelope!(TradesEnvelope, Vec<TradeOut>);
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct NewAccount {
+pub(crate) struct NewAccount {
     /// Unique per user (1–40 characters).
     pub name: String,
     /// Rupees (default 10,00,000).
@@ -56,13 +56,13 @@ pub struct NewAccount {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-pub struct ResetBody {
+pub(crate) struct ResetBody {
     /// Rupees (default: the account's opening balance).
     pub opening_balance: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct ModifyBody {
+pub(crate) struct ModifyBody {
     pub quantity: Option<i64>,
     pub price: Option<f64>,
     pub trigger_price: Option<f64>,
@@ -73,7 +73,7 @@ pub struct ModifyBody {
 
 /// `GET /accounts`: the caller's accounts (the primary one is created on first use).
 #[utoipa::path(get, path = "/accounts", tag = "trading", security(("bearer" = [])), responses((status = 200, body = AccountsEnvelope)))]
-pub async fn list_accounts(
+pub(crate) async fn list_accounts(
     auth: Auth,
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<AccountsEnvelope>, ApiError> {
@@ -92,7 +92,7 @@ pub async fn list_accounts(
 
 /// `POST /accounts`: a new account (names are unique per user).
 #[utoipa::path(post, path = "/accounts", tag = "trading", request_body = NewAccount, security(("bearer" = [])), responses((status = 201, body = AccountEnvelope), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn create_account(
+pub(crate) async fn create_account(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiJson(body): ApiJson<NewAccount>,
@@ -131,7 +131,7 @@ async fn read<R>(
 
 /// `GET /accounts/{account_id}`: the account and its funds.
 #[utoipa::path(get, path = "/accounts/{account_id}", tag = "trading", params(("account_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = AccountDetailEnvelope)))]
-pub async fn get_account(
+pub(crate) async fn get_account(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(account_id): Path<String>,
@@ -155,7 +155,7 @@ pub async fn get_account(
 
 /// `GET /accounts/{account_id}/funds`: Kite's margins shape, from the ledger.
 #[utoipa::path(get, path = "/accounts/{account_id}/funds", tag = "trading", params(("account_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = FundsEnvelope)))]
-pub async fn funds(
+pub(crate) async fn funds(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(account_id): Path<String>,
@@ -166,7 +166,7 @@ pub async fn funds(
 
 /// `POST /accounts/{account_id}/reset`: clear the account and start again from a balance.
 #[utoipa::path(post, path = "/accounts/{account_id}/reset", tag = "trading", params(("account_id" = String, Path)), request_body(content = Option<ResetBody>), security(("bearer" = [])), responses((status = 200, body = FundsEnvelope)))]
-pub async fn reset(
+pub(crate) async fn reset(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(account_id): Path<String>,
@@ -203,7 +203,7 @@ pub async fn reset(
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(list_accounts, create_account))
         .routes(routes!(get_account))

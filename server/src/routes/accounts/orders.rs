@@ -5,7 +5,7 @@ use super::*;
 
 /// `GET /accounts/{account_id}/orders`: every order, oldest first.
 #[utoipa::path(get, path = "/accounts/{account_id}/orders", tag = "trading", params(("account_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = OrdersEnvelope)))]
-pub async fn orders(
+pub(super) async fn orders(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(account_id): Path<String>,
@@ -27,7 +27,7 @@ pub async fn orders(
 
 /// `GET /accounts/{account_id}/orders/{order_id}`.
 #[utoipa::path(get, path = "/accounts/{account_id}/orders/{order_id}", tag = "trading", params(("account_id" = String, Path), ("order_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = OrderEnvelope)))]
-pub async fn get_order(
+pub(super) async fn get_order(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path((account_id, order_id)): Path<(String, String)>,
@@ -45,7 +45,7 @@ pub async fn get_order(
 /// and answered with the rule and its numbers). An `Idempotency-Key` header makes retries safe:
 /// every retry within 24 h gets the first answer and nothing is placed twice.
 #[utoipa::path(post, path = "/accounts/{account_id}/orders", tag = "trading", params(("account_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "1–128 visible ASCII characters; retries with the same key return the first answer")), request_body = PlaceBody, security(("bearer" = [])), responses((status = 200, body = PlacedEnvelope)))]
-pub async fn place_order(
+pub(super) async fn place_order(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(account_id): Path<String>,
@@ -65,7 +65,7 @@ pub async fn place_order(
 
 /// `PUT /accounts/{account_id}/orders/{order_id}`: modify an open order.
 #[utoipa::path(put, path = "/accounts/{account_id}/orders/{order_id}", tag = "trading", params(("account_id" = String, Path), ("order_id" = String, Path)), request_body = ModifyBody, security(("bearer" = [])), responses((status = 200, body = PlacedEnvelope)))]
-pub async fn modify_order(
+pub(super) async fn modify_order(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path((account_id, order_id)): Path<(String, String)>,
@@ -106,7 +106,7 @@ pub async fn modify_order(
 
 /// `DELETE /accounts/{account_id}/orders/{order_id}`: cancel an open order.
 #[utoipa::path(delete, path = "/accounts/{account_id}/orders/{order_id}", tag = "trading", params(("account_id" = String, Path), ("order_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = PlacedEnvelope)))]
-pub async fn cancel_order(
+pub(super) async fn cancel_order(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path((account_id, order_id)): Path<(String, String)>,

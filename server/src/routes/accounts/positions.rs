@@ -5,7 +5,7 @@ use super::*;
 
 /// `GET /accounts/{account_id}/positions`: net positions (flat ones of the day included).
 #[utoipa::path(get, path = "/accounts/{account_id}/positions", tag = "trading", params(("account_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = PositionsEnvelope)))]
-pub async fn positions(
+pub(super) async fn positions(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(account_id): Path<String>,
@@ -21,7 +21,7 @@ pub async fn positions(
 
 /// One state of a position.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PositionSnapshotOut {
+pub(super) struct PositionSnapshotOut {
     /// Epoch ms.
     pub snapshot_time: i64,
     pub tradingsymbol: String,
@@ -37,7 +37,7 @@ envelope!(PositionHistoryEnvelope, Vec<PositionSnapshotOut>);
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct PositionHistoryQuery {
+pub(super) struct PositionHistoryQuery {
     /// The instrument (default: every position of the account).
     pub tradingsymbol: Option<String>,
     /// `MIS`, `NRML` or `CNC` (default: every product).
@@ -51,7 +51,7 @@ pub struct PositionHistoryQuery {
 /// one after every fill that changed it (valued at that fill's price), then one now (at the
 /// latest quote) — oldest first.
 #[utoipa::path(get, path = "/accounts/{account_id}/positions/history", tag = "trading", params(("account_id" = String, Path), PositionHistoryQuery), security(("bearer" = [])), responses((status = 200, body = PositionHistoryEnvelope)))]
-pub async fn position_history(
+pub(super) async fn position_history(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(account_id): Path<String>,
@@ -144,7 +144,7 @@ pub(super) fn history_row(
 
 /// `GET /accounts/{account_id}/trades`: every fill, oldest first.
 #[utoipa::path(get, path = "/accounts/{account_id}/trades", tag = "trading", params(("account_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = TradesEnvelope)))]
-pub async fn trades(
+pub(super) async fn trades(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(account_id): Path<String>,

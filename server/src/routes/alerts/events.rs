@@ -5,7 +5,7 @@ use super::*;
 
 /// `GET /alerts/events`: what the caller's alerts raised (and what the caller raised).
 #[utoipa::path(get, path = "/alerts/events", tag = "alerts", params(EventsQuery), security(("bearer" = [])), responses((status = 200, body = EventsEnvelope)))]
-pub async fn events(
+pub(super) async fn events(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<EventsQuery>,
@@ -52,7 +52,7 @@ pub async fn events(
 /// `POST /alerts/events`: raise an event yourself (the old SDK's `raise_alert`): stored and
 /// delivered to your streams like a fired alert (201).
 #[utoipa::path(post, path = "/alerts/events", tag = "alerts", request_body = RaiseBody, security(("bearer" = [])), responses((status = 201, body = EventEnvelope), (status = 400, body = crate::error::ErrorBody)))]
-pub async fn raise(
+pub(super) async fn raise(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiJson(b): ApiJson<RaiseBody>,
@@ -108,7 +108,7 @@ pub async fn raise(
 
 /// `GET /alerts/events/{event_id}`: one of the caller's events.
 #[utoipa::path(get, path = "/alerts/events/{event_id}", tag = "alerts", params(("event_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = EventEnvelope), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn event(
+pub(super) async fn event(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -127,7 +127,7 @@ pub async fn event(
 
 /// `POST /alerts/events/{event_id}/acknowledge`.
 #[utoipa::path(post, path = "/alerts/events/{event_id}/acknowledge", tag = "alerts", params(("event_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = EventEnvelope), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn acknowledge(
+pub(super) async fn acknowledge(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -156,7 +156,7 @@ pub async fn acknowledge(
 /// `DELETE /alerts/events`: delete the caller's events (`?acknowledged_only=true`: only those
 /// acknowledged). The alerts stay.
 #[utoipa::path(delete, path = "/alerts/events", tag = "alerts", params(ClearQuery), security(("bearer" = [])), responses((status = 200, body = ClearedEnvelope)))]
-pub async fn clear(
+pub(super) async fn clear(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<ClearQuery>,

@@ -42,7 +42,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Types of events a client may raise (the old SDK's `AlertType` values).
-pub const EVENT_TYPES: [&str; 7] = [
+pub(crate) const EVENT_TYPES: [&str; 7] = [
     "price",
     "indicator",
     "volume",
@@ -52,18 +52,18 @@ pub const EVENT_TYPES: [&str; 7] = [
     "reminder",
 ];
 /// Longest alert message (characters).
-pub const MAX_MESSAGE_CHARS: usize = 500;
+pub(crate) const MAX_MESSAGE_CHARS: usize = 500;
 /// Longest webhook URL.
-pub const MAX_URL_CHARS: usize = 2048;
+pub(crate) const MAX_URL_CHARS: usize = 2048;
 /// Longest cool-down (seconds): a week.
-pub const MAX_COOLDOWN_SECS: i64 = 7 * 24 * 3600;
+pub(crate) const MAX_COOLDOWN_SECS: i64 = 7 * 24 * 3600;
 /// Cool-down of a repeating alert that names none (seconds).
-pub const DEFAULT_COOLDOWN_SECS: i64 = 60;
+pub(crate) const DEFAULT_COOLDOWN_SECS: i64 = 60;
 /// Largest `data` object of a raised event (bytes of JSON).
-pub const MAX_DATA_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_DATA_BYTES: usize = 16 * 1024;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AlertOut {
+pub(crate) struct AlertOut {
     pub alert_id: String,
     /// `price` or `indicator`.
     pub alert_type: String,
@@ -101,12 +101,12 @@ envelope!(EventsEnvelope, Vec<Value>);
 envelope!(ClearedEnvelope, Cleared);
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Cleared {
+pub(crate) struct Cleared {
     pub deleted: u64,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct NewAlertBody {
+pub(crate) struct NewAlertBody {
     /// `price` (evaluated on every quote) or `indicator` (on every bar close of `timeframe`).
     #[schema(example = "price")]
     pub alert_type: String,
@@ -134,14 +134,14 @@ pub struct NewAlertBody {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct AlertPatch {
+pub(crate) struct AlertPatch {
     /// `paused` or `active` (resume).
     pub status: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct AlertsQuery {
+pub(crate) struct AlertsQuery {
     /// Only alerts in this status.
     pub status: Option<String>,
     /// Only `price` or `indicator` alerts.
@@ -150,7 +150,7 @@ pub struct AlertsQuery {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct RaiseBody {
+pub(crate) struct RaiseBody {
     /// The old SDK's `AlertType` values (default `custom`).
     pub alert_type: Option<String>,
     pub priority: Option<String>,
@@ -163,7 +163,7 @@ pub struct RaiseBody {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct EventsQuery {
+pub(crate) struct EventsQuery {
     /// Only events after this id, oldest first (a stream's catch-up); else newest first.
     #[param(value_type = Option<u64>)]
     pub after_id: Option<super::Count>,
@@ -181,7 +181,7 @@ pub struct EventsQuery {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ClearQuery {
+pub(crate) struct ClearQuery {
     /// Only delete acknowledged events (default false: all).
     pub acknowledged_only: Option<bool>,
 }
@@ -263,7 +263,7 @@ async fn owned(state: &AppState, auth: &Auth, raw: &str) -> Result<AlertRow, Api
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(rules::list, rules::create))
         .routes(routes!(rules::get, rules::update, rules::cancel))

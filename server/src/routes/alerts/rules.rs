@@ -63,7 +63,7 @@ pub(super) fn webhook(
 /// `POST /alerts`: a new alert, evaluated from now on (201). A malformed condition is a 400
 /// with code `invalid_condition` naming the token and its column.
 #[utoipa::path(post, path = "/alerts", tag = "alerts", request_body = NewAlertBody, security(("bearer" = [])), responses((status = 201, body = AlertEnvelope), (status = 400, description = "a bad field, or the limit of live alerts reached", body = crate::error::ErrorBody)))]
-pub async fn create(
+pub(super) async fn create(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiJson(b): ApiJson<NewAlertBody>,
@@ -169,7 +169,7 @@ pub async fn create(
 
 /// `GET /alerts`: the caller's alerts, newest first.
 #[utoipa::path(get, path = "/alerts", tag = "alerts", params(AlertsQuery), security(("bearer" = [])), responses((status = 200, body = AlertsEnvelope)))]
-pub async fn list(
+pub(super) async fn list(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<AlertsQuery>,
@@ -206,7 +206,7 @@ pub async fn list(
 
 /// `GET /alerts/{alert_id}`.
 #[utoipa::path(get, path = "/alerts/{alert_id}", tag = "alerts", params(("alert_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = AlertEnvelope), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(
+pub(super) async fn get(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -219,7 +219,7 @@ pub async fn get(
 
 /// `PATCH /alerts/{alert_id}`: pause (`{"status": "paused"}`) or resume (`"active"`).
 #[utoipa::path(patch, path = "/alerts/{alert_id}", tag = "alerts", params(("alert_id" = String, Path)), request_body = AlertPatch, security(("bearer" = [])), responses((status = 200, body = AlertEnvelope), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn update(
+pub(super) async fn update(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -265,7 +265,7 @@ pub async fn update(
 
 /// `DELETE /alerts/{alert_id}`: cancel (kept, with its events, as `cancelled`).
 #[utoipa::path(delete, path = "/alerts/{alert_id}", tag = "alerts", params(("alert_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = AlertEnvelope), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn cancel(
+pub(super) async fn cancel(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,

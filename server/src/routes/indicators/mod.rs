@@ -27,11 +27,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Largest `lookback` of `/indicators/history` and `/batch`.
-pub const MAX_LOOKBACK: usize = 5000;
+pub(crate) const MAX_LOOKBACK: usize = 5000;
 /// Largest `offset` of `/indicators/at-offset`.
-pub const MAX_OFFSET: usize = 5000;
+pub(crate) const MAX_OFFSET: usize = 5000;
 /// Most queries in one `/indicators/batch`.
-pub const MAX_BATCH_QUERIES: usize = 100;
+pub(crate) const MAX_BATCH_QUERIES: usize = 100;
 
 /// A comma-separated id list (`RSI_14,SMA_20`).
 fn parse_ids(param: &str, raw: Option<&str>) -> Result<Vec<Requested>, ApiError> {
@@ -74,7 +74,7 @@ fn iso_now() -> String {
 
 /// Ids mapped to values, in request order (ids echoed as sent).
 #[derive(Debug, Default)]
-pub struct Ordered(Vec<(String, Value)>);
+pub(crate) struct Ordered(Vec<(String, Value)>);
 
 impl Serialize for Ordered {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -88,7 +88,7 @@ impl Serialize for Ordered {
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(values::current))
         .routes(routes!(values::at_offset))

@@ -5,13 +5,13 @@ use super::*;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ListQuery {
+pub(super) struct ListQuery {
     pub category: Option<String>,
     pub search: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ListResponse {
+pub(super) struct ListResponse {
     pub status: &'static str,
     pub total: usize,
     pub categories: Vec<&'static str>,
@@ -25,7 +25,7 @@ pub struct ListResponse {
 
 /// `GET /indicators/list`: the registry, optionally by category or a search term.
 #[utoipa::path(get, path = "/indicators/list", tag = "indicators", params(ListQuery), responses((status = 200, body = ListResponse)))]
-pub async fn list(ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<ListResponse>, ApiError> {
+pub(super) async fn list(ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<ListResponse>, ApiError> {
     let category = match q
         .category
         .as_deref()
@@ -80,7 +80,7 @@ pub async fn list(ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<ListResponse>
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DefinitionResponse {
+pub(super) struct DefinitionResponse {
     pub status: &'static str,
     #[schema(value_type = Object)]
     pub indicator: Description,
@@ -88,7 +88,7 @@ pub struct DefinitionResponse {
 
 /// `GET /indicators/definition/{name}` (aliases and ids accepted: `BB`, `RSI_14`).
 #[utoipa::path(get, path = "/indicators/definition/{name}", tag = "indicators", params(("name" = String, Path, description = "indicator name, alias or id")), responses((status = 200, body = DefinitionResponse)))]
-pub async fn definition_route(
+pub(super) async fn definition_route(
     Path(name): Path<String>,
 ) -> Result<Json<DefinitionResponse>, ApiError> {
     match IndicatorId::parse(&name) {

@@ -4,7 +4,7 @@
 use super::*;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct SubscribeRequest {
+pub(super) struct SubscribeRequest {
     pub symbol: Option<String>,
     pub timeframe: Option<String>,
     #[serde(default)]
@@ -12,7 +12,7 @@ pub struct SubscribeRequest {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SubscriptionOut {
+pub(super) struct SubscriptionOut {
     pub indicator_id: String,
     pub symbol: String,
     pub timeframe: &'static str,
@@ -23,7 +23,7 @@ pub struct SubscriptionOut {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SubscribeResponse {
+pub(super) struct SubscribeResponse {
     pub status: &'static str,
     pub client_id: String,
     pub subscriptions: Vec<SubscriptionOut>,
@@ -31,7 +31,7 @@ pub struct SubscribeResponse {
 
 /// `POST /indicators/subscribe`: all-or-nothing validation, idempotent per client, exact counts.
 #[utoipa::path(post, path = "/indicators/subscribe", tag = "indicators", request_body = SubscribeRequest, security(("bearer" = [])), responses((status = 200, body = SubscribeResponse)))]
-pub async fn subscribe(
+pub(super) async fn subscribe(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<SubscribeRequest>,
@@ -85,7 +85,7 @@ pub async fn subscribe(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct UnsubscribeRequest {
+pub(super) struct UnsubscribeRequest {
     pub symbol: Option<String>,
     pub timeframe: Option<String>,
     #[serde(default)]
@@ -93,7 +93,7 @@ pub struct UnsubscribeRequest {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct UnsubscribeResponse {
+pub(super) struct UnsubscribeResponse {
     pub status: &'static str,
     pub client_id: String,
     pub unsubscribed: Vec<SubscriptionOut>,
@@ -101,7 +101,7 @@ pub struct UnsubscribeResponse {
 
 /// `POST /indicators/unsubscribe`: only the caller's own subscriptions change.
 #[utoipa::path(post, path = "/indicators/unsubscribe", tag = "indicators", request_body = UnsubscribeRequest, security(("bearer" = [])), responses((status = 200, body = UnsubscribeResponse)))]
-pub async fn unsubscribe(
+pub(super) async fn unsubscribe(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<UnsubscribeRequest>,

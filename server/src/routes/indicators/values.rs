@@ -5,7 +5,7 @@ use super::*;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct CurrentQuery {
+pub(super) struct CurrentQuery {
     #[param(example = "NIFTY 50")]
     pub symbol: Option<String>,
     #[param(example = "5m")]
@@ -15,7 +15,7 @@ pub struct CurrentQuery {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CurrentResponse {
+pub(super) struct CurrentResponse {
     pub status: &'static str,
     pub symbol: String,
     pub timeframe: &'static str,
@@ -29,7 +29,7 @@ pub struct CurrentResponse {
 
 /// `GET /indicators/current`.
 #[utoipa::path(get, path = "/indicators/current", tag = "indicators", params(CurrentQuery), security(("bearer" = [])), responses((status = 200, body = CurrentResponse)))]
-pub async fn current(
+pub(super) async fn current(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<CurrentQuery>,
@@ -56,7 +56,7 @@ pub async fn current(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct AtOffsetQuery {
+pub(super) struct AtOffsetQuery {
     #[param(example = "NIFTY 50")]
     pub symbol: Option<String>,
     #[param(example = "5m")]
@@ -68,7 +68,7 @@ pub struct AtOffsetQuery {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AtOffsetResponse {
+pub(super) struct AtOffsetResponse {
     pub status: &'static str,
     pub symbol: String,
     pub timeframe: &'static str,
@@ -82,7 +82,7 @@ pub struct AtOffsetResponse {
 
 /// `GET /indicators/at-offset`: values at the bar `offset` bars before the latest.
 #[utoipa::path(get, path = "/indicators/at-offset", tag = "indicators", params(AtOffsetQuery), security(("bearer" = [])), responses((status = 200, body = AtOffsetResponse)))]
-pub async fn at_offset(
+pub(super) async fn at_offset(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<AtOffsetQuery>,
@@ -144,7 +144,7 @@ pub(super) fn history_points(id: &IndicatorId, points: &[Point], with_back: bool
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct HistoryQuery {
+pub(super) struct HistoryQuery {
     #[param(example = "NIFTY 50")]
     pub symbol: Option<String>,
     #[param(example = "5m")]
@@ -156,7 +156,7 @@ pub struct HistoryQuery {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct HistoryResponse {
+pub(super) struct HistoryResponse {
     pub status: &'static str,
     pub symbol: String,
     pub timeframe: &'static str,
@@ -169,7 +169,7 @@ pub struct HistoryResponse {
 
 /// `GET /indicators/history`: the last `lookback` values, oldest first, each fully warmed up.
 #[utoipa::path(get, path = "/indicators/history", tag = "indicators", params(HistoryQuery), security(("bearer" = [])), responses((status = 200, body = HistoryResponse)))]
-pub async fn history(
+pub(super) async fn history(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
@@ -209,28 +209,28 @@ pub async fn history(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct BatchQuery {
+pub(super) struct BatchQuery {
     pub timeframe: Option<String>,
     pub indicator: Option<String>,
     pub lookback: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct BatchRequest {
+pub(super) struct BatchRequest {
     pub symbol: Option<String>,
     #[serde(default)]
     pub queries: Vec<BatchQuery>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct BatchResult {
+pub(super) struct BatchResult {
     pub timeframe: &'static str,
     pub indicator: String,
     pub series: Vec<Value>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct BatchResponse {
+pub(super) struct BatchResponse {
     pub status: &'static str,
     pub symbol: String,
     pub results: Vec<BatchResult>,
@@ -239,7 +239,7 @@ pub struct BatchResponse {
 /// `POST /indicators/batch`: several (timeframe, indicator, lookback) series of one symbol.
 /// Every query is validated before any is computed; a bad one is a 400 naming its index.
 #[utoipa::path(post, path = "/indicators/batch", tag = "indicators", request_body = BatchRequest, security(("bearer" = [])), responses((status = 200, body = BatchResponse)))]
-pub async fn batch(
+pub(super) async fn batch(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<BatchRequest>,

@@ -23,10 +23,17 @@ super::kite_envelope!(KiteContractNoteEnvelope, Vec<ContractNoteRow>);
 
 /// An order whose margin or charges are asked for (Kite's `margins/orders` items).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct MarginOrder {
+pub(crate) struct MarginOrder {
+    /// Kite's; the exchange follows from the symbol.
+    #[expect(dead_code, reason = "accepted as Kite sends it; the symbol decides")]
     pub exchange: Option<String>,
     pub tradingsymbol: String,
     pub transaction_type: String,
+    /// Kite's; margins do not depend on it.
+    #[expect(
+        dead_code,
+        reason = "accepted as Kite sends it; margins do not depend on it"
+    )]
     pub variety: Option<String>,
     pub product: String,
     pub order_type: String,
@@ -37,7 +44,9 @@ pub struct MarginOrder {
 
 /// An executed order whose charges are asked for (Kite's `charges/orders` items).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct ChargeOrder {
+pub(crate) struct ChargeOrder {
+    /// Kite's; the contract note does not need it.
+    #[expect(dead_code, reason = "accepted as Kite sends it")]
     pub order_id: Option<String>,
     pub exchange: Option<String>,
     pub tradingsymbol: String,
@@ -50,7 +59,7 @@ pub struct ChargeOrder {
 }
 
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
-pub struct Gst {
+pub(crate) struct Gst {
     pub igst: f64,
     pub cgst: f64,
     pub sgst: f64,
@@ -59,7 +68,7 @@ pub struct Gst {
 
 /// Kite's charges breakdown.
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
-pub struct ChargesOut {
+pub(crate) struct ChargesOut {
     pub transaction_tax: f64,
     pub transaction_tax_type: &'static str,
     pub exchange_turnover_charge: f64,
@@ -89,14 +98,14 @@ fn charges_out(c: &Charges) -> ChargesOut {
 }
 
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
-pub struct Pnl {
+pub(crate) struct Pnl {
     pub realised: f64,
     pub unrealised: f64,
 }
 
 /// Kite's margin object.
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
-pub struct MarginOut {
+pub(crate) struct MarginOut {
     pub r#type: &'static str,
     pub tradingsymbol: String,
     pub exchange: String,
@@ -239,7 +248,7 @@ const MAX_ORDERS: usize = 100;
 /// `POST /kite/margins/orders`: for each order, the margin it would block on top of the
 /// account's positions and open orders (what placing it checks), and its charges.
 #[utoipa::path(post, path = "/kite/margins/orders", tag = "kite", request_body = Vec<MarginOrder>, security(("bearer" = [])), responses((status = 200, body = KiteMarginsEnvelope), (status = 400, body = super::KiteErrorBody)))]
-pub async fn order_margins(
+pub(crate) async fn order_margins(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
     raw: axum::body::Bytes,
@@ -266,7 +275,7 @@ pub async fn order_margins(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct BasketQuery {
+pub(crate) struct BasketQuery {
     /// Count the account's positions and open orders (default true).
     pub consider_positions: Option<String>,
     /// `compact`: totals only.
@@ -275,7 +284,7 @@ pub struct BasketQuery {
 
 /// Kite's basket answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct BasketOut {
+pub(crate) struct BasketOut {
     /// Each order alone, summed (no hedge benefit).
     pub initial: MarginOut,
     /// The basket as one portfolio (with the hedge benefit; on top of positions when asked).
@@ -287,7 +296,7 @@ pub struct BasketOut {
 /// `POST /kite/margins/basket`: a basket's margin with the hedge benefit (`final`) and without
 /// (`initial`), each order's own margin, and the charges.
 #[utoipa::path(post, path = "/kite/margins/basket", tag = "kite", params(BasketQuery), request_body = Vec<MarginOrder>, security(("bearer" = [])), responses((status = 200, body = KiteBasketEnvelope), (status = 400, body = super::KiteErrorBody)))]
-pub async fn basket_margins(
+pub(crate) async fn basket_margins(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
     Query(q): Query<BasketQuery>,
@@ -361,7 +370,7 @@ pub async fn basket_margins(
 
 /// One order of Kite's virtual contract note.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ContractNoteRow {
+pub(crate) struct ContractNoteRow {
     pub transaction_type: String,
     pub tradingsymbol: String,
     pub exchange: String,
@@ -376,7 +385,7 @@ pub struct ContractNoteRow {
 /// `POST /kite/charges/orders`: the charges of executed orders (Kite's virtual contract
 /// note), with the rates in force today.
 #[utoipa::path(post, path = "/kite/charges/orders", tag = "kite", request_body = Vec<ChargeOrder>, security(("bearer" = [])), responses((status = 200, body = KiteContractNoteEnvelope), (status = 400, body = super::KiteErrorBody)))]
-pub async fn contract_note(
+pub(crate) async fn contract_note(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
     raw: axum::body::Bytes,
@@ -422,7 +431,7 @@ pub async fn contract_note(
 }
 
 /// This area's routes (merged by [`super::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(order_margins))
         .routes(routes!(basket_margins))

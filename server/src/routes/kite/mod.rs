@@ -11,11 +11,11 @@
 //! Handlers adapt: the trading service owns the operations, the broker the rules; the caller's
 //! Kite "account" is their primary paper account.
 
-pub mod margins;
-pub mod market;
-pub mod orders;
-pub mod portfolio;
-pub mod user;
+pub(crate) mod margins;
+pub(crate) mod market;
+pub(crate) mod orders;
+pub(crate) mod portfolio;
+pub(crate) mod user;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,7 +35,11 @@ use crate::state::AppState;
 
 /// Kite's exception names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub enum ErrorType {
+#[allow(
+    clippy::enum_variant_names,
+    reason = "Kite's error_type values, spelled as Kite spells them"
+)]
+pub(crate) enum ErrorType {
     InputException,
     TokenException,
     PermissionException,
@@ -46,7 +50,7 @@ pub enum ErrorType {
 
 /// An error in Kite's shape.
 #[derive(Debug, Clone)]
-pub struct KiteError {
+pub(crate) struct KiteError {
     pub status: StatusCode,
     pub error_type: ErrorType,
     pub message: String,
@@ -56,7 +60,7 @@ pub struct KiteError {
 
 /// Kite's error body.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct KiteErrorBody {
+pub(crate) struct KiteErrorBody {
     /// Always `error`.
     pub status: &'static str,
     pub message: String,
@@ -67,7 +71,7 @@ pub struct KiteErrorBody {
 }
 
 impl KiteError {
-    pub fn input(message: impl Into<String>) -> KiteError {
+    pub(crate) fn input(message: impl Into<String>) -> KiteError {
         KiteError {
             status: StatusCode::BAD_REQUEST,
             error_type: ErrorType::InputException,
@@ -136,30 +140,30 @@ impl IntoResponse for KiteError {
 
 /// Kite's success envelope.
 #[derive(Debug, Serialize)]
-pub struct Kite<T: Serialize> {
+pub(crate) struct Kite<T: Serialize> {
     pub status: &'static str,
     pub data: T,
 }
 
 /// `{status: "success", data}`.
-pub fn ok<T: Serialize>(data: T) -> Json<Kite<T>> {
+pub(crate) fn ok<T: Serialize>(data: T) -> Json<Kite<T>> {
     Json(Kite {
         status: "success",
         data,
     })
 }
 
-pub type KiteResult<T> = Result<Json<Kite<T>>, KiteError>;
+pub(crate) type KiteResult<T> = Result<Json<Kite<T>>, KiteError>;
 
 /// A documented `{status: "success", data: T}` (the handlers return [`Kite`]`<T>`).
 macro_rules! kite_envelope {
     ($name:ident, $t:ty) => {
         #[derive(Debug, utoipa::ToSchema)]
         #[allow(dead_code)]
-        pub struct $name {
+        pub(crate) struct $name {
             /// Always `success`.
-            pub status: String,
-            pub data: $t,
+            pub(crate) status: String,
+            pub(crate) data: $t,
         }
     };
 }
@@ -168,11 +172,11 @@ pub(crate) use kite_envelope;
 /// The caller, from `Authorization: token <api_key>:<access_token>` (the access token is our
 /// API key or a JWT; the part before the colon is ignored), `Bearer`, or `X-API-Key`.
 #[derive(Debug, Clone)]
-pub struct KiteAuth(pub Auth);
+pub(crate) struct KiteAuth(pub Auth);
 
 impl KiteAuth {
     /// The caller's primary paper account (created on first use).
-    pub async fn account(&self, state: &AppState) -> Result<i64, KiteError> {
+    pub(crate) async fn account(&self, state: &AppState) -> Result<i64, KiteError> {
         state
             .trading
             .primary_account(&self.0.owner(), state.clock.now())
@@ -181,11 +185,11 @@ impl KiteAuth {
             .map_err(|e| crate::wire::trading::trading_error(e).into())
     }
 
-    pub fn read(&self) -> Result<(), KiteError> {
+    pub(crate) fn read(&self) -> Result<(), KiteError> {
         self.0.require_read().map_err(Into::into)
     }
 
-    pub fn trade(&self) -> Result<(), KiteError> {
+    pub(crate) fn trade(&self) -> Result<(), KiteError> {
         self.0.require(Scope::Trade).map_err(Into::into)
     }
 }
@@ -245,10 +249,10 @@ const MAX_VALUE_LEN: usize = 256;
 /// A Kite request body as flat parameters: `application/x-www-form-urlencoded` (what
 /// pykiteconnect sends) or a JSON object of scalars.
 #[derive(Debug, Default)]
-pub struct KiteForm(pub HashMap<String, String>);
+pub(crate) struct KiteForm(pub HashMap<String, String>);
 
 impl KiteForm {
-    pub fn get(&self, k: &str) -> Option<&str> {
+    pub(crate) fn get(&self, k: &str) -> Option<&str> {
         self.0
             .get(k)
             .map(String::as_str)
@@ -256,12 +260,12 @@ impl KiteForm {
             .filter(|v| !v.is_empty())
     }
 
-    pub fn required(&self, k: &str) -> Result<&str, KiteError> {
+    pub(crate) fn required(&self, k: &str) -> Result<&str, KiteError> {
         self.get(k)
             .ok_or_else(|| KiteError::input(format!("Missing or empty field `{k}`")))
     }
 
-    pub fn int(&self, k: &str) -> Result<Option<i64>, KiteError> {
+    pub(crate) fn int(&self, k: &str) -> Result<Option<i64>, KiteError> {
         self.get(k)
             .map(|v| {
                 v.parse::<i64>()
@@ -279,7 +283,7 @@ impl KiteForm {
             .transpose()
     }
 
-    pub fn number(&self, k: &str) -> Result<Option<f64>, KiteError> {
+    pub(crate) fn number(&self, k: &str) -> Result<Option<f64>, KiteError> {
         self.get(k)
             .map(|v| {
                 v.parse::<f64>()
@@ -292,7 +296,7 @@ impl KiteForm {
             .transpose()
     }
 
-    pub fn flag(&self, k: &str) -> bool {
+    pub(crate) fn flag(&self, k: &str) -> bool {
         matches!(self.get(k), Some("true" | "1" | "True" | "TRUE"))
     }
 }
@@ -352,7 +356,7 @@ impl FromRequest<Arc<AppState>> for KiteForm {
 }
 
 /// A JSON list body (margins, charges), at most `max` items.
-pub fn json_list<T: serde::de::DeserializeOwned>(
+pub(crate) fn json_list<T: serde::de::DeserializeOwned>(
     raw: &[u8],
     max: usize,
 ) -> Result<Vec<T>, KiteError> {
@@ -372,7 +376,7 @@ pub fn json_list<T: serde::de::DeserializeOwned>(
 
 /// Route a Kite client's request here: a request with `X-Kite-Version` whose path is not
 /// under `/kite` gets the prefix (see the module documentation).
-pub fn kite_prefix(mut req: Request) -> Request {
+pub(crate) fn kite_prefix(mut req: Request) -> Request {
     if req.headers().contains_key("x-kite-version") && !is_kite_path(req.uri().path()) {
         let pq = req
             .uri()
@@ -386,22 +390,22 @@ pub fn kite_prefix(mut req: Request) -> Request {
     req
 }
 
-pub fn is_kite_path(path: &str) -> bool {
+pub(crate) fn is_kite_path(path: &str) -> bool {
     path == "/kite" || path.starts_with("/kite/")
 }
 
 /// Kite's time text (`YYYY-MM-DD HH:MM:SS`, IST) of epoch ms.
-pub fn ist_text(ms: i64) -> String {
+pub(crate) fn ist_text(ms: i64) -> String {
     crate::wire::ist_text(ms)
 }
 
 /// The caller's exchange-qualified instrument (`NFO:NIFTY26DECFUT`) as a tradingsymbol.
-pub fn strip_exchange(i: &str) -> &str {
+pub(crate) fn strip_exchange(i: &str) -> &str {
     i.split_once(':').map_or(i, |(_, s)| s).trim()
 }
 
 /// Kite Connect v3 compatible routes (`/kite/...`).
-pub fn router() -> utoipa_axum::router::OpenApiRouter<Arc<AppState>> {
+pub(crate) fn router() -> utoipa_axum::router::OpenApiRouter<Arc<AppState>> {
     utoipa_axum::router::OpenApiRouter::new()
         .merge(orders::router())
         .merge(portfolio::router())

@@ -30,7 +30,7 @@ super::kite_envelope!(KiteTradesEnvelope, Vec<KiteTrade>);
 
 /// Kite's order fields (ours plus the ones Kite has that a paper broker fills trivially).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct KiteOrder {
+pub(crate) struct KiteOrder {
     #[serde(flatten)]
     pub order: OrderOut,
     pub placed_by: String,
@@ -46,7 +46,7 @@ pub struct KiteOrder {
 
 /// Kite's trade fields.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct KiteTrade {
+pub(crate) struct KiteTrade {
     #[serde(flatten)]
     pub trade: TradeOut,
     pub instrument_token: u64,
@@ -58,7 +58,7 @@ pub struct KiteTrade {
 /// Kite's order parameters (form-encoded, or a JSON object).
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[allow(dead_code)]
-pub struct PlaceForm {
+pub(crate) struct PlaceForm {
     /// NSE, NFO, BSE or BFO.
     pub exchange: String,
     pub tradingsymbol: String,
@@ -82,7 +82,7 @@ pub struct PlaceForm {
 /// What a modification may change (form-encoded, or a JSON object).
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[allow(dead_code)]
-pub struct ModifyForm {
+pub(crate) struct ModifyForm {
     pub quantity: Option<i64>,
     pub price: Option<f64>,
     pub trigger_price: Option<f64>,
@@ -94,7 +94,7 @@ pub struct ModifyForm {
 
 /// `{order_id}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OrderIdOut {
+pub(crate) struct OrderIdOut {
     pub order_id: String,
 }
 
@@ -144,7 +144,7 @@ fn variety(raw: &str) -> Result<Variety, KiteError> {
 /// `OrderException` naming the rule (margin required and available, the lot, the tick …) and
 /// the order is in the order book as REJECTED. `Idempotency-Key` makes retries safe.
 #[utoipa::path(post, path = "/kite/orders/{id}", tag = "kite", params(("id" = String, Path, description = "the variety: regular or amo"), ("Idempotency-Key" = Option<String>, Header)), request_body(content = PlaceForm, content_type = "application/x-www-form-urlencoded"), security(("bearer" = [])), responses((status = 200, body = KiteOrderIdEnvelope), (status = 400, body = super::KiteErrorBody)))]
-pub async fn place_order(
+pub(crate) async fn place_order(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -193,7 +193,7 @@ pub async fn place_order(
 /// `PUT /kite/orders/{variety}/{order_id}`: modify an open order (quantity, price,
 /// trigger_price, order_type, validity).
 #[utoipa::path(put, path = "/kite/orders/{id}/{order_id}", tag = "kite", params(("id" = String, Path, description = "the variety"), ("order_id" = String, Path)), request_body(content = ModifyForm, content_type = "application/x-www-form-urlencoded"), security(("bearer" = [])), responses((status = 200, body = KiteOrderIdEnvelope), (status = 400, body = super::KiteErrorBody)))]
-pub async fn modify_order(
+pub(crate) async fn modify_order(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
     Path((id, order_id)): Path<(String, String)>,
@@ -233,7 +233,7 @@ pub async fn modify_order(
 
 /// `DELETE /kite/orders/{variety}/{order_id}`: cancel an open order.
 #[utoipa::path(delete, path = "/kite/orders/{id}/{order_id}", tag = "kite", params(("id" = String, Path, description = "the variety"), ("order_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = KiteOrderIdEnvelope), (status = 400, body = super::KiteErrorBody)))]
-pub async fn cancel_order(
+pub(crate) async fn cancel_order(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
     Path((id, order_id)): Path<(String, String)>,
@@ -301,7 +301,7 @@ fn start_of_day(state: &AppState) -> i64 {
 
 /// `GET /kite/orders`: the day's order book (and orders still open from before), oldest first.
 #[utoipa::path(get, path = "/kite/orders", tag = "kite", security(("bearer" = [])), responses((status = 200, body = KiteOrdersEnvelope)))]
-pub async fn orders(
+pub(crate) async fn orders(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
 ) -> KiteResult<Vec<KiteOrder>> {
@@ -325,7 +325,7 @@ pub async fn orders(
 
 /// `GET /kite/orders/{order_id}`: every state the order went through, oldest first.
 #[utoipa::path(get, path = "/kite/orders/{id}", tag = "kite", params(("id" = String, Path, description = "the order id")), security(("bearer" = [])), responses((status = 200, body = KiteOrdersEnvelope), (status = 404, body = super::KiteErrorBody)))]
-pub async fn order_history(
+pub(crate) async fn order_history(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -353,7 +353,7 @@ pub async fn order_history(
 
 /// `GET /kite/trades`: the day's fills, oldest first.
 #[utoipa::path(get, path = "/kite/trades", tag = "kite", security(("bearer" = [])), responses((status = 200, body = KiteTradesEnvelope)))]
-pub async fn trades(
+pub(crate) async fn trades(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
 ) -> KiteResult<Vec<KiteTrade>> {
@@ -375,7 +375,7 @@ pub async fn trades(
 
 /// `GET /kite/orders/{order_id}/trades`: the fills of one order.
 #[utoipa::path(get, path = "/kite/orders/{id}/trades", tag = "kite", params(("id" = String, Path, description = "the order id")), security(("bearer" = [])), responses((status = 200, body = KiteTradesEnvelope)))]
-pub async fn order_trades(
+pub(crate) async fn order_trades(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -404,7 +404,7 @@ pub async fn order_trades(
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(orders))
         .routes(routes!(order_history, place_order))

@@ -19,7 +19,7 @@ super::kite_envelope!(KiteHoldingsEnvelope, Vec<Holding>);
 
 /// Kite's position fields.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct KitePosition {
+pub(crate) struct KitePosition {
     #[serde(flatten)]
     pub position: PositionOut,
     pub instrument_token: u64,
@@ -31,7 +31,7 @@ pub struct KitePosition {
 
 /// `{net, day}`: net positions, and the day's (today's trades only).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Positions {
+pub(crate) struct Positions {
     pub net: Vec<KitePosition>,
     pub day: Vec<KitePosition>,
 }
@@ -96,7 +96,7 @@ fn day_position(p: &PositionOut) -> Option<PositionOut> {
 
 /// `GET /kite/portfolio/positions`: `{net, day}`.
 #[utoipa::path(get, path = "/kite/portfolio/positions", tag = "kite", security(("bearer" = [])), responses((status = 200, body = KitePositionsEnvelope)))]
-pub async fn positions(
+pub(crate) async fn positions(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
 ) -> KiteResult<Positions> {
@@ -122,7 +122,7 @@ pub async fn positions(
 /// A position conversion (form-encoded, or a JSON object).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[allow(dead_code)]
-pub struct ConvertForm {
+pub(crate) struct ConvertForm {
     pub exchange: String,
     pub tradingsymbol: String,
     pub transaction_type: String,
@@ -135,7 +135,7 @@ pub struct ConvertForm {
 
 /// `PUT /kite/portfolio/positions`: convert a position's product (MIS ⇄ NRML); answers `true`.
 #[utoipa::path(put, path = "/kite/portfolio/positions", tag = "kite", request_body(content = ConvertForm, content_type = "application/x-www-form-urlencoded"), security(("bearer" = [])), responses((status = 200, body = KiteBoolEnvelope), (status = 400, body = super::KiteErrorBody)))]
-pub async fn convert_position(
+pub(crate) async fn convert_position(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
     form: KiteForm,
@@ -178,7 +178,7 @@ pub async fn convert_position(
 
 /// A holding (delivery equity carried overnight).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Holding {
+pub(crate) struct Holding {
     pub tradingsymbol: String,
     pub exchange: String,
     pub instrument_token: u64,
@@ -204,7 +204,7 @@ pub struct Holding {
 
 /// `GET /kite/portfolio/holdings`: delivery (CNC) equity positions.
 #[utoipa::path(get, path = "/kite/portfolio/holdings", tag = "kite", security(("bearer" = [])), responses((status = 200, body = KiteHoldingsEnvelope)))]
-pub async fn holdings(
+pub(crate) async fn holdings(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
 ) -> KiteResult<Vec<Holding>> {
@@ -253,7 +253,7 @@ pub async fn holdings(
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(positions, convert_position))
         .routes(routes!(holdings))

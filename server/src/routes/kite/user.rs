@@ -17,7 +17,7 @@ super::kite_envelope!(KiteSegmentEnvelope, Segment);
 super::kite_envelope!(KiteProfileEnvelope, Profile);
 
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
-pub struct SegmentAvailable {
+pub(crate) struct SegmentAvailable {
     pub adhoc_margin: f64,
     pub cash: f64,
     pub opening_balance: f64,
@@ -27,7 +27,7 @@ pub struct SegmentAvailable {
 }
 
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
-pub struct SegmentUtilised {
+pub(crate) struct SegmentUtilised {
     pub debits: f64,
     pub exposure: f64,
     pub m2m_realised: f64,
@@ -44,7 +44,7 @@ pub struct SegmentUtilised {
 
 /// One segment of Kite's `user/margins`.
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
-pub struct Segment {
+pub(crate) struct Segment {
     pub enabled: bool,
     pub net: f64,
     pub available: SegmentAvailable,
@@ -53,7 +53,7 @@ pub struct Segment {
 
 /// `{equity, commodity}` (the paper broker trades the equity segment, F&O included).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct UserMargins {
+pub(crate) struct UserMargins {
     pub equity: Segment,
     pub commodity: Segment,
 }
@@ -86,7 +86,7 @@ async fn equity_segment(state: &AppState, auth: &KiteAuth) -> Result<Segment, Ki
 
 /// `GET /kite/user/margins`: funds of the caller's primary account in Kite's shape.
 #[utoipa::path(get, path = "/kite/user/margins", tag = "kite", security(("bearer" = [])), responses((status = 200, body = KiteUserMarginsEnvelope)))]
-pub async fn user_margins(
+pub(crate) async fn user_margins(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
 ) -> KiteResult<UserMargins> {
@@ -98,7 +98,7 @@ pub async fn user_margins(
 
 /// `GET /kite/user/margins/{segment}`: `equity` or `commodity`.
 #[utoipa::path(get, path = "/kite/user/margins/{segment}", tag = "kite", params(("segment" = String, Path)), security(("bearer" = [])), responses((status = 200, body = KiteSegmentEnvelope), (status = 400, body = super::KiteErrorBody)))]
-pub async fn user_margins_segment(
+pub(crate) async fn user_margins_segment(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
     Path(segment): Path<String>,
@@ -118,7 +118,7 @@ pub async fn user_margins_segment(
 
 /// The profile Kite scripts read at start-up.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Profile {
+pub(crate) struct Profile {
     pub user_id: String,
     pub user_name: String,
     pub user_shortname: String,
@@ -134,7 +134,10 @@ pub struct Profile {
 
 /// `GET /kite/user/profile`.
 #[utoipa::path(get, path = "/kite/user/profile", tag = "kite", security(("bearer" = [])), responses((status = 200, body = KiteProfileEnvelope)))]
-pub async fn profile(auth: KiteAuth, State(state): State<Arc<AppState>>) -> KiteResult<Profile> {
+pub(crate) async fn profile(
+    auth: KiteAuth,
+    State(state): State<Arc<AppState>>,
+) -> KiteResult<Profile> {
     auth.read()?;
     let user = state
         .store
@@ -158,7 +161,7 @@ pub async fn profile(auth: KiteAuth, State(state): State<Arc<AppState>>) -> Kite
 }
 
 /// This area's routes (merged by [`super::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(user_margins))
         .routes(routes!(user_margins_segment))

@@ -20,13 +20,13 @@ pub(super) fn listed_expiries(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct UnderlyingQuery {
+pub(super) struct UnderlyingQuery {
     #[param(example = "NIFTY")]
     pub underlying: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ExpiriesResponse {
+pub(super) struct ExpiriesResponse {
     pub underlying: String,
     pub weekly: Vec<NaiveDate>,
     pub monthly: Vec<NaiveDate>,
@@ -34,7 +34,7 @@ pub struct ExpiriesResponse {
 
 /// `GET /fo/expiries`: the coming weekly (where listed) and monthly expiries.
 #[utoipa::path(get, path = "/fo/expiries", tag = "market", params(UnderlyingQuery), security(("bearer" = [])), responses((status = 200, body = ExpiriesResponse)))]
-pub async fn expiries(
+pub(super) async fn expiries(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<UnderlyingQuery>,
@@ -50,14 +50,14 @@ pub async fn expiries(
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ChainStrike {
+pub(super) struct ChainStrike {
     pub strike: f64,
     pub call: Option<QuoteOut>,
     pub put: Option<QuoteOut>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ChainResponse {
+pub(super) struct ChainResponse {
     pub underlying: String,
     pub spot: Option<f64>,
     pub expiry: Option<NaiveDate>,
@@ -69,7 +69,7 @@ pub struct ChainResponse {
 /// `GET /fo/option-chain`: one expiry's strikes with both sides' quotes, PCR by OI and max pain
 /// by OI. Without `expiry`, the nearest one quoted.
 #[utoipa::path(get, path = "/fo/option-chain", tag = "market", params(ExpiryQuery), security(("bearer" = [])), responses((status = 200, body = ChainResponse)))]
-pub async fn option_chain(
+pub(super) async fn option_chain(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<ExpiryQuery>,

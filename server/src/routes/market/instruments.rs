@@ -6,7 +6,7 @@ use super::*;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct InstrumentsQuery {
+pub(super) struct InstrumentsQuery {
     #[param(example = "NIFTY")]
     pub underlying: Option<String>,
     pub kind: Option<String>,
@@ -19,7 +19,7 @@ pub struct InstrumentsQuery {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct InstrumentOut {
+pub(super) struct InstrumentOut {
     pub tradingsymbol: String,
     pub token: Option<u64>,
     pub kind: &'static str,
@@ -33,7 +33,7 @@ pub struct InstrumentOut {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct InstrumentsResponse {
+pub(super) struct InstrumentsResponse {
     pub total: usize,
     pub instruments: Vec<InstrumentOut>,
 }
@@ -57,7 +57,7 @@ pub(super) fn instrument_out(q: &Quote) -> InstrumentOut {
 /// `GET /instruments`: the instruments quoted by the feed, filtered and paged (sorted by
 /// underlying, kind, expiry, strike).
 #[utoipa::path(get, path = "/instruments", tag = "market", params(InstrumentsQuery), security(("bearer" = [])), responses((status = 200, body = InstrumentsResponse)))]
-pub async fn instruments(
+pub(super) async fn instruments(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<InstrumentsQuery>,
@@ -142,13 +142,13 @@ pub async fn instruments(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ResolveQuery {
+pub(super) struct ResolveQuery {
     #[param(example = "NSE@NIFTY@Nw@Call@ATM")]
     pub spec: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ResolveResponse {
+pub(super) struct ResolveResponse {
     pub spec: String,
     pub tradingsymbol: String,
     pub kind: &'static str,
@@ -171,7 +171,7 @@ pub(super) fn spot_of(snap: &Snapshot, underlying: &str) -> Option<f64> {
 /// `GET /instruments/resolve?spec=NSE@NIFTY@Nw+1@Put@OTM2`: the instrument the spec names now
 /// (strikes relative to the live spot, expiries from the calendar).
 #[utoipa::path(get, path = "/instruments/resolve", tag = "market", params(ResolveQuery), security(("bearer" = [])), responses((status = 200, body = ResolveResponse)))]
-pub async fn resolve(
+pub(super) async fn resolve(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<ResolveQuery>,

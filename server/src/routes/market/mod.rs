@@ -31,16 +31,16 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Most candles in one response.
-pub const MAX_CANDLES: usize = 5000;
+pub(crate) const MAX_CANDLES: usize = 5000;
 /// Most instruments in one `/instruments` page.
-pub const MAX_INSTRUMENTS_PAGE: usize = 1000;
+pub(crate) const MAX_INSTRUMENTS_PAGE: usize = 1000;
 /// Expiries listed ahead by `/fo/expiries`.
 const WEEKLY_AHEAD: usize = 4;
 const MONTHLY_AHEAD: usize = 3;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct CandlesQuery {
+pub(crate) struct CandlesQuery {
     #[param(example = "NIFTY 50")]
     pub symbol: Option<String>,
     #[param(example = "5m")]
@@ -56,7 +56,7 @@ pub struct CandlesQuery {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CandleOut {
+pub(crate) struct CandleOut {
     pub time: i64,
     pub open: f64,
     pub high: f64,
@@ -68,7 +68,7 @@ pub struct CandleOut {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CandlesResponse {
+pub(crate) struct CandlesResponse {
     pub symbol: String,
     pub timeframe: &'static str,
     pub candles: Vec<CandleOut>,
@@ -76,7 +76,7 @@ pub struct CandlesResponse {
 
 /// `GET /candles`: oldest first; the last may be the forming bar (`complete: false`).
 #[utoipa::path(get, path = "/candles", tag = "market", params(CandlesQuery), security(("bearer" = [])), responses((status = 200, body = CandlesResponse)))]
-pub async fn candles(
+pub(crate) async fn candles(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<CandlesQuery>,
@@ -113,7 +113,7 @@ pub async fn candles(
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(candles))
         .routes(routes!(instruments::instruments))

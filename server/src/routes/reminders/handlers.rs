@@ -5,7 +5,7 @@ use super::*;
 
 /// `POST /reminders`: schedule a reminder (201); `next_at` says when it first fires.
 #[utoipa::path(post, path = "/reminders", tag = "calendar", request_body = NewReminderBody, security(("bearer" = [])), responses((status = 201, body = ReminderEnvelope), (status = 400, body = crate::error::ErrorBody)))]
-pub async fn create(
+pub(super) async fn create(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiJson(b): ApiJson<NewReminderBody>,
@@ -131,7 +131,7 @@ pub async fn create(
 
 /// `GET /reminders`: the caller's reminders, soonest first.
 #[utoipa::path(get, path = "/reminders", tag = "calendar", security(("bearer" = [])), responses((status = 200, body = RemindersEnvelope)))]
-pub async fn list(
+pub(super) async fn list(
     auth: Auth,
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<RemindersEnvelope>, ApiError> {
@@ -147,7 +147,7 @@ pub async fn list(
 /// `GET /reminders/upcoming`: every occurrence of the caller's enabled reminders within
 /// `hours` on the exchange clock, soonest first.
 #[utoipa::path(get, path = "/reminders/upcoming", tag = "calendar", params(UpcomingQuery), security(("bearer" = [])), responses((status = 200, body = UpcomingEnvelope)))]
-pub async fn upcoming(
+pub(super) async fn upcoming(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<UpcomingQuery>,
@@ -192,7 +192,7 @@ pub async fn upcoming(
 
 /// `GET /reminders/{reminder_id}`.
 #[utoipa::path(get, path = "/reminders/{reminder_id}", tag = "calendar", params(("reminder_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = ReminderEnvelope), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(
+pub(super) async fn get(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -204,7 +204,7 @@ pub async fn get(
 /// `PATCH /reminders/{reminder_id}`: enable or disable (a re-enabled reminder moves on to its
 /// next occurrence after now).
 #[utoipa::path(patch, path = "/reminders/{reminder_id}", tag = "calendar", params(("reminder_id" = String, Path)), request_body = ReminderPatch, security(("bearer" = [])), responses((status = 200, body = ReminderEnvelope), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn update(
+pub(super) async fn update(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -240,7 +240,7 @@ pub async fn update(
 
 /// `DELETE /reminders/{reminder_id}`: cancel (kept as `cancelled`; 409 when it is finished).
 #[utoipa::path(delete, path = "/reminders/{reminder_id}", tag = "calendar", params(("reminder_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = ReminderEnvelope), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn cancel(
+pub(super) async fn cancel(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,

@@ -24,16 +24,16 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Longest reminder message.
-pub const MAX_MESSAGE_CHARS: usize = 500;
+pub(crate) const MAX_MESSAGE_CHARS: usize = 500;
 /// Largest `data` object (bytes of JSON).
-pub const MAX_DATA_BYTES: usize = 8 * 1024;
+pub(crate) const MAX_DATA_BYTES: usize = 8 * 1024;
 /// Furthest `GET /reminders/upcoming` looks (hours): a month.
-pub const MAX_UPCOMING_HOURS: i64 = 24 * 31;
+pub(crate) const MAX_UPCOMING_HOURS: i64 = 24 * 31;
 /// Most occurrences `GET /reminders/upcoming` lists.
-pub const MAX_UPCOMING: usize = 500;
+pub(crate) const MAX_UPCOMING: usize = 500;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ReminderOut {
+pub(crate) struct ReminderOut {
     pub reminder_id: String,
     pub message: String,
     /// `once`, `daily`, `weekly`, `market_open`, `market_close`, `before_expiry`.
@@ -64,7 +64,7 @@ envelope!(RemindersEnvelope, Vec<ReminderOut>);
 envelope!(UpcomingEnvelope, Vec<Upcoming>);
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Upcoming {
+pub(crate) struct Upcoming {
     pub reminder_id: String,
     pub message: String,
     pub frequency: String,
@@ -73,7 +73,7 @@ pub struct Upcoming {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct NewReminderBody {
+pub(crate) struct NewReminderBody {
     pub message: String,
     /// Default `once`.
     pub frequency: Option<String>,
@@ -94,13 +94,13 @@ pub struct NewReminderBody {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct ReminderPatch {
+pub(crate) struct ReminderPatch {
     pub enabled: bool,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct UpcomingQuery {
+pub(crate) struct UpcomingQuery {
     /// 1–744 (default 24).
     #[param(value_type = Option<u64>, minimum = 1, maximum = 744)]
     pub hours: Option<super::Count>,
@@ -188,7 +188,7 @@ fn weekday(raw: Option<&str>) -> Result<i64, ApiError> {
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(handlers::list, handlers::create))
         .routes(routes!(handlers::upcoming))

@@ -6,7 +6,7 @@ use super::*;
 
 /// `GET /strategies`: the caller's strategies (`?name=` for one by name).
 #[utoipa::path(get, path = "/strategies", tag = "trading", params(StrategiesQuery), security(("bearer" = [])), responses((status = 200, body = StrategiesEnvelope)))]
-pub async fn list(
+pub(super) async fn list(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<StrategiesQuery>,
@@ -28,7 +28,7 @@ pub async fn list(
 /// `POST /strategies`: a new strategy on one of the caller's accounts (409 when the name is
 /// taken: fetch it with `?name=`).
 #[utoipa::path(post, path = "/strategies", tag = "trading", request_body = NewStrategy, security(("bearer" = [])), responses((status = 201, body = StrategyEnvelope), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn create(
+pub(super) async fn create(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     ApiJson(b): ApiJson<NewStrategy>,
@@ -112,7 +112,7 @@ pub async fn create(
 
 /// `GET /strategies/{strategy_id}`.
 #[utoipa::path(get, path = "/strategies/{strategy_id}", tag = "trading", params(("strategy_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = StrategyEnvelope)))]
-pub async fn get(
+pub(super) async fn get(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -154,7 +154,7 @@ pub(super) async fn transition(
 
 /// `POST /strategies/{strategy_id}/start`: created, paused or stopped → active.
 #[utoipa::path(post, path = "/strategies/{strategy_id}/start", tag = "trading", params(("strategy_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = StrategyEnvelope), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn start(
+pub(super) async fn start(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -172,7 +172,7 @@ pub async fn start(
 
 /// `POST /strategies/{strategy_id}/pause`: active → paused (no new orders through it).
 #[utoipa::path(post, path = "/strategies/{strategy_id}/pause", tag = "trading", params(("strategy_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = StrategyEnvelope), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn pause(
+pub(super) async fn pause(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -182,7 +182,7 @@ pub async fn pause(
 
 /// `POST /strategies/{strategy_id}/resume`: paused → active.
 #[utoipa::path(post, path = "/strategies/{strategy_id}/resume", tag = "trading", params(("strategy_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = StrategyEnvelope), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn resume(
+pub(super) async fn resume(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -192,7 +192,7 @@ pub async fn resume(
 
 /// `POST /strategies/{strategy_id}/stop`: → stopped (its positions stay; they are the account's).
 #[utoipa::path(post, path = "/strategies/{strategy_id}/stop", tag = "trading", params(("strategy_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = StrategyEnvelope), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn stop(
+pub(super) async fn stop(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,

@@ -33,7 +33,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct StrategyOut {
+pub(crate) struct StrategyOut {
     pub strategy_id: String,
     pub strategy_name: String,
     pub strategy_type: String,
@@ -50,7 +50,7 @@ pub struct StrategyOut {
 
 /// The old SDK's StrategyMetrics (money in rupees).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct MetricsOut {
+pub(crate) struct MetricsOut {
     pub total_pnl: f64,
     pub day_pnl: f64,
     pub unrealized_pnl: f64,
@@ -73,7 +73,7 @@ pub struct MetricsOut {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SnapshotOut {
+pub(crate) struct SnapshotOut {
     /// Epoch ms.
     pub snapshot_time: i64,
     pub total_pnl: f64,
@@ -94,7 +94,7 @@ envelope!(StrategyPositionsEnvelope, Vec<PositionOut>);
 envelope!(StrategyPlacedEnvelope, PlacedOut);
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct NewStrategy {
+pub(crate) struct NewStrategy {
     /// Unique per user (1–64 characters).
     pub strategy_name: String,
     /// Default `custom`.
@@ -108,14 +108,14 @@ pub struct NewStrategy {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct StrategiesQuery {
+pub(crate) struct StrategiesQuery {
     /// Only the strategy of this name.
     pub name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct SnapshotsQuery {
+pub(crate) struct SnapshotsQuery {
     /// Epoch ms (default: the beginning).
     pub start_time: Option<i64>,
     /// Epoch ms (default: now).
@@ -164,7 +164,7 @@ async fn owned(state: &AppState, auth: &Auth, raw: &str) -> Result<StrategyRow, 
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(lifecycle::list, lifecycle::create))
         .routes(routes!(lifecycle::get))

@@ -5,7 +5,7 @@ use super::*;
 
 /// `GET /strategies/{strategy_id}/orders`: the orders carrying its tag, oldest first.
 #[utoipa::path(get, path = "/strategies/{strategy_id}/orders", tag = "trading", params(("strategy_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = StrategyOrdersEnvelope)))]
-pub async fn orders(
+pub(super) async fn orders(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -33,7 +33,7 @@ pub async fn orders(
 
 /// `GET /strategies/{strategy_id}/positions`: its own positions (from its fills alone).
 #[utoipa::path(get, path = "/strategies/{strategy_id}/positions", tag = "trading", params(("strategy_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = StrategyPositionsEnvelope)))]
-pub async fn positions(
+pub(super) async fn positions(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -54,7 +54,7 @@ pub async fn positions(
 /// `POST /strategies/{strategy_id}/orders`: place an order tagged with the strategy on its
 /// account (only while it is active). `Idempotency-Key` as for account orders.
 #[utoipa::path(post, path = "/strategies/{strategy_id}/orders", tag = "trading", params(("strategy_id" = String, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = PlaceBody, security(("bearer" = [])), responses((status = 200, body = StrategyPlacedEnvelope), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn place_order(
+pub(super) async fn place_order(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,

@@ -40,7 +40,7 @@ pub(super) async fn snapshot(state: &AppState, s: &StrategyRow) -> Result<(), Ap
 
 /// `GET /strategies/{strategy_id}/metrics`.
 #[utoipa::path(get, path = "/strategies/{strategy_id}/metrics", tag = "trading", params(("strategy_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = MetricsEnvelope)))]
-pub async fn metrics(
+pub(crate) async fn metrics(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -103,7 +103,7 @@ pub async fn metrics(
 
 /// `GET /strategies/{strategy_id}/snapshots`: recorded while active, oldest first.
 #[utoipa::path(get, path = "/strategies/{strategy_id}/snapshots", tag = "trading", params(("strategy_id" = String, Path), SnapshotsQuery), security(("bearer" = [])), responses((status = 200, body = SnapshotsEnvelope)))]
-pub async fn snapshots(
+pub(crate) async fn snapshots(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -145,7 +145,7 @@ pub async fn snapshots(
 
 /// Record a snapshot of every active strategy whose account this replica matches, every
 /// `every` (the others' replicas record theirs).
-pub async fn run_snapshots(state: Arc<AppState>, every: Duration) -> anyhow::Result<()> {
+pub(crate) async fn run_snapshots(state: Arc<AppState>, every: Duration) -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {

@@ -5,7 +5,7 @@ use super::*;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct OrderStreamQuery {
+pub(super) struct OrderStreamQuery {
     pub token: Option<String>,
     /// Only this account's updates (default: every account of the caller).
     pub account_id: Option<String>,
@@ -16,7 +16,7 @@ pub struct OrderStreamQuery {
 /// whichever replica matched them. A socket that falls behind is told how many it missed
 /// (`{"type": "error", "error_code": "lagged"}`) and should re-read the order book.
 #[utoipa::path(get, path = "/orders/stream", tag = "streams", description = "WebSocket: order and trade updates of the caller's paper accounts.", params(OrderStreamQuery), responses((status = 101, description = "switching to the WebSocket protocol"), (status = 426, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody)))]
-pub async fn orders_stream(
+pub(super) async fn orders_stream(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<OrderStreamQuery>,
@@ -104,7 +104,7 @@ pub(super) async fn order_session(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct UserStreamQuery {
+pub(super) struct UserStreamQuery {
     pub token: Option<String>,
     /// Replay the stored events (messages) after this id first, oldest first (at most 1000),
     /// then go live: a reconnecting client misses nothing.
@@ -151,7 +151,7 @@ pub(super) fn user_upgrade(
 /// `GET /alerts/stream` (WebSocket): `{"type": "alert", "data": {event}}` for every alert of
 /// the caller that fires (on whichever replica evaluated it) and every event the caller raises.
 #[utoipa::path(get, path = "/alerts/stream", tag = "streams", description = "WebSocket: the caller's alert events as they fire (after_id= replays stored ones first).", params(UserStreamQuery), responses((status = 101, description = "switching to the WebSocket protocol"), (status = 426, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody)))]
-pub async fn alerts_stream(
+pub(super) async fn alerts_stream(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<UserStreamQuery>,
@@ -164,7 +164,7 @@ pub async fn alerts_stream(
 /// `GET /messages/stream` (WebSocket): `{"type": "message", "data": {message}}` for every
 /// message any client of the caller publishes or sends (on any replica); never another user's.
 #[utoipa::path(get, path = "/messages/stream", tag = "streams", description = "WebSocket: the caller's messages as they are published (after_id= replays stored ones first).", params(UserStreamQuery), responses((status = 101, description = "switching to the WebSocket protocol"), (status = 426, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody)))]
-pub async fn messages_stream(
+pub(super) async fn messages_stream(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<UserStreamQuery>,
@@ -177,7 +177,7 @@ pub async fn messages_stream(
 /// `GET /news/stream` (WebSocket): `{"type": "news", "data": {item}}` for every item posted
 /// (to every user; filter on the client).
 #[utoipa::path(get, path = "/news/stream", tag = "streams", description = "WebSocket: news items as they are posted (after_id= replays stored ones first).", params(UserStreamQuery), responses((status = 101, description = "switching to the WebSocket protocol"), (status = 426, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody)))]
-pub async fn news_stream(
+pub(super) async fn news_stream(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<UserStreamQuery>,

@@ -8,7 +8,7 @@ use super::updates::{series, stored_closed, updates};
 
 /// `GET /indicators/stream` (WebSocket).
 #[utoipa::path(get, path = "/indicators/stream", tag = "streams", description = "WebSocket: subscribe/unsubscribe/ping messages; indicator_update on bar close or per tick.", params(StreamQuery), responses((status = 101, description = "switching to the WebSocket protocol"), (status = 426, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody)))]
-pub async fn indicators_stream(
+pub(super) async fn indicators_stream(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<StreamQuery>,

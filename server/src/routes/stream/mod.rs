@@ -43,13 +43,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// How often a connection looks for new bars or quotes.
-pub const POLL: Duration = Duration::from_millis(250);
+pub(crate) const POLL: Duration = Duration::from_millis(250);
 /// Largest client message (bytes).
-pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 /// Most (symbol, timeframe) subscriptions per connection.
-pub const MAX_STREAM_SUBSCRIPTIONS: usize = 50;
+pub(crate) const MAX_STREAM_SUBSCRIPTIONS: usize = 50;
 /// Time a connection without a token has to authenticate with its first message.
-pub const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 /// WebSocket close code for a policy violation (failed authentication).
 const POLICY_VIOLATION: u16 = 1008;
 /// WebSocket close code for a message over the size limit.
@@ -58,13 +58,13 @@ const MESSAGE_TOO_BIG: u16 = 1009;
 /// answered with 1009; a larger one ends the connection.
 const MAX_FRAME_BYTES: usize = 1 << 20;
 /// Longest a send waits for the client to read.
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes a connection may have queued for a client that does not read (then it is dropped).
 const MAX_WRITE_BUFFER: usize = 256 * 1024;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct StreamQuery {
+pub(crate) struct StreamQuery {
     pub token: Option<String>,
     pub underlying: Option<String>,
 }
@@ -235,7 +235,7 @@ async fn relay<T>(
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(monitor::monitor_stream))
         .routes(routes!(indicators::indicators_stream))

@@ -6,7 +6,7 @@ use super::*;
 /// `GET /monitor/stream?underlying=NIFTY` (WebSocket): `{"channel", "payload"}` for every quote
 /// of the underlying that changed since the last poll (latest wins per instrument).
 #[utoipa::path(get, path = "/monitor/stream", tag = "streams", description = "WebSocket: {channel, payload} per changed quote of the underlying.", params(StreamQuery), responses((status = 101, description = "switching to the WebSocket protocol"), (status = 426, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody)))]
-pub async fn monitor_stream(
+pub(super) async fn monitor_stream(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<StreamQuery>,

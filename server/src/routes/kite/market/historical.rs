@@ -7,7 +7,7 @@ super::super::kite_envelope!(KiteCandlesEnvelope, Candles);
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct HistoricalQuery {
+pub(super) struct HistoricalQuery {
     /// `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD` (IST).
     pub from: Option<String>,
     pub to: Option<String>,
@@ -19,7 +19,7 @@ pub struct HistoricalQuery {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Candles {
+pub(super) struct Candles {
     /// `[time, open, high, low, close, volume(, oi)]`, time as `YYYY-MM-DDTHH:MM:SS+0530`.
     pub candles: Vec<Vec<serde_json::Value>>,
 }
@@ -55,7 +55,7 @@ pub(super) const MAX_CANDLES: usize = 20_000;
 /// `GET /kite/instruments/historical/{instrument_token}/{interval}`: candles from our store
 /// (interval: minute, 3minute, 5minute, 10minute, 15minute, 30minute, 60minute, day).
 #[utoipa::path(get, path = "/kite/instruments/historical/{instrument_token}/{interval}", tag = "kite", params(("instrument_token" = u64, Path), ("interval" = String, Path), HistoricalQuery), security(("bearer" = [])), responses((status = 200, body = KiteCandlesEnvelope), (status = 400, body = super::super::KiteErrorBody)))]
-pub async fn historical(
+pub(super) async fn historical(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
     Path((token, interval)): Path<(String, String)>,

@@ -52,7 +52,7 @@ pub(super) fn instruments_csv(
 
 /// `GET /kite/instruments`: every quoted instrument as Kite's CSV.
 #[utoipa::path(get, path = "/kite/instruments", tag = "kite", security(("bearer" = [])), responses((status = 200, content_type = "text/csv", body = String)))]
-pub async fn instruments(
+pub(super) async fn instruments(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
 ) -> Result<Response, KiteError> {
@@ -62,7 +62,7 @@ pub async fn instruments(
 
 /// `GET /kite/instruments/{exchange}`: one exchange's instruments (NSE, NFO, BSE, BFO).
 #[utoipa::path(get, path = "/kite/instruments/{exchange}", tag = "kite", params(("exchange" = String, Path)), security(("bearer" = [])), responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = super::super::KiteErrorBody)))]
-pub async fn instruments_of(
+pub(super) async fn instruments_of(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
     Path(exchange): Path<String>,

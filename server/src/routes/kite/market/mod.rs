@@ -31,7 +31,7 @@ super::kite_envelope!(KiteOhlcEnvelope, BTreeMap<String, OhlcQuote>);
 super::kite_envelope!(KiteLtpEnvelope, BTreeMap<String, LtpQuote>);
 
 /// The instrument token Kite clients see for a snapshot quote.
-pub fn token_of(q: &Quote) -> u64 {
+pub(crate) fn token_of(q: &Quote) -> u64 {
     q.token.unwrap_or_else(|| derived_token(&q.tradingsymbol))
 }
 
@@ -45,10 +45,10 @@ fn derived_token(sym: &str) -> u64 {
 }
 
 /// The tokens of the snapshot's instruments, by tradingsymbol (one read of the snapshot).
-pub struct Tokens(HashMap<String, u64>);
+pub(crate) struct Tokens(HashMap<String, u64>);
 
 impl Tokens {
-    pub fn of(state: &AppState) -> Result<Tokens, KiteError> {
+    pub(crate) fn of(state: &AppState) -> Result<Tokens, KiteError> {
         let snap = crate::routes::snapshot(state)?;
         Ok(Tokens(
             snap.quotes()
@@ -57,7 +57,7 @@ impl Tokens {
         ))
     }
 
-    pub fn token(&self, sym: &str) -> u64 {
+    pub(crate) fn token(&self, sym: &str) -> u64 {
         self.0
             .get(sym)
             .copied()
@@ -121,7 +121,7 @@ fn instruments_param(params: &[(String, String)], max: usize) -> Result<Vec<&str
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Ohlc {
+pub(crate) struct Ohlc {
     pub open: f64,
     pub high: f64,
     pub low: f64,
@@ -130,21 +130,21 @@ pub struct Ohlc {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DepthLevel {
+pub(crate) struct DepthLevel {
     pub price: f64,
     pub quantity: i64,
     pub orders: i64,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Depth {
+pub(crate) struct Depth {
     pub buy: Vec<DepthLevel>,
     pub sell: Vec<DepthLevel>,
 }
 
 /// Kite's full quote (the fields our feed has; sizes the feed does not send are 0).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct FullQuote {
+pub(crate) struct FullQuote {
     pub instrument_token: u64,
     pub timestamp: String,
     pub last_trade_time: String,
@@ -166,14 +166,14 @@ pub struct FullQuote {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OhlcQuote {
+pub(crate) struct OhlcQuote {
     pub instrument_token: u64,
     pub last_price: f64,
     pub ohlc: Ohlc,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct LtpQuote {
+pub(crate) struct LtpQuote {
     pub instrument_token: u64,
     pub last_price: f64,
 }
@@ -268,7 +268,7 @@ fn quotes<T>(
 
 /// `GET /kite/quote?i=NFO:NIFTY26DECFUT&i=NSE:NIFTY 50`: full quotes.
 #[utoipa::path(get, path = "/kite/quote", tag = "kite", params(("i" = Vec<String>, Query, description = "EXCHANGE:TRADINGSYMBOL, repeated")), security(("bearer" = [])), responses((status = 200, body = KiteQuotesEnvelope)))]
-pub async fn quote(
+pub(crate) async fn quote(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
     Query(params): Query<Vec<(String, String)>>,
@@ -279,7 +279,7 @@ pub async fn quote(
 
 /// `GET /kite/quote/ohlc`.
 #[utoipa::path(get, path = "/kite/quote/ohlc", tag = "kite", params(("i" = Vec<String>, Query)), security(("bearer" = [])), responses((status = 200, body = KiteOhlcEnvelope)))]
-pub async fn quote_ohlc(
+pub(crate) async fn quote_ohlc(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
     Query(params): Query<Vec<(String, String)>>,
@@ -294,7 +294,7 @@ pub async fn quote_ohlc(
 
 /// `GET /kite/quote/ltp`.
 #[utoipa::path(get, path = "/kite/quote/ltp", tag = "kite", params(("i" = Vec<String>, Query)), security(("bearer" = [])), responses((status = 200, body = KiteLtpEnvelope)))]
-pub async fn quote_ltp(
+pub(crate) async fn quote_ltp(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
     Query(params): Query<Vec<(String, String)>>,
@@ -307,7 +307,7 @@ pub async fn quote_ltp(
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).
-pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
+pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(quote))
         .routes(routes!(quote_ohlc))

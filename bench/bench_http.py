@@ -4,7 +4,7 @@ the FastAPI + uvicorn + TA-Lib reference (bench/fastapi_ref.py) over the same st
 
     cargo build --release -p stocksblitz-server --bin stocksblitz-server
     pip install -r bench/requirements.txt      # fastapi, uvicorn (wrk: apt-get install wrk)
-    python bench/bench_http.py [--seconds 10] [--connections 64]
+    python bench/bench_http.py [--seconds 10] [--connections 64] [--misses 1000]
 """
 
 from __future__ import annotations
@@ -75,11 +75,55 @@ def wrk(url: str, seconds: float, conns: int, token: str | None) -> tuple[float,
     return rps, p50, p99, int(non2xx.group(1)) if non2xx else 0
 
 
+def sequential(base: str, paths: list[str], token: str) -> tuple[float, float, int]:
+    """One client on one keep-alive connection: (p50 ms, p99 ms, requests) over `paths` in order,
+    every answer a 200 with a body."""
+    import http.client
+    import statistics
+
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    lat = []
+    for path in paths:
+        t0 = time.perf_counter()
+        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        r = conn.getresponse()
+        body = r.read()
+        lat.append((time.perf_counter() - t0) * 1000)
+        if r.status != 200 or not body:
+            raise SystemExit(f"{path}: {r.status} {body[:200]!r}")
+    conn.close()
+    lat.sort()
+    return statistics.median(lat), lat[min(len(lat) - 1, int(len(lat) * 0.99))], len(lat)
+
+
+def uncached_paths(base: str, key: str) -> tuple[list[str], list[str]]:
+    """Requests no cache can answer: `/indicators/current` of a (contract, timeframe) asked once
+    (series read from the store, indicators computed), and `/indicators/history` with lookback
+    500 (computed on every request)."""
+    listed = call(base + "/instruments?underlying=NIFTY&limit=1000", token=key)["instruments"]
+    symbols = [i["tradingsymbol"] for i in listed]
+    tfs = ["1m", "3m", "5m", "10m", "15m", "30m", "1h"]
+    current = [
+        f"/indicators/current?symbol={s}&timeframe={tf}&indicators={IND}"
+        for tf in tfs
+        for s in symbols
+    ]
+    history = [
+        f"/indicators/history?symbol={s}&timeframe=5m&indicator=RSI_14&lookback=500"
+        for s in ["NIFTY%2050", *symbols][:200]
+    ]
+    return current, history
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", default=f"{target}/release/stocksblitz-server")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument(
+        "--misses", type=int, default=1000, help="uncached /indicators/current requests"
+    )
     a = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install wrk")
@@ -154,6 +198,14 @@ def main() -> None:
                 res["/indicators/current"] / res["reference /indicators/current (FastAPI+TA-Lib)"]
             )
             print(f"ratio /indicators/current ours / FastAPI reference: {ratio:.1f}x")
+            current_miss, history = uncached_paths(base, key)
+            print("uncached, one client, sequential (simulator running):")
+            for name, paths in [
+                (f"/indicators/current, cache miss ({IND})", current_miss[: a.misses]),
+                ("/indicators/history RSI_14 lookback 500", history),
+            ]:
+                p50, p99, n = sequential(base, paths, key)
+                print(f"{name:48s} {n:>6d} requests  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms")
         finally:
             for p in procs:
                 p.terminate()

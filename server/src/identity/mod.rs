@@ -3,6 +3,8 @@
 //! lives in `stocksblitz-auth`; this module wires it to the store and HTTP.
 
 pub(crate) mod accounts;
+mod bootstrap;
+mod breaker;
 pub(crate) mod extract;
 pub(crate) mod kek;
 pub(crate) mod routes;
@@ -20,6 +22,8 @@ use stocksblitz_store::Store;
 use stocksblitz_store::identity::{ApiKeyRow, SigningKeyRow};
 
 use crate::ingest::now_ms;
+pub(crate) use bootstrap::bootstrap;
+pub(crate) use breaker::Breaker;
 
 /// Access-token lifetime (ms).
 pub(crate) const ACCESS_TTL_MS: i64 = 15 * 60 * 1000;
@@ -63,57 +67,6 @@ pub(crate) const UNKNOWN_KID_WAIT: std::time::Duration = std::time::Duration::fr
 pub(crate) const STORE_AUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1000);
 /// After a failed lookup, how long the store is not asked (ms).
 pub(crate) const STORE_RETRY_MS: i64 = 2_000;
-
-/// A circuit breaker: after a failure, calls are refused for `retry_ms`; then one call goes
-/// through as a probe (others still refused until it answers).
-#[derive(Debug)]
-pub(crate) struct Breaker {
-    retry_ms: i64,
-    /// Refuse calls until this time (epoch ms; 0: closed).
-    open_until: std::sync::atomic::AtomicI64,
-    /// Calls refused without trying (diagnostics).
-    pub refused: std::sync::atomic::AtomicU64,
-}
-
-impl Breaker {
-    pub(crate) fn new(retry_ms: i64) -> Breaker {
-        Breaker {
-            retry_ms,
-            open_until: std::sync::atomic::AtomicI64::new(0),
-            refused: std::sync::atomic::AtomicU64::new(0),
-        }
-    }
-
-    /// Whether a call may go out now.
-    pub(crate) fn allow(&self, now: i64) -> bool {
-        use std::sync::atomic::Ordering::SeqCst;
-        let until = self.open_until.load(SeqCst);
-        if until == 0 {
-            return true;
-        }
-        // Half-open: the first caller after the pause probes, pushing the pause on for others.
-        let ok = now >= until
-            && self
-                .open_until
-                .compare_exchange(until, now + self.retry_ms, SeqCst, SeqCst)
-                .is_ok();
-        if !ok {
-            self.refused.fetch_add(1, SeqCst);
-        }
-        ok
-    }
-    pub(crate) fn failure(&self, now: i64) {
-        self.open_until
-            .store(now + self.retry_ms, std::sync::atomic::Ordering::SeqCst);
-    }
-    pub(crate) fn success(&self) {
-        self.open_until
-            .store(0, std::sync::atomic::Ordering::SeqCst);
-    }
-    pub(crate) fn is_open(&self) -> bool {
-        self.open_until.load(std::sync::atomic::Ordering::SeqCst) != 0
-    }
-}
 
 /// How often a key's `last_used_at` is written back (ms).
 const TOUCH_EVERY_MS: i64 = 60_000;
@@ -416,51 +369,4 @@ impl Identity {
             });
         }
     }
-}
-
-/// First start: create the admin/demo user and an API key, and write them once to
-/// `<data_dir>/bootstrap-credentials.txt` (mode 0600). Takes STOCKSBLITZ_ADMIN_EMAIL /
-/// STOCKSBLITZ_ADMIN_PASSWORD when set. Secrets never go to the log.
-pub(crate) async fn bootstrap(id: &Identity, data_dir: &std::path::Path) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    use stocksblitz_auth::idp::random_token;
-    if id.store.count_users().await? > 0 {
-        return Ok(());
-    }
-    let email = std::env::var("STOCKSBLITZ_ADMIN_EMAIL")
-        .unwrap_or_else(|_| "demo@stocksblitz.local".into());
-    let (password, generated) = match std::env::var("STOCKSBLITZ_ADMIN_PASSWORD") {
-        Ok(p) if !p.is_empty() => (p, false),
-        _ => (format!("Sb-{}", random_token()?), true),
-    };
-    let (user_id, email) =
-        accounts::create_user(&id.store, &email, "Admin", &password, "admin,user")
-            .await
-            .context(
-                "creating the first user (STOCKSBLITZ_ADMIN_EMAIL / STOCKSBLITZ_ADMIN_PASSWORD)",
-            )?;
-    let (row, key) = accounts::issue_api_key(
-        &id.store,
-        user_id,
-        accounts::KeySpec {
-            name: "bootstrap".into(),
-            description: Some("created at first start".into()),
-            scopes: Scopes::parse_list("read,trade,cancel,modify").unwrap_or_default(),
-            ..Default::default()
-        },
-    )
-    .await?;
-    stocksblitz_store::fsperm::secure_dir(data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
-    let path = data_dir.join("bootstrap-credentials.txt");
-    let mut text = format!("email={email}\napi_key={key}\n");
-    if generated {
-        text.push_str(&format!("password={password}\n"));
-    }
-    // Created 0600 from the start (never briefly readable by others); written once.
-    let _ = std::fs::remove_file(&path);
-    stocksblitz_store::fsperm::write_private(&path, text.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))?;
-    tracing::info!(user = %email, key_id = %row.key_id, file = %path.display(), "first start: created the admin user and an API key; credentials written once to the file");
-    Ok(())
 }

@@ -44,7 +44,7 @@ pub(super) struct PositionHistoryQuery {
     pub product: Option<String>,
     /// The newest this many states (1-10,000, default 100).
     #[param(value_type = Option<u64>, minimum = 1, maximum = 10000)]
-    pub lookback: Option<super::super::Count>,
+    pub lookback: Option<crate::routes::Count>,
 }
 
 /// `GET /accounts/{account_id}/positions/history`: each position's states from the books —
@@ -57,9 +57,9 @@ pub(super) async fn position_history(
     Path(account_id): Path<String>,
     crate::error::ApiQuery(q): crate::error::ApiQuery<PositionHistoryQuery>,
 ) -> Result<Json<PositionHistoryEnvelope>, ApiError> {
-    let lookback = super::super::bounded(
+    let lookback = crate::routes::bounded(
         "lookback",
-        q.lookback.map(super::super::Count::get),
+        q.lookback.map(crate::routes::Count::get),
         100,
         1,
         10_000,

@@ -29,14 +29,19 @@ pub(super) async fn events(
         Some(p) if !p.trim().is_empty() => Some(one_of("priority", Some(p), &PRIORITIES, "")?),
         _ => None,
     };
-    let limit =
-        super::super::bounded("limit", q.limit.map(super::super::Count::get), 100, 1, 1000)? as i64;
+    let limit = crate::routes::bounded(
+        "limit",
+        q.limit.map(crate::routes::Count::get),
+        100,
+        1,
+        1000,
+    )? as i64;
     let f = EventFilter {
-        after_id: q.after_id.map(super::super::Count::get),
+        after_id: q.after_id.map(crate::routes::Count::get),
         kind,
         priority,
         symbol,
-        alert_id: q.alert_id.map(super::super::Count::get),
+        alert_id: q.alert_id.map(crate::routes::Count::get),
         acknowledged: q.acknowledged,
         oldest_first: q.after_id.is_some(),
         limit,

@@ -82,9 +82,9 @@ pub(super) async fn create(
             ));
         }
     };
-    let sym = super::super::instrument(&state, "symbol", Some(&b.symbol))?;
+    let sym = crate::routes::instrument(&state, "symbol", Some(&b.symbol))?;
     let timeframe = match (kind, b.timeframe.as_deref()) {
-        (Kind::Indicator, raw) => Some(super::super::timeframe(raw)?.as_str().to_string()),
+        (Kind::Indicator, raw) => Some(crate::routes::timeframe(raw)?.as_str().to_string()),
         (Kind::Price, Some(t)) if !t.trim().is_empty() => {
             return Err(ApiError::bad_param(
                 "timeframe",

@@ -64,7 +64,7 @@ pub(super) struct AtOffsetQuery {
     #[param(example = "RSI_14,SMA_20")]
     pub indicators: Option<String>,
     #[param(value_type = Option<u64>, minimum = 0, maximum = 5000)]
-    pub offset: Option<super::super::Count>,
+    pub offset: Option<crate::routes::Count>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -93,7 +93,7 @@ pub(super) async fn at_offset(
     let ids = parse_ids("indicators", q.indicators.as_deref())?;
     let offset = bounded(
         "offset",
-        q.offset.map(super::super::Count::get),
+        q.offset.map(crate::routes::Count::get),
         0,
         0,
         MAX_OFFSET,
@@ -152,7 +152,7 @@ pub(super) struct HistoryQuery {
     #[param(example = "RSI_14")]
     pub indicator: Option<String>,
     #[param(value_type = Option<u64>, minimum = 1, maximum = 5000)]
-    pub lookback: Option<super::super::Count>,
+    pub lookback: Option<crate::routes::Count>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -186,7 +186,7 @@ pub(super) async fn history(
     let id = parse_id("indicator", sent)?;
     let lookback = bounded(
         "lookback",
-        q.lookback.map(super::super::Count::get),
+        q.lookback.map(crate::routes::Count::get),
         20,
         1,
         MAX_LOOKBACK,

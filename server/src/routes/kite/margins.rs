@@ -1,6 +1,5 @@
-//! Kite's margin and charge calculators: `POST /margins/orders`, `POST /margins/basket`,
-//! `POST /charges/orders` (what an order would block and cost, on the caller's account, placing
-//! nothing).
+//! Kite's margin calculators: `POST /margins/orders`, `POST /margins/basket` (what an order
+//! would block and cost, on the caller's account, placing nothing).
 
 use std::sync::Arc;
 
@@ -19,7 +18,6 @@ use utoipa_axum::routes;
 
 super::kite_envelope!(KiteMarginsEnvelope, Vec<MarginOut>);
 super::kite_envelope!(KiteBasketEnvelope, BasketOut);
-super::kite_envelope!(KiteContractNoteEnvelope, Vec<ContractNoteRow>);
 
 /// An order whose margin or charges are asked for (Kite's `margins/orders` items).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -40,22 +38,6 @@ pub(crate) struct MarginOrder {
     pub quantity: i64,
     pub price: Option<f64>,
     pub trigger_price: Option<f64>,
-}
-
-/// An executed order whose charges are asked for (Kite's `charges/orders` items).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub(crate) struct ChargeOrder {
-    /// Kite's; the contract note does not need it.
-    #[expect(dead_code, reason = "accepted as Kite sends it")]
-    pub order_id: Option<String>,
-    pub exchange: Option<String>,
-    pub tradingsymbol: String,
-    pub transaction_type: String,
-    pub variety: Option<String>,
-    pub product: String,
-    pub order_type: Option<String>,
-    pub quantity: i64,
-    pub average_price: f64,
 }
 
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
@@ -79,7 +61,7 @@ pub(crate) struct ChargesOut {
     pub total: f64,
 }
 
-fn charges_out(c: &Charges) -> ChargesOut {
+pub(super) fn charges_out(c: &Charges) -> ChargesOut {
     ChargesOut {
         transaction_tax: rupees(c.stt),
         transaction_tax_type: "stt",
@@ -122,7 +104,12 @@ pub(crate) struct MarginOut {
     pub total: f64,
 }
 
-fn margin_out(sym: &str, exchange: &str, r: &Requirement, charges: &Charges) -> MarginOut {
+pub(super) fn margin_out(
+    sym: &str,
+    exchange: &str,
+    r: &Requirement,
+    charges: &Charges,
+) -> MarginOut {
     MarginOut {
         r#type: "equity",
         tradingsymbol: sym.to_string(),
@@ -137,7 +124,7 @@ fn margin_out(sym: &str, exchange: &str, r: &Requirement, charges: &Charges) -> 
     }
 }
 
-fn diff(after: &Requirement, before: &Requirement) -> Requirement {
+pub(super) fn diff(after: &Requirement, before: &Requirement) -> Requirement {
     Requirement {
         span: after.span - before.span,
         exposure: after.exposure - before.exposure,
@@ -149,14 +136,14 @@ fn diff(after: &Requirement, before: &Requirement) -> Requirement {
 
 /// A margin order as the broker's leg, its price and charges (a message naming the problem
 /// when the broker cannot value it).
-struct Valued {
-    leg: HypoLeg,
-    sym: String,
-    exchange: String,
-    charges: Charges,
+pub(super) struct Valued {
+    pub(super) leg: HypoLeg,
+    pub(super) sym: String,
+    pub(super) exchange: String,
+    pub(super) charges: Charges,
 }
 
-fn value_order(
+pub(super) fn value_order(
     e: &mut Engine,
     o: &MarginOrder,
     date: chrono::NaiveDate,
@@ -223,7 +210,7 @@ fn value_order(
 }
 
 /// Run `f` over the caller's primary account with the orders' instruments quoted.
-async fn evaluate<R>(
+pub(super) async fn evaluate<R>(
     state: &AppState,
     auth: &KiteAuth,
     orders: &[MarginOrder],
@@ -243,7 +230,7 @@ async fn evaluate<R>(
 }
 
 /// Most orders one margin or charges request may carry.
-const MAX_ORDERS: usize = 100;
+pub(super) const MAX_ORDERS: usize = 100;
 
 /// `POST /kite/margins/orders`: for each order, the margin it would block on top of the
 /// account's positions and open orders (what placing it checks), and its charges.
@@ -368,72 +355,9 @@ pub(crate) async fn basket_margins(
     Ok(ok(out))
 }
 
-/// One order of Kite's virtual contract note.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct ContractNoteRow {
-    pub transaction_type: String,
-    pub tradingsymbol: String,
-    pub exchange: String,
-    pub variety: String,
-    pub product: String,
-    pub order_type: String,
-    pub quantity: i64,
-    pub price: f64,
-    pub charges: ChargesOut,
-}
-
-/// `POST /kite/charges/orders`: the charges of executed orders (Kite's virtual contract
-/// note), with the rates in force today.
-#[utoipa::path(post, path = "/kite/charges/orders", tag = "kite", request_body = Vec<ChargeOrder>, security(("bearer" = [])), responses((status = 200, body = KiteContractNoteEnvelope), (status = 400, body = super::KiteErrorBody)))]
-pub(crate) async fn contract_note(
-    auth: KiteAuth,
-    State(state): State<Arc<AppState>>,
-    raw: axum::body::Bytes,
-) -> KiteResult<Vec<ContractNoteRow>> {
-    let orders: Vec<ChargeOrder> = json_list(&raw, MAX_ORDERS)?;
-    let as_margin: Vec<MarginOrder> = orders
-        .iter()
-        .map(|o| MarginOrder {
-            exchange: o.exchange.clone(),
-            tradingsymbol: o.tradingsymbol.clone(),
-            transaction_type: o.transaction_type.clone(),
-            variety: o.variety.clone(),
-            product: o.product.clone(),
-            order_type: "LIMIT".into(),
-            quantity: o.quantity,
-            price: Some(o.average_price),
-            trigger_price: None,
-        })
-        .collect();
-    let date = crate::routes::ist_today(state.clock.now());
-    let rows = evaluate(&state, &auth, &[], |e, _| {
-        orders
-            .iter()
-            .zip(&as_margin)
-            .map(|(o, m)| {
-                let v = value_order(e, m, date)?;
-                Ok(ContractNoteRow {
-                    transaction_type: o.transaction_type.clone(),
-                    tradingsymbol: v.sym,
-                    exchange: v.exchange,
-                    variety: o.variety.clone().unwrap_or_else(|| "regular".into()),
-                    product: o.product.clone(),
-                    order_type: o.order_type.clone().unwrap_or_else(|| "MARKET".into()),
-                    quantity: o.quantity,
-                    price: o.average_price,
-                    charges: charges_out(&v.charges),
-                })
-            })
-            .collect::<Result<Vec<_>, KiteError>>()
-    })
-    .await?;
-    Ok(ok(rows))
-}
-
 /// This area's routes (merged by [`super::router`]).
 pub(crate) fn router() -> OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     OpenApiRouter::new()
         .routes(routes!(order_margins))
         .routes(routes!(basket_margins))
-        .routes(routes!(contract_note))
 }

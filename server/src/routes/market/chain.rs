@@ -78,7 +78,7 @@ pub(super) async fn option_chain(
     let name = required_underlying(q.underlying.as_deref())?;
     let wanted = date_param("expiry", q.expiry.as_deref())?;
     let (now, wall, basis) = (state.market_now(), now_ms(), state.age_basis());
-    let snap = super::super::snapshot(&state)?;
+    let snap = crate::routes::snapshot(&state)?;
     let Some(view) = snap.underlying(&name) else {
         return Ok(Json(ChainResponse {
             underlying: name,
@@ -89,7 +89,7 @@ pub(super) async fn option_chain(
             max_pain: None,
         }));
     };
-    let today = super::super::ist_today(now);
+    let today = crate::routes::ist_today(now);
     let expiry = wanted.or_else(|| view.nearest_expiry(today));
     let mut strikes: Vec<ChainStrike> = Vec::new();
     // Options without an IV of their own (no time value) get the expiry's smile there.

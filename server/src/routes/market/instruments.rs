@@ -13,9 +13,9 @@ pub(super) struct InstrumentsQuery {
     pub expiry: Option<String>,
     pub right: Option<String>,
     #[param(value_type = Option<u64>, minimum = 1)]
-    pub limit: Option<super::super::Count>,
+    pub limit: Option<crate::routes::Count>,
     #[param(value_type = Option<u64>, minimum = 0)]
-    pub offset: Option<super::super::Count>,
+    pub offset: Option<crate::routes::Count>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -106,7 +106,7 @@ pub(super) async fn instruments(
         MAX_INSTRUMENTS_PAGE,
     )?;
     let offset = bounded("offset", q.offset.map(Count::get), 0, 0, 1_000_000)?;
-    let snap = super::super::snapshot(&state)?;
+    let snap = crate::routes::snapshot(&state)?;
     let mut all: Vec<&Quote> = snap
         .quotes()
         .filter(|x| underlying.as_deref().is_none_or(|u| x.underlying == u))
@@ -186,7 +186,7 @@ pub(super) async fn resolve(
     let spec = InstrumentSpec::parse(raw).map_err(|e| ApiError::bad_param("spec", e))?;
     let (weekly, monthly) = listed_expiries(&spec.underlying, 8, 6, state.market_now());
     let spot = {
-        let snap = super::super::snapshot(&state)?;
+        let snap = crate::routes::snapshot(&state)?;
         spot_of(&snap, &spec.underlying)
     };
     let needs_spot = spec.strike.is_some();

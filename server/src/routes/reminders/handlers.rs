@@ -62,7 +62,7 @@ pub(super) async fn create(
         Frequency::MarketOpen | Frequency::MarketClose => {}
         Frequency::BeforeExpiry => {
             let raw = b.underlying.as_deref().unwrap_or("NIFTY");
-            let sym = super::super::underlying_name(raw)?;
+            let sym = crate::routes::underlying_name(raw)?;
             let parsed = stocksblitz_symbols::parse(&sym)
                 .map_err(|e| ApiError::bad_param("underlying", e))?;
             weekly = parsed.index().is_some_and(|i| i.has_weekly);
@@ -153,9 +153,9 @@ pub(super) async fn upcoming(
     ApiQuery(q): ApiQuery<UpcomingQuery>,
 ) -> Result<Json<UpcomingEnvelope>, ApiError> {
     auth.require_read()?;
-    let hours = super::super::bounded(
+    let hours = crate::routes::bounded(
         "hours",
-        q.hours.map(super::super::Count::get),
+        q.hours.map(crate::routes::Count::get),
         24,
         1,
         MAX_UPCOMING_HOURS as usize,

@@ -65,13 +65,13 @@ pub(crate) async fn metrics(
     // The last snapshot of each day, and now.
     let mut daily: Vec<(chrono::NaiveDate, Paise)> = Vec::new();
     for x in &snaps {
-        let d = super::super::ist_today(x.at);
+        let d = crate::routes::ist_today(x.at);
         match daily.last_mut() {
             Some(last) if last.0 == d => last.1 = x.total_pnl,
             _ => daily.push((d, x.total_pnl)),
         }
     }
-    let today = super::super::ist_today(now);
+    let today = crate::routes::ist_today(now);
     match daily.last_mut() {
         Some(last) if last.0 == today => last.1 = total,
         _ => daily.push((today, total)),
@@ -110,9 +110,9 @@ pub(crate) async fn snapshots(
     ApiQuery(q): ApiQuery<SnapshotsQuery>,
 ) -> Result<Json<SnapshotsEnvelope>, ApiError> {
     let s = owned(&state, &auth, &id).await?;
-    let limit = super::super::bounded(
+    let limit = crate::routes::bounded(
         "limit",
-        q.limit.map(super::super::Count::get),
+        q.limit.map(crate::routes::Count::get),
         100,
         1,
         10_000,

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -102,7 +103,7 @@ def uncached_paths(base: str, key: str) -> tuple[list[str], list[str]]:
     (series read from the store, indicators computed), and `/indicators/history` with lookback
     500 (computed on every request)."""
     listed = call(base + "/instruments?underlying=NIFTY&limit=1000", token=key)["instruments"]
-    symbols = [i["tradingsymbol"] for i in listed]
+    symbols = [urllib.parse.quote(i["tradingsymbol"]) for i in listed]
     tfs = ["1m", "3m", "5m", "10m", "15m", "30m", "1h"]
     current = [
         f"/indicators/current?symbol={s}&timeframe={tf}&indicators={IND}"
@@ -111,7 +112,7 @@ def uncached_paths(base: str, key: str) -> tuple[list[str], list[str]]:
     ]
     history = [
         f"/indicators/history?symbol={s}&timeframe=5m&indicator=RSI_14&lookback=500"
-        for s in ["NIFTY%2050", *symbols][:200]
+        for s in symbols[:200]
     ]
     return current, history
 

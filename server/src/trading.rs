@@ -243,11 +243,7 @@ pub(crate) async fn place(
     let window = now - stocksblitz_broker::IDEMPOTENCY_WINDOW_MS;
     let scoped = key.map(|k| format!("{account_id}:{k}"));
     if let Some(k) = &scoped {
-        let stored = state
-            .store
-            .idempotent_response(&who, k, window)
-            .await
-            .map_err(ApiError::store_unavailable)?;
+        let stored = state.store.idempotent_response(&who, k, window).await?;
         if let Some(o) = stored.and_then(|s| serde_json::from_str::<Outcome>(&s).ok()) {
             return o.into_result();
         }

@@ -105,6 +105,35 @@ where
     })
 }
 
+/// A row of [`Store::last_bars`]'s numeric columns, by position, for a known key.
+fn keyed_row<R: Row>(
+    row: &R,
+    instrument: &CompactString,
+    timeframe: Timeframe,
+) -> Result<Bar, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let count = |v: Option<i64>| v.and_then(|x| u64::try_from(x).ok());
+    Ok(Bar {
+        instrument: instrument.clone(),
+        timeframe,
+        start: row.try_get(0)?,
+        open: row.try_get(1)?,
+        high: row.try_get(2)?,
+        low: row.try_get(3)?,
+        close: row.try_get(4)?,
+        volume: count(row.try_get(5)?).unwrap_or(0),
+        oi: count(row.try_get(6)?),
+        open_oi: count(row.try_get(7)?),
+        first_ts_ms: row.try_get(8)?,
+        last_ts_ms: row.try_get(9)?,
+    })
+}
+
 macro_rules! fetch_bars {
     ($store:expr, $sql:expr, $($bind:expr),*) => {{
         match &$store.pool {
@@ -144,11 +173,33 @@ impl Store {
         limit: u32,
         to: Option<i64>,
     ) -> Result<Vec<Bar>, StoreError> {
+        // The hot read of every series: numeric columns only, read by position (the key is
+        // known; a text column and a name lookup per value cost more than the row itself).
+        const SQL: &str = "SELECT start_ts, open, high, low, close, volume, oi, open_oi, first_ts_ms, last_ts_ms FROM bars WHERE instrument = ? AND timeframe = ? AND start_ts <= ? ORDER BY start_ts DESC LIMIT ?";
         let to = to.unwrap_or(i64::MAX);
-        let sql = format!(
-            "{SELECT} WHERE instrument = ? AND timeframe = ? AND start_ts <= ? ORDER BY start_ts DESC LIMIT ?"
-        );
-        let mut bars = fetch_bars!(self, &sql, instrument, tf.as_str(), to, i64::from(limit))?;
+        let name = CompactString::from(instrument);
+        let mut bars = match &self.pool {
+            Pool::Sqlite(p) => sqlx::query(SQL)
+                .bind(instrument)
+                .bind(tf.as_str())
+                .bind(to)
+                .bind(i64::from(limit))
+                .fetch_all(p)
+                .await?
+                .iter()
+                .map(|r| keyed_row(r, &name, tf))
+                .collect::<Result<Vec<_>, _>>()?,
+            Pool::Postgres(p) => sqlx::query(&crate::pg_placeholders(SQL))
+                .bind(instrument)
+                .bind(tf.as_str())
+                .bind(to)
+                .bind(i64::from(limit))
+                .fetch_all(p)
+                .await?
+                .iter()
+                .map(|r| keyed_row(r, &name, tf))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
         bars.reverse();
         Ok(bars)
     }

@@ -162,8 +162,7 @@ pub(crate) async fn publish(
             metadata,
             at: crate::ingest::now_ms(),
         })
-        .await
-        .map_err(ApiError::store_unavailable)?;
+        .await?;
     let data = message_json(&row);
     let text = serde_json::json!({"type": "message", "data": data}).to_string();
     state
@@ -189,11 +188,7 @@ pub(crate) async fn list(
         oldest_first: q.after_id.is_some(),
         limit,
     };
-    let rows = state
-        .store
-        .messages_of(&auth.owner(), &f)
-        .await
-        .map_err(ApiError::store_unavailable)?;
+    let rows = state.store.messages_of(&auth.owner(), &f).await?;
     Ok(MessagesEnvelope::ok(
         rows.iter().map(message_json).collect(),
     ))
@@ -219,18 +214,13 @@ pub(crate) async fn receive(
         limit,
         ..Default::default()
     };
-    let rows = state
-        .store
-        .messages_of(&me, &f)
-        .await
-        .map_err(ApiError::store_unavailable)?;
+    let rows = state.store.messages_of(&me, &f).await?;
     if b.mark_read.unwrap_or(true) && !rows.is_empty() {
         let ids: Vec<i64> = rows.iter().map(|m| m.message_id).collect();
         state
             .store
             .mark_messages_read(&me, &recipient, &ids, crate::ingest::now_ms())
-            .await
-            .map_err(ApiError::store_unavailable)?;
+            .await?;
     }
     Ok(MessagesEnvelope::ok(
         rows.iter().map(message_json).collect(),
@@ -249,8 +239,7 @@ pub(crate) async fn clear(
     let deleted = state
         .store
         .clear_messages(&auth.owner(), topic.as_deref())
-        .await
-        .map_err(ApiError::store_unavailable)?;
+        .await?;
     Ok(DeletedEnvelope::ok(Deleted { deleted }))
 }
 

@@ -202,8 +202,7 @@ pub(crate) async fn post(
             created_at: now,
             posted_by: auth.owner(),
         })
-        .await
-        .map_err(ApiError::store_unavailable)?;
+        .await?;
     let data = news_json(&row);
     let text = json!({"type": "news", "data": data}).to_string();
     state.user_feed.publish(EVERYONE, "news", row.news_id, text);
@@ -265,8 +264,7 @@ pub(crate) async fn list(
             to,
             limit,
         })
-        .await
-        .map_err(ApiError::store_unavailable)?;
+        .await?;
     Ok(NewsListEnvelope::ok(rows.iter().map(news_json).collect()))
 }
 
@@ -289,8 +287,7 @@ pub(crate) async fn trending(
             limit: stocksblitz_store::news::MAX_NEWS_LISTED,
             ..Default::default()
         })
-        .await
-        .map_err(ApiError::store_unavailable)?;
+        .await?;
     let mentions: Vec<Mention<'_>> = rows
         .iter()
         .map(|n| Mention {

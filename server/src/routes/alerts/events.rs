@@ -46,11 +46,7 @@ pub(super) async fn events(
         oldest_first: q.after_id.is_some(),
         limit,
     };
-    let rows = state
-        .store
-        .alert_events_of(&auth.owner(), &f)
-        .await
-        .map_err(ApiError::store_unavailable)?;
+    let rows = state.store.alert_events_of(&auth.owner(), &f).await?;
     Ok(EventsEnvelope::ok(rows.iter().map(event_json).collect()))
 }
 
@@ -105,8 +101,7 @@ pub(super) async fn raise(
             data,
             at: crate::ingest::now_ms(),
         })
-        .await
-        .map_err(ApiError::store_unavailable)?;
+        .await?;
     publish(&state, &row, None);
     Ok((StatusCode::CREATED, EventEnvelope::ok(event_json(&row))))
 }
@@ -143,8 +138,7 @@ pub(super) async fn acknowledge(
     let done = state
         .store
         .acknowledge_alert_event(&me, event_id, crate::ingest::now_ms())
-        .await
-        .map_err(ApiError::store_unavailable)?;
+        .await?;
     let row = match (done, state.store.alert_event(event_id).await) {
         (true, Ok(Some(e))) if e.owner == me => e,
         (_, Err(e)) => return Err(ApiError::store_unavailable(e)),
@@ -170,7 +164,6 @@ pub(super) async fn clear(
     let deleted = state
         .store
         .clear_alert_events(&auth.owner(), q.acknowledged_only.unwrap_or(false))
-        .await
-        .map_err(ApiError::store_unavailable)?;
+        .await?;
     Ok(ClearedEnvelope::ok(Cleared { deleted }))
 }

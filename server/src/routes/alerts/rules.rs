@@ -151,8 +151,7 @@ pub(super) async fn create(
             },
             now,
         )
-        .await
-        .map_err(ApiError::from_store)?;
+        .await?;
     state.alerts.upsert(row.clone());
     if kind == Kind::Price
         && let Ok(snap) = state.pipeline.snapshot.read()
@@ -175,11 +174,7 @@ pub(super) async fn list(
     ApiQuery(q): ApiQuery<AlertsQuery>,
 ) -> Result<Json<AlertsEnvelope>, ApiError> {
     auth.require_read()?;
-    let rows = state
-        .store
-        .alerts_of(&auth.owner())
-        .await
-        .map_err(ApiError::store_unavailable)?;
+    let rows = state.store.alerts_of(&auth.owner()).await?;
     let sym = match q.symbol.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(raw) => Some(
             stocksblitz_symbols::parse(raw)
@@ -245,8 +240,7 @@ pub(super) async fn update(
         let moved = state
             .store
             .set_alert_status(&a.owner, a.alert_id, &[from], to, now)
-            .await
-            .map_err(ApiError::store_unavailable)?;
+            .await?;
         if !moved {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -281,8 +275,7 @@ pub(super) async fn cancel(
             "cancelled",
             crate::ingest::now_ms(),
         )
-        .await
-        .map_err(ApiError::store_unavailable)?;
+        .await?;
     let row = owned(&state, &auth, &id).await?;
     state.alerts.upsert(row.clone());
     Ok(AlertEnvelope::ok(alert_out(&row)))

@@ -124,8 +124,7 @@ pub(super) async fn create(
             },
             crate::ingest::now_ms(),
         )
-        .await
-        .map_err(ApiError::from_store)?;
+        .await?;
     Ok((StatusCode::CREATED, ReminderEnvelope::ok(out(&row))))
 }
 
@@ -136,11 +135,7 @@ pub(super) async fn list(
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<RemindersEnvelope>, ApiError> {
     auth.require_read()?;
-    let rows = state
-        .store
-        .reminders_of(&auth.owner())
-        .await
-        .map_err(ApiError::store_unavailable)?;
+    let rows = state.store.reminders_of(&auth.owner()).await?;
     Ok(RemindersEnvelope::ok(rows.iter().map(out).collect()))
 }
 
@@ -162,11 +157,7 @@ pub(super) async fn upcoming(
     )? as i64;
     let now = state.market_now();
     let until = now + hours * 3_600_000;
-    let rows = state
-        .store
-        .reminders_of(&auth.owner())
-        .await
-        .map_err(ApiError::store_unavailable)?;
+    let rows = state.store.reminders_of(&auth.owner()).await?;
     let mut items = Vec::new();
     for r in rows.iter().filter(|r| r.enabled && r.status == "scheduled") {
         let (Some(sched), Some(first)) = (schedule_of(r), r.next_at) else {
@@ -226,8 +217,7 @@ pub(super) async fn update(
             next,
             crate::ingest::now_ms(),
         )
-        .await
-        .map_err(ApiError::store_unavailable)?;
+        .await?;
     if !changed {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -250,8 +240,7 @@ pub(super) async fn cancel(
     let cancelled = state
         .store
         .cancel_reminder(&r.owner, r.reminder_id, crate::ingest::now_ms())
-        .await
-        .map_err(ApiError::store_unavailable)?;
+        .await?;
     if !cancelled {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

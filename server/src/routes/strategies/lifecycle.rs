@@ -12,11 +12,7 @@ pub(super) async fn list(
     ApiQuery(q): ApiQuery<StrategiesQuery>,
 ) -> Result<Json<StrategiesEnvelope>, ApiError> {
     auth.require_read()?;
-    let rows = state
-        .store
-        .strategies_of(&auth.owner())
-        .await
-        .map_err(ApiError::store_unavailable)?;
+    let rows = state.store.strategies_of(&auth.owner()).await?;
     Ok(StrategiesEnvelope::ok(
         rows.iter()
             .filter(|s| q.name.as_deref().is_none_or(|n| s.name == n.trim()))
@@ -102,8 +98,7 @@ pub(super) async fn create(
             &config,
             crate::ingest::now_ms(),
         )
-        .await
-        .map_err(ApiError::from_store)?;
+        .await?;
     Ok((
         StatusCode::CREATED,
         StrategyEnvelope::ok(strategy_out(&row)),
@@ -135,8 +130,7 @@ pub(super) async fn transition(
     let moved = state
         .store
         .set_strategy_status(s.strategy_id, from, to, crate::ingest::now_ms())
-        .await
-        .map_err(ApiError::store_unavailable)?;
+        .await?;
     if !moved {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -51,8 +51,7 @@ pub(crate) async fn metrics(
     let snaps = state
         .store
         .strategy_snapshots(s.strategy_id, 0, now, 100_000)
-        .await
-        .map_err(ApiError::store_unavailable)?;
+        .await?;
     let total = b.total_pnl();
     let mut series: Vec<Paise> = snaps.iter().map(|x| x.total_pnl).collect();
     series.push(total);
@@ -125,8 +124,7 @@ pub(crate) async fn snapshots(
     let rows = state
         .store
         .strategy_snapshots(s.strategy_id, from, to, limit)
-        .await
-        .map_err(ApiError::store_unavailable)?;
+        .await?;
     Ok(SnapshotsEnvelope::ok(
         rows.iter()
             .map(|x| SnapshotOut {

@@ -109,6 +109,8 @@ impl AppState {
         );
         let user_feed = crate::user_feed::UserFeed::new(trading.holder());
         let engine = stocksblitz_engine::Engine::new(store.clone(), pipeline.clone());
+        // The facade's recorder, before anything records.
+        crate::metrics::prometheus();
         Ok(AppState {
             alerts,
             user_feed,

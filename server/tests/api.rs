@@ -90,6 +90,15 @@ impl Api {
         self.call(req).await
     }
 
+    async fn text(&self, uri: &str) -> String {
+        let req = Request::get(uri).body(Body::empty()).unwrap();
+        let resp = app(self.state.clone()).oneshot(req).await.unwrap();
+        let bytes = axum::body::to_bytes(resp.into_body(), 4 << 20)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
     async fn post(&self, uri: &str, body: &Value) -> (StatusCode, Value) {
         let req = Request::post(uri)
             .header("content-type", "application/json")
@@ -174,6 +183,19 @@ async fn indicator_values_match_the_bars() {
         "current equals the newest history point"
     );
     insta::assert_json_snapshot!("current_5m", body, { ".timestamp" => "[now]" });
+
+    // The same request again is a cache hit, counted in /metrics (the engine records through
+    // the metrics facade; other tests of this binary share the recorder, so at least one more).
+    let hits = |text: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("stocksblitz_indicator_cache_hits_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("the counter is exported")
+    };
+    let before = hits(&api.text("/metrics").await);
+    api.get("/indicators/current?symbol=NIFTY%2050&timeframe=5m&indicators=SMA_3")
+        .await;
+    assert!(hits(&api.text("/metrics").await) > before);
 
     let (s, body) = api
         .get("/indicators/at-offset?symbol=NIFTY%2050&timeframe=5m&indicators=SMA_3&offset=2")

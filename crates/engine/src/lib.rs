@@ -27,13 +27,30 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// How often the caches answered (for `/metrics`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CacheCounts {
-    pub series_hits: u64,
-    pub series_fetches: u64,
-    pub value_hits: u64,
-    pub value_computes: u64,
+/// The engine's metrics, recorded through the `metrics` facade (whatever recorder the
+/// process installs renders them; without one they cost nothing).
+pub mod metric {
+    /// Series served from the cache.
+    pub const SERIES_HITS: &str = "stocksblitz_series_cache_hits_total";
+    /// Series read from the store (a miss, or the instrument's bars changed).
+    pub const SERIES_FETCHES: &str = "stocksblitz_series_fetches_total";
+    /// Indicator values served from the cache.
+    pub const VALUE_HITS: &str = "stocksblitz_indicator_cache_hits_total";
+    /// Indicator values computed.
+    pub const VALUE_COMPUTES: &str = "stocksblitz_indicator_computations_total";
+
+    /// Describe the metrics to the installed recorder and show them at zero from the start.
+    pub fn describe() {
+        for (name, help) in [
+            (SERIES_HITS, "Bar series served from the cache."),
+            (SERIES_FETCHES, "Bar series read from the store."),
+            (VALUE_HITS, "Indicator values served from the cache."),
+            (VALUE_COMPUTES, "Indicator values computed."),
+        ] {
+            metrics::describe_counter!(name, help);
+            metrics::counter!(name).increment(0);
+        }
+    }
 }
 
 /// The store and the live pipeline, with the caches readers share.
@@ -61,17 +78,6 @@ impl Engine {
 
     pub fn pipeline(&self) -> &Arc<Pipeline> {
         &self.pipeline
-    }
-
-    pub fn cache_counts(&self) -> CacheCounts {
-        let (series_hits, series_fetches) = self.series.counts();
-        let (value_hits, value_computes) = self.values.counts();
-        CacheCounts {
-            series_hits,
-            series_fetches,
-            value_hits,
-            value_computes,
-        }
     }
 
     /// The live quotes, for reading.

@@ -4,7 +4,6 @@
 //! fetch per key at a time: concurrent readers of a stale key wait for the same fetch.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use compact_str::CompactString;
 use stocksblitz_market::series::{assemble, last_is_forming};
@@ -46,29 +45,17 @@ type Slot = Arc<tokio::sync::Mutex<Option<Arc<Series>>>>;
 #[derive(Debug)]
 pub struct SeriesCache {
     slots: quick_cache::sync::Cache<(CompactString, Timeframe), Slot>,
-    hits: AtomicU64,
-    fetches: AtomicU64,
 }
 
 impl Default for SeriesCache {
     fn default() -> Self {
         SeriesCache {
             slots: quick_cache::sync::Cache::new(MAX_CACHED_SERIES),
-            hits: AtomicU64::new(0),
-            fetches: AtomicU64::new(0),
         }
     }
 }
 
 impl SeriesCache {
-    /// (served from the cache, read from the store) since start.
-    pub fn counts(&self) -> (u64, u64) {
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.fetches.load(Ordering::Relaxed),
-        )
-    }
-
     fn slot(&self, instrument: &str, tf: Timeframe) -> Slot {
         let key = (CompactString::from(instrument), tf);
         // One slot per key, created atomically (concurrent readers share its fetch).
@@ -94,11 +81,11 @@ impl SeriesCache {
         {
             let (version, forming) = pipeline.bar_stamp(instrument);
             if s.version == version && s.forming == forming {
-                self.hits.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!(crate::metric::SERIES_HITS).increment(1);
                 return Ok(s.clone());
             }
         }
-        self.fetches.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(crate::metric::SERIES_FETCHES).increment(1);
         let state = pipeline.bar_state(instrument);
         let rows = depth
             .saturating_add(1)

@@ -2,7 +2,6 @@
 //! the cache of current values per (instrument, timeframe, canonical id).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use compact_str::CompactString;
 use stocksblitz_indicators::{Frame, IndicatorId, compute};
@@ -45,29 +44,17 @@ pub struct Point {
 pub struct ValueCache {
     // Behind an Arc: a hit clones one pointer, not the series handle and the values.
     map: quick_cache::sync::Cache<ValueKey, Arc<Computed>>,
-    hits: AtomicU64,
-    computed: AtomicU64,
 }
 
 impl Default for ValueCache {
     fn default() -> Self {
         ValueCache {
             map: quick_cache::sync::Cache::new(MAX_CACHED_VALUES),
-            hits: AtomicU64::new(0),
-            computed: AtomicU64::new(0),
         }
     }
 }
 
 impl ValueCache {
-    /// (served from the cache, computed) since start.
-    pub fn counts(&self) -> (u64, u64) {
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.computed.load(Ordering::Relaxed),
-        )
-    }
-
     /// The newest value of every output of `id` over `series` (cached until the series
     /// changes); `None` when the series is empty.
     pub fn current(
@@ -81,10 +68,10 @@ impl ValueCache {
         };
         let key = (last.instrument.clone(), tf, id.canonical());
         if let Some(c) = self.map.get(&key).filter(|c| Arc::ptr_eq(&c.0, series)) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!(crate::metric::VALUE_HITS).increment(1);
             return Ok(Some(c.1.clone()));
         }
-        self.computed.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(crate::metric::VALUE_COMPUTES).increment(1);
         let v = column(&tail_values(id, tf, &series.bars, 1)?, 0);
         self.map.insert(key, Arc::new((series.clone(), v.clone())));
         Ok(Some(v))

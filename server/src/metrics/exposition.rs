@@ -140,12 +140,6 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResp
     use std::sync::atomic::Ordering::Relaxed;
     let mut body = state.metrics.render(state.started.elapsed().as_secs_f64());
     render_ingest(&state, &mut body);
-    let stocksblitz_engine::CacheCounts {
-        series_hits,
-        series_fetches,
-        value_hits,
-        value_computes,
-    } = state.engine.cache_counts();
     let open = state
         .metrics
         .websockets_open
@@ -153,30 +147,6 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResp
     write_scalars(
         &mut body,
         &[
-            (
-                "stocksblitz_series_cache_hits_total",
-                "Bar series served from the cache.",
-                "counter",
-                as_i64(series_hits),
-            ),
-            (
-                "stocksblitz_series_fetches_total",
-                "Bar series (re)read from the store because bars changed or more depth was asked.",
-                "counter",
-                as_i64(series_fetches),
-            ),
-            (
-                "stocksblitz_indicator_cache_hits_total",
-                "Current indicator values served from the cache.",
-                "counter",
-                as_i64(value_hits),
-            ),
-            (
-                "stocksblitz_indicator_computations_total",
-                "Current indicator values computed.",
-                "counter",
-                as_i64(value_computes),
-            ),
             (
                 "stocksblitz_websockets_open",
                 "Open WebSocket connections.",
@@ -361,6 +331,9 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResp
             ],
         );
     }
+    // What the crates record through the metrics facade (the engine's caches), rendered by
+    // the Prometheus exporter.
+    body.push_str(&super::prometheus().render());
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         body,

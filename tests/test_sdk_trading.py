@@ -228,9 +228,17 @@ def test_instrument_filter_matches_the_chain(srv: ServerProcess) -> None:
     assert all(isinstance(i, sb.ChainInstrument) and i.right == "PE" for i in got)
     # Quotes come from the chain request: no request per instrument.
     before = client._api._native.stats()["requests"]
-    ltps = [i.ltp for i in f]
+    ltps = {i.tradingsymbol: i.ltp for i in f}
     assert client._api._native.stats()["requests"] == before
-    assert sorted(ltps) == sorted(p["ltp"] for p in puts)
+    # The simulator ticks between the test's chain request and the filter's own: each price is
+    # the instrument's at some moment of the day, so within the day's range as read after both.
+    _, _, later = http_call(
+        srv.url + f"/fo/option-chain?underlying=NIFTY&expiry={weekly}", token=key
+    )
+    day = {s["put"]["tradingsymbol"]: s["put"] for s in later["strikes"] if s["put"]}
+    assert set(ltps) == {p["tradingsymbol"] for p in puts} == set(day)
+    for sym, ltp in ltps.items():
+        assert day[sym]["low"] <= ltp <= day[sym]["high"], (sym, ltp, day[sym])
 
     atm = f.atm()
     assert (

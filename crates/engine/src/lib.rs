@@ -1,10 +1,11 @@
 //! The application's operations, between the adapters (HTTP routes, the bindings) and the
 //! crates: the ingestion pipeline, bar series reads (one reader for "latest" and "ending at"),
-//! indicator values with their cache, quotes and expiries. Typed values in, typed values and
+//! indicator values with their cache, quotes with the staleness rule. Typed values in, typed values and
 //! one error enum out; no HTTP here.
 
 mod error;
 pub mod pipeline;
+pub mod quotes;
 pub mod series;
 pub mod values;
 
@@ -17,6 +18,7 @@ use stocksblitz_store::Store;
 
 pub use error::EngineError;
 pub use pipeline::{Pipeline, TickObserver};
+pub use quotes::{Freshness, QuoteView, STALE_AFTER_MS};
 pub use series::{BarWindow, Series, SeriesCache};
 pub use values::{Point, ValueCache, ValuesAt};
 

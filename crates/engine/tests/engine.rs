@@ -232,3 +232,39 @@ async fn unknown_instruments_are_empty_and_a_closed_store_is_an_error() {
     let err = e.series(SYM, Timeframe::M15, 50).await.unwrap_err();
     assert!(matches!(err, EngineError::Store(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_quote_goes_stale_after_ten_seconds_while_the_session_is_open() {
+    use stocksblitz_engine::{Freshness, STALE_AFTER_MS};
+    use stocksblitz_market::snapshot::AgeBasis;
+    let (_dir, e) = engine().await;
+    let at = LIVE * 1000 + 5_000;
+    assert!(e.quote(SYM, at, AgeBasis::Exchange).unwrap().is_none());
+    e.pipeline().ingest(&tick(25_050.5, LIVE + 5), at);
+    let fresh = e
+        .quote(SYM, at + 1_000, AgeBasis::Exchange)
+        .unwrap()
+        .unwrap();
+    assert_eq!((fresh.quote.ltp, fresh.age_ms), (25_050.5, 1_000));
+    assert_eq!(fresh.freshness, Freshness::Valid);
+    let edge = e
+        .quote(SYM, at + STALE_AFTER_MS, AgeBasis::Exchange)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        edge.freshness,
+        Freshness::Valid,
+        "exactly the limit is still valid"
+    );
+    let old = e
+        .quote(SYM, at + STALE_AFTER_MS + 1, AgeBasis::Exchange)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (old.freshness, old.freshness.as_str()),
+        (Freshness::Stale, "stale")
+    );
+    // Aged by receive time (the demo clock's basis): the same tick received now is fresh.
+    let by_receipt = e.quote(SYM, at + 2, AgeBasis::Received).unwrap().unwrap();
+    assert_eq!(by_receipt.age_ms, 2);
+}

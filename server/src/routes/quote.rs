@@ -6,7 +6,6 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use stocksblitz_market::snapshot::Quote;
 
 use crate::error::{ApiError, ApiQuery};
 use crate::identity::extract::Auth;
@@ -17,8 +16,6 @@ use utoipa_axum::routes;
 
 /// Most symbols in one request.
 pub(crate) const MAX_SYMBOLS: usize = 50;
-/// A quote older than this while the market is open is stale.
-pub(crate) const STALE_AFTER_MS: i64 = 10_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -118,9 +115,11 @@ fn finite(v: f64) -> Option<f64> {
 
 fn build(state: &AppState, raw: &str, now: i64) -> Result<QuoteOut, ApiError> {
     let sym = super::instrument(state, "symbol", Some(raw))?;
-    let snap = super::snapshot(state)?;
     let kind = sym.kind.as_str();
-    let Some(q): Option<&Quote> = snap.get(&sym.tradingsymbol) else {
+    let Some(view) = state
+        .engine
+        .quote(&sym.tradingsymbol, now, state.age_basis())?
+    else {
         return Ok(QuoteOut {
             symbol: raw.trim().to_string(),
             tradingsymbol: sym.tradingsymbol.to_string(),
@@ -145,13 +144,7 @@ fn build(state: &AppState, raw: &str, now: i64) -> Result<QuoteOut, ApiError> {
             state: "no_data",
         });
     };
-    let age = q.age(state.age_basis(), now);
-    let market_open = state.pipeline.session().is_open(now / 1000);
-    let st = if market_open && age > STALE_AFTER_MS {
-        "stale"
-    } else {
-        "valid"
-    };
+    let q = &view.quote;
     Ok(QuoteOut {
         symbol: raw.trim().to_string(),
         tradingsymbol: q.tradingsymbol.to_string(),
@@ -180,8 +173,8 @@ fn build(state: &AppState, raw: &str, now: i64) -> Result<QuoteOut, ApiError> {
             rho: finite(g.rho),
         }),
         ts: Some(q.exchange_ts_ms / 1000),
-        age_ms: Some(age),
-        state: st,
+        age_ms: Some(view.age_ms),
+        state: view.freshness.as_str(),
     })
 }
 

@@ -93,6 +93,8 @@ impl AppState {
             advertise_url,
             clock,
         } = trading;
+        // The facade's recorder, before anything registers a metric.
+        crate::metrics::prometheus();
         let (writer, _task) = BarWriter::spawn(store.clone(), WriterConfig::default());
         let pipeline = Arc::new(Pipeline::new(source.as_str(), session, grace_ms, writer));
         let alerts = crate::alerts::AlertEngine::new();
@@ -109,8 +111,6 @@ impl AppState {
         );
         let user_feed = crate::user_feed::UserFeed::new(trading.holder());
         let engine = stocksblitz_engine::Engine::new(store.clone(), pipeline.clone());
-        // The facade's recorder, before anything records.
-        crate::metrics::prometheus();
         Ok(AppState {
             alerts,
             user_feed,

@@ -45,12 +45,18 @@ type Slot = Arc<tokio::sync::Mutex<Option<Arc<Series>>>>;
 #[derive(Debug)]
 pub struct SeriesCache {
     slots: quick_cache::sync::Cache<(CompactString, Timeframe), Slot>,
+    // Registered once with the recorder installed when the cache is made (a lookup per hit
+    // costs more than the hit).
+    hits: metrics::Counter,
+    fetches: metrics::Counter,
 }
 
 impl Default for SeriesCache {
     fn default() -> Self {
         SeriesCache {
             slots: quick_cache::sync::Cache::new(MAX_CACHED_SERIES),
+            hits: metrics::counter!(crate::metric::SERIES_HITS),
+            fetches: metrics::counter!(crate::metric::SERIES_FETCHES),
         }
     }
 }
@@ -81,11 +87,11 @@ impl SeriesCache {
         {
             let (version, forming) = pipeline.bar_stamp(instrument);
             if s.version == version && s.forming == forming {
-                metrics::counter!(crate::metric::SERIES_HITS).increment(1);
+                self.hits.increment(1);
                 return Ok(s.clone());
             }
         }
-        metrics::counter!(crate::metric::SERIES_FETCHES).increment(1);
+        self.fetches.increment(1);
         let state = pipeline.bar_state(instrument);
         let rows = depth
             .saturating_add(1)

@@ -44,12 +44,16 @@ pub struct Point {
 pub struct ValueCache {
     // Behind an Arc: a hit clones one pointer, not the series handle and the values.
     map: quick_cache::sync::Cache<ValueKey, Arc<Computed>>,
+    hits: metrics::Counter,
+    computed: metrics::Counter,
 }
 
 impl Default for ValueCache {
     fn default() -> Self {
         ValueCache {
             map: quick_cache::sync::Cache::new(MAX_CACHED_VALUES),
+            hits: metrics::counter!(crate::metric::VALUE_HITS),
+            computed: metrics::counter!(crate::metric::VALUE_COMPUTES),
         }
     }
 }
@@ -68,10 +72,10 @@ impl ValueCache {
         };
         let key = (last.instrument.clone(), tf, id.canonical());
         if let Some(c) = self.map.get(&key).filter(|c| Arc::ptr_eq(&c.0, series)) {
-            metrics::counter!(crate::metric::VALUE_HITS).increment(1);
+            self.hits.increment(1);
             return Ok(Some(c.1.clone()));
         }
-        metrics::counter!(crate::metric::VALUE_COMPUTES).increment(1);
+        self.computed.increment(1);
         let v = column(&tail_values(id, tf, &series.bars, 1)?, 0);
         self.map.insert(key, Arc::new((series.clone(), v.clone())));
         Ok(Some(v))

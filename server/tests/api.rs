@@ -251,6 +251,16 @@ async fn errors_are_json_with_a_code_and_name_what_is_wrong() {
             "backwards_window",
             "/candles?symbol=NIFTY%2050&timeframe=5m&from=200&to=100",
         ),
+        // Found by the schema fuzzer: the bar arithmetic overflowed (a panic, the connection
+        // dropped) for an epoch near i64's end.
+        (
+            "far_future_window",
+            "/candles?symbol=NIFTY%2050&timeframe=1m&from=0&to=9223372036854775806",
+        ),
+        (
+            "far_future_udf",
+            "/history?symbol=NIFTY%2050&resolution=1&to=9223372036854775806&countback=1",
+        ),
     ];
     for (name, uri) in cases {
         let (s, body) = api.get(uri).await;

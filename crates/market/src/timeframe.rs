@@ -86,6 +86,12 @@ impl Timeframe {
             .join(", ")
     }
 
+    /// Every accepted spelling, in table order (an API schema's enum; [`Timeframe::parse`]
+    /// also takes them in any case and with surrounding spaces).
+    pub fn spellings() -> impl Iterator<Item = &'static str> {
+        TABLE.iter().flat_map(|(_, _, s)| s.iter().copied())
+    }
+
     /// The canonical name (`1m`, `5m`, `1h`, `1d`).
     pub fn as_str(self) -> &'static str {
         TABLE

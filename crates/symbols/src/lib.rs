@@ -29,3 +29,21 @@ pub use symbol::{Exchange, Kind, MONTHS, Right, RightError, Symbol, WEEKLY_MONTH
 
 /// Longest input accepted by [`parse`], in bytes. Real tradingsymbols are under 30.
 pub const MAX_SYMBOL_LEN: usize = 64;
+
+/// A regular expression (ECMA 262, for API schemas) for the shape [`parse`] accepts: an
+/// optional exchange prefix (`NSE:`), then a letter followed by up to 29 letters, digits, `&`
+/// or `-` (a tradingsymbol, in any case), or an index's display name (`NIFTY 50`). It gives the
+/// alphabet and the length, not the grammar: a string it matches can still be refused
+/// (`NIFTY25NOV24500XE`, a month with no expiry); one it does not match always is, except a
+/// strike with a decimal point and the index names in lower case, which [`parse`] also takes.
+pub fn symbol_pattern() -> String {
+    let names: Vec<String> = INDICES
+        .iter()
+        .filter(|i| i.display.contains(' '))
+        .map(|i| i.display.to_string())
+        .collect();
+    format!(
+        "^(?:(?:NSE|BSE|NFO|BFO):)?(?:[A-Za-z][A-Za-z0-9&-]{{0,29}}|{})$",
+        names.join("|")
+    )
+}

@@ -99,3 +99,26 @@ proptest! {
         let _ = InstrumentSpec::parse(&s);
     }
 }
+
+// The published symbol pattern (an API schema's): a letters-only name in it parses as an
+// equity (or an index), so a schema-valid request is not refused for its symbol.
+proptest! {
+    #[test]
+    fn pattern_letters_parse(s in "[A-Za-z][A-Za-z&-]{0,29}") {
+        prop_assert!(stocksblitz_symbols::parse(&s).is_ok(), "{s:?}");
+    }
+}
+
+#[test]
+fn pattern_names_every_index_display_name() {
+    let p = stocksblitz_symbols::symbol_pattern();
+    for i in stocksblitz_symbols::INDICES {
+        assert!(
+            p.contains(i.display) || !i.display.contains(' '),
+            "{} missing from {p}",
+            i.display
+        );
+        assert!(stocksblitz_symbols::parse(i.display).is_ok());
+    }
+    assert!(p.starts_with('^') && p.ends_with('$'));
+}

@@ -24,8 +24,10 @@ const PRE_OPEN_SECS: i64 = 9 * 3600;
 #[into_params(parameter_in = Query)]
 pub(crate) struct CalendarQuery {
     /// `NSE` (default) or `BSE`.
+    #[param(value_type = Option<crate::wire::schema::CalendarOrBlank>, inline)]
     pub calendar: Option<String>,
     /// `YYYY-MM-DD` (default: today on the trading clock).
+    #[param(value_type = Option<crate::wire::schema::DateText>, inline)]
     pub date: Option<String>,
 }
 

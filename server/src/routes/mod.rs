@@ -118,7 +118,7 @@ impl<'de> serde::Deserialize<'de> for Count {
                 f.write_str("a non-negative whole number")
             }
             fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Count, E> {
-                let ok = !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit());
+                let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
                 s.parse::<i64>()
                     .ok()
                     .filter(|_| ok)
@@ -165,6 +165,21 @@ pub(crate) fn bounded(
         .ok_or_else(|| {
             ApiError::bad_param(param, format!("must be between {min} and {max}, got {v}"))
         })
+}
+
+/// Latest instant a time parameter may name: 9999-12-31 23:59:59 UTC, in epoch seconds (the
+/// bar arithmetic works in `i64` seconds and milliseconds; this keeps it far from overflow).
+pub(crate) const MAX_EPOCH_SECS: i64 = 253_402_300_799;
+
+/// An optional epoch-seconds parameter, 0 to [`MAX_EPOCH_SECS`].
+pub(crate) fn epoch_param(param: &str, v: Option<Count>) -> Result<Option<i64>, ApiError> {
+    match v.map(Count::get) {
+        Some(s) if s > MAX_EPOCH_SECS => Err(ApiError::bad_param(
+            param,
+            format!("must be between 0 and {MAX_EPOCH_SECS} (epoch seconds), got {s}"),
+        )),
+        v => Ok(v),
+    }
 }
 
 /// An optional `YYYY-MM-DD` parameter (blank = absent).
@@ -222,9 +237,10 @@ pub(crate) fn required_underlying(raw: Option<&str>) -> Result<String, ApiError>
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ExpiryQuery {
-    #[param(example = "NIFTY")]
+    #[param(value_type = crate::wire::schema::Underlying, inline)]
     pub underlying: Option<String>,
     /// `YYYY-MM-DD`; the nearest quoted expiry when omitted.
+    #[param(value_type = Option<crate::wire::schema::DateText>, inline)]
     pub expiry: Option<String>,
 }
 

@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct SnapshotQuery {
-    #[param(example = "NIFTY")]
+    #[param(value_type = Option<crate::wire::schema::UnderlyingOrBlank>, inline)]
     pub underlying: Option<String>,
 }
 

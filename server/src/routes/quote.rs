@@ -20,8 +20,10 @@ pub(crate) const MAX_SYMBOLS: usize = 50;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct QuoteQuery {
-    #[param(example = "NIFTY 50")]
+    #[param(value_type = Option<crate::wire::schema::Symbol>, inline)]
     pub symbol: Option<String>,
+    /// Up to 50 symbols, comma-separated (give `symbol` or `symbols`, not both).
+    #[param(value_type = Option<crate::wire::schema::SymbolList>, inline, style = Form, explode = false)]
     pub symbols: Option<String>,
 }
 

@@ -32,7 +32,7 @@ pub(crate) const MAX_SEARCH: usize = 100;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct SymbolsQuery {
-    #[param(example = "NIFTY 50")]
+    #[param(value_type = crate::wire::schema::Symbol, inline)]
     pub symbol: Option<String>,
 }
 
@@ -174,9 +174,9 @@ pub(crate) async fn time(State(state): State<Arc<AppState>>) -> Json<i64> {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct SearchQuery {
-    #[param(example = "NIFTY")]
+    #[param(example = "NIFTY", max_length = 64)]
     pub query: Option<String>,
-    #[param(value_type = Option<u64>, minimum = 1)]
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 100)]
     pub limit: Option<super::Count>,
 }
 
@@ -246,17 +246,17 @@ pub(crate) async fn search(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct HistoryQuery {
-    #[param(example = "NIFTY 50")]
+    #[param(value_type = crate::wire::schema::Symbol, inline)]
     pub symbol: Option<String>,
     /// Epoch seconds.
-    #[param(value_type = Option<u64>, minimum = 0)]
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 253_402_300_799_i64)]
     pub from: Option<super::Count>,
     /// Epoch seconds.
-    #[param(value_type = Option<u64>, minimum = 0)]
+    #[param(required = true, value_type = Option<u64>, minimum = 0, maximum = 253_402_300_799_i64)]
     pub to: Option<super::Count>,
-    #[param(example = "5")]
+    #[param(value_type = crate::wire::schema::TimeframeName, inline)]
     pub resolution: Option<String>,
-    #[param(value_type = Option<u64>, minimum = 1)]
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 5000)]
     pub countback: Option<super::Count>,
 }
 
@@ -291,8 +291,7 @@ pub(crate) async fn history(
         .ok_or_else(|| ApiError::bad_param("resolution", "is required"))?;
     let tf = Timeframe::parse(res).map_err(|e| ApiError::bad_param("resolution", e))?;
     let to =
-        q.to.map(super::Count::get)
-            .ok_or_else(|| ApiError::bad_param("to", "is required"))?;
+        super::epoch_param("to", q.to)?.ok_or_else(|| ApiError::bad_param("to", "is required"))?;
     let limit = match q.countback.map(super::Count::get) {
         None => MAX_HISTORY_BARS,
         Some(n) if (1..=MAX_HISTORY_BARS as i64).contains(&n) => n as usize,
@@ -304,11 +303,7 @@ pub(crate) async fn history(
         }
     };
     // With a countback, TradingView wants that many bars ending at `to`, whatever `from` says.
-    let from = if q.countback.is_some() {
-        None
-    } else {
-        q.from.map(super::Count::get)
-    };
+    let from = super::epoch_param("from", q.from)?.filter(|_| q.countback.is_none());
     let window = stocksblitz_engine::BarWindow {
         from,
         to: Some(to),

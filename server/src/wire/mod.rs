@@ -4,6 +4,7 @@
 pub(crate) mod feeds;
 pub(crate) mod indicators;
 pub(crate) mod quotes;
+pub(crate) mod schema;
 pub(crate) mod trading;
 
 /// An instant as India's wall clock shows it (`YYYY-MM-DD HH:MM:SS`), as the old API and

@@ -130,7 +130,7 @@ async fn read<R>(
 }
 
 /// `GET /accounts/{account_id}`: the account and its funds.
-#[utoipa::path(get, path = "/accounts/{account_id}", tag = "trading", params(("account_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = AccountDetailEnvelope)))]
+#[utoipa::path(get, path = "/accounts/{account_id}", tag = "trading", params(("account_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = AccountDetailEnvelope)))]
 pub(crate) async fn get_account(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -154,7 +154,7 @@ pub(crate) async fn get_account(
 }
 
 /// `GET /accounts/{account_id}/funds`: Kite's margins shape, from the ledger.
-#[utoipa::path(get, path = "/accounts/{account_id}/funds", tag = "trading", params(("account_id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = FundsEnvelope)))]
+#[utoipa::path(get, path = "/accounts/{account_id}/funds", tag = "trading", params(("account_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = FundsEnvelope)))]
 pub(crate) async fn funds(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -165,7 +165,7 @@ pub(crate) async fn funds(
 }
 
 /// `POST /accounts/{account_id}/reset`: clear the account and start again from a balance.
-#[utoipa::path(post, path = "/accounts/{account_id}/reset", tag = "trading", params(("account_id" = String, Path)), request_body(content = Option<ResetBody>), security(("bearer" = [])), responses((status = 200, body = FundsEnvelope)))]
+#[utoipa::path(post, path = "/accounts/{account_id}/reset", tag = "trading", params(("account_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), request_body(content = Option<ResetBody>), security(("bearer" = [])), responses((status = 200, body = FundsEnvelope)))]
 pub(crate) async fn reset(
     auth: Auth,
     State(state): State<Arc<AppState>>,

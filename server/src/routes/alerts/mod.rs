@@ -165,13 +165,13 @@ pub(crate) struct RaiseBody {
 #[into_params(parameter_in = Query)]
 pub(crate) struct EventsQuery {
     /// Only events after this id, oldest first (a stream's catch-up); else newest first.
-    #[param(value_type = Option<u64>)]
+    #[param(value_type = Option<u64>, maximum = 9_223_372_036_854_775_807_i64)]
     pub after_id: Option<super::Count>,
     pub alert_type: Option<String>,
     pub priority: Option<String>,
     pub symbol: Option<String>,
     /// Only the events of this alert.
-    #[param(value_type = Option<u64>)]
+    #[param(value_type = Option<u64>, maximum = 9_223_372_036_854_775_807_i64)]
     pub alert_id: Option<super::Count>,
     pub acknowledged: Option<bool>,
     /// 1–1000 (default 100).

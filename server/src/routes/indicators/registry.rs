@@ -6,7 +6,9 @@ use super::*;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct ListQuery {
+    #[param(value_type = Option<crate::wire::schema::IndicatorCategoryOrBlank>, inline)]
     pub category: Option<String>,
+    #[param(max_length = 64)]
     pub search: Option<String>,
 }
 
@@ -55,7 +57,7 @@ pub(super) async fn list(ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<ListRe
         .as_deref()
         .map(|s| s.trim().to_ascii_lowercase())
         .filter(|s| !s.is_empty());
-    if search.as_ref().is_some_and(|s| s.len() > 64) {
+    if search.as_ref().is_some_and(|s| s.chars().count() > 64) {
         return Err(ApiError::bad_param("search", "at most 64 characters"));
     }
     let indicators: Vec<Description> = REGISTRY

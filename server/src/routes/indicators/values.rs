@@ -6,11 +6,11 @@ use super::*;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct CurrentQuery {
-    #[param(example = "NIFTY 50")]
+    #[param(value_type = crate::wire::schema::Symbol, inline)]
     pub symbol: Option<String>,
-    #[param(example = "5m")]
+    #[param(value_type = crate::wire::schema::TimeframeName, inline)]
     pub timeframe: Option<String>,
-    #[param(example = "RSI_14,SMA_20")]
+    #[param(value_type = crate::wire::schema::IndicatorList, inline, style = Form, explode = false)]
     pub indicators: Option<String>,
 }
 
@@ -57,11 +57,11 @@ pub(super) async fn current(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct AtOffsetQuery {
-    #[param(example = "NIFTY 50")]
+    #[param(value_type = crate::wire::schema::Symbol, inline)]
     pub symbol: Option<String>,
-    #[param(example = "5m")]
+    #[param(value_type = crate::wire::schema::TimeframeName, inline)]
     pub timeframe: Option<String>,
-    #[param(example = "RSI_14,SMA_20")]
+    #[param(value_type = crate::wire::schema::IndicatorList, inline, style = Form, explode = false)]
     pub indicators: Option<String>,
     #[param(value_type = Option<u64>, minimum = 0, maximum = 5000)]
     pub offset: Option<crate::routes::Count>,
@@ -145,11 +145,11 @@ pub(super) fn history_points(id: &IndicatorId, points: &[Point], with_back: bool
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct HistoryQuery {
-    #[param(example = "NIFTY 50")]
+    #[param(value_type = crate::wire::schema::Symbol, inline)]
     pub symbol: Option<String>,
-    #[param(example = "5m")]
+    #[param(value_type = crate::wire::schema::TimeframeName, inline)]
     pub timeframe: Option<String>,
-    #[param(example = "RSI_14")]
+    #[param(value_type = crate::wire::schema::Indicator, inline)]
     pub indicator: Option<String>,
     #[param(value_type = Option<u64>, minimum = 1, maximum = 5000)]
     pub lookback: Option<crate::routes::Count>,

@@ -21,7 +21,7 @@ pub(super) fn listed_expiries(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct UnderlyingQuery {
-    #[param(example = "NIFTY")]
+    #[param(value_type = crate::wire::schema::Underlying, inline)]
     pub underlying: Option<String>,
 }
 

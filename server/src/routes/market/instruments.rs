@@ -7,14 +7,17 @@ use super::*;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct InstrumentsQuery {
-    #[param(example = "NIFTY")]
+    #[param(value_type = Option<crate::wire::schema::UnderlyingOrBlank>, inline)]
     pub underlying: Option<String>,
+    #[param(value_type = Option<crate::wire::schema::InstrumentKindOrBlank>, inline)]
     pub kind: Option<String>,
+    #[param(value_type = Option<crate::wire::schema::DateText>, inline)]
     pub expiry: Option<String>,
+    #[param(value_type = Option<crate::wire::schema::RightOrBlank>, inline)]
     pub right: Option<String>,
-    #[param(value_type = Option<u64>, minimum = 1)]
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]
     pub limit: Option<crate::routes::Count>,
-    #[param(value_type = Option<u64>, minimum = 0)]
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 1000000)]
     pub offset: Option<crate::routes::Count>,
 }
 
@@ -143,7 +146,7 @@ pub(super) async fn instruments(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct ResolveQuery {
-    #[param(example = "NSE@NIFTY@Nw@Call@ATM")]
+    #[param(value_type = crate::wire::schema::InstrumentSpecText, inline)]
     pub spec: Option<String>,
 }
 

@@ -41,17 +41,17 @@ const MONTHLY_AHEAD: usize = 3;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct CandlesQuery {
-    #[param(example = "NIFTY 50")]
+    #[param(value_type = crate::wire::schema::Symbol, inline)]
     pub symbol: Option<String>,
-    #[param(example = "5m")]
+    #[param(value_type = crate::wire::schema::TimeframeName, inline)]
     pub timeframe: Option<String>,
-    #[param(value_type = Option<u64>, minimum = 1)]
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 5000)]
     pub limit: Option<super::Count>,
     /// Epoch seconds.
-    #[param(value_type = Option<u64>, minimum = 0)]
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 253_402_300_799_i64)]
     pub from: Option<super::Count>,
     /// Epoch seconds.
-    #[param(value_type = Option<u64>, minimum = 0)]
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 253_402_300_799_i64)]
     pub to: Option<super::Count>,
 }
 
@@ -85,7 +85,10 @@ pub(crate) async fn candles(
     let sym = instrument(&state, "symbol", q.symbol.as_deref())?;
     let tf = timeframe(q.timeframe.as_deref())?;
     let limit = bounded("limit", q.limit.map(Count::get), 100, 1, MAX_CANDLES)?;
-    let (from, to) = (q.from.map(Count::get), q.to.map(Count::get));
+    let (from, to) = (
+        super::epoch_param("from", q.from)?,
+        super::epoch_param("to", q.to)?,
+    );
     let (bars, forming) = state
         .engine
         .bars(&sym.tradingsymbol, tf, BarWindow { from, to, limit })

@@ -66,6 +66,7 @@ const MAX_WRITE_BUFFER: usize = 256 * 1024;
 #[into_params(parameter_in = Query)]
 pub(crate) struct StreamQuery {
     pub token: Option<String>,
+    #[param(value_type = Option<crate::wire::schema::UnderlyingOrBlank>, inline)]
     pub underlying: Option<String>,
 }
 

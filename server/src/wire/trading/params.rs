@@ -53,7 +53,7 @@ pub(crate) fn id_param(name: &str, raw: &str) -> Result<u64, ApiError> {
     raw.trim()
         .parse::<u64>()
         .ok()
-        .filter(|v| *v > 0 && *v < i64::MAX as u64)
+        .filter(|v| *v > 0 && i64::try_from(*v).is_ok())
         .ok_or_else(|| {
             ApiError::bad_param(name, format!("must be a positive integer, got {raw:?}"))
         })

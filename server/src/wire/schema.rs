@@ -1,0 +1,213 @@
+//! Schemas of the parameters the server parses itself, built from the tables it parses with
+//! (the timeframe spellings, the symbol alphabet, the exchanges), so `/openapi.json` says what a
+//! handler accepts and a request the schema allows is not refused for its shape. Used through
+//! `#[param(schema_with = …)]` and `#[schema(schema_with = …)]`.
+
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+
+fn string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+/// A timeframe: one of the spellings [`stocksblitz_market::Timeframe::parse`] accepts
+/// (it also takes them in any case).
+pub(crate) fn timeframe() -> Object {
+    string()
+        .enum_values(Some(stocksblitz_market::Timeframe::spellings()))
+        .examples(["5m"])
+        .build()
+}
+
+/// An instrument symbol: the alphabet and length [`stocksblitz_symbols::parse`] accepts.
+pub(crate) fn symbol() -> Object {
+    string()
+        .pattern(Some(stocksblitz_symbols::symbol_pattern()))
+        .min_length(Some(1))
+        .max_length(Some(34))
+        .examples(["NIFTY 50"])
+        .description(Some(
+            "a tradingsymbol (`NIFTY25NOVFUT`, `RELIANCE`) or an index name (`NIFTY 50`)",
+        ))
+        .build()
+}
+
+/// A comma-separated list of up to [`crate::routes::quote::MAX_SYMBOLS`] symbols.
+pub(crate) fn symbol_list() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(symbol())
+        .min_items(Some(1))
+        .max_items(Some(crate::routes::quote::MAX_SYMBOLS))
+        .build()
+}
+
+/// An underlying: an index name or alias (`NIFTY`, `NIFTY 50`) or a stock.
+pub(crate) fn underlying() -> Object {
+    string()
+        .pattern(Some(stocksblitz_symbols::symbol_pattern()))
+        .min_length(Some(1))
+        .max_length(Some(34))
+        .examples(["NIFTY"])
+        .build()
+}
+
+/// An optional calendar date, `YYYY-MM-DD` (blank means absent).
+pub(crate) fn date() -> Object {
+    string()
+        .pattern(Some(
+            r"^(?:\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8]))?$",
+        ))
+        .examples(["2026-11-27"])
+        .description(Some(
+            "YYYY-MM-DD (days 29 to 31 also accepted where the month has them)",
+        ))
+        .build()
+}
+
+/// The same schema, also allowing a blank value (which an optional parameter reads as absent).
+fn or_blank(mut o: Object) -> Object {
+    if let Some(values) = o.enum_values.as_mut() {
+        values.push(serde_json::Value::from(""));
+    }
+    if let Some(p) = o.pattern.take() {
+        let inner = p.trim_start_matches('^').trim_end_matches('$');
+        o.pattern = Some(format!("^(?:{inner})?$"));
+    }
+    o.min_length = None;
+    o
+}
+
+/// An `@` instrument spec that names a listed kind of contract: `EXCHANGE@UNDERLYING@EXPIRY@
+/// RIGHT@STRIKE` — the underlying alone, a monthly future, or an option with its strike — built
+/// from the index table (weekly expiries only where the index has them). The spec grammar also
+/// takes dates and absolute strikes.
+pub(crate) fn instrument_spec() -> Object {
+    let alternatives: Vec<String> = stocksblitz_symbols::INDICES
+        .iter()
+        .filter(|i| i.strike_step.is_some())
+        .map(|i| {
+            let exchanges = match i.exchange {
+                stocksblitz_symbols::Exchange::Bse | stocksblitz_symbols::Exchange::Bfo => {
+                    "BSE|BFO"
+                }
+                _ => "NSE|NFO",
+            };
+            let expiry = if i.has_weekly { "N[wm]" } else { "Nm" };
+            // The underlying alone, a monthly future, or an option with its strike.
+            format!(
+                "(?:{exchanges})@{}(?:@Nm(?:\\+[12])?|@{expiry}(?:\\+[1-3])?@(?:Call|Put|CE|PE)@(?:ATM|OTM[1-5]|ITM[1-5]))?",
+                i.name
+            )
+        })
+        .collect();
+    string()
+        .pattern(Some(format!("^(?:{})$", alternatives.join("|"))))
+        .examples(["NSE@NIFTY@Nw@Call@ATM"])
+        .build()
+}
+
+/// One of a fixed set of words.
+pub(crate) fn one_of<'a>(words: impl IntoIterator<Item = &'a str>) -> Object {
+    string().enum_values(Some(words)).build()
+}
+
+/// An indicator id (`RSI_14`, `BBANDS_20_2`, or a bare name for its defaults). The enum lists
+/// every registry entry at its default parameters; other values within each parameter's range
+/// (`RSI_21`, see `/indicators/definition/{name}`) are accepted too.
+pub(crate) fn indicator() -> Object {
+    string()
+        .enum_values(Some(default_ids()))
+        .examples(["RSI_14"])
+        .description(Some(
+            "an indicator id; the enum lists the defaults, any parameters within range are accepted",
+        ))
+        .build()
+}
+
+/// A comma-separated list of indicator ids (`RSI_14,SMA_20`), 1 to
+/// [`crate::wire::indicators::MAX_INDICATORS`].
+pub(crate) fn indicator_list() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(indicator())
+        .min_items(Some(1))
+        .max_items(Some(crate::wire::indicators::MAX_INDICATORS))
+        .examples([serde_json::json!(["RSI_14", "SMA_20"])])
+        .build()
+}
+
+fn default_ids() -> Vec<String> {
+    stocksblitz_indicators::REGISTRY
+        .iter()
+        .filter_map(|def| stocksblitz_indicators::IndicatorId::with_values(def.name, &[]).ok())
+        .map(|id| id.canonical())
+        .collect()
+}
+
+/// An indicator category (any case).
+pub(crate) fn indicator_category() -> Object {
+    one_of(
+        stocksblitz_indicators::Category::ALL
+            .iter()
+            .map(|c| c.as_str()),
+    )
+}
+
+/// A trading calendar: `NSE` (also for `NFO`) or `BSE` (also for `BFO`).
+pub(crate) fn calendar() -> Object {
+    one_of(["NSE", "NFO", "BSE", "BFO"])
+}
+
+/// An instrument kind.
+pub(crate) fn instrument_kind() -> Object {
+    one_of(["index", "future", "fut", "option", "opt", "equity", "eq"])
+}
+
+/// An option right in any of its spellings (any case).
+pub(crate) fn right() -> Object {
+    one_of(["CE", "PE", "C", "P", "CALL", "PUT", "call", "put"])
+}
+
+/// Schema-only types for `#[param(value_type = …, inline)]`: each stands for a parameter the
+/// handler reads as text and parses itself, and documents it with the function above.
+macro_rules! param_types {
+    ($($ty:ident => $f:ident),* $(,)?) => {$(
+        pub(crate) struct $ty;
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $f().into()
+            }
+        }
+        impl utoipa::ToSchema for $ty {}
+    )*};
+}
+
+param_types! {
+    Symbol => symbol,
+    Underlying => underlying,
+    TimeframeName => timeframe,
+    DateText => date,
+    Indicator => indicator,
+    IndicatorList => indicator_list,
+    InstrumentSpecText => instrument_spec,
+    SymbolList => symbol_list,
+    UnderlyingOrBlank => underlying_or_blank,
+    CalendarOrBlank => calendar_or_blank,
+    IndicatorCategoryOrBlank => indicator_category_or_blank,
+    InstrumentKindOrBlank => instrument_kind_or_blank,
+    RightOrBlank => right_or_blank,
+}
+
+fn underlying_or_blank() -> Object {
+    or_blank(underlying())
+}
+fn calendar_or_blank() -> Object {
+    or_blank(calendar())
+}
+fn indicator_category_or_blank() -> Object {
+    or_blank(indicator_category())
+}
+fn instrument_kind_or_blank() -> Object {
+    or_blank(instrument_kind())
+}
+fn right_or_blank() -> Object {
+    or_blank(right())
+}

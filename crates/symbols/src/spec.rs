@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use compact_str::CompactString;
 
 use crate::index::find_index;
@@ -74,6 +74,30 @@ impl InstrumentSpec {
         s.contains('@')
     }
 
+    /// A regular expression (ECMA 262, for API schemas) for the specs that resolve whenever
+    /// the underlying is quoted: an index with listed derivatives alone, its monthly future
+    /// (`NSE@NIFTY@Nm+1`), or an option with its strike (`NSE@NIFTY@Nw@Call@ATM`), weekly
+    /// expiries only where the index has them. [`InstrumentSpec::parse`] takes more (dates,
+    /// absolute strikes, stocks, other spellings of the right).
+    pub fn pattern() -> String {
+        let alternatives: Vec<String> = crate::index::INDICES
+            .iter()
+            .filter(|i| i.strike_step.is_some())
+            .map(|i| {
+                let exchanges = match i.exchange {
+                    Exchange::Bse | Exchange::Bfo => "BSE|BFO",
+                    Exchange::Nse | Exchange::Nfo => "NSE|NFO",
+                };
+                let expiry = if i.has_weekly { "N[wm]" } else { "Nm" };
+                format!(
+                    "(?:{exchanges})@{}(?:@Nm(?:\\+[12])?|@{expiry}(?:\\+[1-3])?@(?:Call|Put|CE|PE)@(?:ATM|OTM[1-5]|ITM[1-5]))?",
+                    i.name
+                )
+            })
+            .collect();
+        format!("^(?:{})$", alternatives.join("|"))
+    }
+
     /// Parse a spec; partial specs (`NSE@NIFTY@Nw@Put`) are allowed.
     pub fn parse(spec: &str) -> Result<Self, SpecError> {
         let err = |why: String| SpecError::Parse {
@@ -101,19 +125,18 @@ impl InstrumentSpec {
         if parts[1].is_empty() {
             return Err(err("empty underlying".into()));
         }
-        let underlying = match find_index(parts[1]) {
-            Some(info) => CompactString::const_new(info.name),
-            None => {
-                let up = parts[1].to_ascii_uppercase();
-                if !up
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'&' || b == b'-')
-                    || up.len() > 30
-                {
-                    return Err(err(format!("bad underlying {:?}", parts[1])));
-                }
-                CompactString::new(up)
+        let underlying = if let Some(info) = find_index(parts[1]) {
+            CompactString::const_new(info.name)
+        } else {
+            let up = parts[1].to_ascii_uppercase();
+            if !up
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'&' || b == b'-')
+                || up.len() > 30
+            {
+                return Err(err(format!("bad underlying {:?}", parts[1])));
             }
+            CompactString::new(up)
         };
         let expiry = parts
             .get(2)
@@ -183,7 +206,6 @@ impl InstrumentSpec {
                     "{expiry} is not a monthly expiry, so it has no future"
                 )));
             }
-            use chrono::Datelike;
             return Symbol::future(&self.underlying, expiry.year(), expiry.month())
                 .map_err(|e| err(e.to_string()));
         };

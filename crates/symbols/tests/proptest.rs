@@ -122,3 +122,17 @@ fn pattern_names_every_index_display_name() {
     }
     assert!(p.starts_with('^') && p.ends_with('$'));
 }
+
+fn spec_of_pattern() -> impl Strategy<Value = String> {
+    let p = InstrumentSpec::pattern();
+    let inner = p.trim_start_matches('^').trim_end_matches('$').to_string();
+    proptest::string::string_regex(&inner).expect("the spec pattern is a regex")
+}
+
+// The published spec pattern (an API schema's): every spec it matches parses.
+proptest! {
+    #[test]
+    fn spec_pattern_parses(s in spec_of_pattern()) {
+        prop_assert!(InstrumentSpec::parse(&s).is_ok(), "{s:?}");
+    }
+}

@@ -76,31 +76,11 @@ fn or_blank(mut o: Object) -> Object {
     o
 }
 
-/// An `@` instrument spec that names a listed kind of contract: `EXCHANGE@UNDERLYING@EXPIRY@
-/// RIGHT@STRIKE` — the underlying alone, a monthly future, or an option with its strike — built
-/// from the index table (weekly expiries only where the index has them). The spec grammar also
-/// takes dates and absolute strikes.
+/// An `@` instrument spec (`NSE@NIFTY@Nw@Call@ATM`): the forms that resolve whenever the
+/// underlying is quoted.
 pub(crate) fn instrument_spec() -> Object {
-    let alternatives: Vec<String> = stocksblitz_symbols::INDICES
-        .iter()
-        .filter(|i| i.strike_step.is_some())
-        .map(|i| {
-            let exchanges = match i.exchange {
-                stocksblitz_symbols::Exchange::Bse | stocksblitz_symbols::Exchange::Bfo => {
-                    "BSE|BFO"
-                }
-                _ => "NSE|NFO",
-            };
-            let expiry = if i.has_weekly { "N[wm]" } else { "Nm" };
-            // The underlying alone, a monthly future, or an option with its strike.
-            format!(
-                "(?:{exchanges})@{}(?:@Nm(?:\\+[12])?|@{expiry}(?:\\+[1-3])?@(?:Call|Put|CE|PE)@(?:ATM|OTM[1-5]|ITM[1-5]))?",
-                i.name
-            )
-        })
-        .collect();
     string()
-        .pattern(Some(format!("^(?:{})$", alternatives.join("|"))))
+        .pattern(Some(stocksblitz_symbols::InstrumentSpec::pattern()))
         .examples(["NSE@NIFTY@Nw@Call@ATM"])
         .build()
 }

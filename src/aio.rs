@@ -26,11 +26,7 @@ const EXIT_WAIT: Duration = Duration::from_secs(2);
 
 /// An asyncio future of the running loop that `fut`'s output completes, converted with
 /// `convert` under the GIL. Must be called with an event loop running on this thread.
-pub(crate) fn awaitable<'py, T, F, C>(
-    py: Python<'py>,
-    fut: F,
-    convert: C,
-) -> PyResult<Bound<'py, PyAny>>
+pub(crate) fn awaitable<T, F, C>(py: Python<'_>, fut: F, convert: C) -> PyResult<Bound<'_, PyAny>>
 where
     F: Future<Output = T> + Send + 'static,
     T: Send + 'static,

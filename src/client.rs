@@ -433,7 +433,7 @@ impl PyClient {
         d.set_item("cache_entries", self.inner.cache.len())?;
         d.set_item(
             "converted_entries",
-            self.converted.lock().map(|m| m.len()).unwrap_or(0),
+            self.converted.lock().map_or(0, |m| m.len()),
         )?;
         Ok(d)
     }
@@ -463,11 +463,11 @@ impl<T> std::future::Future for AbortOnDrop<T> {
 }
 
 /// A Python awaitable of a task on the client's runtime, its result converted with `convert`.
-fn awaitable<'py, T, F>(
-    py: Python<'py>,
+fn awaitable<T, F>(
+    py: Python<'_>,
     task: tokio::task::JoinHandle<Result<T, ClientError>>,
     convert: F,
-) -> PyResult<Bound<'py, PyAny>>
+) -> PyResult<Bound<'_, PyAny>>
 where
     T: Send + 'static,
     F: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
@@ -661,13 +661,13 @@ pub(crate) fn timeframe_canonical(tf: &Bound<'_, PyAny>) -> PyResult<&'static st
             .map_err(|_| PyTypeError::new_err("a timeframe is a str such as '5m'"))?
     };
     stocksblitz_market::Timeframe::parse(&s)
-        .map(|t| t.as_str())
+        .map(stocksblitz_market::Timeframe::as_str)
         .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 /// Every canonical timeframe, shortest first.
 #[pyfunction]
-pub(crate) fn timeframes<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+pub(crate) fn timeframes(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
     PyTuple::new(
         py,
         stocksblitz_market::Timeframe::ALL

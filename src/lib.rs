@@ -2,6 +2,9 @@
 //!
 //! Thin adapters only: every parse, calendar query and the server itself live in the crates.
 
+// PyO3 methods take `&self` whether they read it or not.
+#![allow(clippy::unused_self)]
+
 use chrono::NaiveDate;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -72,12 +75,12 @@ impl PySymbolInfo {
     }
     #[getter]
     fn strike(&self) -> Option<f64> {
-        self.inner.strike.map(|s| s.value())
+        self.inner.strike.map(stocksblitz_symbols::Strike::value)
     }
     /// `CE` or `PE` for options.
     #[getter]
     fn option_type(&self) -> Option<&'static str> {
-        self.inner.right.map(|r| r.as_str())
+        self.inner.right.map(stocksblitz_symbols::Right::as_str)
     }
     #[getter]
     fn tradingsymbol(&self) -> &str {
@@ -257,7 +260,7 @@ fn parse_spec<'py>(py: Python<'py>, spec: &str) -> PyResult<Bound<'py, PyDict>> 
     let text = s.to_string();
     let parts: Vec<&str> = text.split('@').collect();
     d.set_item("expiry", parts.get(2).copied())?;
-    d.set_item("right", s.right.map(|r| r.as_str()))?;
+    d.set_item("right", s.right.map(stocksblitz_symbols::Right::as_str))?;
     d.set_item("strike", parts.get(4).copied())?;
     Ok(d)
 }

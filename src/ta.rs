@@ -40,7 +40,7 @@ fn make_id(id: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<IndicatorId
 /// inputs, outputs, uses_time, memory): the indicators crate's description, the one the server's
 /// `/indicators/list` serves.
 #[pyfunction]
-pub(crate) fn ta_registry<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn ta_registry(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     let all: Vec<_> = REGISTRY
         .iter()
         .map(stocksblitz_indicators::describe)
@@ -73,19 +73,17 @@ impl Columns<'_> {
     fn frame(&self, not_contiguous: fn(&str) -> PyErr) -> PyResult<Frame<'_>> {
         fn col<'a>(
             n: &str,
-            a: &'a Option<PyReadonlyArray1<'_, f64>>,
+            a: Option<&'a PyReadonlyArray1<'_, f64>>,
             err: fn(&str) -> PyErr,
         ) -> PyResult<Option<&'a [f64]>> {
-            a.as_ref()
-                .map(|arr| arr.as_slice().map_err(|_| err(n)))
-                .transpose()
+            a.map(|arr| arr.as_slice().map_err(|_| err(n))).transpose()
         }
         Ok(Frame {
-            open: col("open", &self.open, not_contiguous)?,
-            high: col("high", &self.high, not_contiguous)?,
-            low: col("low", &self.low, not_contiguous)?,
-            close: col("close", &self.close, not_contiguous)?,
-            volume: col("volume", &self.volume, not_contiguous)?,
+            open: col("open", self.open.as_ref(), not_contiguous)?,
+            high: col("high", self.high.as_ref(), not_contiguous)?,
+            low: col("low", self.low.as_ref(), not_contiguous)?,
+            close: col("close", self.close.as_ref(), not_contiguous)?,
+            volume: col("volume", self.volume.as_ref(), not_contiguous)?,
             time: self
                 .time
                 .as_ref()

@@ -169,7 +169,7 @@ pub(crate) async fn run(
                     println!("revoked {key_id} (running servers told through Redis)");
                 }
                 None => {
-                    println!("revoked {key_id} (running servers stop accepting it within 5 s)")
+                    println!("revoked {key_id} (running servers stop accepting it within 5 s)");
                 }
             }
             Ok(())

@@ -128,7 +128,10 @@ impl TradingClock {
             elapsed.rem_euclid(SESSION_MS),
         );
         let date = {
-            let mut c = d.day_cache.lock().unwrap_or_else(|p| p.into_inner());
+            let mut c = d
+                .day_cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if idx < c.0 {
                 *c = (0, d.first_day);
             }

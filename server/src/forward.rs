@@ -56,16 +56,13 @@ pub(crate) async fn forward(
         parts.uri.clone(),
         parts.headers.clone(),
     );
-    let bytes = match to_bytes(body, crate::MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(_) => {
-            return ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("the body is larger than {} bytes", crate::MAX_BODY_BYTES),
-            )
-            .into_response();
-        }
+    let Ok(bytes) = to_bytes(body, crate::MAX_BODY_BYTES).await else {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body is larger than {} bytes", crate::MAX_BODY_BYTES),
+        )
+        .into_response();
     };
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes.clone())))

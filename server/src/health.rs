@@ -1,6 +1,7 @@
 //! `GET /health`: the shape of http-api.md; 503 when unhealthy.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use axum::Json;
@@ -127,7 +128,6 @@ pub(crate) async fn health(State(state): State<Arc<AppState>>) -> Response {
             false,
         ),
     };
-    use std::sync::atomic::Ordering::Relaxed;
     let stats = &state.pipeline.stats;
     let w = state.pipeline.writer().stats();
     let tasks: Vec<TaskState> = state

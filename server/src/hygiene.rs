@@ -20,7 +20,7 @@ pub(crate) const MAX_REQUEST_ID: usize = 128;
 
 fn request_id_ok(v: &HeaderValue) -> bool {
     let b = v.as_bytes();
-    !b.is_empty() && b.len() <= MAX_REQUEST_ID && b.iter().all(|c| c.is_ascii_graphic())
+    !b.is_empty() && b.len() <= MAX_REQUEST_ID && b.iter().all(u8::is_ascii_graphic)
 }
 
 /// The checks, outermost (before the request id is set, so a refused request still gets one).

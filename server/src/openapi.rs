@@ -93,7 +93,7 @@ pub(crate) fn finish(mut doc: OpenApi) -> OpenApi {
         ),
         ("429", "NetworkException: rate limited"),
     ];
-    for (path, item) in doc.paths.paths.iter_mut() {
+    for (path, item) in &mut doc.paths.paths {
         let kite = crate::routes::kite::is_kite_path(path);
         let ops = [
             item.get.as_mut(),

@@ -198,7 +198,7 @@ pub(crate) async fn run(
                         state.order_feed.published.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(err) => {
-                        tracing::warn!(error = %err, "order update not published to other replicas")
+                        tracing::warn!(error = %err, "order update not published to other replicas");
                     }
                 }
             }

@@ -63,7 +63,9 @@ pub(crate) async fn serve(
     builder.http2().enable_connect_protocol();
     let builder = Arc::new(builder);
     tokio::pin!(shutdown);
-    let mut last_refusal_log = std::time::Instant::now() - Duration::from_secs(60);
+    let mut last_refusal_log = std::time::Instant::now()
+        .checked_sub(Duration::from_secs(60))
+        .unwrap_or_else(std::time::Instant::now);
     loop {
         let (tcp, peer) = tokio::select! {
             () = &mut shutdown => break,

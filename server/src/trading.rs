@@ -116,8 +116,7 @@ pub(crate) fn is_dead_predecessor(me: &str, other: &str) -> bool {
 
 fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
-        .map(|s| s.trim().chars().take(32).collect())
-        .unwrap_or_else(|_| "host".into())
+        .map_or_else(|_| "host".into(), |s| s.trim().chars().take(32).collect())
 }
 
 /// The matching loop: woken by the pipeline whenever quotes change, it feeds the changed
@@ -158,7 +157,7 @@ pub(crate) async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
                     tracing::warn!(error = %e, "trading: clock tick not applied");
                 }
             }
-            _ = state.pipeline.quotes_changed.notified() => {
+            () = state.pipeline.quotes_changed.notified() => {
                 let changed = state.pipeline.take_changed();
                 let stamp = demo_stamp(&state.clock);
                 if changed.is_empty() {

@@ -16,8 +16,7 @@ use crate::jwt::KeySet;
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Largest JWKS document accepted (bytes).
@@ -62,12 +61,11 @@ impl RemoteJwks {
     pub fn state(&self) -> JwksState {
         self.policy
             .lock()
-            .map(|p| p.state(now_ms()))
-            .unwrap_or(JwksState::Missing)
+            .map_or(JwksState::Missing, |p| p.state(now_ms()))
     }
 
     pub fn contains(&self, kid: &str) -> bool {
-        self.keys.read().map(|k| k.contains(kid)).unwrap_or(false)
+        self.keys.read().is_ok_and(|k| k.contains(kid))
     }
 
     /// Run `f` over the provider's keys.
@@ -90,8 +88,7 @@ impl RemoteJwks {
             let allowed = self
                 .policy
                 .lock()
-                .map(|mut p| p.allow_unknown_kid_refetch(now_ms()))
-                .unwrap_or(false);
+                .is_ok_and(|mut p| p.allow_unknown_kid_refetch(now_ms()));
             if allowed {
                 self.pending.store(true, Ordering::SeqCst);
                 self.wake.notify_one();
@@ -151,12 +148,7 @@ impl RemoteJwks {
         let mut backoff = Duration::ZERO;
         let mut woken = true;
         loop {
-            let due = woken
-                || self
-                    .policy
-                    .lock()
-                    .map(|p| p.refresh_due(now_ms()))
-                    .unwrap_or(true);
+            let due = woken || self.policy.lock().map_or(true, |p| p.refresh_due(now_ms()));
             if due {
                 let outcome = self.fetch(&http).await;
                 self.pending.store(false, Ordering::SeqCst);

@@ -7,6 +7,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use sha2::Digest as _;
 
 /// The tag every sealed blob starts with (format version 1).
 pub const SEALED_TAG: &[u8; 4] = b"sbk1";
@@ -48,9 +49,8 @@ impl Kek {
             return Err(KekError::BadKey);
         }
         let key = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| KekError::BadKey)?;
-        use sha2::Digest as _;
         let digest = sha2::Sha256::digest(bytes);
-        let fingerprint = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let fingerprint = crate::apikey::hex(&digest[..6]);
         Ok(Kek {
             key: LessSafeKey::new(key),
             fingerprint,

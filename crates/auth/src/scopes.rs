@@ -54,6 +54,7 @@ impl Scopes {
     pub fn none() -> Self {
         Scopes(0)
     }
+    #[must_use]
     pub fn with(mut self, s: Scope) -> Self {
         self.0 |= s.bit();
         self

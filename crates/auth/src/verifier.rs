@@ -97,25 +97,20 @@ impl JwtVerifier {
                 .filter(|(_, until)| now_ms <= *until)
                 .map(|(who, _)| who.clone())
         });
-        let who = match cached {
-            Some(who) => who,
-            None => {
-                let (who, until) = self.verify_uncached(token)?;
-                if let Ok(mut c) = self.cache.write() {
-                    if c.len() >= JWT_CACHE_CAP {
-                        c.clear();
-                    }
-                    c.insert(token.to_string(), (who.clone(), until));
+        let who = if let Some(who) = cached {
+            who
+        } else {
+            let (who, until) = self.verify_uncached(token)?;
+            if let Ok(mut c) = self.cache.write() {
+                if c.len() >= JWT_CACHE_CAP {
+                    c.clear();
                 }
-                who
+                c.insert(token.to_string(), (who.clone(), until));
             }
+            who
         };
         if let Some(sid) = &who.session_id
-            && self
-                .revoked
-                .read()
-                .map(|r| r.contains(sid))
-                .unwrap_or(false)
+            && self.revoked.read().is_ok_and(|r| r.contains(sid))
         {
             return Err(AuthError::SessionRevoked);
         }
@@ -123,26 +118,23 @@ impl JwtVerifier {
     }
 
     fn verify_uncached(&self, token: &str) -> Result<(Principal, i64), AuthError> {
-        let own_has = |kid: &str| self.own.read().map(|k| k.contains(kid)).unwrap_or(false);
-        let claims = match self.remote() {
-            Some(ext) => {
-                let kid = jwt::header_kid(token)?;
-                if own_has(&kid) {
-                    let keys = self.own.read().map_err(|_| AuthError::UnknownKid)?;
-                    jwt::verify(token, &keys, &self.cfg)?
-                } else if ext.contains(&kid) {
-                    ext.with_keys(|k| jwt::verify(token, k, &self.cfg))
-                        .unwrap_or(Err(AuthError::UnknownKid))?
-                } else {
-                    // Maybe the provider rotated: the caller may wait for a refetch
-                    // (`RemoteJwks::await_kid`) and verify again.
-                    return Err(AuthError::UnknownKid);
-                }
-            }
-            None => {
+        let own_has = |kid: &str| self.own.read().is_ok_and(|k| k.contains(kid));
+        let claims = if let Some(ext) = self.remote() {
+            let kid = jwt::header_kid(token)?;
+            if own_has(&kid) {
                 let keys = self.own.read().map_err(|_| AuthError::UnknownKid)?;
                 jwt::verify(token, &keys, &self.cfg)?
+            } else if ext.contains(&kid) {
+                ext.with_keys(|k| jwt::verify(token, k, &self.cfg))
+                    .unwrap_or(Err(AuthError::UnknownKid))?
+            } else {
+                // Maybe the provider rotated: the caller may wait for a refetch
+                // (`RemoteJwks::await_kid`) and verify again.
+                return Err(AuthError::UnknownKid);
             }
+        } else {
+            let keys = self.own.read().map_err(|_| AuthError::UnknownKid)?;
+            jwt::verify(token, &keys, &self.cfg)?
         };
         let user_id = claims
             .sub
@@ -229,11 +221,7 @@ impl ApiKeyVerifier {
                     r
                 }
                 Err(AuthError::StoreUnavailable) => {
-                    let revoked = self
-                        .revoked
-                        .read()
-                        .map(|r| r.contains(&key_id))
-                        .unwrap_or(false);
+                    let revoked = self.revoked.read().is_ok_and(|r| r.contains(&key_id));
                     match stale {
                         _ if revoked => return Err(AuthError::KeyRevoked),
                         Some((Some(r), at)) if now_ms - at < OUTAGE_GRACE_MS => Some(r),
@@ -282,8 +270,7 @@ impl ApiKeyVerifier {
         let due = self
             .touched
             .read()
-            .map(|t| t.get(key_id).is_none_or(|at| now_ms - at >= every_ms))
-            .unwrap_or(false);
+            .is_ok_and(|t| t.get(key_id).is_none_or(|at| now_ms - at >= every_ms));
         if !due {
             return false;
         }
@@ -326,8 +313,7 @@ mod tests {
     fn block<T>(f: impl Future<Output = T>) -> T {
         tokio::runtime::Builder::new_current_thread()
             .build()
-            .map(|rt| rt.block_on(f))
-            .unwrap_or_else(|e| panic!("{e}"))
+            .map_or_else(|e| panic!("{e}"), |rt| rt.block_on(f))
     }
 
     /// A store outage does not turn keys into bad keys: one verified within the grace keeps

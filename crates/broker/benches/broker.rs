@@ -119,7 +119,7 @@ fn matching(c: &mut Criterion) {
             }
             assert!(out.is_empty(), "no order should fill");
             black_box(&out);
-        })
+        });
     });
     g.finish();
 }
@@ -168,7 +168,7 @@ fn margin(c: &mut Criterion) {
     });
     let mut g = c.benchmark_group("margin");
     g.bench_function("portfolio_40_legs_one_underlying", |b| {
-        b.iter(|| black_box(portfolio_margin(nifty, params, black_box(26_000.0), &legs)))
+        b.iter(|| black_box(portfolio_margin(nifty, params, black_box(26_000.0), &legs)));
     });
 
     // A whole account through the engine: 200 legs across 5 underlyings, quotes with the feed's
@@ -206,7 +206,7 @@ fn margin(c: &mut Criterion) {
     }
     assert_eq!(hypo.len(), 200);
     g.bench_function("account_200_legs_5_underlyings", |b| {
-        b.iter(|| black_box(e.requirement_of(&hypo)))
+        b.iter(|| black_box(e.requirement_of(&hypo)));
     });
     g.finish();
 }
@@ -274,7 +274,7 @@ fn placement(c: &mut Criterion) {
                     },
                 );
                 black_box(res.unwrap());
-            })
+            });
         },
     );
     g.finish();

@@ -172,6 +172,7 @@ impl Charges {
     }
 
     /// Component-wise `self − before` (what a fill adds).
+    #[must_use]
     pub fn minus(&self, before: &Charges) -> Charges {
         Charges {
             brokerage: self.brokerage - before.brokerage,
@@ -183,6 +184,7 @@ impl Charges {
         }
     }
 
+    #[must_use]
     pub fn plus(&self, o: &Charges) -> Charges {
         Charges {
             brokerage: self.brokerage + o.brokerage,

@@ -204,7 +204,7 @@ mod tests {
         assert_eq!(paise_from_f64(152.35), Some(15_235));
         assert_eq!(paise_from_f64(0.001), None);
         assert_eq!(paise_from_f64(f64::NAN), None);
-        assert_eq!(paise_rounded(152.350000001), Some(15_235));
+        assert_eq!(paise_rounded(152.350_000_001), Some(15_235));
         assert_eq!(paise_rounded(0.0), None);
         assert_eq!(paise_rounded(f64::INFINITY), None);
     }

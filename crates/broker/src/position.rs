@@ -160,20 +160,19 @@ impl Position {
 
     /// Kite's `day` view: today's trades alone (quantity = bought − sold today, average from
     /// today's buys or sells, the carried quantity left out).
+    #[must_use]
     pub fn day(&self) -> Position {
         let quantity = self.day_buy_quantity - self.day_sell_quantity;
-        let open_value = if quantity > 0 {
-            crate::money::round_div(
+        let open_value = match quantity.cmp(&0) {
+            std::cmp::Ordering::Greater => crate::money::round_div(
                 i128::from(self.day_buy_value) * i128::from(quantity),
                 i128::from(self.day_buy_quantity),
-            )
-        } else if quantity < 0 {
-            -crate::money::round_div(
+            ),
+            std::cmp::Ordering::Less => -crate::money::round_div(
                 i128::from(self.day_sell_value) * i128::from(-quantity),
                 i128::from(self.day_sell_quantity),
-            )
-        } else {
-            0
+            ),
+            std::cmp::Ordering::Equal => 0,
         };
         Position {
             quantity,

@@ -53,8 +53,7 @@ pub enum Boundary {
 /// IST midnight of `date`, epoch ms.
 pub fn ist_midnight(date: NaiveDate) -> Millis {
     date.and_hms_opt(0, 0, 0)
-        .map(|d| (d.and_utc().timestamp() - IST_OFFSET_SECS) * 1000)
-        .unwrap_or(0)
+        .map_or(0, |d| (d.and_utc().timestamp() - IST_OFFSET_SECS) * 1000)
 }
 
 /// The IST date of an instant (epoch ms).

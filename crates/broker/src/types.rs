@@ -136,6 +136,7 @@ impl Side {
         }
     }
 
+    #[must_use]
     pub fn opposite(self) -> Side {
         match self {
             Side::Buy => Side::Sell,

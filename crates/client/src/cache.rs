@@ -63,7 +63,7 @@ impl Cache {
     }
 
     pub fn len(&self) -> usize {
-        self.map.lock().map(|m| m.len()).unwrap_or(0)
+        self.map.lock().map_or(0, |m| m.len())
     }
 
     pub fn is_empty(&self) -> bool {

@@ -135,8 +135,7 @@ fn base_url(name: &str, raw: &str) -> Result<Url, ClientError> {
 pub(crate) fn jitter() -> f64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+        .map_or(0, |d| d.subsec_nanos());
     let mut x = u64::from(nanos) ^ 0x9E37_79B9_7F4A_7C15;
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
@@ -144,18 +143,19 @@ pub(crate) fn jitter() -> f64 {
     0.5 + (x % 1000) as f64 / 1000.0
 }
 
-fn message_of(body: &Option<Value>, fallback: &str) -> String {
-    body.as_ref()
-        .and_then(|b| {
-            b.get("detail")
-                .or_else(|| b.get("message"))
-                .or_else(|| b.get("error"))
-        })
-        .map(|d| match d {
+fn message_of(body: Option<&Value>, fallback: &str) -> String {
+    body.and_then(|b| {
+        b.get("detail")
+            .or_else(|| b.get("message"))
+            .or_else(|| b.get("error"))
+    })
+    .map_or_else(
+        || fallback.to_string(),
+        |d| match d {
             Value::String(s) => s.clone(),
             other => other.to_string(),
-        })
-        .unwrap_or_else(|| fallback.to_string())
+        },
+    )
 }
 
 async fn decode(resp: reqwest::Response) -> Result<Value, ClientError> {
@@ -207,7 +207,7 @@ async fn decode(resp: reqwest::Response) -> Result<Value, ClientError> {
             status.canonical_reason().unwrap_or("")
         )
     };
-    let message = message_of(&parsed, &fallback);
+    let message = message_of(parsed.as_ref(), &fallback);
     Err(match status {
         StatusCode::UNAUTHORIZED => ClientError::Authentication {
             message,
@@ -302,14 +302,14 @@ impl Client {
                     refresh: None,
                     expires_at: Instant::now() + Duration::from_secs(900),
                     lifetime: Duration::from_secs(900),
-                })
+                });
             }
         }
         Ok(())
     }
 
     pub fn has_session(&self) -> bool {
-        self.session.read().map(|s| s.is_some()).unwrap_or(false)
+        self.session.read().is_ok_and(|s| s.is_some())
     }
 
     fn url(base: &Url, path: &str, query: &[(&str, String)]) -> Result<Url, ClientError> {
@@ -517,8 +517,7 @@ impl Client {
             let still_due = self
                 .session
                 .read()
-                .map(|s| s.as_ref().is_some_and(Session::due))
-                .unwrap_or(false);
+                .is_ok_and(|s| s.as_ref().is_some_and(Session::due));
             if still_due {
                 self.refresh().await?;
             }

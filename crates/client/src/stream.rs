@@ -129,11 +129,7 @@ impl Shared {
     async fn room(&self) {
         loop {
             let waiting = self.space.notified();
-            let full = self
-                .buffer
-                .lock()
-                .map(|b| b.events >= EVENTS_CAP)
-                .unwrap_or(false);
+            let full = self.buffer.lock().is_ok_and(|b| b.events >= EVENTS_CAP);
             if !full || self.closed.load(Ordering::Relaxed) {
                 return;
             }
@@ -435,11 +431,7 @@ impl Stream {
 
     /// Updates waiting for the consumer.
     pub fn pending(&self) -> usize {
-        self.shared
-            .buffer
-            .lock()
-            .map(|b| b.items.len())
-            .unwrap_or(0)
+        self.shared.buffer.lock().map_or(0, |b| b.items.len())
     }
 }
 
@@ -898,15 +890,14 @@ async fn gap_fill(
                 let Some(t) = p.get("time").and_then(Value::as_i64) else {
                     continue;
                 };
-                let value = match p.get("value") {
-                    Some(v) => v.clone(),
-                    None => {
-                        // Several outputs: the entry's own fields but the bookkeeping ones.
-                        let mut o = p.as_object().cloned().unwrap_or_default();
-                        o.remove("time");
-                        o.remove("candles_back");
-                        Value::Object(o)
-                    }
+                let value = if let Some(v) = p.get("value") {
+                    v.clone()
+                } else {
+                    // Several outputs: the entry's own fields but the bookkeeping ones.
+                    let mut o = p.as_object().cloned().unwrap_or_default();
+                    o.remove("time");
+                    o.remove("candles_back");
+                    Value::Object(o)
                 };
                 at.insert(t, value);
             }
@@ -1003,8 +994,7 @@ async fn monitor_task(
                         .to_string();
                     let wanted = filter
                         .lock()
-                        .map(|f| f.all || f.symbols.contains(&symbol))
-                        .unwrap_or(false);
+                        .is_ok_and(|f| f.all || f.symbols.contains(&symbol));
                     if wanted {
                         let mut out = p.clone();
                         out["type"] = json!("quote");

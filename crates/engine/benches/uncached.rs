@@ -68,13 +68,13 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(store.last_bars(&next(), Timeframe::M1, rows, None))
                 .unwrap()
-        })
+        });
     });
     let minutes = rt
         .block_on(store.last_bars(&symbols[0], Timeframe::M1, rows, None))
         .unwrap();
     c.bench_function("roll-up to 5m", |b| {
-        b.iter(|| stocksblitz_market::series::assemble(minutes.clone(), &[], None, tf))
+        b.iter(|| stocksblitz_market::series::assemble(minutes.clone(), &[], None, tf));
     });
     let bars = stocksblitz_market::series::assemble(minutes.clone(), &[], None, tf);
     c.bench_function("RSI_14 + SMA_20 + MACD over the warm-up", |b| {
@@ -82,7 +82,7 @@ fn bench(c: &mut Criterion) {
             for id in &ids {
                 values::tail_values(id, tf, &bars, 1).unwrap();
             }
-        })
+        });
     });
     c.bench_function("engine current_values, cold cache", |b| {
         b.iter_batched(
@@ -95,7 +95,7 @@ fn bench(c: &mut Criterion) {
             },
             |(engine, sym)| rt.block_on(engine.current_values(&sym, tf, &ids)).unwrap(),
             criterion::BatchSize::SmallInput,
-        )
+        );
     });
 }
 

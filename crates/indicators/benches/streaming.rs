@@ -12,8 +12,8 @@ fn series(n: usize) -> Vec<Bar> {
     (0..n)
         .map(|i| {
             seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             let r = ((seed >> 33) as f64 / (1u64 << 31) as f64) - 0.5;
             x += r;
             Bar {
@@ -48,7 +48,7 @@ fn bench(c: &mut Criterion) {
                     acc += s.update(black_box(bar))[0];
                 }
                 black_box(acc)
-            })
+            });
         });
     }
     g.finish();
@@ -69,44 +69,44 @@ fn batch(c: &mut Criterion) {
             black_box(stocksblitz_indicators::ind::willr::willr(
                 &high, &low, &close, 14,
             ))
-        })
+        });
     });
     g.bench_function("rsi_14", |b| {
-        b.iter(|| black_box(stocksblitz_indicators::ind::rsi::rsi(&close, 14, 100.0)))
+        b.iter(|| black_box(stocksblitz_indicators::ind::rsi::rsi(&close, 14, 100.0)));
     });
     g.bench_function("atr_14", |b| {
         b.iter(|| {
             black_box(stocksblitz_indicators::ind::atr::atr(
                 &high, &low, &close, 14,
             ))
-        })
+        });
     });
     g.bench_function("aroon_14", |b| {
-        b.iter(|| black_box(stocksblitz_indicators::ind::aroon::aroon(&high, &low, 14)))
+        b.iter(|| black_box(stocksblitz_indicators::ind::aroon::aroon(&high, &low, 14)));
     });
     g.bench_function("cci_14", |b| {
         b.iter(|| {
             black_box(stocksblitz_indicators::ind::cci::cci(
                 &high, &low, &close, 14,
             ))
-        })
+        });
     });
     g.bench_function("natr_14", |b| {
         b.iter(|| {
             black_box(stocksblitz_indicators::ind::natr::natr(
                 &high, &low, &close, 14,
             ))
-        })
+        });
     });
     g.bench_function("macd_12_26_9", |b| {
-        b.iter(|| black_box(stocksblitz_indicators::ind::macd::macd(&close, 12, 26, 9)))
+        b.iter(|| black_box(stocksblitz_indicators::ind::macd::macd(&close, 12, 26, 9)));
     });
     g.bench_function("psar", |b| {
         b.iter(|| {
             black_box(stocksblitz_indicators::ind::psar::psar(
                 &high, &low, 0.02, 0.2,
             ))
-        })
+        });
     });
     // The monotonic-deque AROON it replaced (reference).
     g.bench_function("aroon_14_deque", |b| {
@@ -135,7 +135,7 @@ fn batch(c: &mut Criterion) {
                 }
             }
             black_box(out)
-        })
+        });
     });
     g.finish();
 }

@@ -336,8 +336,8 @@ mod tests {
         let (mut o, mut h, mut l, mut c, mut v) = (vec![], vec![], vec![], vec![], vec![]);
         for _ in 0..n {
             seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             let r = ((seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5;
             let open = x;
             x *= 1.0 + r * 0.01;

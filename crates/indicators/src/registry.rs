@@ -822,7 +822,7 @@ mod tests {
     fn all_37_with_unique_names() {
         assert_eq!(REGISTRY.len(), 37);
         let mut names: Vec<&str> = REGISTRY.iter().map(|d| d.name).collect();
-        names.sort();
+        names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), 37);
         for d in REGISTRY {

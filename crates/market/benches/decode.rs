@@ -35,7 +35,7 @@ fn bench(c: &mut Criterion) {
             for p in &data {
                 black_box(Decoder.decode(p, 0).unwrap());
             }
-        })
+        });
     });
     g.bench_function("decode_and_aggregate", |b| {
         b.iter(|| {
@@ -46,7 +46,7 @@ fn bench(c: &mut Criterion) {
                 bars.on_tick(&t, &mut out);
             }
             black_box(out.len())
-        })
+        });
     });
     g.bench_function("decode_aggregate_snapshot", |b| {
         b.iter(|| {
@@ -56,11 +56,11 @@ fn bench(c: &mut Criterion) {
             for p in &data {
                 let mut t = Decoder.decode(p, 0).unwrap();
                 bars.on_tick(&t, &mut out);
-                t.greeks = Some(Default::default()); // greeks carried by the feed
+                t.greeks = Some(stocksblitz_market::Greeks::default()); // greeks carried by the feed
                 snap.apply(&t);
             }
             black_box(out.len())
-        })
+        });
     });
     g.finish();
 }

@@ -200,9 +200,8 @@ impl BarBuilder {
         st.day = day;
         let delta = match st.baseline {
             _ if new_day => cum,
-            None => 0,
             Some(b) if cum >= b => cum - b,
-            Some(_) => 0,
+            _ => 0,
         };
         st.baseline = Some(cum);
         delta

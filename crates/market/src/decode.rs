@@ -262,10 +262,10 @@ impl Decoder {
                 Err(e) => return Err(classify_json_error(payload, &e)),
             },
         };
-        self.classify(raw, recv_ts_ms)
+        Self::classify(&raw, recv_ts_ms)
     }
 
-    fn classify(&self, raw: Raw<'_>, recv_ts_ms: i64) -> Result<Tick, Reject> {
+    fn classify(raw: &Raw<'_>, recv_ts_ms: i64) -> Result<Tick, Reject> {
         let exchange_ts_ms = match (raw.exchange_ts_ms, raw.ts) {
             (Some(ms), _) if ms.is_finite() => ms as i64,
             (_, Some(s)) if s.is_finite() => (s * 1000.0) as i64,
@@ -309,7 +309,7 @@ impl Decoder {
                 other => Ok(other),
             }
         };
-        let book = book(&raw)?;
+        let book = book(raw)?;
         let last_quantity = count("last_quantity", raw.last_quantity)?;
         let volume = count("volume", raw.volume)?;
         let oi = count("oi", raw.oi)?;
@@ -413,7 +413,7 @@ impl Decoder {
             kind,
             underlying: sym.underlying,
             expiry: sym.expiry,
-            strike: sym.strike.map(|s| s.value()),
+            strike: sym.strike.map(stocksblitz_symbols::Strike::value),
             right: sym.right,
             price,
             volume: if kind == TickKind::Index {
@@ -538,10 +538,10 @@ fn classify_json_error(payload: &[u8], e: &serde_json::Error) -> Reject {
     use serde_json::error::Category;
     match e.classify() {
         Category::Data => {
-            if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-                Reject::NotObject
-            } else {
+            if payload.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
                 Reject::BadValue(e.to_string())
+            } else {
+                Reject::NotObject
             }
         }
         Category::Syntax | Category::Eof | Category::Io => {
@@ -565,7 +565,7 @@ mod tests {
     fn decode_serde(payload: &[u8]) -> Result<Tick, Reject> {
         let raw: Raw<'_> =
             serde_json::from_slice(payload).map_err(|e| classify_json_error(payload, &e))?;
-        Decoder.classify(raw, 1_762_246_981_000)
+        Decoder::classify(&raw, 1_762_246_981_000)
     }
 
     proptest! {

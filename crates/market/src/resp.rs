@@ -158,11 +158,8 @@ pub fn next_frame(buf: &[u8], at: usize) -> Result<Option<(Frame, usize)>, RespE
                 _ => b"".as_slice(),
             };
             let frame = match (kind, elems.as_slice()) {
-                (b"message", [_, Elem::Bulk(c), Elem::Bulk(p)]) => Frame::Message {
-                    channel: c.clone(),
-                    payload: p.clone(),
-                },
-                (b"pmessage", [_, _, Elem::Bulk(c), Elem::Bulk(p)]) => Frame::Message {
+                (b"message", [_, Elem::Bulk(c), Elem::Bulk(p)])
+                | (b"pmessage", [_, _, Elem::Bulk(c), Elem::Bulk(p)]) => Frame::Message {
                     channel: c.clone(),
                     payload: p.clone(),
                 },

@@ -46,7 +46,7 @@ pub(crate) fn scan_flat<'a>(
         field(key, value)?;
         p.ws();
         match p.next()? {
-            b',' => continue,
+            b',' => {}
             b'}' => break,
             _ => return None,
         }
@@ -260,7 +260,7 @@ mod tests {
             r#"{"a": 1,}"#,
             r#"{"a": 1} x"#,
             r#"{"a": 1e999}"#,
-            r#"[1]"#,
+            r"[1]",
             "",
             r#"{"a" 1}"#,
         ] {

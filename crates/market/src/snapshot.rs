@@ -213,15 +213,14 @@ impl UnderlyingView<'_> {
         let mut rows: Vec<StrikeRow> = Vec::new();
         for q in self.options.iter().filter(|q| q.expiry == Some(expiry)) {
             let Some(strike) = q.strike else { continue };
-            let idx = match rows.iter().position(|r| r.strike == strike) {
-                Some(i) => i,
-                None => {
-                    rows.push(StrikeRow {
-                        strike,
-                        ..StrikeRow::default()
-                    });
-                    rows.len() - 1
-                }
+            let idx = if let Some(i) = rows.iter().position(|r| r.strike == strike) {
+                i
+            } else {
+                rows.push(StrikeRow {
+                    strike,
+                    ..StrikeRow::default()
+                });
+                rows.len() - 1
             };
             let oi = q.oi.unwrap_or(0) as f64;
             let vol = q.volume as f64;
@@ -608,12 +607,11 @@ impl Snapshot {
         let mut by_strike: Vec<(f64, Option<&Quote>, Option<&Quote>)> = Vec::new();
         for q in &legs {
             let k = q.strike.unwrap_or(0.0);
-            let i = match by_strike.iter().position(|r| r.0 == k) {
-                Some(i) => i,
-                None => {
-                    by_strike.push((k, None, None));
-                    by_strike.len() - 1
-                }
+            let i = if let Some(i) = by_strike.iter().position(|r| r.0 == k) {
+                i
+            } else {
+                by_strike.push((k, None, None));
+                by_strike.len() - 1
             };
             match q.right {
                 Some(Right::Call) => by_strike[i].1 = Some(q),
@@ -623,7 +621,6 @@ impl Snapshot {
         }
         by_strike.sort_by(|a, b| a.0.total_cmp(&b.0));
         // Per strike: (IV, its source, vega) of the option picked.
-        type Pick = Option<(f64, &'static str, f64)>;
         let own: Vec<(f64, Pick)> = by_strike
             .iter()
             .map(|(k, call, put)| {
@@ -698,6 +695,9 @@ fn own_price(q: &Quote) -> Result<Option<(f64, PriceBasis)>, ()> {
     }
     Ok((q.ltp.is_finite() && q.ltp > 0.0).then_some((q.ltp, PriceBasis::Ltp)))
 }
+
+/// Per strike of a smile: (IV, its source, vega) of the option picked, if any.
+type Pick = Option<(f64, &'static str, f64)>;
 
 #[cfg(test)]
 mod tests {

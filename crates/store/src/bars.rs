@@ -39,12 +39,11 @@ pub fn coalesce(bars: &[Bar]) -> Vec<Bar> {
     let mut index: HashMap<(&str, Timeframe, i64), usize> = HashMap::with_capacity(bars.len());
     let mut out: Vec<Bar> = Vec::with_capacity(bars.len());
     for b in bars {
-        match index.get(&(b.instrument.as_str(), b.timeframe, b.start)) {
-            Some(&i) => out[i].merge(b),
-            None => {
-                index.insert((b.instrument.as_str(), b.timeframe, b.start), out.len());
-                out.push(b.clone());
-            }
+        if let Some(&i) = index.get(&(b.instrument.as_str(), b.timeframe, b.start)) {
+            out[i].merge(b);
+        } else {
+            index.insert((b.instrument.as_str(), b.timeframe, b.start), out.len());
+            out.push(b.clone());
         }
     }
     out

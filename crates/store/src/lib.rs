@@ -182,7 +182,7 @@ async fn timescale_hypertable(pool: &PgPool) {
     match result {
         Ok(_) => tracing::info!("bars is a TimescaleDB hypertable"),
         Err(e) => {
-            tracing::warn!(error = %e, "TimescaleDB present but bars could not become a hypertable; using a plain table")
+            tracing::warn!(error = %e, "TimescaleDB present but bars could not become a hypertable; using a plain table");
         }
     }
 }

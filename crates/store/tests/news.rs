@@ -14,7 +14,10 @@ fn item(title: &str, category: &str, symbols: &[&str], sentiment: &str, at: i64)
         source: "wire".into(),
         url: None,
         category: category.into(),
-        symbols: symbols.iter().map(|s| s.to_string()).collect(),
+        symbols: symbols
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
         sentiment_score: if sentiment == "positive" { 0.5 } else { -0.5 },
         sentiment: sentiment.into(),
         published_at: at,

@@ -32,14 +32,14 @@ fn bench(c: &mut Criterion) {
             for s in SYMBOLS {
                 black_box(stocksblitz_symbols::parse(black_box(s)).unwrap());
             }
-        })
+        });
     });
     g.throughput(Throughput::Elements(1));
     g.bench_function("parse_weekly_option", |b| {
-        b.iter(|| black_box(stocksblitz_symbols::parse(black_box("NIFTY25N0424500PE")).unwrap()))
+        b.iter(|| black_box(stocksblitz_symbols::parse(black_box("NIFTY25N0424500PE")).unwrap()));
     });
     g.bench_function("parse_future", |b| {
-        b.iter(|| black_box(stocksblitz_symbols::parse(black_box("NIFTY25NOVFUT")).unwrap()))
+        b.iter(|| black_box(stocksblitz_symbols::parse(black_box("NIFTY25NOVFUT")).unwrap()));
     });
     g.finish();
 }

@@ -31,7 +31,7 @@ pub static INDICES: &[IndexInfo] = &[
         exchange: Exchange::Nse,
         strike_step: Some(50),
         has_weekly: true,
-        token: Some(256265),
+        token: Some(256_265),
     },
     IndexInfo {
         name: "BANKNIFTY",
@@ -40,7 +40,7 @@ pub static INDICES: &[IndexInfo] = &[
         exchange: Exchange::Nse,
         strike_step: Some(100),
         has_weekly: false,
-        token: Some(260105),
+        token: Some(260_105),
     },
     IndexInfo {
         name: "FINNIFTY",
@@ -49,7 +49,7 @@ pub static INDICES: &[IndexInfo] = &[
         exchange: Exchange::Nse,
         strike_step: Some(50),
         has_weekly: false,
-        token: Some(257801),
+        token: Some(257_801),
     },
     IndexInfo {
         name: "MIDCPNIFTY",
@@ -58,7 +58,7 @@ pub static INDICES: &[IndexInfo] = &[
         exchange: Exchange::Nse,
         strike_step: Some(25),
         has_weekly: false,
-        token: Some(288009),
+        token: Some(288_009),
     },
     IndexInfo {
         name: "NIFTYNXT50",
@@ -67,7 +67,7 @@ pub static INDICES: &[IndexInfo] = &[
         exchange: Exchange::Nse,
         strike_step: Some(100),
         has_weekly: false,
-        token: Some(270857),
+        token: Some(270_857),
     },
     IndexInfo {
         name: "SENSEX",
@@ -85,7 +85,7 @@ pub static INDICES: &[IndexInfo] = &[
         exchange: Exchange::Bse,
         strike_step: Some(100),
         has_weekly: false,
-        token: Some(274441),
+        token: Some(274_441),
     },
     IndexInfo {
         name: "INDIAVIX",
@@ -94,7 +94,7 @@ pub static INDICES: &[IndexInfo] = &[
         exchange: Exchange::Nse,
         strike_step: None,
         has_weekly: false,
-        token: Some(264969),
+        token: Some(264_969),
     },
 ];
 

@@ -59,6 +59,7 @@ impl Exchange {
     }
 
     /// The derivatives segment of a cash exchange (and itself for a derivatives one).
+    #[must_use]
     pub fn derivatives(self) -> Exchange {
         match self {
             Exchange::Nse | Exchange::Nfo => Exchange::Nfo,
@@ -67,6 +68,7 @@ impl Exchange {
     }
 
     /// The cash segment of an exchange.
+    #[must_use]
     pub fn cash(self) -> Exchange {
         match self {
             Exchange::Nse | Exchange::Nfo => Exchange::Nse,

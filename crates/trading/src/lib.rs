@@ -139,6 +139,7 @@ impl Trading {
 
     /// Keep leases in `clock`'s time (epoch ms) rather than the times passed in: a virtual
     /// exchange clock (the demo clock, faster than real time) must not age leases.
+    #[must_use]
     pub fn with_lease_clock(mut self, clock: Arc<dyn Fn() -> i64 + Send + Sync>) -> Trading {
         self.lease_clock = Some(clock);
         self
@@ -149,6 +150,7 @@ impl Trading {
     }
 
     /// Tell `sink` about every batch of events stored from now on.
+    #[must_use]
     pub fn with_sink(mut self, sink: Arc<dyn EventSink>) -> Trading {
         self.sink = Some(sink);
         self

@@ -61,7 +61,7 @@ pub(crate) fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     ctx.update(b".");
     ctx.update(body.as_bytes());
     let tag = ctx.sign();
-    tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    stocksblitz_auth::apikey::hex(tag.as_ref())
 }
 
 async fn post_webhook(state: &AppState, url: &str, secret: &str, event_id: i64, body: String) {

@@ -347,7 +347,7 @@ pub(super) async fn bar_closes(state: &Arc<AppState>, cursor: &mut BarCursor) {
             match tail_values(&r.id, tf, closed, new_bars) {
                 Ok(series) => values.push((r.id.clone(), series)),
                 Err(e) => {
-                    tracing::warn!(error = ?e, indicator = %r.id, "indicator for alerts failed")
+                    tracing::warn!(error = ?e, indicator = %r.id, "indicator for alerts failed");
                 }
             }
         }

@@ -64,7 +64,7 @@ pub struct Identity {
 pub(crate) const UNKNOWN_KID_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// Longest an API key lookup waits for the store.
-pub(crate) const STORE_AUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1000);
+pub(crate) const STORE_AUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 /// After a failed lookup, how long the store is not asked (ms).
 pub(crate) const STORE_RETRY_MS: i64 = 2_000;
 

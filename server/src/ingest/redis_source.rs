@@ -41,7 +41,7 @@ impl std::fmt::Debug for Batch {
         f.debug_struct("Batch")
             .field("messages", &self.payloads.len())
             .field("bytes", &self.data.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -128,10 +128,10 @@ pub async fn run(url: String, pattern: String, queue: IngestQueue) -> anyhow::Re
     loop {
         match consume(&url, &pattern, &queue, &mut backoff).await {
             Ok(()) => {
-                tracing::warn!(redis = %redacted, "Redis closed the subscription; reconnecting")
+                tracing::warn!(redis = %redacted, "Redis closed the subscription; reconnecting");
             }
             Err(e) => {
-                tracing::warn!(redis = %redacted, error = %e, "Redis subscription failed; reconnecting")
+                tracing::warn!(redis = %redacted, error = %e, "Redis subscription failed; reconnecting");
             }
         }
         stats.connected.store(false, Ordering::Relaxed);

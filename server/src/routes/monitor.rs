@@ -120,35 +120,32 @@ pub(crate) async fn snapshot(
         .unwrap_or_default();
     let basis = state.age_basis();
     let snap = super::snapshot(&state)?;
-    let resp = match q
+    let resp = if let Some(raw) = q
         .underlying
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        Some(raw) => {
-            let name = underlying_name(raw)?;
-            let v = view(&snap, &name, now, basis);
-            SnapshotResponse::One(SnapshotOne {
-                status: "ok",
-                as_of,
-                underlying: v.underlying,
-                futures: v.futures,
-                options: v.options,
-            })
-        }
-        None => {
-            let all = snap
-                .underlyings()
-                .into_iter()
-                .map(|n| (n.to_string(), view(&snap, n, now, basis)))
-                .collect();
-            SnapshotResponse::All(SnapshotAll {
-                status: "ok",
-                as_of,
-                underlyings: all,
-            })
-        }
+        let name = underlying_name(raw)?;
+        let v = view(&snap, &name, now, basis);
+        SnapshotResponse::One(SnapshotOne {
+            status: "ok",
+            as_of,
+            underlying: v.underlying,
+            futures: v.futures,
+            options: v.options,
+        })
+    } else {
+        let all = snap
+            .underlyings()
+            .into_iter()
+            .map(|n| (n.to_string(), view(&snap, n, now, basis)))
+            .collect();
+        SnapshotResponse::All(SnapshotAll {
+            status: "ok",
+            as_of,
+            underlyings: all,
+        })
     };
     Ok(Json(resp))
 }

@@ -167,7 +167,9 @@ fn build(state: &AppState, raw: &str, now: i64) -> Result<QuoteOut, ApiError> {
         depth: q.depth.as_deref().map(DepthOut::from),
         greeks: q.greeks.map(|g| GreeksOut {
             iv: g.iv.and_then(finite),
-            iv_source: q.iv_source.map(|s| s.as_str()),
+            iv_source: q
+                .iv_source
+                .map(stocksblitz_market::snapshot::IvSource::as_str),
             delta: finite(g.delta),
             gamma: finite(g.gamma),
             theta: finite(g.theta),

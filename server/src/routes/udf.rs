@@ -74,7 +74,9 @@ impl SymbolInfo {
                 "{} {} {} option, expiry {}",
                 sym.underlying,
                 sym.strike.map(|s| s.to_string()).unwrap_or_default(),
-                sym.right.map(|r| r.as_str()).unwrap_or_default(),
+                sym.right
+                    .map(stocksblitz_symbols::Right::as_str)
+                    .unwrap_or_default(),
                 fmt_date(sym)
             ),
         };
@@ -95,8 +97,8 @@ impl SymbolInfo {
             supported_resolutions: &RESOLUTIONS,
             underlying: sym.underlying.to_string(),
             expiry: sym.expiry.map(|d| d.to_string()),
-            strike: sym.strike.map(|s| s.value()),
-            option_type: sym.right.map(|r| r.as_str()),
+            strike: sym.strike.map(stocksblitz_symbols::Strike::value),
+            option_type: sym.right.map(stocksblitz_symbols::Right::as_str),
         }
     }
 }

@@ -145,15 +145,14 @@ pub(super) fn start(cfg: &Config, state: &Arc<AppState>, source: Source) -> anyh
 /// else straight into this pipeline.
 fn simulator_task(t: &mut Tasks, cfg: &Config, state: &Arc<AppState>, redis_url: Option<String>) {
     let pipeline = state.pipeline.clone();
-    let sink = match redis_url {
-        Some(url) => Sink::Redis(url),
-        None => {
-            pipeline
-                .stats
-                .connected
-                .store(true, std::sync::atomic::Ordering::Relaxed);
-            Sink::Pipeline(pipeline.clone())
-        }
+    let sink = if let Some(url) = redis_url {
+        Sink::Redis(url)
+    } else {
+        pipeline
+            .stats
+            .connected
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        Sink::Pipeline(pipeline.clone())
     };
     let opts = simulator::Options {
         seed: cfg.seed,

@@ -62,7 +62,7 @@ impl QuoteOut {
             kind: q.kind.as_str(),
             strike: q.strike,
             expiry: q.expiry.map(|d| d.to_string()),
-            right: q.right.map(|r| r.as_str()),
+            right: q.right.map(stocksblitz_symbols::Right::as_str),
             ltp: q.ltp,
             price: q.ltp,
             open: q.open,
@@ -78,7 +78,9 @@ impl QuoteOut {
             book: q.book_state(),
             last_quantity: q.last_quantity,
             iv: g.and_then(|g| g.iv).and_then(finite),
-            iv_source: q.iv_source.map(|s| s.as_str()),
+            iv_source: q
+                .iv_source
+                .map(stocksblitz_market::snapshot::IvSource::as_str),
             smile_iv: None,
             delta: g.and_then(|g| finite(g.delta)),
             gamma: g.and_then(|g| finite(g.gamma)),

@@ -31,7 +31,7 @@ impl Engine {
                 self.account_exists(account)?;
                 check_amount("amount", amount, -MAX_AMOUNT)?;
                 if amount < 0 {
-                    let net = self.funds(account).map(|f| f.net).unwrap_or(0);
+                    let net = self.funds(account).map_or(0, |f| f.net);
                     if -amount > net {
                         return Err(Reject::InsufficientFunds {
                             required: -amount,
@@ -219,7 +219,7 @@ impl Engine {
         for qty in slices {
             let id = OrderId(self.cfg.order_id_base.max(self.state.next_order) + 1);
             let mut o = new_order(id, &req, at, &info.exchange_str());
-            o.tradingsymbol = info.tradingsymbol.clone();
+            o.tradingsymbol.clone_from(&info.tradingsymbol);
             o.quantity = qty;
             o.pending_quantity = qty;
             o.parent_order_id = parent;
@@ -289,8 +289,9 @@ impl Engine {
         }
         let kind = info.kind;
         match (req.product, kind) {
-            (Product::Cnc, Kind::Equity) | (Product::Mis, _) => {}
-            (Product::Nrml, Kind::Future | Kind::Option) => {}
+            (Product::Cnc, Kind::Equity)
+            | (Product::Mis, _)
+            | (Product::Nrml, Kind::Future | Kind::Option) => {}
             (p, k) => {
                 return Err(Reject::ProductNotAllowed {
                     product: p,

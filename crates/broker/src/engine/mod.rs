@@ -523,7 +523,7 @@ impl Engine {
                     closes.iter().map(|(s, p)| (s.as_str(), *p)).collect();
                 for acc in self.state.accounts.values_mut() {
                     acc.positions.retain(|_, p| p.quantity != 0);
-                    for ((sym, _), p) in acc.positions.iter_mut() {
+                    for ((sym, _), p) in &mut acc.positions {
                         p.roll_over(closes.get(sym.as_str()).copied());
                     }
                 }

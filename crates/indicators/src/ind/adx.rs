@@ -72,18 +72,18 @@ impl Adx {
         }
         self.tr = self.tr - (self.tr / nf) + tr;
 
-        let (plus_di, minus_di, dx) = if !is_zero(self.tr) {
+        let (plus_di, minus_di, dx) = if is_zero(self.tr) {
+            (0.0, 0.0, None)
+        } else {
             let m = 100.0 * (self.minus_dm / self.tr);
             let p = 100.0 * (self.plus_dm / self.tr);
             let s = m + p;
-            let dx = if !is_zero(s) {
-                Some(100.0 * ((m - p).abs() / s))
-            } else {
+            let dx = if is_zero(s) {
                 None
+            } else {
+                Some(100.0 * ((m - p).abs() / s))
             };
             (p, m, dx)
-        } else {
-            (0.0, 0.0, None)
         };
 
         if i < 2 * n {

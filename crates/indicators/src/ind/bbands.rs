@@ -46,15 +46,15 @@ impl Bbands {
         let upper = mid + dev;
         let lower = mid - dev;
         let width = upper - lower;
-        let bandwidth = if mid != 0.0 {
+        let bandwidth = if mid == 0.0 {
+            f64::NAN
+        } else {
             100.0 * width / mid
-        } else {
-            f64::NAN
         };
-        let percent = if width != 0.0 {
-            (x - lower) / width
-        } else {
+        let percent = if width == 0.0 {
             f64::NAN
+        } else {
+            (x - lower) / width
         };
         [upper, mid, lower, bandwidth, percent]
     }
@@ -107,15 +107,15 @@ pub fn bbands(x: &[f64], length: usize, std: f64) -> [Vec<f64>; 5] {
         ou[i] = upper;
         om[i] = mid;
         ol[i] = lower;
-        ob[i] = if mid != 0.0 {
+        ob[i] = if mid == 0.0 {
+            f64::NAN
+        } else {
             100.0 * width / mid
-        } else {
-            f64::NAN
         };
-        op[i] = if width != 0.0 {
-            (v - lower) / width
-        } else {
+        op[i] = if width == 0.0 {
             f64::NAN
+        } else {
+            (v - lower) / width
         };
     }
     out

@@ -30,12 +30,12 @@ impl Cci {
         }
         let nf = self.n as f64;
         let mut avg = 0.0;
-        for v in self.buf.iter() {
+        for v in &self.buf {
             avg += v;
         }
         avg /= nf;
         let mut dev = 0.0;
-        for v in self.buf.iter() {
+        for v in &self.buf {
             dev += (v - avg).abs();
         }
         let num = tp - avg;

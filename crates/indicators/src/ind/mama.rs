@@ -149,10 +149,10 @@ impl Mama {
         }
         let q2 = 0.2 * (q1 + ji) + 0.8 * self.prev_q2;
         let i2 = 0.2 * (i1_prev3 - jq) + 0.8 * self.prev_i2;
-        let phase = if i1_prev3 != 0.0 {
-            (q1 / i1_prev3).atan() * self.rad2deg
-        } else {
+        let phase = if i1_prev3 == 0.0 {
             0.0
+        } else {
+            (q1 / i1_prev3).atan() * self.rad2deg
         };
 
         let mut delta = self.prev_phase - phase;

@@ -16,10 +16,10 @@ impl Natr {
         if a.is_nan() {
             return a;
         }
-        if !is_zero(close) {
-            (a / close) * 100.0
-        } else {
+        if is_zero(close) {
             0.0
+        } else {
+            (a / close) * 100.0
         }
     }
 }

@@ -35,10 +35,10 @@ impl Ppo {
         if self.seen < self.slow_n {
             return (f64::NAN, f64::NAN, f64::NAN);
         }
-        let ppo = if !is_zero(s) {
-            ((f - s) / s) * 100.0
-        } else {
+        let ppo = if is_zero(s) {
             0.0
+        } else {
+            ((f - s) / s) * 100.0
         };
         let sig = self.signal.next(ppo);
         (ppo, sig, ppo - sig)
@@ -73,10 +73,10 @@ pub fn ppo(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3] 
     let mut ppo = nan_vec(len);
     if len >= slow {
         for i in slow - 1..len {
-            ppo[i] = if !is_zero(s[i]) {
-                ((f[i] - s[i]) / s[i]) * 100.0
-            } else {
+            ppo[i] = if is_zero(s[i]) {
                 0.0
+            } else {
+                ((f[i] - s[i]) / s[i]) * 100.0
             };
         }
     }

@@ -20,10 +20,10 @@ impl Roc {
             return f64::NAN;
         }
         let old = self.ring.oldest();
-        if old != 0.0 {
-            ((x / old) - 1.0) * 100.0
-        } else {
+        if old == 0.0 {
             0.0
+        } else {
+            ((x / old) - 1.0) * 100.0
         }
     }
 }
@@ -42,10 +42,10 @@ pub fn roc(x: &[f64], length: usize) -> Vec<f64> {
     let mut out = crate::core::nan_vec(x.len());
     if x.len() > n {
         for ((o, &new), &old) in out[n..].iter_mut().zip(&x[n..]).zip(x) {
-            *o = if old != 0.0 {
-                ((new / old) - 1.0) * 100.0
-            } else {
+            *o = if old == 0.0 {
                 0.0
+            } else {
+                ((new / old) - 1.0) * 100.0
             };
         }
     }

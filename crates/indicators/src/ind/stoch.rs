@@ -36,10 +36,10 @@ impl StochCore {
             return (f64::NAN, f64::NAN);
         }
         let diff = (highest - lowest) / 100.0;
-        let fast_k = if diff != 0.0 {
-            (close - lowest) / diff
-        } else {
+        let fast_k = if diff == 0.0 {
             0.0
+        } else {
+            (close - lowest) / diff
         };
         let sk = self.slow_k.next(fast_k);
         if sk.is_nan() && self.seen < self.k + self.slow_k.period() - 1 {
@@ -108,10 +108,10 @@ pub fn stoch(
     let hl_len = high.len().min(low.len()).min(len);
     for_each_high_low(&high[..hl_len], &low[..hl_len], k, |i, highest, lowest| {
         let diff = (highest - lowest) / 100.0;
-        let fast = if diff != 0.0 {
-            (close[i] - lowest) / diff
-        } else {
+        let fast = if diff == 0.0 {
             0.0
+        } else {
+            (close[i] - lowest) / diff
         };
         let sk = sma_k.next(fast);
         j += 1;

@@ -48,7 +48,7 @@ impl Tsi {
         if !self.num2.is_ready() {
             return (f64::NAN, f64::NAN);
         }
-        let tsi = if a2 != 0.0 { 100.0 * n2 / a2 } else { f64::NAN };
+        let tsi = if a2 == 0.0 { f64::NAN } else { 100.0 * n2 / a2 };
         let sig = self.signal.next(tsi);
         (tsi, sig)
     }

@@ -46,10 +46,10 @@ impl Vwap {
         let typical = (high + low + close) / 3.0;
         self.pv += typical * volume;
         self.v += volume;
-        if self.v != 0.0 {
-            self.pv / self.v
-        } else {
+        if self.v == 0.0 {
             f64::NAN
+        } else {
+            self.pv / self.v
         }
     }
 }

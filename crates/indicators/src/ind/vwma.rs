@@ -19,7 +19,7 @@ impl Vwma {
     pub fn next(&mut self, close: f64, volume: f64) -> f64 {
         let a = self.pv.next(close * volume);
         let b = self.v.next(volume);
-        if b != 0.0 { a / b } else { f64::NAN }
+        if b == 0.0 { f64::NAN } else { a / b }
     }
 }
 

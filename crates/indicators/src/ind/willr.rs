@@ -26,10 +26,10 @@ impl Willr {
             return f64::NAN;
         }
         let diff = (highest - lowest) / (-100.0);
-        if diff != 0.0 {
-            (highest - close) / diff
-        } else {
+        if diff == 0.0 {
             0.0
+        } else {
+            (highest - close) / diff
         }
     }
 }
@@ -48,10 +48,10 @@ pub fn willr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64
     let mut out = crate::core::nan_vec(close.len());
     for_each_high_low(high, low, length, |i, highest, lowest| {
         let diff = (highest - lowest) / (-100.0);
-        out[i] = if diff != 0.0 {
-            (highest - close[i]) / diff
-        } else {
+        out[i] = if diff == 0.0 {
             0.0
+        } else {
+            (highest - close[i]) / diff
         };
     });
     out

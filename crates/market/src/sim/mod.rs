@@ -583,7 +583,12 @@ impl Fill {
 /// the hole ends: its instant, the underlyings' last prices) that ends at `end` (the
 /// underlyings' first prices after the hole, by name) at `to_ms`, the first instant after the
 /// hole.
-pub fn bridge(seed: u64, start: &Resume, to_ms: i64, end: &HashMap<String, f64>) -> Fill {
+pub fn bridge<S: std::hash::BuildHasher>(
+    seed: u64,
+    start: &Resume,
+    to_ms: i64,
+    end: &HashMap<String, f64, S>,
+) -> Fill {
     let mut sim = Simulator::resume(seed, start);
     let mut fill = sim.fill_to(to_ms);
     let targets: Vec<Option<f64>> = UNDERLYINGS

@@ -130,25 +130,6 @@ pub(super) async fn plan(store: &Store, now: i64, backfill_days: usize) -> anyho
         Some(a) => a,
         None => last_minute_end.max(last_end.unwrap_or(window_start).min(now)),
     };
-    // The underlyings' prices before instant `at`: the stored closes, else (nothing before)
-    // `fallback`.
-    async fn before(
-        store: &Store,
-        at: i64,
-        idx: &[(&'static str, &'static str)],
-    ) -> anyhow::Result<HashMap<String, f64>> {
-        let mut out = HashMap::new();
-        for (name, display) in idx {
-            if let Some(b) = store
-                .last_bars(display, Timeframe::M1, 1, Some(at.div_euclid(1000) - 1))
-                .await?
-                .pop()
-            {
-                out.insert((*name).to_string(), b.close);
-            }
-        }
-        Ok(out)
-    }
     let mut holes = Vec::new();
     for (a, b) in runs {
         let end: HashMap<String, f64> = idx
@@ -325,4 +306,24 @@ pub(super) async fn write_history(
             "back-fill done"
         );
     }
+}
+
+/// The underlyings' prices before instant `at`: the stored closes (none where nothing was
+/// stored before).
+async fn before(
+    store: &Store,
+    at: i64,
+    idx: &[(&'static str, &'static str)],
+) -> anyhow::Result<HashMap<String, f64>> {
+    let mut out = HashMap::new();
+    for (name, display) in idx {
+        if let Some(b) = store
+            .last_bars(display, Timeframe::M1, 1, Some(at.div_euclid(1000) - 1))
+            .await?
+            .pop()
+        {
+            out.insert((*name).to_string(), b.close);
+        }
+    }
+    Ok(out)
 }

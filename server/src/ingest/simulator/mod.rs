@@ -159,7 +159,7 @@ pub async fn run(
         let recv = super::now_ms();
         match (&sink, redis.as_mut()) {
             (Sink::Pipeline(p), _) => {
-                p.ingest_batch(payloads.iter().map(|(_, b)| b.as_slice()), recv)
+                p.ingest_batch(payloads.iter().map(|(_, b)| b.as_slice()), recv);
             }
             (Sink::Redis(_), Some(conn)) => {
                 let mut pipe = redis::pipe();

@@ -136,7 +136,13 @@ pub(crate) async fn get_account(
     State(state): State<Arc<AppState>>,
     Path(account_id): Path<String>,
 ) -> Result<Json<AccountDetailEnvelope>, ApiError> {
-    let funds = read(&state, &auth, &account_id, |e, id| e.funds(id)).await?;
+    let funds = read(
+        &state,
+        &auth,
+        &account_id,
+        stocksblitz_broker::Engine::funds,
+    )
+    .await?;
     let id = id_param("account_id", &account_id)? as i64;
     let acc = state
         .trading
@@ -160,7 +166,13 @@ pub(crate) async fn funds(
     State(state): State<Arc<AppState>>,
     Path(account_id): Path<String>,
 ) -> Result<Json<FundsEnvelope>, ApiError> {
-    let f = read(&state, &auth, &account_id, |e, id| e.funds(id)).await?;
+    let f = read(
+        &state,
+        &auth,
+        &account_id,
+        stocksblitz_broker::Engine::funds,
+    )
+    .await?;
     Ok(FundsEnvelope::ok(funds_out(&f.unwrap_or_default())))
 }
 
@@ -185,8 +197,7 @@ pub(crate) async fn reset(
         .map_err(trading_error)?
         .into_iter()
         .find(|a| a.account_id == id)
-        .map(|a| a.opening_balance)
-        .unwrap_or(100_000_000);
+        .map_or(100_000_000, |a| a.opening_balance);
     let balance = money_param("opening_balance", body.opening_balance)?.unwrap_or(stored);
     if balance > stocksblitz_broker::MAX_AMOUNT {
         return Err(ApiError::bad_param("opening_balance", "is too large"));
@@ -198,7 +209,13 @@ pub(crate) async fn reset(
         })
     })
     .await?;
-    let f = read(&state, &auth, &account_id, |e, id| e.funds(id)).await?;
+    let f = read(
+        &state,
+        &auth,
+        &account_id,
+        stocksblitz_broker::Engine::funds,
+    )
+    .await?;
     Ok(FundsEnvelope::ok(funds_out(&f.unwrap_or_default())))
 }
 

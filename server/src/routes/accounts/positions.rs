@@ -91,7 +91,7 @@ pub(super) async fn position_history(
             return out;
         };
         let mut books: std::collections::BTreeMap<(String, Product), (Position, Paise)> =
-            Default::default();
+            std::collections::BTreeMap::default();
         for t in &acc.trades {
             if sym
                 .as_deref()

@@ -18,8 +18,7 @@ pub(super) async fn events(
         .filter(|s| !s.is_empty())
         .map(|raw| {
             stocksblitz_symbols::parse(raw)
-                .map(|s| s.tradingsymbol.to_string())
-                .unwrap_or_else(|_| raw.to_string())
+                .map_or_else(|_| raw.to_string(), |s| s.tradingsymbol.to_string())
         });
     let kind = match q.alert_type.as_deref() {
         Some(k) if !k.trim().is_empty() => Some(one_of("alert_type", Some(k), &EVENT_TYPES, "")?),
@@ -74,12 +73,12 @@ pub(super) async fn raise(
             format!("must be 1 to {MAX_MESSAGE_CHARS} characters"),
         ));
     }
-    let symbol = b.symbol.as_deref().map(str::trim).unwrap_or("");
+    let symbol = b.symbol.as_deref().map_or("", str::trim);
     if symbol.chars().count() > 64 {
         return Err(ApiError::bad_param("symbol", "at most 64 characters"));
     }
     let data = match b.data {
-        None | Some(Value::Null) => Value::Object(Default::default()),
+        None | Some(Value::Null) => Value::Object(serde_json::Map::default()),
         Some(v @ Value::Object(_)) => v,
         Some(_) => return Err(ApiError::bad_param("data", "must be a JSON object")),
     };

@@ -34,28 +34,25 @@ pub(super) fn webhook(
             "must be an http:// or https:// URL with a host",
         ));
     }
-    let secret = match b.webhook_secret.as_deref() {
-        Some(s) => {
-            let n = s.chars().count();
-            if !(16..=256).contains(&n) {
-                return Err(ApiError::bad_param(
-                    "webhook_secret",
-                    "must be 16 to 256 characters",
-                ));
-            }
-            s.to_string()
+    let secret = if let Some(s) = b.webhook_secret.as_deref() {
+        let n = s.chars().count();
+        if !(16..=256).contains(&n) {
+            return Err(ApiError::bad_param(
+                "webhook_secret",
+                "must be 16 to 256 characters",
+            ));
         }
-        None => {
-            let mut raw = [0u8; 32];
-            getrandom::fill(&mut raw).map_err(|_| {
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "no_randomness",
-                    "no secret could be generated; try again",
-                )
-            })?;
-            raw.iter().map(|b| format!("{b:02x}")).collect()
-        }
+        s.to_string()
+    } else {
+        let mut raw = [0u8; 32];
+        getrandom::fill(&mut raw).map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_randomness",
+                "no secret could be generated; try again",
+            )
+        })?;
+        stocksblitz_auth::apikey::hex(&raw)
     };
     Ok((Some(url.to_string()), Some(secret), true))
 }

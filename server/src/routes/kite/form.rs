@@ -40,7 +40,7 @@ impl KiteForm {
                             .map(|f| f as i64)
                             .ok_or(())
                     })
-                    .map_err(|_| {
+                    .map_err(|()| {
                         KiteError::input(format!("Invalid `{k}`: {v:?} is not a whole number"))
                     })
             })
@@ -70,7 +70,6 @@ fn scalar_text(v: &serde_json::Value) -> Option<String> {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
         serde_json::Value::Bool(b) => Some(b.to_string()),
-        serde_json::Value::Null => None,
         _ => None,
     }
 }

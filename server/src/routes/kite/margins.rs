@@ -130,7 +130,7 @@ pub(super) fn diff(after: &Requirement, before: &Requirement) -> Requirement {
         exposure: after.exposure - before.exposure,
         blocked: after.blocked - before.blocked,
         equity: after.equity - before.equity,
-        by_underlying: Default::default(),
+        by_underlying: std::collections::BTreeMap::default(),
     }
 }
 
@@ -334,7 +334,7 @@ pub(crate) async fn basket_margins(
                 exposure: initial.exposure + r.exposure,
                 blocked: initial.blocked + r.blocked,
                 equity: initial.equity + r.equity,
-                by_underlying: Default::default(),
+                by_underlying: std::collections::BTreeMap::default(),
             };
             charges = charges.plus(&v.charges);
             if !compact {

@@ -67,12 +67,10 @@ fn day_position(p: &PositionOut) -> Option<PositionOut> {
         quantity,
         overnight_quantity: 0,
         multiplier: p.multiplier,
-        average_price: if quantity > 0 {
-            price_of(bv, p.day_buy_quantity)
-        } else if quantity < 0 {
-            price_of(sv, p.day_sell_quantity)
-        } else {
-            0.0
+        average_price: match quantity.cmp(&0) {
+            std::cmp::Ordering::Greater => price_of(bv, p.day_buy_quantity),
+            std::cmp::Ordering::Less => price_of(sv, p.day_sell_quantity),
+            std::cmp::Ordering::Equal => 0.0,
         },
         close_price: p.close_price,
         last_price: p.last_price,

@@ -17,7 +17,7 @@ pub(super) struct InstrumentsQuery {
     pub right: Option<String>,
     #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]
     pub limit: Option<crate::routes::Count>,
-    #[param(value_type = Option<u64>, minimum = 0, maximum = 1000000)]
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 1_000_000)]
     pub offset: Option<crate::routes::Count>,
 }
 
@@ -50,7 +50,7 @@ pub(super) fn instrument_out(q: &Quote) -> InstrumentOut {
         underlying: q.underlying.to_string(),
         expiry: q.expiry,
         strike: q.strike,
-        right: q.right.map(|r| r.as_str()),
+        right: q.right.map(stocksblitz_symbols::Right::as_str),
         lot_size: q.lot_size,
         tick_size: q.tick_size,
         exchange: sym.map_or("NSE", |s| s.exchange.as_str()),
@@ -122,13 +122,13 @@ pub(super) async fn instruments(
             a.underlying.as_str(),
             a.kind.as_str(),
             a.expiry,
-            a.right.map(|r| r.as_str()),
+            a.right.map(stocksblitz_symbols::Right::as_str),
         )
             .cmp(&(
                 b.underlying.as_str(),
                 b.kind.as_str(),
                 b.expiry,
-                b.right.map(|r| r.as_str()),
+                b.right.map(stocksblitz_symbols::Right::as_str),
             ))
             .then(a.strike.unwrap_or(0.0).total_cmp(&b.strike.unwrap_or(0.0)))
             .then(a.tradingsymbol.cmp(&b.tradingsymbol))
@@ -222,8 +222,8 @@ pub(super) async fn resolve(
         kind: sym.kind.as_str(),
         underlying: sym.underlying.to_string(),
         expiry: sym.expiry,
-        strike: sym.strike.map(|s| s.value()),
-        right: sym.right.map(|r| r.as_str()),
+        strike: sym.strike.map(stocksblitz_symbols::Strike::value),
+        right: sym.right.map(stocksblitz_symbols::Right::as_str),
         exchange: sym.exchange.as_str(),
         spot,
     }))

@@ -154,7 +154,7 @@ pub(crate) async fn run_snapshots(state: Arc<AppState>, every: Duration) -> anyh
                 Ok(()) => {}
                 Err(e) if e.code == "shard_unavailable" => {}
                 Err(e) => {
-                    tracing::warn!(strategy = s.strategy_id, error = %e.detail, "strategy snapshot not recorded")
+                    tracing::warn!(strategy = s.strategy_id, error = %e.detail, "strategy snapshot not recorded");
                 }
             }
         }

@@ -195,21 +195,20 @@ pub(super) async fn subscribe(
             ),
         ));
     }
-    let i = match pos {
-        Some(i) => i,
-        None => {
-            subs.push(Sub {
-                symbol: symbol.clone(),
-                tf,
-                ids: Vec::new(),
-                mode,
-                bars: false,
-                last_closed: None,
-                last_series: None,
-                _watch: state.pipeline.watch(&symbol),
-            });
-            subs.len() - 1
-        }
+    let i = if let Some(i) = pos {
+        i
+    } else {
+        subs.push(Sub {
+            symbol: symbol.clone(),
+            tf,
+            ids: Vec::new(),
+            mode,
+            bars: false,
+            last_closed: None,
+            last_series: None,
+            _watch: state.pipeline.watch(&symbol),
+        });
+        subs.len() - 1
     };
     let sub = &mut subs[i];
     sub.mode = mode;

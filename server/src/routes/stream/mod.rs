@@ -112,12 +112,11 @@ async fn send(metrics: &Metrics, socket: &mut WebSocket, v: &Value) -> bool {
 /// Send a text message, waiting at most [`SEND_TIMEOUT`] for the client to take it: a client
 /// that stops reading is dropped (counted), not kept with its buffers filling.
 async fn send_text(metrics: &Metrics, socket: &mut WebSocket, text: Utf8Bytes) -> bool {
-    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text))).await {
-        Ok(r) => r.is_ok(),
-        Err(_) => {
-            metrics.ws_dropped_slow.fetch_add(1, Ordering::Relaxed);
-            false
-        }
+    if let Ok(r) = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text))).await {
+        r.is_ok()
+    } else {
+        metrics.ws_dropped_slow.fetch_add(1, Ordering::Relaxed);
+        false
     }
 }
 

@@ -105,11 +105,6 @@ pub(super) async fn monitor_session(
                         }
                         sent.insert(x.tradingsymbol.to_string(), stamp);
                         let kind = if x.kind == stocksblitz_market::TickKind::Index { "underlying" } else { "options" };
-                        #[derive(serde::Serialize)]
-                        struct Item<'a> {
-                            channel: String,
-                            payload: &'a QuoteOut,
-                        }
                         let payload = QuoteOut::from(x, now, basis);
                         let item = Item {
                             channel: format!("ticker:{}:{kind}", x.underlying.to_ascii_lowercase()),
@@ -129,4 +124,11 @@ pub(super) async fn monitor_session(
             }
         }
     }
+}
+
+/// One quote of the monitor stream, on its old ticker channel.
+#[derive(serde::Serialize)]
+struct Item<'a> {
+    channel: String,
+    payload: &'a QuoteOut,
 }

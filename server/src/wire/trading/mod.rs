@@ -240,7 +240,7 @@ pub(crate) fn order_out(o: &Order) -> OrderOut {
         filled_quantity: o.filled_quantity,
         pending_quantity: o.pending_quantity,
         cancelled_quantity: o.cancelled_quantity,
-        tag: o.tag.as_ref().map(|t| t.to_string()),
+        tag: o.tag.as_ref().map(std::string::ToString::to_string),
         charges: rupees(o.charges.total()),
     }
 }

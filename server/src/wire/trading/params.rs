@@ -148,7 +148,7 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Api
     let Some(v) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    let k = v.to_str().map(str::trim).unwrap_or("");
+    let k = v.to_str().map_or("", str::trim);
     if k.is_empty()
         || k.len() > stocksblitz_broker::MAX_IDEMPOTENCY_KEY_LEN
         || !k.bytes().all(|b| b.is_ascii_graphic())

@@ -6,13 +6,14 @@ use super::*;
 /// One unlabelled metric: (name, help, `counter` or `gauge`, value).
 type Scalar = (&'static str, &'static str, &'static str, i64);
 
-/// Write unlabelled metrics with their HELP and TYPE lines.
-fn write_scalars(out: &mut String, rows: &[Scalar]) {
+/// Copy unlabelled metrics into the server's recorder (with their help texts).
+fn write_scalars(m: &Metrics, rows: &[Scalar]) {
     for (name, help, kind, v) in rows {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
-        );
+        if *kind == "gauge" {
+            m.set_gauge(name, help, *v as f64);
+        } else {
+            m.set_counter(name, help, None, u64::try_from(*v).unwrap_or(0));
+        }
     }
 }
 
@@ -20,12 +21,12 @@ fn as_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn render_ingest(state: &AppState, out: &mut String) {
+fn render_ingest(state: &AppState) {
     use std::sync::atomic::Ordering::Relaxed;
     let s = &state.pipeline.stats;
     let w = state.pipeline.writer().stats();
     write_scalars(
-        out,
+        &state.metrics,
         &[
             (
                 "stocksblitz_ticks_total",
@@ -113,24 +114,21 @@ fn render_ingest(state: &AppState, out: &mut String) {
             ),
         ],
     );
-    let _ = writeln!(
-        out,
-        "# HELP stocksblitz_ingest_dropped_total Feed messages dropped, by reason.\n# TYPE stocksblitz_ingest_dropped_total counter\nstocksblitz_ingest_dropped_total{{reason=\"queue_full\"}} {}",
-        s.queue.dropped.load(Relaxed)
+    state.metrics.set_counter(
+        "stocksblitz_ingest_dropped_total",
+        "Feed messages dropped, by reason.",
+        Some(("reason", "queue_full")),
+        s.queue.dropped.load(Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "# HELP stocksblitz_ticks_rejected_total Malformed payloads by reason."
-    );
-    let _ = writeln!(out, "# TYPE stocksblitz_ticks_rejected_total counter");
     for (code, n) in stocksblitz_market::decode::Reject::CODES
         .iter()
         .zip(&s.rejected_by_reason)
     {
-        let _ = writeln!(
-            out,
-            "stocksblitz_ticks_rejected_total{{reason=\"{code}\"}} {}",
-            n.load(Relaxed)
+        state.metrics.set_counter(
+            "stocksblitz_ticks_rejected_total",
+            "Malformed payloads by reason.",
+            Some(("reason", code)),
+            n.load(Relaxed),
         );
     }
 }
@@ -138,14 +136,13 @@ fn render_ingest(state: &AppState, out: &mut String) {
 #[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]
 pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     use std::sync::atomic::Ordering::Relaxed;
-    let mut body = state.metrics.render(state.started.elapsed().as_secs_f64());
-    render_ingest(&state, &mut body);
+    render_ingest(&state);
     let open = state
         .metrics
         .websockets_open
         .load(std::sync::atomic::Ordering::Relaxed);
     write_scalars(
-        &mut body,
+        &state.metrics,
         &[
             (
                 "stocksblitz_websockets_open",
@@ -234,7 +231,7 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResp
         let a = &state.alerts.stats;
         let (price, indicator) = state.alerts.counts();
         write_scalars(
-            &mut body,
+            &state.metrics,
             &[
                 (
                     "stocksblitz_alerts_price",
@@ -314,7 +311,7 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResp
     if let Some(ext) = state.identity.jwt.remote() {
         use std::sync::atomic::Ordering::Relaxed;
         write_scalars(
-            &mut body,
+            &state.metrics,
             &[
                 (
                     "stocksblitz_jwks_fetches_total",
@@ -331,8 +328,9 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResp
             ],
         );
     }
+    let mut body = state.metrics.render(state.started.elapsed().as_secs_f64());
     // What the crates record through the metrics facade (the engine's caches), rendered by
-    // the Prometheus exporter.
+    // the process's Prometheus exporter.
     body.push_str(&super::prometheus().render());
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],

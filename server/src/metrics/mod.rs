@@ -1,7 +1,6 @@
 //! Request metrics in Prometheus text format (`GET /metrics`).
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -9,6 +8,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use metrics::Recorder as _;
 
 use crate::state::AppState;
 
@@ -45,19 +45,34 @@ const BUCKETS: [f64; 10] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5,
 ];
 
-#[derive(Debug, Default)]
-struct RouteStats {
-    by_status: BTreeMap<u16, u64>,
-    buckets: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+const HTTP_REQUESTS: &str = "stocksblitz_http_requests_total";
+const HTTP_LATENCY: &str = "stocksblitz_http_request_duration_seconds";
+const AUTH_FAILURES: &str = "stocksblitz_auth_failures_total";
+
+/// Latency samples recorded between two drains of the histograms into their buckets (the
+/// exporter keeps raw samples until then; this bounds them without a background task).
+const UPKEEP_EVERY: u64 = 4096;
+
+/// Where the handles registered through the server's own recorder come from (the exporter
+/// ignores it; the facade's API wants one).
+static META: ::metrics::Metadata<'static> =
+    ::metrics::Metadata::new(module_path!(), ::metrics::Level::INFO, Some(module_path!()));
+
+/// One route's handles: its latency histogram and a request counter per status seen.
+struct RouteHandles {
+    latency: ::metrics::Histogram,
+    by_status: Vec<(u16, ::metrics::Counter)>,
 }
 
-/// Per-route request counts and latency histograms.
-#[derive(Debug, Default)]
+/// This server's metrics, kept in its own `metrics-exporter-prometheus` recorder (not the
+/// process-wide one: the bindings can run several servers in one process) and rendered by it.
+/// Request counts and latencies are recorded as they happen; the other subsystems' counters
+/// live where they are counted (atomics `/health` reads too) and are copied in at each scrape.
 pub struct Metrics {
-    routes: Mutex<BTreeMap<String, RouteStats>>,
-    auth_failures: Mutex<BTreeMap<&'static str, u64>>,
+    recorder: metrics_exporter_prometheus::PrometheusRecorder,
+    handle: metrics_exporter_prometheus::PrometheusHandle,
+    routes: Mutex<HashMap<String, RouteHandles>>,
+    observed: std::sync::atomic::AtomicU64,
     /// Open WebSocket connections.
     pub websockets_open: std::sync::atomic::AtomicI64,
     /// Authentication failures not yet in the log (see [`Metrics::auth_failure`]).
@@ -69,6 +84,52 @@ pub struct Metrics {
     /// Trading requests replayed at the replica matching the account (ok, failed).
     pub forwarded_ok: std::sync::atomic::AtomicU64,
     pub forwarded_failed: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let builder = metrics_exporter_prometheus::PrometheusBuilder::new();
+        let recorder = builder
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full(HTTP_LATENCY.to_string()),
+                &BUCKETS,
+            )
+            .unwrap_or_else(|_| metrics_exporter_prometheus::PrometheusBuilder::new())
+            .build_recorder();
+        recorder.describe_counter(
+            HTTP_REQUESTS.into(),
+            None,
+            "HTTP requests by route and status.".into(),
+        );
+        recorder.describe_histogram(
+            HTTP_LATENCY.into(),
+            None,
+            "HTTP request latency by route.".into(),
+        );
+        recorder.describe_counter(
+            AUTH_FAILURES.into(),
+            None,
+            "Rejected credentials by reason.".into(),
+        );
+        Metrics {
+            handle: recorder.handle(),
+            recorder,
+            routes: Mutex::default(),
+            observed: std::sync::atomic::AtomicU64::default(),
+            websockets_open: std::sync::atomic::AtomicI64::default(),
+            auth_log: Mutex::default(),
+            ws_dropped_slow: std::sync::atomic::AtomicU64::default(),
+            ws_closed_too_big: std::sync::atomic::AtomicU64::default(),
+            forwarded_ok: std::sync::atomic::AtomicU64::default(),
+            forwarded_failed: std::sync::atomic::AtomicU64::default(),
+        }
+    }
 }
 
 /// At most one log line about authentication failures per this long.
@@ -115,9 +176,7 @@ impl Metrics {
     /// [`AUTH_LOG_EVERY`] at most, summing the failures since the last one by reason (a flood of
     /// bad keys is one line every few seconds, not one per request).
     pub fn auth_failure(&self, reason: &'static str) {
-        if let Ok(mut m) = self.auth_failures.lock() {
-            *m.entry(reason).or_default() += 1;
-        }
+        self.labeled(AUTH_FAILURES, "reason", reason).increment(1);
         let Ok(mut log) = self.auth_log.lock() else {
             return;
         };
@@ -137,89 +196,94 @@ impl Metrics {
     }
 
     pub fn observe(&self, route: &str, status: u16, seconds: f64) {
-        let Ok(mut routes) = self.routes.lock() else {
-            return;
-        };
-        let stats = routes.entry(route.to_string()).or_default();
-        *stats.by_status.entry(status).or_default() += 1;
-        stats.count += 1;
-        stats.sum += seconds;
-        for (i, le) in BUCKETS.iter().enumerate() {
-            if seconds <= *le {
-                stats.buckets[i] += 1;
+        {
+            let Ok(mut routes) = self.routes.lock() else {
+                return;
+            };
+            if !routes.contains_key(route) {
+                let key = ::metrics::Key::from_parts(
+                    HTTP_LATENCY,
+                    vec![::metrics::Label::new("route", route.to_string())],
+                );
+                let latency = self.recorder.register_histogram(&key, &META);
+                routes.insert(
+                    route.to_string(),
+                    RouteHandles {
+                        latency,
+                        by_status: Vec::new(),
+                    },
+                );
             }
+            let Some(h) = routes.get_mut(route) else {
+                return;
+            };
+            let i = if let Some(i) = h.by_status.iter().position(|(s, _)| *s == status) {
+                i
+            } else {
+                let key = ::metrics::Key::from_parts(
+                    HTTP_REQUESTS,
+                    vec![
+                        ::metrics::Label::new("route", route.to_string()),
+                        ::metrics::Label::new("status", status.to_string()),
+                    ],
+                );
+                h.by_status
+                    .push((status, self.recorder.register_counter(&key, &META)));
+                h.by_status.len() - 1
+            };
+            h.by_status[i].1.increment(1);
+            h.latency.record(seconds);
+        }
+        let n = self
+            .observed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n % UPKEEP_EVERY == UPKEEP_EVERY - 1 {
+            self.handle.run_upkeep();
         }
     }
 
-    pub fn render(&self, uptime_seconds: f64) -> String {
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP stocksblitz_uptime_seconds Seconds since the server started."
-        );
-        let _ = writeln!(out, "# TYPE stocksblitz_uptime_seconds gauge");
-        let _ = writeln!(out, "stocksblitz_uptime_seconds {uptime_seconds:.3}");
-        if let Ok(failures) = self.auth_failures.lock() {
-            let _ = writeln!(
-                out,
-                "# HELP stocksblitz_auth_failures_total Rejected credentials by reason."
-            );
-            let _ = writeln!(out, "# TYPE stocksblitz_auth_failures_total counter");
-            for (reason, n) in failures.iter() {
-                let _ = writeln!(
-                    out,
-                    "stocksblitz_auth_failures_total{{reason=\"{reason}\"}} {n}"
-                );
+    /// The counter `name{label="value"}` in this server's recorder.
+    fn labeled(&self, name: &'static str, label: &'static str, value: &str) -> ::metrics::Counter {
+        let key =
+            ::metrics::Key::from_parts(name, vec![::metrics::Label::new(label, value.to_string())]);
+        self.recorder.register_counter(&key, &META)
+    }
+
+    /// Set a counter read from elsewhere (`value` is its running total), described once.
+    pub(crate) fn set_counter(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        label: Option<(&'static str, &str)>,
+        value: u64,
+    ) {
+        self.recorder
+            .describe_counter(name.into(), None, help.into());
+        let key = match label {
+            Some((k, v)) => {
+                ::metrics::Key::from_parts(name, vec![::metrics::Label::new(k, v.to_string())])
             }
-        }
-        let Ok(routes) = self.routes.lock() else {
-            return out;
+            None => ::metrics::Key::from_static_name(name),
         };
-        let _ = writeln!(
-            out,
-            "# HELP stocksblitz_http_requests_total HTTP requests by route and status."
+        self.recorder.register_counter(&key, &META).absolute(value);
+    }
+
+    /// Set a gauge read from elsewhere, described once.
+    pub(crate) fn set_gauge(&self, name: &'static str, help: &'static str, value: f64) {
+        self.recorder.describe_gauge(name.into(), None, help.into());
+        self.recorder
+            .register_gauge(&::metrics::Key::from_static_name(name), &META)
+            .set(value);
+    }
+
+    /// This server's metrics in Prometheus text format.
+    pub(crate) fn render(&self, uptime_seconds: f64) -> String {
+        self.set_gauge(
+            "stocksblitz_uptime_seconds",
+            "Seconds since the server started.",
+            uptime_seconds,
         );
-        let _ = writeln!(out, "# TYPE stocksblitz_http_requests_total counter");
-        for (route, s) in routes.iter() {
-            for (status, n) in &s.by_status {
-                let _ = writeln!(
-                    out,
-                    "stocksblitz_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
-                );
-            }
-        }
-        let _ = writeln!(
-            out,
-            "# HELP stocksblitz_http_request_duration_seconds HTTP request latency by route."
-        );
-        let _ = writeln!(
-            out,
-            "# TYPE stocksblitz_http_request_duration_seconds histogram"
-        );
-        for (route, s) in routes.iter() {
-            for (le, n) in BUCKETS.iter().zip(s.buckets.iter()) {
-                let _ = writeln!(
-                    out,
-                    "stocksblitz_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le}\"}} {n}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "stocksblitz_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                s.count
-            );
-            let _ = writeln!(
-                out,
-                "stocksblitz_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                s.sum
-            );
-            let _ = writeln!(
-                out,
-                "stocksblitz_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                s.count
-            );
-        }
-        out
+        self.handle.render()
     }
 }
 
@@ -229,14 +293,11 @@ pub(crate) async fn track(
     req: Request,
     next: Next,
 ) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let start = Instant::now();
     let resp = next.run(req).await;
     state.metrics.observe(
-        &route,
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         resp.status().as_u16(),
         start.elapsed().as_secs_f64(),
     );

@@ -310,6 +310,11 @@ def test_refusals_name_the_rule_over_raw_http(srv: ServerProcess) -> None:
     for method in ("GET", "DELETE"):
         status, _, err = call(srv, other, method, f"/accounts/{acc}/orders/{oid}")
         assert status == 404, err
+    # A whole number written as a float (Python's `lots * 65.0`) is a quantity; a fraction is not.
+    status, placed = place(tradingsymbol=opt["tradingsymbol"], quantity=65.0)
+    assert status == 200, placed
+    status, err = place(tradingsymbol=opt["tradingsymbol"], quantity=65.5)
+    assert status == 422 and "expected a whole number, got 65.5" in err["detail"], err
     # Bad input is a 4xx naming the field, never a 500.
     for bad in ({"quantity": -65}, {"price": 1e30, "order_type": "LIMIT"}, {"product": "XX"}):
         status, err = place(**bad)

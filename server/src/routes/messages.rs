@@ -78,6 +78,7 @@ pub(crate) struct ReceiveBody {
     /// Default true: what is returned is not returned again.
     pub mark_read: Option<bool>,
     /// 1–1000 (default 100).
+    #[serde(default, deserialize_with = "crate::wire::whole::opt_int")]
     pub limit: Option<i64>,
 }
 

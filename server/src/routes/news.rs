@@ -59,6 +59,7 @@ pub(crate) struct NewsBody {
     /// Up to 20 symbols; each is stored as its underlying (`NIFTY 50` → `NIFTY`).
     pub symbols: Option<Vec<String>>,
     /// Epoch ms (default now).
+    #[serde(default, deserialize_with = "crate::wire::whole::opt_int")]
     pub published_at: Option<i64>,
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod indicators;
 pub(crate) mod quotes;
 pub(crate) mod schema;
 pub(crate) mod trading;
+pub(crate) mod whole;
 
 /// An instant as India's wall clock shows it (`YYYY-MM-DD HH:MM:SS`), as the old API and
 /// Kite write times.

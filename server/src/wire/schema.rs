@@ -85,6 +85,24 @@ pub(crate) fn instrument_spec() -> Object {
         .build()
 }
 
+/// One of the broker's vocabularies (`BUY`/`SELL`, order types, products, validities,
+/// varieties), from its own table (it also takes them in any case).
+macro_rules! vocabulary_schema {
+    ($($f:ident => $ty:ident),* $(,)?) => {$(
+        pub(crate) fn $f() -> Object {
+            one_of(stocksblitz_broker::$ty::ALL.iter().map(|v| v.as_str()))
+        }
+    )*};
+}
+
+vocabulary_schema! {
+    transaction_type => Side,
+    order_type => OrderType,
+    product => Product,
+    validity => Validity,
+    variety => Variety,
+}
+
 /// One of a fixed set of words.
 pub(crate) fn one_of<'a>(words: impl IntoIterator<Item = &'a str>) -> Object {
     string().enum_values(Some(words)).build()
@@ -169,6 +187,11 @@ param_types! {
     IndicatorList => indicator_list,
     InstrumentSpecText => instrument_spec,
     SymbolList => symbol_list,
+    TransactionType => transaction_type,
+    OrderTypeName => order_type,
+    ProductName => product,
+    ValidityName => validity,
+    VarietyName => variety,
     UnderlyingOrBlank => underlying_or_blank,
     CalendarOrBlank => calendar_or_blank,
     IndicatorCategoryOrBlank => indicator_category_or_blank,

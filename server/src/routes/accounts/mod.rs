@@ -50,24 +50,36 @@ envelope!(TradesEnvelope, Vec<TradeOut>);
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct NewAccount {
     /// Unique per user (1–40 characters).
+    #[schema(min_length = 1, max_length = 40)]
     pub name: String,
     /// Rupees (default 10,00,000).
+    #[schema(minimum = 0, maximum = 10_000_000_000_000.0, multiple_of = 0.01)]
     pub opening_balance: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ResetBody {
     /// Rupees (default: the account's opening balance).
+    #[schema(minimum = 0, maximum = 10_000_000_000_000.0, multiple_of = 0.01)]
     pub opening_balance: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ModifyBody {
+    #[serde(default, deserialize_with = "crate::wire::whole::opt_int")]
+    #[schema(minimum = 1)]
     pub quantity: Option<i64>,
+    /// Rupees, at most two decimals (and on the contract's tick).
+    #[schema(minimum = 0, maximum = 10_000_000_000_000.0, multiple_of = 0.01)]
     pub price: Option<f64>,
+    /// Rupees, at most two decimals (and on the contract's tick).
+    #[schema(minimum = 0, maximum = 10_000_000_000_000.0, multiple_of = 0.01)]
     pub trigger_price: Option<f64>,
+    #[schema(value_type = Option<crate::wire::schema::OrderTypeName>, inline)]
     pub order_type: Option<String>,
+    #[schema(value_type = Option<crate::wire::schema::ValidityName>, inline)]
     pub validity: Option<String>,
+    #[serde(default, deserialize_with = "crate::wire::whole::opt_u32")]
     pub validity_ttl: Option<u32>,
 }
 

@@ -130,6 +130,7 @@ pub(crate) struct NewAlertBody {
     /// 16–256 characters; generated when a webhook has none.
     pub webhook_secret: Option<String>,
     /// Epoch ms after which the alert expires.
+    #[serde(default, deserialize_with = "crate::wire::whole::opt_int")]
     pub expires_at: Option<i64>,
 }
 

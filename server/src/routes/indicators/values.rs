@@ -212,6 +212,7 @@ pub(super) async fn history(
 pub(super) struct BatchQuery {
     pub timeframe: Option<String>,
     pub indicator: Option<String>,
+    #[serde(default, deserialize_with = "crate::wire::whole::opt_int")]
     pub lookback: Option<i64>,
 }
 

@@ -78,12 +78,14 @@ pub(crate) struct NewReminderBody {
     /// Default `once`.
     pub frequency: Option<String>,
     /// `once`: epoch ms on the exchange clock.
+    #[serde(default, deserialize_with = "crate::wire::whole::opt_int")]
     pub at: Option<i64>,
     /// `daily`, `weekly`: `HH:MM` IST.
     pub time: Option<String>,
     /// `weekly`: `mon` … `sun` (or `monday` …).
     pub weekday: Option<String>,
     /// `market_open`, `market_close`, `before_expiry`: minutes before (negative: after).
+    #[serde(default, deserialize_with = "crate::wire::whole::opt_int")]
     pub offset_minutes: Option<i64>,
     /// `before_expiry`: the underlying (`NIFTY`, `BANKNIFTY`, …).
     pub underlying: Option<String>,

@@ -143,21 +143,34 @@ pub(crate) struct PlacedOut {
 /// An order to place. Prices in rupees on the contract's tick.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct PlaceBody {
+    #[schema(value_type = crate::wire::schema::Symbol, inline)]
     pub tradingsymbol: String,
-    /// `BUY` or `SELL`.
+    #[schema(value_type = crate::wire::schema::TransactionType, inline)]
     pub transaction_type: String,
+    #[serde(deserialize_with = "crate::wire::whole::int")]
+    #[schema(minimum = 1)]
     pub quantity: i64,
     /// `MARKET` (default), `LIMIT`, `SL`, `SL-M`.
+    #[schema(value_type = Option<crate::wire::schema::OrderTypeName>, inline)]
     pub order_type: Option<String>,
     /// `MIS` (default), `NRML`, `CNC`.
+    #[schema(value_type = Option<crate::wire::schema::ProductName>, inline)]
     pub product: Option<String>,
+    /// Rupees, at most two decimals (and on the contract's tick).
+    #[schema(minimum = 0, maximum = 10_000_000_000_000.0, multiple_of = 0.01)]
     pub price: Option<f64>,
+    /// Rupees, at most two decimals (and on the contract's tick).
+    #[schema(minimum = 0, maximum = 10_000_000_000_000.0, multiple_of = 0.01)]
     pub trigger_price: Option<f64>,
     /// `DAY` (default), `IOC`, `TTL`.
+    #[schema(value_type = Option<crate::wire::schema::ValidityName>, inline)]
     pub validity: Option<String>,
+    #[serde(default, deserialize_with = "crate::wire::whole::opt_u32")]
     pub validity_ttl: Option<u32>,
     /// `regular` (default) or `amo`.
+    #[schema(value_type = Option<crate::wire::schema::VarietyName>, inline)]
     pub variety: Option<String>,
+    #[schema(max_length = 20)]
     pub tag: Option<String>,
     pub autoslice: Option<bool>,
 }

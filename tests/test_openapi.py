@@ -1,9 +1,9 @@
 """/openapi.json describes the running server: every route of the spec is in it, and a
 schema-driven fuzz run (schemathesis) against the live server finds no 5xx, no undocumented
-status or content type and no response that violates the schema. On the market-data and
-indicator reads and the WebSockets it runs every check, so the document also says what those
-routes accept: a request the schema allows is not refused, one it forbids is (the few rules a
-schema cannot state are in schemathesis.toml, with the answer the server gives)."""
+status or content type and no response that violates the schema. On 72 of the 103 operations
+outside identity it runs every check, so the document also says what those routes accept: a
+request the schema allows is not refused, one it forbids is (the few rules a schema cannot state
+are in schemathesis.toml, with the answer the server gives)."""
 
 from __future__ import annotations
 
@@ -53,11 +53,15 @@ SPEC_ROUTES = {
     ("get", "/time"),
 }
 
-# The routes whose parameters the document describes fully (--checks all).
-READ_SIDE = (
-    r"^/(indicators/(current|history|at-offset|list|definition)|candles|quote|instruments"
-    r"|fo/|symbols|search|history|config|time|calendar|monitor/snapshot|health|metrics"
-    r"|openapi|[a-z]+/stream$)"
+# Every check runs on every operation but these: identity (its own pass below), Kite (which
+# answers a missing credential with 403 TokenException, as pykiteconnect expects, where the
+# fuzzer insists on 401), and the request bodies whose rules are not in the schema yet (an
+# alert's condition grammar, a reminder's schedule, topic-or-recipient, the named-parameter form
+# of an indicator, an order's tradability).
+NOT_ALL_CHECKS = (
+    r"^(?:[A-Z]+ /(?:api-keys|v1/|kite/).*"
+    r"|POST /(?:accounts/\{account_id\}/orders|alerts|indicators/(?:batch|subscribe|unsubscribe)"
+    r"|messages|messages/receive|reminders|strategies))$"
 )
 CONFIG = Path(__file__).parent / "schemathesis.toml"
 
@@ -131,17 +135,8 @@ def schemathesis(
 def test_schemathesis_finds_no_server_error_or_schema_violation(
     srv: ServerProcess, tmp_path: Path
 ) -> None:
-    # Market data, indicators and streams with an API key, every check.
-    schemathesis(srv, srv.api_key(), tmp_path, "--include-path-regex", READ_SIDE, checks="all")
-    # Trading, alerts, messages and the rest with an API key.
-    schemathesis(
-        srv,
-        srv.api_key(),
-        tmp_path,
-        "--exclude-path-regex",
-        "^/(api-keys|v1/)",
-    )
-    # Identity and key management with a JWT of its own user.
+    # A user of its own, and an API key that may read and trade (so the trading routes are
+    # exercised, not refused for scope).
     email, password = "fuzz@example.com", "Fuzz-Password-123!"
     http_call(
         srv.url + "/v1/auth/register", "POST", {"email": email, "password": password}, auth=False
@@ -149,6 +144,20 @@ def test_schemathesis_finds_no_server_error_or_schema_violation(
     _, _, login = http_call(
         srv.url + "/v1/auth/login", "POST", {"email": email, "password": password}, auth=False
     )
+    status, _, key = http_call(
+        srv.url + "/api-keys",
+        "POST",
+        {"name": "fuzz", "scopes": ["read", "trade"]},
+        token=login["access_token"],
+    )
+    assert status in (200, 201), key
+    # Market data, indicators, streams, trading, alerts, messages: every check.
+    schemathesis(
+        srv, key["api_key"], tmp_path, "--exclude-name-regex", NOT_ALL_CHECKS, checks="all"
+    )
+    # Everything but identity: no server error, responses as documented.
+    schemathesis(srv, key["api_key"], tmp_path, "--exclude-path-regex", "^/(api-keys|v1/)")
+    # Identity and key management with the user's JWT.
     schemathesis(
         srv,
         login["access_token"],

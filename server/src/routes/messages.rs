@@ -61,7 +61,9 @@ pub(crate) struct MessageBody {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct MessagesQuery {
+    #[param(value_type = Option<crate::wire::schema::NameText>, inline)]
     pub topic: Option<String>,
+    #[param(value_type = Option<crate::wire::schema::NameText>, inline)]
     pub recipient: Option<String>,
     pub unread: Option<bool>,
     /// Only messages after this id, oldest first; else newest first.
@@ -86,6 +88,7 @@ pub(crate) struct ReceiveBody {
 #[into_params(parameter_in = Query)]
 pub(crate) struct ClearQuery {
     /// Only this topic's messages (default: all).
+    #[param(value_type = Option<crate::wire::schema::NameText>, inline)]
     pub topic: Option<String>,
 }
 

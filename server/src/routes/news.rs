@@ -66,14 +66,19 @@ pub(crate) struct NewsBody {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct NewsQuery {
+    #[param(value_type = Option<crate::wire::schema::NewsCategoryOrBlank>, inline)]
     pub category: Option<String>,
     /// Comma-separated: items tagged with any of them.
+    #[param(value_type = Option<crate::wire::schema::NewsSymbols>, inline, style = Form, explode = false)]
     pub symbols: Option<String>,
     /// `positive`, `negative` or `neutral`.
+    #[param(value_type = Option<crate::wire::schema::SentimentOrBlank>, inline)]
     pub sentiment: Option<String>,
     /// `YYYY-MM-DD` (IST, from its start).
+    #[param(value_type = Option<crate::wire::schema::DateText>, inline)]
     pub start_date: Option<String>,
     /// `YYYY-MM-DD` (IST, to its end).
+    #[param(value_type = Option<crate::wire::schema::DateText>, inline)]
     pub end_date: Option<String>,
     /// 1–500 (default 50).
     #[param(value_type = Option<u64>, minimum = 1, maximum = 500)]

@@ -40,6 +40,15 @@ pub(crate) fn symbol_list() -> utoipa::openapi::schema::Array {
         .build()
 }
 
+/// A comma-separated list of up to 20 news symbols.
+pub(crate) fn news_symbols() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(symbol())
+        .min_items(Some(1))
+        .max_items(Some(crate::routes::news::MAX_SYMBOLS))
+        .build()
+}
+
 /// An underlying: an index name or alias (`NIFTY`, `NIFTY 50`) or a stock.
 pub(crate) fn underlying() -> Object {
     string()
@@ -101,6 +110,32 @@ vocabulary_schema! {
     product => Product,
     validity => Validity,
     variety => Variety,
+}
+
+/// A name (topic, recipient): at most 128 characters, no control characters (blank: absent).
+pub(crate) fn name() -> Object {
+    string()
+        .pattern(Some(r"^[^\u0000-\u001f\u007f-\u009f]{0,128}$"))
+        .build()
+}
+
+fn event_type_or_blank() -> Object {
+    or_blank(one_of(crate::routes::alerts::EVENT_TYPES))
+}
+fn priority_or_blank() -> Object {
+    or_blank(one_of(stocksblitz_alerts::PRIORITIES))
+}
+fn news_category_or_blank() -> Object {
+    or_blank(one_of(crate::routes::news::CATEGORIES))
+}
+fn sentiment_or_blank() -> Object {
+    or_blank(one_of(["positive", "negative", "neutral"]))
+}
+fn product_or_blank() -> Object {
+    or_blank(product())
+}
+fn symbol_or_blank() -> Object {
+    or_blank(symbol())
 }
 
 /// One of a fixed set of words.
@@ -187,11 +222,19 @@ param_types! {
     IndicatorList => indicator_list,
     InstrumentSpecText => instrument_spec,
     SymbolList => symbol_list,
+    NewsSymbols => news_symbols,
     TransactionType => transaction_type,
     OrderTypeName => order_type,
     ProductName => product,
     ValidityName => validity,
     VarietyName => variety,
+    NameText => name,
+    EventTypeOrBlank => event_type_or_blank,
+    PriorityOrBlank => priority_or_blank,
+    NewsCategoryOrBlank => news_category_or_blank,
+    SentimentOrBlank => sentiment_or_blank,
+    ProductOrBlank => product_or_blank,
+    SymbolOrBlank => symbol_or_blank,
     UnderlyingOrBlank => underlying_or_blank,
     CalendarOrBlank => calendar_or_blank,
     IndicatorCategoryOrBlank => indicator_category_or_blank,

@@ -196,10 +196,11 @@ pub(crate) async fn reset(
     Path(account_id): Path<String>,
     raw: axum::body::Bytes,
 ) -> Result<Json<FundsEnvelope>, ApiError> {
+    // No body, or `null` (the documented body is optional): the account's opening balance.
     let body: ResetBody = if raw.is_empty() {
         ResetBody::default()
     } else {
-        crate::error::json_body(&raw)?
+        crate::error::json_body::<Option<ResetBody>>(&raw)?.unwrap_or_default()
     };
     let id = id_param("account_id", &account_id)? as i64;
     let stored = state

@@ -41,6 +41,7 @@ pub(super) struct PositionHistoryQuery {
     /// The instrument (default: every position of the account).
     pub tradingsymbol: Option<String>,
     /// `MIS`, `NRML` or `CNC` (default: every product).
+    #[param(value_type = Option<crate::wire::schema::ProductOrBlank>, inline)]
     pub product: Option<String>,
     /// The newest this many states (1-10,000, default 100).
     #[param(value_type = Option<u64>, minimum = 1, maximum = 10000)]

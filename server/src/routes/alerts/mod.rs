@@ -147,18 +147,25 @@ pub(crate) struct AlertsQuery {
     pub status: Option<String>,
     /// Only `price` or `indicator` alerts.
     pub alert_type: Option<String>,
+    #[param(value_type = Option<crate::wire::schema::SymbolOrBlank>, inline)]
     pub symbol: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct RaiseBody {
     /// The old SDK's `AlertType` values (default `custom`).
+    #[schema(value_type = Option<crate::wire::schema::EventTypeOrBlank>, inline)]
     pub alert_type: Option<String>,
+    #[schema(value_type = Option<crate::wire::schema::PriorityOrBlank>, inline)]
     pub priority: Option<String>,
+    /// Free text, at most 64 characters (a tradingsymbol, usually).
+    #[schema(max_length = 64)]
     pub symbol: Option<String>,
-    /// 1–500 characters.
+    /// 1–500 characters, not all blank.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub message: String,
     /// A JSON object (at most 16 KiB).
+    #[schema(value_type = Option<Object>)]
     pub data: Option<Value>,
 }
 
@@ -168,7 +175,9 @@ pub(crate) struct EventsQuery {
     /// Only events after this id, oldest first (a stream's catch-up); else newest first.
     #[param(value_type = Option<u64>, maximum = 9_223_372_036_854_775_807_i64)]
     pub after_id: Option<super::Count>,
+    #[param(value_type = Option<crate::wire::schema::EventTypeOrBlank>, inline)]
     pub alert_type: Option<String>,
+    #[param(value_type = Option<crate::wire::schema::PriorityOrBlank>, inline)]
     pub priority: Option<String>,
     pub symbol: Option<String>,
     /// Only the events of this alert.

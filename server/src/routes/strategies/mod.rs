@@ -95,7 +95,8 @@ envelope!(StrategyPlacedEnvelope, PlacedOut);
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct NewStrategy {
-    /// Unique per user (1–64 characters).
+    /// Unique per user (1–64 characters, not all blank).
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     pub strategy_name: String,
     /// Default `custom`.
     pub strategy_type: Option<String>,

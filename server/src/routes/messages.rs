@@ -44,17 +44,22 @@ pub(crate) struct Deleted {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct MessageBody {
     /// The topic (`*`: every subscriber of yours). Give a topic or a recipient.
+    #[schema(value_type = Option<crate::wire::schema::NameText>, inline)]
     pub topic: Option<String>,
     /// A named recipient (a strategy, a notebook) that reads it with `POST /messages/receive`.
+    #[schema(value_type = Option<crate::wire::schema::NameText>, inline)]
     pub recipient: Option<String>,
     /// Any JSON value (at most 64 KiB).
     #[schema(value_type = Object)]
     pub content: Value,
     /// `text`, `json` (default), `info`, `warning`, `error`, `trade`, `alert`, `signal`.
+    #[schema(value_type = Option<crate::wire::schema::MessageTypeOrBlank>, inline)]
     pub message_type: Option<String>,
     /// A JSON object (at most 8 KiB).
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
     /// Who sends it (default `client`).
+    #[schema(value_type = Option<crate::wire::schema::NameText>, inline)]
     pub sender: Option<String>,
 }
 
@@ -76,11 +81,13 @@ pub(crate) struct MessagesQuery {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ReceiveBody {
+    #[schema(value_type = crate::wire::schema::RequiredName, inline)]
     pub recipient: String,
     /// Default true: what is returned is not returned again.
     pub mark_read: Option<bool>,
     /// 1–1000 (default 100).
     #[serde(default, deserialize_with = "crate::wire::whole::opt_int")]
+    #[schema(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

@@ -119,6 +119,21 @@ pub(crate) fn name() -> Object {
         .build()
 }
 
+/// A required name: like [`name`], with at least one visible character.
+pub(crate) fn required_name() -> Object {
+    string()
+        .pattern(Some(
+            r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        ))
+        .min_length(Some(1))
+        .max_length(Some(128))
+        .build()
+}
+
+fn message_type_or_blank() -> Object {
+    or_blank(one_of(crate::routes::messages::MESSAGE_TYPES))
+}
+
 fn event_type_or_blank() -> Object {
     or_blank(one_of(crate::routes::alerts::EVENT_TYPES))
 }
@@ -229,6 +244,8 @@ param_types! {
     ValidityName => validity,
     VarietyName => variety,
     NameText => name,
+    RequiredName => required_name,
+    MessageTypeOrBlank => message_type_or_blank,
     EventTypeOrBlank => event_type_or_blank,
     PriorityOrBlank => priority_or_blank,
     NewsCategoryOrBlank => news_category_or_blank,

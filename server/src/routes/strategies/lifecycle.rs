@@ -38,7 +38,7 @@ pub(super) async fn create(
         ));
     }
     let kind = b.strategy_type.as_deref().map_or("custom", str::trim);
-    if kind.is_empty() || kind.len() > 32 {
+    if kind.is_empty() || kind.chars().count() > 32 {
         return Err(ApiError::bad_param(
             "strategy_type",
             "must be 1 to 32 characters",

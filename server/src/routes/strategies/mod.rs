@@ -98,12 +98,16 @@ pub(crate) struct NewStrategy {
     /// Unique per user (1–64 characters, not all blank).
     #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     pub strategy_name: String,
-    /// Default `custom`.
+    /// Default `custom` (1–32 characters, not all blank).
+    #[schema(min_length = 1, max_length = 32, pattern = r"\S")]
     pub strategy_type: Option<String>,
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     /// A JSON object (at most 16 KiB).
+    #[schema(value_type = Option<Object>)]
     pub config: Option<serde_json::Value>,
     /// The paper account it trades on (default: the primary one).
+    #[schema(pattern = r"^[1-9][0-9]{0,17}$")]
     pub account_id: Option<String>,
 }
 

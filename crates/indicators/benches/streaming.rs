@@ -98,6 +98,15 @@ fn batch(c: &mut Criterion) {
             ))
         });
     });
+    g.bench_function("ema_20", |b| {
+        b.iter(|| black_box(stocksblitz_indicators::ind::ema::ema(&close, 20)));
+    });
+    g.bench_function("dema_20", |b| {
+        b.iter(|| black_box(stocksblitz_indicators::ind::dema::dema(&close, 20)));
+    });
+    g.bench_function("tema_20", |b| {
+        b.iter(|| black_box(stocksblitz_indicators::ind::tema::tema(&close, 20)));
+    });
     g.bench_function("macd_12_26_9", |b| {
         b.iter(|| black_box(stocksblitz_indicators::ind::macd::macd(&close, 12, 26, 9)));
     });

@@ -193,10 +193,19 @@ impl RollingExtreme {
         }
         (self.len > 0).then(|| (self.val[self.head], self.idx[self.head]))
     }
-    /// The extreme value only (NaN when the window holds only NaN).
+    /// The extreme value only: NaN when the window holds only NaN, or (as the batch kernels
+    /// say) when a maximum is −∞ or a minimum +∞ — no value stands above (below) the rest.
     #[inline]
     pub fn push_value(&mut self, v: f64) -> f64 {
-        self.push(v).map_or(f64::NAN, |(x, _)| x)
+        let none = if self.max {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        };
+        match self.push(v) {
+            Some((x, _)) if x != none => x,
+            _ => f64::NAN,
+        }
     }
     /// Number of values pushed so far.
     pub fn count(&self) -> u64 {
@@ -246,16 +255,149 @@ impl SmaCore {
     }
 }
 
-/// TA-Lib's EMA: seeded with the SMA of the first `n` values, then
-/// `prev = ((x - prev) * k) + prev` with `k = 2 / (n + 1)` (or a given k).
+/// `y_i = a·y_{i−1} + b·x_i` (an EMA, a Wilder average) evaluated four steps at a time: within a
+/// block, `y_j = a^(j+1)·y + d_j` with `d_j = a·d_{j−1} + b·x_j` computed off the loop-carried
+/// chain, so that the chain costs one multiply and one add per four values instead of per value
+/// (the recurrence is latency-bound: four times fewer dependent operations, 2–3× faster).
+/// The values differ from the one-step recurrence by a few ulps (well inside TA-Lib's 1e-9
+/// agreement); [`LinearState`] steps through the same formulas one value at a time, so batch and
+/// stream agree bit for bit.
+#[derive(Debug, Clone, Copy)]
+pub struct Linear {
+    a: f64,
+    b: f64,
+    /// a, a², a³, a⁴
+    pow: [f64; 4],
+}
+
+impl Linear {
+    pub fn new(a: f64, b: f64) -> Self {
+        let a2 = a * a;
+        Linear {
+            a,
+            b,
+            pow: [a, a2, a2 * a, a2 * a2],
+        }
+    }
+    /// TA-Lib's EMA with smoothing `k`: `y = (1 − k)·y + k·x`.
+    pub fn ema(k: f64) -> Self {
+        Linear::new(1.0 - k, k)
+    }
+    /// Wilder's average over `n`: `y = y·(n − 1)/n + x/n`.
+    pub fn wilder(n: usize) -> Self {
+        let nf = n.max(1) as f64;
+        Linear::new((nf - 1.0) / nf, 1.0 / nf)
+    }
+    /// The four values after `y` given the next four inputs.
+    #[inline(always)]
+    pub fn block(&self, y: f64, x: [f64; 4]) -> [f64; 4] {
+        let (a, b) = (self.a, self.b);
+        let d0 = b * x[0];
+        let d1 = a * d0 + b * x[1];
+        let d2 = a * d1 + b * x[2];
+        let d3 = a * d2 + b * x[3];
+        [
+            self.pow[0] * y + d0,
+            self.pow[1] * y + d1,
+            self.pow[2] * y + d2,
+            self.pow[3] * y + d3,
+        ]
+    }
+    /// Run from `y` (the value before `xs[0]`) over `xs`: `emit(i, y_i)` for every input;
+    /// returns the state after the last input (to continue with [`LinearState::step`]).
+    #[inline(always)]
+    pub fn run(&self, y: f64, xs: &[f64], emit: impl FnMut(usize, f64)) -> LinearState {
+        let mut st = LinearState::new(y);
+        st.feed(self, xs, emit);
+        st
+    }
+}
+
+/// Values per chunk when a kernel chains recurrences (EMA of an EMA): each runs over a chunk
+/// into a buffer that stays in L1, the next reads it.
+pub const CHUNK: usize = 512;
+
+/// [`Linear`] one input at a time, through the very formulas of [`Linear::block`] (it tracks its
+/// place in the block of four): the stream's numbers are the batch's, bit for bit.
+#[derive(Debug, Clone, Copy)]
+pub struct LinearState {
+    /// The value before the current block.
+    start: f64,
+    /// `d_j` of the current block.
+    d: f64,
+    phase: usize,
+    last: f64,
+}
+
+impl LinearState {
+    /// Start after `seed` (the recurrence's previous value); a block begins with the next input.
+    pub fn new(seed: f64) -> Self {
+        LinearState {
+            start: seed,
+            d: 0.0,
+            phase: 0,
+            last: seed,
+        }
+    }
+    #[inline]
+    pub fn step(&mut self, l: &Linear, x: f64) -> f64 {
+        let c = l.b * x;
+        self.d = if self.phase == 0 { c } else { l.a * self.d + c };
+        let y = l.pow[self.phase] * self.start + self.d;
+        self.phase += 1;
+        if self.phase == 4 {
+            self.phase = 0;
+            self.start = y;
+        }
+        self.last = y;
+        y
+    }
+    /// The latest value (the seed before any step).
+    pub fn value(&self) -> f64 {
+        self.last
+    }
+    /// Step through `xs`, `emit(i, y_i)` for each: stepwise to the end of the current block,
+    /// then whole blocks by [`Linear::block`] (off the serial chain: a stepwise loop carries
+    /// `d` from block to block through its select, a block does not), then stepwise again.
+    /// The same numbers as stepping every value, whatever the chunks a kernel feeds.
+    #[inline(always)]
+    pub fn feed(&mut self, l: &Linear, xs: &[f64], mut emit: impl FnMut(usize, f64)) {
+        let mut i = 0;
+        while self.phase != 0 && i < xs.len() {
+            emit(i, self.step(l, xs[i]));
+            i += 1;
+        }
+        let mut chunks = xs[i..].chunks_exact(4);
+        let mut y = self.start;
+        for c in &mut chunks {
+            let v = l.block(y, [c[0], c[1], c[2], c[3]]);
+            for (j, &e) in v.iter().enumerate() {
+                emit(i + j, e);
+            }
+            y = v[3];
+            self.last = y;
+            i += 4;
+        }
+        self.start = y;
+        for &x in chunks.remainder() {
+            emit(i, self.step(l, x));
+            i += 1;
+        }
+    }
+}
+
+/// TA-Lib's EMA: seeded with the SMA of the first `n` values, then `y = (1 − k)·y + k·x` with
+/// `k = 2 / (n + 1)` (or a given k), evaluated as [`Linear`] does.
 #[derive(Debug, Clone)]
 pub struct EmaCore {
     n: usize,
-    k: f64,
-    omk: f64,
+    lin: Linear,
+    /// One step per value ([`ema_step`]) instead of [`Linear`]'s blocks of four: for kernels
+    /// whose batch runs several recurrences in one fused loop (MACD).
+    stepwise: bool,
     count: usize,
     sum: f64,
-    prev: f64,
+    state: LinearState,
 }
 
 impl EmaCore {
@@ -263,14 +405,21 @@ impl EmaCore {
         let n = n.max(1);
         Self::with_k(n, 2.0 / ((n + 1) as f64))
     }
+    /// The EMA stepped one value at a time with [`ema_step`].
+    pub fn stepwise(n: usize) -> Self {
+        EmaCore {
+            stepwise: true,
+            ..Self::new(n)
+        }
+    }
     pub fn with_k(n: usize, k: f64) -> Self {
         EmaCore {
             n: n.max(1),
-            k,
-            omk: 1.0 - k,
+            lin: Linear::ema(k),
+            stepwise: false,
             count: 0,
             sum: 0.0,
-            prev: f64::NAN,
+            state: LinearState::new(f64::NAN),
         }
     }
     #[inline]
@@ -281,16 +430,20 @@ impl EmaCore {
             if self.count < self.n {
                 return f64::NAN;
             }
-            self.prev = self.sum / self.n as f64;
-            return self.prev;
+            self.state = LinearState::new(self.sum / self.n as f64);
+            return self.state.value();
         }
-        self.prev = ema_step(self.prev, x, self.k, self.omk);
-        self.prev
+        if self.stepwise {
+            let (k, prev) = (self.lin.b, self.state.value());
+            self.state = LinearState::new(ema_step(prev, x, k, self.lin.a));
+            return self.state.value();
+        }
+        self.state.step(&self.lin, x)
     }
     /// Start from a given seed (the seed is the first output).
     pub fn seed(&mut self, value: f64) {
         self.count = self.n;
-        self.prev = value;
+        self.state = LinearState::new(value);
     }
     pub fn is_ready(&self) -> bool {
         self.count >= self.n
@@ -298,7 +451,7 @@ impl EmaCore {
     pub fn reset(&mut self) {
         self.count = 0;
         self.sum = 0.0;
-        self.prev = f64::NAN;
+        self.state = LinearState::new(f64::NAN);
     }
 }
 
@@ -379,24 +532,29 @@ pub fn sma_into(x: &[f64], start: usize, n: usize, out: &mut [f64]) {
 }
 
 /// Batch EMA of `x[start..]` into `out`, seeded with the mean of its first `n` values (first
-/// value at `start + n - 1`), TA-Lib's recurrence (the same as [`EmaCore`]).
-pub fn ema_into(x: &[f64], start: usize, n: usize, k: f64, out: &mut [f64]) {
+/// value at `start + n - 1`), TA-Lib's recurrence evaluated as [`EmaCore`] does.
+/// Returns the recurrence's state after the last input, to continue it.
+pub fn ema_into(x: &[f64], start: usize, n: usize, k: f64, out: &mut [f64]) -> LinearState {
     let n = n.max(1);
     if x.len() < start + n {
-        return;
+        return LinearState::new(f64::NAN);
     }
     let mut sum = 0.0;
     for &v in &x[start..start + n] {
         sum += v;
     }
-    let mut prev = sum / n as f64;
+    let seed = sum / n as f64;
     let first = start + n - 1;
-    out[first] = prev;
-    let omk = 1.0 - k;
-    for (o, &v) in out[first + 1..].iter_mut().zip(&x[first + 1..]) {
-        prev = ema_step(prev, v, k, omk);
-        *o = prev;
-    }
+    out[first] = seed;
+    let rest = &mut out[first + 1..];
+    Linear::ema(k).run(seed, &x[first + 1..], |i, y| rest[i] = y)
+}
+
+/// EMA of `x` as a new column ([`ema_into`]'s numbers).
+pub fn ema_column(x: &[f64], n: usize, k: f64) -> Vec<f64> {
+    let mut out = nan_vec(x.len());
+    ema_into(x, 0, n, k, &mut out);
+    out
 }
 
 /// One EMA step, `k·x + (1 − k)·prev`: TA-Lib's `prev + k·(x − prev)` rearranged so that only
@@ -513,32 +671,58 @@ fn for_each_extreme(
 }
 
 /// Highest `high` and lowest `low` of the last `n` bars: `f(i, highest, lowest)` for every
-/// `i >= n - 1` (NaN ignored; a window of only NaN gives NaN). Both columns in one pass, by the
-/// block method of [`for_each_extreme`].
+/// `i >= n - 1` (NaN ignored; a window with no value above −∞ has no highest, and one with none
+/// below +∞ no lowest: NaN, as [`RollingExtreme`] says). Both columns in one pass, by the block
+/// method of [`for_each_extreme`], with bare compare-and-select steps (`maxsd`/`minsd`: a NaN
+/// input loses to the running value, which starts at ∓∞) instead of `f64::max`'s NaN checks.
+#[inline(always)]
 pub fn for_each_high_low(high: &[f64], low: &[f64], n: usize, mut f: impl FnMut(usize, f64, f64)) {
+    #[inline(always)]
+    fn hi(v: f64, acc: f64) -> f64 {
+        if v > acc { v } else { acc }
+    }
+    #[inline(always)]
+    fn lo(v: f64, acc: f64) -> f64 {
+        if v < acc { v } else { acc }
+    }
     let n = n.max(1);
     let len = high.len().min(low.len());
     let (high, low) = (&high[..len], &low[..len]);
-    let mut suf_hi = vec![f64::NAN; n + 1];
-    let mut suf_lo = vec![f64::NAN; n + 1];
+    let mut suf_hi = vec![f64::NEG_INFINITY; n + 1];
+    let mut suf_lo = vec![f64::INFINITY; n + 1];
     let mut start = 0;
     while start < len {
         if start >= n {
             let (ph, pl) = (&high[start - n..start], &low[start - n..start]);
+            let (mut h, mut l) = (f64::NEG_INFINITY, f64::INFINITY);
             for j in (0..n).rev() {
-                suf_hi[j] = f64::max(suf_hi[j + 1], ph[j]);
-                suf_lo[j] = f64::min(suf_lo[j + 1], pl[j]);
+                h = hi(ph[j], h);
+                l = lo(pl[j], l);
+                suf_hi[j] = h;
+                suf_lo[j] = l;
             }
         }
         let end = (start + n).min(len);
-        let (mut pre_hi, mut pre_lo) = (f64::NAN, f64::NAN);
-        for i in start..end {
-            pre_hi = f64::max(pre_hi, high[i]);
-            pre_lo = f64::min(pre_lo, low[i]);
-            if i + 1 >= n {
-                let k = i + 1 - start;
-                f(i, f64::max(suf_hi[k], pre_hi), f64::min(suf_lo[k], pre_lo));
-            }
+        let (mut pre_hi, mut pre_lo) = (f64::NEG_INFINITY, f64::INFINITY);
+        let first = (n - 1).max(start).min(end);
+        for i in start..first {
+            pre_hi = hi(high[i], pre_hi);
+            pre_lo = lo(low[i], pre_lo);
+        }
+        let k0 = first + 1 - start;
+        for (((i, (&h, &l)), &sh), &sl) in (first..end)
+            .zip(high[first..end].iter().zip(&low[first..end]))
+            .zip(&suf_hi[k0..])
+            .zip(&suf_lo[k0..])
+        {
+            pre_hi = hi(h, pre_hi);
+            pre_lo = lo(l, pre_lo);
+            let (a, b) = (hi(sh, pre_hi), lo(sl, pre_lo));
+            f(
+                i,
+                if a == f64::NEG_INFINITY { f64::NAN } else { a },
+                if b == f64::INFINITY { f64::NAN } else { b },
+            );
         }
         start = end;
     }
@@ -714,6 +898,37 @@ mod tests {
         let out: Vec<f64> = [1.0, 2.0, 3.0, 4.0].iter().map(|&x| w.next(x)).collect();
         assert_eq!(out[2], (1.0 + 4.0 + 9.0) / 6.0);
         assert_eq!(out[3], (2.0 + 6.0 + 12.0) / 6.0);
+    }
+
+    proptest::proptest! {
+        /// Blocks of four, fed in any chunks, give the stepwise numbers bit for bit, and stay
+        /// within 1e-12 (relative) of the one-step recurrence they stand in for.
+        #[test]
+        fn linear_blocks_equal_steps(
+            x in proptest::collection::vec(50.0f64..150.0, 0..200),
+            n in 1usize..60,
+            cut in 0usize..200,
+            seed in 50.0f64..150.0,
+        ) {
+            for lin in [Linear::ema(ema_k(n)), Linear::wilder(n)] {
+                let mut stepped = LinearState::new(seed);
+                let steps: Vec<f64> = x.iter().map(|&v| stepped.step(&lin, v)).collect();
+                let mut fed = vec![f64::NAN; x.len()];
+                let mut st = LinearState::new(seed);
+                let cut = cut.min(x.len());
+                st.feed(&lin, &x[..cut], |i, y| fed[i] = y);
+                st.feed(&lin, &x[cut..], |i, y| fed[cut + i] = y);
+                for (i, (a, b)) in steps.iter().zip(&fed).enumerate() {
+                    proptest::prop_assert_eq!(a.to_bits(), b.to_bits(), "at {}", i);
+                }
+                proptest::prop_assert_eq!(st.value().to_bits(), stepped.value().to_bits());
+                let mut plain = seed;
+                for (&v, &y) in x.iter().zip(&steps) {
+                    plain = lin.a * plain + lin.b * v;
+                    proptest::prop_assert!((plain - y).abs() <= 1e-12 * plain.abs());
+                }
+            }
+        }
     }
 
     proptest::proptest! {

@@ -1,7 +1,7 @@
 //! ATR — TA-Lib ATR: true range from the second bar, seeded with the SMA of the first `length`
 //! true ranges, then Wilder smoothing. Length 1 gives the true range itself.
 use crate::Indicator;
-use crate::core::{Bar, true_range, wilder_step};
+use crate::core::{Bar, Linear, LinearState, true_range};
 
 #[derive(Debug, Clone)]
 pub struct Atr {
@@ -9,7 +9,8 @@ pub struct Atr {
     prev_close: f64,
     seen: usize,
     sum: f64,
-    atr: f64,
+    lin: Linear,
+    atr: LinearState,
 }
 
 impl Atr {
@@ -19,7 +20,8 @@ impl Atr {
             prev_close: f64::NAN,
             seen: 0,
             sum: 0.0,
-            atr: f64::NAN,
+            lin: Linear::wilder(length),
+            atr: LinearState::new(f64::NAN),
         }
     }
     #[inline]
@@ -41,12 +43,10 @@ impl Atr {
             if i < n {
                 return f64::NAN;
             }
-            self.atr = self.sum / n as f64;
-            return self.atr;
+            self.atr = LinearState::new(self.sum / n as f64);
+            return self.atr.value();
         }
-        let nf = n as f64;
-        self.atr = wilder_step(self.atr, tr, (nf - 1.0) / nf, 1.0 / nf);
-        self.atr
+        self.atr.step(&self.lin, tr)
     }
 }
 
@@ -74,8 +74,8 @@ pub(crate) fn atr_map(
     f: impl Fn(f64, f64) -> f64,
 ) -> Vec<f64> {
     let n = length.max(1);
-    let len = close.len();
-    let mut out = crate::core::nan_vec(len);
+    let len = close.len().min(high.len()).min(low.len());
+    let mut out = crate::core::nan_vec(close.len());
     if n == 1 {
         for i in 1..len {
             out[i] = f(true_range(high[i], low[i], close[i - 1]), close[i]);
@@ -92,11 +92,24 @@ pub(crate) fn atr_map(
     }
     let mut atr = sum / nf;
     out[n] = f(atr, close[n]);
-    let (keep, inv) = ((nf - 1.0) / nf, 1.0 / nf);
-    // One step per bar, exactly as the streaming form: batch and stream agree bit for bit.
-    for i in n + 1..len {
-        atr = wilder_step(atr, true_range(high[i], low[i], close[i - 1]), keep, inv);
-        out[i] = f(atr, close[i]);
+    // Blocks of four, then stepwise: the stream's formulas, batch and stream agree bit for bit.
+    let lin = Linear::wilder(n);
+    let mut i = n + 1;
+    while i + 4 <= len {
+        let tr = std::array::from_fn(|j| true_range(high[i + j], low[i + j], close[i + j - 1]));
+        let v = lin.block(atr, tr);
+        for j in 0..4 {
+            out[i + j] = f(v[j], close[i + j]);
+        }
+        atr = v[3];
+        i += 4;
+    }
+    let mut st = LinearState::new(atr);
+    for i in i..len {
+        out[i] = f(
+            st.step(&lin, true_range(high[i], low[i], close[i - 1])),
+            close[i],
+        );
     }
     out
 }

@@ -37,26 +37,31 @@ impl Indicator for Dema {
 }
 
 pub fn dema(x: &[f64], length: usize) -> Vec<f64> {
-    use crate::core::{ema_into, ema_k, ema_step, nan_vec};
+    use crate::core::{CHUNK, Linear, LinearState, ema_into, ema_k, nan_vec};
     let n = length.max(1);
     let k = ema_k(n);
-    let omk = 1.0 - k;
+    let lin = Linear::ema(k);
     let len = x.len();
-    let mut out = nan_vec(len);
     let start = 2 * (n - 1);
+    let mut out = nan_vec(len);
     if start >= len {
         return out;
     }
-    // EMA1 up to where EMA2 is seeded, then both in one pass.
+    // EMA1 up to where EMA2 is seeded, then both in one pass (each recurrence keeps its own
+    // place in its blocks of four, as the stream's do).
     let mut e1 = nan_vec(start + 1);
-    ema_into(&x[..=start], 0, n, k, &mut e1);
-    let mut e2 = e1[n - 1..=start].iter().sum::<f64>() / n as f64;
-    let mut a = e1[start];
-    out[start] = (2.0 * a) - e2;
-    for (o, &v) in out[start + 1..].iter_mut().zip(&x[start + 1..]) {
-        a = ema_step(a, v, k, omk);
-        e2 = ema_step(e2, a, k, omk);
-        *o = (2.0 * a) - e2;
+    let mut sa = ema_into(&x[..=start], 0, n, k, &mut e1);
+    let mut sb = LinearState::new(e1[n - 1..=start].iter().sum::<f64>() / n as f64);
+    let a = e1[start];
+    out[start] = (2.0 * a) - sb.value();
+    let mut e1 = [0.0; CHUNK];
+    for (xs, out) in x[start + 1..]
+        .chunks(CHUNK)
+        .zip(out[start + 1..].chunks_mut(CHUNK))
+    {
+        sa.feed(&lin, xs, |i, y| e1[i] = y);
+        let e1 = &e1[..xs.len()];
+        sb.feed(&lin, e1, |i, y| out[i] = (2.0 * e1[i]) - y);
     }
     out
 }

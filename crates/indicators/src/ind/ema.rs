@@ -25,7 +25,5 @@ impl Indicator for Ema {
 }
 
 pub fn ema(x: &[f64], length: usize) -> Vec<f64> {
-    let mut out = crate::core::nan_vec(x.len());
-    crate::core::ema_into(x, 0, length, crate::core::ema_k(length), &mut out);
-    out
+    crate::core::ema_column(x, length, crate::core::ema_k(length))
 }

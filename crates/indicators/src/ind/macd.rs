@@ -26,9 +26,11 @@ impl Macd {
             fast_n: fast,
             slow_n: slow,
             signal_n: signal.max(1),
-            fast: EmaCore::new(fast),
-            slow: EmaCore::new(slow),
-            signal: EmaCore::new(signal.max(1)),
+            // One step per value, as the batch's fused loop (three recurrences in one pass
+            // overlap on their own; in blocks of four they would cost more work, not less).
+            fast: EmaCore::stepwise(fast),
+            slow: EmaCore::stepwise(slow),
+            signal: EmaCore::stepwise(signal.max(1)),
             window: Ring::new(fast),
             seen: 0,
         }

@@ -34,11 +34,12 @@ impl Indicator for Mom {
 
 pub fn mom(x: &[f64], length: usize) -> Vec<f64> {
     let n = length.max(1);
-    let mut out = crate::core::nan_vec(x.len());
+    // Written once: NaN for the warm-up, then the differences (one vectorised pass, no NaN
+    // fill of memory the differences then overwrite).
+    let mut out = Vec::with_capacity(x.len());
+    out.resize(n.min(x.len()), f64::NAN);
     if x.len() > n {
-        for ((o, &new), &old) in out[n..].iter_mut().zip(&x[n..]).zip(x) {
-            *o = new - old;
-        }
+        out.extend(x[n..].iter().zip(x).map(|(&new, &old)| new - old));
     }
     out
 }

@@ -1,6 +1,6 @@
 //! RSI — TA-Lib RSI (Wilder smoothing seeded with the mean of the first n changes) × scalar/100.
 use crate::Indicator;
-use crate::core::{Bar, is_zero, wilder_step};
+use crate::core::{Bar, Linear, LinearState, is_zero};
 
 /// A change split into (gain, loss) without a branch: TA-Lib counts `d < 0` as a loss and
 /// anything else (including NaN, which then propagates) as a gain.
@@ -8,6 +8,13 @@ use crate::core::{Bar, is_zero, wilder_step};
 fn split(d: f64) -> (f64, f64) {
     let neg = d < 0.0;
     (if neg { 0.0 } else { d }, if neg { -d } else { 0.0 })
+}
+
+/// RSI from the averages: 100·gain/(gain + loss) (0 when both are zero) × scalar/100.
+#[inline(always)]
+fn value(gain: f64, loss: f64, factor: f64) -> f64 {
+    let t = gain + loss;
+    (if is_zero(t) { 0.0 } else { 100.0 * (gain / t) }) * factor
 }
 
 #[derive(Debug, Clone)]
@@ -18,6 +25,9 @@ pub struct Rsi {
     prev: f64,
     gain: f64,
     loss: f64,
+    lin: Linear,
+    gains: LinearState,
+    losses: LinearState,
 }
 
 impl Rsi {
@@ -29,6 +39,9 @@ impl Rsi {
             prev: f64::NAN,
             gain: 0.0,
             loss: 0.0,
+            lin: Linear::wilder(length),
+            gains: LinearState::new(0.0),
+            losses: LinearState::new(0.0),
         }
     }
 
@@ -54,20 +67,14 @@ impl Rsi {
             }
             self.loss /= n;
             self.gain /= n;
+            self.losses = LinearState::new(self.loss);
+            self.gains = LinearState::new(self.gain);
         } else {
             let (up, down) = split(diff);
-            let keep = (n - 1.0) / n;
-            let inv = 1.0 / n;
-            self.loss = wilder_step(self.loss, down, keep, inv);
-            self.gain = wilder_step(self.gain, up, keep, inv);
+            self.loss = self.losses.step(&self.lin, down);
+            self.gain = self.gains.step(&self.lin, up);
         }
-        let total = self.gain + self.loss;
-        let v = if is_zero(total) {
-            0.0
-        } else {
-            100.0 * (self.gain / total)
-        };
-        v * self.factor
+        value(self.gain, self.loss, self.factor)
     }
 }
 
@@ -107,19 +114,33 @@ pub fn rsi(x: &[f64], length: usize, scalar: f64) -> Vec<f64> {
     }
     loss /= nf;
     gain /= nf;
-    let value = |gain: f64, loss: f64| {
-        let t = gain + loss;
-        (if is_zero(t) { 0.0 } else { 100.0 * (gain / t) }) * factor
-    };
-    out[n] = value(gain, loss);
-    let keep = (nf - 1.0) / nf;
-    let inv = 1.0 / nf;
-    for (o, &v) in out[n + 1..].iter_mut().zip(&x[n + 1..]) {
+    out[n] = value(gain, loss, factor);
+    // Both averages in blocks of four (the stream's formulas, one value at a time).
+    let lin = Linear::wilder(n);
+    let (mut g, mut l) = (gain, loss);
+    let rest = &x[n + 1..];
+    let mut chunks = rest.chunks_exact(4);
+    let mut outs = out[n + 1..].chunks_exact_mut(4);
+    for (c, o) in (&mut chunks).zip(&mut outs) {
+        let mut up = [0.0; 4];
+        let mut down = [0.0; 4];
+        for j in 0..4 {
+            (up[j], down[j]) = split(c[j] - prev);
+            prev = c[j];
+        }
+        let gs = lin.block(g, up);
+        let ls = lin.block(l, down);
+        for j in 0..4 {
+            o[j] = value(gs[j], ls[j], factor);
+        }
+        (g, l) = (gs[3], ls[3]);
+    }
+    let (mut gs, mut ls) = (LinearState::new(g), LinearState::new(l));
+    for (&v, o) in chunks.remainder().iter().zip(outs.into_remainder()) {
         let (up, down) = split(v - prev);
         prev = v;
-        loss = wilder_step(loss, down, keep, inv);
-        gain = wilder_step(gain, up, keep, inv);
-        *o = value(gain, loss);
+        let (g, l) = (gs.step(&lin, up), ls.step(&lin, down));
+        *o = value(g, l, factor);
     }
     out
 }

@@ -44,29 +44,36 @@ impl Indicator for Tema {
 }
 
 pub fn tema(x: &[f64], length: usize) -> Vec<f64> {
-    use crate::core::{ema_into, ema_k, ema_step, nan_vec};
+    use crate::core::{CHUNK, Linear, LinearState, ema_into, ema_k, nan_vec};
     let n = length.max(1);
     let k = ema_k(n);
-    let omk = 1.0 - k;
+    let lin = Linear::ema(k);
     let len = x.len();
-    let mut out = nan_vec(len);
     let start = 3 * (n - 1);
+    let mut out = nan_vec(len);
     if start >= len {
         return out;
     }
     // The seeding phases over the first `start + 1` values, then all three EMAs in one pass.
     let head = &x[..=start];
     let (mut e1, mut e2) = (nan_vec(start + 1), nan_vec(start + 1));
-    ema_into(head, 0, n, k, &mut e1);
-    ema_into(&e1, n - 1, n, k, &mut e2);
-    let mut c = e2[2 * (n - 1)..=start].iter().sum::<f64>() / n as f64;
-    let (mut a, mut b) = (e1[start], e2[start]);
-    out[start] = c + ((3.0 * a) - (3.0 * b));
-    for (o, &v) in out[start + 1..].iter_mut().zip(&x[start + 1..]) {
-        a = ema_step(a, v, k, omk);
-        b = ema_step(b, a, k, omk);
-        c = ema_step(c, b, k, omk);
-        *o = c + ((3.0 * a) - (3.0 * b));
+    let mut sa = ema_into(head, 0, n, k, &mut e1);
+    let mut sb = ema_into(&e1, n - 1, n, k, &mut e2);
+    let mut sc = LinearState::new(e2[2 * (n - 1)..=start].iter().sum::<f64>() / n as f64);
+    let (a, b) = (e1[start], e2[start]);
+    out[start] = sc.value() + ((3.0 * a) - (3.0 * b));
+    let (mut e1, mut e2) = ([0.0; CHUNK], [0.0; CHUNK]);
+    for (xs, out) in x[start + 1..]
+        .chunks(CHUNK)
+        .zip(out[start + 1..].chunks_mut(CHUNK))
+    {
+        let m = xs.len();
+        sa.feed(&lin, xs, |i, y| e1[i] = y);
+        sb.feed(&lin, &e1[..m], |i, y| e2[i] = y);
+        let (e1, e2) = (&e1[..m], &e2[..m]);
+        sc.feed(&lin, e2, |i, c| {
+            out[i] = c + ((3.0 * e1[i]) - (3.0 * e2[i]));
+        });
     }
     out
 }

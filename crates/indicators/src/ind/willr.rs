@@ -2,6 +2,18 @@
 use crate::Indicator;
 use crate::core::{Bar, RollingExtreme, for_each_high_low};
 
+/// TA-Lib's `(highest − close) / ((highest − lowest) / −100)` with one division instead of two
+/// (within an ulp or two of it); 0 on a flat window.
+#[inline(always)]
+fn value(highest: f64, lowest: f64, close: f64) -> f64 {
+    let range = highest - lowest;
+    if range == 0.0 {
+        0.0
+    } else {
+        (-100.0 * (highest - close)) / range
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Willr {
     n: usize,
@@ -25,12 +37,7 @@ impl Willr {
         if (self.hi.count() as usize) < self.n {
             return f64::NAN;
         }
-        let diff = (highest - lowest) / (-100.0);
-        if diff == 0.0 {
-            0.0
-        } else {
-            (highest - close) / diff
-        }
+        value(highest, lowest, close)
     }
 }
 
@@ -47,12 +54,7 @@ impl Indicator for Willr {
 pub fn willr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
     let mut out = crate::core::nan_vec(close.len());
     for_each_high_low(high, low, length, |i, highest, lowest| {
-        let diff = (highest - lowest) / (-100.0);
-        out[i] = if diff == 0.0 {
-            0.0
-        } else {
-            (highest - close[i]) / diff
-        };
+        out[i] = value(highest, lowest, close[i]);
     });
     out
 }

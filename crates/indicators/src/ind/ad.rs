@@ -31,15 +31,25 @@ impl Indicator for Ad {
 }
 
 pub fn ad(high: &[f64], low: &[f64], close: &[f64], volume: &[f64]) -> Vec<f64> {
-    let mut out = vec![0.0; close.len()];
+    let len = close.len();
+    let len_all = len.min(high.len()).min(low.len()).min(volume.len());
+    let mut out = Vec::with_capacity(len);
     let mut ad = 0.0;
-    for (i, o) in out.iter_mut().enumerate() {
-        let (h, l, c) = (high[i], low[i], close[i]);
-        let range = h - l;
-        if range > 0.0 {
-            ad += (((c - l) - (h - c)) / range) * volume[i];
-        }
-        *o = ad;
-    }
+    // Zipped columns, each value written once.
+    out.extend(
+        high[..len_all]
+            .iter()
+            .zip(&low[..len_all])
+            .zip(&close[..len_all])
+            .zip(&volume[..len_all])
+            .map(|(((&h, &l), &c), &v)| {
+                let range = h - l;
+                if range > 0.0 {
+                    ad += (((c - l) - (h - c)) / range) * v;
+                }
+                ad
+            }),
+    );
+    out.resize(len, f64::NAN);
     out
 }

@@ -73,13 +73,21 @@ pub fn cci(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> 
         let lo = i + 1 - n;
         let k = lo + (n - lo % n) % n;
         let (a, b) = (&tp[k..=i], &tp[lo..k]);
+        // The two runs summed one after the other (the same order as one chained iterator,
+        // without its per-value branch).
         let mut avg = 0.0;
-        for v in a.iter().chain(b) {
+        for v in a {
+            avg += v;
+        }
+        for v in b {
             avg += v;
         }
         avg /= nf;
         let mut dev = 0.0;
-        for v in a.iter().chain(b) {
+        for v in a {
+            dev += (v - avg).abs();
+        }
+        for v in b {
             dev += (v - avg).abs();
         }
         let num = tp[i] - avg;

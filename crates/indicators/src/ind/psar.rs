@@ -62,6 +62,12 @@ impl Psar {
             self.new_low = low;
             self.new_high = high;
         }
+        self.step(high, low)
+    }
+
+    /// One bar once the direction is set (from the second bar on).
+    #[inline(always)]
+    fn step(&mut self, high: f64, low: f64) -> (f64, f64) {
         let prev_low = self.new_low;
         let prev_high = self.new_high;
         self.new_low = low;
@@ -142,15 +148,26 @@ impl Indicator for Psar {
 
 /// (sar, trend)
 pub fn psar(high: &[f64], low: &[f64], af: f64, max_af: f64) -> [Vec<f64>; 2] {
+    let len = high.len().min(low.len());
     let mut s = Psar::new(af, max_af);
-    let (mut a, mut b) = (
-        Vec::with_capacity(high.len()),
-        Vec::with_capacity(high.len()),
+    let (mut sar, mut trend) = (
+        crate::core::nan_vec(high.len()),
+        crate::core::nan_vec(high.len()),
     );
-    for i in 0..high.len() {
-        let (x, y) = s.next(high[i], low[i]);
-        a.push(x);
-        b.push(y);
+    // The first two bars set the direction; then one branch-light step per bar, written in
+    // place.
+    for i in 0..len.min(2) {
+        (sar[i], trend[i]) = s.next(high[i], low[i]);
     }
-    [a, b]
+    if len > 2 {
+        for (((&h, &l), o), t) in high[2..len]
+            .iter()
+            .zip(&low[2..len])
+            .zip(&mut sar[2..len])
+            .zip(&mut trend[2..len])
+        {
+            (*o, *t) = s.step(h, l);
+        }
+    }
+    [sar, trend]
 }

@@ -28,22 +28,45 @@ impl Cci {
         if self.count < self.n {
             return f64::NAN;
         }
-        let nf = self.n as f64;
-        let mut avg = 0.0;
+        let mut sum = 0.0;
         for v in &self.buf {
-            avg += v;
+            sum += v;
         }
-        avg /= nf;
-        let mut dev = 0.0;
-        for v in &self.buf {
-            dev += (v - avg).abs();
+        value(tp, sum, &self.buf)
+    }
+}
+
+/// Σ |v − avg| over the window in four interleaved partial sums, `(s0 + s1) + (s2 + s3)`: four
+/// short chains instead of one long one. The terms are non-negative, so the order moves the
+/// result by an ulp or two at most (the mean, whose difference from `tp` can cancel, keeps
+/// TA-Lib's exact order).
+#[inline(always)]
+fn deviation(buf: &[f64], avg: f64) -> f64 {
+    let mut s = [0.0; 4];
+    let mut chunks = buf.chunks_exact(4);
+    for c in &mut chunks {
+        for k in 0..4 {
+            s[k] += (c[k] - avg).abs();
         }
-        let num = tp - avg;
-        if num != 0.0 && dev != 0.0 {
-            num / (0.015 * (dev / nf))
-        } else {
-            0.0
-        }
+    }
+    for (k, v) in chunks.remainder().iter().enumerate() {
+        s[k] += (v - avg).abs();
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
+}
+
+/// CCI of the window `buf` (TA-Lib's circular buffer) whose values sum to `sum`, at typical
+/// price `tp`.
+#[inline(always)]
+fn value(tp: f64, sum: f64, buf: &[f64]) -> f64 {
+    let nf = buf.len() as f64;
+    let avg = sum / nf;
+    let dev = deviation(buf, avg);
+    let num = tp - avg;
+    if num != 0.0 && dev != 0.0 {
+        num / (0.015 * (dev / nf))
+    } else {
+        0.0
     }
 }
 
@@ -58,44 +81,51 @@ impl Indicator for Cci {
 
 pub fn cci(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
     let n = length.max(1);
-    let len = close.len();
-    let mut out = crate::core::nan_vec(len);
+    let len = close.len().min(high.len()).min(low.len());
+    let mut out = crate::core::nan_vec(close.len());
     if len < n {
         return out;
     }
     let tp: Vec<f64> = (0..len)
         .map(|i| (high[i] + low[i] + close[i]) / 3.0)
         .collect();
-    let nf = n as f64;
-    for i in n - 1..len {
-        // TA-Lib sums its circular buffer from slot 0: the window rotated so that the value whose
-        // index is a multiple of n comes first.
-        let lo = i + 1 - n;
-        let k = lo + (n - lo % n) % n;
-        let (a, b) = (&tp[k..=i], &tp[lo..k]);
-        // The two runs summed one after the other (the same order as one chained iterator,
-        // without its per-value branch).
-        let mut avg = 0.0;
-        for v in a {
-            avg += v;
+    // TA-Lib's circular buffer: the value of bar `i` in slot `i % n`, sums from slot 0.
+    let mut buf = vec![0.0; n];
+    buf[..n - 1].copy_from_slice(&tp[..n - 1]);
+    let mut i = n - 1;
+    // Four bars at a time: their windows differ from this one only in the slots the next three
+    // bars overwrite, so the four means (each in TA-Lib's order) are summed in one loop: four
+    // independent chains instead of one after another.
+    while i + 3 < len {
+        buf[i % n] = tp[i];
+        let (s1, s2, s3) = ((i + 1) % n, (i + 2) % n, (i + 3) % n);
+        let (v1, v2, v3) = (tp[i + 1], tp[i + 2], tp[i + 3]);
+        let mut sum = [0.0; 4];
+        for (j, &x0) in buf.iter().enumerate() {
+            let x1 = if j == s1 { v1 } else { x0 };
+            let x2 = if j == s2 { v2 } else { x1 };
+            let x3 = if j == s3 { v3 } else { x2 };
+            sum[0] += x0;
+            sum[1] += x1;
+            sum[2] += x2;
+            sum[3] += x3;
         }
-        for v in b {
-            avg += v;
+        out[i] = value(tp[i], sum[0], &buf);
+        buf[s1] = v1;
+        out[i + 1] = value(v1, sum[1], &buf);
+        buf[s2] = v2;
+        out[i + 2] = value(v2, sum[2], &buf);
+        buf[s3] = v3;
+        out[i + 3] = value(v3, sum[3], &buf);
+        i += 4;
+    }
+    for i in i..len {
+        buf[i % n] = tp[i];
+        let mut sum = 0.0;
+        for v in &buf {
+            sum += v;
         }
-        avg /= nf;
-        let mut dev = 0.0;
-        for v in a {
-            dev += (v - avg).abs();
-        }
-        for v in b {
-            dev += (v - avg).abs();
-        }
-        let num = tp[i] - avg;
-        out[i] = if num != 0.0 && dev != 0.0 {
-            num / (0.015 * (dev / nf))
-        } else {
-            0.0
-        };
+        out[i] = value(tp[i], sum, &buf);
     }
     out
 }

@@ -553,6 +553,25 @@ def test_a_resting_limit_order_is_modified_and_cancelled_from_the_page(
     lower = round(below - 10 * tick, 2)
     p.click(f"{row} button:has-text('Modify')")
     p.fill(f"{row} input[aria-label='Price']", str(lower))
+    # Another order arrives while the form is open (its stream update re-reads the book): the
+    # form stays, with what was typed in it.
+    status, _, placed = http_call(
+        f"{web.url}/accounts/{account}/orders",
+        method="POST",
+        body={
+            "tradingsymbol": fut["tradingsymbol"],
+            "transaction_type": "BUY",
+            "quantity": fut["lot_size"],
+            "order_type": "LIMIT",
+            "price": round(below - 20 * tick, 2),
+            "product": "NRML",
+        },
+        token=key,
+    )
+    assert status == 200, placed
+    other = placed["data"]["order_id"]
+    p.wait_for_selector(f"#orders tr[data-order='{other}'][data-status='OPEN']", timeout=10_000)
+    assert p.input_value(f"{row} input[aria-label='Price']") == str(lower)
     p.click(f"{row} button:has-text('Save')")
     wait_for(
         lambda: get(web, f"/accounts/{account}/orders/{oid}", key)["data"]["price"] == lower,
@@ -569,4 +588,7 @@ def test_a_resting_limit_order_is_modified_and_cancelled_from_the_page(
     p.click(f"{row} button:has-text('Cancel')")
     p.wait_for_selector(f"{row}[data-status='CANCELLED']", timeout=10_000)
     assert get(web, f"/accounts/{account}/orders/{oid}", key)["data"]["status"] == "CANCELLED"
+    other_row = f"#orders tr[data-order='{other}']"
+    p.click(f"{other_row} button:has-text('Cancel')")
+    p.wait_for_selector(f"{other_row}[data-status='CANCELLED']", timeout=10_000)
     assert get(web, f"/accounts/{account}/positions", key)["data"] == []

@@ -17,6 +17,8 @@ const OPEN = new Set(["OPEN", "TRIGGER PENDING", "PUT ORDER REQ RECEIVED", "VALI
 
 export class AccountView {
   constructor(api, el, shared, prefill) {
+    // The order whose modify form is open: {id, cell} (kept across re-renders).
+    this.editing = null;
     this.api = api;
     this.el = el;
     this.shared = shared;
@@ -206,11 +208,20 @@ export class AccountView {
   }
 
   renderOrders(rows) {
+    // An order being modified keeps its editor (the very cells, with what was typed) through
+    // re-reads that any order update triggers; once it is no longer open, the editor goes.
+    const editing = this.editing;
+    if (editing && !rows.some((o) => String(o.order_id) === editing.id && OPEN.has(o.status))) {
+      this.editing = null;
+    }
     if (!rows.length) return replace(this.orders, empty(8, "No orders."));
     replace(
       this.orders,
       [...rows].reverse().map((o) => {
         const open = OPEN.has(o.status);
+        if (open && this.editing?.id === String(o.order_id)) {
+          return h("tr", { dataset: { order: o.order_id, status: o.status } }, this.editing.cell);
+        }
         return h("tr", { dataset: { order: o.order_id, status: o.status } },
           h("td", {}, (o.order_timestamp || "").slice(11)),
           h("td", {}, o.tradingsymbol),
@@ -415,6 +426,7 @@ export class AccountView {
         if (o.order_type === "SL" || o.order_type === "SL-M") body.trigger_price = Number(trigger.value);
         try {
           await this.api.put(`${this.base()}/orders/${o.order_id}`, body);
+          this.editing = null;
           this.refresh();
         } catch (e) {
           error.textContent = e.message;
@@ -424,9 +436,11 @@ export class AccountView {
       o.order_type === "LIMIT" || o.order_type === "SL" ? [" price ", price] : "",
       o.order_type === "SL" || o.order_type === "SL-M" ? [" trigger ", trigger] : "",
       " ", h("button", { type: "submit", class: "small" }, "Save"),
-      " ", h("button", { type: "button", class: "secondary small", onclick: () => this.refresh() }, "Close"),
+      " ", h("button", { type: "button", class: "secondary small", onclick: () => { this.editing = null; this.refresh(); } }, "Close"),
       " ", error);
-    replace(row, h("td", { colspan: 8 }, `${o.tradingsymbol} #${o.order_id}: `, form));
+    const cell = h("td", { colspan: 8 }, `${o.tradingsymbol} #${o.order_id}: `, form);
+    this.editing = { id: String(o.order_id), cell };
+    replace(row, cell);
   }
 
   // Exit a position: an opposite MARKET order for its quantity, after a look at the ticket.

@@ -111,6 +111,10 @@ impl From<stocksblitz_engine::EngineError> for ApiError {
             E::EmptyWindow { from, to } => {
                 Self::bad_param("from", format!("must not be after to ({from} > {to})"))
             }
+            e @ E::NoSpot { .. } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "no_spot", e.to_string())
+            }
+            E::Spec(e) => Self::bad_param("spec", e),
             e @ E::Compute { .. } => {
                 // Ids are validated when parsed: a failure here is ours, not the request's.
                 tracing::error!(error = %e, "indicator computation failed");

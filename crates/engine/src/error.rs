@@ -17,4 +17,10 @@ pub enum EngineError {
     /// A read window that cannot hold anything (`from` after `to`).
     #[error("from must not be after to ({from} > {to})")]
     EmptyWindow { from: i64, to: i64 },
+    /// A relative strike asked of an underlying not quoted yet.
+    #[error("no live price for {underlying} yet: a relative strike cannot be resolved")]
+    NoSpot { underlying: String },
+    /// An instrument spec that names nothing listed (an expiry past those listed, say).
+    #[error(transparent)]
+    Spec(#[from] stocksblitz_symbols::SpecError),
 }

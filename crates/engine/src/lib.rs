@@ -3,6 +3,7 @@
 //! indicator values with their cache, quotes with the staleness rule. Typed values in, typed values and
 //! one error enum out; no HTTP here.
 
+pub mod chain;
 mod error;
 pub mod pipeline;
 pub mod quotes;
@@ -16,6 +17,7 @@ use stocksblitz_market::snapshot::Snapshot;
 use stocksblitz_market::{Bar, Timeframe};
 use stocksblitz_store::Store;
 
+pub use chain::{ChainLeg, ChainStrike, Expiries, OptionChain, Resolved};
 pub use error::EngineError;
 pub use pipeline::{Pipeline, TickObserver};
 pub use quotes::{Freshness, QuoteView, STALE_AFTER_MS};

@@ -268,3 +268,94 @@ async fn a_quote_goes_stale_after_ten_seconds_while_the_session_is_open() {
     let by_receipt = e.quote(SYM, at + 2, AgeBasis::Received).unwrap().unwrap();
     assert_eq!(by_receipt.age_ms, 2);
 }
+
+/// A tick of a 25 Nov 2025 NIFTY option in the old ticker's format.
+fn option_tick(strike: u32, right: &str, price: f64, oi: u64, ts: i64) -> Vec<u8> {
+    format!(
+        r#"{{"symbol": "NIFTY25NOV{strike}{right}", "token": {token}, "tradingsymbol": "NIFTY25NOV{strike}{right}", "segment": "NFO-OPT", "exchange": "NFO", "strike": {strike}.0, "expiry": "2025-11-25", "type": "{right}", "price": {price}, "volume": 10, "oi": {oi}, "ts": {ts}, "is_mock": false}}"#,
+        token = 1000 + strike / 10 + u32::from(right == "PE"),
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn the_chain_pairs_legs_by_strike_with_pcr_and_max_pain_by_oi() {
+    let (_dir, e) = engine().await;
+    let at = LIVE * 1000 + 5_000;
+    let empty = e.option_chain("NIFTY", None, at).unwrap();
+    assert!(empty.strikes.is_empty() && empty.spot.is_none() && empty.pcr_oi.is_none());
+    e.pipeline().ingest(&tick(25_040.0, LIVE + 4), at);
+    // Out of strike order on purpose; OI: C25000 100, P25000 300, C25100 200, P25100 50.
+    for (k, r, px, oi) in [
+        (25_100, "PE", 110.0, 50),
+        (25_000, "CE", 140.0, 100),
+        (25_100, "CE", 90.0, 200),
+        (25_000, "PE", 95.0, 300),
+    ] {
+        e.pipeline()
+            .ingest(&option_tick(k, r, px, oi, LIVE + 4), at);
+    }
+    let c = e.option_chain("NIFTY", None, at + 1_000).unwrap();
+    assert_eq!(c.expiry, chrono::NaiveDate::from_ymd_opt(2025, 11, 25));
+    assert_eq!(c.spot, Some(25_040.0));
+    let rows: Vec<(f64, Option<f64>, Option<f64>)> = c
+        .strikes
+        .iter()
+        .map(|s| {
+            (
+                s.strike,
+                s.call.as_ref().map(|l| l.quote.ltp),
+                s.put.as_ref().map(|l| l.quote.ltp),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (25_000.0, Some(140.0), Some(95.0)),
+            (25_100.0, Some(90.0), Some(110.0))
+        ]
+    );
+    // PCR by OI: (300 + 50) / (100 + 200). Max pain: settling at 25000 costs writers
+    // 50 × 100 (the 25100 put), at 25100 costs 100 × 100 (the 25000 call): 25000.
+    assert!((c.pcr_oi.unwrap() - 350.0 / 300.0).abs() < 1e-12);
+    assert_eq!(c.max_pain, Some(25_000.0));
+    // An expiry with nothing quoted: no strikes, nothing made up.
+    let other = e
+        .option_chain("NIFTY", chrono::NaiveDate::from_ymd_opt(2025, 12, 30), at)
+        .unwrap();
+    assert!(other.strikes.is_empty() && other.max_pain.is_none());
+}
+
+#[tokio::test]
+async fn specs_resolve_against_the_live_spot_and_refuse_without_one() {
+    use stocksblitz_symbols::InstrumentSpec;
+    let (_dir, e) = engine().await;
+    let at = LIVE * 1000 + 5_000;
+    let atm = InstrumentSpec::parse("NSE@NIFTY@Nm@CE@ATM").unwrap();
+    match e.resolve(&atm, at) {
+        Err(EngineError::NoSpot { underlying }) => assert_eq!(underlying, "NIFTY"),
+        other => panic!("expected NoSpot, got {other:?}"),
+    }
+    // A fixed strike needs no spot.
+    let fixed = InstrumentSpec::parse("NSE@NIFTY@2025-11-25@PE@24500").unwrap();
+    let r = e.resolve(&fixed, at).unwrap();
+    assert_eq!(
+        (r.symbol.tradingsymbol.as_str(), r.spot),
+        ("NIFTY25NOV24500PE", 0.0)
+    );
+    e.pipeline().ingest(&tick(25_040.0, LIVE + 4), at);
+    let r = e.resolve(&atm, at).unwrap();
+    assert_eq!(
+        (r.symbol.tradingsymbol.as_str(), r.spot),
+        ("NIFTY25NOV25050CE", 25_040.0)
+    );
+    let otm = InstrumentSpec::parse("NSE@NIFTY@Nm@PE@OTM2").unwrap();
+    assert_eq!(
+        e.resolve(&otm, at).unwrap().symbol.tradingsymbol.as_str(),
+        "NIFTY25NOV24950PE"
+    );
+    // An expiry past those listed is the spec's error, not a panic or a guess.
+    let far = InstrumentSpec::parse("NSE@NIFTY@Nm+9@CE@ATM").unwrap();
+    assert!(matches!(e.resolve(&far, at), Err(EngineError::Spec(_))));
+}

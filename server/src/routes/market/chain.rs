@@ -1,22 +1,6 @@
 //! Expiries and the option chain (quotes per strike, PCR, max pain).
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
-
-/// Weekly and monthly expiries of `underlying` not yet expired at `now_ms`.
-pub(super) fn listed_expiries(
-    underlying: &str,
-    weekly_n: usize,
-    monthly_n: usize,
-    now_ms: i64,
-) -> (Vec<NaiveDate>, Vec<NaiveDate>) {
-    let cal = Calendar::embedded();
-    let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
-    (
-        cal.live_expiries(underlying, ExpiryKind::Weekly, now, weekly_n),
-        cal.live_expiries(underlying, ExpiryKind::Monthly, now, monthly_n),
-    )
-}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -41,11 +25,12 @@ pub(super) async fn expiries(
 ) -> Result<Json<ExpiriesResponse>, ApiError> {
     auth.require_read()?;
     let name = required_underlying(q.underlying.as_deref())?;
-    let (weekly, monthly) = listed_expiries(&name, WEEKLY_AHEAD, MONTHLY_AHEAD, state.market_now());
+    let e =
+        stocksblitz_engine::chain::expiries(&name, WEEKLY_AHEAD, MONTHLY_AHEAD, state.market_now());
     Ok(Json(ExpiriesResponse {
         underlying: name,
-        weekly,
-        monthly,
+        weekly: e.weekly,
+        monthly: e.monthly,
     }))
 }
 
@@ -77,67 +62,29 @@ pub(super) async fn option_chain(
     auth.require_read()?;
     let name = required_underlying(q.underlying.as_deref())?;
     let wanted = date_param("expiry", q.expiry.as_deref())?;
-    let (now, wall, basis) = (state.market_now(), now_ms(), state.age_basis());
-    let snap = crate::routes::snapshot(&state)?;
-    let Some(view) = snap.underlying(&name) else {
-        return Ok(Json(ChainResponse {
-            underlying: name,
-            spot: None,
-            expiry: wanted,
-            strikes: Vec::new(),
-            pcr_oi: None,
-            max_pain: None,
-        }));
-    };
-    let today = crate::routes::ist_today(now);
-    let expiry = wanted.or_else(|| view.nearest_expiry(today));
-    let mut strikes: Vec<ChainStrike> = Vec::new();
-    // Options without an IV of their own (no time value) get the expiry's smile there.
-    let smile = expiry
-        .and_then(|e| snap.smile(&name, e, now))
-        .and_then(|v| v.fit.ok());
-    let out = |o: &Quote| {
-        let mut q = QuoteOut::from(o, wall, basis);
-        if q.iv.is_none()
-            && let (Some(fit), Some(k)) = (&smile, o.strike)
-        {
-            q.smile_iv = Some(fit.iv(k)).filter(|v| v.is_finite() && *v > 0.0);
-        }
+    let (wall, basis) = (now_ms(), state.age_basis());
+    let chain = state
+        .engine
+        .option_chain(&name, wanted, state.market_now())?;
+    let leg = |l: &stocksblitz_engine::ChainLeg| {
+        let mut q = QuoteOut::from(&l.quote, wall, basis);
+        q.smile_iv = l.smile_iv;
         q
     };
-    if let Some(e) = expiry {
-        let mut legs: Vec<&Quote> = view
-            .options
-            .iter()
-            .copied()
-            .filter(|o| o.expiry == Some(e))
-            .collect();
-        legs.sort_by(|a, b| a.strike.unwrap_or(0.0).total_cmp(&b.strike.unwrap_or(0.0)));
-        for o in legs {
-            let Some(k) = o.strike else { continue };
-            if strikes.last().is_none_or(|s| s.strike != k) {
-                strikes.push(ChainStrike {
-                    strike: k,
-                    call: None,
-                    put: None,
-                });
-            }
-            if let Some(row) = strikes.last_mut() {
-                match o.right {
-                    Some(stocksblitz_symbols::Right::Call) => row.call = Some(out(o)),
-                    Some(stocksblitz_symbols::Right::Put) => row.put = Some(out(o)),
-                    None => {}
-                }
-            }
-        }
-    }
-    let rows = expiry.map(|e| view.chain_rows(e)).unwrap_or_default();
     Ok(Json(ChainResponse {
         underlying: name,
-        spot: view.index.map(|q| q.ltp).filter(|v| v.is_finite()),
-        expiry,
-        strikes,
-        pcr_oi: pcr_oi(&rows).filter(|v| v.is_finite()),
-        max_pain: max_pain(&rows),
+        spot: chain.spot,
+        expiry: chain.expiry,
+        strikes: chain
+            .strikes
+            .iter()
+            .map(|s| ChainStrike {
+                strike: s.strike,
+                call: s.call.as_ref().map(leg),
+                put: s.put.as_ref().map(leg),
+            })
+            .collect(),
+        pcr_oi: chain.pcr_oi,
+        max_pain: chain.max_pain,
     }))
 }

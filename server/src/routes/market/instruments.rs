@@ -1,7 +1,5 @@
 //! `/instruments` (the live universe, filtered and paged) and `/instruments/resolve` (a spec such as\n`NIFTY:1w:ATM:CE` to a tradingsymbol).
 
-use super::chain::listed_expiries;
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -163,14 +161,6 @@ pub(super) struct ResolveResponse {
     pub spot: f64,
 }
 
-pub(super) fn spot_of(snap: &Snapshot, underlying: &str) -> Option<f64> {
-    let view = snap.underlying(underlying)?;
-    view.index
-        .map(|q| q.ltp)
-        .or_else(|| view.futures.first().map(|q| q.ltp))
-        .filter(|v| v.is_finite() && *v > 0.0)
-}
-
 /// `GET /instruments/resolve?spec=NSE@NIFTY@Nw+1@Put@OTM2`: the instrument the spec names now
 /// (strikes relative to the live spot, expiries from the calendar).
 #[utoipa::path(get, path = "/instruments/resolve", tag = "market", params(ResolveQuery), security(("bearer" = [])), responses((status = 200, body = ResolveResponse)))]
@@ -187,35 +177,8 @@ pub(super) async fn resolve(
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::bad_param("spec", "is required"))?;
     let spec = InstrumentSpec::parse(raw).map_err(|e| ApiError::bad_param("spec", e))?;
-    let (weekly, monthly) = listed_expiries(&spec.underlying, 8, 6, state.market_now());
-    let spot = {
-        let snap = crate::routes::snapshot(&state)?;
-        spot_of(&snap, &spec.underlying)
-    };
-    let needs_spot = spec.strike.is_some();
-    let spot = match (spot, needs_spot) {
-        (Some(s), _) => s,
-        (None, false) => 0.0,
-        (None, true) => {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "no_spot",
-                format!(
-                    "no live price for {} yet: a relative strike cannot be resolved",
-                    spec.underlying
-                ),
-            ));
-        }
-    };
-    let ctx = ResolveContext {
-        spot,
-        strike_step: None,
-        weekly: &weekly,
-        monthly: &monthly,
-    };
-    let sym: Symbol = spec
-        .resolve(&ctx)
-        .map_err(|e| ApiError::bad_param("spec", e))?;
+    let stocksblitz_engine::Resolved { symbol: sym, spot } =
+        state.engine.resolve(&spec, state.market_now())?;
     Ok(Json(ResolveResponse {
         spec: raw.to_string(),
         tradingsymbol: sym.tradingsymbol.to_string(),

@@ -1,6 +1,6 @@
 //! Market-data routes: `/candles`, `/instruments`, `/instruments/resolve`, `/fo/expiries`,
-//! `/fo/option-chain`. Bars come from the series reader, quotes from the snapshot, expiries
-//! from the symbols crate's calendar, chain analytics from the market crate.
+//! `/fo/option-chain`. Bars come from the engine's series reader; expiries, chains and resolved
+//! specs from the engine's `chain` module; these handlers shape them for the wire.
 
 mod chain;
 mod instruments;
@@ -9,14 +9,12 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use stocksblitz_engine::BarWindow;
-use stocksblitz_market::chain::{max_pain, pcr_oi};
-use stocksblitz_market::snapshot::{Quote, Snapshot};
+use stocksblitz_market::snapshot::Quote;
 use stocksblitz_market::tick::TickKind;
-use stocksblitz_symbols::{Calendar, ExpiryKind, InstrumentSpec, ResolveContext, Symbol};
+use stocksblitz_symbols::InstrumentSpec;
 
 use super::{
     Count, ExpiryQuery, bounded, date_param, instrument, required_underlying, timeframe,

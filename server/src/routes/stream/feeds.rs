@@ -1,6 +1,5 @@
 //! The per-user feeds: `/orders/stream`, `/alerts/stream`, `/messages/stream`, `/news/stream`.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -38,17 +37,13 @@ pub(super) async fn orders_stream(
                 .ok_or_else(|| ApiError::bad_param("account_id", "must be a positive integer"))?,
         ),
     };
-    let ws = ws.map_err(upgrade_required)?;
-    let token = q.token.or_else(|| header_token(&headers));
-    Ok(ws
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .max_write_buffer_size(MAX_WRITE_BUFFER)
-        .on_upgrade(move |socket| order_session(socket, state, token, peer, account)))
+    upgrade(ws, q.token, &headers, move |socket, token| {
+        order_session(socket, state, token, peer, account)
+    })
 }
 
 pub(super) async fn order_session(
-    mut socket: WebSocket,
+    socket: WebSocket,
     state: Arc<AppState>,
     token: Option<String>,
     peer: Peer,
@@ -56,19 +51,10 @@ pub(super) async fn order_session(
 ) {
     // Subscribe before authenticating so nothing between the two is missed.
     let mut rx = state.order_feed.tx.subscribe();
-    let who = match token {
-        Some(t) => authenticate_user(&state, &t, &peer).await,
-        None => match first_message_token(&mut socket).await {
-            Ok(t) => authenticate_user(&state, &t, &peer).await,
-            Err(why) => Err(why),
-        },
-    };
-    let who = match who {
-        Ok(w) => w,
-        Err(why) => {
-            close_policy(socket, why).await;
-            return;
-        }
+    let Some((mut socket, who, _open)) =
+        open_session(socket, &state, token, &peer, Ack::Later).await
+    else {
+        return;
     };
     let owner = format!("user:{}", who.user_id);
     if let Some(id) = account {
@@ -85,14 +71,7 @@ pub(super) async fn order_session(
             return;
         }
     }
-    let _open = crate::metrics::OpenSocket::new(&state.metrics);
-    if !send(
-        &state.metrics,
-        &mut socket,
-        &json!({"type": "success", "action": "auth"}),
-    )
-    .await
-    {
+    if !send_ack(&state.metrics, &mut socket).await {
         return;
     }
     let lagged = "updates were missed; re-read the order book";
@@ -139,14 +118,10 @@ pub(super) fn user_upgrade(
     peer: Peer,
     kind: UserKind,
 ) -> Result<Response, ApiError> {
-    let ws = ws.map_err(upgrade_required)?;
-    let token = q.token.or_else(|| header_token(headers));
     let after = q.after_id.map(crate::routes::Count::get);
-    Ok(ws
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .max_write_buffer_size(MAX_WRITE_BUFFER)
-        .on_upgrade(move |socket| user_session(socket, state, token, peer, after, kind)))
+    upgrade(ws, q.token, headers, move |socket, token| {
+        user_session(socket, state, token, peer, after, kind)
+    })
 }
 
 /// `GET /alerts/stream` (WebSocket): `{"type": "alert", "data": {event}}` for every alert of
@@ -246,7 +221,7 @@ pub(super) async fn replay(
 }
 
 pub(super) async fn user_session(
-    mut socket: WebSocket,
+    socket: WebSocket,
     state: Arc<AppState>,
     token: Option<String>,
     peer: Peer,
@@ -255,31 +230,12 @@ pub(super) async fn user_session(
 ) {
     // Subscribe before authenticating (and replaying) so nothing between is missed.
     let mut rx = state.user_feed.tx.subscribe();
-    let who = match token {
-        Some(t) => authenticate_user(&state, &t, &peer).await,
-        None => match first_message_token(&mut socket).await {
-            Ok(t) => authenticate_user(&state, &t, &peer).await,
-            Err(why) => Err(why),
-        },
-    };
-    let who = match who {
-        Ok(w) => w,
-        Err(why) => {
-            close_policy(socket, why).await;
-            return;
-        }
+    let Some((mut socket, who, _open)) =
+        open_session(socket, &state, token, &peer, Ack::Always).await
+    else {
+        return;
     };
     let owner = format!("user:{}", who.user_id);
-    let _open = crate::metrics::OpenSocket::new(&state.metrics);
-    if !send(
-        &state.metrics,
-        &mut socket,
-        &json!({"type": "success", "action": "auth"}),
-    )
-    .await
-    {
-        return;
-    }
     // What the replay sent (live copies of it are skipped; an id is no order: items stored
     // concurrently reach the feed in any order).
     let mut replayed = std::collections::HashSet::new();

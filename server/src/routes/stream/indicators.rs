@@ -1,7 +1,6 @@
 //! `/indicators/stream`: subscriptions per connection, and the session that reports their
 //! values on every bar close (or forming-bar change in tick mode).
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 use super::updates::{series, stored_closed, updates};
@@ -15,13 +14,9 @@ pub(super) async fn indicators_stream(
     headers: HeaderMap,
     peer: Peer,
 ) -> Result<Response, ApiError> {
-    let ws = ws.map_err(upgrade_required)?;
-    let token = q.token.or_else(|| header_token(&headers));
-    Ok(ws
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .max_write_buffer_size(MAX_WRITE_BUFFER)
-        .on_upgrade(move |socket| indicator_session(socket, state, token, peer)))
+    upgrade(ws, q.token, &headers, move |socket, token| {
+        indicator_session(socket, state, token, peer)
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,33 +52,16 @@ impl Sub {
 }
 
 pub(super) async fn indicator_session(
-    mut socket: WebSocket,
+    socket: WebSocket,
     state: Arc<AppState>,
     token: Option<String>,
     peer: Peer,
 ) {
-    // Authentication: the token given with the upgrade, else the first message.
-    let authed = match token {
-        Some(t) => authenticate(&state, &t, &peer).await,
-        None => match first_message_token(&mut socket).await {
-            Ok(t) => authenticate(&state, &t, &peer).await,
-            Err(why) => Err(why),
-        },
+    let Some((mut socket, _who, _open)) =
+        open_session(socket, &state, token, &peer, Ack::Always).await
+    else {
+        return;
     };
-    if let Err(why) = authed {
-        close_policy(socket, why).await;
-        return;
-    }
-    let _open = crate::metrics::OpenSocket::new(&state.metrics);
-    if !send(
-        &state.metrics,
-        &mut socket,
-        &json!({"type": "success", "action": "auth"}),
-    )
-    .await
-    {
-        return;
-    }
     let mut subs: Vec<Sub> = Vec::new();
     let mut poll = tokio::time::interval(POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

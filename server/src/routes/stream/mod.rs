@@ -76,8 +76,86 @@ fn header_token(headers: &HeaderMap) -> Option<String> {
 
 type Peer = ClientIp;
 
-async fn authenticate(state: &AppState, token: &str, peer: &Peer) -> Result<(), String> {
-    authenticate_user(state, token, peer).await.map(|_| ())
+/// Accept an upgrade with this server's frame and buffer limits; the session gets the socket and
+/// the token given with the upgrade (`?token=` or an `Authorization` header), if any.
+fn upgrade<F, Fut>(
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    token: Option<String>,
+    headers: &HeaderMap,
+    session: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce(WebSocket, Option<String>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let ws = ws.map_err(upgrade_required)?;
+    let token = token.or_else(|| header_token(headers));
+    Ok(ws
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .on_upgrade(move |socket| session(socket, token)))
+}
+
+/// When a session acknowledges authentication with `{"type": "success", "action": "auth"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ack {
+    Always,
+    /// Only when the first message authenticated (the monitor stream's old protocol).
+    FirstMessage,
+    /// The session acknowledges itself, after checks of its own.
+    Later,
+}
+
+/// Open a session: authenticate (the upgrade's token, else the first message), count the
+/// socket open while the guard lives, acknowledge. None when the socket was closed instead
+/// (1008 with the reason) or the client left.
+async fn open_session<'a>(
+    mut socket: WebSocket,
+    state: &'a AppState,
+    token: Option<String>,
+    peer: &Peer,
+    ack: Ack,
+) -> Option<(
+    WebSocket,
+    crate::identity::UserIdentity,
+    crate::metrics::OpenSocket<'a>,
+)> {
+    let first_message = token.is_none();
+    let who = match token {
+        Some(t) => authenticate_user(state, &t, peer).await,
+        None => match first_message_token(&mut socket).await {
+            Ok(t) => authenticate_user(state, &t, peer).await,
+            Err(why) => Err(why),
+        },
+    };
+    let who = match who {
+        Ok(w) => w,
+        Err(why) => {
+            close_policy(socket, why).await;
+            return None;
+        }
+    };
+    let open = crate::metrics::OpenSocket::new(&state.metrics);
+    let ack = match ack {
+        Ack::Always => true,
+        Ack::FirstMessage => first_message,
+        Ack::Later => false,
+    };
+    if ack && !send_ack(&state.metrics, &mut socket).await {
+        return None;
+    }
+    Some((socket, who, open))
+}
+
+/// `{"type": "success", "action": "auth"}`: false when the client is gone.
+async fn send_ack(metrics: &Metrics, socket: &mut WebSocket) -> bool {
+    send(
+        metrics,
+        socket,
+        &json!({"type": "success", "action": "auth"}),
+    )
+    .await
 }
 
 async fn authenticate_user(

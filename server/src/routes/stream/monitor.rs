@@ -1,6 +1,5 @@
 //! `/monitor/stream`: quotes of one underlying as they change.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 /// `GET /monitor/stream?underlying=NIFTY` (WebSocket): `{"channel", "payload"}` for every quote
@@ -22,47 +21,24 @@ pub(super) async fn monitor_stream(
         Some(raw) => Some(underlying_name(raw)?),
         None => None,
     };
-    let ws = ws.map_err(upgrade_required)?;
-    let token = q.token.or_else(|| header_token(&headers));
-    Ok(ws
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .max_write_buffer_size(MAX_WRITE_BUFFER)
-        .on_upgrade(move |socket| monitor_session(socket, state, token, peer, underlying)))
+    upgrade(ws, q.token, &headers, move |socket, token| {
+        monitor_session(socket, state, token, peer, underlying)
+    })
 }
 
 pub(super) async fn monitor_session(
-    mut socket: WebSocket,
+    socket: WebSocket,
     state: Arc<AppState>,
     token: Option<String>,
     peer: Peer,
     underlying: Option<String>,
 ) {
-    // A token given with the upgrade; else the first message authenticates (what a browser,
-    // which cannot set headers on a WebSocket, sends), acknowledged with a success message.
-    let first_message = token.is_none();
-    let authed = match token {
-        Some(t) => authenticate(&state, &t, &peer).await,
-        None => match first_message_token(&mut socket).await {
-            Ok(t) => authenticate(&state, &t, &peer).await,
-            Err(why) => Err(why),
-        },
+    // Acknowledged only after a first-message authentication (the old ticker's protocol).
+    let Some((mut socket, _who, _open)) =
+        open_session(socket, &state, token, &peer, Ack::FirstMessage).await
+    else {
+        return;
     };
-    if let Err(why) = authed {
-        close_policy(socket, why).await;
-        return;
-    }
-    let _open = crate::metrics::OpenSocket::new(&state.metrics);
-    if first_message
-        && !send(
-            &state.metrics,
-            &mut socket,
-            &json!({"type": "success", "action": "auth"}),
-        )
-        .await
-    {
-        return;
-    }
     // Last exchange/receive time sent per instrument.
     let mut sent: HashMap<String, (i64, i64)> = HashMap::new();
     let mut poll = tokio::time::interval(POLL);

@@ -1,7 +1,6 @@
 //! What a poll of `/indicators/stream` reports: bars closed since the last poll with the
 //! values of every subscribed indicator at each, or the forming bar in tick mode.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 use super::indicators::{Mode, Sub};

@@ -57,10 +57,11 @@ SPEC_ROUTES = {
 # answers a missing credential with 403 TokenException, as pykiteconnect expects, where the
 # fuzzer insists on 401), and the request bodies whose rules are not in the schema yet (an
 # alert's condition grammar, a reminder's schedule, the named-parameter form of an indicator, an
-# order's tradability).
+# order's tradability: lots, freeze limits and ticks of the contract, on an account's or an
+# active strategy's orders).
 NOT_ALL_CHECKS = (
     r"^(?:[A-Z]+ /(?:api-keys|v1/|kite/).*"
-    r"|POST /(?:accounts/\{account_id\}/orders|alerts|reminders"
+    r"|POST /(?:accounts/\{account_id\}/orders|strategies/\{strategy_id\}/orders|alerts|reminders"
     r"|indicators/(?:batch|subscribe|unsubscribe)))$"
 )
 CONFIG = Path(__file__).parent / "schemathesis.toml"

@@ -47,13 +47,17 @@ pub fn parse_rupees(s: &str) -> Option<Paise> {
 }
 
 /// Paise from a rupee amount given as a float (wire input), when it is on the paisa grid
-/// (within float noise). None for NaN, infinities, huge values or sub-paisa amounts.
+/// within float noise: an ulp or two of the amount, what parsing `19.99` or summing `0.1 + 0.2`
+/// leaves, not an absolute margin (which let `1e-37` pass as zero, `5.0000000001` as ₹5 and
+/// `4560061503819.432` as its two-decimal neighbour). None for NaN, infinities, huge values or
+/// sub-paisa amounts.
 pub fn paise_from_f64(v: f64) -> Option<Paise> {
     if !v.is_finite() || v.abs() > 1e13 {
         return None;
     }
-    let p = (v * 100.0).round();
-    if (v * 100.0 - p).abs() > 1e-6 {
+    let scaled = v * 100.0;
+    let p = scaled.round();
+    if (scaled - p).abs() > p.abs() * f64::EPSILON {
         return None;
     }
     Some(p as i64)
@@ -203,6 +207,18 @@ mod tests {
         assert_eq!(format_rupees(5), "0.05");
         assert_eq!(paise_from_f64(152.35), Some(15_235));
         assert_eq!(paise_from_f64(0.001), None);
+        // Float noise of one or two roundings is on the grid; anything more is not.
+        assert_eq!(paise_from_f64(19.99), Some(1_999));
+        assert_eq!(paise_from_f64(0.1 + 0.2), Some(30));
+        assert_eq!(paise_from_f64(24_499.950_000_000_004), Some(2_449_995));
+        assert_eq!(paise_from_f64(0.0), Some(0));
+        assert_eq!(paise_from_f64(1.331_834_359_888_653_7e-37), None);
+        assert_eq!(paise_from_f64(5.000_000_000_1), None);
+        assert_eq!(
+            paise_from_f64(4_560_061_503_819.43),
+            Some(456_006_150_381_943)
+        );
+        assert_eq!(paise_from_f64(4_560_061_503_819.432), None);
         assert_eq!(paise_from_f64(f64::NAN), None);
         assert_eq!(paise_rounded(152.350_000_001), Some(15_235));
         assert_eq!(paise_rounded(0.0), None);

@@ -1,6 +1,5 @@
 //! `GET /metrics`: every subsystem's counters in Prometheus text format.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 /// One unlabelled metric: (name, help, `counter` or `gauge`, value).

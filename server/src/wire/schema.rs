@@ -3,7 +3,7 @@
 //! handler accepts and a request the schema allows is not refused for its shape. Used through
 //! `#[param(schema_with = …)]` and `#[schema(schema_with = …)]`.
 
-use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
 
 fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
@@ -121,36 +121,26 @@ pub(crate) fn name() -> Object {
 
 /// A required name: like [`name`], with at least one visible character.
 pub(crate) fn required_name() -> Object {
+    printable(128)
+}
+
+/// A paper account's name: 1 to 40 characters, not all blank, no control characters.
+pub(crate) fn account_name() -> Object {
+    let mut o = printable(40);
+    o.description =
+        Some("unique per user: 1 to 40 characters, not all blank, no control characters".into());
+    o
+}
+
+/// Text of at most `max` characters with something printable in it and no control characters.
+fn printable(max: usize) -> Object {
     string()
         .pattern(Some(
             r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
         ))
         .min_length(Some(1))
-        .max_length(Some(128))
+        .max_length(Some(max))
         .build()
-}
-
-fn message_type_or_blank() -> Object {
-    or_blank(one_of(crate::routes::messages::MESSAGE_TYPES))
-}
-
-fn event_type_or_blank() -> Object {
-    or_blank(one_of(crate::routes::alerts::EVENT_TYPES))
-}
-fn priority_or_blank() -> Object {
-    or_blank(one_of(stocksblitz_alerts::PRIORITIES))
-}
-fn news_category_or_blank() -> Object {
-    or_blank(one_of(crate::routes::news::CATEGORIES))
-}
-fn sentiment_or_blank() -> Object {
-    or_blank(one_of(["positive", "negative", "neutral"]))
-}
-fn product_or_blank() -> Object {
-    or_blank(product())
-}
-fn symbol_or_blank() -> Object {
-    or_blank(symbol())
 }
 
 /// One of a fixed set of words.
@@ -214,14 +204,24 @@ pub(crate) fn right() -> Object {
     one_of(["CE", "PE", "C", "P", "CALL", "PUT", "call", "put"])
 }
 
+/// A row id in a path: a positive 64-bit integer (`1..=i64::MAX`, what the store's keys take).
+pub(crate) fn row_id() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(1))
+        .maximum(Some(i64::MAX))
+        .build()
+}
+
 /// Schema-only types for `#[param(value_type = …, inline)]`: each stands for a parameter the
-/// handler reads as text and parses itself, and documents it with the function above.
+/// handler reads as text and parses itself, and documents it with the schema built beside it.
 macro_rules! param_types {
-    ($($ty:ident => $f:ident),* $(,)?) => {$(
+    ($($ty:ident => $e:expr),* $(,)?) => {$(
         pub(crate) struct $ty;
         impl utoipa::PartialSchema for $ty {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                $f().into()
+                ($e).into()
             }
         }
         impl utoipa::ToSchema for $ty {}
@@ -229,48 +229,34 @@ macro_rules! param_types {
 }
 
 param_types! {
-    Symbol => symbol,
-    Underlying => underlying,
-    TimeframeName => timeframe,
-    DateText => date,
-    Indicator => indicator,
-    IndicatorList => indicator_list,
-    InstrumentSpecText => instrument_spec,
-    SymbolList => symbol_list,
-    NewsSymbols => news_symbols,
-    TransactionType => transaction_type,
-    OrderTypeName => order_type,
-    ProductName => product,
-    ValidityName => validity,
-    VarietyName => variety,
-    NameText => name,
-    RequiredName => required_name,
-    MessageTypeOrBlank => message_type_or_blank,
-    EventTypeOrBlank => event_type_or_blank,
-    PriorityOrBlank => priority_or_blank,
-    NewsCategoryOrBlank => news_category_or_blank,
-    SentimentOrBlank => sentiment_or_blank,
-    ProductOrBlank => product_or_blank,
-    SymbolOrBlank => symbol_or_blank,
-    UnderlyingOrBlank => underlying_or_blank,
-    CalendarOrBlank => calendar_or_blank,
-    IndicatorCategoryOrBlank => indicator_category_or_blank,
-    InstrumentKindOrBlank => instrument_kind_or_blank,
-    RightOrBlank => right_or_blank,
-}
-
-fn underlying_or_blank() -> Object {
-    or_blank(underlying())
-}
-fn calendar_or_blank() -> Object {
-    or_blank(calendar())
-}
-fn indicator_category_or_blank() -> Object {
-    or_blank(indicator_category())
-}
-fn instrument_kind_or_blank() -> Object {
-    or_blank(instrument_kind())
-}
-fn right_or_blank() -> Object {
-    or_blank(right())
+    RowId => row_id(),
+    Symbol => symbol(),
+    Underlying => underlying(),
+    TimeframeName => timeframe(),
+    DateText => date(),
+    Indicator => indicator(),
+    IndicatorList => indicator_list(),
+    InstrumentSpecText => instrument_spec(),
+    SymbolList => symbol_list(),
+    NewsSymbols => news_symbols(),
+    TransactionType => transaction_type(),
+    OrderTypeName => order_type(),
+    ProductName => product(),
+    ValidityName => validity(),
+    VarietyName => variety(),
+    NameText => name(),
+    RequiredName => required_name(),
+    AccountName => account_name(),
+    MessageTypeOrBlank => or_blank(one_of(crate::routes::messages::MESSAGE_TYPES)),
+    EventTypeOrBlank => or_blank(one_of(crate::routes::alerts::EVENT_TYPES)),
+    PriorityOrBlank => or_blank(one_of(stocksblitz_alerts::PRIORITIES)),
+    NewsCategoryOrBlank => or_blank(one_of(crate::routes::news::CATEGORIES)),
+    SentimentOrBlank => or_blank(one_of(["positive", "negative", "neutral"])),
+    ProductOrBlank => or_blank(product()),
+    SymbolOrBlank => or_blank(symbol()),
+    UnderlyingOrBlank => or_blank(underlying()),
+    CalendarOrBlank => or_blank(calendar()),
+    IndicatorCategoryOrBlank => or_blank(indicator_category()),
+    InstrumentKindOrBlank => or_blank(instrument_kind()),
+    RightOrBlank => or_blank(right()),
 }

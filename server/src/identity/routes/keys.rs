@@ -1,6 +1,5 @@
 //! API keys: create (shown once), list, revoke, validate.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 #[derive(Deserialize, utoipa::ToSchema)]

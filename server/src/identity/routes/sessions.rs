@@ -1,6 +1,5 @@
 //! Sessions: login (with its rate limits), refresh (rotating, reuse detected), logout.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 #[derive(Deserialize, utoipa::ToSchema)]

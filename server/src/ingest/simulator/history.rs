@@ -1,7 +1,6 @@
 //! The simulator's history: what the store lacks of the last sessions (first start, a restart, a
 //! clock jump), planned and written in chunks with progress in `/health`.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 /// 09:15 IST of the `sessions`-th trading day before the day of `now` (UTC epoch ms); `now`

@@ -30,7 +30,6 @@ use crate::clock::TradingClock;
 
 mod history;
 pub use history::stored_history_end;
-#[allow(clippy::wildcard_imports)]
 use history::*;
 
 /// How the simulator delivers its payloads.

@@ -49,8 +49,8 @@ envelope!(TradesEnvelope, Vec<TradeOut>);
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct NewAccount {
-    /// Unique per user (1–40 characters).
-    #[schema(min_length = 1, max_length = 40)]
+    // Unique per user; described by the schema (a doc comment here would wrap it in allOf).
+    #[schema(value_type = crate::wire::schema::AccountName, inline)]
     pub name: String,
     /// Rupees (default 10,00,000).
     #[schema(minimum = 0, maximum = 10_000_000_000_000.0, multiple_of = 0.01)]
@@ -67,13 +67,15 @@ pub(crate) struct ResetBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ModifyBody {
     #[serde(default, deserialize_with = "crate::wire::whole::opt_int")]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub quantity: Option<i64>,
-    /// Rupees, at most two decimals (and on the contract's tick).
-    #[schema(minimum = 0, maximum = 10_000_000_000_000.0, multiple_of = 0.01)]
+    /// Rupees, at most two decimals (and on the contract's tick); at most ₹10 crore
+    /// (the broker's `MAX_PRICE`).
+    #[schema(minimum = 0, maximum = 100_000_000.0, multiple_of = 0.01)]
     pub price: Option<f64>,
-    /// Rupees, at most two decimals (and on the contract's tick).
-    #[schema(minimum = 0, maximum = 10_000_000_000_000.0, multiple_of = 0.01)]
+    /// Rupees, at most two decimals (and on the contract's tick); at most ₹10 crore
+    /// (the broker's `MAX_PRICE`).
+    #[schema(minimum = 0, maximum = 100_000_000.0, multiple_of = 0.01)]
     pub trigger_price: Option<f64>,
     #[schema(value_type = Option<crate::wire::schema::OrderTypeName>, inline)]
     pub order_type: Option<String>,
@@ -110,9 +112,16 @@ pub(crate) async fn create_account(
     ApiJson(body): ApiJson<NewAccount>,
 ) -> Result<(StatusCode, Json<AccountEnvelope>), ApiError> {
     auth.require(Scope::Trade)?;
+    // Counted as sent (what the schema says), stored trimmed.
     let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 40 {
+    if name.is_empty() || body.name.chars().count() > 40 {
         return Err(ApiError::bad_param("name", "must be 1 to 40 characters"));
+    }
+    if body.name.chars().any(char::is_control) {
+        return Err(ApiError::bad_param(
+            "name",
+            "must not contain control characters",
+        ));
     }
     let balance = money_param("opening_balance", body.opening_balance)?.unwrap_or(100_000_000);
     if balance > stocksblitz_broker::MAX_AMOUNT {
@@ -141,20 +150,27 @@ async fn read<R>(
         .map_err(trading_error)
 }
 
+/// The account's funds from the ledger (zeros for an account with no entries yet).
+async fn funds_of(
+    state: &AppState,
+    auth: &Auth,
+    account_id: &str,
+) -> Result<stocksblitz_broker::Funds, ApiError> {
+    Ok(
+        read(state, auth, account_id, stocksblitz_broker::Engine::funds)
+            .await?
+            .unwrap_or_default(),
+    )
+}
+
 /// `GET /accounts/{account_id}`: the account and its funds.
-#[utoipa::path(get, path = "/accounts/{account_id}", tag = "trading", params(("account_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = AccountDetailEnvelope)))]
+#[utoipa::path(get, path = "/accounts/{account_id}", tag = "trading", params(("account_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = AccountDetailEnvelope)))]
 pub(crate) async fn get_account(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(account_id): Path<String>,
 ) -> Result<Json<AccountDetailEnvelope>, ApiError> {
-    let funds = read(
-        &state,
-        &auth,
-        &account_id,
-        stocksblitz_broker::Engine::funds,
-    )
-    .await?;
+    let funds = funds_of(&state, &auth, &account_id).await?;
     let id = id_param("account_id", &account_id)? as i64;
     let acc = state
         .trading
@@ -164,7 +180,6 @@ pub(crate) async fn get_account(
         .into_iter()
         .find(|a| a.account_id == id)
         .ok_or_else(|| ApiError::not_found("account_not_found", format!("no account {id}")))?;
-    let funds = funds.unwrap_or_default();
     Ok(AccountDetailEnvelope::ok(AccountDetail {
         account: account_out(&acc),
         funds: funds_out(&funds),
@@ -172,24 +187,19 @@ pub(crate) async fn get_account(
 }
 
 /// `GET /accounts/{account_id}/funds`: Kite's margins shape, from the ledger.
-#[utoipa::path(get, path = "/accounts/{account_id}/funds", tag = "trading", params(("account_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = FundsEnvelope)))]
+#[utoipa::path(get, path = "/accounts/{account_id}/funds", tag = "trading", params(("account_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = FundsEnvelope)))]
 pub(crate) async fn funds(
     auth: Auth,
     State(state): State<Arc<AppState>>,
     Path(account_id): Path<String>,
 ) -> Result<Json<FundsEnvelope>, ApiError> {
-    let f = read(
-        &state,
-        &auth,
-        &account_id,
-        stocksblitz_broker::Engine::funds,
-    )
-    .await?;
-    Ok(FundsEnvelope::ok(funds_out(&f.unwrap_or_default())))
+    Ok(FundsEnvelope::ok(funds_out(
+        &funds_of(&state, &auth, &account_id).await?,
+    )))
 }
 
 /// `POST /accounts/{account_id}/reset`: clear the account and start again from a balance.
-#[utoipa::path(post, path = "/accounts/{account_id}/reset", tag = "trading", params(("account_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), request_body(content = Option<ResetBody>), security(("bearer" = [])), responses((status = 200, body = FundsEnvelope)))]
+#[utoipa::path(post, path = "/accounts/{account_id}/reset", tag = "trading", params(("account_id" = inline(crate::wire::schema::RowId), Path)), request_body(content = Option<ResetBody>), security(("bearer" = [])), responses((status = 200, body = FundsEnvelope)))]
 pub(crate) async fn reset(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -222,14 +232,9 @@ pub(crate) async fn reset(
         })
     })
     .await?;
-    let f = read(
-        &state,
-        &auth,
-        &account_id,
-        stocksblitz_broker::Engine::funds,
-    )
-    .await?;
-    Ok(FundsEnvelope::ok(funds_out(&f.unwrap_or_default())))
+    Ok(FundsEnvelope::ok(funds_out(
+        &funds_of(&state, &auth, &account_id).await?,
+    )))
 }
 
 /// This area's routes (merged by [`crate::routes::router`]).

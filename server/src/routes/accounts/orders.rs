@@ -1,10 +1,9 @@
 //! An account's orders: list, read, place, modify, cancel (the broker decides; handlers adapt).
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 /// `GET /accounts/{account_id}/orders`: every order, oldest first.
-#[utoipa::path(get, path = "/accounts/{account_id}/orders", tag = "trading", params(("account_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = OrdersEnvelope)))]
+#[utoipa::path(get, path = "/accounts/{account_id}/orders", tag = "trading", params(("account_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = OrdersEnvelope)))]
 pub(super) async fn orders(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -26,7 +25,7 @@ pub(super) async fn orders(
 }
 
 /// `GET /accounts/{account_id}/orders/{order_id}`.
-#[utoipa::path(get, path = "/accounts/{account_id}/orders/{order_id}", tag = "trading", params(("account_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64), ("order_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = OrderEnvelope)))]
+#[utoipa::path(get, path = "/accounts/{account_id}/orders/{order_id}", tag = "trading", params(("account_id" = inline(crate::wire::schema::RowId), Path), ("order_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = OrderEnvelope)))]
 pub(super) async fn get_order(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -44,7 +43,7 @@ pub(super) async fn get_order(
 /// `POST /accounts/{account_id}/orders`: place an order (a refused one is recorded as REJECTED
 /// and answered with the rule and its numbers). An `Idempotency-Key` header makes retries safe:
 /// every retry within 24 h gets the first answer and nothing is placed twice.
-#[utoipa::path(post, path = "/accounts/{account_id}/orders", tag = "trading", params(("account_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64), ("Idempotency-Key" = Option<String>, Header, description = "1–128 visible ASCII characters; retries with the same key return the first answer")), request_body = PlaceBody, security(("bearer" = [])), responses((status = 200, body = PlacedEnvelope)))]
+#[utoipa::path(post, path = "/accounts/{account_id}/orders", tag = "trading", params(("account_id" = inline(crate::wire::schema::RowId), Path), ("Idempotency-Key" = Option<String>, Header, description = "1–128 visible ASCII characters; retries with the same key return the first answer")), request_body = PlaceBody, security(("bearer" = [])), responses((status = 200, body = PlacedEnvelope)))]
 pub(super) async fn place_order(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -64,7 +63,7 @@ pub(super) async fn place_order(
 }
 
 /// `PUT /accounts/{account_id}/orders/{order_id}`: modify an open order.
-#[utoipa::path(put, path = "/accounts/{account_id}/orders/{order_id}", tag = "trading", params(("account_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64), ("order_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), request_body = ModifyBody, security(("bearer" = [])), responses((status = 200, body = PlacedEnvelope)))]
+#[utoipa::path(put, path = "/accounts/{account_id}/orders/{order_id}", tag = "trading", params(("account_id" = inline(crate::wire::schema::RowId), Path), ("order_id" = inline(crate::wire::schema::RowId), Path)), request_body = ModifyBody, security(("bearer" = [])), responses((status = 200, body = PlacedEnvelope)))]
 pub(super) async fn modify_order(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -105,7 +104,7 @@ pub(super) async fn modify_order(
 }
 
 /// `DELETE /accounts/{account_id}/orders/{order_id}`: cancel an open order.
-#[utoipa::path(delete, path = "/accounts/{account_id}/orders/{order_id}", tag = "trading", params(("account_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64), ("order_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = PlacedEnvelope)))]
+#[utoipa::path(delete, path = "/accounts/{account_id}/orders/{order_id}", tag = "trading", params(("account_id" = inline(crate::wire::schema::RowId), Path), ("order_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = PlacedEnvelope)))]
 pub(super) async fn cancel_order(
     auth: Auth,
     State(state): State<Arc<AppState>>,

@@ -1,10 +1,9 @@
 //! An account's positions (now and as they stood, valued at the day's prices) and trades.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 /// `GET /accounts/{account_id}/positions`: net positions (flat ones of the day included).
-#[utoipa::path(get, path = "/accounts/{account_id}/positions", tag = "trading", params(("account_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = PositionsEnvelope)))]
+#[utoipa::path(get, path = "/accounts/{account_id}/positions", tag = "trading", params(("account_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = PositionsEnvelope)))]
 pub(super) async fn positions(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -51,7 +50,7 @@ pub(super) struct PositionHistoryQuery {
 /// `GET /accounts/{account_id}/positions/history`: each position's states from the books —
 /// one after every fill that changed it (valued at that fill's price), then one now (at the
 /// latest quote) — oldest first.
-#[utoipa::path(get, path = "/accounts/{account_id}/positions/history", tag = "trading", params(("account_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64), PositionHistoryQuery), security(("bearer" = [])), responses((status = 200, body = PositionHistoryEnvelope)))]
+#[utoipa::path(get, path = "/accounts/{account_id}/positions/history", tag = "trading", params(("account_id" = inline(crate::wire::schema::RowId), Path), PositionHistoryQuery), security(("bearer" = [])), responses((status = 200, body = PositionHistoryEnvelope)))]
 pub(super) async fn position_history(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -144,7 +143,7 @@ pub(super) fn history_row(
 }
 
 /// `GET /accounts/{account_id}/trades`: every fill, oldest first.
-#[utoipa::path(get, path = "/accounts/{account_id}/trades", tag = "trading", params(("account_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = TradesEnvelope)))]
+#[utoipa::path(get, path = "/accounts/{account_id}/trades", tag = "trading", params(("account_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = TradesEnvelope)))]
 pub(super) async fn trades(
     auth: Auth,
     State(state): State<Arc<AppState>>,

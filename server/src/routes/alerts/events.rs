@@ -1,6 +1,5 @@
 //! Alert events: list, raise, read, acknowledge, clear.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 /// `GET /alerts/events`: what the caller's alerts raised (and what the caller raised).
@@ -106,7 +105,7 @@ pub(super) async fn raise(
 }
 
 /// `GET /alerts/events/{event_id}`: one of the caller's events.
-#[utoipa::path(get, path = "/alerts/events/{event_id}", tag = "alerts", params(("event_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = EventEnvelope), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/alerts/events/{event_id}", tag = "alerts", params(("event_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = EventEnvelope), (status = 404, body = crate::error::ErrorBody)))]
 pub(super) async fn event(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -125,7 +124,7 @@ pub(super) async fn event(
 }
 
 /// `POST /alerts/events/{event_id}/acknowledge`.
-#[utoipa::path(post, path = "/alerts/events/{event_id}/acknowledge", tag = "alerts", params(("event_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = EventEnvelope), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/alerts/events/{event_id}/acknowledge", tag = "alerts", params(("event_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = EventEnvelope), (status = 404, body = crate::error::ErrorBody)))]
 pub(super) async fn acknowledge(
     auth: Auth,
     State(state): State<Arc<AppState>>,

@@ -1,6 +1,5 @@
 //! Alert rules: create (with a webhook), list, read, change, cancel.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 pub(super) fn webhook(
@@ -197,7 +196,7 @@ pub(super) async fn list(
 }
 
 /// `GET /alerts/{alert_id}`.
-#[utoipa::path(get, path = "/alerts/{alert_id}", tag = "alerts", params(("alert_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = AlertEnvelope), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/alerts/{alert_id}", tag = "alerts", params(("alert_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = AlertEnvelope), (status = 404, body = crate::error::ErrorBody)))]
 pub(super) async fn get(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -210,7 +209,7 @@ pub(super) async fn get(
 }
 
 /// `PATCH /alerts/{alert_id}`: pause (`{"status": "paused"}`) or resume (`"active"`).
-#[utoipa::path(patch, path = "/alerts/{alert_id}", tag = "alerts", params(("alert_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), request_body = AlertPatch, security(("bearer" = [])), responses((status = 200, body = AlertEnvelope), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(patch, path = "/alerts/{alert_id}", tag = "alerts", params(("alert_id" = inline(crate::wire::schema::RowId), Path)), request_body = AlertPatch, security(("bearer" = [])), responses((status = 200, body = AlertEnvelope), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub(super) async fn update(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -255,7 +254,7 @@ pub(super) async fn update(
 }
 
 /// `DELETE /alerts/{alert_id}`: cancel (kept, with its events, as `cancelled`).
-#[utoipa::path(delete, path = "/alerts/{alert_id}", tag = "alerts", params(("alert_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = AlertEnvelope), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, path = "/alerts/{alert_id}", tag = "alerts", params(("alert_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = AlertEnvelope), (status = 404, body = crate::error::ErrorBody)))]
 pub(super) async fn cancel(
     auth: Auth,
     State(state): State<Arc<AppState>>,

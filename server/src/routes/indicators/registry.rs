@@ -1,6 +1,5 @@
 //! `/indicators/list` and `/indicators/definition/{name}`: the registry's descriptions.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -1,6 +1,5 @@
 //! `/indicators/subscribe` and `/unsubscribe`: stored per client, idempotent, exact counts.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

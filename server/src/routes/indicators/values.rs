@@ -1,6 +1,5 @@
 //! `/indicators/current`, `/at-offset`, `/history`, `/batch`: values of indicator ids over an\ninstrument's bars, from the engine.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

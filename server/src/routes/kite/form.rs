@@ -1,7 +1,6 @@
 //! Kite's request bodies: form-encoded fields (what pykiteconnect sends), JSON accepted too, and
 //! JSON lists of orders; bounded in count and size.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 /// Most parameters one body may carry.

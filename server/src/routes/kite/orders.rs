@@ -192,7 +192,7 @@ pub(crate) async fn place_order(
 
 /// `PUT /kite/orders/{variety}/{order_id}`: modify an open order (quantity, price,
 /// trigger_price, order_type, validity).
-#[utoipa::path(put, path = "/kite/orders/{id}/{order_id}", tag = "kite", params(("id" = String, Path, description = "the variety"), ("order_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), request_body(content = ModifyForm, content_type = "application/x-www-form-urlencoded"), security(("bearer" = [])), responses((status = 200, body = KiteOrderIdEnvelope), (status = 400, body = super::KiteErrorBody)))]
+#[utoipa::path(put, path = "/kite/orders/{id}/{order_id}", tag = "kite", params(("id" = String, Path, description = "the variety"), ("order_id" = inline(crate::wire::schema::RowId), Path)), request_body(content = ModifyForm, content_type = "application/x-www-form-urlencoded"), security(("bearer" = [])), responses((status = 200, body = KiteOrderIdEnvelope), (status = 400, body = super::KiteErrorBody)))]
 pub(crate) async fn modify_order(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,
@@ -232,7 +232,7 @@ pub(crate) async fn modify_order(
 }
 
 /// `DELETE /kite/orders/{variety}/{order_id}`: cancel an open order.
-#[utoipa::path(delete, path = "/kite/orders/{id}/{order_id}", tag = "kite", params(("id" = String, Path, description = "the variety"), ("order_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = KiteOrderIdEnvelope), (status = 400, body = super::KiteErrorBody)))]
+#[utoipa::path(delete, path = "/kite/orders/{id}/{order_id}", tag = "kite", params(("id" = String, Path, description = "the variety"), ("order_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = KiteOrderIdEnvelope), (status = 400, body = super::KiteErrorBody)))]
 pub(crate) async fn cancel_order(
     auth: KiteAuth,
     State(state): State<Arc<AppState>>,

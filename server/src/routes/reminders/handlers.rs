@@ -1,6 +1,5 @@
 //! Reminder handlers: create (one-off or recurring on the exchange calendar), list, upcoming, read,\nchange, cancel.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 /// `POST /reminders`: schedule a reminder (201); `next_at` says when it first fires.
@@ -182,7 +181,7 @@ pub(super) async fn upcoming(
 }
 
 /// `GET /reminders/{reminder_id}`.
-#[utoipa::path(get, path = "/reminders/{reminder_id}", tag = "calendar", params(("reminder_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = ReminderEnvelope), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/reminders/{reminder_id}", tag = "calendar", params(("reminder_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = ReminderEnvelope), (status = 404, body = crate::error::ErrorBody)))]
 pub(super) async fn get(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -194,7 +193,7 @@ pub(super) async fn get(
 
 /// `PATCH /reminders/{reminder_id}`: enable or disable (a re-enabled reminder moves on to its
 /// next occurrence after now).
-#[utoipa::path(patch, path = "/reminders/{reminder_id}", tag = "calendar", params(("reminder_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), request_body = ReminderPatch, security(("bearer" = [])), responses((status = 200, body = ReminderEnvelope), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(patch, path = "/reminders/{reminder_id}", tag = "calendar", params(("reminder_id" = inline(crate::wire::schema::RowId), Path)), request_body = ReminderPatch, security(("bearer" = [])), responses((status = 200, body = ReminderEnvelope), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub(super) async fn update(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -229,7 +228,7 @@ pub(super) async fn update(
 }
 
 /// `DELETE /reminders/{reminder_id}`: cancel (kept as `cancelled`; 409 when it is finished).
-#[utoipa::path(delete, path = "/reminders/{reminder_id}", tag = "calendar", params(("reminder_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = ReminderEnvelope), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, path = "/reminders/{reminder_id}", tag = "calendar", params(("reminder_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = ReminderEnvelope), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub(super) async fn cancel(
     auth: Auth,
     State(state): State<Arc<AppState>>,

@@ -1,7 +1,6 @@
 //! Strategies: list, create, read, and the start / pause / resume / stop transitions.
 
 use super::performance::snapshot;
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 /// `GET /strategies`: the caller's strategies (`?name=` for one by name).
@@ -106,7 +105,7 @@ pub(super) async fn create(
 }
 
 /// `GET /strategies/{strategy_id}`.
-#[utoipa::path(get, path = "/strategies/{strategy_id}", tag = "trading", params(("strategy_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = StrategyEnvelope)))]
+#[utoipa::path(get, path = "/strategies/{strategy_id}", tag = "trading", params(("strategy_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = StrategyEnvelope)))]
 pub(super) async fn get(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -147,7 +146,7 @@ pub(super) async fn transition(
 }
 
 /// `POST /strategies/{strategy_id}/start`: created, paused or stopped → active.
-#[utoipa::path(post, path = "/strategies/{strategy_id}/start", tag = "trading", params(("strategy_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = StrategyEnvelope), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/strategies/{strategy_id}/start", tag = "trading", params(("strategy_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = StrategyEnvelope), (status = 409, body = crate::error::ErrorBody)))]
 pub(super) async fn start(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -165,7 +164,7 @@ pub(super) async fn start(
 }
 
 /// `POST /strategies/{strategy_id}/pause`: active → paused (no new orders through it).
-#[utoipa::path(post, path = "/strategies/{strategy_id}/pause", tag = "trading", params(("strategy_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = StrategyEnvelope), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/strategies/{strategy_id}/pause", tag = "trading", params(("strategy_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = StrategyEnvelope), (status = 409, body = crate::error::ErrorBody)))]
 pub(super) async fn pause(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -175,7 +174,7 @@ pub(super) async fn pause(
 }
 
 /// `POST /strategies/{strategy_id}/resume`: paused → active.
-#[utoipa::path(post, path = "/strategies/{strategy_id}/resume", tag = "trading", params(("strategy_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = StrategyEnvelope), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/strategies/{strategy_id}/resume", tag = "trading", params(("strategy_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = StrategyEnvelope), (status = 409, body = crate::error::ErrorBody)))]
 pub(super) async fn resume(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -185,7 +184,7 @@ pub(super) async fn resume(
 }
 
 /// `POST /strategies/{strategy_id}/stop`: → stopped (its positions stay; they are the account's).
-#[utoipa::path(post, path = "/strategies/{strategy_id}/stop", tag = "trading", params(("strategy_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = StrategyEnvelope), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/strategies/{strategy_id}/stop", tag = "trading", params(("strategy_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = StrategyEnvelope), (status = 409, body = crate::error::ErrorBody)))]
 pub(super) async fn stop(
     auth: Auth,
     State(state): State<Arc<AppState>>,

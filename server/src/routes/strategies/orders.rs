@@ -1,10 +1,9 @@
 //! A strategy's orders and positions, and placing orders tagged with it.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 /// `GET /strategies/{strategy_id}/orders`: the orders carrying its tag, oldest first.
-#[utoipa::path(get, path = "/strategies/{strategy_id}/orders", tag = "trading", params(("strategy_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = StrategyOrdersEnvelope)))]
+#[utoipa::path(get, path = "/strategies/{strategy_id}/orders", tag = "trading", params(("strategy_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = StrategyOrdersEnvelope)))]
 pub(super) async fn orders(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -32,7 +31,7 @@ pub(super) async fn orders(
 }
 
 /// `GET /strategies/{strategy_id}/positions`: its own positions (from its fills alone).
-#[utoipa::path(get, path = "/strategies/{strategy_id}/positions", tag = "trading", params(("strategy_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = StrategyPositionsEnvelope)))]
+#[utoipa::path(get, path = "/strategies/{strategy_id}/positions", tag = "trading", params(("strategy_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = StrategyPositionsEnvelope)))]
 pub(super) async fn positions(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -53,7 +52,7 @@ pub(super) async fn positions(
 
 /// `POST /strategies/{strategy_id}/orders`: place an order tagged with the strategy on its
 /// account (only while it is active). `Idempotency-Key` as for account orders.
-#[utoipa::path(post, path = "/strategies/{strategy_id}/orders", tag = "trading", params(("strategy_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64), ("Idempotency-Key" = Option<String>, Header)), request_body = PlaceBody, security(("bearer" = [])), responses((status = 200, body = StrategyPlacedEnvelope), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/strategies/{strategy_id}/orders", tag = "trading", params(("strategy_id" = inline(crate::wire::schema::RowId), Path), ("Idempotency-Key" = Option<String>, Header)), request_body = PlaceBody, security(("bearer" = [])), responses((status = 200, body = StrategyPlacedEnvelope), (status = 409, body = crate::error::ErrorBody)))]
 pub(super) async fn place_order(
     auth: Auth,
     State(state): State<Arc<AppState>>,

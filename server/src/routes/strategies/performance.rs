@@ -1,6 +1,5 @@
 //! A strategy's performance: its book valued now, metrics (P&L, drawdown, Sharpe), snapshots\nstored on a timer.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 pub(super) async fn book_of(state: &AppState, s: &StrategyRow) -> Result<StrategyBook, ApiError> {
@@ -39,7 +38,7 @@ pub(super) async fn snapshot(state: &AppState, s: &StrategyRow) -> Result<(), Ap
 }
 
 /// `GET /strategies/{strategy_id}/metrics`.
-#[utoipa::path(get, path = "/strategies/{strategy_id}/metrics", tag = "trading", params(("strategy_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)), security(("bearer" = [])), responses((status = 200, body = MetricsEnvelope)))]
+#[utoipa::path(get, path = "/strategies/{strategy_id}/metrics", tag = "trading", params(("strategy_id" = inline(crate::wire::schema::RowId), Path)), security(("bearer" = [])), responses((status = 200, body = MetricsEnvelope)))]
 pub(crate) async fn metrics(
     auth: Auth,
     State(state): State<Arc<AppState>>,
@@ -101,7 +100,7 @@ pub(crate) async fn metrics(
 }
 
 /// `GET /strategies/{strategy_id}/snapshots`: recorded while active, oldest first.
-#[utoipa::path(get, path = "/strategies/{strategy_id}/snapshots", tag = "trading", params(("strategy_id" = i64, Path, minimum = 1, maximum = 9_223_372_036_854_775_807_i64), SnapshotsQuery), security(("bearer" = [])), responses((status = 200, body = SnapshotsEnvelope)))]
+#[utoipa::path(get, path = "/strategies/{strategy_id}/snapshots", tag = "trading", params(("strategy_id" = inline(crate::wire::schema::RowId), Path), SnapshotsQuery), security(("bearer" = [])), responses((status = 200, body = SnapshotsEnvelope)))]
 pub(crate) async fn snapshots(
     auth: Auth,
     State(state): State<Arc<AppState>>,

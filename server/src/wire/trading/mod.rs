@@ -148,7 +148,8 @@ pub(crate) struct PlaceBody {
     #[schema(value_type = crate::wire::schema::TransactionType, inline)]
     pub transaction_type: String,
     #[serde(deserialize_with = "crate::wire::whole::int")]
-    #[schema(minimum = 1)]
+    /// Units (at most the broker's `MAX_QUANTITY`, 1,00,00,000).
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub quantity: i64,
     /// `MARKET` (default), `LIMIT`, `SL`, `SL-M`.
     #[schema(value_type = Option<crate::wire::schema::OrderTypeName>, inline)]
@@ -156,11 +157,13 @@ pub(crate) struct PlaceBody {
     /// `MIS` (default), `NRML`, `CNC`.
     #[schema(value_type = Option<crate::wire::schema::ProductName>, inline)]
     pub product: Option<String>,
-    /// Rupees, at most two decimals (and on the contract's tick).
-    #[schema(minimum = 0, maximum = 10_000_000_000_000.0, multiple_of = 0.01)]
+    /// Rupees, at most two decimals (and on the contract's tick); at most ₹10 crore
+    /// (the broker's `MAX_PRICE`).
+    #[schema(minimum = 0, maximum = 100_000_000.0, multiple_of = 0.01)]
     pub price: Option<f64>,
-    /// Rupees, at most two decimals (and on the contract's tick).
-    #[schema(minimum = 0, maximum = 10_000_000_000_000.0, multiple_of = 0.01)]
+    /// Rupees, at most two decimals (and on the contract's tick); at most ₹10 crore
+    /// (the broker's `MAX_PRICE`).
+    #[schema(minimum = 0, maximum = 100_000_000.0, multiple_of = 0.01)]
     pub trigger_price: Option<f64>,
     /// `DAY` (default), `IOC`, `TTL`.
     #[schema(value_type = Option<crate::wire::schema::ValidityName>, inline)]
@@ -315,5 +318,33 @@ pub(crate) fn trade_out(t: &Trade) -> TradeOut {
             stocksblitz_broker::FillBasis::Ltp => "ltp",
             stocksblitz_broker::FillBasis::Settlement => "settlement",
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PlaceBody;
+    use crate::routes::accounts::ModifyBody;
+
+    /// The documented bounds are the broker's: a schema that allowed more would promise
+    /// orders the broker refuses.
+    #[test]
+    fn order_bodies_document_the_broker_s_limits() {
+        let limits = |schema: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>| {
+            let v = serde_json::to_value(schema).unwrap_or_default();
+            let max = |field: &str| v["properties"][field]["maximum"].as_f64();
+            (max("quantity"), max("price"), max("trigger_price"))
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let want = (
+            Some(stocksblitz_broker::MAX_QUANTITY as f64),
+            Some(stocksblitz_broker::MAX_PRICE as f64 / 100.0),
+            Some(stocksblitz_broker::MAX_PRICE as f64 / 100.0),
+        );
+        assert_eq!(limits(<PlaceBody as utoipa::PartialSchema>::schema()), want);
+        assert_eq!(
+            limits(<ModifyBody as utoipa::PartialSchema>::schema()),
+            want
+        );
     }
 }

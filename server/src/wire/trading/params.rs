@@ -1,7 +1,6 @@
 //! Order fields from requests into the broker's request, the `Idempotency-Key` header, and
 //! trading errors as HTTP statuses.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 pub(crate) fn trading_error(e: TradingError) -> ApiError {

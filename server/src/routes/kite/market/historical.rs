@@ -1,6 +1,5 @@
 //! Kite's `GET /instruments/historical/{token}/{interval}`: candles from the engine, times in IST.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 super::super::kite_envelope!(KiteCandlesEnvelope, Candles);

@@ -1,6 +1,5 @@
 //! Kite's instrument dumps: `GET /instruments[/{exchange}]` as CSV.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 pub(super) const EXCHANGES: &[&str] = &["NSE", "NFO", "BSE", "BFO"];

@@ -93,8 +93,6 @@ impl AppState {
             advertise_url,
             clock,
         } = trading;
-        // The facade's recorder, before anything registers a metric.
-        crate::metrics::prometheus();
         let (writer, _task) = BarWriter::spawn(store.clone(), WriterConfig::default());
         let pipeline = Arc::new(Pipeline::new(source.as_str(), session, grace_ms, writer));
         let alerts = crate::alerts::AlertEngine::new();
@@ -110,7 +108,13 @@ impl AppState {
             .with_sink(sink),
         );
         let user_feed = crate::user_feed::UserFeed::new(trading.holder());
-        let engine = stocksblitz_engine::Engine::new(store.clone(), pipeline.clone());
+        let metrics = Metrics::default();
+        // The engine's counters register with this server's recorder (not the process's: the
+        // bindings can run several servers in one process, each with its own /metrics).
+        let engine = metrics.scoped(|| {
+            stocksblitz_engine::metric::describe();
+            stocksblitz_engine::Engine::new(store.clone(), pipeline.clone())
+        });
         Ok(AppState {
             alerts,
             user_feed,
@@ -119,7 +123,7 @@ impl AppState {
             order_feed,
             store,
             started: Instant::now(),
-            metrics: Metrics::default(),
+            metrics,
             conns: Arc::default(),
             pipeline,
             bus,

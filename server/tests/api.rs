@@ -184,18 +184,26 @@ async fn indicator_values_match_the_bars() {
     );
     insta::assert_json_snapshot!("current_5m", body, { ".timestamp" => "[now]" });
 
-    // The same request again is a cache hit, counted in /metrics (the engine records through
-    // the metrics facade; other tests of this binary share the recorder, so at least one more).
-    let hits = |text: &str| -> u64 {
+    // The same request again is a cache hit, counted in this server's /metrics — its own
+    // recorder: another server of this process (every test here runs one) counts apart.
+    let counter = |text: &str, name: &str| -> u64 {
         text.lines()
-            .find_map(|l| l.strip_prefix("stocksblitz_indicator_cache_hits_total "))
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
             .and_then(|v| v.trim().parse().ok())
-            .expect("the counter is exported")
+            .unwrap_or_else(|| panic!("{name} is exported"))
     };
-    let before = hits(&api.text("/metrics").await);
+    let hits = "stocksblitz_indicator_cache_hits_total";
+    let before = counter(&api.text("/metrics").await, hits);
     api.get("/indicators/current?symbol=NIFTY%2050&timeframe=5m&indicators=SMA_3")
         .await;
-    assert!(hits(&api.text("/metrics").await) > before);
+    assert_eq!(counter(&api.text("/metrics").await, hits), before + 1);
+    let other = Api::new().await;
+    let fresh = other.text("/metrics").await;
+    assert_eq!(counter(&fresh, hits), 0, "a second server starts from zero");
+    assert_eq!(
+        counter(&fresh, "stocksblitz_indicator_computations_total"),
+        0
+    );
 
     let (s, body) = api
         .get("/indicators/at-offset?symbol=NIFTY%2050&timeframe=5m&indicators=SMA_3&offset=2")

@@ -8,6 +8,7 @@ mod error;
 pub mod pipeline;
 pub mod quotes;
 pub mod series;
+pub mod stream;
 pub mod values;
 
 use std::sync::{Arc, RwLockReadGuard};

@@ -359,3 +359,224 @@ async fn specs_resolve_against_the_live_spot_and_refuse_without_one() {
     let far = InstrumentSpec::parse("NSE@NIFTY@Nm+9@CE@ATM").unwrap();
     assert!(matches!(e.resolve(&far, at), Err(EngineError::Spec(_))));
 }
+
+/// Polls until `subs` reports something (a closed bar is reported once the writer stored it).
+async fn poll_until_some(
+    e: &Engine,
+    subs: &mut stocksblitz_engine::stream::Subscriptions,
+) -> Vec<stocksblitz_engine::stream::StreamUpdate> {
+    for _ in 0..200 {
+        let u = subs.poll(e).await;
+        if !u.is_empty() {
+            return u;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("nothing reported in 5 s");
+}
+
+#[tokio::test]
+async fn a_stream_subscription_reports_each_closed_bar_once_with_its_values() {
+    use stocksblitz_engine::stream::{
+        Mode, StreamError, StreamUpdate, SubscribeRequest, Subscriptions, Unsubscribe,
+    };
+    let (_dir, e) = engine().await;
+    let mut subs = Subscriptions::new(2, 2);
+    let req = |mode, bars, ids: &[&str]| SubscribeRequest {
+        symbol: SYM.to_string(),
+        tf: Timeframe::M1,
+        mode,
+        bars,
+        ids: ids.iter().map(|s| ((*s).to_string(), id(s))).collect(),
+    };
+    // All or nothing: three ids where two fit change nothing.
+    let err = subs
+        .subscribe(&e, req(Mode::Bar, false, &["SMA_3", "RSI_14", "EMA_5"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StreamError::TooManyIndicators { max: 2 }),
+        "{err}"
+    );
+    assert!(subs.is_empty());
+
+    let done = subs
+        .subscribe(&e, req(Mode::Bar, true, &["SMA_3", "sma_3"]))
+        .await
+        .unwrap();
+    // The same id twice is subscribed once, as first sent; its value at the newest stored bar.
+    assert_eq!(done.values.len(), 1);
+    let (sent, _, v) = &done.values[0];
+    assert_eq!(sent, "SMA_3");
+    let want = (close_at(STORED - 3) + close_at(STORED - 2) + close_at(STORED - 1)) / 3.0;
+    assert!((v.as_ref().unwrap()[0] - want).abs() < 1e-9);
+    let newest = LIVE - 60;
+    assert_eq!(
+        (done.candle_time, done.last_closed),
+        (Some(newest), Some(newest))
+    );
+    assert!(subs.poll(&e).await.is_empty(), "nothing closed since");
+
+    // The live minute forms and closes: its bar, then SMA_3 at it, once.
+    e.pipeline()
+        .ingest(&tick(25_100.0, LIVE + 5), LIVE * 1000 + 5_000);
+    e.pipeline()
+        .ingest(&tick(25_103.0, LIVE + 40), LIVE * 1000 + 40_000);
+    e.pipeline().on_clock((LIVE + 63) * 1000);
+    let updates = poll_until_some(&e, &mut subs).await;
+    assert_eq!(updates.len(), 2, "{updates:?}");
+    let StreamUpdate::Bar { bar, complete, .. } = &updates[0] else {
+        panic!("{updates:?}")
+    };
+    assert_eq!(
+        (bar.start, bar.open, bar.close, *complete),
+        (LIVE, 25_100.0, 25_103.0, true)
+    );
+    let StreamUpdate::Value {
+        sent,
+        values,
+        candle_time,
+        complete,
+        ..
+    } = &updates[1]
+    else {
+        panic!("{updates:?}")
+    };
+    let want = (close_at(STORED - 2) + close_at(STORED - 1) + 25_103.0) / 3.0;
+    assert_eq!(
+        (sent.as_str(), *candle_time, *complete),
+        ("SMA_3", LIVE, true)
+    );
+    assert!((values[0] - want).abs() < 1e-9);
+    assert!(subs.poll(&e).await.is_empty(), "reported once");
+
+    // A second symbol/timeframe past the limit of two is refused.
+    subs.subscribe(
+        &e,
+        SubscribeRequest {
+            tf: Timeframe::M5,
+            ..req(Mode::Tick, false, &["SMA_3"])
+        },
+    )
+    .await
+    .unwrap();
+    let err = subs
+        .subscribe(
+            &e,
+            SubscribeRequest {
+                tf: Timeframe::M15,
+                ..req(Mode::Bar, false, &["SMA_3"])
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StreamError::TooManySubscriptions { max: 2 }),
+        "{err}"
+    );
+
+    // Unsubscribing the indicator keeps the bars; unsubscribing the bars then ends it.
+    let gone = subs.unsubscribe(SYM, Timeframe::M1, Unsubscribe::Ids(vec![id("SMA_3")]));
+    assert_eq!(gone.unwrap(), ["SMA_3"]);
+    assert!(
+        subs.unsubscribe(SYM, Timeframe::M1, Unsubscribe::Bars)
+            .unwrap()
+            .is_empty()
+    );
+    let err = subs
+        .unsubscribe(SYM, Timeframe::M1, Unsubscribe::All)
+        .unwrap_err();
+    assert!(matches!(err, StreamError::NotSubscribed { .. }), "{err}");
+    assert_eq!(
+        subs.unsubscribe(SYM, Timeframe::M5, Unsubscribe::All)
+            .unwrap(),
+        ["SMA_3"]
+    );
+    assert!(subs.is_empty());
+}
+
+#[tokio::test]
+async fn a_tick_mode_subscription_reports_the_forming_bar_when_it_changes() {
+    use stocksblitz_engine::stream::{Mode, StreamUpdate, SubscribeRequest, Subscriptions};
+    let (_dir, e) = engine().await;
+    let mut subs = Subscriptions::new(1, 1);
+    e.pipeline()
+        .ingest(&tick(25_100.0, LIVE + 5), LIVE * 1000 + 5_000);
+    subs.subscribe(
+        &e,
+        SubscribeRequest {
+            symbol: SYM.to_string(),
+            tf: Timeframe::M1,
+            mode: Mode::Tick,
+            bars: false,
+            ids: vec![("SMA_3".into(), id("SMA_3"))],
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        subs.poll(&e).await.is_empty(),
+        "unchanged since the subscription"
+    );
+    e.pipeline()
+        .ingest(&tick(25_109.0, LIVE + 9), LIVE * 1000 + 9_000);
+    let updates = subs.poll(&e).await;
+    let [
+        StreamUpdate::Value {
+            values,
+            candle_time,
+            complete,
+            ..
+        },
+    ] = &updates[..]
+    else {
+        panic!("{updates:?}")
+    };
+    let want = (close_at(STORED - 2) + close_at(STORED - 1) + 25_109.0) / 3.0;
+    assert_eq!((*candle_time, *complete), (LIVE, false));
+    assert!((values[0] - want).abs() < 1e-9);
+    assert!(subs.poll(&e).await.is_empty());
+}
+
+#[tokio::test]
+async fn stored_subscriptions_count_clients_exactly_and_only_change_the_callers() {
+    let (_dir, e) = engine().await;
+    let ids = [id("SMA_3")];
+    let a = e
+        .subscribe_stored("a", SYM, Timeframe::M1, &ids)
+        .await
+        .unwrap();
+    let again = e
+        .subscribe_stored("a", SYM, Timeframe::M1, &ids)
+        .await
+        .unwrap();
+    let b = e
+        .subscribe_stored("b", SYM, Timeframe::M1, &ids)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            a[0].subscriber_count,
+            again[0].subscriber_count,
+            b[0].subscriber_count
+        ),
+        (1, 1, 2)
+    );
+    let want = (close_at(STORED - 3) + close_at(STORED - 2) + close_at(STORED - 1)) / 3.0;
+    assert!((b[0].value.as_ref().unwrap()[0] - want).abs() < 1e-9);
+    let gone = e
+        .unsubscribe_stored("a", SYM, Timeframe::M1, &ids)
+        .await
+        .unwrap();
+    assert_eq!((gone[0].changed, gone[0].subscriber_count), (true, 1));
+    let twice = e
+        .unsubscribe_stored("a", SYM, Timeframe::M1, &ids)
+        .await
+        .unwrap();
+    assert_eq!((twice[0].changed, twice[0].subscriber_count), (false, 1));
+    let other = e
+        .subscribe_stored("b", SYM, Timeframe::M5, &ids)
+        .await
+        .unwrap();
+    assert_eq!(other[0].subscriber_count, 1, "counted per timeframe");
+}

@@ -17,6 +17,10 @@ pub enum Timeframe {
     D1,
 }
 
+/// The times (UTC epoch seconds, either side of 1970) bucket arithmetic works in: about 35
+/// million years, far from where a day's or a bucket's offsets could overflow an `i64`.
+pub const TS_LIMIT: i64 = 1 << 50;
+
 /// Minutes in one trading session (09:15–15:30 IST).
 const SESSION_MINUTES: usize = 375;
 
@@ -143,9 +147,10 @@ impl Timeframe {
 
     /// Start (UTC epoch seconds) of the bucket containing `ts`. Intraday buckets are aligned to
     /// the 09:15 IST session open (so 1h bars are 09:15–10:15 …); daily buckets start at 09:15 IST
-    /// of their trading day.
+    /// of their trading day. Times beyond ±[`TS_LIMIT`] are taken at the limit (no arithmetic
+    /// here can overflow, whatever a caller passes).
     pub fn bucket_start(self, ts: i64) -> i64 {
-        let local = ts + IST_OFFSET_SECS;
+        let local = ts.clamp(-TS_LIMIT, TS_LIMIT) + IST_OFFSET_SECS;
         let day_start = local.div_euclid(86_400) * 86_400;
         let open = day_start + SESSION_OPEN_SECS;
         let start_local = match self {
@@ -160,8 +165,10 @@ impl Timeframe {
     }
 
     /// End (exclusive) of the bucket starting at `start`: the next bucket start, but intraday
-    /// buckets never run past the session close (the last 1h bar is 15:15–15:30).
+    /// buckets never run past the session close (the last 1h bar is 15:15–15:30). `start` is
+    /// taken within ±2·[`TS_LIMIT`] (every start [`Timeframe::bucket_start`] returns is inside).
     pub fn bucket_end(self, start: i64) -> i64 {
+        let start = start.clamp(-2 * TS_LIMIT, 2 * TS_LIMIT);
         match self {
             Timeframe::D1 => start + (crate::SESSION_CLOSE_SECS - SESSION_OPEN_SECS),
             tf => {

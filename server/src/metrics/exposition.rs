@@ -327,10 +327,7 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResp
             ],
         );
     }
-    let mut body = state.metrics.render(state.started.elapsed().as_secs_f64());
-    // What the crates record through the metrics facade (the engine's caches), rendered by
-    // the process's Prometheus exporter.
-    body.push_str(&super::prometheus().render());
+    let body = state.metrics.render(state.started.elapsed().as_secs_f64());
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         body,

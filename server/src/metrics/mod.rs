@@ -15,31 +15,6 @@ use crate::state::AppState;
 mod exposition;
 pub(crate) use exposition::*;
 
-/// The process's recorder for the `metrics` facade, rendered into `/metrics`: installed by the
-/// first server of the process (a second one in the same process, as the bindings can start,
-/// shares it). The engine's metrics are described at installation, so they show from zero.
-pub(crate) fn prometheus() -> &'static metrics_exporter_prometheus::PrometheusHandle {
-    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
-        std::sync::OnceLock::new();
-    HANDLE.get_or_init(|| {
-        let builder = metrics_exporter_prometheus::PrometheusBuilder::new();
-        match builder.install_recorder() {
-            Ok(handle) => {
-                stocksblitz_engine::metric::describe();
-                handle
-            }
-            Err(e) => {
-                // Another recorder owns the facade (an embedding program's): ours renders
-                // nothing recorded, and /metrics keeps its own counters.
-                tracing::warn!(error = %e, "metrics recorder not installed");
-                metrics_exporter_prometheus::PrometheusBuilder::new()
-                    .build_recorder()
-                    .handle()
-            }
-        }
-    })
-}
-
 /// Upper bounds of the latency histogram buckets, in seconds.
 const BUCKETS: [f64; 10] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5,
@@ -274,6 +249,12 @@ impl Metrics {
         self.recorder
             .register_gauge(&::metrics::Key::from_static_name(name), &META)
             .set(value);
+    }
+
+    /// Run `f` with this server's recorder behind the `metrics` facade: the handles it
+    /// registers (the engine's counters) record here and show in this server's `/metrics`.
+    pub(crate) fn scoped<T>(&self, f: impl FnOnce() -> T) -> T {
+        ::metrics::with_local_recorder(&self.recorder, f)
     }
 
     /// This server's metrics in Prometheus text format.

@@ -16,7 +16,6 @@ use serde_json::{Map, Value};
 use stocksblitz_engine::Point;
 use stocksblitz_indicators::{Category, Description, IndicatorId, REGISTRY, describe};
 use stocksblitz_market::Timeframe;
-use stocksblitz_store::subscriptions::SubscriptionKey;
 
 use super::{ApiJson, bounded, instrument, list_size, timeframe};
 use crate::error::{ApiError, ApiQuery};

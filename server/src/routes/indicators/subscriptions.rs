@@ -51,31 +51,22 @@ pub(super) async fn subscribe(
         .map(|(i, s)| s.parse(i))
         .collect::<Result<Vec<_>, _>>()?;
     let client = auth.client_id();
-    let now = chrono::Utc::now().timestamp_millis();
-    let at = state
+    let stored = state
         .engine
-        .current_values(&sym.tradingsymbol, tf, &ids_of(&ids))
+        .subscribe_stored(&client, &sym.tradingsymbol, tf, &ids_of(&ids))
         .await?;
-    let mut subs = Vec::with_capacity(ids.len());
-    for (r, v) in ids.iter().zip(&at.values) {
-        let canonical = r.id.canonical();
-        let key = SubscriptionKey {
-            instrument: &sym.tradingsymbol,
-            timeframe: tf.as_str(),
-            indicator_id: &canonical,
-        };
-        state.store.subscribe(&client, &key, now).await?;
-        let count = state.store.subscriber_count(&key).await?;
-        let value = v.as_ref().map_or(Value::Null, |v| render(&r.id, v));
-        subs.push(SubscriptionOut {
+    let subs = ids
+        .iter()
+        .zip(stored)
+        .map(|(r, st)| SubscriptionOut {
             indicator_id: r.sent.clone(),
             symbol: sym.tradingsymbol.to_string(),
             timeframe: tf.as_str(),
-            subscriber_count: count,
+            subscriber_count: st.subscriber_count,
             status: "subscribed",
-            value: Some(value),
-        });
-    }
+            value: Some(st.value.as_ref().map_or(Value::Null, |v| render(&r.id, v))),
+        })
+        .collect();
     Ok(Json(SubscribeResponse {
         status: "success",
         client_id: client,
@@ -121,29 +112,27 @@ pub(super) async fn unsubscribe(
         .map(|(i, s)| parse_id(&format!("indicator_ids[{i}]"), s))
         .collect::<Result<Vec<_>, _>>()?;
     let client = auth.client_id();
-    let mut out = Vec::with_capacity(ids.len());
-    for (sent, id) in req.indicator_ids.iter().zip(&ids) {
-        let canonical = id.canonical();
-        let key = SubscriptionKey {
-            instrument: &sym.tradingsymbol,
-            timeframe: tf.as_str(),
-            indicator_id: &canonical,
-        };
-        let removed = state.store.unsubscribe(&client, &key).await?;
-        let count = state.store.subscriber_count(&key).await?;
-        out.push(SubscriptionOut {
+    let stored = state
+        .engine
+        .unsubscribe_stored(&client, &sym.tradingsymbol, tf, &ids)
+        .await?;
+    let out = req
+        .indicator_ids
+        .iter()
+        .zip(stored)
+        .map(|(sent, st)| SubscriptionOut {
             indicator_id: sent.trim().to_string(),
             symbol: sym.tradingsymbol.to_string(),
             timeframe: tf.as_str(),
-            subscriber_count: count,
-            status: if removed {
+            subscriber_count: st.subscriber_count,
+            status: if st.changed {
                 "unsubscribed"
             } else {
                 "not_subscribed"
             },
             value: None,
-        });
-    }
+        })
+        .collect();
     Ok(Json(UnsubscribeResponse {
         status: "success",
         client_id: client,

@@ -3,7 +3,9 @@
 
 use super::*;
 
-use super::updates::{series, stored_closed, updates};
+use stocksblitz_engine::stream::{
+    Mode, StreamError, StreamUpdate, SubscribeRequest, Subscriptions, Unsubscribe,
+};
 
 /// `GET /indicators/stream` (WebSocket).
 #[utoipa::path(get, path = "/indicators/stream", tag = "streams", description = "WebSocket: subscribe/unsubscribe/ping messages; indicator_update on bar close or per tick.", params(StreamQuery), responses((status = 101, description = "switching to the WebSocket protocol"), (status = 426, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody)))]
@@ -19,38 +21,6 @@ pub(super) async fn indicators_stream(
     })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Mode {
-    Bar,
-    Tick,
-}
-
-#[derive(Debug)]
-pub(super) struct Sub {
-    pub(super) symbol: String,
-    pub(super) tf: Timeframe,
-    pub(super) ids: Vec<(String, IndicatorId)>,
-    pub(super) mode: Mode,
-    /// Also report each closed bar (`"bars": true`), and in tick mode the forming one.
-    pub(super) bars: bool,
-    /// Start of the newest closed bar already reported (or seen at subscription).
-    pub(super) last_closed: Option<i64>,
-    /// The series last reported in tick mode.
-    pub(super) last_series: Option<Arc<Series>>,
-    /// The pipeline writes this instrument's bar closes first while the subscription lasts.
-    pub(super) _watch: crate::ingest::pipeline::Watch,
-}
-
-impl Sub {
-    pub(super) fn depth(&self) -> usize {
-        self.ids
-            .iter()
-            .map(|(_, id)| depth(id, self.tf, 2))
-            .max()
-            .unwrap_or(2)
-    }
-}
-
 pub(super) async fn indicator_session(
     socket: WebSocket,
     state: Arc<AppState>,
@@ -62,14 +32,14 @@ pub(super) async fn indicator_session(
     else {
         return;
     };
-    let mut subs: Vec<Sub> = Vec::new();
+    let mut subs = Subscriptions::new(MAX_STREAM_SUBSCRIPTIONS, MAX_INDICATORS);
     let mut poll = tokio::time::interval(POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     // Bars become reportable when stored: look as soon as the writer settles some.
     let mut stored = state.pipeline.writer().watch_settled();
     loop {
         tokio::select! {
-            Ok(()) = stored.changed(), if subs.iter().any(|s| s.mode == Mode::Bar) => {
+            Ok(()) = stored.changed(), if subs.any_bar_mode() => {
                 for update in updates(&state, &mut subs).await {
                     if !send(&state.metrics, &mut socket, &update).await {
                         return;
@@ -102,7 +72,7 @@ pub(super) async fn indicator_session(
     }
 }
 
-pub(super) async fn handle(state: &AppState, subs: &mut Vec<Sub>, text: &str) -> Value {
+pub(super) async fn handle(state: &AppState, subs: &mut Subscriptions, text: &str) -> Value {
     let msg: ClientMsg = match serde_json::from_str(text) {
         Ok(m) => m,
         Err(e) => return error_msg("invalid_json", format!("invalid message: {e}")),
@@ -129,13 +99,88 @@ pub(super) async fn handle(state: &AppState, subs: &mut Vec<Sub>, text: &str) ->
     }
 }
 
-pub(super) async fn subscribe(
-    state: &AppState,
-    subs: &mut Vec<Sub>,
-    msg: ClientMsg,
-) -> Result<Value, ApiError> {
+/// What a poll owes the connection, as messages.
+async fn updates(state: &AppState, subs: &mut Subscriptions) -> Vec<Value> {
+    let updates = subs.poll(&state.engine).await;
+    if updates.is_empty() {
+        return Vec::new();
+    }
+    let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    updates
+        .into_iter()
+        .map(|u| update_msg(u, &timestamp))
+        .collect()
+}
+
+/// A bar message (`complete: false`: the forming bar, which later messages of the same `time`
+/// replace; `closed_at`: when the server closed it, epoch ms, null when unknown or forming — a
+/// feed's latency is the time of arrival minus this), or an indicator's value at a bar.
+fn update_msg(u: StreamUpdate, timestamp: &str) -> Value {
+    match u {
+        StreamUpdate::Bar {
+            symbol,
+            tf,
+            bar,
+            complete,
+            closed_at,
+        } => json!({
+            "type": "bar",
+            "symbol": symbol,
+            "timeframe": tf.as_str(),
+            "time": bar.start,
+            "open": bar.open,
+            "high": bar.high,
+            "low": bar.low,
+            "close": bar.close,
+            "volume": bar.volume,
+            "oi": bar.oi,
+            "complete": complete,
+            "closed_at": closed_at,
+        }),
+        StreamUpdate::Value {
+            symbol,
+            tf,
+            sent,
+            id,
+            values,
+            candle_time,
+            complete,
+        } => json!({
+            "type": "indicator_update",
+            "symbol": symbol,
+            "timeframe": tf.as_str(),
+            "indicator_id": sent,
+            "value": render(&id, &values),
+            "candle_time": candle_time,
+            "complete": complete,
+            "timestamp": timestamp,
+        }),
+    }
+}
+
+fn stream_error(e: StreamError) -> ApiError {
+    match e {
+        e @ StreamError::TooManySubscriptions { .. } => ApiError::bad_param("symbol", e),
+        e @ StreamError::TooManyIndicators { .. } => ApiError::bad_param("indicators", e),
+        e @ StreamError::NotSubscribed { .. } => {
+            ApiError::not_found("not_subscribed", e.to_string())
+        }
+        StreamError::Engine(e) => e.into(),
+    }
+}
+
+fn symbol_timeframe(state: &AppState, msg: &ClientMsg) -> Result<(String, Timeframe), ApiError> {
     let sym = instrument(state, "symbol", msg.symbol.as_deref())?;
     let tf = timeframe(msg.timeframe.as_deref())?;
+    Ok((sym.tradingsymbol.to_string(), tf))
+}
+
+pub(super) async fn subscribe(
+    state: &AppState,
+    subs: &mut Subscriptions,
+    msg: ClientMsg,
+) -> Result<Value, ApiError> {
+    let (symbol, tf) = symbol_timeframe(state, &msg)?;
     let mode = match msg.mode.as_deref() {
         None | Some("bar") => Mode::Bar,
         Some("tick") => Mode::Tick,
@@ -157,123 +202,67 @@ pub(super) async fn subscribe(
             "indicators",
         )?;
     }
-    let parsed = msg
+    let ids = msg
         .indicators
         .iter()
         .enumerate()
         .map(|(i, s)| s.parse(i).map(|r| (r.sent, r.id)))
         .collect::<Result<Vec<_>, _>>()?;
-    let symbol = sym.tradingsymbol.to_string();
-    let pos = subs.iter().position(|s| s.symbol == symbol && s.tf == tf);
-    if pos.is_none() && subs.len() >= MAX_STREAM_SUBSCRIPTIONS {
-        return Err(ApiError::bad_param(
-            "symbol",
-            format!(
-                "at most {MAX_STREAM_SUBSCRIPTIONS} symbol/timeframe subscriptions per connection"
-            ),
-        ));
-    }
-    let i = if let Some(i) = pos {
-        i
-    } else {
-        subs.push(Sub {
-            symbol: symbol.clone(),
-            tf,
-            ids: Vec::new(),
-            mode,
-            bars: false,
-            last_closed: None,
-            last_series: None,
-            _watch: state.pipeline.watch(&symbol),
-        });
-        subs.len() - 1
-    };
-    let sub = &mut subs[i];
-    sub.mode = mode;
-    sub.bars |= msg.bars;
-    for (sent, id) in parsed {
-        if !sub.ids.iter().any(|(_, x)| *x == id) {
-            if sub.ids.len() >= MAX_INDICATORS {
-                return Err(ApiError::bad_param(
-                    "indicators",
-                    "too many indicators on this symbol/timeframe",
-                ));
-            }
-            sub.ids.push((sent, id));
-        }
-    }
-    let series = series(state, sub).await?;
-    sub.last_closed = stored_closed(state, sub, &series).last().map(|b| b.start);
-    sub.last_series = Some(series.clone());
+    let done = subs
+        .subscribe(
+            &state.engine,
+            SubscribeRequest {
+                symbol,
+                tf,
+                mode,
+                bars: msg.bars,
+                ids,
+            },
+        )
+        .await
+        .map_err(stream_error)?;
     let mut values = serde_json::Map::new();
-    for (sent, id) in &sub.ids {
-        let v = if series.bars.is_empty() {
-            Value::Null
-        } else {
-            render(id, &column(&tail_values(id, tf, &series.bars, 1)?, 0))
-        };
-        values.insert(sent.clone(), v);
+    for (sent, id, v) in &done.values {
+        values.insert(
+            sent.clone(),
+            v.as_ref().map_or(Value::Null, |v| render(id, v)),
+        );
     }
     Ok(json!({
         "type": "success",
         "action": "subscribe",
-        "symbol": symbol,
-        "timeframe": tf.as_str(),
-        "mode": if mode == Mode::Tick { "tick" } else { "bar" },
-        "indicators": sub.ids.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>(),
+        "symbol": done.symbol,
+        "timeframe": done.tf.as_str(),
+        "mode": done.mode.as_str(),
+        "indicators": done.values.iter().map(|(s, _, _)| s.clone()).collect::<Vec<_>>(),
         "values": values,
-        "candle_time": series.bars.last().map(|b| b.start),
-        "bars": sub.bars,
+        "candle_time": done.candle_time,
+        "bars": done.bars,
         // The newest closed bar now: updates follow for every bar closing after it.
-        "last_closed": sub.last_closed,
+        "last_closed": done.last_closed,
     }))
 }
 
 pub(super) fn unsubscribe(
     state: &AppState,
-    subs: &mut Vec<Sub>,
+    subs: &mut Subscriptions,
     msg: ClientMsg,
 ) -> Result<Value, ApiError> {
-    let sym = instrument(state, "symbol", msg.symbol.as_deref())?;
-    let tf = timeframe(msg.timeframe.as_deref())?;
-    let symbol = sym.tradingsymbol.to_string();
-    let Some(i) = subs.iter().position(|s| s.symbol == symbol && s.tf == tf) else {
-        return Err(ApiError::not_found(
-            "not_subscribed",
-            format!("not subscribed to {symbol} {}", tf.as_str()),
-        ));
-    };
-    let removed: Vec<String> = if msg.indicators.is_empty() && msg.bars {
-        // Only the bars: the indicators stay.
-        subs[i].bars = false;
-        if subs[i].ids.is_empty() {
-            subs.remove(i);
-        }
-        Vec::new()
+    let (symbol, tf) = symbol_timeframe(state, &msg)?;
+    let what = if msg.indicators.is_empty() && msg.bars {
+        Unsubscribe::Bars
     } else if msg.indicators.is_empty() {
-        let all = subs.remove(i);
-        all.ids.into_iter().map(|(s, _)| s).collect()
+        Unsubscribe::All
     } else {
-        let ids = msg
-            .indicators
-            .iter()
-            .enumerate()
-            .map(|(k, s)| s.parse(k).map(|r| r.id))
-            .collect::<Result<Vec<_>, _>>()?;
-        let sub = &mut subs[i];
-        let mut removed = Vec::new();
-        sub.ids.retain(|(sent, id)| {
-            let drop = ids.contains(id);
-            if drop {
-                removed.push(sent.clone());
-            }
-            !drop
-        });
-        if sub.ids.is_empty() && !sub.bars {
-            subs.remove(i);
-        }
-        removed
+        Unsubscribe::Ids(
+            msg.indicators
+                .iter()
+                .enumerate()
+                .map(|(k, s)| s.parse(k).map(|r| r.id))
+                .collect::<Result<Vec<_>, _>>()?,
+        )
     };
+    let removed = subs.unsubscribe(&symbol, tf, what).map_err(stream_error)?;
     Ok(json!({
         "type": "success",
         "action": "unsubscribe",

@@ -10,7 +10,6 @@
 mod feeds;
 mod indicators;
 mod monitor;
-mod updates;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,11 +23,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use stocksblitz_indicators::IndicatorId;
 use stocksblitz_market::Timeframe;
-
-use stocksblitz_engine::Series;
-use stocksblitz_engine::values::{column, depth, tail_values};
 
 use super::underlying_name;
 use super::{instrument, timeframe};

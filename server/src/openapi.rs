@@ -156,3 +156,55 @@ pub(crate) fn finish(mut doc: OpenApi) -> OpenApi {
     );
     doc
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// Bounds the attributes spell as literals are the constants the handlers enforce: a
+    /// document that allowed more would promise requests the server refuses.
+    #[test]
+    #[allow(clippy::cast_precision_loss)]
+    fn documented_bounds_are_the_enforced_ones() {
+        let doc = serde_json::to_value(crate::openapi_doc()).unwrap_or_default();
+        let schema = |name: &str| doc["components"]["schemas"][name].clone();
+        let batch = schema("BatchRequest");
+        assert_eq!(
+            batch["properties"]["queries"]["maxItems"].as_u64(),
+            Some(crate::routes::indicators::MAX_BATCH_QUERIES as u64)
+        );
+        assert_eq!(
+            schema("BatchQuery")["properties"]["lookback"]["maximum"].as_f64(),
+            Some(crate::routes::indicators::MAX_LOOKBACK as f64)
+        );
+        let alert = schema("NewAlertBody");
+        assert_eq!(
+            alert["properties"]["cooldown_secs"]["maximum"].as_f64(),
+            Some(crate::routes::alerts::MAX_COOLDOWN_SECS as f64)
+        );
+        assert_eq!(
+            alert["properties"]["webhook_url"]["maxLength"].as_u64(),
+            Some(crate::routes::alerts::MAX_URL_CHARS as u64)
+        );
+        let place = &doc["paths"]["/accounts/{account_id}/orders"]["post"]["parameters"];
+        let key = place
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == "Idempotency-Key")
+            .map(|p| p["schema"]["pattern"].clone());
+        assert_eq!(
+            key,
+            Some(Value::from(format!(
+                "^[!-~]{{1,{}}}$",
+                stocksblitz_broker::MAX_IDEMPOTENCY_KEY_LEN
+            )))
+        );
+        // Every registry entry is one alternative of an indicator in a body (plus the id form).
+        let specs = &schema("SubscribeRequest")["properties"]["indicators"]["items"]["oneOf"];
+        assert_eq!(
+            specs.as_array().map(Vec::len),
+            Some(stocksblitz_indicators::REGISTRY.len() + 1)
+        );
+    }
+}

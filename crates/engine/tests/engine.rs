@@ -1,7 +1,7 @@
 //! The engine over a real SQLite store and the real pipeline fed legacy ticker payloads:
 //! series assembly (stored + forming), indicator values against hand-computed ones, windows,
 //! the value cache, errors.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 

@@ -72,7 +72,7 @@ pub(crate) struct MessagesQuery {
     pub recipient: Option<String>,
     pub unread: Option<bool>,
     /// Only messages after this id, oldest first; else newest first.
-    #[param(value_type = Option<u64>, maximum = 9_223_372_036_854_775_807_i64)]
+    #[param(value_type = Option<crate::wire::schema::Cursor>, inline)]
     pub after_id: Option<super::Count>,
     /// 1–1000 (default 100).
     #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]

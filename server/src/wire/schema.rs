@@ -3,7 +3,10 @@
 //! handler accepts and a request the schema allows is not refused for its shape. Used through
 //! `#[param(schema_with = …)]` and `#[schema(schema_with = …)]`.
 
-use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::schema::{
+    AdditionalProperties, Array, ArrayBuilder, KnownFormat, Object, ObjectBuilder, OneOfBuilder,
+    SchemaFormat, Type,
+};
 
 fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
@@ -143,6 +146,12 @@ fn printable(max: usize) -> Object {
         .build()
 }
 
+/// `o` with a description (a field's doc comment cannot carry it beside an inline schema).
+fn described(mut o: Object, text: &str) -> Object {
+    o.description = Some(text.to_string());
+    o
+}
+
 /// One of a fixed set of words.
 pub(crate) fn one_of<'a>(words: impl IntoIterator<Item = &'a str>) -> Object {
     string().enum_values(Some(words)).build()
@@ -169,6 +178,63 @@ pub(crate) fn indicator_list() -> utoipa::openapi::schema::Array {
         .min_items(Some(1))
         .max_items(Some(crate::wire::indicators::MAX_INDICATORS))
         .examples([serde_json::json!(["RSI_14", "SMA_20"])])
+        .build()
+}
+
+/// A list of 1 to [`crate::wire::indicators::MAX_INDICATORS`] indicator ids in a body.
+pub(crate) fn indicator_ids() -> Array {
+    ArrayBuilder::new()
+        .items(indicator())
+        .min_items(Some(1))
+        .max_items(Some(crate::wire::indicators::MAX_INDICATORS))
+        .build()
+}
+
+/// An indicator in a request body: an id (`"RSI_14"`), or a registry entry by name with named
+/// parameters, each of the entry's own within its range (`{"name": "RSI", "params":
+/// {"length": 21}}`, omitted ones take their defaults) — one alternative per registry entry,
+/// built from the registry the server parses with.
+pub(crate) fn indicator_spec() -> OneOfBuilder {
+    let mut one_of = OneOfBuilder::new().item(indicator());
+    for def in stocksblitz_indicators::REGISTRY {
+        let mut params = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(
+                AdditionalProperties::<utoipa::openapi::Schema>::FreeForm(false),
+            ));
+        for p in def.params {
+            let kind = if p.kind == stocksblitz_indicators::ParamKind::Int {
+                Type::Integer
+            } else {
+                Type::Number
+            };
+            params = params.property(
+                p.name,
+                ObjectBuilder::new()
+                    .schema_type(kind)
+                    .minimum(Some(p.min))
+                    .maximum(Some(p.max)),
+            );
+        }
+        one_of = one_of.item(
+            ObjectBuilder::new()
+                .title(Some(def.name))
+                .schema_type(Type::Object)
+                .property("name", self::one_of([def.name]))
+                .property("params", params)
+                .required("name"),
+        );
+    }
+    one_of
+}
+
+/// 1 to [`crate::wire::indicators::MAX_INDICATORS`] indicators in a body (see
+/// [`indicator_spec`]).
+pub(crate) fn indicator_specs() -> Array {
+    ArrayBuilder::new()
+        .items(indicator_spec())
+        .min_items(Some(1))
+        .max_items(Some(crate::wire::indicators::MAX_INDICATORS))
         .build()
 }
 
@@ -214,6 +280,16 @@ pub(crate) fn row_id() -> Object {
         .build()
 }
 
+/// An id to read after (a cursor): a whole number `0..=i64::MAX` (0: from the start).
+pub(crate) fn cursor() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(0))
+        .maximum(Some(i64::MAX))
+        .build()
+}
+
 /// Schema-only types for `#[param(value_type = …, inline)]`: each stands for a parameter the
 /// handler reads as text and parses itself, and documents it with the schema built beside it.
 macro_rules! param_types {
@@ -230,12 +306,15 @@ macro_rules! param_types {
 
 param_types! {
     RowId => row_id(),
+    Cursor => cursor(),
     Symbol => symbol(),
     Underlying => underlying(),
     TimeframeName => timeframe(),
     DateText => date(),
     Indicator => indicator(),
     IndicatorList => indicator_list(),
+    IndicatorIds => indicator_ids(),
+    IndicatorSpecs => indicator_specs(),
     InstrumentSpecText => instrument_spec(),
     SymbolList => symbol_list(),
     NewsSymbols => news_symbols(),
@@ -250,6 +329,12 @@ param_types! {
     MessageTypeOrBlank => or_blank(one_of(crate::routes::messages::MESSAGE_TYPES)),
     EventTypeOrBlank => or_blank(one_of(crate::routes::alerts::EVENT_TYPES)),
     PriorityOrBlank => or_blank(one_of(stocksblitz_alerts::PRIORITIES)),
+    AlertType => described(
+        one_of(["price", "indicator"]),
+        "`price` (evaluated on every quote) or `indicator` (on every bar close of `timeframe`)",
+    ),
+    TimeframeOrBlank => or_blank(timeframe()),
+    FrequencyOrBlank => or_blank(one_of(stocksblitz_alerts::schedule::Frequency::ALL.map(stocksblitz_alerts::schedule::Frequency::as_str))),
     NewsCategoryOrBlank => or_blank(one_of(crate::routes::news::CATEGORIES)),
     SentimentOrBlank => or_blank(one_of(["positive", "negative", "neutral"])),
     ProductOrBlank => or_blank(product()),

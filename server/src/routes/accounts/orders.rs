@@ -43,7 +43,7 @@ pub(super) async fn get_order(
 /// `POST /accounts/{account_id}/orders`: place an order (a refused one is recorded as REJECTED
 /// and answered with the rule and its numbers). An `Idempotency-Key` header makes retries safe:
 /// every retry within 24 h gets the first answer and nothing is placed twice.
-#[utoipa::path(post, path = "/accounts/{account_id}/orders", tag = "trading", params(("account_id" = inline(crate::wire::schema::RowId), Path), ("Idempotency-Key" = Option<String>, Header, description = "1–128 visible ASCII characters; retries with the same key return the first answer")), request_body = PlaceBody, security(("bearer" = [])), responses((status = 200, body = PlacedEnvelope)))]
+#[utoipa::path(post, path = "/accounts/{account_id}/orders", tag = "trading", params(("account_id" = inline(crate::wire::schema::RowId), Path), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,128}$", description = "1–128 visible ASCII characters; retries with the same key return the first answer")), request_body = PlaceBody, security(("bearer" = [])), responses((status = 200, body = PlacedEnvelope)))]
 pub(super) async fn place_order(
     auth: Auth,
     State(state): State<Arc<AppState>>,

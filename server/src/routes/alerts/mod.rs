@@ -107,27 +107,37 @@ pub(crate) struct Cleared {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct NewAlertBody {
-    /// `price` (evaluated on every quote) or `indicator` (on every bar close of `timeframe`).
-    #[schema(example = "price")]
+    // `price` (evaluated on every quote) or `indicator` (on every bar close of `timeframe`).
+    // (Plain comments: utoipa turns a doc comment beside an inline schema into an `allOf` with
+    // an object, which contradicts the string.)
+    #[schema(value_type = crate::wire::schema::AlertType, inline)]
     pub alert_type: String,
-    /// Any spelling the symbols crate reads (`NIFTY 50`, `NIFTY25DECFUT`, …).
+    // Any spelling the symbols crate reads (`NIFTY 50`, `NIFTY25DECFUT`, …).
+    #[schema(value_type = crate::wire::schema::Symbol, inline)]
     pub symbol: String,
     /// `ltp > 26000`, `change_pct >= 1.5`, `RSI_14 > 70`, `MACD_12_26_9.histogram crosses_above 0`.
     #[schema(max_length = 200)]
     pub condition: String,
-    /// Indicator alerts: `1m` … `1d` (any spelling of the timeframe table).
+    /// Indicator alerts: `1m` … `1d` (any spelling of the timeframe table); price alerts
+    /// take none.
+    #[schema(value_type = Option<crate::wire::schema::TimeframeOrBlank>, inline)]
     pub timeframe: Option<String>,
-    /// What the event says (default: a summary of the condition and the value).
+    /// What the event says (default: a summary of the condition and the value); at most 500
+    /// characters once trimmed.
     pub message: Option<String>,
     /// `low`, `medium` (default), `high`, `critical`.
+    #[schema(value_type = Option<crate::wire::schema::PriorityOrBlank>, inline)]
     pub priority: Option<String>,
     /// Default false: fire once, then `triggered`.
     pub repeat: Option<bool>,
     /// Least time between two firings of a repeating alert (default 60, at most a week).
+    #[schema(minimum = 0, maximum = 604_800)]
     pub cooldown_secs: Option<f64>,
     /// `http(s)://…` to POST each event to, signed (see `webhook_secret`).
+    #[schema(max_length = 2048)]
     pub webhook_url: Option<String>,
-    /// 16–256 characters; generated when a webhook has none.
+    /// 16–256 characters, only with a `webhook_url`; generated when a webhook has none.
+    #[schema(min_length = 16, max_length = 256)]
     pub webhook_secret: Option<String>,
     /// Epoch ms after which the alert expires.
     #[serde(default, deserialize_with = "crate::wire::whole::opt_int")]
@@ -173,7 +183,7 @@ pub(crate) struct RaiseBody {
 #[into_params(parameter_in = Query)]
 pub(crate) struct EventsQuery {
     /// Only events after this id, oldest first (a stream's catch-up); else newest first.
-    #[param(value_type = Option<u64>, maximum = 9_223_372_036_854_775_807_i64)]
+    #[param(value_type = Option<crate::wire::schema::Cursor>, inline)]
     pub after_id: Option<super::Count>,
     #[param(value_type = Option<crate::wire::schema::EventTypeOrBlank>, inline)]
     pub alert_type: Option<String>,
@@ -181,7 +191,7 @@ pub(crate) struct EventsQuery {
     pub priority: Option<String>,
     pub symbol: Option<String>,
     /// Only the events of this alert.
-    #[param(value_type = Option<u64>, maximum = 9_223_372_036_854_775_807_i64)]
+    #[param(value_type = Option<crate::wire::schema::Cursor>, inline)]
     pub alert_id: Option<super::Count>,
     pub acknowledged: Option<bool>,
     /// 1–1000 (default 100).

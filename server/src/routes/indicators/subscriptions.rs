@@ -4,9 +4,12 @@ use super::*;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(super) struct SubscribeRequest {
+    #[schema(value_type = crate::wire::schema::Symbol, inline)]
     pub symbol: Option<String>,
+    #[schema(value_type = crate::wire::schema::TimeframeName, inline)]
     pub timeframe: Option<String>,
     #[serde(default)]
+    #[schema(value_type = crate::wire::schema::IndicatorSpecs, inline, required = true)]
     pub indicators: Vec<IndicatorSpec>,
 }
 
@@ -76,9 +79,12 @@ pub(super) async fn subscribe(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(super) struct UnsubscribeRequest {
+    #[schema(value_type = crate::wire::schema::Symbol, inline)]
     pub symbol: Option<String>,
+    #[schema(value_type = crate::wire::schema::TimeframeName, inline)]
     pub timeframe: Option<String>,
     #[serde(default)]
+    #[schema(value_type = crate::wire::schema::IndicatorIds, inline, required = true)]
     pub indicator_ids: Vec<String>,
 }
 

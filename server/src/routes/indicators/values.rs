@@ -209,16 +209,23 @@ pub(super) async fn history(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(super) struct BatchQuery {
+    #[schema(value_type = crate::wire::schema::TimeframeName, inline)]
     pub timeframe: Option<String>,
+    #[schema(value_type = crate::wire::schema::Indicator, inline)]
     pub indicator: Option<String>,
+    /// Values wanted (default 20).
     #[serde(default, deserialize_with = "crate::wire::whole::opt_int")]
+    #[schema(minimum = 1, maximum = 5000)]
     pub lookback: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(super) struct BatchRequest {
+    #[schema(value_type = crate::wire::schema::Symbol, inline)]
     pub symbol: Option<String>,
+    /// 1 to 100 queries.
     #[serde(default)]
+    #[schema(required = true, min_items = 1, max_items = 100)]
     pub queries: Vec<BatchQuery>,
 }
 

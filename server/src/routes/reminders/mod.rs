@@ -74,8 +74,10 @@ pub(crate) struct Upcoming {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct NewReminderBody {
+    /// 1 to 500 characters once trimmed.
     pub message: String,
     /// Default `once`.
+    #[schema(value_type = Option<crate::wire::schema::FrequencyOrBlank>, inline)]
     pub frequency: Option<String>,
     /// `once`: epoch ms on the exchange clock.
     #[serde(default, deserialize_with = "crate::wire::whole::opt_int")]
@@ -86,12 +88,15 @@ pub(crate) struct NewReminderBody {
     pub weekday: Option<String>,
     /// `market_open`, `market_close`, `before_expiry`: minutes before (negative: after).
     #[serde(default, deserialize_with = "crate::wire::whole::opt_int")]
+    #[schema(minimum = -1440, maximum = 10_080)]
     pub offset_minutes: Option<i64>,
     /// `before_expiry`: the underlying (`NIFTY`, `BANKNIFTY`, …).
     pub underlying: Option<String>,
     /// `low`, `medium` (default), `high`, `critical`.
+    #[schema(value_type = Option<crate::wire::schema::PriorityOrBlank>, inline)]
     pub priority: Option<String>,
     /// A JSON object handed back with each firing.
+    #[schema(value_type = Option<Object>)]
     pub data: Option<Value>,
 }
 

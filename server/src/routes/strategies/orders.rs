@@ -52,7 +52,7 @@ pub(super) async fn positions(
 
 /// `POST /strategies/{strategy_id}/orders`: place an order tagged with the strategy on its
 /// account (only while it is active). `Idempotency-Key` as for account orders.
-#[utoipa::path(post, path = "/strategies/{strategy_id}/orders", tag = "trading", params(("strategy_id" = inline(crate::wire::schema::RowId), Path), ("Idempotency-Key" = Option<String>, Header)), request_body = PlaceBody, security(("bearer" = [])), responses((status = 200, body = StrategyPlacedEnvelope), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/strategies/{strategy_id}/orders", tag = "trading", params(("strategy_id" = inline(crate::wire::schema::RowId), Path), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,128}$", description = "1–128 visible ASCII characters; retries with the same key return the first answer")), request_body = PlaceBody, security(("bearer" = [])), responses((status = 200, body = StrategyPlacedEnvelope), (status = 409, body = crate::error::ErrorBody)))]
 pub(super) async fn place_order(
     auth: Auth,
     State(state): State<Arc<AppState>>,

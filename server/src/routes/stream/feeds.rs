@@ -7,7 +7,7 @@ use super::*;
 pub(super) struct OrderStreamQuery {
     pub token: Option<String>,
     /// Only this account's updates (default: every account of the caller).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 9_223_372_036_854_775_807_i64)]
+    #[param(value_type = Option<crate::wire::schema::RowId>, inline)]
     pub account_id: Option<String>,
 }
 
@@ -88,7 +88,7 @@ pub(super) struct UserStreamQuery {
     pub token: Option<String>,
     /// Replay the stored events (messages) after this id first, oldest first (at most 1000),
     /// then go live: a reconnecting client misses nothing.
-    #[param(value_type = Option<u64>, maximum = 9_223_372_036_854_775_807_i64)]
+    #[param(value_type = Option<crate::wire::schema::Cursor>, inline)]
     pub after_id: Option<crate::routes::Count>,
 }
 

@@ -72,11 +72,6 @@ pub struct Resolved {
 const SPEC_WEEKLY: usize = 8;
 const SPEC_MONTHLY: usize = 6;
 
-/// The option's own implied volatility (None when it has no time value to imply one from).
-fn own_iv(q: &Quote) -> Option<f64> {
-    q.greeks.and_then(|g| g.iv).filter(|v| v.is_finite())
-}
-
 /// The underlying's price for relative strikes: the index, else its nearest future.
 fn spot_of(snap: &Snapshot, underlying: &str) -> Option<f64> {
     let view = snap.underlying(underlying)?;
@@ -113,7 +108,7 @@ impl Engine {
             let smile = snap.smile(underlying, e, now_ms).and_then(|v| v.fit.ok());
             let leg = |o: &Quote| ChainLeg {
                 quote: o.clone(),
-                smile_iv: match (&smile, o.strike, own_iv(o)) {
+                smile_iv: match (&smile, o.strike, o.iv()) {
                     (Some(fit), Some(k), None) => {
                         Some(fit.iv(k)).filter(|v| v.is_finite() && *v > 0.0)
                     }

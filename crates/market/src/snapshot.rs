@@ -59,6 +59,12 @@ pub struct Quote {
 }
 
 impl Quote {
+    /// The option's own implied volatility: its greeks' IV when finite (none for a contract
+    /// without greeks, or whose IV did not solve). The one rule every view of a quote uses.
+    pub fn iv(&self) -> Option<f64> {
+        self.greeks.and_then(|g| g.iv).filter(|v| v.is_finite())
+    }
+
     /// The day's change in open interest (see [`Quote::oi_open`]).
     pub fn oi_change(&self) -> Option<i64> {
         let (now, open) = (self.oi?, self.oi_open?);

@@ -77,7 +77,7 @@ impl QuoteOut {
             ask_qty: q.ask_qty,
             book: q.book_state(),
             last_quantity: q.last_quantity,
-            iv: g.and_then(|g| g.iv).and_then(finite),
+            iv: q.iv(),
             iv_source: q
                 .iv_source
                 .map(stocksblitz_market::snapshot::IvSource::as_str),

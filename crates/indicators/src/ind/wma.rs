@@ -26,11 +26,10 @@ impl Indicator for Wma {
 
 pub fn wma(x: &[f64], length: usize) -> Vec<f64> {
     let n = length.max(1);
-    let mut out = crate::core::nan_vec(x.len());
-    if x.len() < n {
-        return out;
+    let len = x.len();
+    if len < n {
+        return crate::core::nan_vec(len);
     }
-    // TA-Lib's running sums: period_sub = plain sum, period_sum = weighted sum.
     let divider = ((n * (n + 1)) >> 1) as f64;
     let nf = n as f64;
     let (mut period_sub, mut period_sum) = (0.0, 0.0);
@@ -38,15 +37,22 @@ pub fn wma(x: &[f64], length: usize) -> Vec<f64> {
         period_sub += v;
         period_sum += v * (i + 1) as f64;
     }
-    let mut trailing = 0.0;
-    for (i, o) in out.iter_mut().enumerate().skip(n - 1) {
-        let v = x[i];
+    // Written once: the warm-up's NaNs, the first value (nothing trails it yet), then every
+    // later value from its bar and the one leaving the window — TA-Lib's running sums, in
+    // its order of operations.
+    let mut out = Vec::with_capacity(len);
+    out.resize(n - 1, f64::NAN);
+    period_sub += x[n - 1];
+    period_sum += x[n - 1] * nf;
+    out.push(period_sum / divider);
+    period_sum -= period_sub;
+    out.extend(x[n..].iter().zip(&x[..len - n]).map(|(&v, &trailing)| {
         period_sub += v;
         period_sub -= trailing;
         period_sum += v * nf;
-        trailing = x[i + 1 - n];
-        *o = period_sum / divider;
+        let o = period_sum / divider;
         period_sum -= period_sub;
-    }
+        o
+    }));
     out
 }

@@ -1,6 +1,7 @@
 """stocksblitz.ta against TA-Lib, indicator by indicator, in one run; prints tables, asserts nothing.
 
-    python bench/bench_ta.py [--n 1000000] [--repeat 7] [--takt-python PATH] [--no-greeks]
+    python bench/bench_ta.py [--n 1000000] [--repeat 7] [--takt-python PATH] [--no-greeks] [--warm]
+        [--only RSI,ATR,...]
 
 Method (build the wheel in release first: `maturin develop --release`):
 
@@ -10,8 +11,12 @@ Method (build the wheel in release first: `maturin develop --release`):
   TA-Lib's ADX alone (our ADX also returns +DI/-DI, which it computes anyway); multi-output
   indicators against the one TA-Lib call that returns the same outputs; DC against DONCHIAN,
   AO against AO, STOCHRSI against RSI + STOCH (TA-Lib's STOCHRSI does not smooth %K).
-- Timing: the two sides interleaved call by call, `--repeat` rounds, medians; every output
-  compared (NaN positions equal, values within 1e-9 relative) and the verdict printed.
+- Timing: the two sides interleaved call by call, medians of `--repeat` calls; every output
+  compared (NaN positions equal, values within 1e-9 relative) and the verdict printed. By default
+  the calls go in rounds over all indicators (each call finds the cache holding the previous
+  indicator's data, as a real caller would); `--warm` makes each indicator's calls back to back
+  (inputs and output buffers in cache: the kernels' own speed). ta-lib-takt runs the same
+  schedule. On a shared VM the cold numbers swing by ±30 % from run to run; run both.
 - Ratio = stocksblitz / reference: < 1 is faster.
 - `--takt-python`: the python of a separate venv with ta-lib-takt (it installs the same `talib`
   module name, so it cannot share a venv with TA-Lib):
@@ -161,27 +166,41 @@ def timed(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
     return time.perf_counter() - t0, out
 
 
-def child(path: str, repeat: int) -> None:
+def schedule(repeat: int, warm: bool) -> list[tuple[int, str]]:
+    """(round, indicator) in calling order: `repeat` rounds over every indicator (each call finds
+    the caches holding the previous indicator's data: cold), or with `warm` each indicator's
+    calls back to back (its inputs and buffers in cache: the kernels' own speed)."""
+    if warm:
+        return [(r, name) for name in REFERENCE for r in range(repeat)]
+    return [(r, name) for r in range(repeat) for name in REFERENCE]
+
+
+def child(path: str, repeat: int, warm: bool) -> None:
     """Run inside the ta-lib-takt venv: time REFERENCE on the saved data, print JSON."""
     import talib
 
     d = dict(np.load(path))
-    result = {}
-    for name, ref in REFERENCE.items():
-        times, out = [], None
-        for _ in range(repeat):
-            t, out = timed(ref, talib, d)
-            times.append(t)
-        result[name] = {"median": statistics.median(times), "sums": checksum(ref_list(out))}
+    # The parent's schedule, call for call.
+    times: dict[str, list[float]] = {name: [] for name in REFERENCE}
+    outs: dict[str, Any] = {}
+    for _, name in schedule(repeat, warm):
+        t, outs[name] = timed(REFERENCE[name], talib, d)
+        times[name].append(t)
+    result = {
+        name: {"median": statistics.median(times[name]), "sums": checksum(ref_list(outs[name]))}
+        for name in REFERENCE
+    }
     print(json.dumps({"version": getattr(talib, "__version__", "?"), "results": result}))
 
 
-def takt(python: str, d: D, repeat: int) -> dict[str, Any] | None:
+def takt(python: str, d: D, repeat: int, warm: bool) -> dict[str, Any] | None:
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "data.npz")
         np.savez(path, **d)
         proc = subprocess.run(
-            [python, __file__, "--child", path, "--repeat", str(repeat)],
+            [python, __file__, "--child", path, "--repeat", str(repeat)]
+            + (["--warm"] if warm else [])
+            + ["--only", ",".join(REFERENCE)],
             capture_output=True,
             text=True,
             check=False,
@@ -192,31 +211,35 @@ def takt(python: str, d: D, repeat: int) -> dict[str, Any] | None:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def batch_table(ta: Any, talib: Any, d: D, repeat: int, takt_python: str | None) -> None:
+def batch_table(
+    ta: Any, talib: Any, d: D, repeat: int, takt_python: str | None, warm: bool
+) -> None:
     ours = ours_calls(ta)
     t_ours: dict[str, list[float]] = {k: [] for k in REFERENCE}
     t_ref: dict[str, list[float]] = {k: [] for k in REFERENCE}
     verdict: dict[str, str] = {}
     sums: dict[str, list[float]] = {}
-    for r in range(repeat):
-        for name, ref in REFERENCE.items():
-            call, names = ours[name]
-            # Alternate who goes first, so warm caches favour neither.
-            if r % 2 == 0:
-                a, mine = timed(call, d)
-                b, theirs = timed(ref, talib, d)
-            else:
-                b, theirs = timed(ref, talib, d)
-                a, mine = timed(call, d)
-            t_ours[name].append(a)
-            t_ref[name].append(b)
-            if r == 0:
-                with np.errstate(all="ignore"):
-                    verdict[name] = agree(as_list(mine, names), ref_list(theirs))
-                sums[name] = checksum(ref_list(theirs))
-    tk = takt(takt_python, d, repeat) if takt_python else None
+    for r, name in schedule(repeat, warm):
+        ref = REFERENCE[name]
+        call, names = ours[name]
+        # Alternate who goes first, so warm caches favour neither.
+        if r % 2 == 0:
+            a, mine = timed(call, d)
+            b, theirs = timed(ref, talib, d)
+        else:
+            b, theirs = timed(ref, talib, d)
+            a, mine = timed(call, d)
+        t_ours[name].append(a)
+        t_ref[name].append(b)
+        if r == 0:
+            with np.errstate(all="ignore"):
+                verdict[name] = agree(as_list(mine, names), ref_list(theirs))
+            sums[name] = checksum(ref_list(theirs))
+    tk = takt(takt_python, d, repeat, warm) if takt_python else None
     n = len(d["close"])
-    print(f"\n1. batch: {n:,} bars, medians of {repeat} interleaved runs (ms); ratio = ours / ref")
+    how = "back to back (warm)" if warm else "in rounds over all indicators (cold)"
+    print(f"\n1. batch: {n:,} bars, medians of {repeat} calls {how}, ours and TA-Lib interleaved")
+    print("   (ms); ratio = ours / ref")
     head = f"{'indicator':<10} {'ours':>8} {'TA-Lib':>8} {'ratio':>6}"
     if tk:
         head += f" {'takt':>8} {'ratio':>6} {'takt=TA-Lib':>11}"
@@ -337,10 +360,20 @@ def main() -> None:
     ap.add_argument("--stream-n", type=int, default=200_000)
     ap.add_argument("--takt-python")
     ap.add_argument("--no-greeks", action="store_true")
+    ap.add_argument("--warm", action="store_true", help="each indicator's calls back to back")
+    ap.add_argument("--only", help="comma-separated indicators (default: all)")
     ap.add_argument("--child")
     a = ap.parse_args()
+    if a.only:
+        keep = [k.strip().upper() for k in a.only.split(",")]
+        unknown = [k for k in keep if k not in REFERENCE]
+        if unknown:
+            ap.error(f"unknown indicator(s) {', '.join(unknown)}; known: {', '.join(REFERENCE)}")
+        for k in list(REFERENCE):
+            if k not in keep:
+                del REFERENCE[k]
     if a.child:
-        child(a.child, a.repeat)
+        child(a.child, a.repeat, a.warm)
         return
     import talib
 
@@ -348,7 +381,7 @@ def main() -> None:
 
     d = data(a.n)
     print(f"stocksblitz.ta vs TA-Lib {talib.__version__}, Python {sys.version.split()[0]}")
-    batch_table(ta, talib, d, a.repeat, a.takt_python)
+    batch_table(ta, talib, d, a.repeat, a.takt_python, a.warm)
     stream_table(ta, talib, d, a.stream_n, a.repeat)
     if not a.no_greeks:
         greeks_table()

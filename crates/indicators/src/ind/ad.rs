@@ -42,7 +42,7 @@ pub fn ad(high: &[f64], low: &[f64], close: &[f64], volume: &[f64]) -> Vec<f64> 
             .zip(&low[..len_all])
             .zip(&close[..len_all])
             .zip(&volume[..len_all])
-            .map(|(((&h, &l), &c), &v)| {
+            .map(move |(((&h, &l), &c), &v)| {
                 let range = h - l;
                 if range > 0.0 {
                     ad += (((c - l) - (h - c)) / range) * v;

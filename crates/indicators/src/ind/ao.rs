@@ -1,6 +1,6 @@
 //! AO — Awesome Oscillator: SMA(hl2, fast) − SMA(hl2, slow), hl2 = (high + low) / 2.
 use crate::Indicator;
-use crate::core::{Bar, SmaCore};
+use crate::core::{Bar, CHUNK, SmaCore};
 
 #[derive(Debug, Clone)]
 pub struct Ao {
@@ -37,12 +37,12 @@ impl Indicator for Ao {
 pub fn ao(high: &[f64], low: &[f64], fast: usize, slow: usize) -> Vec<f64> {
     let (fast, slow) = (fast.max(1), slow.max(1));
     let len = high.len().min(low.len());
-    let mut out = crate::core::nan_vec(high.len());
+    let mut out = crate::core::Column::new(high.len());
     let hl2 = |i: usize| (high[i] + low[i]) / 2.0;
     let (ff, sf) = (fast as f64, slow as f64);
     let (mut tf, mut ts) = (0.0, 0.0);
     let warm = fast.max(slow) - 1;
-    for (i, o) in out.iter_mut().enumerate().take(len.min(warm)) {
+    for i in 0..len.min(warm) {
         let m = hl2(i);
         tf += m;
         ts += m;
@@ -60,17 +60,36 @@ pub fn ao(high: &[f64], low: &[f64], fast: usize, slow: usize) -> Vec<f64> {
         } else {
             f64::NAN
         };
-        *o = f - s;
+        out.push(f - s);
     }
-    for i in warm..len {
-        let m = hl2(i);
-        tf += m;
-        ts += m;
-        let f = tf / ff;
-        tf -= hl2(i + 1 - fast);
-        let s = ts / sf;
-        ts -= hl2(i + 1 - slow);
-        out[i] = f - s;
+    // By chunks: the running sums (the serial part, adds only) into buffers that stay in L1,
+    // then the two means' difference for the chunk (independent bars: vectorised divides).
+    let (mut sums_f, mut sums_s) = (vec![0.0; CHUNK], vec![0.0; CHUNK]);
+    let mut i = warm;
+    while i < len {
+        let end = (i + CHUNK).min(len);
+        let m = end - i;
+        let (bf, bs) = (&mut sums_f[..m], &mut sums_s[..m]);
+        let now = high[i..end].iter().zip(&low[i..end]);
+        let (of, os) = (i + 1 - fast, i + 1 - slow);
+        let old_f = high[of..of + m].iter().zip(&low[of..of + m]);
+        let old_s = high[os..os + m].iter().zip(&low[os..os + m]);
+        for ((((now, old_f), old_s), f), s) in now
+            .zip(old_f)
+            .zip(old_s)
+            .zip(bf.iter_mut())
+            .zip(bs.iter_mut())
+        {
+            let v = (now.0 + now.1) / 2.0;
+            tf += v;
+            ts += v;
+            *f = tf;
+            *s = ts;
+            tf -= (old_f.0 + old_f.1) / 2.0;
+            ts -= (old_s.0 + old_s.1) / 2.0;
+        }
+        out.extend_with(bf.iter().zip(bs.iter()).map(|(&f, &s)| f / ff - s / sf));
+        i = end;
     }
-    out
+    out.finish()
 }

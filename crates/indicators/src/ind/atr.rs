@@ -1,7 +1,7 @@
 //! ATR — TA-Lib ATR: true range from the second bar, seeded with the SMA of the first `length`
 //! true ranges, then Wilder smoothing. Length 1 gives the true range itself.
 use crate::Indicator;
-use crate::core::{Bar, Linear, LinearState, true_range};
+use crate::core::{Bar, Column, Linear, LinearState, true_range};
 
 #[derive(Debug, Clone)]
 pub struct Atr {
@@ -75,15 +75,16 @@ pub(crate) fn atr_map(
 ) -> Vec<f64> {
     let n = length.max(1);
     let len = close.len().min(high.len()).min(low.len());
-    let mut out = crate::core::nan_vec(close.len());
+    let mut out = Column::new(close.len());
     if n == 1 {
+        out.nan_to(1);
         for i in 1..len {
-            out[i] = f(true_range(high[i], low[i], close[i - 1]), close[i]);
+            out.push(f(true_range(high[i], low[i], close[i - 1]), close[i]));
         }
-        return out;
+        return out.finish();
     }
     if len <= n {
-        return out;
+        return out.finish();
     }
     let nf = n as f64;
     let mut sum = 0.0;
@@ -91,25 +92,31 @@ pub(crate) fn atr_map(
         sum += true_range(high[i], low[i], close[i - 1]);
     }
     let mut atr = sum / nf;
-    out[n] = f(atr, close[n]);
+    out.nan_to(n);
+    out.push(f(atr, close[n]));
     // Blocks of four, then stepwise: the stream's formulas, batch and stream agree bit for bit.
+    // Slices of one length cut up front: no bounds checks in the loop, `f` over a block of four
+    // vectorises.
     let lin = Linear::wilder(n);
-    let mut i = n + 1;
-    while i + 4 <= len {
-        let tr = std::array::from_fn(|j| true_range(high[i + j], low[i + j], close[i + j - 1]));
+    let (h, l, c, pc) = (
+        &high[n + 1..len],
+        &low[n + 1..len],
+        &close[n + 1..len],
+        &close[n..len - 1],
+    );
+    let mut blocks = h
+        .chunks_exact(4)
+        .zip(l.chunks_exact(4))
+        .zip(c.chunks_exact(4).zip(pc.chunks_exact(4)));
+    for ((h, l), (c, pc)) in &mut blocks {
+        let tr = std::array::from_fn(|j| true_range(h[j], l[j], pc[j]));
         let v = lin.block(atr, tr);
-        for j in 0..4 {
-            out[i + j] = f(v[j], close[i + j]);
-        }
+        out.push4(std::array::from_fn(|j| f(v[j], c[j])));
         atr = v[3];
-        i += 4;
     }
     let mut st = LinearState::new(atr);
-    for i in i..len {
-        out[i] = f(
-            st.step(&lin, true_range(high[i], low[i], close[i - 1])),
-            close[i],
-        );
+    for i in h.len() - h.len() % 4..h.len() {
+        out.push(f(st.step(&lin, true_range(h[i], l[i], pc[i])), c[i]));
     }
-    out
+    out.finish()
 }

@@ -2,14 +2,14 @@
 //! sum-of-squares deviation); bandwidth = 100·(upper − lower)/middle;
 //! percent = (close − lower)/(upper − lower).
 use crate::Indicator;
-use crate::core::{Bar, Ring, SmaCore};
+use crate::core::{Bar, Ring};
 
 #[derive(Debug, Clone)]
 pub struct Bbands {
     n: usize,
     k: f64,
-    sma: SmaCore,
-    squares: Ring,
+    window: Ring,
+    total: f64,
     total2: f64,
 }
 
@@ -19,44 +19,25 @@ impl Bbands {
         Bbands {
             n,
             k: std,
-            sma: SmaCore::new(n),
-            squares: Ring::new(n),
+            window: Ring::new(n),
+            total: 0.0,
             total2: 0.0,
         }
     }
     /// (upper, middle, lower, bandwidth, percent)
     #[inline]
     pub fn next(&mut self, x: f64) -> [f64; 5] {
-        let mid = self.sma.next(x);
-        let sq = x * x;
-        self.total2 += sq;
-        self.squares.push(sq);
-        if self.squares.len() < self.n {
+        self.total += x;
+        self.total2 += x * x;
+        self.window.push(x);
+        if self.window.len() < self.n {
             return [f64::NAN; 5];
         }
-        let mut mean2 = self.total2 / self.n as f64;
-        self.total2 -= self.squares.oldest();
-        mean2 -= mid * mid;
-        let sd = if mean2 < 0.000_000_01 {
-            0.0
-        } else {
-            mean2.sqrt()
-        };
-        let dev = sd * self.k;
-        let upper = mid + dev;
-        let lower = mid - dev;
-        let width = upper - lower;
-        let bandwidth = if mid == 0.0 {
-            f64::NAN
-        } else {
-            100.0 * width / mid
-        };
-        let percent = if width == 0.0 {
-            f64::NAN
-        } else {
-            (x - lower) / width
-        };
-        [upper, mid, lower, bandwidth, percent]
+        let out = bands(x, self.total, self.total2, self.n as f64, self.k);
+        let old = self.window.oldest();
+        self.total -= old;
+        self.total2 -= old * old;
+        out
     }
 }
 
@@ -65,58 +46,81 @@ impl Indicator for Bbands {
         out[..5].copy_from_slice(&self.next(bar.close));
     }
     fn reset(&mut self) {
-        self.sma.reset();
-        self.squares.clear();
+        self.window.clear();
+        self.total = 0.0;
         self.total2 = 0.0;
     }
 }
 
+/// The five outputs from the window's sums at one bar (`total` and `total2` the sums of the
+/// values and of their squares over the window): the stream's arithmetic, selects instead of
+/// branches so that the batch's second pass vectorises (divides and square roots two at a time).
+#[inline(always)]
+fn bands(x: f64, total: f64, total2: f64, nf: f64, k: f64) -> [f64; 5] {
+    let mid = total / nf;
+    let mean2 = total2 / nf - mid * mid;
+    let root = mean2.sqrt();
+    let sd = if mean2 < 0.000_000_01 { 0.0 } else { root };
+    let dev = sd * k;
+    let (upper, lower) = (mid + dev, mid - dev);
+    let width = upper - lower;
+    let bandwidth = 100.0 * width / mid;
+    let percent = (x - lower) / width;
+    [
+        upper,
+        mid,
+        lower,
+        if mid == 0.0 { f64::NAN } else { bandwidth },
+        if width == 0.0 { f64::NAN } else { percent },
+    ]
+}
+
 /// (upper, middle, lower, bandwidth, percent)
 pub fn bbands(x: &[f64], length: usize, std: f64) -> [Vec<f64>; 5] {
+    use crate::core::{CHUNK, Column};
     let n = length.max(1);
     let len = x.len();
-    let mut out: [Vec<f64>; 5] = std::array::from_fn(|_| crate::core::nan_vec(len));
-    if len < n {
-        return out;
+    let mut out: [Column; 5] = std::array::from_fn(|_| Column::new(len));
+    if len >= n {
+        let nf = n as f64;
+        let (mut total, mut total2) = (0.0, 0.0);
+        for &v in &x[..n - 1] {
+            total += v;
+            total2 += v * v;
+        }
+        for o in &mut out {
+            o.nan_to(n - 1);
+        }
+        // By chunks: first the running sums (the serial part, adds only) into buffers that stay
+        // in L1, then every bar's bands from them (no dependency between bars: vectorised), then
+        // the chunk appended to the columns (each written once).
+        let (mut sums, mut sums2) = ([0.0; CHUNK], [0.0; CHUNK]);
+        let mut bands_buf: [Vec<f64>; 5] = std::array::from_fn(|_| vec![0.0; CHUNK]);
+        for (new, old) in x[n - 1..].chunks(CHUNK).zip(x.chunks(CHUNK)) {
+            let m = new.len();
+            for (((&v, &o), s), s2) in new.iter().zip(old).zip(&mut sums).zip(&mut sums2) {
+                total += v;
+                total2 += v * v;
+                *s = total;
+                *s2 = total2;
+                total -= o;
+                total2 -= o * o;
+            }
+            let [bu, bm, bl, bb, bp] = &mut bands_buf;
+            let (bu, bm, bl, bb, bp) = (
+                &mut bu[..m],
+                &mut bm[..m],
+                &mut bl[..m],
+                &mut bb[..m],
+                &mut bp[..m],
+            );
+            for j in 0..m {
+                [bu[j], bm[j], bl[j], bb[j], bp[j]] = bands(new[j], sums[j], sums2[j], nf, std);
+            }
+            for (o, b) in out.iter_mut().zip(&bands_buf) {
+                o.extend(&b[..m]);
+            }
+        }
     }
-    let nf = n as f64;
-    let (mut total, mut total2) = (0.0, 0.0);
-    for &v in &x[..n - 1] {
-        total += v;
-        total2 += v * v;
-    }
-    let [ou, om, ol, ob, op] = &mut out;
-    for i in n - 1..len {
-        let v = x[i];
-        total += v;
-        let mid = total / nf;
-        let old = x[i + 1 - n];
-        total -= old;
-        total2 += v * v;
-        let mut mean2 = total2 / nf;
-        total2 -= old * old;
-        mean2 -= mid * mid;
-        let sd = if mean2 < 0.000_000_01 {
-            0.0
-        } else {
-            mean2.sqrt()
-        };
-        let dev = sd * std;
-        let (upper, lower) = (mid + dev, mid - dev);
-        let width = upper - lower;
-        ou[i] = upper;
-        om[i] = mid;
-        ol[i] = lower;
-        ob[i] = if mid == 0.0 {
-            f64::NAN
-        } else {
-            100.0 * width / mid
-        };
-        op[i] = if width == 0.0 {
-            f64::NAN
-        } else {
-            (v - lower) / width
-        };
-    }
-    out
+    out.map(Column::finish)
 }

@@ -84,25 +84,18 @@ impl Indicator for Kama {
 pub fn kama(x: &[f64], length: usize) -> Vec<f64> {
     let n = length.max(1);
     let len = x.len();
-    let mut out = crate::core::nan_vec(len);
+    let mut out = crate::core::Column::new(len);
     if len <= n {
-        return out;
+        return out.finish();
     }
     let const_diff = 2.0 / (2.0 + 1.0) - CONST_MAX;
     let mut sum_roc = 0.0;
     for i in 0..n {
         sum_roc += (x[i] - x[i + 1]).abs();
     }
-    let mut kama = x[n - 1];
-    let mut trailing_value = x[0];
-    for today in n..len {
-        let v = x[today];
-        let t = x[today - n];
-        if today > n {
-            sum_roc -= (trailing_value - t).abs();
-            sum_roc += (v - x[today - 1]).abs();
-        }
-        trailing_value = t;
+    // TA-Lib's step at one bar: the efficiency ratio of the last n changes, its smoothing
+    // constant, the new KAMA.
+    let step = |v: f64, t: f64, sum_roc: f64, kama: f64| {
         let period_roc = v - t;
         let er = if sum_roc <= period_roc || is_zero(sum_roc) {
             1.0
@@ -111,8 +104,20 @@ pub fn kama(x: &[f64], length: usize) -> Vec<f64> {
         };
         let mut sc = (er * const_diff) + CONST_MAX;
         sc *= sc;
-        kama = ((v - kama) * sc) + kama;
-        out[today] = kama;
-    }
-    out
+        ((v - kama) * sc) + kama
+    };
+    let mut kama = step(x[n], x[0], sum_roc, x[n - 1]);
+    out.nan_to(n);
+    out.push(kama);
+    // From bar n + 1: the sum of changes slides (the change leaving, x[i−n−1] to x[i−n], out; the
+    // new one in), over zipped slices, each value written once.
+    out.extend_with(x[n + 1..].iter().zip(&x[n..]).zip(&x[1..]).zip(x).map(
+        move |(((&v, &prev), &t), &trailing)| {
+            sum_roc -= (trailing - t).abs();
+            sum_roc += (v - prev).abs();
+            kama = step(v, t, sum_roc, kama);
+            kama
+        },
+    ));
+    out.finish()
 }

@@ -80,17 +80,17 @@ impl Indicator for Macd {
 
 /// (macd, signal, histogram)
 pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3] {
-    use crate::core::{ema_k, ema_step, nan_vec};
+    use crate::core::{Column, ema_k, ema_step};
     let (mut fast, mut slow) = (fast.max(1), slow.max(1));
     if slow < fast {
         std::mem::swap(&mut fast, &mut slow);
     }
     let signal = signal.max(1);
     let len = x.len();
-    let mut out = [nan_vec(len), nan_vec(len), nan_vec(len)];
+    let mut out: [Column; 3] = std::array::from_fn(|_| Column::new(len));
     let start = slow + signal - 2;
     if start >= len {
-        return out;
+        return out.map(Column::finish);
     }
     let mean = |v: &[f64]| {
         let mut sum = 0.0;
@@ -102,36 +102,35 @@ pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3]
     let (ks, kf, kg) = (ema_k(slow), ema_k(fast), ema_k(signal));
     let (oks, okf, okg) = (1.0 - ks, 1.0 - kf, 1.0 - kg);
     // Both EMAs start at slow − 1: the slow one seeded with the first `slow` values, the fast
-    // one with the `fast` values ending there (TA-Lib).
+    // one with the `fast` values ending there (TA-Lib). The MACD line before the signal starts
+    // only seeds the signal (TA-Lib's alignment: the line is output from `start` on).
     let mut s = mean(&x[..slow]);
     let mut f = mean(&x[slow - fast..slow]);
-    let [line, sig, hist] = &mut out;
-    line[slow - 1] = f - s;
-    for i in slow..=start {
-        s = ema_step(s, x[i], ks, oks);
-        f = ema_step(f, x[i], kf, okf);
-        line[i] = f - s;
+    let mut warm = Vec::with_capacity(signal);
+    warm.push(f - s);
+    for &v in &x[slow..=start] {
+        s = ema_step(s, v, ks, oks);
+        f = ema_step(f, v, kf, okf);
+        warm.push(f - s);
     }
-    let mut g = mean(&line[slow - 1..=start]);
-    sig[start] = g;
-    hist[start] = line[start] - g;
-    // Zipped slices: no bounds checks in the loop.
-    let rest = start + 1;
-    for (((&v, l), sg), h) in x[rest..]
-        .iter()
-        .zip(&mut line[rest..])
-        .zip(&mut sig[rest..])
-        .zip(&mut hist[rest..])
-    {
+    let mut g = mean(&warm);
+    let m = f - s;
+    let [line, sig, hist] = &mut out;
+    for c in [&mut *line, &mut *sig, &mut *hist] {
+        c.nan_to(start);
+    }
+    line.push(m);
+    sig.push(g);
+    hist.push(m - g);
+    // Each value written once.
+    for &v in &x[start + 1..] {
         s = ema_step(s, v, ks, oks);
         f = ema_step(f, v, kf, okf);
         let m = f - s;
         g = ema_step(g, m, kg, okg);
-        *l = m;
-        *sg = g;
-        *h = m - g;
+        line.push(m);
+        sig.push(g);
+        hist.push(m - g);
     }
-    // The MACD line starts with the signal (TA-Lib's alignment).
-    line[..start].fill(f64::NAN);
-    out
+    out.map(Column::finish)
 }

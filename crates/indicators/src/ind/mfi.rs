@@ -46,30 +46,36 @@ impl Mfi {
         }
         let change = tp - self.prev_tp;
         self.prev_tp = tp;
-        let flow = tp * volume;
-        if change < 0.0 {
-            self.neg[self.idx] = flow;
-            self.neg_sum += flow;
-            self.pos[self.idx] = 0.0;
-        } else if change > 0.0 {
-            self.pos[self.idx] = flow;
-            self.pos_sum += flow;
-            self.neg[self.idx] = 0.0;
-        } else {
-            self.pos[self.idx] = 0.0;
-            self.neg[self.idx] = 0.0;
-        }
+        let (p, q) = split(change, tp * volume);
+        (self.pos[self.idx], self.neg[self.idx]) = (p, q);
+        self.pos_sum += p;
+        self.neg_sum += q;
         self.idx = (self.idx + 1) % self.n;
         if i < self.n {
             return f64::NAN;
         }
-        let total = self.pos_sum + self.neg_sum;
-        if total < 1.0 {
-            0.0
-        } else {
-            (100.0 * (self.pos_sum / total)).clamp(0.0, 100.0)
-        }
+        value(self.pos_sum, self.neg_sum)
     }
+}
+
+/// A bar's money flow as (positive, negative): all of it on the side the typical price moved
+/// to, 0 on the other (both 0 when it did not move, or moved by NaN). Selects, not branches (the
+/// data decides: a branch would be mispredicted half the time); the sums add the 0 too, which
+/// changes no sum.
+#[inline(always)]
+fn split(change: f64, flow: f64) -> (f64, f64) {
+    (
+        if change > 0.0 { flow } else { 0.0 },
+        if change < 0.0 { flow } else { 0.0 },
+    )
+}
+
+/// MFI from the window's sums: 0 when the total flow is below 1, else 100·pos/total in [0, 100].
+#[inline(always)]
+fn value(pos_sum: f64, neg_sum: f64) -> f64 {
+    let total = pos_sum + neg_sum;
+    let v = (100.0 * (pos_sum / total)).clamp(0.0, 100.0);
+    if total < 1.0 { 0.0 } else { v }
 }
 
 impl Indicator for Mfi {
@@ -84,37 +90,37 @@ impl Indicator for Mfi {
 pub fn mfi(high: &[f64], low: &[f64], close: &[f64], volume: &[f64], length: usize) -> Vec<f64> {
     let n = length.max(1);
     let len = close.len();
-    let mut out = crate::core::nan_vec(len);
+    let mut out = crate::core::Column::new(len);
     if len <= n {
-        return out;
+        return out.finish();
     }
-    let (mut pos, mut neg) = (vec![0.0; len], vec![0.0; len]);
+    // The last n bars' flows in rings (the stream's arithmetic; no series-sized scratch).
+    let (mut pos, mut neg) = (vec![0.0; n], vec![0.0; n]);
     let (mut pos_sum, mut neg_sum) = (0.0, 0.0);
     let mut prev = (high[0] + low[0] + close[0]) / 3.0;
+    let mut k = 0;
+    out.nan_to(1);
     for i in 1..len {
         if i > n {
-            pos_sum -= pos[i - n];
-            neg_sum -= neg[i - n];
+            pos_sum -= pos[k];
+            neg_sum -= neg[k];
         }
         let tp = (high[i] + low[i] + close[i]) / 3.0;
         let change = tp - prev;
         prev = tp;
-        let flow = tp * volume[i];
-        if change < 0.0 {
-            neg[i] = flow;
-            neg_sum += flow;
-        } else if change > 0.0 {
-            pos[i] = flow;
-            pos_sum += flow;
+        let (p, q) = split(change, tp * volume[i]);
+        (pos[k], neg[k]) = (p, q);
+        pos_sum += p;
+        neg_sum += q;
+        k += 1;
+        if k == n {
+            k = 0;
         }
         if i >= n {
-            let total = pos_sum + neg_sum;
-            out[i] = if total < 1.0 {
-                0.0
-            } else {
-                (100.0 * (pos_sum / total)).clamp(0.0, 100.0)
-            };
+            out.push(value(pos_sum, neg_sum));
+        } else {
+            out.push(f64::NAN);
         }
     }
-    out
+    out.finish()
 }

@@ -12,15 +12,19 @@ impl Natr {
     }
     #[inline]
     pub fn next(&mut self, high: f64, low: f64, close: f64) -> f64 {
-        let a = self.0.next(high, low, close);
-        if a.is_nan() {
-            return a;
-        }
-        if is_zero(close) {
-            0.0
-        } else {
-            (a / close) * 100.0
-        }
+        ratio(self.0.next(high, low, close), close)
+    }
+}
+
+/// TA-Lib's NATR at one bar: `ATR / close · 100`, 0 when the close is zero (NaN stays NaN).
+/// Selects, not branches: the batch's four values per block go through it as vector divides.
+#[inline(always)]
+fn ratio(atr: f64, close: f64) -> f64 {
+    let q = (atr / close) * 100.0;
+    if is_zero(close) && !atr.is_nan() {
+        0.0
+    } else {
+        q
     }
 }
 
@@ -35,13 +39,5 @@ impl Indicator for Natr {
 
 pub fn natr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
     // The stream's arithmetic at each bar, fused into ATR's pass.
-    super::atr::atr_map(high, low, close, length, |a, c| {
-        if a.is_nan() {
-            a
-        } else if !is_zero(c) {
-            (a / c) * 100.0
-        } else {
-            0.0
-        }
-    })
+    super::atr::atr_map(high, low, close, length, ratio)
 }

@@ -25,17 +25,24 @@ impl Obv {
     }
     #[inline]
     pub fn next(&mut self, close: f64, volume: f64) -> f64 {
-        if !self.started {
+        if self.started {
+            self.obv += signed(close, self.prev_close, volume);
+        } else {
             self.started = true;
             self.obv = volume;
-        } else if close > self.prev_close {
-            self.obv += volume;
-        } else if close < self.prev_close {
-            self.obv -= volume;
         }
         self.prev_close = close;
         self.obv
     }
+}
+
+/// The volume with the close's direction: +v up, −v down, 0 unchanged (or NaN). Adding −v is
+/// subtracting v, adding 0 changes nothing: TA-Lib's branches as a select (the data decides
+/// them; a branch would be mispredicted half the time).
+#[inline(always)]
+fn signed(close: f64, prev: f64, volume: f64) -> f64 {
+    let down = if close < prev { -volume } else { 0.0 };
+    if close > prev { volume } else { down }
 }
 
 impl Indicator for Obv {
@@ -48,21 +55,20 @@ impl Indicator for Obv {
 }
 
 pub fn obv(close: &[f64], volume: &[f64]) -> Vec<f64> {
-    let mut out = vec![0.0; close.len()];
-    if close.is_empty() {
+    let mut out = Vec::with_capacity(close.len());
+    let (Some(&c0), Some(&v0)) = (close.first(), volume.first()) else {
+        out.resize(close.len(), 0.0);
         return out;
-    }
-    let mut obv = volume[0];
-    out[0] = obv;
-    let mut prev = close[0];
-    for ((o, &c), &v) in out[1..].iter_mut().zip(&close[1..]).zip(&volume[1..]) {
-        if c > prev {
-            obv += v;
-        } else if c < prev {
-            obv -= v;
-        }
+    };
+    let mut obv = v0;
+    out.push(obv);
+    let mut prev = c0;
+    // Each value written once.
+    out.extend(close[1..].iter().zip(&volume[1..]).map(move |(&c, &v)| {
+        obv += signed(c, prev, v);
         prev = c;
-        *o = obv;
-    }
+        obv
+    }));
+    out.resize(close.len(), f64::NAN);
     out
 }

@@ -84,13 +84,7 @@ impl Psar {
                 self.sar = self.sar.max_keep(prev_high).max_keep(high);
             } else {
                 out = self.sar;
-                if high > self.ep {
-                    self.ep = high;
-                    self.af += self.accel;
-                    if self.af > self.max {
-                        self.af = self.max;
-                    }
-                }
+                self.extend(high > self.ep, high);
                 self.sar += self.af * (self.ep - self.sar);
                 self.sar = self.sar.min_keep(prev_low).min_keep(low);
             }
@@ -104,17 +98,26 @@ impl Psar {
             self.sar = self.sar.min_keep(prev_low).min_keep(low);
         } else {
             out = self.sar;
-            if low < self.ep {
-                self.ep = low;
-                self.af += self.accel;
-                if self.af > self.max {
-                    self.af = self.max;
-                }
-            }
+            self.extend(low < self.ep, low);
             self.sar += self.af * (self.ep - self.sar);
             self.sar = self.sar.max_keep(prev_high).max_keep(high);
         }
         (out, if self.is_long { 1.0 } else { -1.0 })
+    }
+
+    /// A new extreme point in the trend's direction (`beyond`): it becomes the EP and the
+    /// acceleration steps up to its cap. Selects, not branches: whether a bar makes a new
+    /// extreme is the data's to decide, about one bar in three on a random walk.
+    #[inline(always)]
+    fn extend(&mut self, beyond: bool, price: f64) {
+        let stepped = self.af + self.accel;
+        let capped = if stepped > self.max {
+            self.max
+        } else {
+            stepped
+        };
+        self.ep = if beyond { price } else { self.ep };
+        self.af = if beyond { capped } else { self.af };
     }
 }
 
@@ -151,23 +154,25 @@ pub fn psar(high: &[f64], low: &[f64], af: f64, max_af: f64) -> [Vec<f64>; 2] {
     let len = high.len().min(low.len());
     let mut s = Psar::new(af, max_af);
     let (mut sar, mut trend) = (
-        crate::core::nan_vec(high.len()),
-        crate::core::nan_vec(high.len()),
+        crate::core::Column::new(high.len()),
+        crate::core::Column::new(high.len()),
     );
-    // The first two bars set the direction; then one branch-light step per bar, written in
-    // place.
+    // The first two bars set the direction; then one branch-light step per bar, each value
+    // written once.
     for i in 0..len.min(2) {
-        (sar[i], trend[i]) = s.next(high[i], low[i]);
+        let (a, b) = s.next(high[i], low[i]);
+        sar.push(a);
+        trend.push(b);
     }
     if len > 2 {
-        for (((&h, &l), o), t) in high[2..len]
-            .iter()
-            .zip(&low[2..len])
-            .zip(&mut sar[2..len])
-            .zip(&mut trend[2..len])
-        {
-            (*o, *t) = s.step(h, l);
-        }
+        // The state moves into the closure (kept in registers, not re-read from memory each
+        // bar); the trend column goes by reference.
+        let trend = &mut trend;
+        sar.extend_with(high[2..len].iter().zip(&low[2..len]).map(move |(&h, &l)| {
+            let (a, b) = s.step(h, l);
+            trend.push(b);
+            a
+        }));
     }
-    [sar, trend]
+    [sar.finish(), trend.finish()]
 }

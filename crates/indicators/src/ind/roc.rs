@@ -39,15 +39,14 @@ impl Indicator for Roc {
 
 pub fn roc(x: &[f64], length: usize) -> Vec<f64> {
     let n = length.max(1);
-    let mut out = crate::core::nan_vec(x.len());
+    // Written once, the ratio as a select (vectorised divides).
+    let mut out = crate::core::Column::new(x.len());
     if x.len() > n {
-        for ((o, &new), &old) in out[n..].iter_mut().zip(&x[n..]).zip(x) {
-            *o = if old == 0.0 {
-                0.0
-            } else {
-                ((new / old) - 1.0) * 100.0
-            };
-        }
+        out.nan_to(n);
+        out.extend_with(x[n..].iter().zip(x).map(|(&new, &old)| {
+            let r = ((new / old) - 1.0) * 100.0;
+            if old == 0.0 { 0.0 } else { r }
+        }));
     }
-    out
+    out.finish()
 }

@@ -95,9 +95,9 @@ impl Indicator for Rsi {
 
 pub fn rsi(x: &[f64], length: usize, scalar: f64) -> Vec<f64> {
     let n = length.max(1);
-    let mut out = crate::core::nan_vec(x.len());
+    let mut out = crate::core::Column::new(x.len());
     if x.len() <= n {
-        return out;
+        return out.finish();
     }
     let nf = n as f64;
     let factor = scalar / 100.0;
@@ -114,14 +114,15 @@ pub fn rsi(x: &[f64], length: usize, scalar: f64) -> Vec<f64> {
     }
     loss /= nf;
     gain /= nf;
-    out[n] = value(gain, loss, factor);
-    // Both averages in blocks of four (the stream's formulas, one value at a time).
+    out.nan_to(n);
+    out.push(value(gain, loss, factor));
+    // Both averages in blocks of four (the stream's formulas, one value at a time), each value
+    // written once.
     let lin = Linear::wilder(n);
     let (mut g, mut l) = (gain, loss);
     let rest = &x[n + 1..];
     let mut chunks = rest.chunks_exact(4);
-    let mut outs = out[n + 1..].chunks_exact_mut(4);
-    for (c, o) in (&mut chunks).zip(&mut outs) {
+    for c in &mut chunks {
         let mut up = [0.0; 4];
         let mut down = [0.0; 4];
         for j in 0..4 {
@@ -130,17 +131,15 @@ pub fn rsi(x: &[f64], length: usize, scalar: f64) -> Vec<f64> {
         }
         let gs = lin.block(g, up);
         let ls = lin.block(l, down);
-        for j in 0..4 {
-            o[j] = value(gs[j], ls[j], factor);
-        }
+        out.push4(std::array::from_fn(|j| value(gs[j], ls[j], factor)));
         (g, l) = (gs[3], ls[3]);
     }
     let (mut gs, mut ls) = (LinearState::new(g), LinearState::new(l));
-    for (&v, o) in chunks.remainder().iter().zip(outs.into_remainder()) {
+    for &v in chunks.remainder() {
         let (up, down) = split(v - prev);
         prev = v;
         let (g, l) = (gs.step(&lin, up), ls.step(&lin, down));
-        *o = value(g, l, factor);
+        out.push(value(g, l, factor));
     }
-    out
+    out.finish()
 }

@@ -99,10 +99,10 @@ pub fn t3(x: &[f64], length: usize, vfactor: f64) -> Vec<f64> {
     if n == 1 {
         return x.to_vec();
     }
-    let mut out = crate::core::nan_vec(len);
+    let mut out = crate::core::Column::new(len);
     let lookback = 6 * (n - 1);
     if len <= lookback {
-        return out;
+        return out.finish();
     }
     let nf = n as f64;
     let k = 2.0 / (nf + 1.0);
@@ -132,16 +132,17 @@ pub fn t3(x: &[f64], length: usize, vfactor: f64) -> Vec<f64> {
     let c2 = 3.0 * (t - c1);
     let c3 = (0.0 - 6.0) * t - 3.0 * (vfactor - c1);
     let c4 = 1.0 + 3.0 * vfactor - c1 + 3.0 * t;
-    out[lookback] = c1 * e[5] + c2 * e[4] + c3 * e[3] + c4 * e[2];
+    out.nan_to(lookback);
+    out.push(c1 * e[5] + c2 * e[4] + c3 * e[3] + c4 * e[2]);
     let [mut e1, mut e2, mut e3, mut e4, mut e5, mut e6] = e;
-    for (o, &v) in out[lookback + 1..].iter_mut().zip(&x[lookback + 1..]) {
+    out.extend_with(x[lookback + 1..].iter().map(move |&v| {
         e1 = k * v + omk * e1;
         e2 = k * e1 + omk * e2;
         e3 = k * e2 + omk * e3;
         e4 = k * e3 + omk * e4;
         e5 = k * e4 + omk * e5;
         e6 = k * e5 + omk * e6;
-        *o = c1 * e6 + c2 * e5 + c3 * e4 + c4 * e3;
-    }
-    out
+        c1 * e6 + c2 * e5 + c3 * e4 + c4 * e3
+    }));
+    out.finish()
 }

@@ -44,15 +44,15 @@ impl Indicator for Tema {
 }
 
 pub fn tema(x: &[f64], length: usize) -> Vec<f64> {
-    use crate::core::{CHUNK, Linear, LinearState, ema_into, ema_k, nan_vec};
+    use crate::core::{CHUNK, Column, Linear, LinearState, ema_into, ema_k, nan_vec};
     let n = length.max(1);
     let k = ema_k(n);
     let lin = Linear::ema(k);
     let len = x.len();
     let start = 3 * (n - 1);
-    let mut out = nan_vec(len);
+    let mut out = Column::new(len);
     if start >= len {
-        return out;
+        return out.finish();
     }
     // The seeding phases over the first `start + 1` values, then all three EMAs in one pass.
     let head = &x[..=start];
@@ -61,19 +61,18 @@ pub fn tema(x: &[f64], length: usize) -> Vec<f64> {
     let mut sb = ema_into(&e1, n - 1, n, k, &mut e2);
     let mut sc = LinearState::new(e2[2 * (n - 1)..=start].iter().sum::<f64>() / n as f64);
     let (a, b) = (e1[start], e2[start]);
-    out[start] = sc.value() + ((3.0 * a) - (3.0 * b));
-    let (mut e1, mut e2) = ([0.0; CHUNK], [0.0; CHUNK]);
-    for (xs, out) in x[start + 1..]
-        .chunks(CHUNK)
-        .zip(out[start + 1..].chunks_mut(CHUNK))
-    {
+    out.nan_to(start);
+    out.push(sc.value() + ((3.0 * a) - (3.0 * b)));
+    let (mut e1, mut e2, mut t) = ([0.0; CHUNK], [0.0; CHUNK], [0.0; CHUNK]);
+    for xs in x[start + 1..].chunks(CHUNK) {
         let m = xs.len();
         sa.feed(&lin, xs, |i, y| e1[i] = y);
         sb.feed(&lin, &e1[..m], |i, y| e2[i] = y);
         let (e1, e2) = (&e1[..m], &e2[..m]);
         sc.feed(&lin, e2, |i, c| {
-            out[i] = c + ((3.0 * e1[i]) - (3.0 * e2[i]));
+            t[i] = c + ((3.0 * e1[i]) - (3.0 * e2[i]));
         });
+        out.extend(&t[..m]);
     }
-    out
+    out.finish()
 }

@@ -3,15 +3,12 @@ use crate::Indicator;
 use crate::core::{Bar, RollingExtreme, for_each_high_low};
 
 /// TA-Lib's `(highest − close) / ((highest − lowest) / −100)` with one division instead of two
-/// (within an ulp or two of it); 0 on a flat window.
+/// (within an ulp or two of it); 0 on a flat window (a select, not a branch).
 #[inline(always)]
 fn value(highest: f64, lowest: f64, close: f64) -> f64 {
     let range = highest - lowest;
-    if range == 0.0 {
-        0.0
-    } else {
-        (-100.0 * (highest - close)) / range
-    }
+    let v = (-100.0 * (highest - close)) / range;
+    if range == 0.0 { 0.0 } else { v }
 }
 
 #[derive(Debug, Clone)]
@@ -52,9 +49,11 @@ impl Indicator for Willr {
 }
 
 pub fn willr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
-    let mut out = crate::core::nan_vec(close.len());
+    // Written once: `for_each_high_low` calls back for every bar from `length - 1` on, in order.
+    let mut out = crate::core::Column::new(close.len());
+    out.nan_to(length.max(1) - 1);
     for_each_high_low(high, low, length, |i, highest, lowest| {
-        out[i] = value(highest, lowest, close[i]);
+        out.push(value(highest, lowest, close[i]));
     });
-    out
+    out.finish()
 }

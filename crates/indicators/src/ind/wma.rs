@@ -46,13 +46,18 @@ pub fn wma(x: &[f64], length: usize) -> Vec<f64> {
     period_sum += x[n - 1] * nf;
     out.push(period_sum / divider);
     period_sum -= period_sub;
-    out.extend(x[n..].iter().zip(&x[..len - n]).map(|(&v, &trailing)| {
-        period_sub += v;
-        period_sub -= trailing;
-        period_sum += v * nf;
-        let o = period_sum / divider;
-        period_sum -= period_sub;
-        o
-    }));
+    out.extend(
+        x[n..]
+            .iter()
+            .zip(&x[..len - n])
+            .map(move |(&v, &trailing)| {
+                period_sub += v;
+                period_sub -= trailing;
+                period_sum += v * nf;
+                let o = period_sum / divider;
+                period_sum -= period_sub;
+                o
+            }),
+    );
     out
 }

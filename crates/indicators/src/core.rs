@@ -509,7 +509,9 @@ impl WmaCore {
 /// An output column written once, front to back: NaN for the warm-up, then each value as it
 /// is computed, NaN after the last computed one up to the column's length. No fill pass before
 /// the values (the output of a million bars is 8 MB: a second pass over it costs as much as a
-/// simple kernel when it is not in cache).
+/// simple kernel when it is not in cache). Best through [`Column::extend_with`] or a block at a
+/// time: a `push` per bar from a callback keeps the length in memory (a store and a reload per
+/// value), which cost WILLR, PSAR and AROON more than the fill did — they keep indexed writes.
 #[derive(Debug)]
 pub struct Column {
     v: Vec<f64>,

@@ -1,7 +1,7 @@
 //! AROON — TA-Lib AROON (up, down over `length + 1` bars, ties to the most recent bar) and
 //! AROONOSC (oscillator).
 use crate::Indicator;
-use crate::core::{Bar, Column, RollingExtreme, for_each_arg_high_low};
+use crate::core::{Bar, RollingExtreme, for_each_arg_high_low};
 
 #[derive(Debug, Clone)]
 pub struct Aroon {
@@ -57,27 +57,24 @@ impl Indicator for Aroon {
 pub fn aroon(high: &[f64], low: &[f64], length: usize) -> [Vec<f64>; 3] {
     let n = length.max(1);
     let len = high.len().min(low.len());
-    let mut out: [Column; 3] = std::array::from_fn(|_| Column::new(high.len()));
-    if len > n {
-        let factor = 100.0 / n as f64;
-        let ni = n as i64;
-        let [up, down, osc] = &mut out;
-        for c in [&mut *up, &mut *down, &mut *osc] {
-            c.nan_to(n);
-        }
-        // Called back for every bar from n on, in order: one value (or NaN) per column each.
-        for_each_arg_high_low(high, low, n + 1, |i, h, l| {
-            if h == usize::MAX || l == usize::MAX {
-                for c in [&mut *up, &mut *down, &mut *osc] {
-                    c.push(f64::NAN);
-                }
-                return;
-            }
-            let (t, h, l) = (i as i64, h as i64, l as i64);
-            up.push(factor * (ni - (t - h)) as f64);
-            down.push(factor * (ni - (t - l)) as f64);
-            osc.push(factor * (h - l) as f64);
-        });
+    // Indexed writes into NaN-filled columns (appending from the callback costs a length update
+    // through memory per bar and column, more than the fill).
+    let mut out: [Vec<f64>; 3] = std::array::from_fn(|_| crate::core::nan_vec(high.len()));
+    if len <= n {
+        return out;
     }
-    out.map(Column::finish)
+    let factor = 100.0 / n as f64;
+    let ni = n as i64;
+    let [up, down, osc] = &mut out;
+    let (up, down, osc) = (&mut up[..len], &mut down[..len], &mut osc[..len]);
+    for_each_arg_high_low(high, low, n + 1, |i, h, l| {
+        if h == usize::MAX || l == usize::MAX {
+            return;
+        }
+        let (t, h, l) = (i as i64, h as i64, l as i64);
+        up[i] = factor * (ni - (t - h)) as f64;
+        down[i] = factor * (ni - (t - l)) as f64;
+        osc[i] = factor * (h - l) as f64;
+    });
+    out
 }

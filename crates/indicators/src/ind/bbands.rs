@@ -52,30 +52,46 @@ impl Indicator for Bbands {
     }
 }
 
-/// The five outputs from the window's sums at one bar (`total` and `total2` the sums of the
-/// values and of their squares over the window): the stream's arithmetic, selects instead of
-/// branches so that the batch's second pass vectorises (divides and square roots two at a time).
+/// The middle band and the deviation from the window's sums (`total` and `total2` the sums of
+/// the values and of their squares over the window), TA-Lib's arithmetic: a select instead of a
+/// branch for the flat window, so that the batch's second pass vectorises.
 #[inline(always)]
-fn bands(x: f64, total: f64, total2: f64, nf: f64, k: f64) -> [f64; 5] {
+fn mid_dev(total: f64, total2: f64, nf: f64, k: f64) -> (f64, f64) {
     let mid = total / nf;
     let mean2 = total2 / nf - mid * mid;
     let root = mean2.sqrt();
     let sd = if mean2 < 0.000_000_01 { 0.0 } else { root };
-    let dev = sd * k;
-    let (upper, lower) = (mid + dev, mid - dev);
-    let width = upper - lower;
-    let bandwidth = 100.0 * width / mid;
-    let percent = (x - lower) / width;
+    (mid, sd * k)
+}
+
+#[inline(always)]
+fn bandwidth(mid: f64, dev: f64) -> f64 {
+    let width = (mid + dev) - (mid - dev);
+    let v = 100.0 * width / mid;
+    if mid == 0.0 { f64::NAN } else { v }
+}
+
+#[inline(always)]
+fn percent(x: f64, mid: f64, dev: f64) -> f64 {
+    let lower = mid - dev;
+    let width = (mid + dev) - lower;
+    let v = (x - lower) / width;
+    if width == 0.0 { f64::NAN } else { v }
+}
+
+/// The five outputs at one bar: (upper, middle, lower, bandwidth, percent).
+#[inline(always)]
+fn bands(x: f64, total: f64, total2: f64, nf: f64, k: f64) -> [f64; 5] {
+    let (mid, dev) = mid_dev(total, total2, nf, k);
     [
-        upper,
+        mid + dev,
         mid,
-        lower,
-        if mid == 0.0 { f64::NAN } else { bandwidth },
-        if width == 0.0 { f64::NAN } else { percent },
+        mid - dev,
+        bandwidth(mid, dev),
+        percent(x, mid, dev),
     ]
 }
 
-/// (upper, middle, lower, bandwidth, percent)
 pub fn bbands(x: &[f64], length: usize, std: f64) -> [Vec<f64>; 5] {
     use crate::core::{CHUNK, Column};
     let n = length.max(1);
@@ -92,13 +108,20 @@ pub fn bbands(x: &[f64], length: usize, std: f64) -> [Vec<f64>; 5] {
             o.nan_to(n - 1);
         }
         // By chunks: first the running sums (the serial part, adds only) into buffers that stay
-        // in L1, then every bar's bands from them (no dependency between bars: vectorised), then
-        // the chunk appended to the columns (each written once).
-        let (mut sums, mut sums2) = ([0.0; CHUNK], [0.0; CHUNK]);
-        let mut bands_buf: [Vec<f64>; 5] = std::array::from_fn(|_| vec![0.0; CHUNK]);
+        // in L1, then the middle and the deviation of every bar from them (no dependency between
+        // bars: vectorised divides and square roots), then each column's chunk mapped from those
+        // straight into the column (written once, no copy through a buffer).
+        let (mut mids, mut devs) = (vec![0.0; CHUNK], vec![0.0; CHUNK]);
+        let [ou, om, ol, ob, op] = &mut out;
         for (new, old) in x[n - 1..].chunks(CHUNK).zip(x.chunks(CHUNK)) {
             let m = new.len();
-            for (((&v, &o), s), s2) in new.iter().zip(old).zip(&mut sums).zip(&mut sums2) {
+            let (mids, devs) = (&mut mids[..m], &mut devs[..m]);
+            for (((&v, &o), s), s2) in new
+                .iter()
+                .zip(old)
+                .zip(mids.iter_mut())
+                .zip(devs.iter_mut())
+            {
                 total += v;
                 total2 += v * v;
                 *s = total;
@@ -106,20 +129,16 @@ pub fn bbands(x: &[f64], length: usize, std: f64) -> [Vec<f64>; 5] {
                 total -= o;
                 total2 -= o * o;
             }
-            let [bu, bm, bl, bb, bp] = &mut bands_buf;
-            let (bu, bm, bl, bb, bp) = (
-                &mut bu[..m],
-                &mut bm[..m],
-                &mut bl[..m],
-                &mut bb[..m],
-                &mut bp[..m],
-            );
-            for j in 0..m {
-                [bu[j], bm[j], bl[j], bb[j], bp[j]] = bands(new[j], sums[j], sums2[j], nf, std);
+            for (s, s2) in mids.iter_mut().zip(devs.iter_mut()) {
+                (*s, *s2) = mid_dev(*s, *s2, nf, std);
             }
-            for (o, b) in out.iter_mut().zip(&bands_buf) {
-                o.extend(&b[..m]);
-            }
+            let (mids, devs) = (&*mids, &*devs);
+            let md = || mids.iter().zip(devs);
+            ou.extend_with(md().map(|(&a, &d)| a + d));
+            om.extend(mids);
+            ol.extend_with(md().map(|(&a, &d)| a - d));
+            ob.extend_with(md().map(|(&a, &d)| bandwidth(a, d)));
+            op.extend_with(new.iter().zip(md()).map(|(&v, (&a, &d))| percent(v, a, d)));
         }
     }
     out.map(Column::finish)

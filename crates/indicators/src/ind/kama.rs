@@ -60,16 +60,26 @@ impl Kama {
 
     #[inline]
     fn step(&mut self, x: f64, period_roc: f64, const_diff: f64) -> f64 {
-        let er = if self.sum_roc <= period_roc || is_zero(self.sum_roc) {
-            1.0
-        } else {
-            (period_roc / self.sum_roc).abs()
-        };
-        let mut sc = (er * const_diff) + CONST_MAX;
-        sc *= sc;
-        self.prev_kama = ((x - self.prev_kama) * sc) + self.prev_kama;
+        self.prev_kama = step(x, period_roc, self.sum_roc, self.prev_kama, const_diff);
         self.prev_kama
     }
+}
+
+/// TA-Lib's KAMA step: the efficiency ratio of the last n changes (`period_roc` over their
+/// absolute sum), its smoothing constant `sc`, then `x·sc + prev·(1 − sc)` — TA-Lib's
+/// `(x − prev)·sc + prev` rearranged so that one multiply and one add sit on the bar-to-bar
+/// dependency instead of a subtract, a multiply and an add (the same value to a few ulps; the
+/// recurrence contracts, so they do not accumulate).
+#[inline(always)]
+fn step(x: f64, period_roc: f64, sum_roc: f64, prev: f64, const_diff: f64) -> f64 {
+    let er = if sum_roc <= period_roc || is_zero(sum_roc) {
+        1.0
+    } else {
+        (period_roc / sum_roc).abs()
+    };
+    let mut sc = (er * const_diff) + CONST_MAX;
+    sc *= sc;
+    x * sc + prev * (1.0 - sc)
 }
 
 impl Indicator for Kama {
@@ -93,20 +103,7 @@ pub fn kama(x: &[f64], length: usize) -> Vec<f64> {
     for i in 0..n {
         sum_roc += (x[i] - x[i + 1]).abs();
     }
-    // TA-Lib's step at one bar: the efficiency ratio of the last n changes, its smoothing
-    // constant, the new KAMA.
-    let step = |v: f64, t: f64, sum_roc: f64, kama: f64| {
-        let period_roc = v - t;
-        let er = if sum_roc <= period_roc || is_zero(sum_roc) {
-            1.0
-        } else {
-            (period_roc / sum_roc).abs()
-        };
-        let mut sc = (er * const_diff) + CONST_MAX;
-        sc *= sc;
-        ((v - kama) * sc) + kama
-    };
-    let mut kama = step(x[n], x[0], sum_roc, x[n - 1]);
+    let mut kama = step(x[n], x[n] - x[0], sum_roc, x[n - 1], const_diff);
     out.nan_to(n);
     out.push(kama);
     // From bar n + 1: the sum of changes slides (the change leaving, x[i−n−1] to x[i−n], out; the
@@ -115,7 +112,7 @@ pub fn kama(x: &[f64], length: usize) -> Vec<f64> {
         move |(((&v, &prev), &t), &trailing)| {
             sum_roc -= (trailing - t).abs();
             sum_roc += (v - prev).abs();
-            kama = step(v, t, sum_roc, kama);
+            kama = step(v, v - t, sum_roc, kama, const_diff);
             kama
         },
     ));

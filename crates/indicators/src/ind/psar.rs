@@ -153,26 +153,25 @@ impl Indicator for Psar {
 pub fn psar(high: &[f64], low: &[f64], af: f64, max_af: f64) -> [Vec<f64>; 2] {
     let len = high.len().min(low.len());
     let mut s = Psar::new(af, max_af);
+    // Indexed writes into NaN-filled columns (two appends per bar cost more than the fill).
     let (mut sar, mut trend) = (
-        crate::core::Column::new(high.len()),
-        crate::core::Column::new(high.len()),
+        crate::core::nan_vec(high.len()),
+        crate::core::nan_vec(high.len()),
     );
-    // The first two bars set the direction; then one branch-light step per bar, each value
-    // written once.
+    // The first two bars set the direction; then one branch-light step per bar, written in
+    // place.
     for i in 0..len.min(2) {
-        let (a, b) = s.next(high[i], low[i]);
-        sar.push(a);
-        trend.push(b);
+        (sar[i], trend[i]) = s.next(high[i], low[i]);
     }
     if len > 2 {
-        // The state moves into the closure (kept in registers, not re-read from memory each
-        // bar); the trend column goes by reference.
-        let trend = &mut trend;
-        sar.extend_with(high[2..len].iter().zip(&low[2..len]).map(move |(&h, &l)| {
-            let (a, b) = s.step(h, l);
-            trend.push(b);
-            a
-        }));
+        for (((&h, &l), o), t) in high[2..len]
+            .iter()
+            .zip(&low[2..len])
+            .zip(&mut sar[2..len])
+            .zip(&mut trend[2..len])
+        {
+            (*o, *t) = s.step(h, l);
+        }
     }
-    [sar.finish(), trend.finish()]
+    [sar, trend]
 }

@@ -49,11 +49,11 @@ impl Indicator for Willr {
 }
 
 pub fn willr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
-    // Written once: `for_each_high_low` calls back for every bar from `length - 1` on, in order.
-    let mut out = crate::core::Column::new(close.len());
-    out.nan_to(length.max(1) - 1);
+    // Indexed writes into a NaN-filled column: appending from the callback costs a length
+    // update through memory per bar, more than the fill (measured: 1.25-1.30x TA-Lib appended).
+    let mut out = crate::core::nan_vec(close.len());
     for_each_high_low(high, low, length, |i, highest, lowest| {
-        out.push(value(highest, lowest, close[i]));
+        out[i] = value(highest, lowest, close[i]);
     });
-    out.finish()
+    out
 }

@@ -72,35 +72,40 @@ impl Psar {
         let prev_high = self.new_high;
         self.new_low = low;
         self.new_high = high;
+        // TA-Lib clamps against the previous bar's extreme, then this bar's: the same as one
+        // clamp against the tighter of the two (ignoring NaN as each clamp does), found off the
+        // SAR's bar-to-bar dependency (one compare on it instead of two).
+        let lows = prev_low.tighter_low(low);
+        let highs = prev_high.tighter_high(high);
         let out;
         if self.is_long {
             if low <= self.sar {
                 self.is_long = false;
-                self.sar = self.ep.max_keep(prev_high).max_keep(high);
+                self.sar = self.ep.max_keep(highs);
                 out = self.sar;
                 self.af = self.accel;
                 self.ep = low;
                 self.sar += self.af * (self.ep - self.sar);
-                self.sar = self.sar.max_keep(prev_high).max_keep(high);
+                self.sar = self.sar.max_keep(highs);
             } else {
                 out = self.sar;
                 self.extend(high > self.ep, high);
                 self.sar += self.af * (self.ep - self.sar);
-                self.sar = self.sar.min_keep(prev_low).min_keep(low);
+                self.sar = self.sar.min_keep(lows);
             }
         } else if high >= self.sar {
             self.is_long = true;
-            self.sar = self.ep.min_keep(prev_low).min_keep(low);
+            self.sar = self.ep.min_keep(lows);
             out = self.sar;
             self.af = self.accel;
             self.ep = high;
             self.sar += self.af * (self.ep - self.sar);
-            self.sar = self.sar.min_keep(prev_low).min_keep(low);
+            self.sar = self.sar.min_keep(lows);
         } else {
             out = self.sar;
             self.extend(low < self.ep, low);
             self.sar += self.af * (self.ep - self.sar);
-            self.sar = self.sar.max_keep(prev_high).max_keep(high);
+            self.sar = self.sar.max_keep(highs);
         }
         (out, if self.is_long { 1.0 } else { -1.0 })
     }
@@ -125,6 +130,10 @@ impl Psar {
 trait Keep {
     fn max_keep(self, bound: f64) -> f64;
     fn min_keep(self, bound: f64) -> f64;
+    /// The bound that `min_keep(self).min_keep(other)` amounts to: the lower, a NaN skipped.
+    fn tighter_low(self, other: f64) -> f64;
+    /// The bound that `max_keep(self).max_keep(other)` amounts to: the higher, a NaN skipped.
+    fn tighter_high(self, other: f64) -> f64;
 }
 
 impl Keep for f64 {
@@ -135,6 +144,22 @@ impl Keep for f64 {
     #[inline]
     fn min_keep(self, bound: f64) -> f64 {
         if self > bound { bound } else { self }
+    }
+    #[inline]
+    fn tighter_low(self, other: f64) -> f64 {
+        if self.is_nan() || self > other {
+            other
+        } else {
+            self
+        }
+    }
+    #[inline]
+    fn tighter_high(self, other: f64) -> f64 {
+        if self.is_nan() || self < other {
+            other
+        } else {
+            self
+        }
     }
 }
 
@@ -174,4 +199,37 @@ pub fn psar(high: &[f64], low: &[f64], af: f64, max_af: f64) -> [Vec<f64>; 2] {
         }
     }
     [sar, trend]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Keep;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            6 => (-3i32..4).prop_map(f64::from),
+            2 => any::<f64>(),
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::NEG_INFINITY),
+            1 => Just(-0.0),
+        ]
+    }
+
+    proptest! {
+        /// One clamp against the tighter bound is the two clamps in a row, bit for bit (NaN,
+        /// infinities, signed zeros and ties included): the step's reordering changes no SAR.
+        #[test]
+        fn one_clamp_is_two(s in value(), a in value(), b in value()) {
+            prop_assert_eq!(
+                s.min_keep(a).min_keep(b).to_bits(),
+                s.min_keep(a.tighter_low(b)).to_bits()
+            );
+            prop_assert_eq!(
+                s.max_keep(a).max_keep(b).to_bits(),
+                s.max_keep(a.tighter_high(b)).to_bits()
+            );
+        }
+    }
 }

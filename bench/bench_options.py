@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import time
+
+# One OpenBLAS thread: its idle pool spins on the second core otherwise (see bench_ta.py).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 

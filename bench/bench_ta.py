@@ -18,6 +18,11 @@ Method (build the wheel in release first: `maturin develop --release`):
   (inputs and output buffers in cache: the kernels' own speed). ta-lib-takt runs the same
   schedule. On a shared VM the cold numbers swing by ±30 % from run to run; run both.
 - Ratio = stocksblitz / reference: < 1 is faster.
+- What the reference runs: TA-Lib 0.8's wheel bundles the C library built with function clones
+  (`TA_ATR.default` / `TA_ATR.fma`, 120 of them) and runs the FMA clone on a CPU that has FMA:
+  a recurrence like ATR's Wilder step is one fused multiply-add on its chain there. Our wheel is
+  built for baseline x86-64 (SSE2, no FMA): the same step is a multiply then an add. Kernels
+  whose time is that chain (ATR, NATR, KAMA, T3, TEMA) are compared across that difference.
 - `--takt-python`: the python of a separate venv with ta-lib-takt (it installs the same `talib`
   module name, so it cannot share a venv with TA-Lib):
       python -m venv /tmp/takt && /tmp/takt/bin/pip install ta-lib-takt numpy
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -41,6 +47,11 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
+
+# numpy's OpenBLAS keeps a pool of threads that spin after a BLAS call (10 % of a profile of
+# this script): on a two-core machine they take cycles from whichever library is being timed.
+# One thread, set before numpy loads it (the ta-lib-takt child inherits it).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 

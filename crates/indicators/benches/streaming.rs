@@ -6,6 +6,10 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use stocksblitz_indicators::{Bar, Stream};
 
+// The wheel's allocator: freed outputs reused, not unmapped and page-faulted back in per call.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn series(n: usize) -> Vec<Bar> {
     let mut x = 100.0f64;
     let mut seed = 42u64;
@@ -97,6 +101,17 @@ fn batch(c: &mut Criterion) {
                 &high, &low, &close, 14,
             ))
         });
+    });
+    let volume: Vec<f64> = (0..close.len()).map(|i| 1000.0 + (i % 7) as f64).collect();
+    g.bench_function("ad", |b| {
+        b.iter(|| {
+            black_box(stocksblitz_indicators::ind::ad::ad(
+                &high, &low, &close, &volume,
+            ))
+        });
+    });
+    g.bench_function("ppo_12_26_9", |b| {
+        b.iter(|| black_box(stocksblitz_indicators::ind::ppo::ppo(&close, 12, 26, 9)));
     });
     g.bench_function("ema_20", |b| {
         b.iter(|| black_box(stocksblitz_indicators::ind::ema::ema(&close, 20)));

@@ -55,26 +55,58 @@ impl Indicator for Aroon {
 
 /// (up, down, oscillator)
 pub fn aroon(high: &[f64], low: &[f64], length: usize) -> [Vec<f64>; 3] {
+    use crate::core::{CHUNK, Column};
+    const NONE: usize = usize::MAX;
     let n = length.max(1);
     let len = high.len().min(low.len());
-    // Indexed writes into NaN-filled columns (appending from the callback costs a length update
-    // through memory per bar and column, more than the fill).
-    let mut out: [Vec<f64>; 3] = std::array::from_fn(|_| crate::core::nan_vec(high.len()));
+    let mut out: [Column; 3] = std::array::from_fn(|_| Column::new(high.len()));
     if len <= n {
-        return out;
+        return out.map(Column::finish);
     }
     let factor = 100.0 / n as f64;
     let ni = n as i64;
-    let [up, down, osc] = &mut out;
-    let (up, down, osc) = (&mut up[..len], &mut down[..len], &mut osc[..len]);
+    for c in &mut out {
+        c.nan_to(n);
+    }
+    // The extremes' places a chunk at a time into buffers that stay in L1, then the chunk's
+    // three columns appended from them (each value written once, no NaN fill first).
+    let (mut hb, mut lb) = ([0usize; CHUNK], [0usize; CHUNK]);
+    let mut m = 0;
+    let flush = |out: &mut [Column; 3], hb: &[usize], lb: &[usize], first: usize| {
+        let [up, down, osc] = out;
+        let rows = || hb.iter().zip(lb).zip(first..);
+        let none = |h: usize, l: usize| h == NONE || l == NONE;
+        up.extend_with(rows().map(|((&h, &l), t)| {
+            if none(h, l) {
+                f64::NAN
+            } else {
+                factor * (ni - (t as i64 - h as i64)) as f64
+            }
+        }));
+        down.extend_with(rows().map(|((&h, &l), t)| {
+            if none(h, l) {
+                f64::NAN
+            } else {
+                factor * (ni - (t as i64 - l as i64)) as f64
+            }
+        }));
+        osc.extend_with(rows().map(|((&h, &l), _)| {
+            if none(h, l) {
+                f64::NAN
+            } else {
+                factor * (h as i64 - l as i64) as f64
+            }
+        }));
+    };
     for_each_arg_high_low(high, low, n + 1, |i, h, l| {
-        if h == usize::MAX || l == usize::MAX {
-            return;
+        hb[m] = h;
+        lb[m] = l;
+        m += 1;
+        if m == CHUNK {
+            flush(&mut out, &hb, &lb, i + 1 - CHUNK);
+            m = 0;
         }
-        let (t, h, l) = (i as i64, h as i64, l as i64);
-        up[i] = factor * (ni - (t - h)) as f64;
-        down[i] = factor * (ni - (t - l)) as f64;
-        osc[i] = factor * (h - l) as f64;
     });
-    out
+    flush(&mut out, &hb[..m], &lb[..m], len - m);
+    out.map(Column::finish)
 }

@@ -11,8 +11,8 @@ pub struct Dema {
 impl Dema {
     pub fn new(length: usize) -> Self {
         Dema {
-            e1: EmaCore::new(length),
-            e2: EmaCore::new(length),
+            e1: EmaCore::stepwise(length),
+            e2: EmaCore::stepwise(length),
         }
     }
     #[inline]
@@ -37,31 +37,38 @@ impl Indicator for Dema {
 }
 
 pub fn dema(x: &[f64], length: usize) -> Vec<f64> {
-    use crate::core::{CHUNK, Linear, LinearState, ema_into, ema_k, nan_vec};
+    use crate::core::{Column, ema_k, ema_step};
     let n = length.max(1);
-    let k = ema_k(n);
-    let lin = Linear::ema(k);
+    let (k, omk) = (ema_k(n), 1.0 - ema_k(n));
+    let nf = n as f64;
     let len = x.len();
     let start = 2 * (n - 1);
-    let mut out = nan_vec(len);
+    let mut out = Column::new(len);
     if start >= len {
-        return out;
+        return out.finish();
     }
-    // EMA1 up to where EMA2 is seeded, then both in one pass (each recurrence keeps its own
-    // place in its blocks of four, as the stream's do).
-    let mut e1 = nan_vec(start + 1);
-    let mut sa = ema_into(&x[..=start], 0, n, k, &mut e1);
-    let mut sb = LinearState::new(e1[n - 1..=start].iter().sum::<f64>() / n as f64);
-    let a = e1[start];
-    out[start] = (2.0 * a) - sb.value();
-    let mut e1 = [0.0; CHUNK];
-    for (xs, out) in x[start + 1..]
-        .chunks(CHUNK)
-        .zip(out[start + 1..].chunks_mut(CHUNK))
-    {
-        sa.feed(&lin, xs, |i, y| e1[i] = y);
-        let e1 = &e1[..xs.len()];
-        sb.feed(&lin, e1, |i, y| out[i] = (2.0 * e1[i]) - y);
+    // The seeding phases, as the stream's: EMA1 from the mean of the first n values, EMA2 from
+    // the mean of EMA1's first n values.
+    let mut sum = 0.0;
+    for &v in &x[..n] {
+        sum += v;
     }
-    out
+    let mut a = sum / nf;
+    let mut sum2 = 0.0;
+    sum2 += a;
+    for &v in &x[n..=start] {
+        a = ema_step(a, v, k, omk);
+        sum2 += a;
+    }
+    let mut b = sum2 / nf;
+    out.nan_to(start);
+    out.push((2.0 * a) - b);
+    // Then both EMAs in one pass, one step each per bar: two one-multiply-one-add chains side
+    // by side, each value written once.
+    out.extend_with(x[start + 1..].iter().map(move |&v| {
+        a = ema_step(a, v, k, omk);
+        b = ema_step(b, a, k, omk);
+        (2.0 * a) - b
+    }));
+    out.finish()
 }

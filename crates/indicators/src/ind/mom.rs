@@ -36,10 +36,10 @@ pub fn mom(x: &[f64], length: usize) -> Vec<f64> {
     let n = length.max(1);
     // Written once: NaN for the warm-up, then the differences (one vectorised pass, no NaN
     // fill of memory the differences then overwrite).
-    let mut out = Vec::with_capacity(x.len());
-    out.resize(n.min(x.len()), f64::NAN);
+    let mut out = crate::core::Column::new(x.len());
+    out.nan_to(n);
     if x.len() > n {
-        out.extend(x[n..].iter().zip(x).map(|(&new, &old)| new - old));
+        out.extend_with(x[n..].iter().zip(x).map(|(&new, &old)| new - old));
     }
-    out
+    out.finish()
 }

@@ -26,19 +26,10 @@ impl Indicator for Sma {
 
 /// SMA over `x`; NaN for the first `length - 1` values.
 pub fn sma(x: &[f64], length: usize) -> Vec<f64> {
-    // Written once: NaN for the warm-up, then TA-Lib's running sum (as `sma_into`).
+    // Written once: NaN for the warm-up, then TA-Lib's running sum.
     let n = length.max(1);
     let mut out = crate::core::Column::new(x.len());
-    if x.len() >= n {
-        let nf = n as f64;
-        let mut total: f64 = x[..n - 1].iter().sum();
-        out.nan_to(n - 1);
-        out.extend_with(x[n - 1..].iter().zip(x).map(move |(&new, &old)| {
-            total += new;
-            let v = total / nf;
-            total -= old;
-            v
-        }));
-    }
+    out.nan_to(n - 1);
+    out.extend_with(crate::core::sma_values(x, n));
     out.finish()
 }

@@ -40,13 +40,13 @@ pub fn wma(x: &[f64], length: usize) -> Vec<f64> {
     // Written once: the warm-up's NaNs, the first value (nothing trails it yet), then every
     // later value from its bar and the one leaving the window — TA-Lib's running sums, in
     // its order of operations.
-    let mut out = Vec::with_capacity(len);
-    out.resize(n - 1, f64::NAN);
+    let mut out = crate::core::Column::new(len);
+    out.nan_to(n - 1);
     period_sub += x[n - 1];
     period_sum += x[n - 1] * nf;
     out.push(period_sum / divider);
     period_sum -= period_sub;
-    out.extend(
+    out.extend_with(
         x[n..]
             .iter()
             .zip(&x[..len - n])
@@ -59,5 +59,5 @@ pub fn wma(x: &[f64], length: usize) -> Vec<f64> {
                 o
             }),
     );
-    out
+    out.finish()
 }

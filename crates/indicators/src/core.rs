@@ -645,6 +645,35 @@ pub fn ema_step(prev: f64, x: f64, k: f64, omk: f64) -> f64 {
     k * x + omk * prev
 }
 
+/// The values at bar `S·(n − 1)` of `S` chained EMAs over `n` (stage j the EMA of stage j − 1,
+/// DEMA's two, TEMA's three), each seeded as [`EmaCore`] seeds (the mean of its input's first
+/// `n` values, summed from 0.0) and stepped with [`ema_step`]: [`EmaCore::stepwise`]'s numbers.
+/// `x` must hold more than `S·(n − 1)` values.
+pub fn ema_chain_seed<const S: usize>(x: &[f64], n: usize, k: f64) -> [f64; S] {
+    let n = n.max(1);
+    let (omk, nf) = (1.0 - k, n as f64);
+    let mut e = [0.0; S];
+    let mut sum = 0.0;
+    for &v in &x[..n] {
+        sum += v;
+    }
+    e[0] = sum / nf;
+    // Stage s is seeded at bar s·(n − 1), after n − 1 more steps of the stages before it.
+    for s in 1..S {
+        let mut sum = 0.0;
+        sum += e[s - 1];
+        for &v in &x[s * (n - 1) + 1..=(s + 1) * (n - 1)] {
+            e[0] = ema_step(e[0], v, k, omk);
+            for j in 1..s {
+                e[j] = ema_step(e[j], e[j - 1], k, omk);
+            }
+            sum += e[s - 1];
+        }
+        e[s] = sum / nf;
+    }
+    e
+}
+
 /// One Wilder step, `prev·(n − 1)/n + x/n`, with the factors precomputed (TA-Lib's
 /// `(prev·(n − 1) + x) / n` without a division on the dependency chain).
 #[inline(always)]

@@ -37,30 +37,17 @@ impl Indicator for Dema {
 }
 
 pub fn dema(x: &[f64], length: usize) -> Vec<f64> {
-    use crate::core::{Column, ema_k, ema_step};
+    use crate::core::{Column, ema_chain_seed, ema_k, ema_step};
     let n = length.max(1);
     let (k, omk) = (ema_k(n), 1.0 - ema_k(n));
-    let nf = n as f64;
     let len = x.len();
     let start = 2 * (n - 1);
     let mut out = Column::new(len);
     if start >= len {
         return out.finish();
     }
-    // The seeding phases, as the stream's: EMA1 from the mean of the first n values, EMA2 from
-    // the mean of EMA1's first n values.
-    let mut sum = 0.0;
-    for &v in &x[..n] {
-        sum += v;
-    }
-    let mut a = sum / nf;
-    let mut sum2 = 0.0;
-    sum2 += a;
-    for &v in &x[n..=start] {
-        a = ema_step(a, v, k, omk);
-        sum2 += a;
-    }
-    let mut b = sum2 / nf;
+    // The seeding phases, as the stream's.
+    let [mut a, mut b] = ema_chain_seed::<2>(x, n, k);
     out.nan_to(start);
     out.push((2.0 * a) - b);
     // Then both EMAs in one pass, one step each per bar: two one-multiply-one-add chains side

@@ -1,7 +1,7 @@
 //! ATR — TA-Lib ATR: true range from the second bar, seeded with the SMA of the first `length`
 //! true ranges, then Wilder smoothing. Length 1 gives the true range itself.
 use crate::Indicator;
-use crate::core::{Bar, Column, Linear, LinearState, true_range};
+use crate::core::{Bar, CHUNK, Column, Linear, LinearState, true_range};
 
 #[derive(Debug, Clone)]
 pub struct Atr {
@@ -65,6 +65,7 @@ pub fn atr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> 
 
 /// Bars per batch step whose true ranges are computed apart from the average's blocks.
 const WIDE: usize = 16;
+const _: () = assert!(CHUNK.is_multiple_of(WIDE), "a chunk holds whole sixteen-bar steps");
 
 /// ATR in one pass with `f(atr, close)` written at each bar (ATR itself, or NATR's ratio):
 /// indicators derived from ATR pay for one pass over memory, not two.
@@ -110,22 +111,39 @@ pub(crate) fn atr_map(
         &close[n + 1..len],
         &close[n..len - 1],
     );
-    let mut wide = h
-        .chunks_exact(WIDE)
-        .zip(l.chunks_exact(WIDE))
-        .zip(c.chunks_exact(WIDE).zip(pc.chunks_exact(WIDE)));
-    for ((h, l), (c, pc)) in &mut wide {
-        let mut tr = [0.0; WIDE];
-        for (((t, &h), &l), &pc) in tr.iter_mut().zip(h).zip(l).zip(pc) {
-            *t = true_range(h, l, pc);
-        }
-        for (tr, c) in tr.chunks_exact(4).zip(c.chunks_exact(4)) {
-            let v = lin.block(atr, [tr[0], tr[1], tr[2], tr[3]]);
-            out.push4(std::array::from_fn(|j| f(v[j], c[j])));
-            atr = v[3];
-        }
-    }
+    // A chunk of values at a time into a buffer that stays in L1, then appended: no call
+    // inside the loop (across a `push`'s possible growth the average lived on the stack).
     let done = h.len() - h.len() % WIDE;
+    let mut ob = [0.0; CHUNK];
+    let mut at = 0;
+    while at < done {
+        let end = (at + CHUNK).min(done);
+        let ((hs, ls), (cs, ps)) = ((&h[at..end], &l[at..end]), (&c[at..end], &pc[at..end]));
+        for (((h, l), (c, pc)), o) in hs
+            .chunks_exact(WIDE)
+            .zip(ls.chunks_exact(WIDE))
+            .zip(cs.chunks_exact(WIDE).zip(ps.chunks_exact(WIDE)))
+            .zip(ob.chunks_exact_mut(WIDE))
+        {
+            let mut tr = [0.0; WIDE];
+            for (((t, &h), &l), &pc) in tr.iter_mut().zip(h).zip(l).zip(pc) {
+                *t = true_range(h, l, pc);
+            }
+            for ((tr, c), o) in tr
+                .chunks_exact(4)
+                .zip(c.chunks_exact(4))
+                .zip(o.chunks_exact_mut(4))
+            {
+                let v = lin.block(atr, [tr[0], tr[1], tr[2], tr[3]]);
+                for j in 0..4 {
+                    o[j] = f(v[j], c[j]);
+                }
+                atr = v[3];
+            }
+        }
+        out.extend(&ob[..end - at]);
+        at = end;
+    }
     let (h, l, c, pc) = (&h[done..], &l[done..], &c[done..], &pc[done..]);
     let mut blocks = h
         .chunks_exact(4)

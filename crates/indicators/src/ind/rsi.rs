@@ -1,6 +1,6 @@
 //! RSI — TA-Lib RSI (Wilder smoothing seeded with the mean of the first n changes) × scalar/100.
 use crate::Indicator;
-use crate::core::{Bar, Linear, LinearState, is_zero};
+use crate::core::{Bar, CHUNK, Linear, LinearState, is_zero};
 
 /// A change split into (gain, loss) without a branch: TA-Lib counts `d < 0` as a loss and
 /// anything else (including NaN, which then propagates) as a gain.
@@ -116,26 +116,34 @@ pub fn rsi(x: &[f64], length: usize, scalar: f64) -> Vec<f64> {
     gain /= nf;
     out.nan_to(n);
     out.push(value(gain, loss, factor));
-    // Both averages in blocks of four (the stream's formulas, one value at a time), each value
-    // written once.
+    // Both averages in blocks of four (the stream's formulas, one value at a time), a chunk
+    // of values at a time into a buffer that stays in L1, then appended: each value written
+    // once, and no call inside the loop (a `push` may grow its vector: across that call the
+    // averages lived on the stack, a store and a reload on their chains).
     let lin = Linear::wilder(n);
     let (mut g, mut l) = (gain, loss);
     let rest = &x[n + 1..];
-    let mut chunks = rest.chunks_exact(4);
-    for c in &mut chunks {
-        let mut up = [0.0; 4];
-        let mut down = [0.0; 4];
-        for j in 0..4 {
-            (up[j], down[j]) = split(c[j] - prev);
-            prev = c[j];
+    let blocks = rest.len() - rest.len() % 4;
+    let mut ob = [0.0; CHUNK];
+    for cs in rest[..blocks].chunks(CHUNK) {
+        for (c, o) in cs.chunks_exact(4).zip(ob.chunks_exact_mut(4)) {
+            let mut up = [0.0; 4];
+            let mut down = [0.0; 4];
+            for j in 0..4 {
+                (up[j], down[j]) = split(c[j] - prev);
+                prev = c[j];
+            }
+            let gs = lin.block(g, up);
+            let ls = lin.block(l, down);
+            for j in 0..4 {
+                o[j] = value(gs[j], ls[j], factor);
+            }
+            (g, l) = (gs[3], ls[3]);
         }
-        let gs = lin.block(g, up);
-        let ls = lin.block(l, down);
-        out.push4(std::array::from_fn(|j| value(gs[j], ls[j], factor)));
-        (g, l) = (gs[3], ls[3]);
+        out.extend(&ob[..cs.len()]);
     }
     let (mut gs, mut ls) = (LinearState::new(g), LinearState::new(l));
-    for &v in chunks.remainder() {
+    for &v in &rest[blocks..] {
         let (up, down) = split(v - prev);
         prev = v;
         let (g, l) = (gs.step(&lin, up), ls.step(&lin, down));

@@ -65,7 +65,10 @@ pub fn atr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> 
 
 /// Bars per batch step whose true ranges are computed apart from the average's blocks.
 const WIDE: usize = 16;
-const _: () = assert!(CHUNK.is_multiple_of(WIDE), "a chunk holds whole sixteen-bar steps");
+const _: () = assert!(
+    CHUNK.is_multiple_of(WIDE),
+    "a chunk holds whole sixteen-bar steps"
+);
 
 /// ATR in one pass with `f(atr, close)` written at each bar (ATR itself, or NATR's ratio):
 /// indicators derived from ATR pay for one pass over memory, not two.

@@ -1,7 +1,7 @@
 """stocksblitz.ta against TA-Lib, indicator by indicator, in one run; prints tables, asserts nothing.
 
     python bench/bench_ta.py [--n 1000000] [--repeat 8] [--takt-python PATH] [--no-greeks] [--warm]
-        [--only RSI,ATR,...]
+        [--only RSI,ATR,...] [--arithmetic auto|fused|plain]
 
 Method (build the wheel in release first: `maturin develop --release`):
 
@@ -20,9 +20,10 @@ Method (build the wheel in release first: `maturin develop --release`):
 - Ratio = stocksblitz / reference: < 1 is faster.
 - What the reference runs: TA-Lib 0.8's wheel bundles the C library built with function clones
   (`TA_ATR.default` / `TA_ATR.fma`, 120 of them) and runs the FMA clone on a CPU that has FMA:
-  a recurrence like ATR's Wilder step is one fused multiply-add on its chain there. Our wheel is
-  built for baseline x86-64 (SSE2, no FMA): the same step is a multiply then an add. Kernels
-  whose time is that chain (ATR, NATR, KAMA, T3, TEMA) are compared across that difference.
+  a recurrence like ATR's Wilder step is one fused multiply-add on its chain there. Ours does the
+  same: the recurrence kernels (EMA, DEMA, TEMA, T3, MACD, PPO, KAMA, RSI, ATR, NATR) run a build
+  compiled with FMA and AVX2 when the CPU has them (`ta.arithmetic()` says which: "fused" or
+  "plain"); the header prints it. `--arithmetic plain` times the multiply-then-add build instead.
 - `--takt-python`: the python of a separate venv with ta-lib-takt (it installs the same `talib`
   module name, so it cannot share a venv with TA-Lib):
       python -m venv /tmp/takt && /tmp/takt/bin/pip install ta-lib-takt numpy
@@ -375,6 +376,12 @@ def main() -> None:
     ap.add_argument("--no-greeks", action="store_true")
     ap.add_argument("--warm", action="store_true", help="each indicator's calls back to back")
     ap.add_argument("--only", help="comma-separated indicators (default: all)")
+    ap.add_argument(
+        "--arithmetic",
+        choices=["auto", "fused", "plain"],
+        default="auto",
+        help="ours in this arithmetic (default: the CPU's; see ta.arithmetic)",
+    )
     ap.add_argument("--child")
     a = ap.parse_args()
     # Who calls first alternates by round; with an odd count one side would go first (and pay
@@ -398,7 +405,11 @@ def main() -> None:
     import stocksblitz.ta as ta
 
     d = data(a.n)
-    print(f"stocksblitz.ta vs TA-Lib {talib.__version__}, Python {sys.version.split()[0]}")
+    mode = ta.arithmetic(a.arithmetic)
+    print(
+        f"stocksblitz.ta ({mode} arithmetic) vs TA-Lib {talib.__version__}, "
+        f"Python {sys.version.split()[0]}"
+    )
     batch_table(ta, talib, d, a.repeat, a.takt_python, a.warm)
     stream_table(ta, talib, d, a.stream_n, a.repeat)
     if not a.no_greeks:

@@ -332,6 +332,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ta::StreamValues>()?;
     aio::register(m)?;
     m.add_function(wrap_pyfunction!(ta::ta_registry, m)?)?;
+    m.add_function(wrap_pyfunction!(ta::ta_arithmetic, m)?)?;
     m.add_function(wrap_pyfunction!(ta::ta_canonical, m)?)?;
     m.add_function(wrap_pyfunction!(ta::ta_compute, m)?)?;
     m.add_function(wrap_pyfunction!(ta::ta_call, m)?)?;

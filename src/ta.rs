@@ -36,6 +36,34 @@ fn make_id(id: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<IndicatorId
     }
 }
 
+/// The arithmetic the indicators run on this thread: "fused" (one fused multiply-add on each
+/// recurrence's chain, where the CPU has it, as TA-Lib's own build does) or "plain" (a multiply
+/// then an add, bit-identical on every CPU). `force` ("fused", "plain" or "auto": the CPU's) sets
+/// it for this thread first; streams keep the mode they were built in. Returns the mode now in
+/// effect ("fused" asked on a CPU without it gives "plain").
+#[pyfunction]
+#[pyo3(signature = (force = None))]
+pub(crate) fn ta_arithmetic(force: Option<&str>) -> PyResult<&'static str> {
+    use stocksblitz_indicators::simd::{self, Mode};
+    let mode = match force {
+        None => simd::mode(),
+        Some(f) => simd::force_mode(match f {
+            "auto" => None,
+            "fused" => Some(Mode::Fused),
+            "plain" => Some(Mode::Plain),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "arithmetic must be \"auto\", \"fused\" or \"plain\", got {other:?}"
+                )));
+            }
+        }),
+    };
+    Ok(match mode {
+        Mode::Fused => "fused",
+        Mode::Plain => "plain",
+    })
+}
+
 /// The registry as a list of dicts (name, display_name, category, description, parameters,
 /// inputs, outputs, uses_time, memory): the indicators crate's description, the one the server's
 /// `/indicators/list` serves.

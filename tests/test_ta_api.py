@@ -174,3 +174,40 @@ def test_ids_and_aliases() -> None:
     )
     psar = ta.compute("SAR", high=D["high"], low=D["low"])
     assert set(psar) == {"sar", "trend"}
+
+
+def _cpu_has_fma() -> bool:
+    try:
+        flags = open("/proc/cpuinfo").read().split()
+    except OSError:
+        return False
+    return "fma" in flags and "avx2" in flags
+
+
+def test_arithmetic_fused_where_the_cpu_has_it_plain_on_request() -> None:
+    """Fused multiply-add on the recurrences where the CPU has it (as TA-Lib's build does);
+    "plain" gives the bits every CPU gives. The two differ by rounding only, and a stream keeps
+    the mode it was built in, equal bit for bit to the batch of that mode."""
+    c, h, lo = D["close"], D["high"], D["low"]
+    try:
+        auto = ta.arithmetic("auto")
+        assert auto == ("fused" if _cpu_has_fma() else "plain")
+        fused_ema, fused_atr = ta.ema(c, 10), ta.atr(h, lo, c, 14)
+        fused_stream = ta.Stream("EMA_10")
+        assert ta.arithmetic("plain") == "plain" == ta.arithmetic()
+        plain_ema, plain_atr = ta.ema(c, 10), ta.atr(h, lo, c, 14)
+        plain_stream = ta.Stream("EMA_10")
+        for a, b in ((fused_ema, plain_ema), (fused_atr, plain_atr)):
+            np.testing.assert_allclose(a, b, rtol=1e-12, equal_nan=True)
+        if auto == "fused":
+            assert not np.array_equal(fused_ema, plain_ema, equal_nan=True)
+            assert not np.array_equal(fused_atr, plain_atr, equal_nan=True)
+        ta.arithmetic("auto")
+        # Each stream steps in its own mode whatever the thread's is now.
+        for stream, batch in ((fused_stream, fused_ema), (plain_stream, plain_ema)):
+            got = np.array([stream.update(close=float(x)) for x in c])
+            assert np.array_equal(got, batch, equal_nan=True)
+        with pytest.raises(ValueError, match="fused"):
+            ta.arithmetic("fast")
+    finally:
+        ta.arithmetic("auto")

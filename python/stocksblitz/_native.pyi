@@ -27,6 +27,7 @@ __all__ = [
     "parse_symbol",
     "parse_symbols",
     "run_server",
+    "ta_arithmetic",
     "ta_call",
     "ta_canonical",
     "ta_compute",
@@ -85,6 +86,9 @@ def run_server(argv: list[str]) -> int: ...
 
 # Indicators (stocksblitz.ta wraps these)
 def ta_registry() -> list[dict[str, object]]: ...
+def ta_arithmetic(
+    force: Optional[Literal["auto", "fused", "plain"]] = None,
+) -> Literal["fused", "plain"]: ...
 def ta_canonical(id: str, params: Optional[dict[str, float]] = None) -> str: ...
 def ta_compute(
     id: str,

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _native
 
-__all__ = ["Stream", "StreamValues", "compute", "registry"]
+__all__ = ["Stream", "StreamValues", "arithmetic", "compute", "registry"]
 
 _INPUTS = ("open", "high", "low", "close", "volume")
 _REGISTRY: list[dict[str, Any]] = list(_native.ta_registry())
@@ -32,6 +32,18 @@ _BY_NAME = {d["name"]: d for d in _REGISTRY}
 def registry() -> list[dict[str, Any]]:
     """Every indicator: name, display_name, category, description, parameters, inputs, outputs."""
     return [dict(d) for d in _REGISTRY]
+
+
+def arithmetic(force: Optional[str] = None) -> str:
+    """The arithmetic indicators run on this thread: ``"fused"`` or ``"plain"``.
+
+    ``"fused"`` (the default where the CPU has FMA, as TA-Lib's own build does) rounds each
+    recurrence step once; ``"plain"`` rounds the multiply and the add apart and gives the same
+    bits on every CPU. They differ by a few ulps, far inside TA-Lib's 1e-9 agreement. ``force``
+    (``"fused"``, ``"plain"`` or ``"auto"`` for the CPU's) sets it for this thread first; a
+    ``Stream`` keeps the mode it was built in, so it stays equal to the batch of its mode.
+    """
+    return _native.ta_arithmetic(force)
 
 
 def _pandas_index(values: list[Any]) -> Any:

@@ -2,6 +2,8 @@
 //! rings, monotonic deques for rolling extremes, and the SMA/EMA/WMA recurrences in TA-Lib's
 //! exact operation order. Nothing here allocates after construction.
 
+use crate::simd::{self, Arith, Fused, Mode, Plain};
+
 /// One OHLCV bar. `time` (epoch seconds, UTC) is only needed by session-aware indicators.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bar {
@@ -291,25 +293,25 @@ impl Linear {
     }
     /// The four values after `y` given the next four inputs.
     #[inline(always)]
-    pub fn block(&self, y: f64, x: [f64; 4]) -> [f64; 4] {
+    pub fn block<A: Arith>(&self, y: f64, x: [f64; 4]) -> [f64; 4] {
         let (a, b) = (self.a, self.b);
         let d0 = b * x[0];
-        let d1 = a * d0 + b * x[1];
-        let d2 = a * d1 + b * x[2];
-        let d3 = a * d2 + b * x[3];
+        let d1 = A::madd(a, d0, b * x[1]);
+        let d2 = A::madd(a, d1, b * x[2]);
+        let d3 = A::madd(a, d2, b * x[3]);
         [
-            self.pow[0] * y + d0,
-            self.pow[1] * y + d1,
-            self.pow[2] * y + d2,
-            self.pow[3] * y + d3,
+            A::madd(self.pow[0], y, d0),
+            A::madd(self.pow[1], y, d1),
+            A::madd(self.pow[2], y, d2),
+            A::madd(self.pow[3], y, d3),
         ]
     }
     /// Run from `y` (the value before `xs[0]`) over `xs`: `emit(i, y_i)` for every input;
     /// returns the state after the last input (to continue with [`LinearState::step`]).
     #[inline(always)]
-    pub fn run(&self, y: f64, xs: &[f64], emit: impl FnMut(usize, f64)) -> LinearState {
+    pub fn run<A: Arith>(&self, y: f64, xs: &[f64], emit: impl FnMut(usize, f64)) -> LinearState {
         let mut st = LinearState::new(y);
-        st.feed(self, xs, emit);
+        st.feed::<A>(self, xs, emit);
         st
     }
 }
@@ -340,11 +342,15 @@ impl LinearState {
             last: seed,
         }
     }
-    #[inline]
-    pub fn step(&mut self, l: &Linear, x: f64) -> f64 {
+    #[inline(always)]
+    pub fn step<A: Arith>(&mut self, l: &Linear, x: f64) -> f64 {
         let c = l.b * x;
-        self.d = if self.phase == 0 { c } else { l.a * self.d + c };
-        let y = l.pow[self.phase] * self.start + self.d;
+        self.d = if self.phase == 0 {
+            c
+        } else {
+            A::madd(l.a, self.d, c)
+        };
+        let y = A::madd(l.pow[self.phase], self.start, self.d);
         self.phase += 1;
         if self.phase == 4 {
             self.phase = 0;
@@ -352,6 +358,14 @@ impl LinearState {
         }
         self.last = y;
         y
+    }
+    /// [`LinearState::step`] in `mode` (a stream's, recorded when it was built).
+    #[inline(always)]
+    pub fn step_in(&mut self, mode: Mode, l: &Linear, x: f64) -> f64 {
+        match mode {
+            Mode::Plain => self.step::<Plain>(l, x),
+            Mode::Fused => self.step::<Fused>(l, x),
+        }
     }
     /// The latest value (the seed before any step).
     pub fn value(&self) -> f64 {
@@ -362,16 +376,16 @@ impl LinearState {
     /// `d` from block to block through its select, a block does not), then stepwise again.
     /// The same numbers as stepping every value, whatever the chunks a kernel feeds.
     #[inline(always)]
-    pub fn feed(&mut self, l: &Linear, xs: &[f64], mut emit: impl FnMut(usize, f64)) {
+    pub fn feed<A: Arith>(&mut self, l: &Linear, xs: &[f64], mut emit: impl FnMut(usize, f64)) {
         let mut i = 0;
         while self.phase != 0 && i < xs.len() {
-            emit(i, self.step(l, xs[i]));
+            emit(i, self.step::<A>(l, xs[i]));
             i += 1;
         }
         let mut chunks = xs[i..].chunks_exact(4);
         let mut y = self.start;
         for c in &mut chunks {
-            let v = l.block(y, [c[0], c[1], c[2], c[3]]);
+            let v = l.block::<A>(y, [c[0], c[1], c[2], c[3]]);
             for (j, &e) in v.iter().enumerate() {
                 emit(i + j, e);
             }
@@ -381,7 +395,7 @@ impl LinearState {
         }
         self.start = y;
         for &x in chunks.remainder() {
-            emit(i, self.step(l, x));
+            emit(i, self.step::<A>(l, x));
             i += 1;
         }
     }
@@ -396,6 +410,8 @@ pub struct EmaCore {
     /// One step per value ([`ema_step`]) instead of [`Linear`]'s blocks of four: for kernels
     /// whose batch runs several recurrences in one fused loop (MACD, PPO's signal, DEMA, TEMA).
     stepwise: bool,
+    /// The arithmetic of the batch this stream must agree with ([`simd::mode`] when built).
+    mode: Mode,
     count: usize,
     sum: f64,
     state: LinearState,
@@ -418,12 +434,13 @@ impl EmaCore {
             n: n.max(1),
             lin: Linear::ema(k),
             stepwise: false,
+            mode: simd::mode(),
             count: 0,
             sum: 0.0,
             state: LinearState::new(f64::NAN),
         }
     }
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, x: f64) -> f64 {
         if self.count < self.n {
             self.count += 1;
@@ -436,10 +453,14 @@ impl EmaCore {
         }
         if self.stepwise {
             let (k, prev) = (self.lin.b, self.state.value());
-            self.state = LinearState::new(ema_step(prev, x, k, self.lin.a));
-            return self.state.value();
+            let y = match self.mode {
+                Mode::Plain => ema_step::<Plain>(prev, x, k, self.lin.a),
+                Mode::Fused => ema_step::<Fused>(prev, x, k, self.lin.a),
+            };
+            self.state = LinearState::new(y);
+            return y;
         }
-        self.state.step(&self.lin, x)
+        self.state.step_in(self.mode, &self.lin, x)
     }
     /// Start from a given seed (the seed is the first output).
     pub fn seed(&mut self, value: f64) {
@@ -620,7 +641,14 @@ pub fn sma_values(x: &[f64], n: usize) -> impl Iterator<Item = f64> + '_ {
 /// Batch EMA of `x[start..]` into `out`, seeded with the mean of its first `n` values (first
 /// value at `start + n - 1`), TA-Lib's recurrence evaluated as [`EmaCore`] does.
 /// Returns the recurrence's state after the last input, to continue it.
-pub fn ema_into(x: &[f64], start: usize, n: usize, k: f64, out: &mut [f64]) -> LinearState {
+#[inline(always)]
+pub fn ema_into<A: Arith>(
+    x: &[f64],
+    start: usize,
+    n: usize,
+    k: f64,
+    out: &mut [f64],
+) -> LinearState {
     let n = n.max(1);
     if x.len() < start + n {
         return LinearState::new(f64::NAN);
@@ -633,28 +661,30 @@ pub fn ema_into(x: &[f64], start: usize, n: usize, k: f64, out: &mut [f64]) -> L
     let first = start + n - 1;
     out[first] = seed;
     let rest = &mut out[first + 1..];
-    Linear::ema(k).run(seed, &x[first + 1..], |i, y| rest[i] = y)
+    Linear::ema(k).run::<A>(seed, &x[first + 1..], |i, y| rest[i] = y)
 }
 
 /// EMA of `x` as a new column ([`ema_into`]'s numbers).
-pub fn ema_column(x: &[f64], n: usize, k: f64) -> Vec<f64> {
+#[inline(always)]
+pub fn ema_column<A: Arith>(x: &[f64], n: usize, k: f64) -> Vec<f64> {
     let mut out = nan_vec(x.len());
-    ema_into(x, 0, n, k, &mut out);
+    ema_into::<A>(x, 0, n, k, &mut out);
     out
 }
 
-/// One EMA step, `k·x + (1 − k)·prev`: TA-Lib's `prev + k·(x − prev)` rearranged so that only
-/// one multiply and one add sit on the loop-carried dependency (the same value to ~1e-16).
+/// One EMA step, `(1 − k)·prev + k·x`: TA-Lib's `prev + k·(x − prev)` rearranged so that only
+/// one multiply-add sits on the loop-carried dependency (the same value to ~1e-16).
 #[inline(always)]
-pub fn ema_step(prev: f64, x: f64, k: f64, omk: f64) -> f64 {
-    k * x + omk * prev
+pub fn ema_step<A: Arith>(prev: f64, x: f64, k: f64, omk: f64) -> f64 {
+    A::madd(omk, prev, k * x)
 }
 
 /// The values at bar `S·(n − 1)` of `S` chained EMAs over `n` (stage j the EMA of stage j − 1,
 /// DEMA's two, TEMA's three), each seeded as [`EmaCore`] seeds (the mean of its input's first
 /// `n` values, summed from 0.0) and stepped with [`ema_step`]: [`EmaCore::stepwise`]'s numbers.
 /// `x` must hold more than `S·(n − 1)` values.
-pub fn ema_chain_seed<const S: usize>(x: &[f64], n: usize, k: f64) -> [f64; S] {
+#[inline(always)]
+pub fn ema_chain_seed<A: Arith, const S: usize>(x: &[f64], n: usize, k: f64) -> [f64; S] {
     let n = n.max(1);
     let (omk, nf) = (1.0 - k, n as f64);
     let mut e = [0.0; S];
@@ -668,9 +698,9 @@ pub fn ema_chain_seed<const S: usize>(x: &[f64], n: usize, k: f64) -> [f64; S] {
         let mut sum = 0.0;
         sum += e[s - 1];
         for &v in &x[s * (n - 1) + 1..=(s + 1) * (n - 1)] {
-            e[0] = ema_step(e[0], v, k, omk);
+            e[0] = ema_step::<A>(e[0], v, k, omk);
             for j in 1..s {
-                e[j] = ema_step(e[j], e[j - 1], k, omk);
+                e[j] = ema_step::<A>(e[j], e[j - 1], k, omk);
             }
             sum += e[s - 1];
         }
@@ -682,8 +712,8 @@ pub fn ema_chain_seed<const S: usize>(x: &[f64], n: usize, k: f64) -> [f64; S] {
 /// One Wilder step, `prev·(n − 1)/n + x/n`, with the factors precomputed (TA-Lib's
 /// `(prev·(n − 1) + x) / n` without a division on the dependency chain).
 #[inline(always)]
-pub fn wilder_step(prev: f64, x: f64, keep: f64, inv_n: f64) -> f64 {
-    prev * keep + x * inv_n
+pub fn wilder_step<A: Arith>(prev: f64, x: f64, keep: f64, inv_n: f64) -> f64 {
+    A::madd(prev, keep, x * inv_n)
 }
 
 /// `2 / (n + 1)`.
@@ -1036,9 +1066,38 @@ mod tests {
         assert_eq!(out[3], (2.0 + 6.0 + 12.0) / 6.0);
     }
 
+    /// [`linear_blocks_equal_steps`] in one arithmetic.
+    fn blocks_equal_steps<A: Arith>(
+        x: &[f64],
+        n: usize,
+        cut: usize,
+        seed: f64,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        for lin in [Linear::ema(ema_k(n)), Linear::wilder(n)] {
+            let mut stepped = LinearState::new(seed);
+            let steps: Vec<f64> = x.iter().map(|&v| stepped.step::<A>(&lin, v)).collect();
+            let mut fed = vec![f64::NAN; x.len()];
+            let mut st = LinearState::new(seed);
+            let cut = cut.min(x.len());
+            st.feed::<A>(&lin, &x[..cut], |i, y| fed[i] = y);
+            st.feed::<A>(&lin, &x[cut..], |i, y| fed[cut + i] = y);
+            for (i, (a, b)) in steps.iter().zip(&fed).enumerate() {
+                proptest::prop_assert_eq!(a.to_bits(), b.to_bits(), "at {}", i);
+            }
+            proptest::prop_assert_eq!(st.value().to_bits(), stepped.value().to_bits());
+            let mut plain = seed;
+            for (&v, &y) in x.iter().zip(&steps) {
+                plain = lin.a * plain + lin.b * v;
+                proptest::prop_assert!((plain - y).abs() <= 1e-12 * plain.abs());
+            }
+        }
+        Ok(())
+    }
+
     proptest::proptest! {
         /// Blocks of four, fed in any chunks, give the stepwise numbers bit for bit, and stay
-        /// within 1e-12 (relative) of the one-step recurrence they stand in for.
+        /// within 1e-12 (relative) of the one-step recurrence they stand in for: both
+        /// arithmetics (the fused one computed by the C library where the CPU lacks it).
         #[test]
         fn linear_blocks_equal_steps(
             x in proptest::collection::vec(50.0f64..150.0, 0..200),
@@ -1046,24 +1105,8 @@ mod tests {
             cut in 0usize..200,
             seed in 50.0f64..150.0,
         ) {
-            for lin in [Linear::ema(ema_k(n)), Linear::wilder(n)] {
-                let mut stepped = LinearState::new(seed);
-                let steps: Vec<f64> = x.iter().map(|&v| stepped.step(&lin, v)).collect();
-                let mut fed = vec![f64::NAN; x.len()];
-                let mut st = LinearState::new(seed);
-                let cut = cut.min(x.len());
-                st.feed(&lin, &x[..cut], |i, y| fed[i] = y);
-                st.feed(&lin, &x[cut..], |i, y| fed[cut + i] = y);
-                for (i, (a, b)) in steps.iter().zip(&fed).enumerate() {
-                    proptest::prop_assert_eq!(a.to_bits(), b.to_bits(), "at {}", i);
-                }
-                proptest::prop_assert_eq!(st.value().to_bits(), stepped.value().to_bits());
-                let mut plain = seed;
-                for (&v, &y) in x.iter().zip(&steps) {
-                    plain = lin.a * plain + lin.b * v;
-                    proptest::prop_assert!((plain - y).abs() <= 1e-12 * plain.abs());
-                }
-            }
+            blocks_equal_steps::<Plain>(&x, n, cut, seed)?;
+            blocks_equal_steps::<Fused>(&x, n, cut, seed)?;
         }
     }
 

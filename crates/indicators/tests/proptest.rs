@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
+use stocksblitz_indicators::simd::{self, Mode};
 use stocksblitz_indicators::{Bar, Frame, IndicatorId, REGISTRY, Stream, compute};
 
 #[derive(Debug, Clone)]
@@ -134,7 +135,14 @@ proptest! {
 
     #[test]
     fn batch_equals_streaming(s in walk(), picks in prop::collection::vec(0.0f64..1.0, 4)) {
-        check_both_ways(&s, &picks)?;
+        // In both arithmetics: the fused one where the CPU has it (a stream records the mode
+        // it was built in; the batch runs in the thread's mode).
+        for mode in [Mode::Plain, Mode::Fused] {
+            simd::force_mode(Some(mode));
+            let checked = check_both_ways(&s, &picks);
+            simd::force_mode(None);
+            checked?;
+        }
     }
 
     #[test]
@@ -210,4 +218,65 @@ fn missing_inputs_and_mismatched_lengths_are_errors() {
         e.to_string().starts_with("input high has 2 values but 3"),
         "{e}"
     );
+}
+
+/// The fused arithmetic is really in effect where the CPU has it (the two modes' numbers differ
+/// in the last bits somewhere on a long series), and it changes nothing a user could see: every
+/// recurrence indicator agrees between the modes to 1e-12 relative.
+#[test]
+fn fused_and_plain_agree_to_rounding() {
+    let n = 2000;
+    let close: Vec<f64> = (0..n)
+        .map(|i| 100.0 * (1.0 + 0.3 * ((i as f64) * 0.05).sin()) + (i % 7) as f64 * 0.13)
+        .collect();
+    let high: Vec<f64> = close.iter().map(|c| c + 0.7).collect();
+    let low: Vec<f64> = close.iter().map(|c| c - 0.6).collect();
+    let volume = vec![1000.0; n];
+    let time: Vec<i64> = (0..n as i64).map(|i| 1_700_000_000 + 60 * i).collect();
+    let frame = Frame {
+        open: Some(&close),
+        high: Some(&high),
+        low: Some(&low),
+        close: Some(&close),
+        volume: Some(&volume),
+        time: Some(&time),
+    };
+    let fused_cpu = simd::force_mode(Some(Mode::Fused)) == Mode::Fused;
+    simd::force_mode(None);
+    let mut differed = Vec::new();
+    for name in [
+        "EMA", "DEMA", "TEMA", "T3", "MACD", "PPO", "KAMA", "RSI", "ATR", "NATR",
+    ] {
+        let id = IndicatorId::parse(name).unwrap();
+        simd::force_mode(Some(Mode::Plain));
+        let plain = compute(&id, &frame).unwrap();
+        simd::force_mode(Some(Mode::Fused));
+        let fused = compute(&id, &frame).unwrap();
+        simd::force_mode(None);
+        let mut any = false;
+        for (p, f) in plain.series.iter().zip(&fused.series) {
+            for (i, (&a, &b)) in p.iter().zip(f).enumerate() {
+                assert_eq!(a.is_nan(), b.is_nan(), "{name} at {i}");
+                if !a.is_nan() {
+                    assert!(
+                        (a - b).abs() <= 1e-12 * a.abs().max(1.0),
+                        "{name} at {i}: {a} vs {b}"
+                    );
+                    any |= a.to_bits() != b.to_bits();
+                }
+            }
+        }
+        if any {
+            differed.push(name);
+        }
+    }
+    if fused_cpu {
+        assert_eq!(
+            differed.len(),
+            10,
+            "fused results equal plain ones: {differed:?}"
+        );
+    } else {
+        assert!(differed.is_empty());
+    }
 }

@@ -37,6 +37,11 @@ impl Indicator for Dema {
 }
 
 pub fn dema(x: &[f64], length: usize) -> Vec<f64> {
+    crate::simd::dispatch!(dema_in(x: &[f64], length: usize) -> Vec<f64>)
+}
+
+#[inline(always)]
+fn dema_in<A: crate::simd::Arith>(x: &[f64], length: usize) -> Vec<f64> {
     use crate::core::{Column, ema_chain_seed, ema_k, ema_step};
     let n = length.max(1);
     let (k, omk) = (ema_k(n), 1.0 - ema_k(n));
@@ -47,14 +52,14 @@ pub fn dema(x: &[f64], length: usize) -> Vec<f64> {
         return out.finish();
     }
     // The seeding phases, as the stream's.
-    let [mut a, mut b] = ema_chain_seed::<2>(x, n, k);
+    let [mut a, mut b] = ema_chain_seed::<A, 2>(x, n, k);
     out.nan_to(start);
     out.push((2.0 * a) - b);
     // Then both EMAs in one pass, one step each per bar: two one-multiply-one-add chains side
     // by side, each value written once.
     out.extend_with(x[start + 1..].iter().map(move |&v| {
-        a = ema_step(a, v, k, omk);
-        b = ema_step(b, a, k, omk);
+        a = ema_step::<A>(a, v, k, omk);
+        b = ema_step::<A>(b, a, k, omk);
         (2.0 * a) - b
     }));
     out.finish()

@@ -25,5 +25,10 @@ impl Indicator for Ema {
 }
 
 pub fn ema(x: &[f64], length: usize) -> Vec<f64> {
-    crate::core::ema_column(x, length, crate::core::ema_k(length))
+    crate::simd::dispatch!(ema_in(x: &[f64], length: usize) -> Vec<f64>)
+}
+
+#[inline(always)]
+fn ema_in<A: crate::simd::Arith>(x: &[f64], length: usize) -> Vec<f64> {
+    crate::core::ema_column::<A>(x, length, crate::core::ema_k(length))
 }

@@ -25,7 +25,7 @@ impl Kc {
         }
     }
     /// (upper, basis, lower)
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, high: f64, low: f64, close: f64) -> [f64; 3] {
         let tr = if self.started {
             true_range(high, low, self.prev_close)
@@ -50,6 +50,14 @@ impl Indicator for Kc {
 }
 
 pub fn kc(high: &[f64], low: &[f64], close: &[f64], length: usize, scalar: f64) -> [Vec<f64>; 3] {
+    crate::simd::dispatch!(stream kc_in(
+        high: &[f64], low: &[f64], close: &[f64], length: usize, scalar: f64
+    ) -> [Vec<f64>; 3])
+}
+
+/// The stream's own steps, in its arithmetic.
+#[inline(always)]
+fn kc_in(high: &[f64], low: &[f64], close: &[f64], length: usize, scalar: f64) -> [Vec<f64>; 3] {
     let mut s = Kc::new(length, scalar);
     let mut out: [Vec<f64>; 3] = std::array::from_fn(|_| Vec::with_capacity(close.len()));
     for i in 0..close.len() {

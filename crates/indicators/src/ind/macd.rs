@@ -80,6 +80,16 @@ impl Indicator for Macd {
 
 /// (macd, signal, histogram)
 pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3] {
+    crate::simd::dispatch!(macd_in(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3])
+}
+
+#[inline(always)]
+fn macd_in<A: crate::simd::Arith>(
+    x: &[f64],
+    fast: usize,
+    slow: usize,
+    signal: usize,
+) -> [Vec<f64>; 3] {
     use crate::core::{CHUNK, Column, ema_k, ema_step};
     let (mut fast, mut slow) = (fast.max(1), slow.max(1));
     if slow < fast {
@@ -109,8 +119,8 @@ pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3]
     let mut warm = Vec::with_capacity(signal);
     warm.push(f - s);
     for &v in &x[slow..=start] {
-        s = ema_step(s, v, ks, oks);
-        f = ema_step(f, v, kf, okf);
+        s = ema_step::<A>(s, v, ks, oks);
+        f = ema_step::<A>(f, v, kf, okf);
         warm.push(f - s);
     }
     let mut g = mean(&warm);
@@ -134,10 +144,10 @@ pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3]
             .zip(&mut bs[..k])
             .zip(&mut bh[..k])
         {
-            s = ema_step(s, v, ks, oks);
-            f = ema_step(f, v, kf, okf);
+            s = ema_step::<A>(s, v, ks, oks);
+            f = ema_step::<A>(f, v, kf, okf);
             let m = f - s;
-            g = ema_step(g, m, kg, okg);
+            g = ema_step::<A>(g, m, kg, okg);
             (*l, *sg, *h) = (m, g, m - g);
         }
         line.extend(&bl[..k]);

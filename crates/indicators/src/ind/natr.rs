@@ -39,5 +39,15 @@ impl Indicator for Natr {
 
 pub fn natr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
     // The stream's arithmetic at each bar, fused into ATR's pass.
-    super::atr::atr_map(high, low, close, length, ratio)
+    crate::simd::dispatch!(natr_in(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64>)
+}
+
+#[inline(always)]
+fn natr_in<A: crate::simd::Arith>(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    length: usize,
+) -> Vec<f64> {
+    super::atr::atr_map::<A>(high, low, close, length, ratio)
 }

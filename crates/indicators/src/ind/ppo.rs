@@ -61,6 +61,16 @@ impl Indicator for Ppo {
 }
 
 pub fn ppo(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3] {
+    crate::simd::dispatch!(ppo_in(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3])
+}
+
+#[inline(always)]
+fn ppo_in<A: crate::simd::Arith>(
+    x: &[f64],
+    fast: usize,
+    slow: usize,
+    signal: usize,
+) -> [Vec<f64>; 3] {
     use crate::core::{Column, RunningMean, ema_k, ema_step};
     let (mut fast, mut slow) = (fast.max(1), slow.max(1));
     if slow < fast {
@@ -108,7 +118,7 @@ pub fn ppo(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3] 
         let (k, omk) = (ema_k(signal), 1.0 - ema_k(signal));
         for (new, old_f, old_s) in bars(seeded + 1, len) {
             let p = osc(&mut mf, &mut ms, new, old_f, old_s);
-            g = ema_step(g, p, k, omk);
+            g = ema_step::<A>(g, p, k, omk);
             line.push(p);
             sig.push(g);
             hist.push(p - g);

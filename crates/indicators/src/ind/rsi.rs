@@ -1,6 +1,7 @@
 //! RSI — TA-Lib RSI (Wilder smoothing seeded with the mean of the first n changes) × scalar/100.
 use crate::Indicator;
 use crate::core::{Bar, CHUNK, Linear, LinearState, is_zero};
+use crate::simd::{self, Arith, Mode};
 
 /// A change split into (gain, loss) without a branch: TA-Lib counts `d < 0` as a loss and
 /// anything else (including NaN, which then propagates) as a gain.
@@ -28,6 +29,8 @@ pub struct Rsi {
     lin: Linear,
     gains: LinearState,
     losses: LinearState,
+    /// The batch's arithmetic ([`simd::mode`] when built).
+    mode: Mode,
 }
 
 impl Rsi {
@@ -42,6 +45,7 @@ impl Rsi {
             lin: Linear::wilder(length),
             gains: LinearState::new(0.0),
             losses: LinearState::new(0.0),
+            mode: simd::mode(),
         }
     }
 
@@ -71,8 +75,8 @@ impl Rsi {
             self.gains = LinearState::new(self.gain);
         } else {
             let (up, down) = split(diff);
-            self.loss = self.losses.step(&self.lin, down);
-            self.gain = self.gains.step(&self.lin, up);
+            self.loss = self.losses.step_in(self.mode, &self.lin, down);
+            self.gain = self.gains.step_in(self.mode, &self.lin, up);
         }
         value(self.gain, self.loss, self.factor)
     }
@@ -94,6 +98,11 @@ impl Indicator for Rsi {
 }
 
 pub fn rsi(x: &[f64], length: usize, scalar: f64) -> Vec<f64> {
+    simd::dispatch!(rsi_in(x: &[f64], length: usize, scalar: f64) -> Vec<f64>)
+}
+
+#[inline(always)]
+fn rsi_in<A: Arith>(x: &[f64], length: usize, scalar: f64) -> Vec<f64> {
     let n = length.max(1);
     let mut out = crate::core::Column::new(x.len());
     if x.len() <= n {
@@ -133,8 +142,8 @@ pub fn rsi(x: &[f64], length: usize, scalar: f64) -> Vec<f64> {
                 (up[j], down[j]) = split(c[j] - prev);
                 prev = c[j];
             }
-            let gs = lin.block(g, up);
-            let ls = lin.block(l, down);
+            let gs = lin.block::<A>(g, up);
+            let ls = lin.block::<A>(l, down);
             for j in 0..4 {
                 o[j] = value(gs[j], ls[j], factor);
             }
@@ -146,7 +155,7 @@ pub fn rsi(x: &[f64], length: usize, scalar: f64) -> Vec<f64> {
     for &v in &rest[blocks..] {
         let (up, down) = split(v - prev);
         prev = v;
-        let (g, l) = (gs.step(&lin, up), ls.step(&lin, down));
+        let (g, l) = (gs.step::<A>(&lin, up), ls.step::<A>(&lin, down));
         out.push(value(g, l, factor));
     }
     out.finish()

@@ -33,7 +33,7 @@ impl Supertrend {
     }
 
     /// (value, direction)
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, high: f64, low: f64, close: f64) -> (f64, f64) {
         let atr = self.atr.next(high, low, close);
         let prev_close = self.prev_close;
@@ -89,6 +89,20 @@ impl Indicator for Supertrend {
 
 /// (value, direction)
 pub fn supertrend(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    length: usize,
+    multiplier: f64,
+) -> [Vec<f64>; 2] {
+    crate::simd::dispatch!(stream supertrend_in(
+        high: &[f64], low: &[f64], close: &[f64], length: usize, multiplier: f64
+    ) -> [Vec<f64>; 2])
+}
+
+/// The stream's own steps, in its arithmetic.
+#[inline(always)]
+fn supertrend_in(
     high: &[f64],
     low: &[f64],
     close: &[f64],

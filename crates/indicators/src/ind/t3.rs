@@ -1,7 +1,8 @@
 //! T3 — TA-Lib T3 (Tillson): six chained EMAs seeded in TA-Lib's staggered way, combined with
 //! the volume-factor coefficients.
 use crate::Indicator;
-use crate::core::Bar;
+use crate::core::{Bar, ema_step};
+use crate::simd::{self, Arith, Fused, Mode, Plain};
 
 #[derive(Debug, Clone)]
 pub struct T3 {
@@ -14,6 +15,8 @@ pub struct T3 {
     /// Running sum used to seed the next EMA stage.
     seed_sum: f64,
     seen: usize,
+    /// The batch's arithmetic ([`simd::mode`] when built).
+    mode: Mode,
 }
 
 impl T3 {
@@ -34,11 +37,20 @@ impl T3 {
             e: [0.0; 6],
             seed_sum: 0.0,
             seen: 0,
+            mode: simd::mode(),
         }
     }
 
     #[inline]
     pub fn next(&mut self, x: f64) -> f64 {
+        match self.mode {
+            Mode::Plain => self.next_in::<Plain>(x),
+            Mode::Fused => self.next_in::<Fused>(x),
+        }
+    }
+
+    #[inline(always)]
+    fn next_in<A: Arith>(&mut self, x: f64) -> f64 {
         let n = self.n;
         if n == 1 {
             return x;
@@ -60,9 +72,9 @@ impl T3 {
         let stage = (i - n) / (n - 1) + 1;
         if stage <= 5 {
             // Update e[0..stage] in chain, accumulate e[stage-1] into the seed of e[stage].
-            self.e[0] = k * x + omk * self.e[0];
+            self.e[0] = ema_step::<A>(self.e[0], x, k, omk);
             for j in 1..stage {
-                self.e[j] = k * self.e[j - 1] + omk * self.e[j];
+                self.e[j] = ema_step::<A>(self.e[j], self.e[j - 1], k, omk);
             }
             self.seed_sum += self.e[stage - 1];
             if (i - n + 1).is_multiple_of(n - 1) {
@@ -75,9 +87,9 @@ impl T3 {
             }
             return f64::NAN;
         }
-        self.e[0] = k * x + omk * self.e[0];
+        self.e[0] = ema_step::<A>(self.e[0], x, k, omk);
         for j in 1..6 {
-            self.e[j] = k * self.e[j - 1] + omk * self.e[j];
+            self.e[j] = ema_step::<A>(self.e[j], self.e[j - 1], k, omk);
         }
         let [c1, c2, c3, c4] = self.c;
         c1 * self.e[5] + c2 * self.e[4] + c3 * self.e[3] + c4 * self.e[2]
@@ -94,6 +106,11 @@ impl Indicator for T3 {
 }
 
 pub fn t3(x: &[f64], length: usize, vfactor: f64) -> Vec<f64> {
+    simd::dispatch!(t3_in(x: &[f64], length: usize, vfactor: f64) -> Vec<f64>)
+}
+
+#[inline(always)]
+fn t3_in<A: Arith>(x: &[f64], length: usize, vfactor: f64) -> Vec<f64> {
     let n = length.max(1);
     let len = x.len();
     if n == 1 {
@@ -118,10 +135,10 @@ pub fn t3(x: &[f64], length: usize, vfactor: f64) -> Vec<f64> {
     for stage in 1..6 {
         temp = e[stage - 1];
         for _ in 0..n - 1 {
-            e[0] = k * x[today] + omk * e[0];
+            e[0] = ema_step::<A>(e[0], x[today], k, omk);
             today += 1;
             for j in 1..stage {
-                e[j] = k * e[j - 1] + omk * e[j];
+                e[j] = ema_step::<A>(e[j], e[j - 1], k, omk);
             }
             temp += e[stage - 1];
         }
@@ -153,7 +170,7 @@ pub fn t3(x: &[f64], length: usize, vfactor: f64) -> Vec<f64> {
             } else {
                 tri[j - 1][d]
             };
-            tri[j][d] = k * from + omk * tri[j][d - 1];
+            tri[j][d] = ema_step::<A>(tri[j][d - 1], from, k, omk);
         }
     }
     // Front at time lookback + 5: stage j holds its value at lookback + 5 − j. The output for
@@ -162,25 +179,28 @@ pub fn t3(x: &[f64], length: usize, vfactor: f64) -> Vec<f64> {
     let [mut s1, mut s2, mut s3, mut s4, mut s5, mut s6] = std::array::from_fn(|j| tri[j][5 - j]);
     let (mut h4, mut h3a, mut h3b) = (tri[3][1], tri[2][2], tri[2][1]);
     let steps = len - lookback - 1;
-    let feed = x
-        .get(lookback + 6..)
-        .unwrap_or(&[])
-        .iter()
-        .copied()
-        .chain(std::iter::repeat(0.0))
-        .take(steps);
-    out.extend_with(feed.map(move |v| {
-        let n1 = k * v + omk * s1;
-        let n2 = k * s1 + omk * s2;
-        let n3 = k * s2 + omk * s3;
-        let n4 = k * s3 + omk * s4;
-        let n5 = k * s4 + omk * s5;
-        let n6 = k * s5 + omk * s6;
-        let o = c1 * n6 + c2 * s5 + c3 * h4 + c4 * h3b;
-        (h3b, h3a, h4) = (h3a, s3, s4);
-        (s1, s2, s3, s4, s5, s6) = (n1, n2, n3, n4, n5, n6);
-        o
-    }));
+    // The inputs past the series' end (at most five) are zeros, as above. Plain loops over
+    // chunks into an L1 buffer, not an iterator's `map`: LLVM left that fold out of line,
+    // compiled without the fused build's features (a library `fma` call per stage).
+    let main = x.get(lookback + 6..).unwrap_or(&[]);
+    let zeros = [0.0f64; 6];
+    let mut buf = [0.0f64; crate::core::CHUNK];
+    for part in [main, &zeros[..steps - main.len()]] {
+        for xs in part.chunks(crate::core::CHUNK) {
+            for (o, &v) in buf.iter_mut().zip(xs) {
+                let n1 = ema_step::<A>(s1, v, k, omk);
+                let n2 = ema_step::<A>(s2, s1, k, omk);
+                let n3 = ema_step::<A>(s3, s2, k, omk);
+                let n4 = ema_step::<A>(s4, s3, k, omk);
+                let n5 = ema_step::<A>(s5, s4, k, omk);
+                let n6 = ema_step::<A>(s6, s5, k, omk);
+                *o = c1 * n6 + c2 * s5 + c3 * h4 + c4 * h3b;
+                (h3b, h3a, h4) = (h3a, s3, s4);
+                (s1, s2, s3, s4, s5, s6) = (n1, n2, n3, n4, n5, n6);
+            }
+            out.extend(&buf[..xs.len()]);
+        }
+    }
     out.finish()
 }
 

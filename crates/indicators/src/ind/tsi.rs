@@ -29,7 +29,7 @@ impl Tsi {
         }
     }
     /// (tsi, signal)
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, x: f64) -> (f64, f64) {
         if !self.started {
             self.started = true;
@@ -67,6 +67,12 @@ impl Indicator for Tsi {
 }
 
 pub fn tsi(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 2] {
+    crate::simd::dispatch!(stream tsi_in(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 2])
+}
+
+/// The stream's own steps, in its arithmetic.
+#[inline(always)]
+fn tsi_in(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 2] {
     let mut s = Tsi::new(fast, slow, signal);
     let (mut a, mut b) = (Vec::with_capacity(x.len()), Vec::with_capacity(x.len()));
     for &v in x {

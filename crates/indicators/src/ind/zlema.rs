@@ -17,7 +17,7 @@ impl Zlema {
             ema: EmaCore::new(n),
         }
     }
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, x: f64) -> f64 {
         self.ring.push(x);
         if !self.ring.is_full() {
@@ -39,6 +39,18 @@ impl Indicator for Zlema {
 }
 
 pub fn zlema(x: &[f64], length: usize) -> Vec<f64> {
+    crate::simd::dispatch!(stream zlema_in(x: &[f64], length: usize) -> Vec<f64>)
+}
+
+/// The stream's own steps, in its arithmetic.
+#[inline(always)]
+fn zlema_in(x: &[f64], length: usize) -> Vec<f64> {
     let mut s = Zlema::new(length);
-    super::map1(x, |v| s.next(v))
+    // A loop of its own, not an iterator's `collect`: LLVM left that fold out of line, compiled
+    // without the enabled features.
+    let mut out = Vec::with_capacity(x.len());
+    for &v in x {
+        out.push(s.next(v));
+    }
+    out
 }

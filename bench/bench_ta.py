@@ -23,7 +23,8 @@ Method (build the wheel in release first: `maturin develop --release`):
   a recurrence like ATR's Wilder step is one fused multiply-add on its chain there. Ours does the
   same: the recurrence kernels (EMA, DEMA, TEMA, T3, MACD, PPO, KAMA, RSI, ATR, NATR) run a build
   compiled with FMA and AVX2 when the CPU has them (`ta.arithmetic()` says which: "fused" or
-  "plain"); the header prints it. `--arithmetic plain` times the multiply-then-add build instead.
+  "plain"); the header prints it. ROC, AO, DC, BBANDS and WILLR take the AVX2 build too (same
+  numbers). `--arithmetic plain` times the baseline build instead.
 - `--takt-python`: the python of a separate venv with ta-lib-takt (it installs the same `talib`
   module name, so it cannot share a venv with TA-Lib):
       python -m venv /tmp/takt && /tmp/takt/bin/pip install ta-lib-takt numpy

@@ -50,7 +50,7 @@ impl Indicator for Kc {
 }
 
 pub fn kc(high: &[f64], low: &[f64], close: &[f64], length: usize, scalar: f64) -> [Vec<f64>; 3] {
-    crate::simd::dispatch!(stream kc_in(
+    crate::simd::dispatch!(any kc_in(
         high: &[f64], low: &[f64], close: &[f64], length: usize, scalar: f64
     ) -> [Vec<f64>; 3])
 }

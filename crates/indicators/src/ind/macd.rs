@@ -80,7 +80,12 @@ impl Indicator for Macd {
 
 /// (macd, signal, histogram)
 pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3] {
-    crate::simd::dispatch!(macd_in(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3])
+    crate::simd::dispatch!(macd_in(
+        x: &[f64],
+        fast: usize,
+        slow: usize,
+        signal: usize,
+    ) -> [Vec<f64>; 3])
 }
 
 #[inline(always)]

@@ -39,7 +39,12 @@ impl Indicator for Natr {
 
 pub fn natr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
     // The stream's arithmetic at each bar, fused into ATR's pass.
-    crate::simd::dispatch!(natr_in(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64>)
+    crate::simd::dispatch!(natr_in(
+        high: &[f64],
+        low: &[f64],
+        close: &[f64],
+        length: usize,
+    ) -> Vec<f64>)
 }
 
 #[inline(always)]

@@ -61,7 +61,12 @@ impl Indicator for Ppo {
 }
 
 pub fn ppo(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3] {
-    crate::simd::dispatch!(ppo_in(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 3])
+    crate::simd::dispatch!(ppo_in(
+        x: &[f64],
+        fast: usize,
+        slow: usize,
+        signal: usize,
+    ) -> [Vec<f64>; 3])
 }
 
 #[inline(always)]

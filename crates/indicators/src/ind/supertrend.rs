@@ -95,7 +95,7 @@ pub fn supertrend(
     length: usize,
     multiplier: f64,
 ) -> [Vec<f64>; 2] {
-    crate::simd::dispatch!(stream supertrend_in(
+    crate::simd::dispatch!(any supertrend_in(
         high: &[f64], low: &[f64], close: &[f64], length: usize, multiplier: f64
     ) -> [Vec<f64>; 2])
 }

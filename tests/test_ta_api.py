@@ -97,7 +97,19 @@ def test_short_and_empty_inputs() -> None:
 
 
 def test_stream_equals_batch() -> None:
-    for ident in ["RSI_14", "MACD_12_26_9", "BBANDS_20_2", "ATR_14", "SUPERTREND", "VWAP", "CPR"]:
+    for ident in [
+        "RSI_14",
+        "MACD_12_26_9",
+        "BBANDS_20_2",
+        "ATR_14",
+        "CCI_20",
+        "AROON_25",
+        "MAMA",
+        "KAMA_10",
+        "SUPERTREND",
+        "VWAP",
+        "CPR",
+    ]:
         s = ta.Stream(ident)
         batch = ta.compute(
             ident,

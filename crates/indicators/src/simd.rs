@@ -22,8 +22,9 @@
 //! - Kernels without a recurrence to fuse but with loops AVX2 widens (ROC, AO, DC, BBANDS,
 //!   WILLR: 0.6-0.87 of the baseline build's time) go through the same dispatch, not generic:
 //!   their numbers are the same in both modes. Tried and left baseline, no faster or slower
-//!   with AVX2: CCI (1.16-1.23 of the time), AROON, PSAR, SMA, WMA, AD, OBV, MOM, STOCH, MFI,
-//!   ADX. (MAMA is generic: its period's chain has multiply-adds.)
+//!   with AVX2: CCI (1.16-1.23 of the time; 1.14-1.31 again with its incremental mean), AROON,
+//!   PSAR, SMA, WMA, AD, OBV, MOM, STOCH, MFI, ADX. (MAMA is generic: its period's chain has
+//!   multiply-adds.)
 //!
 //! The `unsafe` is one call, written once, in `dispatch!`: a `#[target_feature]` function may
 //! only be called where the CPU is known to have the feature, and [`mode`] returns

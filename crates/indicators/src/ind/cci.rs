@@ -89,43 +89,28 @@ pub fn cci(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> 
     let tp: Vec<f64> = (0..len)
         .map(|i| (high[i] + low[i] + close[i]) / 3.0)
         .collect();
-    // TA-Lib's circular buffer: the value of bar `i` in slot `i % n`, sums from slot 0.
+    // TA-Lib's circular buffer: the value of bar `i` in slot `i % n`, summed from slot 0 in
+    // slot order every bar. A bar changes one slot, k, so the partial sums up to slot k are
+    // the previous bar's, exactly: `pre[j]` keeps `((0 + buf[0]) + …) + buf[j − 1]`, and a bar
+    // adds from `pre[k]` over slots k.. only (n/2 adds on average instead of n), refreshing
+    // `pre` as it goes — the same additions in the same order as TA-Lib's, so the same bits.
+    // Consecutive bars' chains overlap (the next starts from the first sum this one stored).
     let mut buf = vec![0.0; n];
     buf[..n - 1].copy_from_slice(&tp[..n - 1]);
-    let mut i = n - 1;
-    // Four bars at a time: their windows differ from this one only in the slots the next three
-    // bars overwrite, so the four means (each in TA-Lib's order) are summed in one loop: four
-    // independent chains instead of one after another.
-    while i + 3 < len {
-        buf[i % n] = tp[i];
-        let (s1, s2, s3) = ((i + 1) % n, (i + 2) % n, (i + 3) % n);
-        let (v1, v2, v3) = (tp[i + 1], tp[i + 2], tp[i + 3]);
-        let mut sum = [0.0; 4];
-        for (j, &x0) in buf.iter().enumerate() {
-            let x1 = if j == s1 { v1 } else { x0 };
-            let x2 = if j == s2 { v2 } else { x1 };
-            let x3 = if j == s3 { v3 } else { x2 };
-            sum[0] += x0;
-            sum[1] += x1;
-            sum[2] += x2;
-            sum[3] += x3;
-        }
-        out[i] = value(tp[i], sum[0], &buf);
-        buf[s1] = v1;
-        out[i + 1] = value(v1, sum[1], &buf);
-        buf[s2] = v2;
-        out[i + 2] = value(v2, sum[2], &buf);
-        buf[s3] = v3;
-        out[i + 3] = value(v3, sum[3], &buf);
-        i += 4;
+    let mut pre = vec![0.0; n + 1];
+    for j in 0..n - 1 {
+        pre[j + 1] = pre[j] + buf[j];
     }
-    for i in i..len {
-        buf[i % n] = tp[i];
-        let mut sum = 0.0;
-        for v in &buf {
+    let mut k = n - 1;
+    for (o, &t) in out[n - 1..len].iter_mut().zip(&tp[n - 1..]) {
+        buf[k] = t;
+        let mut sum = pre[k];
+        for (p, &v) in pre[k + 1..].iter_mut().zip(&buf[k..]) {
             sum += v;
+            *p = sum;
         }
-        out[i] = value(tp[i], sum, &buf);
+        *o = value(t, sum, &buf);
+        k = if k + 1 == n { 0 } else { k + 1 };
     }
     out
 }

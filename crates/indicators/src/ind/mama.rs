@@ -125,7 +125,7 @@ impl Mama {
     /// filters whose outputs give the next period, through an `atan`): its additions are
     /// grouped so that the terms known before the chain's value arrives are summed first,
     /// and its `a·b + c` are multiply-adds. TA-Lib's wheel contracts the same expressions
-    /// in its FMA build; the values agree with its to far inside 1e-9.
+    /// in its FMA build; the values agree with TA-Lib's far inside 1e-9.
     #[inline(always)]
     fn next_in<Ar: Arith>(&mut self, x: f64) -> (f64, f64) {
         let today = self.today;

@@ -81,8 +81,8 @@ fn slide(new_change: f64, leaving_change: f64) -> f64 {
 }
 
 /// TA-Lib's KAMA step: the efficiency ratio of the last n changes (`period_roc` over their
-/// absolute sum), its smoothing constant `sc` (a multiply-add), then `prev·(1 − sc) + x·sc` — TA-Lib's
-/// `(x − prev)·sc + prev` rearranged so that one multiply-add sits on the bar-to-bar
+/// absolute sum), its smoothing constant `sc` (a multiply-add), then `prev·(1 − sc) + x·sc` —
+/// TA-Lib's `(x − prev)·sc + prev` rearranged so that one multiply-add sits on the bar-to-bar
 /// dependency instead of a subtract, a multiply and an add (the same value to a few ulps; the
 /// recurrence contracts, so they do not accumulate).
 #[inline(always)]

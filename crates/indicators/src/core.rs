@@ -405,6 +405,77 @@ impl LinearState {
     }
 }
 
+/// `y_i = a_i·y_{i−1} + b_i` with coefficients that change at every step (KAMA's adaptive
+/// average), four steps per link of the bar-to-bar chain as [`Linear::block`] does: within a
+/// block `y_j = p_j·y + d_j` with `p_j = a_j·p_{j−1}` (`p_0 = a_0`) and
+/// `d_j = a_j·d_{j−1} + b_j` (`d_0 = b_0`) formed off the chain. The first value of a block is
+/// the one-step recurrence's; the others differ from it by a few ulps (the recurrence
+/// contracts when every `a_j` is in [0, 1], so they do not accumulate). [`VaryingState`] steps
+/// through the same formulas one value at a time.
+#[inline(always)]
+pub fn varying_block<A: Arith>(y: f64, a: &[f64; 4], b: &[f64; 4]) -> [f64; 4] {
+    let d1 = A::madd(a[1], b[0], b[1]);
+    let d2 = A::madd(a[2], d1, b[2]);
+    let d3 = A::madd(a[3], d2, b[3]);
+    let p1 = a[1] * a[0];
+    let p2 = a[2] * p1;
+    let p3 = a[3] * p2;
+    [
+        A::madd(a[0], y, b[0]),
+        A::madd(p1, y, d1),
+        A::madd(p2, y, d2),
+        A::madd(p3, y, d3),
+    ]
+}
+
+/// [`varying_block`] one step at a time (it tracks its place in the block of four): a stream's
+/// values are the batch's, bit for bit, when both start their blocks at the same bar.
+#[derive(Debug, Clone, Copy)]
+pub struct VaryingState {
+    /// The value before the current block.
+    start: f64,
+    /// `p_j` and `d_j` of the current block.
+    p: f64,
+    d: f64,
+    phase: usize,
+    last: f64,
+}
+
+impl VaryingState {
+    /// Start after `seed` (the recurrence's previous value); a block begins with the next step.
+    pub fn new(seed: f64) -> Self {
+        VaryingState {
+            start: seed,
+            p: 1.0,
+            d: 0.0,
+            phase: 0,
+            last: seed,
+        }
+    }
+    /// `y = a·y + b`, through [`varying_block`]'s formulas.
+    #[inline(always)]
+    pub fn step<A: Arith>(&mut self, a: f64, b: f64) -> f64 {
+        if self.phase == 0 {
+            (self.p, self.d) = (a, b);
+        } else {
+            self.d = A::madd(a, self.d, b);
+            self.p *= a;
+        }
+        let y = A::madd(self.p, self.start, self.d);
+        self.phase += 1;
+        if self.phase == 4 {
+            self.phase = 0;
+            self.start = y;
+        }
+        self.last = y;
+        y
+    }
+    /// The latest value (the seed before any step).
+    pub fn value(&self) -> f64 {
+        self.last
+    }
+}
+
 /// TA-Lib's EMA: seeded with the SMA of the first `n` values, then `y = (1 − k)·y + k·x` with
 /// `k = 2 / (n + 1)` (or a given k), evaluated as [`Linear`] does.
 #[derive(Debug, Clone)]
@@ -1128,6 +1199,53 @@ mod tests {
         ) {
             blocks_equal_steps::<Plain>(&x, n, cut, seed)?;
             blocks_equal_steps::<Fused>(&x, n, cut, seed)?;
+        }
+    }
+
+    /// [`varying_blocks_equal_steps`] in one arithmetic.
+    fn varying_equal_steps<A: Arith>(
+        ab: &[(f64, f64)],
+        seed: f64,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        let mut stepped = VaryingState::new(seed);
+        let steps: Vec<f64> = ab.iter().map(|&(a, b)| stepped.step::<A>(a, b)).collect();
+        let mut y = seed;
+        let mut blocks = Vec::new();
+        for c in ab.chunks_exact(4) {
+            let a = [c[0].0, c[1].0, c[2].0, c[3].0];
+            let b = [c[0].1, c[1].1, c[2].1, c[3].1];
+            let v = varying_block::<A>(y, &a, &b);
+            blocks.extend_from_slice(&v);
+            y = v[3];
+        }
+        for (i, (s, b)) in steps.iter().zip(&blocks).enumerate() {
+            proptest::prop_assert_eq!(s.to_bits(), b.to_bits(), "at {}", i);
+        }
+        let mut plain = seed;
+        for (&(a, b), &y) in ab.iter().zip(&steps) {
+            plain = a * plain + b;
+            proptest::prop_assert!(
+                (plain - y).abs() <= 1e-12 * plain.abs(),
+                "{} vs {}",
+                plain,
+                y
+            );
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        /// Varying coefficients (KAMA's `1 − sc`, `sc·x`, sc in (0, 1)): blocks of four give the
+        /// stepwise numbers bit for bit and stay within 1e-12 (relative) of the one-step
+        /// recurrence, in both arithmetics.
+        #[test]
+        fn varying_blocks_equal_steps(
+            scx in proptest::collection::vec((0.0f64..1.0, 50.0f64..150.0), 0..200),
+            seed in 50.0f64..150.0,
+        ) {
+            let ab: Vec<(f64, f64)> = scx.iter().map(|&(sc, x)| (1.0 - sc, sc * x)).collect();
+            varying_equal_steps::<Plain>(&ab, seed)?;
+            varying_equal_steps::<Fused>(&ab, seed)?;
         }
     }
 

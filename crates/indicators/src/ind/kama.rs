@@ -1,6 +1,6 @@
 //! KAMA — TA-Lib KAMA (efficiency ratio over `length`, fast 2 / slow 30 constants).
 use crate::Indicator;
-use crate::core::{Bar, Ring, is_zero};
+use crate::core::{Bar, CHUNK, Ring, VaryingState, is_zero, varying_block};
 use crate::simd::{self, Arith, Fused, Mode, Plain};
 
 const CONST_MAX: f64 = 2.0 / (30.0 + 1.0);
@@ -10,7 +10,8 @@ pub struct Kama {
     n: usize,
     ring: Ring,
     sum_roc: f64,
-    prev_kama: f64,
+    /// The average after the seed bar: [`VaryingState`]'s blocks of four, the batch's.
+    kama: VaryingState,
     seen: usize,
     /// The batch's arithmetic ([`simd::mode`] when built).
     mode: Mode,
@@ -23,7 +24,7 @@ impl Kama {
             n,
             ring: Ring::new(n + 1),
             sum_roc: 0.0,
-            prev_kama: f64::NAN,
+            kama: VaryingState::new(f64::NAN),
             seen: 0,
             mode: simd::mode(),
         }
@@ -44,12 +45,16 @@ impl Kama {
         let yesterday = self.ring.back(0);
         if self.seen == self.n + 1 {
             self.sum_roc += (yesterday - x).abs();
-            self.prev_kama = yesterday;
             // The window's oldest value is the trailing one.
             let trailing = self.ring.oldest();
             self.ring.push(x);
-            let period_roc = x - trailing;
-            return self.step(x, period_roc, const_diff);
+            let sum = self.sum_roc;
+            let seed = match self.mode {
+                Mode::Plain => step::<Plain>(x, x - trailing, sum, yesterday, const_diff),
+                Mode::Fused => step::<Fused>(x, x - trailing, sum, yesterday, const_diff),
+            };
+            self.kama = VaryingState::new(seed);
+            return seed;
         }
         // ring holds x[i-n-1 ..= i-1]; the trailing value leaving is x[i-n-1], the new trailing
         // reference is x[i-n].
@@ -63,12 +68,17 @@ impl Kama {
 
     #[inline]
     fn step(&mut self, x: f64, period_roc: f64, const_diff: f64) -> f64 {
-        let (sum, prev) = (self.sum_roc, self.prev_kama);
-        self.prev_kama = match self.mode {
-            Mode::Plain => step::<Plain>(x, period_roc, sum, prev, const_diff),
-            Mode::Fused => step::<Fused>(x, period_roc, sum, prev, const_diff),
-        };
-        self.prev_kama
+        let sum = self.sum_roc;
+        match self.mode {
+            Mode::Plain => {
+                let sc = smoothing::<Plain>(period_roc, sum, const_diff);
+                self.kama.step::<Plain>(1.0 - sc, x * sc)
+            }
+            Mode::Fused => {
+                let sc = smoothing::<Fused>(period_roc, sum, const_diff);
+                self.kama.step::<Fused>(1.0 - sc, x * sc)
+            }
+        }
     }
 }
 
@@ -80,13 +90,31 @@ fn slide(new_change: f64, leaving_change: f64) -> f64 {
     new_change.abs() - leaving_change.abs()
 }
 
-/// TA-Lib's KAMA step: the efficiency ratio of the last n changes (`period_roc` over their
-/// absolute sum), its smoothing constant `sc` (a multiply-add), then `prev·(1 − sc) + x·sc` —
-/// TA-Lib's `(x − prev)·sc + prev` rearranged so that one multiply-add sits on the bar-to-bar
-/// dependency instead of a subtract, a multiply and an add (the same value to a few ulps; the
-/// recurrence contracts, so they do not accumulate).
+/// TA-Lib's KAMA step, one bar (the seed bar: the batch and the stream run the bars after it
+/// through [`VaryingState`]'s blocks of four): `prev·(1 − sc) + x·sc`, TA-Lib's
+/// `(x − prev)·sc + prev` rearranged so that one multiply-add sits on the bar-to-bar dependency
+/// instead of a subtract, a multiply and an add (the same value to a few ulps; the recurrence
+/// contracts, so they do not accumulate).
 #[inline(always)]
 fn step<A: Arith>(x: f64, period_roc: f64, sum_roc: f64, prev: f64, const_diff: f64) -> f64 {
+    let sc = smoothing::<A>(period_roc, sum_roc, const_diff);
+    A::madd(prev, 1.0 - sc, x * sc)
+}
+
+/// The running sums of changes for a chunk: `s[j]` after bar j.
+#[inline(always)]
+fn sums(sum: &mut f64, new: &[f64], prev: &[f64], t: &[f64], trailing: &[f64], s: &mut [f64]) {
+    for ((((o, &v), &p), &tv), &tr) in s.iter_mut().zip(new).zip(prev).zip(t).zip(trailing) {
+        *sum += slide(v - p, tr - tv);
+        *o = *sum;
+    }
+}
+
+/// The smoothing constant: the efficiency ratio of the last n changes (`period_roc` over their
+/// absolute sum, 1 where that sum is zero or not above the change), through `sc = (er·(2/3 −
+/// 2/31) + 2/31)²` (a multiply-add).
+#[inline(always)]
+fn smoothing<A: Arith>(period_roc: f64, sum_roc: f64, const_diff: f64) -> f64 {
     // The ratio computed whatever the condition, then picked by a bit mask: an `if`/`else`
     // (even over a ratio computed first) became a branch around the division, and across
     // that branch LLVM kept the running sum on the stack, a store and a reload on its chain
@@ -95,9 +123,8 @@ fn step<A: Arith>(x: f64, period_roc: f64, sum_roc: f64, prev: f64, const_diff: 
     let one = (sum_roc <= period_roc) | is_zero(sum_roc);
     let mask = u64::from(one).wrapping_neg();
     let er = f64::from_bits((1.0f64.to_bits() & mask) | (ratio.to_bits() & !mask));
-    let mut sc = A::madd(er, const_diff, CONST_MAX);
-    sc *= sc;
-    A::madd(prev, 1.0 - sc, x * sc)
+    let sc = A::madd(er, const_diff, CONST_MAX);
+    sc * sc
 }
 
 impl Indicator for Kama {
@@ -129,27 +156,99 @@ fn kama_in<A: Arith>(x: &[f64], length: usize) -> Vec<f64> {
     let mut kama = step::<A>(x[n], x[n] - x[0], sum_roc, x[n - 1], const_diff);
     out.nan_to(n);
     out.push(kama);
-    // From bar n + 1: the sum of changes slides (the change leaving, x[i−n−1] to x[i−n], out; the
-    // new one in), over zipped slices, a chunk at a time into an L1 buffer, each value written
-    // once. Plain loops, not an iterator's `map`: LLVM left that fold out of line, compiled
-    // without the fused build's features (a library `fma` call per bar).
-    let mut buf = [0.0f64; crate::core::CHUNK];
     let at = n + 1;
-    let (new, prev, t, trailing) = (&x[at..], &x[at - 1..len - 1], &x[at - n..], &x[..len - at]);
-    for start in (0..new.len()).step_by(crate::core::CHUNK) {
-        let end = (start + crate::core::CHUNK).min(new.len());
-        for ((((o, &v), &p), &tv), &tr) in buf
+    let (new, prev, t, trailing) = (
+        &x[at..],
+        &x[at - 1..len - 1],
+        &x[at - n..len - n],
+        &x[..len - at],
+    );
+    // From bar n + 1, a chunk at a time in L1 buffers, three passes: the running sums of
+    // changes (a chain: one add per bar), the smoothing constants (vector code, four divisions
+    // at a time), the average (a chain: a link per four bars, [`varying_block`]). The sums run
+    // a chunk ahead, in the loop of the average, so that the two chains overlap. Each value
+    // is written once (appended from the buffer). One pass per bar (both chains, the division
+    // between them) took 1.5 times as long: its average's chain was a multiply-add per bar.
+    let m = new.len();
+    let (mut s_cur, mut s_next) = ([0.0f64; CHUNK], [0.0f64; CHUNK]);
+    let (mut ab, mut bb, mut ob) = ([0.0f64; CHUNK], [0.0f64; CHUNK], [0.0f64; CHUNK]);
+    let e0 = CHUNK.min(m);
+    sums(
+        &mut sum_roc,
+        &new[..e0],
+        &prev[..e0],
+        &t[..e0],
+        &trailing[..e0],
+        &mut s_cur[..e0],
+    );
+    let mut start = 0;
+    while start < m {
+        let end = (start + CHUNK).min(m);
+        let k = end - start;
+        for ((((a, b), &s), &v), &tv) in ab[..k]
             .iter_mut()
+            .zip(&mut bb[..k])
+            .zip(&s_cur[..k])
             .zip(&new[start..end])
-            .zip(&prev[start..end])
             .zip(&t[start..end])
-            .zip(&trailing[start..end])
         {
-            sum_roc += slide(v - p, tr - tv);
-            kama = step::<A>(v, v - tv, sum_roc, kama, const_diff);
-            *o = kama;
+            let sc = smoothing::<A>(v - tv, s, const_diff);
+            *a = 1.0 - sc;
+            *b = v * sc;
         }
-        out.extend(&buf[..end - start]);
+        let next_end = (end + CHUNK).min(m);
+        let k2 = next_end - end;
+        let q2 = k2 / 4 * 4;
+        // The next chunk's running sum (its own chain, a value per bar) in the loop of this
+        // chunk's average (a link per four bars): the two chains overlap.
+        for (((((((o, a), b), sn), v), p), tv), tr) in ob[..q2]
+            .as_chunks_mut::<4>()
+            .0
+            .iter_mut()
+            .zip(ab[..q2].as_chunks::<4>().0)
+            .zip(bb[..q2].as_chunks::<4>().0)
+            .zip(s_next[..q2].as_chunks_mut::<4>().0)
+            .zip(new[end..end + q2].as_chunks::<4>().0)
+            .zip(prev[end..end + q2].as_chunks::<4>().0)
+            .zip(t[end..end + q2].as_chunks::<4>().0)
+            .zip(trailing[end..end + q2].as_chunks::<4>().0)
+        {
+            for j in 0..4 {
+                sum_roc += slide(v[j] - p[j], tr[j] - tv[j]);
+                sn[j] = sum_roc;
+            }
+            *o = varying_block::<A>(kama, a, b);
+            kama = o[3];
+        }
+        let (e2, ne) = (end + q2, next_end);
+        sums(
+            &mut sum_roc,
+            &new[e2..ne],
+            &prev[e2..ne],
+            &t[e2..ne],
+            &trailing[e2..ne],
+            &mut s_next[q2..k2],
+        );
+        let q = k / 4 * 4;
+        for ((o, a), b) in ob[q2..q]
+            .as_chunks_mut::<4>()
+            .0
+            .iter_mut()
+            .zip(ab[q2..q].as_chunks::<4>().0)
+            .zip(bb[q2..q].as_chunks::<4>().0)
+        {
+            *o = varying_block::<A>(kama, a, b);
+            kama = o[3];
+        }
+        // The last chunk's last bars (fewer than four): the same formulas a step at a time.
+        let mut st = VaryingState::new(kama);
+        for ((o, &a), &b) in ob[q..k].iter_mut().zip(&ab[q..k]).zip(&bb[q..k]) {
+            *o = st.step::<A>(a, b);
+        }
+        kama = st.value();
+        out.extend(&ob[..k]);
+        std::mem::swap(&mut s_cur, &mut s_next);
+        start = end;
     }
     out.finish()
 }

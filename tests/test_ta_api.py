@@ -106,6 +106,7 @@ def test_stream_equals_batch() -> None:
         "AROON_25",
         "MAMA",
         "KAMA_10",
+        "PSAR_0.02_0.2",
         "SUPERTREND",
         "VWAP",
         "CPR",

@@ -1,9 +1,10 @@
 //! PSAR — TA-Lib SAR (Wilder's parabolic stop and reverse), plus the trend: +1 while the SAR is
 //! below price (long), −1 while above.
 use crate::Indicator;
-use crate::core::Bar;
+use crate::core::{Bar, CHUNK, Column, select};
+use crate::simd::{self, Arith, Fused, Mode, Plain};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Psar {
     accel: f64,
     max: f64,
@@ -14,6 +15,8 @@ pub struct Psar {
     sar: f64,
     new_high: f64,
     new_low: f64,
+    /// The batch's arithmetic ([`simd::mode`] when built).
+    mode: Mode,
 }
 
 impl Psar {
@@ -29,6 +32,7 @@ impl Psar {
             sar: f64::NAN,
             new_high: f64::NAN,
             new_low: f64::NAN,
+            mode: simd::mode(),
         }
     }
 
@@ -62,12 +66,15 @@ impl Psar {
             self.new_low = low;
             self.new_high = high;
         }
-        self.step(high, low)
+        match self.mode {
+            Mode::Plain => self.step::<Plain>(high, low),
+            Mode::Fused => self.step::<Fused>(high, low),
+        }
     }
 
     /// One bar once the direction is set (from the second bar on).
     #[inline(always)]
-    fn step(&mut self, high: f64, low: f64) -> (f64, f64) {
+    fn step<A: Arith>(&mut self, high: f64, low: f64) -> (f64, f64) {
         let prev_low = self.new_low;
         let prev_high = self.new_high;
         self.new_low = low;
@@ -85,12 +92,12 @@ impl Psar {
                 out = self.sar;
                 self.af = self.accel;
                 self.ep = low;
-                self.sar += self.af * (self.ep - self.sar);
+                self.advance::<A>();
                 self.sar = self.sar.max_keep(highs);
             } else {
                 out = self.sar;
                 self.extend(high > self.ep, high);
-                self.sar += self.af * (self.ep - self.sar);
+                self.advance::<A>();
                 self.sar = self.sar.min_keep(lows);
             }
         } else if high >= self.sar {
@@ -99,15 +106,24 @@ impl Psar {
             out = self.sar;
             self.af = self.accel;
             self.ep = high;
-            self.sar += self.af * (self.ep - self.sar);
+            self.advance::<A>();
             self.sar = self.sar.min_keep(lows);
         } else {
             out = self.sar;
             self.extend(low < self.ep, low);
-            self.sar += self.af * (self.ep - self.sar);
+            self.advance::<A>();
             self.sar = self.sar.max_keep(highs);
         }
         (out, if self.is_long { 1.0 } else { -1.0 })
+    }
+
+    /// TA-Lib's step toward the extreme, `sar + af·(ep − sar)`: a multiply-add in the fused
+    /// build, as TA-Lib's own FMA build compiles it (bit for bit the wheel's SAR on a CPU with
+    /// FMA). Not `sar·(1 − af) + af·ep`, one link shorter on the chain: a SAR compared with a
+    /// low one ulp apart decides a reversal, and everything after it.
+    #[inline(always)]
+    fn advance<A: Arith>(&mut self) {
+        self.sar = A::madd(self.af, self.ep - self.sar, self.sar);
     }
 
     /// A new extreme point in the trend's direction (`beyond`): it becomes the EP and the
@@ -121,8 +137,8 @@ impl Psar {
         } else {
             stepped
         };
-        self.ep = if beyond { price } else { self.ep };
-        self.af = if beyond { capped } else { self.af };
+        self.ep = select(beyond, price, self.ep);
+        self.af = select(beyond, capped, self.af);
     }
 }
 
@@ -176,29 +192,37 @@ impl Indicator for Psar {
 
 /// (sar, trend)
 pub fn psar(high: &[f64], low: &[f64], af: f64, max_af: f64) -> [Vec<f64>; 2] {
+    simd::dispatch!(psar_in(high: &[f64], low: &[f64], af: f64, max_af: f64) -> [Vec<f64>; 2])
+}
+
+#[inline(always)]
+fn psar_in<A: Arith>(high: &[f64], low: &[f64], af: f64, max_af: f64) -> [Vec<f64>; 2] {
     let len = high.len().min(low.len());
     let mut s = Psar::new(af, max_af);
-    // Indexed writes into NaN-filled columns (two appends per bar cost more than the fill).
-    let (mut sar, mut trend) = (
-        crate::core::nan_vec(high.len()),
-        crate::core::nan_vec(high.len()),
-    );
-    // The first two bars set the direction; then one branch-light step per bar, written in
-    // place.
+    let (mut sar, mut trend) = (Column::new(high.len()), Column::new(high.len()));
+    // The first two bars set the direction; then one step per bar, a chunk at a time into
+    // buffers in L1, appended (each value written once).
     for i in 0..len.min(2) {
-        (sar[i], trend[i]) = s.next(high[i], low[i]);
+        let (v, t) = s.next(high[i], low[i]);
+        sar.push(v);
+        trend.push(t);
     }
     if len > 2 {
-        for (((&h, &l), o), t) in high[2..len]
-            .iter()
-            .zip(&low[2..len])
-            .zip(&mut sar[2..len])
-            .zip(&mut trend[2..len])
-        {
-            (*o, *t) = s.step(h, l);
+        let (mut sb, mut tb) = ([0.0; CHUNK], [0.0; CHUNK]);
+        for (hs, ls) in high[2..len].chunks(CHUNK).zip(low[2..len].chunks(CHUNK)) {
+            let k = hs.len();
+            // The chunk's own copy of the state, in registers (f64 registers do not survive
+            // the appends' calls).
+            let mut st = s;
+            for (((&h, &l), o), t) in hs.iter().zip(ls).zip(&mut sb[..k]).zip(&mut tb[..k]) {
+                (*o, *t) = st.step::<A>(h, l);
+            }
+            s = st;
+            sar.extend(&sb[..k]);
+            trend.extend(&tb[..k]);
         }
     }
-    [sar, trend]
+    [sar.finish(), trend.finish()]
 }
 
 #[cfg(test)]

@@ -107,6 +107,7 @@ def test_stream_equals_batch() -> None:
         "MAMA",
         "KAMA_10",
         "PSAR_0.02_0.2",
+        "MFI_14",
         "SUPERTREND",
         "VWAP",
         "CPR",

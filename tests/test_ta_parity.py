@@ -95,6 +95,9 @@ CASES: list[tuple[str, Any, Ref]] = [
     ("ADX_14", "minus_di", lambda d: talib.MINUS_DI(d["high"], d["low"], d["close"], 14)),
     ("ADX_5", "adx", lambda d: talib.ADX(d["high"], d["low"], d["close"], 5)),
     ("MFI_14", None, lambda d: talib.MFI(d["high"], d["low"], d["close"], d["volume"], 14)),
+    # A window longer than the batch's chunk (256 bars), and a short one.
+    ("MFI_300", None, lambda d: talib.MFI(d["high"], d["low"], d["close"], d["volume"], 300)),
+    ("MFI_2", None, lambda d: talib.MFI(d["high"], d["low"], d["close"], d["volume"], 2)),
     ("PSAR_0.02_0.2", "sar", lambda d: talib.SAR(d["high"], d["low"], 0.02, 0.2)),
     ("PSAR_0.05_0.3", "sar", lambda d: talib.SAR(d["high"], d["low"], 0.05, 0.3)),
     ("AROON_25", "up", lambda d: talib.AROON(d["high"], d["low"], 25)[1]),

@@ -108,6 +108,7 @@ def test_stream_equals_batch() -> None:
         "KAMA_10",
         "PSAR_0.02_0.2",
         "MFI_14",
+        "ADX_14",
         "SUPERTREND",
         "VWAP",
         "CPR",

@@ -482,6 +482,37 @@ impl VaryingState {
     pub fn value(&self) -> f64 {
         self.last
     }
+    /// Step through the coefficients `a`, `b` into `out` (the shortest of the three):
+    /// stepwise to the end of the current block, then whole blocks by [`varying_block`], then
+    /// stepwise again — the numbers of stepping every value, whatever the chunks.
+    #[inline(always)]
+    pub fn feed<A: Arith>(&mut self, a: &[f64], b: &[f64], out: &mut [f64]) {
+        let len = a.len().min(b.len()).min(out.len());
+        let (a, b, out) = (&a[..len], &b[..len], &mut out[..len]);
+        let mut i = 0;
+        while self.phase != 0 && i < len {
+            out[i] = self.step::<A>(a[i], b[i]);
+            i += 1;
+        }
+        let whole = i + (len - i) / 4 * 4;
+        let mut y = self.start;
+        for ((o, a), b) in out[i..whole]
+            .as_chunks_mut::<4>()
+            .0
+            .iter_mut()
+            .zip(a[i..whole].as_chunks::<4>().0)
+            .zip(b[i..whole].as_chunks::<4>().0)
+        {
+            *o = varying_block::<A>(y, a, b);
+            y = o[3];
+        }
+        if whole > i {
+            (self.start, self.last) = (y, y);
+        }
+        for j in whole..len {
+            out[j] = self.step::<A>(a[j], b[j]);
+        }
+    }
 }
 
 /// TA-Lib's EMA: seeded with the SMA of the first `n` values, then `y = (1 − k)·y + k·x` with

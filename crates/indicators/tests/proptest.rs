@@ -245,7 +245,7 @@ fn fused_and_plain_agree_to_rounding() {
     simd::force_mode(None);
     let mut differed = Vec::new();
     for name in [
-        "EMA", "DEMA", "TEMA", "T3", "MACD", "PPO", "KAMA", "RSI", "ATR", "NATR", "MAMA",
+        "EMA", "DEMA", "TEMA", "T3", "MACD", "PPO", "KAMA", "RSI", "ATR", "NATR", "MAMA", "ADX",
     ] {
         let id = IndicatorId::parse(name).unwrap();
         simd::force_mode(Some(Mode::Plain));
@@ -273,7 +273,7 @@ fn fused_and_plain_agree_to_rounding() {
     if fused_cpu {
         assert_eq!(
             differed.len(),
-            11,
+            12,
             "fused results equal plain ones: {differed:?}"
         );
     } else {

@@ -1,132 +1,148 @@
 //! ADX with +DI and −DI — TA-Lib ADX, PLUS_DI and MINUS_DI (Wilder sums seeded over the first
 //! `length − 1` bars; ADX seeded with the mean DX of the next `length` bars).
 use crate::Indicator;
-use crate::core::{Bar, is_zero, true_range};
+use crate::core::{
+    Bar, CHUNK, Column, Linear, LinearState, VaryingState, is_zero, select, true_range,
+};
+use crate::simd::{self, Arith, Fused, Mode, Plain};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Adx {
     n: usize,
-    /// (n − 1)/n and 1/n: Wilder's `x − x/n` and `(adx·(n − 1) + dx)/n` as multiplications
-    /// (within an ulp of TA-Lib's divisions; two divisions per bar remain instead of seven).
-    keep: f64,
+    /// 1/n: the ADX's `(adx·(n − 1) + dx)/n` as `adx·keep + dx·(1/n)` (within an ulp of
+    /// TA-Lib's division; the DIs' two divisions per bar remain instead of seven).
     inv_n: f64,
+    /// Wilder's `x − x/n + move` as `x·(n − 1)/n + move`, four bars per link of its chain
+    /// ([`Linear`]'s blocks; its `b` is 1, so a move enters unrounded).
+    lin: Linear,
+    keep: f64,
     seen: usize,
     prev_high: f64,
     prev_low: f64,
     prev_close: f64,
-    plus_dm: f64,
-    minus_dm: f64,
-    tr: f64,
+    /// The first `n − 1` moves' sums, then the smoothed +DM, −DM and TR (from bar n).
+    sums: [f64; 3],
+    smooth: [LinearState; 3],
     sum_dx: f64,
-    adx: f64,
+    /// The ADX after its seed: `a·adx + b` with (keep, dx/n) where the bar has a DX, (1, 0)
+    /// (unchanged) where it has none, in [`VaryingState`]'s blocks of four.
+    adx: VaryingState,
+    /// The batch's arithmetic ([`simd::mode`] when built).
+    mode: Mode,
 }
 
-/// One bar's (+DI, −DI, DX); DX is None where TA-Lib skips it (no range, or +DI + −DI zero).
-type Directional = (f64, f64, Option<f64>);
+/// The bar's +DM, −DM and true range (TA-Lib's rules: the larger move counts, if positive).
+#[inline(always)]
+fn moves(high: f64, low: f64, prev_high: f64, prev_low: f64, prev_close: f64) -> [f64; 3] {
+    let diff_p = high - prev_high;
+    let diff_m = prev_low - low;
+    let minus = diff_m > 0.0 && diff_p < diff_m;
+    let plus = !minus && diff_p > 0.0 && diff_p > diff_m;
+    [
+        select(plus, diff_p, 0.0),
+        select(minus, diff_m, 0.0),
+        true_range(high, low, prev_close),
+    ]
+}
+
+/// +DI, −DI, the DX and whether the bar has one, from the smoothed +DM, −DM and TR: a zero TR
+/// gives DIs of 0 and no DX, a zero DI sum no DX. Selects, so that the batch's pass over a
+/// chunk is vector code (its divisions four at a time).
+#[inline(always)]
+fn indexes(plus: f64, minus: f64, tr: f64) -> (f64, f64, f64, bool) {
+    let scale = 100.0 / tr;
+    let m = minus * scale;
+    let p = plus * scale;
+    let s = m + p;
+    let dx = 100.0 * ((m - p).abs() / s);
+    let flat = is_zero(tr);
+    (
+        select(flat, 0.0, p),
+        select(flat, 0.0, m),
+        dx,
+        !flat & !is_zero(s),
+    )
+}
+
+/// The ADX step `adx·a + b`: (keep, dx/n) for a bar with a DX, (1, 0) — unchanged — without.
+#[inline(always)]
+fn adx_coefficients(dx: f64, has_dx: bool, keep: f64, inv_n: f64) -> (f64, f64) {
+    (select(has_dx, keep, 1.0), select(has_dx, dx * inv_n, 0.0))
+}
 
 impl Adx {
     pub fn new(length: usize) -> Self {
         let n = length.max(1);
         let nf = n as f64;
+        let keep = (nf - 1.0) / nf;
         Adx {
             n,
-            keep: (nf - 1.0) / nf,
             inv_n: 1.0 / nf,
+            lin: Linear::new(keep, 1.0),
+            keep,
             seen: 0,
             prev_high: f64::NAN,
             prev_low: f64::NAN,
             prev_close: f64::NAN,
-            plus_dm: 0.0,
-            minus_dm: 0.0,
-            tr: 0.0,
+            sums: [0.0; 3],
+            smooth: [LinearState::new(0.0); 3],
             sum_dx: 0.0,
-            adx: f64::NAN,
+            adx: VaryingState::new(f64::NAN),
+            mode: simd::mode(),
         }
     }
 
-    /// The bar's directional movements and true range against the previous bar.
     #[inline(always)]
-    fn moves(&mut self, high: f64, low: f64, close: f64) -> (f64, f64, f64) {
-        let diff_p = high - self.prev_high;
-        let diff_m = self.prev_low - low;
-        self.prev_high = high;
-        self.prev_low = low;
-        let tr = true_range(high, low, self.prev_close);
-        self.prev_close = close;
-        // Selects, not branches: TA-Lib's −DM wins when the low fell more than the high rose.
-        let minus = diff_m > 0.0 && diff_p < diff_m;
-        let plus = !minus && diff_p > 0.0 && diff_p > diff_m;
-        (
-            if plus { diff_p } else { 0.0 },
-            if minus { diff_m } else { 0.0 },
-            tr,
-        )
+    fn moves(&mut self, high: f64, low: f64, close: f64) -> [f64; 3] {
+        let m = moves(high, low, self.prev_high, self.prev_low, self.prev_close);
+        (self.prev_high, self.prev_low, self.prev_close) = (high, low, close);
+        m
     }
 
-    /// Smooth the sums with one more bar (from bar `n` on) and give its +DI, −DI and DX.
-    #[inline(always)]
-    fn smooth(&mut self, high: f64, low: f64, close: f64) -> Directional {
-        let (plus, minus, tr) = self.moves(high, low, close);
-        self.minus_dm = self.minus_dm * self.keep + minus;
-        self.plus_dm = self.plus_dm * self.keep + plus;
-        self.tr = self.tr * self.keep + tr;
-        if is_zero(self.tr) {
-            return (0.0, 0.0, None);
-        }
-        let scale = 100.0 / self.tr;
-        let m = self.minus_dm * scale;
-        let p = self.plus_dm * scale;
-        let s = m + p;
-        let dx = if is_zero(s) {
-            None
-        } else {
-            Some(100.0 * ((m - p).abs() / s))
-        };
-        (p, m, dx)
-    }
-
-    /// A bar once ADX is defined (bar `2n − 1` on).
-    #[inline(always)]
-    fn steady(&mut self, high: f64, low: f64, close: f64) -> (f64, f64, f64) {
-        let (p, m, dx) = self.smooth(high, low, close);
-        if let Some(dx) = dx {
-            self.adx = self.adx * self.keep + dx * self.inv_n;
-        }
-        (self.adx, p, m)
-    }
-
-    /// (adx, plus_di, minus_di)
+    /// (adx, +DI, −DI)
     #[inline]
     pub fn next(&mut self, high: f64, low: f64, close: f64) -> (f64, f64, f64) {
+        match self.mode {
+            Mode::Plain => self.step::<Plain>(high, low, close),
+            Mode::Fused => self.step::<Fused>(high, low, close),
+        }
+    }
+
+    #[inline(always)]
+    fn step<A: Arith>(&mut self, high: f64, low: f64, close: f64) -> (f64, f64, f64) {
         let i = self.seen;
         self.seen += 1;
         let n = self.n;
         if i == 0 {
-            self.prev_high = high;
-            self.prev_low = low;
-            self.prev_close = close;
+            (self.prev_high, self.prev_low, self.prev_close) = (high, low, close);
             return (f64::NAN, f64::NAN, f64::NAN);
         }
+        let mv = self.moves(high, low, close);
         if i < n {
-            let (plus, minus, tr) = self.moves(high, low, close);
-            self.minus_dm += minus;
-            self.plus_dm += plus;
-            self.tr += tr;
+            for (s, m) in self.sums.iter_mut().zip(mv) {
+                *s += m;
+            }
             return (f64::NAN, f64::NAN, f64::NAN);
         }
-        if i >= 2 * n {
-            return self.steady(high, low, close);
+        if i == n {
+            self.smooth = self.sums.map(LinearState::new);
         }
-        let (plus_di, minus_di, dx) = self.smooth(high, low, close);
-        // Summing the initial DX values (i in n..2n).
-        if let Some(dx) = dx {
+        let lin = self.lin;
+        let [p, m, tr] = [0, 1, 2].map(|k| self.smooth[k].step::<A>(&lin, mv[k]));
+        let (plus_di, minus_di, dx, has_dx) = indexes(p, m, tr);
+        if i >= 2 * n {
+            let (a, b) = adx_coefficients(dx, has_dx, self.keep, self.inv_n);
+            return (self.adx.step::<A>(a, b), plus_di, minus_di);
+        }
+        if has_dx {
             self.sum_dx += dx;
         }
         if i < 2 * n - 1 {
             return (f64::NAN, plus_di, minus_di);
         }
-        self.adx = self.sum_dx / n as f64;
-        (self.adx, plus_di, minus_di)
+        let seed = self.sum_dx / n as f64;
+        self.adx = VaryingState::new(seed);
+        (seed, plus_di, minus_di)
     }
 }
 
@@ -142,25 +158,73 @@ impl Indicator for Adx {
     }
 }
 
-/// (adx, plus_di, minus_di)
 pub fn adx(high: &[f64], low: &[f64], close: &[f64], length: usize) -> [Vec<f64>; 3] {
+    simd::dispatch!(adx_in(high: &[f64], low: &[f64], close: &[f64], length: usize) -> [Vec<f64>; 3])
+}
+
+#[inline(always)]
+fn adx_in<A: Arith>(high: &[f64], low: &[f64], close: &[f64], length: usize) -> [Vec<f64>; 3] {
     let len = close.len().min(high.len()).min(low.len());
     let mut s = Adx::new(length);
-    let mut out: [Vec<f64>; 3] = std::array::from_fn(|_| crate::core::nan_vec(close.len()));
-    let [a, p, m] = &mut out;
-    // The warm-up through the stream's own steps, then the steady bars in one tight loop.
+    let mut cols: [Column; 3] = std::array::from_fn(|_| Column::new(close.len()));
+    // The first 2n bars through the stream's own steps (sums, then the ADX's seed).
     let warm = (2 * s.n).min(len);
     for i in 0..warm {
-        (a[i], p[i], m[i]) = s.next(high[i], low[i], close[i]);
+        let (a, p, m) = s.step::<A>(high[i], low[i], close[i]);
+        cols[0].push(a);
+        cols[1].push(p);
+        cols[2].push(m);
     }
-    for ((((&h, &l), &c), (a, p)), m) in high[warm..len]
-        .iter()
-        .zip(&low[warm..len])
-        .zip(&close[warm..len])
-        .zip(a[warm..len].iter_mut().zip(&mut p[warm..len]))
-        .zip(&mut m[warm..len])
-    {
-        (*a, *p, *m) = s.steady(h, l, c);
+    // Then a chunk at a time in L1 buffers, four passes: the moves (vector code); the three
+    // Wilder sums, four bars per link of each chain; the DIs and the ADX step's coefficients
+    // (vector code, the divisions four at a time); the ADX, four bars per link. The state is
+    // a copy that stays in registers; the stream's formulas throughout (bit for bit).
+    let (lin, keep, inv_n) = (s.lin, s.keep, s.inv_n);
+    let mut smooth = s.smooth;
+    let mut adx = s.adx;
+    let mut mv = [[0.0f64; CHUNK]; 3];
+    let mut sm = [[0.0f64; CHUNK]; 3];
+    let (mut ca, mut cb, mut ob) = ([0.0f64; CHUNK], [0.0f64; CHUNK], [0.0f64; CHUNK]);
+    let mut start = warm;
+    while start < len {
+        let end = (start + CHUNK).min(len);
+        let k = end - start;
+        let [mp, mm, mt] = &mut mv;
+        for ((((((p, m), t), hl), &c), &h), &l) in mp[..k]
+            .iter_mut()
+            .zip(&mut mm[..k])
+            .zip(&mut mt[..k])
+            .zip(
+                high[start - 1..end - 1]
+                    .iter()
+                    .zip(&low[start - 1..end - 1]),
+            )
+            .zip(&close[start - 1..end - 1])
+            .zip(&high[start..end])
+            .zip(&low[start..end])
+        {
+            [*p, *m, *t] = moves(h, l, *hl.0, *hl.1, c);
+        }
+        for ((st, x), y) in smooth.iter_mut().zip(&mv).zip(&mut sm) {
+            st.feed::<A>(&lin, &x[..k], |j, v| y[j] = v);
+        }
+        let [sp, smm, st] = &mut sm;
+        for ((((p, m), &t), a), b) in sp[..k]
+            .iter_mut()
+            .zip(&mut smm[..k])
+            .zip(&st[..k])
+            .zip(&mut ca[..k])
+            .zip(&mut cb[..k])
+        {
+            let (plus_di, minus_di, dx, has_dx) = indexes(*p, *m, t);
+            (*a, *b) = adx_coefficients(dx, has_dx, keep, inv_n);
+            (*p, *m) = (plus_di, minus_di);
+        }
+        adx.feed::<A>(&ca[..k], &cb[..k], &mut ob[..k]);
+        cols[0].extend(&ob[..k]);
+        cols[1].extend(&sp[..k]);
+        cols[2].extend(&smm[..k]);
+        start = end;
     }
-    out
+    cols.map(Column::finish)
 }

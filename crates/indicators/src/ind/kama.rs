@@ -1,6 +1,6 @@
 //! KAMA — TA-Lib KAMA (efficiency ratio over `length`, fast 2 / slow 30 constants).
 use crate::Indicator;
-use crate::core::{Bar, CHUNK, Ring, VaryingState, is_zero, varying_block};
+use crate::core::{Bar, CHUNK, Ring, VaryingState, is_zero, select, varying_block};
 use crate::simd::{self, Arith, Fused, Mode, Plain};
 
 const CONST_MAX: f64 = 2.0 / (30.0 + 1.0);
@@ -115,14 +115,12 @@ fn sums(sum: &mut f64, new: &[f64], prev: &[f64], t: &[f64], trailing: &[f64], s
 /// 2/31) + 2/31)²` (a multiply-add).
 #[inline(always)]
 fn smoothing<A: Arith>(period_roc: f64, sum_roc: f64, const_diff: f64) -> f64 {
-    // The ratio computed whatever the condition, then picked by a bit mask: an `if`/`else`
-    // (even over a ratio computed first) became a branch around the division, and across
-    // that branch LLVM kept the running sum on the stack, a store and a reload on its chain
-    // every bar (KAMA took 2.3 times TA-Lib's time).
+    // The ratio computed whatever the condition, then picked by a bit mask (`select`): an
+    // `if`/`else` (even over a ratio computed first) became a branch around the division, and
+    // across that branch LLVM kept the running sum on the stack, a store and a reload on its
+    // chain every bar (KAMA took 2.3 times TA-Lib's time).
     let ratio = (period_roc / sum_roc).abs();
-    let one = (sum_roc <= period_roc) | is_zero(sum_roc);
-    let mask = u64::from(one).wrapping_neg();
-    let er = f64::from_bits((1.0f64.to_bits() & mask) | (ratio.to_bits() & !mask));
+    let er = select((sum_roc <= period_roc) | is_zero(sum_roc), 1.0, ratio);
     let sc = A::madd(er, const_diff, CONST_MAX);
     sc * sc
 }

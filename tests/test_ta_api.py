@@ -109,6 +109,7 @@ def test_stream_equals_batch() -> None:
         "PSAR_0.02_0.2",
         "MFI_14",
         "ADX_14",
+        "STOCH_14_3_3",
         "SUPERTREND",
         "VWAP",
         "CPR",

@@ -50,6 +50,12 @@ CASES: list[tuple[str, Any, Ref]] = [
     ),
     ("STOCH_5_2_4", "k", lambda d: talib.STOCH(d["high"], d["low"], d["close"], 5, 4, 0, 2, 0)[0]),
     ("STOCH_5_2_4", "d", lambda d: talib.STOCH(d["high"], d["low"], d["close"], 5, 4, 0, 2, 0)[1]),
+    # A %K window longer than the batch's chunk (256 bars).
+    (
+        "STOCH_300_3_3",
+        "d",
+        lambda d: talib.STOCH(d["high"], d["low"], d["close"], 300, 3, 0, 3, 0)[1],
+    ),
     ("STOCHRSI", "k", lambda d: _stochrsi_ref(d, 14, 14, 3, 3)[0]),
     ("STOCHRSI", "d", lambda d: _stochrsi_ref(d, 14, 14, 3, 3)[1]),
     ("STOCHRSI_10_7_2_4", "d", lambda d: _stochrsi_ref(d, 10, 7, 2, 4)[1]),

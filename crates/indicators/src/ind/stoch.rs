@@ -1,7 +1,7 @@
 //! STOCH — TA-Lib STOCH: fast %K over `k` bars, slow %K = SMA(fast %K, smooth_k),
 //! %D = SMA(slow %K, d). Both outputs start once %D is defined (TA-Lib's alignment).
 use crate::Indicator;
-use crate::core::{Bar, RollingExtreme, SmaCore, for_each_high_low};
+use crate::core::{Bar, CHUNK, Column, RollingExtreme, SmaCore, for_each_high_low};
 
 #[derive(Debug, Clone)]
 pub struct StochCore {
@@ -94,39 +94,168 @@ pub fn stoch(
     d: usize,
     smooth_k: usize,
 ) -> [Vec<f64>; 2] {
+    crate::simd::dispatch!(any stoch_in(
+        high: &[f64],
+        low: &[f64],
+        close: &[f64],
+        k: usize,
+        d: usize,
+        smooth_k: usize
+    ) -> [Vec<f64>; 2])
+}
+
+/// TA-Lib's running-sum mean over `n` values (the stream's [`SmaCore`] order: add the value,
+/// the mean is the sum then, take off the value leaving) over a chunk of values at a time:
+/// `xs` holds the `n − 1` values before the chunk, then the chunk's. The first `warm` of the
+/// chunk's values only enter the sum (fewer than n seen yet); from there, `sums[j]` is the
+/// sum before the value leaving is taken off (the mean times n; divided later, in vector
+/// code). Returns how many of the chunk's values were warm-up.
+#[inline(always)]
+fn running_sums(total: &mut f64, xs: &[f64], n: usize, warm: usize, sums: &mut [f64]) {
+    let h = n - 1;
+    let chunk = &xs[h..];
+    for &x in &chunk[..warm] {
+        *total += x;
+    }
+    for ((s, &x), &old) in sums[warm..chunk.len()]
+        .iter_mut()
+        .zip(&chunk[warm..])
+        .zip(&xs[warm..])
+    {
+        *total += x;
+        *s = *total;
+        *total -= old;
+    }
+}
+
+/// The batch's state between chunks.
+struct Batch<'a> {
+    close: &'a [f64],
+    smooth_k: usize,
+    d: usize,
+    /// Fast %K: the last `smooth_k − 1` values, then the chunk's.
+    fast: Vec<f64>,
+    /// Slow %K: the last `d − 1` values, then the chunk's.
+    slow: Vec<f64>,
+    /// The highest highs and lowest lows of the chunk's bars, the first at bar `first`.
+    hb: [f64; CHUNK],
+    lb: [f64; CHUNK],
+    count: usize,
+    first: usize,
+    total_k: f64,
+    total_d: f64,
+    seen_fast: usize,
+    seen_slow: usize,
+    out_k: Column,
+    out_d: Column,
+}
+
+impl Batch<'_> {
+    /// The chunk's bars in passes: fast %K (vector code, its divisions four at a time), the
+    /// two running sums (chains of adds), their means (vector code).
+    #[inline(always)]
+    fn flush(&mut self) {
+        let c = self.count;
+        let (hk, hd) = (self.smooth_k - 1, self.d - 1);
+        let bars = &self.close[self.first..self.first + c];
+        for (((f, &h), &l), &cl) in self.fast[hk..hk + c]
+            .iter_mut()
+            .zip(&self.hb[..c])
+            .zip(&self.lb[..c])
+            .zip(bars)
+        {
+            let diff = (h - l) / 100.0;
+            *f = if diff == 0.0 { 0.0 } else { (cl - l) / diff };
+        }
+        // Slow %K: sums into `hb` (free now), means into `slow` after its history.
+        let wk = hk.saturating_sub(self.seen_fast).min(c);
+        self.seen_fast += c;
+        running_sums(
+            &mut self.total_k,
+            &self.fast[..hk + c],
+            self.smooth_k,
+            wk,
+            &mut self.hb[..c],
+        );
+        let nk = c - wk;
+        let kf = self.smooth_k as f64;
+        for (s, &t) in self.slow[hd..hd + nk].iter_mut().zip(&self.hb[wk..c]) {
+            *s = t / kf;
+        }
+        // %D over the new slow %K values: sums into `lb`, means in place.
+        let wd = hd.saturating_sub(self.seen_slow).min(nk);
+        self.seen_slow += nk;
+        running_sums(
+            &mut self.total_d,
+            &self.slow[..hd + nk],
+            self.d,
+            wd,
+            &mut self.lb[..nk],
+        );
+        let df = self.d as f64;
+        for t in &mut self.lb[wd..nk] {
+            *t /= df;
+        }
+        // Bars before the first %D: NaN in both (TA-Lib's alignment).
+        let none = wk + wd;
+        self.out_k.nan_to(self.first + none);
+        self.out_d.nan_to(self.first + none);
+        self.out_k.extend(&self.slow[hd + wd..hd + nk]);
+        self.out_d.extend(&self.lb[wd..nk]);
+        self.fast.copy_within(c..c + hk, 0);
+        self.slow.copy_within(nk..nk + hd, 0);
+    }
+}
+
+#[inline(always)]
+fn stoch_in(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    k: usize,
+    d: usize,
+    smooth_k: usize,
+) -> [Vec<f64>; 2] {
     let (k, d, smooth_k) = (k.max(1), d.max(1), smooth_k.max(1));
     let len = close.len();
-    let mut slow_k = crate::core::nan_vec(len);
-    let mut slow_d = crate::core::nan_vec(len);
-    // TA-Lib aligns both outputs to the start of %D.
-    let start = k + smooth_k + d - 3;
-    // One pass: fast %K feeds the stream's own SMA cores (slow %K, then %D), so the values are
-    // those of the streaming indicator and of three separate TA-Lib passes, bit for bit,
-    // without the intermediate series.
-    let (mut sma_k, mut sma_d) = (SmaCore::new(smooth_k), SmaCore::new(d));
-    let (mut j, mut m) = (0usize, 0usize);
+    let mut b = Batch {
+        close,
+        smooth_k,
+        d,
+        fast: vec![0.0; smooth_k - 1 + CHUNK],
+        slow: vec![0.0; d - 1 + CHUNK],
+        hb: [0.0; CHUNK],
+        lb: [0.0; CHUNK],
+        count: 0,
+        first: 0,
+        total_k: 0.0,
+        total_d: 0.0,
+        seen_fast: 0,
+        seen_slow: 0,
+        out_k: Column::new(len),
+        out_d: Column::new(len),
+    };
     let hl_len = high.len().min(low.len()).min(len);
-    for_each_high_low(&high[..hl_len], &low[..hl_len], k, |i, highest, lowest| {
-        let diff = (highest - lowest) / 100.0;
-        let fast = if diff == 0.0 {
-            0.0
-        } else {
-            (close[i] - lowest) / diff
-        };
-        let sk = sma_k.next(fast);
-        j += 1;
-        if j < smooth_k {
-            return;
-        }
-        let sd = sma_d.next(sk);
-        m += 1;
-        if m < d {
-            return;
-        }
-        if i >= start {
-            slow_k[i] = sk;
-        }
-        slow_d[i] = sd;
-    });
-    [slow_k, slow_d]
+    // A chunk of bars at a time: their windows' extremes (the block method over the chunk and
+    // the k − 1 bars before it: max and min, the same values whatever the slices), then the
+    // chunk's passes.
+    let mut start = k - 1;
+    while start < hl_len {
+        let end = (start + CHUNK).min(hl_len);
+        let (hb, lb) = (&mut b.hb, &mut b.lb);
+        let from = start + 1 - k;
+        for_each_high_low(
+            &high[from..end],
+            &low[from..end],
+            k,
+            |j, highest, lowest| {
+                hb[j + 1 - k] = highest;
+                lb[j + 1 - k] = lowest;
+            },
+        );
+        (b.first, b.count) = (start, end - start);
+        b.flush();
+        start = end;
+    }
+    [b.out_k.finish(), b.out_d.finish()]
 }

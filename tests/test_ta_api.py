@@ -110,6 +110,7 @@ def test_stream_equals_batch() -> None:
         "MFI_14",
         "ADX_14",
         "STOCH_14_3_3",
+        "PPO_12_26_9",
         "SUPERTREND",
         "VWAP",
         "CPR",

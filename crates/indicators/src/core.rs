@@ -733,10 +733,22 @@ impl RunningMean {
     /// The mean of the window ending at `new`; `old` is the window's first bar, which leaves.
     #[inline(always)]
     pub fn step(&mut self, new: f64, old: f64) -> f64 {
+        let sum = self.sum_step(new, old);
+        self.mean_of(sum)
+    }
+    /// [`RunningMean::step`] without its division: the window's sum (a batch divides a chunk
+    /// of them at a time with [`RunningMean::mean_of`], the same numbers).
+    #[inline(always)]
+    pub fn sum_step(&mut self, new: f64, old: f64) -> f64 {
         self.total += new;
-        let v = self.total / self.nf;
+        let v = self.total;
         self.total -= old;
         v
+    }
+    /// The mean of a window whose sum is `sum`.
+    #[inline(always)]
+    pub fn mean_of(&self, sum: f64) -> f64 {
+        sum / self.nf
     }
 }
 

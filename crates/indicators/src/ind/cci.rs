@@ -1,7 +1,7 @@
 //! CCI — TA-Lib CCI: (tp − mean) / (0.015 × mean deviation) over `length` typical prices.
 //! Sums run in TA-Lib's circular-buffer order so results match it to the last bit.
 use crate::Indicator;
-use crate::core::Bar;
+use crate::core::{Bar, CHUNK};
 
 #[derive(Debug, Clone)]
 pub struct Cci {
@@ -61,13 +61,15 @@ fn deviation(buf: &[f64], avg: f64) -> f64 {
 fn value(tp: f64, sum: f64, buf: &[f64]) -> f64 {
     let nf = buf.len() as f64;
     let avg = sum / nf;
-    let dev = deviation(buf, avg);
+    ratio(tp, avg, deviation(buf, avg), nf)
+}
+
+/// The CCI from the typical price, the window's mean and its deviation sum: a select, so that
+/// the batch's last pass is vector code (its divisions four at a time).
+#[inline(always)]
+fn ratio(tp: f64, avg: f64, dev: f64, nf: f64) -> f64 {
     let num = tp - avg;
-    if num != 0.0 && dev != 0.0 {
-        num / (0.015 * (dev / nf))
-    } else {
-        0.0
-    }
+    crate::core::select(num != 0.0 && dev != 0.0, num / (0.015 * (dev / nf)), 0.0)
 }
 
 impl Indicator for Cci {
@@ -102,15 +104,30 @@ pub fn cci(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> 
         pre[j + 1] = pre[j] + buf[j];
     }
     let mut k = n - 1;
-    for (o, &t) in out[n - 1..len].iter_mut().zip(&tp[n - 1..]) {
-        buf[k] = t;
-        let mut sum = pre[k];
-        for (p, &v) in pre[k + 1..].iter_mut().zip(&buf[k..]) {
-            sum += v;
-            *p = sum;
+    let nf = n as f64;
+    // A chunk at a time: each bar's sum, mean and deviation in bar order (the buffer changes
+    // every bar), then the ratios in vector code (two of the three divisions per bar off the
+    // bars' own chains, four at a time).
+    let (mut avgs, mut devs) = ([0.0f64; CHUNK], [0.0f64; CHUNK]);
+    for (os, ts) in out[n - 1..len]
+        .chunks_mut(CHUNK)
+        .zip(tp[n - 1..].chunks(CHUNK))
+    {
+        let c = ts.len();
+        for ((a, d), &t) in avgs[..c].iter_mut().zip(&mut devs[..c]).zip(ts) {
+            buf[k] = t;
+            let mut sum = pre[k];
+            for (p, &v) in pre[k + 1..].iter_mut().zip(&buf[k..]) {
+                sum += v;
+                *p = sum;
+            }
+            *a = sum / nf;
+            *d = deviation(&buf, *a);
+            k = if k + 1 == n { 0 } else { k + 1 };
         }
-        *o = value(t, sum, &buf);
-        k = if k + 1 == n { 0 } else { k + 1 };
+        for (((o, &t), &a), &d) in os.iter_mut().zip(ts).zip(&avgs[..c]).zip(&devs[..c]) {
+            *o = ratio(t, a, d, nf);
+        }
     }
     out
 }

@@ -20,11 +20,13 @@
 //!   [`force_mode`].
 //!
 //! - Kernels without a recurrence to fuse but with loops AVX2 widens (ROC, AO, DC, BBANDS,
-//!   WILLR: 0.6-0.87 of the baseline build's time) go through the same dispatch, not generic:
-//!   their numbers are the same in both modes. Tried and left baseline, no faster or slower
-//!   with AVX2: CCI (1.16-1.23 of the time; 1.14-1.31 again with its incremental mean), AROON,
-//!   PSAR, SMA, WMA, AD, OBV, MOM, STOCH, MFI, ADX. (MAMA is generic: its period's chain has
-//!   multiply-adds.)
+//!   WILLR: 0.6-0.87 of the baseline build's time; STOCH and MFI, whose batches divide a chunk
+//!   at a time) go through the same dispatch, not generic: their numbers are the same in both
+//!   modes. Tried and left baseline, no faster or slower with AVX2: CCI (1.16-1.23 of the
+//!   time; 1.14-1.31 again with its incremental mean), AROON, SMA, WMA, AD, OBV, MOM. (MAMA,
+//!   PSAR and ADX are generic: MAMA's period, PSAR's step toward the extreme — TA-Lib's FMA
+//!   build contracts it too, so the fused SAR is TA-Lib's bit for bit — and ADX's Wilder sums
+//!   have multiply-adds.)
 //!
 //! The `unsafe` is one call, written once, in `dispatch!`: a `#[target_feature]` function may
 //! only be called where the CPU is known to have the feature, and [`mode`] returns

@@ -227,22 +227,10 @@ fn kama_in<A: Arith>(x: &[f64], length: usize) -> Vec<f64> {
             &trailing[e2..ne],
             &mut s_next[q2..k2],
         );
-        let q = k / 4 * 4;
-        for ((o, a), b) in ob[q2..q]
-            .as_chunks_mut::<4>()
-            .0
-            .iter_mut()
-            .zip(ab[q2..q].as_chunks::<4>().0)
-            .zip(bb[q2..q].as_chunks::<4>().0)
-        {
-            *o = varying_block::<A>(kama, a, b);
-            kama = o[3];
-        }
-        // The last chunk's last bars (fewer than four): the same formulas a step at a time.
+        // The rest of this chunk's average (past the next chunk's end: the last chunk's bars
+        // only), in blocks and then a step at a time, the same formulas.
         let mut st = VaryingState::new(kama);
-        for ((o, &a), &b) in ob[q..k].iter_mut().zip(&ab[q..k]).zip(&bb[q..k]) {
-            *o = st.step::<A>(a, b);
-        }
+        st.feed::<A>(&ab[q2..k], &bb[q2..k], &mut ob[q2..k]);
         kama = st.value();
         out.extend(&ob[..k]);
         std::mem::swap(&mut s_cur, &mut s_next);

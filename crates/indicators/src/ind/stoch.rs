@@ -128,6 +128,30 @@ fn running_sums(total: &mut f64, xs: &[f64], n: usize, warm: usize, sums: &mut [
     }
 }
 
+/// One SMA over a chunk ([`running_sums`]): `xs` holds the `n − 1` values before the chunk,
+/// then its values; `seen` counts the values before it. The means of the windows that end in
+/// the chunk go to `means` from its start (`sums` is scratch). Returns how many of the chunk's
+/// values were warm-up (no mean yet).
+#[inline(always)]
+fn sma_stage(
+    total: &mut f64,
+    seen: &mut usize,
+    xs: &[f64],
+    n: usize,
+    sums: &mut [f64],
+    means: &mut [f64],
+) -> usize {
+    let c = xs.len() + 1 - n;
+    let warm = (n - 1).saturating_sub(*seen).min(c);
+    *seen += c;
+    running_sums(total, xs, n, warm, &mut sums[..c]);
+    let nf = n as f64;
+    for (m, &s) in means.iter_mut().zip(&sums[warm..c]) {
+        *m = s / nf;
+    }
+    warm
+}
+
 /// The batch's state between chunks.
 struct Batch<'a> {
     close: &'a [f64],
@@ -167,41 +191,31 @@ impl Batch<'_> {
             let diff = (h - l) / 100.0;
             *f = if diff == 0.0 { 0.0 } else { (cl - l) / diff };
         }
-        // Slow %K: sums into `hb` (free now), means into `slow` after its history.
-        let wk = hk.saturating_sub(self.seen_fast).min(c);
-        self.seen_fast += c;
-        running_sums(
+        // Slow %K: sums into `hb` (free now), means into `slow` after its history; then %D
+        // over the new slow %K values: sums into `lb`, means into `hb`.
+        let wk = sma_stage(
             &mut self.total_k,
+            &mut self.seen_fast,
             &self.fast[..hk + c],
             self.smooth_k,
-            wk,
-            &mut self.hb[..c],
+            &mut self.hb,
+            &mut self.slow[hd..],
         );
         let nk = c - wk;
-        let kf = self.smooth_k as f64;
-        for (s, &t) in self.slow[hd..hd + nk].iter_mut().zip(&self.hb[wk..c]) {
-            *s = t / kf;
-        }
-        // %D over the new slow %K values: sums into `lb`, means in place.
-        let wd = hd.saturating_sub(self.seen_slow).min(nk);
-        self.seen_slow += nk;
-        running_sums(
+        let wd = sma_stage(
             &mut self.total_d,
+            &mut self.seen_slow,
             &self.slow[..hd + nk],
             self.d,
-            wd,
-            &mut self.lb[..nk],
+            &mut self.lb,
+            &mut self.hb,
         );
-        let df = self.d as f64;
-        for t in &mut self.lb[wd..nk] {
-            *t /= df;
-        }
         // Bars before the first %D: NaN in both (TA-Lib's alignment).
         let none = wk + wd;
         self.out_k.nan_to(self.first + none);
         self.out_d.nan_to(self.first + none);
         self.out_k.extend(&self.slow[hd + wd..hd + nk]);
-        self.out_d.extend(&self.lb[wd..nk]);
+        self.out_d.extend(&self.hb[..nk - wd]);
         self.fast.copy_within(c..c + hk, 0);
         self.slow.copy_within(nk..nk + hd, 0);
     }

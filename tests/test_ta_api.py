@@ -111,6 +111,7 @@ def test_stream_equals_batch() -> None:
         "ADX_14",
         "STOCH_14_3_3",
         "PPO_12_26_9",
+        "AD",
         "SUPERTREND",
         "VWAP",
         "CPR",

@@ -835,13 +835,6 @@ pub fn ema_chain_seed<A: Arith, const S: usize>(x: &[f64], n: usize, k: f64) -> 
     e
 }
 
-/// One Wilder step, `prev·(n − 1)/n + x/n`, with the factors precomputed (TA-Lib's
-/// `(prev·(n − 1) + x) / n` without a division on the dependency chain).
-#[inline(always)]
-pub fn wilder_step<A: Arith>(prev: f64, x: f64, keep: f64, inv_n: f64) -> f64 {
-    A::madd(prev, keep, x * inv_n)
-}
-
 /// `2 / (n + 1)`.
 #[inline]
 pub fn ema_k(n: usize) -> f64 {

@@ -28,15 +28,140 @@
 //!   build contracts it too, so the fused SAR is TA-Lib's bit for bit — and ADX's Wilder sums
 //!   have multiply-adds.)
 //!
-//! The `unsafe` is one call, written once, in `dispatch!`: a `#[target_feature]` function may
-//! only be called where the CPU is known to have the feature, and [`mode`] returns
-//! [`Mode::Fused`] only after `is_x86_feature_detected!` reported both `fma` and `avx2`.
+//! The `unsafe` is in two places. One call, written once, in `dispatch!`: a `#[target_feature]`
+//! function may only be called where the CPU is known to have the feature, and [`mode`] returns
+//! [`Mode::Fused`] only after `is_x86_feature_detected!` reported both `fma` and `avx2`. And
+//! [`Scan8`]'s AVX2 loop (the EMAs' and Wilder averages' blocks of eight), behind the same
+//! check, its loads and stores within the slices it was given; its lanes are the portable
+//! code's operations one for one (the proptest in `core` holds it to the stepwise formulas bit
+//! for bit).
 use std::cell::Cell;
 
 /// How a kernel computes `a·b + c`.
 pub trait Arith: Copy {
     /// `a·b + c`: rounded once ([`Fused`]) or twice ([`Plain`]).
     fn madd(a: f64, b: f64, c: f64) -> f64;
+    /// [`Scan8::run`] in this arithmetic.
+    #[inline(always)]
+    fn scan8_run(c: &Scan8, y: f64, xs: &[f64], out: &mut [f64]) -> f64 {
+        c.run_portable::<Self>(y, xs, out)
+    }
+}
+
+/// The coefficients of `y_i = a·y_{i−1} + b·x_i` eight steps at a time (`core::Linear`'s
+/// blocks): `a`, `a²`, `b`, `a¹…a⁴`, `a⁵…a⁸`.
+#[derive(Debug, Clone, Copy)]
+pub struct Scan8 {
+    pub a: f64,
+    pub a2: f64,
+    pub b: f64,
+    pub pow: [f64; 4],
+    pub pow8: [f64; 4],
+}
+
+/// `a·b + c` lane by lane.
+#[inline(always)]
+fn madd4<A: Arith>(a: [f64; 4], b: [f64; 4], c: [f64; 4]) -> [f64; 4] {
+    [
+        A::madd(a[0], b[0], c[0]),
+        A::madd(a[1], b[1], c[1]),
+        A::madd(a[2], b[2], c[2]),
+        A::madd(a[3], b[3], c[3]),
+    ]
+}
+
+impl Scan8 {
+    /// The eight values after `y` given the next eight inputs. Each half: `v = b·x`; each lane
+    /// adds its left neighbour times `a` (`[0, v0, v1, v2]`), then its neighbour two to the
+    /// left times `a²` (`[0, 0, s0, s1]`), giving the half's own sums `d_j`; the second half
+    /// then adds `a^(j+1)·d_3`; the values are `a^(j+1)·y + d_j`. [`Fused`] computes the same
+    /// lanes with AVX2 where the CPU has it, bit for bit.
+    #[inline(always)]
+    pub fn block<A: Arith>(&self, y: f64, x: &[f64; 8]) -> [f64; 8] {
+        self.portable::<A>(y, x)
+    }
+    #[inline(always)]
+    fn half<A: Arith>(&self, x: [f64; 4]) -> [f64; 4] {
+        let v = x.map(|x| self.b * x);
+        let s = madd4::<A>([self.a; 4], [0.0, v[0], v[1], v[2]], v);
+        madd4::<A>([self.a2; 4], [0.0, 0.0, s[0], s[1]], s)
+    }
+    #[inline(always)]
+    fn portable<A: Arith>(&self, y: f64, x: &[f64; 8]) -> [f64; 8] {
+        let d = self.half::<A>([x[0], x[1], x[2], x[3]]);
+        let e = self.half::<A>([x[4], x[5], x[6], x[7]]);
+        let f = madd4::<A>(self.pow, [d[3]; 4], e);
+        let lo = madd4::<A>(self.pow, [y; 4], d);
+        let hi = madd4::<A>(self.pow8, [y; 4], f);
+        [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
+    }
+    /// Blocks over `xs` (its whole eights) into `out` from `y`, the value before `xs[0]`;
+    /// returns the last value (`y` if there was no block).
+    #[inline(always)]
+    pub fn run<A: Arith>(&self, y: f64, xs: &[f64], out: &mut [f64]) -> f64 {
+        A::scan8_run(self, y, xs, out)
+    }
+    #[inline(always)]
+    fn run_portable<A: Arith>(&self, mut y: f64, xs: &[f64], out: &mut [f64]) -> f64 {
+        for (x, o) in xs.chunks_exact(8).zip(out.chunks_exact_mut(8)) {
+            let Some(x) = x.first_chunk::<8>() else {
+                continue;
+            };
+            let v = self.portable::<A>(y, x);
+            o.copy_from_slice(&v);
+            y = v[7];
+        }
+        y
+    }
+    /// [`Scan8::run_portable`] in AVX2 registers, for [`Fused`]: lane for lane the same
+    /// operations. The value carried from block to block stays broadcast in a vector
+    /// (`a⁸·y + f_3` in every lane, the last value's own operation): no lane extracted on the
+    /// chain, nothing through memory.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn run_avx2(&self, y: f64, xs: &[f64], out: &mut [f64]) -> f64 {
+        use std::arch::x86_64::{
+            _mm256_blend_pd, _mm256_cvtsd_f64, _mm256_fmadd_pd, _mm256_loadu_pd, _mm256_mul_pd,
+            _mm256_permute2f128_pd, _mm256_permute4x64_pd, _mm256_set1_pd, _mm256_setzero_pd,
+            _mm256_storeu_pd,
+        };
+        let blocks = xs.len().min(out.len()) / 8;
+        #[allow(unsafe_code)]
+        // SAFETY: called only by `Fused::scan8_run` after `cpu_fused()` (AVX2 and FMA
+        // present); block `i` loads `xs[8i..8i + 8]` and stores `out[8i..8i + 8]`, in bounds
+        // for `i < blocks`.
+        unsafe {
+            let (b, a, a2) = (
+                _mm256_set1_pd(self.b),
+                _mm256_set1_pd(self.a),
+                _mm256_set1_pd(self.a2),
+            );
+            let (pow, pow8) = (
+                _mm256_loadu_pd(self.pow.as_ptr()),
+                _mm256_loadu_pd(self.pow8.as_ptr()),
+            );
+            let a8 = _mm256_set1_pd(self.pow8[3]);
+            let zero = _mm256_setzero_pd();
+            let mut yv = _mm256_set1_pd(y);
+            let (xp, op) = (xs.as_ptr(), out.as_mut_ptr());
+            for i in 0..blocks {
+                let (x, o) = (xp.add(8 * i), op.add(8 * i));
+                let v = _mm256_mul_pd(b, _mm256_loadu_pd(x));
+                let up1 = _mm256_blend_pd::<1>(_mm256_permute4x64_pd::<0b10_01_00_00>(v), zero);
+                let s = _mm256_fmadd_pd(a, up1, v);
+                let d = _mm256_fmadd_pd(a2, _mm256_permute2f128_pd::<0x08>(s, s), s);
+                let v = _mm256_mul_pd(b, _mm256_loadu_pd(x.add(4)));
+                let up1 = _mm256_blend_pd::<1>(_mm256_permute4x64_pd::<0b10_01_00_00>(v), zero);
+                let s = _mm256_fmadd_pd(a, up1, v);
+                let e = _mm256_fmadd_pd(a2, _mm256_permute2f128_pd::<0x08>(s, s), s);
+                let f = _mm256_fmadd_pd(pow, _mm256_permute4x64_pd::<0xFF>(d), e);
+                _mm256_storeu_pd(o, _mm256_fmadd_pd(pow, yv, d));
+                _mm256_storeu_pd(o.add(4), _mm256_fmadd_pd(pow8, yv, f));
+                yv = _mm256_fmadd_pd(a8, yv, _mm256_permute4x64_pd::<0xFF>(f));
+            }
+            _mm256_cvtsd_f64(yv)
+        }
+    }
 }
 
 /// A multiply, then an add (two roundings): every CPU.
@@ -58,6 +183,14 @@ impl Arith for Fused {
     #[inline(always)]
     fn madd(a: f64, b: f64, c: f64) -> f64 {
         a.mul_add(b, c)
+    }
+    #[inline(always)]
+    fn scan8_run(c: &Scan8, y: f64, xs: &[f64], out: &mut [f64]) -> f64 {
+        #[cfg(target_arch = "x86_64")]
+        if cpu_fused() {
+            return c.run_avx2(y, xs, out);
+        }
+        c.run_portable::<Self>(y, xs, out)
     }
 }
 

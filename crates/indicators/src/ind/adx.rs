@@ -12,7 +12,7 @@ pub struct Adx {
     /// 1/n: the ADX's `(adx·(n − 1) + dx)/n` as `adx·keep + dx·(1/n)` (within an ulp of
     /// TA-Lib's division; the DIs' two divisions per bar remain instead of seven).
     inv_n: f64,
-    /// Wilder's `x − x/n + move` as `x·(n − 1)/n + move`, four bars per link of its chain
+    /// Wilder's `x − x/n + move` as `x·(n − 1)/n + move`, eight bars per link of its chain
     /// ([`Linear`]'s blocks; its `b` is 1, so a move enters unrounded).
     lin: Linear,
     keep: f64,
@@ -176,7 +176,7 @@ fn adx_in<A: Arith>(high: &[f64], low: &[f64], close: &[f64], length: usize) -> 
         cols[2].push(m);
     }
     // Then a chunk at a time in L1 buffers, four passes: the moves (vector code); the three
-    // Wilder sums, four bars per link of each chain; the DIs and the ADX step's coefficients
+    // Wilder sums, eight bars per link of each chain; the DIs and the ADX step's coefficients
     // (vector code, the divisions four at a time); the ADX, four bars per link. The state is
     // a copy that stays in registers; the stream's formulas throughout (bit for bit).
     let (lin, keep, inv_n) = (s.lin, s.keep, s.inv_n);
@@ -206,7 +206,7 @@ fn adx_in<A: Arith>(high: &[f64], low: &[f64], close: &[f64], length: usize) -> 
             [*p, *m, *t] = moves(h, l, *hl.0, *hl.1, c);
         }
         for ((st, x), y) in smooth.iter_mut().zip(&mv).zip(&mut sm) {
-            st.feed::<A>(&lin, &x[..k], |j, v| y[j] = v);
+            st.feed_into::<A>(&lin, &x[..k], &mut y[..k]);
         }
         let [sp, smm, st] = &mut sm;
         for ((((p, m), &t), a), b) in sp[..k]

@@ -110,12 +110,13 @@ pub(crate) fn atr_map<A: Arith>(
     let mut atr = sum / nf;
     out.nan_to(n);
     out.push(f(atr, close[n]));
-    // Blocks of four, then stepwise: the stream's formulas, batch and stream agree bit for bit.
-    // Slices of one length cut up front: no bounds checks in the loop, `f` over a block of four
+    // Blocks of eight, then stepwise: the stream's formulas, batch and stream agree bit for bit.
+    // Slices of one length cut up front: no bounds checks in the loop, `f` over a block of eight
     // vectorises. [`WIDE`] bars at a time first: their true ranges in a loop of their own
     // (vectorised, both selects `maxpd`; computed inside the four-bar block, one of the two
-    // became a compare and a branch per bar, mispredicted on real data), then four blocks:
-    // 0.77-0.79 of the time for ATR, 0.80-0.81 for NATR (measured in one process).
+    // became a compare and a branch per bar, mispredicted on real data), then the average
+    // through [`Linear::blocks`]: 0.77-0.79 of the time for ATR, 0.80-0.81 for NATR (measured
+    // in one process, against the true ranges inside the blocks).
     let lin = Linear::wilder(n);
     let (h, l, c, pc) = (
         &high[n + 1..len],
@@ -144,16 +145,10 @@ pub(crate) fn atr_map<A: Arith>(
             // Through memory: left in registers, the AVX build (the fused arithmetic) turned
             // the second select into a mask and a branch per bar again, 1.3 times the time.
             let tr = std::hint::black_box(tr);
-            for ((tr, c), o) in tr
-                .chunks_exact(4)
-                .zip(c.chunks_exact(4))
-                .zip(o.chunks_exact_mut(4))
-            {
-                let v = lin.block::<A>(atr, [tr[0], tr[1], tr[2], tr[3]]);
-                for j in 0..4 {
-                    o[j] = f(v[j], c[j]);
-                }
-                atr = v[3];
+            let mut v = [0.0; WIDE];
+            atr = lin.blocks::<A>(atr, &tr, &mut v);
+            for ((o, &v), &c) in o.iter_mut().zip(&v).zip(c) {
+                *o = f(v, c);
             }
         }
         out.extend(&ob[..end - at]);
@@ -161,17 +156,19 @@ pub(crate) fn atr_map<A: Arith>(
     }
     let (h, l, c, pc) = (&h[done..], &l[done..], &c[done..], &pc[done..]);
     let mut blocks = h
-        .chunks_exact(4)
-        .zip(l.chunks_exact(4))
-        .zip(c.chunks_exact(4).zip(pc.chunks_exact(4)));
+        .chunks_exact(8)
+        .zip(l.chunks_exact(8))
+        .zip(c.chunks_exact(8).zip(pc.chunks_exact(8)));
     for ((h, l), (c, pc)) in &mut blocks {
         let tr = std::array::from_fn(|j| true_range(h[j], l[j], pc[j]));
-        let v = lin.block::<A>(atr, tr);
-        out.push4(std::array::from_fn(|j| f(v[j], c[j])));
-        atr = v[3];
+        let v = lin.block::<A>(atr, &tr);
+        for (&v, &c) in v.iter().zip(c) {
+            out.push(f(v, c));
+        }
+        atr = v[7];
     }
     let mut st = LinearState::new(atr);
-    for i in h.len() - h.len() % 4..h.len() {
+    for i in h.len() - h.len() % 8..h.len() {
         out.push(f(st.step::<A>(&lin, true_range(h[i], l[i], pc[i])), c[i]));
     }
     out.finish()

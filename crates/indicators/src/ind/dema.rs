@@ -11,8 +11,8 @@ pub struct Dema {
 impl Dema {
     pub fn new(length: usize) -> Self {
         Dema {
-            e1: EmaCore::stepwise(length),
-            e2: EmaCore::stepwise(length),
+            e1: EmaCore::new(length),
+            e2: EmaCore::new(length),
         }
     }
     #[inline]
@@ -42,25 +42,24 @@ pub fn dema(x: &[f64], length: usize) -> Vec<f64> {
 
 #[inline(always)]
 fn dema_in<A: crate::simd::Arith>(x: &[f64], length: usize) -> Vec<f64> {
-    use crate::core::{Column, ema_chain_seed, ema_k, ema_step};
+    use crate::core::{CHUNK, Column};
     let n = length.max(1);
-    let (k, omk) = (ema_k(n), 1.0 - ema_k(n));
     let len = x.len();
-    let start = 2 * (n - 1);
+    let start = (2 * (n - 1)).min(len);
     let mut out = Column::new(len);
-    if start >= len {
-        return out.finish();
+    // The seeding phases through the stream itself, then a chunk at a time in L1: each EMA
+    // over the whole chunk ([`EmaCore::feed_into`], vector blocks of eight), then the values.
+    let mut s = Dema::new(n);
+    out.extend_with(x[..start].iter().map(|&v| s.next(v)));
+    let (mut b1, mut b2) = ([0.0; CHUNK], [0.0; CHUNK]);
+    for xs in x[start..].chunks(CHUNK) {
+        let (b1, b2) = (&mut b1[..xs.len()], &mut b2[..xs.len()]);
+        s.e1.feed_into::<A>(xs, b1);
+        s.e2.feed_into::<A>(b1, b2);
+        for (b, &a) in b2.iter_mut().zip(&*b1) {
+            *b = (2.0 * a) - *b;
+        }
+        out.extend(b2);
     }
-    // The seeding phases, as the stream's.
-    let [mut a, mut b] = ema_chain_seed::<A, 2>(x, n, k);
-    out.nan_to(start);
-    out.push((2.0 * a) - b);
-    // Then both EMAs in one pass, one step each per bar: two one-multiply-one-add chains side
-    // by side, each value written once.
-    out.extend_with(x[start + 1..].iter().map(move |&v| {
-        a = ema_step::<A>(a, v, k, omk);
-        b = ema_step::<A>(b, a, k, omk);
-        (2.0 * a) - b
-    }));
     out.finish()
 }

@@ -137,7 +137,7 @@ fn ppo_in<A: crate::simd::Arith>(
         for (f, &s) in sf[..k].iter_mut().zip(&ss[..k]) {
             *f = value(mf.mean_of(*f), ms.mean_of(s));
         }
-        st.feed::<A>(&lin, &sf[..k], |j, v| sg[j] = v);
+        st.feed_into::<A>(&lin, &sf[..k], &mut sg[..k]);
         for ((h, &p), &g) in ss[..k].iter_mut().zip(&sf[..k]).zip(&sg[..k]) {
             *h = p - g;
         }

@@ -228,7 +228,11 @@ impl RollingExtreme {
     }
 }
 
-/// TA-Lib's SMA recurrence: `total += x; out = total / n; total -= oldest`.
+/// TA-Lib's SMA recurrence: `total += x; out = total / n; total -= oldest` — two dependent adds
+/// per bar. The SMA itself steps its window's change in [`Linear`]'s blocks instead
+/// (`ind::sma::Sma`, as AO); PPO keeps TA-Lib's order: on windows of zero prices it divides by
+/// the sum's rounding residue, and only TA-Lib's order leaves TA-Lib's residue (the parity
+/// tests' zero-price series). STOCH and VWMA have not been moved.
 #[derive(Debug, Clone)]
 pub struct SmaCore {
     n: usize,
@@ -334,7 +338,7 @@ impl Linear {
     /// last value ([`simd::Scan8::run`]: vector code where the CPU has AVX2).
     #[inline(always)]
     pub fn blocks<A: Arith>(&self, y: f64, xs: &[f64], out: &mut [f64]) -> f64 {
-        self.scan.run::<A>(y, xs, out)
+        self.scan.run::<A>(y, xs, None, out)
     }
 }
 
@@ -412,20 +416,49 @@ impl LinearState {
     /// stepping every value, whatever the chunks a kernel feeds.
     #[inline(always)]
     pub fn feed_into<A: Arith>(&mut self, l: &Linear, xs: &[f64], out: &mut [f64]) {
-        let len = xs.len().min(out.len());
+        self.feed_inner::<A>(l, xs, None, out);
+    }
+    /// [`LinearState::feed_into`] over the differences `new[i] − old[i]` (a window's change:
+    /// a running sum's input), formed inside the blocks' loop.
+    #[inline(always)]
+    pub fn feed_diff_into<A: Arith>(
+        &mut self,
+        l: &Linear,
+        new: &[f64],
+        old: &[f64],
+        out: &mut [f64],
+    ) {
+        self.feed_inner::<A>(l, new, Some(old), out);
+    }
+    #[inline(always)]
+    fn feed_inner<A: Arith>(
+        &mut self,
+        l: &Linear,
+        xs: &[f64],
+        old: Option<&[f64]>,
+        out: &mut [f64],
+    ) {
+        let len = xs
+            .len()
+            .min(out.len())
+            .min(old.map_or(usize::MAX, <[f64]>::len));
         let (xs, out) = (&xs[..len], &mut out[..len]);
+        let x = |i: usize| old.map_or(xs[i], |o| xs[i] - o[i]);
         let mut i = 0;
         while self.phase != 0 && i < len {
-            out[i] = self.step::<A>(l, xs[i]);
+            out[i] = self.step::<A>(l, x(i));
             i += 1;
         }
         let whole = i + (len - i) / 8 * 8;
         if whole > i {
-            let y = l.blocks::<A>(self.start, &xs[i..whole], &mut out[i..whole]);
+            let old = old.map(|o| &o[i..whole]);
+            let y = l
+                .scan
+                .run::<A>(self.start, &xs[i..whole], old, &mut out[i..whole]);
             (self.start, self.last) = (y, y);
         }
         for j in whole..len {
-            out[j] = self.step::<A>(l, xs[j]);
+            out[j] = self.step::<A>(l, x(j));
         }
     }
 }
@@ -736,7 +769,7 @@ pub fn nan_vec(n: usize) -> Vec<f64> {
 
 /// TA-Lib's running-sum mean over `n` values, its order of operations (the same as
 /// [`SmaCore`]): add the bar, divide, take off the bar leaving the window. The one spelling of
-/// the batch arithmetic ([`sma_values`], PPO's fused pass).
+/// the batch arithmetic (PPO's).
 #[derive(Debug, Clone, Copy)]
 pub struct RunningMean {
     total: f64,
@@ -777,18 +810,6 @@ impl RunningMean {
     pub fn mean_of(&self, sum: f64) -> f64 {
         sum / self.nf
     }
-}
-
-/// [`RunningMean`] over `x`: one value per bar from `x[n - 1]` on, nothing when `x` is shorter
-/// than `n` (for a column, [`Column::extend_with`]).
-pub fn sma_values(x: &[f64], n: usize) -> impl Iterator<Item = f64> + '_ {
-    let n = n.max(1);
-    let mut m = RunningMean::primed(x, n);
-    let first = if x.len() >= n { n - 1 } else { x.len() };
-    x[first..]
-        .iter()
-        .zip(x)
-        .map(move |(&new, &old)| m.step(new, old))
 }
 
 /// TA-Lib's EMA of `x` as a new column: seeded with the mean of its first `n` values (the
@@ -1211,6 +1232,20 @@ mod tests {
                 proptest::prop_assert_eq!(a.to_bits(), b.to_bits(), "into, at {}", i);
             }
             proptest::prop_assert_eq!(st.value().to_bits(), stepped.value().to_bits());
+            // Over differences formed inside the blocks: a window's change, `x[i] − old[i]`.
+            let old: Vec<f64> = x.iter().rev().copied().collect();
+            let mut stepped = LinearState::new(seed);
+            let want: Vec<f64> = x
+                .iter()
+                .zip(&old)
+                .map(|(&a, &b)| stepped.step::<A>(&lin, a - b))
+                .collect();
+            let mut st = LinearState::new(seed);
+            st.feed_diff_into::<A>(&lin, &x[..cut], &old[..cut], &mut into[..cut]);
+            st.feed_diff_into::<A>(&lin, &x[cut..], &old[cut..], &mut into[cut..]);
+            for (i, (a, b)) in want.iter().zip(&into).enumerate() {
+                proptest::prop_assert_eq!(a.to_bits(), b.to_bits(), "diff, at {}", i);
+            }
             let mut plain = seed;
             for (&v, &y) in x.iter().zip(&steps) {
                 plain = lin.a * plain + lin.b * v;
@@ -1221,7 +1256,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Blocks of eight, fed in any chunks (by `feed_into`), give the stepwise
+        /// Blocks of eight, fed in any chunks (`feed_into`, `feed_diff_into`), give the stepwise
         /// numbers bit for bit, and stay within 1e-12 (relative) of the one-step recurrence they stand in for: both
         /// arithmetics (the fused one computed by the C library where the CPU lacks it).
         #[test]

@@ -41,10 +41,10 @@ use std::cell::Cell;
 pub trait Arith: Copy {
     /// `a·b + c`: rounded once ([`Fused`]) or twice ([`Plain`]).
     fn madd(a: f64, b: f64, c: f64) -> f64;
-    /// [`Scan8::run`] in this arithmetic.
+    /// [`Scan8::run`] in this arithmetic (`old`: the inputs are `xs[i] − old[i]`).
     #[inline(always)]
-    fn scan8_run(c: &Scan8, y: f64, xs: &[f64], out: &mut [f64]) -> f64 {
-        c.run_portable::<Self>(y, xs, out)
+    fn scan8_run(c: &Scan8, y: f64, xs: &[f64], old: Option<&[f64]>, out: &mut [f64]) -> f64 {
+        c.run_portable::<Self>(y, xs, old, out)
     }
 }
 
@@ -96,18 +96,29 @@ impl Scan8 {
         [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
     }
     /// Blocks over `xs` (its whole eights) into `out` from `y`, the value before `xs[0]`;
-    /// returns the last value (`y` if there was no block).
+    /// returns the last value (`y` if there was no block). With `old`, the inputs are the
+    /// differences `xs[i] − old[i]` (a window's change), formed in the loop.
     #[inline(always)]
-    pub fn run<A: Arith>(&self, y: f64, xs: &[f64], out: &mut [f64]) -> f64 {
-        A::scan8_run(self, y, xs, out)
+    pub fn run<A: Arith>(&self, y: f64, xs: &[f64], old: Option<&[f64]>, out: &mut [f64]) -> f64 {
+        A::scan8_run(self, y, xs, old, out)
     }
     #[inline(always)]
-    fn run_portable<A: Arith>(&self, mut y: f64, xs: &[f64], out: &mut [f64]) -> f64 {
-        for (x, o) in xs.chunks_exact(8).zip(out.chunks_exact_mut(8)) {
+    fn run_portable<A: Arith>(
+        &self,
+        mut y: f64,
+        xs: &[f64],
+        old: Option<&[f64]>,
+        out: &mut [f64],
+    ) -> f64 {
+        for (i, (x, o)) in xs.chunks_exact(8).zip(out.chunks_exact_mut(8)).enumerate() {
             let Some(x) = x.first_chunk::<8>() else {
                 continue;
             };
-            let v = self.portable::<A>(y, x);
+            let x = match old.and_then(|o| o.get(8 * i..8 * i + 8)) {
+                Some(g) => std::array::from_fn(|j| x[j] - g[j]),
+                None => *x,
+            };
+            let v = self.portable::<A>(y, &x);
             o.copy_from_slice(&v);
             y = v[7];
         }
@@ -119,17 +130,17 @@ impl Scan8 {
     /// chain, nothing through memory.
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    fn run_avx2(&self, y: f64, xs: &[f64], out: &mut [f64]) -> f64 {
+    fn run_avx2<const DIFF: bool>(&self, y: f64, xs: &[f64], old: &[f64], out: &mut [f64]) -> f64 {
         use std::arch::x86_64::{
             _mm256_blend_pd, _mm256_cvtsd_f64, _mm256_fmadd_pd, _mm256_loadu_pd, _mm256_mul_pd,
             _mm256_permute2f128_pd, _mm256_permute4x64_pd, _mm256_set1_pd, _mm256_setzero_pd,
-            _mm256_storeu_pd,
+            _mm256_storeu_pd, _mm256_sub_pd,
         };
-        let blocks = xs.len().min(out.len()) / 8;
+        let blocks = xs.len().min(out.len()).min(old.len()) / 8;
         #[allow(unsafe_code)]
         // SAFETY: called only by `Fused::scan8_run` after `cpu_fused()` (AVX2 and FMA
-        // present); block `i` loads `xs[8i..8i + 8]` and stores `out[8i..8i + 8]`, in bounds
-        // for `i < blocks`.
+        // present); block `i` loads `xs[8i..8i + 8]` (and `old`'s) and stores
+        // `out[8i..8i + 8]`, in bounds for `i < blocks`.
         unsafe {
             let (b, a, a2) = (
                 _mm256_set1_pd(self.b),
@@ -143,14 +154,24 @@ impl Scan8 {
             let a8 = _mm256_set1_pd(self.pow8[3]);
             let zero = _mm256_setzero_pd();
             let mut yv = _mm256_set1_pd(y);
-            let (xp, op) = (xs.as_ptr(), out.as_mut_ptr());
+            let (xp, gp, op) = (xs.as_ptr(), old.as_ptr(), out.as_mut_ptr());
             for i in 0..blocks {
-                let (x, o) = (xp.add(8 * i), op.add(8 * i));
-                let v = _mm256_mul_pd(b, _mm256_loadu_pd(x));
+                let (x, g, o) = (xp.add(8 * i), gp.add(8 * i), op.add(8 * i));
+                // No closure for the loads: a closure is compiled apart, without the
+                // features, and the intrinsics would stay calls.
+                let (x0, x1) = if DIFF {
+                    (
+                        _mm256_sub_pd(_mm256_loadu_pd(x), _mm256_loadu_pd(g)),
+                        _mm256_sub_pd(_mm256_loadu_pd(x.add(4)), _mm256_loadu_pd(g.add(4))),
+                    )
+                } else {
+                    (_mm256_loadu_pd(x), _mm256_loadu_pd(x.add(4)))
+                };
+                let v = _mm256_mul_pd(b, x0);
                 let up1 = _mm256_blend_pd::<1>(_mm256_permute4x64_pd::<0b10_01_00_00>(v), zero);
                 let s = _mm256_fmadd_pd(a, up1, v);
                 let d = _mm256_fmadd_pd(a2, _mm256_permute2f128_pd::<0x08>(s, s), s);
-                let v = _mm256_mul_pd(b, _mm256_loadu_pd(x.add(4)));
+                let v = _mm256_mul_pd(b, x1);
                 let up1 = _mm256_blend_pd::<1>(_mm256_permute4x64_pd::<0b10_01_00_00>(v), zero);
                 let s = _mm256_fmadd_pd(a, up1, v);
                 let e = _mm256_fmadd_pd(a2, _mm256_permute2f128_pd::<0x08>(s, s), s);
@@ -185,12 +206,15 @@ impl Arith for Fused {
         a.mul_add(b, c)
     }
     #[inline(always)]
-    fn scan8_run(c: &Scan8, y: f64, xs: &[f64], out: &mut [f64]) -> f64 {
+    fn scan8_run(c: &Scan8, y: f64, xs: &[f64], old: Option<&[f64]>, out: &mut [f64]) -> f64 {
         #[cfg(target_arch = "x86_64")]
         if cpu_fused() {
-            return c.run_avx2(y, xs, out);
+            return match old {
+                Some(old) => c.run_avx2::<true>(y, xs, old, out),
+                None => c.run_avx2::<false>(y, xs, xs, out),
+            };
         }
-        c.run_portable::<Self>(y, xs, out)
+        c.run_portable::<Self>(y, xs, old, out)
     }
 }
 

@@ -1,18 +1,25 @@
 //! AO — Awesome Oscillator: SMA(hl2, fast) − SMA(hl2, slow), hl2 = (high + low) / 2.
 use crate::Indicator;
-use crate::core::{Bar, CHUNK, SmaCore};
+use crate::core::{Bar, CHUNK, Column};
+use crate::ind::sma::Sma;
+use crate::simd::{self, Arith};
 
 #[derive(Debug, Clone)]
 pub struct Ao {
-    fast: SmaCore,
-    slow: SmaCore,
+    fast_n: usize,
+    slow_n: usize,
+    fast: Sma,
+    slow: Sma,
 }
 
 impl Ao {
     pub fn new(fast: usize, slow: usize) -> Self {
+        let (fast_n, slow_n) = (fast.max(1), slow.max(1));
         Ao {
-            fast: SmaCore::new(fast),
-            slow: SmaCore::new(slow),
+            fast_n,
+            slow_n,
+            fast: Sma::new(fast_n),
+            slow: Sma::new(slow_n),
         }
     }
     #[inline]
@@ -27,17 +34,13 @@ impl Indicator for Ao {
         out[0] = self.next(bar.high, bar.low);
     }
     fn reset(&mut self) {
-        self.fast.reset();
-        self.slow.reset();
+        *self = Ao::new(self.fast_n, self.slow_n);
     }
 }
 
-/// Batch AO: the two running sums of [`SmaCore`] over hl2 in one pass (the same operations in
-/// the same order, so equal to the stream bit for bit), no ring buffers.
+/// Batch AO: [`Sma`]'s two running sums over hl2, the stream's numbers bit for bit.
 pub fn ao(high: &[f64], low: &[f64], fast: usize, slow: usize) -> Vec<f64> {
-    // Compiled with AVX2 where the CPU has it (wider vectors, the same numbers): 0.77-0.78 of the
-    // baseline build's time, measured in one process.
-    crate::simd::dispatch!(any ao_in(
+    simd::dispatch!(ao_in(
         high: &[f64],
         low: &[f64],
         fast: usize,
@@ -46,61 +49,49 @@ pub fn ao(high: &[f64], low: &[f64], fast: usize, slow: usize) -> Vec<f64> {
 }
 
 #[inline(always)]
-fn ao_in(high: &[f64], low: &[f64], fast: usize, slow: usize) -> Vec<f64> {
-    let (fast, slow) = (fast.max(1), slow.max(1));
+fn ao_in<A: Arith>(high: &[f64], low: &[f64], fast: usize, slow: usize) -> Vec<f64> {
     let len = high.len().min(low.len());
-    let mut out = crate::core::Column::new(high.len());
-    let hl2 = |i: usize| (high[i] + low[i]) / 2.0;
-    let (ff, sf) = (fast as f64, slow as f64);
-    let (mut tf, mut ts) = (0.0, 0.0);
-    let warm = fast.max(slow) - 1;
-    for i in 0..len.min(warm) {
-        let m = hl2(i);
-        tf += m;
-        ts += m;
-        let f = if i + 1 >= fast {
-            let v = tf / ff;
-            tf -= hl2(i + 1 - fast);
-            v
-        } else {
-            f64::NAN
-        };
-        let s = if i + 1 >= slow {
-            let v = ts / sf;
-            ts -= hl2(i + 1 - slow);
-            v
-        } else {
-            f64::NAN
-        };
-        out.push(f - s);
+    let mut out = Column::new(high.len());
+    // The warm-up through the stream itself; then a chunk at a time in L1: hl2 of the chunk's
+    // bars (after those of the `max(fast, slow)` bars before it, kept from the last chunk),
+    // each mean through [`Sma::means_into`], their difference.
+    let mut st = Ao::new(fast, slow);
+    let warm = st.fast_n.max(st.slow_n).min(len);
+    for (&h, &l) in high[..warm].iter().zip(&low[..warm]) {
+        out.push(st.next(h, l));
     }
-    // By chunks: the running sums (the serial part, adds only) into buffers that stay in L1,
-    // then the two means' difference for the chunk (independent bars: vectorised divides).
-    let (mut sums_f, mut sums_s) = (vec![0.0; CHUNK], vec![0.0; CHUNK]);
+    let (fast, slow) = (st.fast_n, st.slow_n);
+    let back = fast.max(slow);
+    // hl2 of the `back` bars before the chunk, then of the chunk's: each bar's once.
+    let mut m = vec![0.0; back + CHUNK];
+    for (((o, &h), &l), _) in m.iter_mut().zip(high).zip(low).zip(0..warm) {
+        *o = (h + l) / 2.0;
+    }
+    let mut b = [[0.0; CHUNK]; 2];
     let mut i = warm;
     while i < len {
         let end = (i + CHUNK).min(len);
-        let m = end - i;
-        let (bf, bs) = (&mut sums_f[..m], &mut sums_s[..m]);
-        let now = high[i..end].iter().zip(&low[i..end]);
-        let (of, os) = (i + 1 - fast, i + 1 - slow);
-        let old_f = high[of..of + m].iter().zip(&low[of..of + m]);
-        let old_s = high[os..os + m].iter().zip(&low[os..os + m]);
-        for ((((now, old_f), old_s), f), s) in now
-            .zip(old_f)
-            .zip(old_s)
-            .zip(bf.iter_mut())
-            .zip(bs.iter_mut())
+        let k = end - i;
+        for ((o, &h), &l) in m[back..back + k]
+            .iter_mut()
+            .zip(&high[i..end])
+            .zip(&low[i..end])
         {
-            let v = (now.0 + now.1) / 2.0;
-            tf += v;
-            ts += v;
-            *f = tf;
-            *s = ts;
-            tf -= (old_f.0 + old_f.1) / 2.0;
-            ts -= (old_s.0 + old_s.1) / 2.0;
+            *o = (h + l) / 2.0;
         }
-        out.extend_with(bf.iter().zip(bs.iter()).map(|(&f, &s)| f / ff - s / sf));
+        let [fm, sm] = &mut b;
+        let now = &m[back..back + k];
+        let (gf, gs) = (
+            &m[back - fast..back - fast + k],
+            &m[back - slow..back - slow + k],
+        );
+        st.fast.means_into::<A>(now, gf, &mut fm[..k]);
+        st.slow.means_into::<A>(now, gs, &mut sm[..k]);
+        for (f, &s) in fm[..k].iter_mut().zip(&sm[..k]) {
+            *f -= s;
+        }
+        out.extend(&fm[..k]);
+        m.copy_within(k..k + back, 0);
         i = end;
     }
     out.finish()

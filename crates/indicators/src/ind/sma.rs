@@ -1,17 +1,77 @@
-//! SMA — TA-Lib SMA.
+//! SMA — TA-Lib SMA: the mean of the last `n` values, as a running sum.
+//!
+//! TA-Lib adds the new value, divides, then subtracts the one leaving: two dependent adds per
+//! bar on one chain (about 6 cycles a bar, all an SMA costs). Here the sum steps by the
+//! window's change, `S_i = S_{i−1} + (x_i − x_{i−n})` — the same sum in exact arithmetic — in
+//! [`Linear`]'s blocks with `a = b = 1`: the changes are vector code, the scan's lanes only add
+//! (its multiplies are by one, exact: both arithmetics give the same numbers), and the chain
+//! is one add per eight bars. The values differ from TA-Lib's by the running sums' own rounding
+//! (well inside 1e-9); the stream steps through the same formulas, so batch and stream agree
+//! bit for bit. SMA(1) is the input itself.
 use crate::Indicator;
-use crate::core::{Bar, SmaCore};
+use crate::core::{Bar, CHUNK, Column, Linear, LinearState, Ring};
+use crate::simd::{self, Arith, Plain};
 
 #[derive(Debug, Clone)]
-pub struct Sma(SmaCore);
+pub struct Sma {
+    n: usize,
+    ring: Ring,
+    /// The first window's sum, TA-Lib's order (from 0.0, oldest first).
+    seed: f64,
+    sum: LinearState,
+}
+
+/// The running sum's recurrence: `S = 1·S + 1·Δ`.
+fn window_sum() -> Linear {
+    Linear::new(1.0, 1.0)
+}
 
 impl Sma {
     pub fn new(length: usize) -> Self {
-        Sma(SmaCore::new(length))
+        let n = length.max(1);
+        Sma {
+            n,
+            ring: Ring::new(n),
+            seed: 0.0,
+            sum: LinearState::new(0.0),
+        }
     }
     #[inline]
     pub fn next(&mut self, x: f64) -> f64 {
-        self.0.next(x)
+        if self.n == 1 {
+            return x;
+        }
+        let nf = self.n as f64;
+        // A multiply by one is exact and `1·p + c` rounds as `p + c`: either arithmetic gives
+        // these bits; the plain one needs no CPU feature.
+        if let Some(old) = self.ring.push(x) {
+            return self.sum.step::<Plain>(&window_sum(), x - old) / nf;
+        }
+        self.seed += x;
+        if self.ring.len() < self.n {
+            return f64::NAN;
+        }
+        self.sum = LinearState::new(self.seed);
+        self.seed / nf
+    }
+}
+
+impl Sma {
+    /// A batch's step over bars whose windows are full (the stream past its warm-up):
+    /// `new[j]` enters and `old[j]`, the value `n` bars before it, leaves; the means into
+    /// `out` (all as long as `new`). The stream's numbers; its ring is left
+    /// behind (a batch does not continue the stream).
+    #[inline(always)]
+    pub(crate) fn means_into<A: Arith>(&mut self, new: &[f64], old: &[f64], out: &mut [f64]) {
+        if self.n == 1 {
+            out.copy_from_slice(new);
+            return;
+        }
+        self.sum.feed_diff_into::<A>(&window_sum(), new, old, out);
+        let nf = self.n as f64;
+        for v in out.iter_mut() {
+            *v /= nf;
+        }
     }
 }
 
@@ -20,16 +80,73 @@ impl Indicator for Sma {
         out[0] = self.next(bar.close);
     }
     fn reset(&mut self) {
-        self.0.reset();
+        *self = Sma::new(self.n);
     }
 }
 
 /// SMA over `x`; NaN for the first `length - 1` values.
 pub fn sma(x: &[f64], length: usize) -> Vec<f64> {
-    // Written once: NaN for the warm-up, then TA-Lib's running sum.
+    simd::dispatch!(sma_in(x: &[f64], length: usize) -> Vec<f64>)
+}
+
+#[inline(always)]
+fn sma_in<A: Arith>(x: &[f64], length: usize) -> Vec<f64> {
     let n = length.max(1);
-    let mut out = crate::core::Column::new(x.len());
-    out.nan_to(n - 1);
-    out.extend_with(crate::core::sma_values(x, n));
+    let len = x.len();
+    let mut out = Column::new(len);
+    // The warm-up through the stream itself, then a chunk at a time in L1: the window's
+    // changes and their running sum in blocks of eight (AVX2 where the CPU has it),
+    // the means (vector divisions), appended.
+    let mut st = Sma::new(n);
+    let warm = n.min(len);
+    out.extend_with(x[..warm].iter().map(|&v| st.next(v)));
+    let mut m = [0.0; CHUNK];
+    for (new, old) in x[warm..].chunks(CHUNK).zip(x.chunks(CHUNK)) {
+        let k = new.len();
+        st.means_into::<A>(new, &old[..k], &mut m[..k]);
+        out.extend(&m[..k]);
+    }
     out.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Sma, sma};
+
+    /// Batch and stream agree bit for bit at every length around the warm-up and the blocks'
+    /// edges, and SMA(1) is the input.
+    #[test]
+    fn batch_is_the_stream() {
+        for n in [1usize, 2, 3, 7, 8, 9, 30] {
+            for len in [
+                0,
+                1,
+                n.saturating_sub(1),
+                n,
+                n + 1,
+                n + 7,
+                n + 8,
+                n + 9,
+                700,
+            ] {
+                let x: Vec<f64> = (0..len)
+                    .map(|i| 100.0 + ((i * 7919) % 13) as f64 * 0.37 - i as f64 * 0.05)
+                    .collect();
+                let batch = sma(&x, n);
+                assert_eq!(batch.len(), len);
+                let mut s = Sma::new(n);
+                for (i, &v) in x.iter().enumerate() {
+                    let want = s.next(v);
+                    assert_eq!(batch[i].to_bits(), want.to_bits(), "n {n} len {len} at {i}");
+                    if i + 1 >= n {
+                        let exact: f64 = x[i + 1 - n..=i].iter().sum::<f64>() / n as f64;
+                        assert!((want - exact).abs() <= 1e-12 * exact.abs(), "n {n} at {i}");
+                    }
+                }
+                if n == 1 {
+                    assert_eq!(batch, x);
+                }
+            }
+        }
+    }
 }

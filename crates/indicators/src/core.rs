@@ -655,16 +655,23 @@ impl EmaCore {
     }
 }
 
-/// TA-Lib's WMA recurrence (weights 1..n, newest heaviest), with its running sums.
+/// TA-Lib's WMA (weights 1..n, newest heaviest) from its two running sums: the window's sum
+/// `Sub_i = Sub_{i−1} + (x_i − x_{i−n})` and the weighted sum `P_i = P_{i−1} + (n·x_i −
+/// Sub_{i−1})` (TA-Lib's `periodSub` and `periodSum`, the same sums in exact arithmetic),
+/// each stepped in [`Linear`]'s blocks with `a = b = 1` (multiplies by one: exact, so either
+/// arithmetic gives the same bits) instead of TA-Lib's four dependent adds per bar; seeded in
+/// TA-Lib's order. WMA(1) is the input itself. The batch (`ind::wma`) runs the same sums a
+/// chunk at a time.
 #[derive(Debug, Clone)]
 pub struct WmaCore {
     n: usize,
     ring: Ring,
-    period_sum: f64,
-    period_sub: f64,
-    trailing: f64,
+    /// The seeding sums (TA-Lib's order), then the two running sums' states.
+    seed_sub: f64,
+    seed_sum: f64,
+    sub: LinearState,
+    sum: LinearState,
     divider: f64,
-    count: usize,
 }
 
 impl WmaCore {
@@ -673,32 +680,68 @@ impl WmaCore {
         WmaCore {
             n,
             ring: Ring::new(n),
-            period_sum: 0.0,
-            period_sub: 0.0,
-            trailing: 0.0,
+            seed_sub: 0.0,
+            seed_sum: 0.0,
+            sub: LinearState::new(0.0),
+            sum: LinearState::new(0.0),
             divider: ((n * (n + 1)) >> 1) as f64,
-            count: 0,
         }
+    }
+    /// The running sums' recurrence: `y = 1·y + 1·x`.
+    pub fn sums() -> Linear {
+        Linear::new(1.0, 1.0)
     }
     #[inline]
     pub fn next(&mut self, x: f64) -> f64 {
-        self.count += 1;
-        if self.count < self.n {
-            // Warm-up: weights 1..n-1.
-            self.period_sub += x;
-            self.period_sum += x * self.count as f64;
-            self.ring.push(x);
+        if self.n == 1 {
+            return x;
+        }
+        let lin = WmaCore::sums();
+        if let Some(old) = self.ring.push(x) {
+            let u = x * self.n as f64 - self.sub.value();
+            self.sub.step::<Plain>(&lin, x - old);
+            return self.sum.step::<Plain>(&lin, u) / self.divider;
+        }
+        self.seed_sub += x;
+        self.seed_sum += x * self.ring.len() as f64;
+        if self.ring.len() < self.n {
             return f64::NAN;
         }
-        self.period_sub += x;
-        self.period_sub -= self.trailing;
-        self.period_sum += x * self.n as f64;
-        self.ring.push(x);
-        // The value that leaves next time: the oldest of the window.
-        self.trailing = self.ring.oldest();
-        let out = self.period_sum / self.divider;
-        self.period_sum -= self.period_sub;
-        out
+        (self.sub, self.sum) = (
+            LinearState::new(self.seed_sub),
+            LinearState::new(self.seed_sum),
+        );
+        self.seed_sum / self.divider
+    }
+    /// A batch's step over bars past the warm-up: `new[j]` enters, `old[j]` (`n` bars before
+    /// it) leaves; the values into `out`, `u` as scratch (all as long as `new`). The stream's
+    /// numbers; its ring is left behind (a batch does not continue the stream).
+    #[inline(always)]
+    pub fn values_into<A: Arith>(
+        &mut self,
+        new: &[f64],
+        old: &[f64],
+        u: &mut [f64],
+        out: &mut [f64],
+    ) {
+        let (lin, nf) = (WmaCore::sums(), self.n as f64);
+        let Some(&first) = new.first() else {
+            return;
+        };
+        if self.n == 1 {
+            out.copy_from_slice(new);
+            return;
+        }
+        u[0] = first * nf - self.sub.value();
+        // The window sums into `out` (free until the values), then `u` from them.
+        self.sub.feed_diff_into::<A>(&lin, new, old, out);
+        for ((u, &x), &s) in u[1..].iter_mut().zip(&new[1..]).zip(&*out) {
+            *u = x * nf - s;
+        }
+        self.sum.feed_into::<A>(&lin, u, out);
+        for v in out.iter_mut() {
+            *v /= self.divider;
+        }
     }
     pub fn reset(&mut self) {
         *self = WmaCore::new(self.n);

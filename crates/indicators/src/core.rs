@@ -279,9 +279,13 @@ impl SmaCore {
 /// the CPU has it). History: `ta.ema` over 1M values took 2.5 ms stepwise, 1.5 in scalar
 /// blocks of four (TA-Lib 2.3, on an older machine); on a Zen 4 these blocks of eight, with the
 /// output staged in L1, take 0.79-0.80 of the blocks of four's time (in one process, calls
-/// interleaved); DEMA and TEMA, whose EMAs were stepped one value at a time in one fused loop,
-/// 0.82 of theirs. The blocks are bound by the vector unit's throughput (about 1.1 cycles per
-/// value), no longer by the chain.
+/// interleaved); DEMA, whose EMAs were stepped one value at a time in one fused loop, 0.82 of
+/// its. The blocks are bound by the vector unit's throughput (about 1.1 cycles per value), no
+/// longer by the chain. Kernels that stage chunks in L1 buffers move with where the process
+/// placed its input, output and stack (DEMA 1.1-2.3 ms over 1M bars by the input's address
+/// mod 4096 in one process, flat in another): TEMA through three such stages was above
+/// TA-Lib's time in half the processes and keeps its one fused stepwise loop
+/// ([`ema_chain_seed`], [`EmaCore::stepwise`]).
 /// The values differ from the one-step recurrence by a few ulps (well inside TA-Lib's 1e-9
 /// agreement); [`LinearState`] steps through the same formulas one value at a time, so batch and
 /// stream agree bit for bit.
@@ -572,7 +576,7 @@ pub struct EmaCore {
     n: usize,
     lin: Linear,
     /// One step per value ([`ema_step`]) instead of [`Linear`]'s blocks of eight: for kernels
-    /// whose batch runs several recurrences in one fused loop (MACD, PPO's signal, DEMA, TEMA).
+    /// whose batch runs several recurrences in one fused loop (MACD, TEMA).
     stepwise: bool,
     /// The arithmetic of the batch this stream must agree with ([`simd::mode`] when built).
     mode: Mode,
@@ -925,6 +929,36 @@ pub fn ema_column<A: Arith>(x: &[f64], n: usize, k: f64) -> Vec<f64> {
 #[inline(always)]
 pub fn ema_step<A: Arith>(prev: f64, x: f64, k: f64, omk: f64) -> f64 {
     A::madd(omk, prev, k * x)
+}
+
+/// The values at bar `S·(n − 1)` of `S` chained EMAs over `n` (stage j the EMA of stage j − 1,
+/// TEMA's three), each seeded as [`EmaCore`] seeds (the mean of its input's first
+/// `n` values, summed from 0.0) and stepped with [`ema_step`]: [`EmaCore::stepwise`]'s numbers.
+/// `x` must hold more than `S·(n − 1)` values.
+#[inline(always)]
+pub fn ema_chain_seed<A: Arith, const S: usize>(x: &[f64], n: usize, k: f64) -> [f64; S] {
+    let n = n.max(1);
+    let (omk, nf) = (1.0 - k, n as f64);
+    let mut e = [0.0; S];
+    let mut sum = 0.0;
+    for &v in &x[..n] {
+        sum += v;
+    }
+    e[0] = sum / nf;
+    // Stage s is seeded at bar s·(n − 1), after n − 1 more steps of the stages before it.
+    for s in 1..S {
+        let mut sum = 0.0;
+        sum += e[s - 1];
+        for &v in &x[s * (n - 1) + 1..=(s + 1) * (n - 1)] {
+            e[0] = ema_step::<A>(e[0], v, k, omk);
+            for j in 1..s {
+                e[j] = ema_step::<A>(e[j], e[j - 1], k, omk);
+            }
+            sum += e[s - 1];
+        }
+        e[s] = sum / nf;
+    }
+    e
 }
 
 /// `2 / (n + 1)`.

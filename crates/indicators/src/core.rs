@@ -291,13 +291,7 @@ impl SmaCore {
 /// stream agree bit for bit.
 #[derive(Debug, Clone, Copy)]
 pub struct Linear {
-    a: f64,
-    b: f64,
-    a2: f64,
-    /// a, a², a³, a⁴
-    pow: [f64; 4],
-    /// a⁵ … a⁸
-    pow8: [f64; 4],
+    /// `a`, `b`, `a²`, `a¹…a⁴`, `a⁵…a⁸`.
     scan: simd::Scan8,
 }
 
@@ -308,19 +302,13 @@ impl Linear {
     pub fn new(a: f64, b: f64) -> Self {
         let a2 = a * a;
         let pow = [a, a2, a2 * a, a2 * a2];
-        let pow8 = pow.map(|p| p * pow[3]);
         Linear {
-            a,
-            b,
-            a2,
-            pow,
-            pow8,
             scan: simd::Scan8 {
                 a,
                 a2,
                 b,
                 pow,
-                pow8,
+                pow8: pow.map(|p| p * pow[3]),
             },
         }
     }
@@ -385,6 +373,7 @@ impl LinearState {
     #[inline(always)]
     pub fn step<A: Arith>(&mut self, l: &Linear, x: f64) -> f64 {
         let j = self.phase & 3;
+        let l = &l.scan;
         let v = l.b * x;
         let s = A::madd(l.a, if j == 0 { 0.0 } else { self.v[j - 1] }, v);
         let d = A::madd(l.a2, if j < 2 { 0.0 } else { self.s[j - 2] }, s);
@@ -620,10 +609,10 @@ impl EmaCore {
             return self.state.value();
         }
         if self.stepwise {
-            let (k, prev) = (self.lin.b, self.state.value());
+            let (k, prev) = (self.lin.scan.b, self.state.value());
             let y = match self.mode {
-                Mode::Plain => ema_step::<Plain>(prev, x, k, self.lin.a),
-                Mode::Fused => ema_step::<Fused>(prev, x, k, self.lin.a),
+                Mode::Plain => ema_step::<Plain>(prev, x, k, self.lin.scan.a),
+                Mode::Fused => ema_step::<Fused>(prev, x, k, self.lin.scan.a),
             };
             self.state = LinearState::new(y);
             return y;
@@ -1363,7 +1352,7 @@ mod tests {
             }
             let mut plain = seed;
             for (&v, &y) in x.iter().zip(&steps) {
-                plain = lin.a * plain + lin.b * v;
+                plain = lin.scan.a * plain + lin.scan.b * v;
                 proptest::prop_assert!((plain - y).abs() <= 1e-12 * plain.abs());
             }
         }

@@ -296,9 +296,6 @@ pub struct Linear {
 }
 
 impl Linear {
-    /// Values per block.
-    pub const BLOCK: usize = 8;
-
     pub fn new(a: f64, b: f64) -> Self {
         let a2 = a * a;
         let pow = [a, a2, a2 * a, a2 * a2];

@@ -824,6 +824,11 @@ impl Column {
     pub fn extend_with(&mut self, it: impl Iterator<Item = f64>) {
         self.v.extend(it);
     }
+    /// The values so far, to append to in place (a kernel that writes its own stores).
+    #[inline(always)]
+    pub(crate) fn values(&mut self) -> &mut Vec<f64> {
+        &mut self.v
+    }
     /// The column, NaN-padded to its length.
     pub fn finish(mut self) -> Vec<f64> {
         self.nan_to(self.len);

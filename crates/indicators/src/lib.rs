@@ -8,7 +8,7 @@
 //! - [`ind`]: the indicators themselves, one module each, usable directly from Rust.
 //!
 //! Pure: no I/O, no allocation per streaming update, no panic on any input.
-// `unsafe` only in `simd`: the fused multiply-add dispatch and the AVX2 scan (safety argued there).
+// `unsafe` only in `simd`: the fused multiply-add dispatch and two AVX2 loops (safety argued there).
 #![deny(unsafe_code)]
 // Numeric kernels index several parallel columns by position; iterator chains would hide that.
 #![allow(clippy::needless_range_loop)]

@@ -57,11 +57,19 @@ fn ad_in(high: &[f64], low: &[f64], close: &[f64], volume: &[f64]) -> Vec<f64> {
     let len = close.len();
     let len_all = len.min(high.len()).min(low.len()).min(volume.len());
     let mut out = crate::core::Column::new(len);
-    let mut ad = 0.0;
-    // A chunk at a time in L1: the additions (vector code), then the running sum (one add per
+    // With AVX2, whole fours in vector code written in place; the rest (all of it without)
+    // a chunk at a time in L1: the additions (vector code), then the running sum (one add per
     // bar on its chain), appended.
+    let (mut ad, mut start) = crate::simd::ad_append(
+        0.0,
+        &high[..len_all],
+        &low[..len_all],
+        &close[..len_all],
+        &volume[..len_all],
+        out.values(),
+    )
+    .unwrap_or((0.0, 0));
     let mut buf = [0.0f64; CHUNK];
-    let mut start = 0;
     while start < len_all {
         let end = (start + CHUNK).min(len_all);
         let k = end - start;

@@ -451,6 +451,34 @@ impl LinearState {
             out[j] = self.step::<A>(l, x(j));
         }
     }
+    /// [`LinearState::feed_into`] (over `new[i] − old[i]` with `old`), appending the values
+    /// to `out`: the whole blocks stored in place ([`simd::Scan8::append`]), no buffer.
+    #[inline(always)]
+    pub fn feed_append<A: Arith>(
+        &mut self,
+        l: &Linear,
+        xs: &[f64],
+        old: Option<&[f64]>,
+        out: &mut Vec<f64>,
+    ) {
+        let len = xs.len().min(old.map_or(usize::MAX, <[f64]>::len));
+        let xs = &xs[..len];
+        let x = |i: usize| old.map_or(xs[i], |o| xs[i] - o[i]);
+        let mut i = 0;
+        while self.phase != 0 && i < len {
+            out.push(self.step::<A>(l, x(i)));
+            i += 1;
+        }
+        let whole = i + (len - i) / 8 * 8;
+        if whole > i {
+            let old = old.map(|o| &o[i..whole]);
+            let y = l.scan.append::<A>(self.start, &xs[i..whole], old, out);
+            (self.start, self.last) = (y, y);
+        }
+        for j in whole..len {
+            out.push(self.step::<A>(l, x(j)));
+        }
+    }
 }
 
 /// `y_i = a_i·y_{i−1} + b_i` with coefficients that change at every step (KAMA's adaptive
@@ -889,8 +917,8 @@ impl RunningMean {
 }
 
 /// TA-Lib's EMA of `x` as a new column: seeded with the mean of its first `n` values (the
-/// first value at `n − 1`), then [`Linear`]'s blocks a chunk at a time in L1, appended (each
-/// value written once, no NaN fill first): [`EmaCore`]'s numbers.
+/// first value at `n − 1`), then [`Linear`]'s blocks appended in place (each value written
+/// once, no NaN fill first, no buffer): [`EmaCore`]'s numbers.
 #[inline(always)]
 pub fn ema_column<A: Arith>(x: &[f64], n: usize, k: f64) -> Vec<f64> {
     let n = n.max(1);
@@ -906,12 +934,7 @@ pub fn ema_column<A: Arith>(x: &[f64], n: usize, k: f64) -> Vec<f64> {
     out.nan_to(n - 1);
     out.push(seed);
     let (lin, mut st) = (Linear::ema(k), LinearState::new(seed));
-    let mut buf = [0.0; CHUNK];
-    for xs in x[n..].chunks(CHUNK) {
-        let b = &mut buf[..xs.len()];
-        st.feed_into::<A>(&lin, xs, b);
-        out.extend(b);
-    }
+    st.feed_append::<A>(&lin, &x[n..], None, out.values());
     out.finish()
 }
 
@@ -1352,6 +1375,18 @@ mod tests {
             for (i, (a, b)) in want.iter().zip(&into).enumerate() {
                 proptest::prop_assert_eq!(a.to_bits(), b.to_bits(), "diff, at {}", i);
             }
+            // Appended to a column in the same two pieces, after what it already held.
+            for diff in [None, Some(&old[..])] {
+                let mut col = vec![-1.0];
+                let mut st = LinearState::new(seed);
+                st.feed_append::<A>(&lin, &x[..cut], diff.map(|o| &o[..cut]), &mut col);
+                st.feed_append::<A>(&lin, &x[cut..], diff.map(|o| &o[cut..]), &mut col);
+                proptest::prop_assert_eq!(col.len(), x.len() + 1);
+                let expect = if diff.is_some() { &want } else { &steps };
+                for (i, (a, b)) in expect.iter().zip(&col[1..]).enumerate() {
+                    proptest::prop_assert_eq!(a.to_bits(), b.to_bits(), "append, at {}", i);
+                }
+            }
             let mut plain = seed;
             for (&v, &y) in x.iter().zip(&steps) {
                 plain = lin.scan.a * plain + lin.scan.b * v;
@@ -1362,7 +1397,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Blocks of eight, fed in any chunks (`feed_into`, `feed_diff_into`), give the stepwise
+        /// Blocks of eight, fed in any chunks (`feed_into`, `feed_diff_into`, `feed_append`), give the stepwise
         /// numbers bit for bit, and stay within 1e-12 (relative) of the one-step recurrence they stand in for: both
         /// arithmetics (the fused one computed by the C library where the CPU lacks it).
         #[test]

@@ -75,6 +75,25 @@ impl Sma {
     }
 }
 
+impl Sma {
+    /// [`Sma::means_into`] appending the means to `out` (the sums stored in place, then
+    /// divided there while they are in L1: no buffer to copy from).
+    #[inline(always)]
+    pub(crate) fn means_append<A: Arith>(&mut self, new: &[f64], old: &[f64], out: &mut Vec<f64>) {
+        if self.n == 1 {
+            out.extend_from_slice(new);
+            return;
+        }
+        let start = out.len();
+        self.sum
+            .feed_append::<A>(&window_sum(), new, Some(old), out);
+        let nf = self.n as f64;
+        for v in &mut out[start..] {
+            *v /= nf;
+        }
+    }
+}
+
 impl Indicator for Sma {
     fn update(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = self.next(bar.close);
@@ -94,17 +113,14 @@ fn sma_in<A: Arith>(x: &[f64], length: usize) -> Vec<f64> {
     let n = length.max(1);
     let len = x.len();
     let mut out = Column::new(len);
-    // The warm-up through the stream itself, then a chunk at a time in L1: the window's
-    // changes and their running sum in blocks of eight (AVX2 where the CPU has it),
-    // the means (vector divisions), appended.
+    // The warm-up through the stream itself, then a chunk at a time: the window's changes
+    // and their running sum in blocks of eight (AVX2 where the CPU has it) appended in place,
+    // then divided there while in L1 (vector divisions).
     let mut st = Sma::new(n);
     let warm = n.min(len);
     out.extend_with(x[..warm].iter().map(|&v| st.next(v)));
-    let mut m = [0.0; CHUNK];
     for (new, old) in x[warm..].chunks(CHUNK).zip(x.chunks(CHUNK)) {
-        let k = new.len();
-        st.means_into::<A>(new, &old[..k], &mut m[..k]);
-        out.extend(&m[..k]);
+        st.means_append::<A>(new, &old[..new.len()], out.values());
     }
     out.finish()
 }

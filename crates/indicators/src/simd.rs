@@ -53,7 +53,25 @@ pub trait Arith: Copy {
     fn scan8_append(c: &Scan8, y: f64, xs: &[f64], old: Option<&[f64]>, out: &mut Vec<f64>) -> f64 {
         c.append_portable::<Self>(y, xs, old, out)
     }
+    /// [`Scan8::append_true_range`] in this arithmetic.
+    #[inline(always)]
+    fn scan8_append_tr(
+        c: &Scan8,
+        y: f64,
+        hlc: (&[f64], &[f64], &[f64]),
+        out: &mut Vec<f64>,
+    ) -> f64 {
+        c.append_tr_portable::<Self>(y, hlc, out)
+    }
 }
+
+/// What [`Scan8`]'s AVX2 loop reads: the inputs, the differences of two, or true ranges.
+#[cfg(target_arch = "x86_64")]
+const PLAIN: u8 = 0;
+#[cfg(target_arch = "x86_64")]
+const DIFF: u8 = 1;
+#[cfg(target_arch = "x86_64")]
+const TRUE_RANGE: u8 = 2;
 
 /// The coefficients of `y_i = a·y_{i−1} + b·x_i` eight steps at a time (`core::Linear`'s
 /// blocks): `a`, `a²`, `b`, `a¹…a⁴`, `a⁵…a⁸`.
@@ -171,72 +189,100 @@ impl Scan8 {
         }
         y
     }
+    /// [`Scan8::append`] over the true ranges of highs, lows and previous closes
+    /// (`core::true_range` of each bar; ATR's input), formed in the loop.
+    #[inline(always)]
+    pub fn append_true_range<A: Arith>(
+        &self,
+        y: f64,
+        hlc: (&[f64], &[f64], &[f64]),
+        out: &mut Vec<f64>,
+    ) -> f64 {
+        A::scan8_append_tr(self, y, hlc, out)
+    }
+    #[inline(always)]
+    fn append_tr_portable<A: Arith>(
+        &self,
+        mut y: f64,
+        (h, l, pc): (&[f64], &[f64], &[f64]),
+        out: &mut Vec<f64>,
+    ) -> f64 {
+        let blocks = h.len().min(l.len()).min(pc.len()) / 8;
+        out.reserve(8 * blocks);
+        for ((h, l), pc) in h
+            .chunks_exact(8)
+            .zip(l.chunks_exact(8))
+            .zip(pc.chunks_exact(8))
+        {
+            let tr = std::array::from_fn(|j| crate::core::true_range(h[j], l[j], pc[j]));
+            let v = self.portable::<A>(y, &tr);
+            out.extend_from_slice(&v);
+            y = v[7];
+        }
+        y
+    }
     /// [`Scan8::run_portable`] in AVX2 registers, for [`Fused`]: lane for lane the same
     /// operations. The value carried from block to block stays broadcast in a vector
     /// (`a⁸·y + f_3` in every lane, the last value's own operation): no lane extracted on the
     /// chain, nothing through memory.
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    fn run_avx2<const DIFF: bool>(&self, y: f64, xs: &[f64], old: &[f64], out: &mut [f64]) -> f64 {
+    fn run_avx2<const SRC: u8>(&self, y: f64, xs: &[f64], old: &[f64], out: &mut [f64]) -> f64 {
         let blocks = xs.len().min(out.len()).min(old.len()) / 8;
         #[allow(unsafe_code)]
         // SAFETY: called only by `Fused::scan8_run` after `cpu_fused()` (AVX2 and FMA
         // present); `blocks` whole eights of `xs`, `old` and `out`.
         unsafe {
-            self.blocks_avx2::<DIFF>(y, xs.as_ptr(), old.as_ptr(), out.as_mut_ptr(), blocks)
+            let src = (xs.as_ptr(), old.as_ptr(), xs.as_ptr());
+            self.blocks_avx2::<SRC>(y, src, out.as_mut_ptr(), blocks)
         }
     }
     /// [`Scan8::run_avx2`] appending to `out` (its capacity reserved first, its length set
     /// once every value is written).
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    fn append_avx2<const DIFF: bool>(
+    fn append_avx2<const SRC: u8>(
         &self,
         y: f64,
-        xs: &[f64],
-        old: &[f64],
+        (xs, old, third): (&[f64], &[f64], &[f64]),
         out: &mut Vec<f64>,
     ) -> f64 {
-        let blocks = xs.len().min(old.len()) / 8;
+        let blocks = xs.len().min(old.len()).min(third.len()) / 8;
         out.reserve(8 * blocks);
         let len = out.len();
         #[allow(unsafe_code)]
         // SAFETY: called only by `Fused::scan8_append` after `cpu_fused()` (AVX2 and FMA
-        // present); reads `blocks` whole eights of `xs` and `old`, writes `8·blocks` values
+        // present); reads `blocks` whole eights of the three inputs, writes `8·blocks` values
         // from `out`'s length, inside the capacity just reserved, then sets the length to
         // cover exactly those written values.
         unsafe {
-            let y = self.blocks_avx2::<DIFF>(
-                y,
-                xs.as_ptr(),
-                old.as_ptr(),
-                out.as_mut_ptr().add(len),
-                blocks,
-            );
+            let src = (xs.as_ptr(), old.as_ptr(), third.as_ptr());
+            let y = self.blocks_avx2::<SRC>(y, src, out.as_mut_ptr().add(len), blocks);
             out.set_len(len + 8 * blocks);
             y
         }
     }
-    /// The AVX2 loop: `blocks` blocks from `xp` (minus `gp` when `DIFF`) into `op`.
+    /// The AVX2 loop: `blocks` blocks into `op` of the inputs `SRC` says: `xp` ([`PLAIN`]),
+    /// `xp − gp` ([`DIFF`]), or the true ranges of highs `xp`, lows `gp` and previous closes
+    /// `tp` ([`TRUE_RANGE`]).
     ///
     /// # Safety
-    /// AVX2 and FMA present; `xp` (and `gp` when `DIFF`) readable and `op` writable for
+    /// AVX2 and FMA present; the inputs `SRC` reads readable and `op` writable for
     /// `8·blocks` values.
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     #[allow(unsafe_code)]
-    unsafe fn blocks_avx2<const DIFF: bool>(
+    unsafe fn blocks_avx2<const SRC: u8>(
         &self,
         y: f64,
-        xp: *const f64,
-        gp: *const f64,
+        (xp, gp, tp): (*const f64, *const f64, *const f64),
         op: *mut f64,
         blocks: usize,
     ) -> f64 {
         use std::arch::x86_64::{
-            _mm256_blend_pd, _mm256_cvtsd_f64, _mm256_fmadd_pd, _mm256_loadu_pd, _mm256_mul_pd,
-            _mm256_permute2f128_pd, _mm256_permute4x64_pd, _mm256_set1_pd, _mm256_setzero_pd,
-            _mm256_storeu_pd, _mm256_sub_pd,
+            _mm256_andnot_pd, _mm256_blend_pd, _mm256_cvtsd_f64, _mm256_fmadd_pd, _mm256_loadu_pd,
+            _mm256_max_pd, _mm256_mul_pd, _mm256_permute2f128_pd, _mm256_permute4x64_pd,
+            _mm256_set1_pd, _mm256_setzero_pd, _mm256_storeu_pd, _mm256_sub_pd,
         };
         // SAFETY: the caller's (block `i` reads and writes values `8i..8i + 8`, `i < blocks`).
         unsafe {
@@ -252,17 +298,40 @@ impl Scan8 {
             let a8 = _mm256_set1_pd(self.pow8[3]);
             let zero = _mm256_setzero_pd();
             let mut yv = _mm256_set1_pd(y);
+            let sign = _mm256_set1_pd(-0.0);
             for i in 0..blocks {
-                let (x, g, o) = (xp.add(8 * i), gp.add(8 * i), op.add(8 * i));
+                let (x, g, t, o) = (xp.add(8 * i), gp.add(8 * i), tp.add(8 * i), op.add(8 * i));
                 // No closure for the loads: a closure is compiled apart, without the
                 // features, and the intrinsics would stay calls.
-                let (x0, x1) = if DIFF {
-                    (
+                let (x0, x1) = match SRC {
+                    DIFF => (
                         _mm256_sub_pd(_mm256_loadu_pd(x), _mm256_loadu_pd(g)),
                         _mm256_sub_pd(_mm256_loadu_pd(x.add(4)), _mm256_loadu_pd(g.add(4))),
-                    )
-                } else {
-                    (_mm256_loadu_pd(x), _mm256_loadu_pd(x.add(4)))
+                    ),
+                    TRUE_RANGE => {
+                        // `core::true_range` lane by lane: `max(v, g)` is `v > g ? v : g`
+                        // (the second operand when either is NaN), `andnot` of the sign
+                        // bit is `abs`.
+                        macro_rules! tr {
+                            ($h:expr, $l:expr, $pc:expr) => {{
+                                let (h, l, pc) = ($h, $l, $pc);
+                                let g = _mm256_sub_pd(h, l);
+                                let v2 = _mm256_andnot_pd(sign, _mm256_sub_pd(pc, h));
+                                let g = _mm256_max_pd(v2, g);
+                                let v3 = _mm256_andnot_pd(sign, _mm256_sub_pd(pc, l));
+                                _mm256_max_pd(v3, g)
+                            }};
+                        }
+                        (
+                            tr!(_mm256_loadu_pd(x), _mm256_loadu_pd(g), _mm256_loadu_pd(t)),
+                            tr!(
+                                _mm256_loadu_pd(x.add(4)),
+                                _mm256_loadu_pd(g.add(4)),
+                                _mm256_loadu_pd(t.add(4))
+                            ),
+                        )
+                    }
+                    _ => (_mm256_loadu_pd(x), _mm256_loadu_pd(x.add(4))),
                 };
                 let v = _mm256_mul_pd(b, x0);
                 let up1 = _mm256_blend_pd::<1>(_mm256_permute4x64_pd::<0b10_01_00_00>(v), zero);
@@ -387,8 +456,8 @@ impl Arith for Fused {
         #[cfg(target_arch = "x86_64")]
         if cpu_fused() {
             return match old {
-                Some(old) => c.run_avx2::<true>(y, xs, old, out),
-                None => c.run_avx2::<false>(y, xs, xs, out),
+                Some(old) => c.run_avx2::<DIFF>(y, xs, old, out),
+                None => c.run_avx2::<PLAIN>(y, xs, xs, out),
             };
         }
         c.run_portable::<Self>(y, xs, old, out)
@@ -398,11 +467,24 @@ impl Arith for Fused {
         #[cfg(target_arch = "x86_64")]
         if cpu_fused() {
             return match old {
-                Some(old) => c.append_avx2::<true>(y, xs, old, out),
-                None => c.append_avx2::<false>(y, xs, xs, out),
+                Some(old) => c.append_avx2::<DIFF>(y, (xs, old, xs), out),
+                None => c.append_avx2::<PLAIN>(y, (xs, xs, xs), out),
             };
         }
         c.append_portable::<Self>(y, xs, old, out)
+    }
+    #[inline(always)]
+    fn scan8_append_tr(
+        c: &Scan8,
+        y: f64,
+        hlc: (&[f64], &[f64], &[f64]),
+        out: &mut Vec<f64>,
+    ) -> f64 {
+        #[cfg(target_arch = "x86_64")]
+        if cpu_fused() {
+            return c.append_avx2::<TRUE_RANGE>(y, hlc, out);
+        }
+        c.append_tr_portable::<Self>(y, hlc, out)
     }
 }
 

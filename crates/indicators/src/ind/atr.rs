@@ -72,13 +72,6 @@ fn atr_in<A: Arith>(high: &[f64], low: &[f64], close: &[f64], length: usize) -> 
     atr_map::<A>(high, low, close, length, |a, _| a)
 }
 
-/// Bars per batch step whose true ranges are computed apart from the average's blocks.
-const WIDE: usize = 16;
-const _: () = assert!(
-    CHUNK.is_multiple_of(WIDE),
-    "a chunk holds whole sixteen-bar steps"
-);
-
 /// ATR in one pass with `f(atr, close)` written at each bar (ATR itself, or NATR's ratio):
 /// indicators derived from ATR pay for one pass over memory, not two.
 #[inline(always)]
@@ -111,12 +104,11 @@ pub(crate) fn atr_map<A: Arith>(
     out.nan_to(n);
     out.push(f(atr, close[n]));
     // Blocks of eight, then stepwise: the stream's formulas, batch and stream agree bit for bit.
-    // Slices of one length cut up front: no bounds checks in the loop, `f` over a block of eight
-    // vectorises. [`WIDE`] bars at a time first: their true ranges in a loop of their own
-    // (vectorised, both selects `maxpd`; computed inside the four-bar block, one of the two
-    // became a compare and a branch per bar, mispredicted on real data), then the average
-    // through [`Linear::blocks`]: 0.77-0.79 of the time for ATR, 0.80-0.81 for NATR (measured
-    // in one process, against the true ranges inside the blocks).
+    // A chunk at a time: the true ranges formed inside the average's blocks
+    // ([`simd::Scan8::append_true_range`]: AVX2 where the CPU has it), the averages stored in
+    // place, then `f` over them there while they are in L1 (nothing for ATR itself). Through
+    // stack buffers (true ranges, averages, the chunk) the time depended on where those fell
+    // against the inputs modulo 4096 (store/load aliasing).
     let lin = Linear::wilder(n);
     let (h, l, c, pc) = (
         &high[n + 1..len],
@@ -124,51 +116,22 @@ pub(crate) fn atr_map<A: Arith>(
         &close[n + 1..len],
         &close[n..len - 1],
     );
-    // A chunk of values at a time into a buffer that stays in L1, then appended: no call
-    // inside the loop (across a `push`'s possible growth the average lived on the stack).
-    let done = h.len() - h.len() % WIDE;
-    let mut ob = [0.0; CHUNK];
+    let done = h.len() - h.len() % 8;
     let mut at = 0;
     while at < done {
         let end = (at + CHUNK).min(done);
-        let ((hs, ls), (cs, ps)) = ((&h[at..end], &l[at..end]), (&c[at..end], &pc[at..end]));
-        for (((h, l), (c, pc)), o) in hs
-            .chunks_exact(WIDE)
-            .zip(ls.chunks_exact(WIDE))
-            .zip(cs.chunks_exact(WIDE).zip(ps.chunks_exact(WIDE)))
-            .zip(ob.chunks_exact_mut(WIDE))
-        {
-            let mut tr = [0.0; WIDE];
-            for (((t, &h), &l), &pc) in tr.iter_mut().zip(h).zip(l).zip(pc) {
-                *t = true_range(h, l, pc);
-            }
-            // Through memory: left in registers, the AVX build (the fused arithmetic) turned
-            // the second select into a mask and a branch per bar again, 1.3 times the time.
-            let tr = std::hint::black_box(tr);
-            let mut v = [0.0; WIDE];
-            atr = lin.blocks::<A>(atr, &tr, &mut v);
-            for ((o, &v), &c) in o.iter_mut().zip(&v).zip(c) {
-                *o = f(v, c);
-            }
+        let col = out.values();
+        let start = col.len();
+        let hlc = (&h[at..end], &l[at..end], &pc[at..end]);
+        atr = lin.append_true_range::<A>(atr, hlc, col);
+        for (v, &c) in col[start..].iter_mut().zip(&c[at..end]) {
+            *v = f(*v, c);
         }
-        out.extend(&ob[..end - at]);
         at = end;
     }
     let (h, l, c, pc) = (&h[done..], &l[done..], &c[done..], &pc[done..]);
-    let mut blocks = h
-        .chunks_exact(8)
-        .zip(l.chunks_exact(8))
-        .zip(c.chunks_exact(8).zip(pc.chunks_exact(8)));
-    for ((h, l), (c, pc)) in &mut blocks {
-        let tr = std::array::from_fn(|j| true_range(h[j], l[j], pc[j]));
-        let v = lin.block::<A>(atr, &tr);
-        for (&v, &c) in v.iter().zip(c) {
-            out.push(f(v, c));
-        }
-        atr = v[7];
-    }
     let mut st = LinearState::new(atr);
-    for i in h.len() - h.len() % 8..h.len() {
+    for i in 0..h.len() {
         out.push(f(st.step::<A>(&lin, true_range(h[i], l[i], pc[i])), c[i]));
     }
     out.finish()

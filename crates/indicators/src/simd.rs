@@ -28,7 +28,7 @@
 //!   build contracts it too, so the fused SAR is TA-Lib's bit for bit — and ADX's Wilder sums
 //!   have multiply-adds.)
 //!
-//! The `unsafe` is in three places. One call, written once, in `dispatch!`: a `#[target_feature]`
+//! The `unsafe` is in four places. One call, written once, in `dispatch!`: a `#[target_feature]`
 //! function may only be called where the CPU is known to have the feature, and [`mode`] returns
 //! [`Mode::Fused`] only after `is_x86_feature_detected!` reported both `fma` and `avx2`. And
 //! two AVX2 loops behind the same check: [`Scan8`]'s (the EMAs' and Wilder averages' blocks of
@@ -36,7 +36,8 @@
 //! operations one for one (the proptest in `core` holds it to the stepwise formulas bit for
 //! bit); and [`ad_append`]'s (AD's line), its loads within its inputs, its stores within the
 //! capacity it reserved in the output before setting its length (AD's tests hold it to the
-//! stream bit for bit).
+//! stream bit for bit). And [`append_steps`], which stores a stepwise kernel's values into
+//! its columns' reserved capacity and sets their lengths once all are written.
 use std::cell::Cell;
 
 /// How a kernel computes `a·b + c`.
@@ -431,6 +432,46 @@ unsafe fn ad_avx2(
     (ad, m)
 }
 
+/// Appends `k` values to each of the `N` columns, step `i`'s values being `step(i)`, each
+/// stored straight into the column's reserved capacity: for stepwise kernels with several
+/// outputs (a `push` per output let the compiler keep the running values on the stack across
+/// the possible growth; staging a chunk in L1 buffers and copying it out cost MACD 2.53 ms
+/// for a million bars against 1.47 stored in place, in a scratch benchmark on this Zen 3).
+/// The lengths change only after all `k` steps wrote their values (a panic in `step` leaves
+/// the columns as they were).
+#[inline(always)]
+pub fn append_steps<const N: usize>(
+    outs: [&mut Vec<f64>; N],
+    k: usize,
+    mut step: impl FnMut(usize) -> [f64; N],
+) {
+    let mut outs = outs;
+    for o in &mut outs {
+        o.reserve(k);
+    }
+    let dst = outs
+        .each_mut()
+        .map(|o| o.as_mut_ptr().wrapping_add(o.len()));
+    for i in 0..k {
+        let v = step(i);
+        for (d, v) in dst.iter().zip(v) {
+            #[allow(unsafe_code)]
+            // SAFETY: `d` points at column `j`'s length, which has room for `k` more values
+            // (reserved above); `i < k`.
+            unsafe {
+                d.add(i).write(v);
+            }
+        }
+    }
+    for o in outs {
+        #[allow(unsafe_code)]
+        // SAFETY: the `k` values after the length were all written by the loop above.
+        unsafe {
+            o.set_len(o.len() + k);
+        }
+    }
+}
+
 /// A multiply, then an add (two roundings): every CPU.
 #[derive(Debug, Clone, Copy)]
 pub struct Plain;
@@ -608,6 +649,16 @@ pub(crate) use dispatch;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn append_steps_appends_every_step_to_every_column() {
+        let (mut a, mut b) = (vec![-1.0], Vec::new());
+        append_steps([&mut a, &mut b], 5, |i| [i as f64, 10.0 * i as f64]);
+        assert_eq!(a, [-1.0, 0.0, 1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(b, [0.0, 10.0, 20.0, 30.0, 40.0]);
+        append_steps([&mut b], 0, |_| [f64::NAN]);
+        assert_eq!(b.len(), 5);
+    }
 
     #[test]
     fn fused_rounds_once_plain_twice() {

@@ -95,7 +95,7 @@ fn macd_in<A: crate::simd::Arith>(
     slow: usize,
     signal: usize,
 ) -> [Vec<f64>; 3] {
-    use crate::core::{CHUNK, Column, ema_k, ema_step};
+    use crate::core::{Column, ema_k, ema_step};
     let (mut fast, mut slow) = (fast.max(1), slow.max(1));
     if slow < fast {
         std::mem::swap(&mut fast, &mut slow);
@@ -137,27 +137,20 @@ fn macd_in<A: crate::simd::Arith>(
     line.push(m);
     sig.push(g);
     hist.push(m - g);
-    // A chunk at a time into buffers that stay in L1, then appended: each value written once,
-    // and no call inside the loop (a `push` may grow its vector: across that call the three
-    // averages lived on the stack, a store and a reload on each chain per bar).
-    let (mut bl, mut bs, mut bh) = ([0.0; CHUNK], [0.0; CHUNK], [0.0; CHUNK]);
-    for xs in x[start + 1..].chunks(CHUNK) {
-        let k = xs.len();
-        for (((&v, l), sg), h) in xs
-            .iter()
-            .zip(&mut bl[..k])
-            .zip(&mut bs[..k])
-            .zip(&mut bh[..k])
-        {
+    // Each step's three values stored straight into the columns (each written once, no
+    // buffer to copy from, the averages in registers).
+    let rest = &x[start + 1..];
+    crate::simd::append_steps(
+        [line.values(), sig.values(), hist.values()],
+        rest.len(),
+        |i| {
+            let v = rest[i];
             s = ema_step::<A>(s, v, ks, oks);
             f = ema_step::<A>(f, v, kf, okf);
             let m = f - s;
             g = ema_step::<A>(g, m, kg, okg);
-            (*l, *sg, *h) = (m, g, m - g);
-        }
-        line.extend(&bl[..k]);
-        sig.extend(&bs[..k]);
-        hist.extend(&bh[..k]);
-    }
+            [m, g, m - g]
+        },
+    );
     out.map(Column::finish)
 }

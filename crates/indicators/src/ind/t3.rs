@@ -179,27 +179,25 @@ fn t3_in<A: Arith>(x: &[f64], length: usize, vfactor: f64) -> Vec<f64> {
     let [mut s1, mut s2, mut s3, mut s4, mut s5, mut s6] = std::array::from_fn(|j| tri[j][5 - j]);
     let (mut h4, mut h3a, mut h3b) = (tri[3][1], tri[2][2], tri[2][1]);
     let steps = len - lookback - 1;
-    // The inputs past the series' end (at most five) are zeros, as above. Plain loops over
-    // chunks into an L1 buffer, not an iterator's `map`: LLVM left that fold out of line,
-    // compiled without the fused build's features (a library `fma` call per stage).
+    // The inputs past the series' end (at most five) are zeros, as above. Each value stored
+    // straight into the column ([`crate::simd::append_steps`]; staged through an L1 buffer
+    // and copied out, the copy and the buffer's aliasing with the input cost time).
     let main = x.get(lookback + 6..).unwrap_or(&[]);
     let zeros = [0.0f64; 6];
-    let mut buf = [0.0f64; crate::core::CHUNK];
     for part in [main, &zeros[..steps - main.len()]] {
-        for xs in part.chunks(crate::core::CHUNK) {
-            for (o, &v) in buf.iter_mut().zip(xs) {
-                let n1 = ema_step::<A>(s1, v, k, omk);
-                let n2 = ema_step::<A>(s2, s1, k, omk);
-                let n3 = ema_step::<A>(s3, s2, k, omk);
-                let n4 = ema_step::<A>(s4, s3, k, omk);
-                let n5 = ema_step::<A>(s5, s4, k, omk);
-                let n6 = ema_step::<A>(s6, s5, k, omk);
-                *o = c1 * n6 + c2 * s5 + c3 * h4 + c4 * h3b;
-                (h3b, h3a, h4) = (h3a, s3, s4);
-                (s1, s2, s3, s4, s5, s6) = (n1, n2, n3, n4, n5, n6);
-            }
-            out.extend(&buf[..xs.len()]);
-        }
+        crate::simd::append_steps([out.values()], part.len(), |i| {
+            let v = part[i];
+            let n1 = ema_step::<A>(s1, v, k, omk);
+            let n2 = ema_step::<A>(s2, s1, k, omk);
+            let n3 = ema_step::<A>(s3, s2, k, omk);
+            let n4 = ema_step::<A>(s4, s3, k, omk);
+            let n5 = ema_step::<A>(s5, s4, k, omk);
+            let n6 = ema_step::<A>(s6, s5, k, omk);
+            let o = c1 * n6 + c2 * s5 + c3 * h4 + c4 * h3b;
+            (h3b, h3a, h4) = (h3a, s3, s4);
+            (s1, s2, s3, s4, s5, s6) = (n1, n2, n3, n4, n5, n6);
+            [o]
+        });
     }
     out.finish()
 }

@@ -318,16 +318,16 @@ impl Linear {
         let nf = n.max(1) as f64;
         Linear::new((nf - 1.0) / nf, 1.0 / nf)
     }
-    /// The eight values after `y` given the next eight inputs ([`simd::Scan8::block`]).
-    #[inline(always)]
-    pub fn block<A: Arith>(&self, y: f64, x: &[f64; 8]) -> [f64; 8] {
-        self.scan.block::<A>(y, x)
-    }
     /// Whole blocks over `xs` into `out` from `y`, the value before `xs[0]`; returns the
     /// last value ([`simd::Scan8::run`]: vector code where the CPU has AVX2).
     #[inline(always)]
     pub fn blocks<A: Arith>(&self, y: f64, xs: &[f64], out: &mut [f64]) -> f64 {
         self.scan.run::<A>(y, xs, None, out)
+    }
+    /// The coefficients, for kernels that run the blocks themselves.
+    #[inline(always)]
+    pub fn scan(&self) -> &simd::Scan8 {
+        &self.scan
     }
     /// Whole blocks over the true ranges of `(highs, lows, previous closes)` appended to
     /// `out` from `y` ([`simd::Scan8::append_true_range`]); returns the last value.
@@ -350,7 +350,7 @@ impl Linear {
 /// times; 64 and 128 helped MACD further but cost KAMA and AROON.
 pub const CHUNK: usize = 256;
 
-/// [`Linear`] one input at a time, through the very formulas of [`Linear::block`] (it tracks its
+/// [`Linear`] one input at a time, through the very formulas of its blocks (it tracks its
 /// place in the block of eight and the lanes' partial sums): the stream's numbers are the
 /// batch's, bit for bit.
 #[derive(Debug, Clone, Copy)]
@@ -493,7 +493,7 @@ impl LinearState {
 }
 
 /// `y_i = a_i·y_{i−1} + b_i` with coefficients that change at every step (KAMA's adaptive
-/// average), four steps per link of the bar-to-bar chain as [`Linear::block`] does: within a
+/// average), four steps per link of the bar-to-bar chain as [`Linear`]'s blocks do: within a
 /// block `y_j = p_j·y + d_j` with `p_j = a_j·p_{j−1}` (`p_0 = a_0`) and
 /// `d_j = a_j·d_{j−1} + b_j` (`d_0 = b_0`) formed off the chain. The first value of a block is
 /// the one-step recurrence's; the others differ from it by a few ulps (the recurrence

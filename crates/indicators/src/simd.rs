@@ -28,16 +28,18 @@
 //!   build contracts it too, so the fused SAR is TA-Lib's bit for bit — and ADX's Wilder sums
 //!   have multiply-adds.)
 //!
-//! The `unsafe` is in four places. One call, written once, in `dispatch!`: a `#[target_feature]`
-//! function may only be called where the CPU is known to have the feature, and [`mode`] returns
-//! [`Mode::Fused`] only after `is_x86_feature_detected!` reported both `fma` and `avx2`. And
-//! two AVX2 loops behind the same check: [`Scan8`]'s (the EMAs' and Wilder averages' blocks of
-//! eight), its loads and stores within the slices it was given, its lanes the portable code's
-//! operations one for one (the proptest in `core` holds it to the stepwise formulas bit for
-//! bit); and [`ad_append`]'s (AD's line), its loads within its inputs, its stores within the
-//! capacity it reserved in the output before setting its length (AD's tests hold it to the
-//! stream bit for bit). And [`append_steps`], which stores a stepwise kernel's values into
-//! its columns' reserved capacity and sets their lengths once all are written.
+//! The `unsafe` is in three kinds of places, all here. One call, written once, in
+//! `dispatch!`: a `#[target_feature]` function may only be called where the CPU is known to
+//! have the feature, and [`mode`] returns [`Mode::Fused`] only after
+//! `is_x86_feature_detected!` reported both `fma` and `avx2`. The AVX2 loops, behind the same
+//! check: [`Scan8`]'s (the EMAs' and Wilder averages' blocks of eight, the block itself in
+//! [`Lanes`]), [`rsi_append`]'s (RSI's two averages through the same block) and
+//! [`ad_append`]'s (AD's line); each loads within the slices it was given and stores within
+//! the slice or the capacity it reserved in the output before setting its length; their lanes
+//! are the portable code's operations one for one (the proptests hold them to the stepwise
+//! formulas and the streams bit for bit). And [`append_steps`], which stores a stepwise
+//! kernel's values into its columns' reserved capacity and sets their lengths once all are
+//! written.
 use std::cell::Cell;
 
 /// How a kernel computes `a·b + c`.
@@ -97,21 +99,17 @@ fn madd4<A: Arith>(a: [f64; 4], b: [f64; 4], c: [f64; 4]) -> [f64; 4] {
 }
 
 impl Scan8 {
-    /// The eight values after `y` given the next eight inputs. Each half: `v = b·x`; each lane
-    /// adds its left neighbour times `a` (`[0, v0, v1, v2]`), then its neighbour two to the
-    /// left times `a²` (`[0, 0, s0, s1]`), giving the half's own sums `d_j`; the second half
-    /// then adds `a^(j+1)·d_3`; the values are `a^(j+1)·y + d_j`. [`Fused`] computes the same
-    /// lanes with AVX2 where the CPU has it, bit for bit.
-    #[inline(always)]
-    pub fn block<A: Arith>(&self, y: f64, x: &[f64; 8]) -> [f64; 8] {
-        self.portable::<A>(y, x)
-    }
     #[inline(always)]
     fn half<A: Arith>(&self, x: [f64; 4]) -> [f64; 4] {
         let v = x.map(|x| self.b * x);
         let s = madd4::<A>([self.a; 4], [0.0, v[0], v[1], v[2]], v);
         madd4::<A>([self.a2; 4], [0.0, 0.0, s[0], s[1]], s)
     }
+    /// The eight values after `y` given the next eight inputs. Each half: `v = b·x`; each lane
+    /// adds its left neighbour times `a` (`[0, v0, v1, v2]`), then its neighbour two to the
+    /// left times `a²` (`[0, 0, s0, s1]`), giving the half's own sums `d_j`; the second half
+    /// then adds `a^(j+1)·d_3`; the values are `a^(j+1)·y + d_j`. [`Fused`] computes the same
+    /// lanes with AVX2 where the CPU has it, bit for bit.
     #[inline(always)]
     fn portable<A: Arith>(&self, y: f64, x: &[f64; 8]) -> [f64; 8] {
         let d = self.half::<A>([x[0], x[1], x[2], x[3]]);
@@ -281,23 +279,12 @@ impl Scan8 {
         blocks: usize,
     ) -> f64 {
         use std::arch::x86_64::{
-            _mm256_andnot_pd, _mm256_blend_pd, _mm256_cvtsd_f64, _mm256_fmadd_pd, _mm256_loadu_pd,
-            _mm256_max_pd, _mm256_mul_pd, _mm256_permute2f128_pd, _mm256_permute4x64_pd,
-            _mm256_set1_pd, _mm256_setzero_pd, _mm256_storeu_pd, _mm256_sub_pd,
+            _mm256_andnot_pd, _mm256_cvtsd_f64, _mm256_loadu_pd, _mm256_max_pd, _mm256_set1_pd,
+            _mm256_storeu_pd, _mm256_sub_pd,
         };
         // SAFETY: the caller's (block `i` reads and writes values `8i..8i + 8`, `i < blocks`).
         unsafe {
-            let (b, a, a2) = (
-                _mm256_set1_pd(self.b),
-                _mm256_set1_pd(self.a),
-                _mm256_set1_pd(self.a2),
-            );
-            let (pow, pow8) = (
-                _mm256_loadu_pd(self.pow.as_ptr()),
-                _mm256_loadu_pd(self.pow8.as_ptr()),
-            );
-            let a8 = _mm256_set1_pd(self.pow8[3]);
-            let zero = _mm256_setzero_pd();
+            let lanes = Lanes::new(self);
             let mut yv = _mm256_set1_pd(y);
             let sign = _mm256_set1_pd(-0.0);
             for i in 0..blocks {
@@ -334,21 +321,197 @@ impl Scan8 {
                     }
                     _ => (_mm256_loadu_pd(x), _mm256_loadu_pd(x.add(4))),
                 };
-                let v = _mm256_mul_pd(b, x0);
-                let up1 = _mm256_blend_pd::<1>(_mm256_permute4x64_pd::<0b10_01_00_00>(v), zero);
-                let s = _mm256_fmadd_pd(a, up1, v);
-                let d = _mm256_fmadd_pd(a2, _mm256_permute2f128_pd::<0x08>(s, s), s);
-                let v = _mm256_mul_pd(b, x1);
-                let up1 = _mm256_blend_pd::<1>(_mm256_permute4x64_pd::<0b10_01_00_00>(v), zero);
-                let s = _mm256_fmadd_pd(a, up1, v);
-                let e = _mm256_fmadd_pd(a2, _mm256_permute2f128_pd::<0x08>(s, s), s);
-                let f = _mm256_fmadd_pd(pow, _mm256_permute4x64_pd::<0xFF>(d), e);
-                _mm256_storeu_pd(o, _mm256_fmadd_pd(pow, yv, d));
-                _mm256_storeu_pd(o.add(4), _mm256_fmadd_pd(pow8, yv, f));
-                yv = _mm256_fmadd_pd(a8, yv, _mm256_permute4x64_pd::<0xFF>(f));
+                let (lo, hi, next) = lanes.block(yv, x0, x1);
+                _mm256_storeu_pd(o, lo);
+                _mm256_storeu_pd(o.add(4), hi);
+                yv = next;
             }
             _mm256_cvtsd_f64(yv)
         }
+    }
+}
+
+/// [`Scan8`]'s coefficients in AVX2 registers and its block on them: the AVX2 loops' one
+/// spelling of the block ([`Scan8::portable`]'s lanes).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Lanes {
+    b: std::arch::x86_64::__m256d,
+    a: std::arch::x86_64::__m256d,
+    a2: std::arch::x86_64::__m256d,
+    pow: std::arch::x86_64::__m256d,
+    pow8: std::arch::x86_64::__m256d,
+    a8: std::arch::x86_64::__m256d,
+    zero: std::arch::x86_64::__m256d,
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+impl Lanes {
+    /// # Safety
+    /// AVX2 present.
+    #[inline(always)]
+    unsafe fn new(c: &Scan8) -> Self {
+        use std::arch::x86_64::{_mm256_set1_pd, _mm256_setr_pd, _mm256_setzero_pd};
+        let [p0, p1, p2, p3] = c.pow;
+        let [q0, q1, q2, q3] = c.pow8;
+        // SAFETY: the caller's (AVX2 present).
+        unsafe {
+            Lanes {
+                b: _mm256_set1_pd(c.b),
+                a: _mm256_set1_pd(c.a),
+                a2: _mm256_set1_pd(c.a2),
+                pow: _mm256_setr_pd(p0, p1, p2, p3),
+                pow8: _mm256_setr_pd(q0, q1, q2, q3),
+                a8: _mm256_set1_pd(q3),
+                zero: _mm256_setzero_pd(),
+            }
+        }
+    }
+    /// The block of eight after the broadcast value `yv` given inputs `x0` (first four) and
+    /// `x1`: its two halves and the next broadcast value (`a⁸·y + f_3` in every lane).
+    ///
+    /// # Safety
+    /// AVX2 and FMA present.
+    #[inline(always)]
+    unsafe fn block(
+        &self,
+        yv: std::arch::x86_64::__m256d,
+        x0: std::arch::x86_64::__m256d,
+        x1: std::arch::x86_64::__m256d,
+    ) -> (
+        std::arch::x86_64::__m256d,
+        std::arch::x86_64::__m256d,
+        std::arch::x86_64::__m256d,
+    ) {
+        use std::arch::x86_64::{
+            _mm256_blend_pd, _mm256_fmadd_pd, _mm256_mul_pd, _mm256_permute2f128_pd,
+            _mm256_permute4x64_pd,
+        };
+        let Lanes {
+            b,
+            a,
+            a2,
+            pow,
+            pow8,
+            a8,
+            zero,
+        } = *self;
+        // SAFETY: the caller's (AVX2 and FMA present).
+        unsafe {
+            let v = _mm256_mul_pd(b, x0);
+            let up1 = _mm256_blend_pd::<1>(_mm256_permute4x64_pd::<0b10_01_00_00>(v), zero);
+            let s = _mm256_fmadd_pd(a, up1, v);
+            let d = _mm256_fmadd_pd(a2, _mm256_permute2f128_pd::<0x08>(s, s), s);
+            let v = _mm256_mul_pd(b, x1);
+            let up1 = _mm256_blend_pd::<1>(_mm256_permute4x64_pd::<0b10_01_00_00>(v), zero);
+            let s = _mm256_fmadd_pd(a, up1, v);
+            let e = _mm256_fmadd_pd(a2, _mm256_permute2f128_pd::<0x08>(s, s), s);
+            let f = _mm256_fmadd_pd(pow, _mm256_permute4x64_pd::<0xFF>(d), e);
+            (
+                _mm256_fmadd_pd(pow, yv, d),
+                _mm256_fmadd_pd(pow8, yv, f),
+                _mm256_fmadd_pd(a8, yv, _mm256_permute4x64_pd::<0xFF>(f)),
+            )
+        }
+    }
+}
+
+/// RSI's values (`ind::rsi`) appended to `out` for whole blocks of eight bars, where [`mode`]
+/// is [`Mode::Fused`]: `closes[0]` is the close before the first bar, `(gain, loss)` the
+/// averages there, `scan` Wilder's coefficients. Per block, in registers: the eight changes,
+/// their gains and losses, both averages' blocks ([`Lanes::block`], each chain one
+/// multiply-add per eight bars), the values (eight divisions in two instructions), stored in
+/// place. Returns the averages after the last block and how many bars were done; `None` in
+/// [`Mode::Plain`]. Lane for lane the stream's operations (`split`, [`Scan8`]'s block,
+/// `value`): the proptest holds the batch to the stream bit for bit.
+#[inline]
+pub fn rsi_append(
+    scan: &Scan8,
+    (gain, loss): (f64, f64),
+    closes: &[f64],
+    factor: f64,
+    out: &mut Vec<f64>,
+) -> Option<(f64, f64, usize)> {
+    #[cfg(target_arch = "x86_64")]
+    if mode() == Mode::Fused {
+        #[allow(unsafe_code)]
+        // SAFETY: `mode()` is Fused only after `cpu_fused()` reported AVX2 and FMA, the
+        // features `rsi_avx2` is compiled for.
+        return Some(unsafe { rsi_avx2(scan, (gain, loss), closes, factor, out) });
+    }
+    let _ = (scan, gain, loss, closes, factor, out);
+    None
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(unsafe_code)]
+unsafe fn rsi_avx2(
+    scan: &Scan8,
+    (gain, loss): (f64, f64),
+    closes: &[f64],
+    factor: f64,
+    out: &mut Vec<f64>,
+) -> (f64, f64, usize) {
+    use std::arch::x86_64::{
+        _CMP_GT_OQ, _CMP_LT_OQ, _mm256_add_pd, _mm256_and_pd, _mm256_andnot_pd, _mm256_cmp_pd,
+        _mm256_cvtsd_f64, _mm256_div_pd, _mm256_loadu_pd, _mm256_mul_pd, _mm256_set1_pd,
+        _mm256_setzero_pd, _mm256_storeu_pd, _mm256_sub_pd, _mm256_xor_pd,
+    };
+    let blocks = closes.len().saturating_sub(1) / 8;
+    out.reserve(8 * blocks);
+    let len = out.len();
+    // SAFETY: block `i` loads `closes[8i .. 8i + 9)` (as two overlapping pairs of four),
+    // in bounds as `8·blocks + 1 <= closes.len()`; it stores `8i .. 8i + 8` past `out`'s
+    // length, inside the capacity reserved above; the length is set once all are written.
+    unsafe {
+        let lanes = Lanes::new(scan);
+        let (zero, sign) = (_mm256_setzero_pd(), _mm256_set1_pd(-0.0));
+        let (lo_eps, hi_eps) = (_mm256_set1_pd(-1e-14), _mm256_set1_pd(1e-14));
+        let (hundred, fac) = (_mm256_set1_pd(100.0), _mm256_set1_pd(factor));
+        let (mut gv, mut lv) = (_mm256_set1_pd(gain), _mm256_set1_pd(loss));
+        let (cp, op) = (closes.as_ptr(), out.as_mut_ptr().add(len));
+        // `split`: a loss where the change is below zero (ordered: NaN is a gain).
+        macro_rules! split {
+            ($d:expr) => {{
+                let d = $d;
+                let neg = _mm256_cmp_pd::<_CMP_LT_OQ>(d, zero);
+                (
+                    _mm256_andnot_pd(neg, d),
+                    _mm256_and_pd(neg, _mm256_xor_pd(d, sign)),
+                )
+            }};
+        }
+        // `value`: 100·gain/(gain + loss), 0 where the sum is TA-Lib's zero, × factor.
+        macro_rules! value {
+            ($g:expr, $l:expr) => {{
+                let (g, l) = ($g, $l);
+                let t = _mm256_add_pd(g, l);
+                let z = _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_GT_OQ>(t, lo_eps),
+                    _mm256_cmp_pd::<_CMP_LT_OQ>(t, hi_eps),
+                );
+                let q = _mm256_mul_pd(hundred, _mm256_div_pd(g, t));
+                _mm256_mul_pd(_mm256_andnot_pd(z, q), fac)
+            }};
+        }
+        for i in 0..blocks {
+            let p = cp.add(8 * i);
+            let (u0, d0) = split!(_mm256_sub_pd(_mm256_loadu_pd(p.add(1)), _mm256_loadu_pd(p)));
+            let (u1, d1) = split!(_mm256_sub_pd(
+                _mm256_loadu_pd(p.add(5)),
+                _mm256_loadu_pd(p.add(4))
+            ));
+            let (g0, g1, gn) = lanes.block(gv, u0, u1);
+            let (l0, l1, ln) = lanes.block(lv, d0, d1);
+            (gv, lv) = (gn, ln);
+            let o = op.add(8 * i);
+            _mm256_storeu_pd(o, value!(g0, l0));
+            _mm256_storeu_pd(o.add(4), value!(g1, l1));
+        }
+        out.set_len(len + 8 * blocks);
+        (_mm256_cvtsd_f64(gv), _mm256_cvtsd_f64(lv), 8 * blocks)
     }
 }
 

@@ -131,7 +131,17 @@ fn rsi_in<A: Arith>(x: &[f64], length: usize, scalar: f64) -> Vec<f64> {
     // averages lived on the stack, a store and a reload on their chains).
     let lin = Linear::wilder(n);
     let (mut g, mut l) = (gain, loss);
-    let rest = &x[n + 1..];
+    // With AVX2, all of it in registers a block at a time, stored in place; the rest (all of
+    // it without) through the chunked passes below.
+    let done = match simd::rsi_append(lin.scan(), (g, l), &x[n..], factor, out.values()) {
+        Some((ga, lo, k)) => {
+            (g, l) = (ga, lo);
+            prev = x[n + k];
+            k
+        }
+        None => 0,
+    };
+    let rest = &x[n + 1 + done..];
     let blocks = rest.len() - rest.len() % 8;
     // Four passes per chunk: the gains and losses (vector code), each average through
     // [`Linear::blocks`] (eight bars per link of its chain), then the values (vector code, four
@@ -162,4 +172,41 @@ fn rsi_in<A: Arith>(x: &[f64], length: usize, scalar: f64) -> Vec<f64> {
         out.push(value(g, l, factor));
     }
     out.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Rsi, rsi};
+    use crate::simd::{Mode, force_mode};
+
+    /// Batch == stream bit for bit in both arithmetics, across the cases the block kernel
+    /// treats lane by lane: a flat start (both averages zero: the value is 0, not 0/0), falls
+    /// and rises, a flat stretch long enough for the averages to decay below TA-Lib's zero,
+    /// a NaN, and lengths around the blocks of eight.
+    #[test]
+    fn batch_is_the_stream_through_flat_and_nan_stretches() {
+        let mut x = vec![100.0; 40];
+        x.extend((0..300).map(|i| 100.0 + f64::from((i * 7919) % 23) * 0.1 - 1.1));
+        x.extend(std::iter::repeat_n(99.0, 700));
+        x.extend((0..50).map(|i| 99.0 - f64::from(i) * 0.01));
+        x.push(f64::NAN);
+        x.extend((0..30).map(|i| 98.0 + f64::from(i) * 0.02));
+        for mode in [Mode::Plain, Mode::Fused] {
+            force_mode(Some(mode));
+            for n in [1usize, 2, 14] {
+                for len in [x.len(), x.len() - 3, 47, 9 + n] {
+                    let got = rsi(&x[..len], n, 100.0);
+                    let mut s = Rsi::new(n, 100.0);
+                    for (i, &v) in x[..len].iter().enumerate() {
+                        let want = s.next(v);
+                        assert_eq!(got[i].to_bits(), want.to_bits(), "{mode:?} n {n} at {i}");
+                    }
+                }
+                let got = rsi(&x, n, 100.0);
+                assert_eq!(got[n + 5], 0.0, "flat start");
+                assert_eq!(got[1000], 0.0, "decayed below TA-Lib's zero");
+            }
+            force_mode(None);
+        }
+    }
 }

@@ -73,9 +73,6 @@ impl Sma {
             *v /= nf;
         }
     }
-}
-
-impl Sma {
     /// [`Sma::means_into`] appending the means to `out` (the sums stored in place, then
     /// divided there while they are in L1: no buffer to copy from).
     #[inline(always)]

@@ -54,7 +54,8 @@ fn ao_in<A: Arith>(high: &[f64], low: &[f64], fast: usize, slow: usize) -> Vec<f
     let mut out = Column::new(high.len());
     // The warm-up through the stream itself; then a chunk at a time in L1: hl2 of the chunk's
     // bars (after those of the `max(fast, slow)` bars before it, kept from the last chunk),
-    // each mean through [`Sma::means_into`], their difference.
+    // the fast means appended to the column ([`Sma::means_append`]), the slow ones
+    // ([`Sma::means_into`]) taken off them in place.
     let mut st = Ao::new(fast, slow);
     let warm = st.fast_n.max(st.slow_n).min(len);
     for (&h, &l) in high[..warm].iter().zip(&low[..warm]) {
@@ -67,7 +68,7 @@ fn ao_in<A: Arith>(high: &[f64], low: &[f64], fast: usize, slow: usize) -> Vec<f
     for (((o, &h), &l), _) in m.iter_mut().zip(high).zip(low).zip(0..warm) {
         *o = (h + l) / 2.0;
     }
-    let mut b = [[0.0; CHUNK]; 2];
+    let mut sm = [0.0; CHUNK];
     let mut i = warm;
     while i < len {
         let end = (i + CHUNK).min(len);
@@ -79,18 +80,19 @@ fn ao_in<A: Arith>(high: &[f64], low: &[f64], fast: usize, slow: usize) -> Vec<f
         {
             *o = (h + l) / 2.0;
         }
-        let [fm, sm] = &mut b;
         let now = &m[back..back + k];
         let (gf, gs) = (
             &m[back - fast..back - fast + k],
             &m[back - slow..back - slow + k],
         );
-        st.fast.means_into::<A>(now, gf, &mut fm[..k]);
+        // The fast means stored in the column, the slow ones taken off them there.
+        let col = out.values();
+        let start = col.len();
+        st.fast.means_append::<A>(now, gf, col);
         st.slow.means_into::<A>(now, gs, &mut sm[..k]);
-        for (f, &s) in fm[..k].iter_mut().zip(&sm[..k]) {
+        for (f, &s) in col[start..].iter_mut().zip(&sm[..k]) {
             *f -= s;
         }
-        out.extend(&fm[..k]);
         m.copy_within(k..k + back, 0);
         i = end;
     }

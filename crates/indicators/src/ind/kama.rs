@@ -165,7 +165,7 @@ fn kama_in<A: Arith>(x: &[f64], length: usize) -> Vec<f64> {
     // changes (a chain: one add per bar), the smoothing constants (vector code, four divisions
     // at a time), the average (a chain: a link per four bars, [`varying_block`]). The sums run
     // a chunk ahead, in the loop of the average, so that the two chains overlap. Each value
-    // is written once (appended from the buffer). One pass per bar (both chains, the division
+    // is written once (stored in place). One pass per bar (both chains, the division
     // between them) took 1.5 times as long: its average's chain was a multiply-add per bar.
     let m = new.len();
     let (mut s_cur, mut s_next) = ([0.0f64; CHUNK], [0.0f64; CHUNK]);
@@ -198,26 +198,28 @@ fn kama_in<A: Arith>(x: &[f64], length: usize) -> Vec<f64> {
         let k2 = next_end - end;
         let q2 = k2 / 4 * 4;
         // The next chunk's running sum (its own chain, a value per bar) in the loop of this
-        // chunk's average (a link per four bars): the two chains overlap.
-        for (((((((o, a), b), sn), v), p), tv), tr) in ob[..q2]
-            .as_chunks_mut::<4>()
-            .0
-            .iter_mut()
-            .zip(ab[..q2].as_chunks::<4>().0)
-            .zip(bb[..q2].as_chunks::<4>().0)
-            .zip(s_next[..q2].as_chunks_mut::<4>().0)
-            .zip(new[end..end + q2].as_chunks::<4>().0)
-            .zip(prev[end..end + q2].as_chunks::<4>().0)
-            .zip(t[end..end + q2].as_chunks::<4>().0)
-            .zip(trailing[end..end + q2].as_chunks::<4>().0)
-        {
+        // chunk's average (a link per four bars): the two chains overlap. The average's values
+        // stored straight into the column.
+        let (a4, b4) = (ab[..q2].as_chunks::<4>().0, bb[..q2].as_chunks::<4>().0);
+        let sn4 = s_next[..q2].as_chunks_mut::<4>().0;
+        let (v4, p4) = (
+            new[end..end + q2].as_chunks::<4>().0,
+            prev[end..end + q2].as_chunks::<4>().0,
+        );
+        let (t4, tr4) = (
+            t[end..end + q2].as_chunks::<4>().0,
+            trailing[end..end + q2].as_chunks::<4>().0,
+        );
+        crate::simd::append_steps([out.values()], q2 / 4, |i| {
+            let (v, p, tv, tr) = (&v4[i], &p4[i], &t4[i], &tr4[i]);
             for j in 0..4 {
                 sum_roc += slide(v[j] - p[j], tr[j] - tv[j]);
-                sn[j] = sum_roc;
+                sn4[i][j] = sum_roc;
             }
-            *o = varying_block::<A>(kama, a, b);
+            let o = varying_block::<A>(kama, &a4[i], &b4[i]);
             kama = o[3];
-        }
+            [o]
+        });
         let (e2, ne) = (end + q2, next_end);
         sums(
             &mut sum_roc,
@@ -230,9 +232,9 @@ fn kama_in<A: Arith>(x: &[f64], length: usize) -> Vec<f64> {
         // The rest of this chunk's average (past the next chunk's end: the last chunk's bars
         // only), in blocks and then a step at a time, the same formulas.
         let mut st = VaryingState::new(kama);
-        st.feed::<A>(&ab[q2..k], &bb[q2..k], &mut ob[q2..k]);
+        st.feed::<A>(&ab[q2..k], &bb[q2..k], &mut ob[..k - q2]);
         kama = st.value();
-        out.extend(&ob[..k]);
+        out.extend(&ob[..k - q2]);
         std::mem::swap(&mut s_cur, &mut s_next);
         start = end;
     }

@@ -149,7 +149,7 @@ fn macd_in<A: crate::simd::Arith>(
             f = ema_step::<A>(f, v, kf, okf);
             let m = f - s;
             g = ema_step::<A>(g, m, kg, okg);
-            [m, g, m - g]
+            [[m], [g], [m - g]]
         },
     );
     out.map(Column::finish)

@@ -196,7 +196,7 @@ fn t3_in<A: Arith>(x: &[f64], length: usize, vfactor: f64) -> Vec<f64> {
             let o = c1 * n6 + c2 * s5 + c3 * h4 + c4 * h3b;
             (h3b, h3a, h4) = (h3a, s3, s4);
             (s1, s2, s3, s4, s5, s6) = (n1, n2, n3, n4, n5, n6);
-            [o]
+            [[o]]
         });
     }
     out.finish()

@@ -329,17 +329,6 @@ impl Linear {
     pub fn scan(&self) -> &simd::Scan8 {
         &self.scan
     }
-    /// Whole blocks over the true ranges of `(highs, lows, previous closes)` appended to
-    /// `out` from `y` ([`simd::Scan8::append_true_range`]); returns the last value.
-    #[inline(always)]
-    pub fn append_true_range<A: Arith>(
-        &self,
-        y: f64,
-        hlc: (&[f64], &[f64], &[f64]),
-        out: &mut Vec<f64>,
-    ) -> f64 {
-        self.scan.append_true_range::<A>(y, hlc, out)
-    }
 }
 
 /// Values per chunk when a kernel chains recurrences (EMA of an EMA) or stages its output in

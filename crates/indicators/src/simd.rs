@@ -129,12 +129,29 @@ impl Scan8 {
     #[inline(always)]
     fn run_portable<A: Arith>(
         &self,
-        mut y: f64,
+        y: f64,
         xs: &[f64],
         old: Option<&[f64]>,
         out: &mut [f64],
     ) -> f64 {
-        for (i, (x, o)) in xs.chunks_exact(8).zip(out.chunks_exact_mut(8)).enumerate() {
+        let mut blocks = out.chunks_exact_mut(8);
+        self.portable_blocks::<A>(y, xs, old, |v| {
+            if let Some(o) = blocks.next() {
+                o.copy_from_slice(&v);
+            }
+        })
+    }
+    /// The whole blocks over `xs` (minus `old` where given) from `y`, each handed to `emit` in
+    /// order; returns the last value (`y` if there was no block).
+    #[inline(always)]
+    fn portable_blocks<A: Arith>(
+        &self,
+        mut y: f64,
+        xs: &[f64],
+        old: Option<&[f64]>,
+        mut emit: impl FnMut([f64; 8]),
+    ) -> f64 {
+        for (i, x) in xs.chunks_exact(8).enumerate() {
             let Some(x) = x.first_chunk::<8>() else {
                 continue;
             };
@@ -143,7 +160,7 @@ impl Scan8 {
                 None => *x,
             };
             let v = self.portable::<A>(y, &x);
-            o.copy_from_slice(&v);
+            emit(v);
             y = v[7];
         }
         y
@@ -168,25 +185,13 @@ impl Scan8 {
     #[inline(always)]
     fn append_portable<A: Arith>(
         &self,
-        mut y: f64,
+        y: f64,
         xs: &[f64],
         old: Option<&[f64]>,
         out: &mut Vec<f64>,
     ) -> f64 {
         out.reserve(xs.len() / 8 * 8);
-        for (i, x) in xs.chunks_exact(8).enumerate() {
-            let Some(x) = x.first_chunk::<8>() else {
-                continue;
-            };
-            let x = match old.and_then(|o| o.get(8 * i..8 * i + 8)) {
-                Some(g) => std::array::from_fn(|j| x[j] - g[j]),
-                None => *x,
-            };
-            let v = self.portable::<A>(y, &x);
-            out.extend_from_slice(&v);
-            y = v[7];
-        }
-        y
+        self.portable_blocks::<A>(y, xs, old, |v| out.extend_from_slice(&v))
     }
     /// [`Scan8::append`] over the true ranges of highs, lows and previous closes
     /// (`core::true_range` of each bar; ATR's input), formed in the loop.

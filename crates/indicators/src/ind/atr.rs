@@ -123,7 +123,7 @@ pub(crate) fn atr_map<A: Arith>(
         let col = out.values();
         let start = col.len();
         let hlc = (&h[at..end], &l[at..end], &pc[at..end]);
-        atr = lin.append_true_range::<A>(atr, hlc, col);
+        atr = lin.scan().append_true_range::<A>(atr, hlc, col);
         for (v, &c) in col[start..].iter_mut().zip(&c[at..end]) {
             *v = f(*v, c);
         }

@@ -22,8 +22,8 @@
 //! - Kernels without a recurrence to fuse but with loops AVX2 widens (ROC, AO, DC, BBANDS,
 //!   WILLR: 0.6-0.87 of the baseline build's time; STOCH and MFI, whose batches divide a chunk
 //!   at a time) go through the same dispatch, not generic: their numbers are the same in both
-//!   modes. Tried and left baseline, no faster or slower with AVX2: CCI (1.16-1.23 of the
-//!   time; 1.14-1.31 again with its incremental mean), AROON, SMA, WMA, AD, OBV, MOM. (MAMA,
+//!   modes; CCI too, whose eight bars side by side are [`cci_append`]'s lanes there. Tried and
+//!   left baseline, no faster or slower with AVX2: AROON, SMA, WMA, AD, OBV, MOM. (MAMA,
 //!   PSAR and ADX are generic: MAMA's period, PSAR's step toward the extreme — TA-Lib's FMA
 //!   build contracts it too, so the fused SAR is TA-Lib's bit for bit — and ADX's Wilder sums
 //!   have multiply-adds.)
@@ -33,8 +33,8 @@
 //! have the feature, and [`mode`] returns [`Mode::Fused`] only after
 //! `is_x86_feature_detected!` reported both `fma` and `avx2`. The AVX2 loops, behind the same
 //! check: [`Scan8`]'s (the EMAs' and Wilder averages' blocks of eight, the block itself in
-//! [`Lanes`]), [`rsi_append`]'s (RSI's two averages through the same block) and
-//! [`ad_append`]'s (AD's line); each loads within the slices it was given and stores within
+//! [`Lanes`]), [`rsi_append`]'s (RSI's two averages through the same block),
+//! [`ad_append`]'s (AD's line) and [`cci_append`]'s (eight bars' windows); each loads within the slices it was given and stores within
 //! the slice or the capacity it reserved in the output before setting its length; their lanes
 //! are the portable code's operations one for one (the proptests hold them to the stepwise
 //! formulas and the streams bit for bit). And [`append_steps`], which stores a stepwise
@@ -598,6 +598,137 @@ unsafe fn ad_avx2(
         out.set_len(base + m);
     }
     (ad, m)
+}
+
+/// CCI's values (`ind::cci`) appended to `out` eight bars at a time, where [`mode`] is
+/// [`Mode::Fused`] and the window holds at least eight bars (`n >= 8`: no slot is refilled
+/// twice within a group). `tp` holds typical prices: bar `j`'s window is `tp[j .. j + n]`, its
+/// own price the last; `phase` is the first bar's index modulo `n`. Per group, the eight
+/// lanes' windows are laid out slot by slot in `w` (TA-Lib's circular buffer: a lane sees a
+/// slot's new bar when the slot was refilled at or before its bar, else the old one — a blend
+/// on the rows of the slots refilled inside the group), then the sums in slot order (two
+/// chains of `n` adds for eight bars), the means, the deviations' four partial sums, the
+/// ratios (eight divisions in two instructions), stored in place. Lane for lane the stream's
+/// operations; returns how many bars were done (`None` in [`Mode::Plain`]).
+#[inline]
+pub fn cci_append(tp: &[f64], n: usize, phase: usize, out: &mut Vec<f64>) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if mode() == Mode::Fused {
+        #[allow(unsafe_code)]
+        // SAFETY: `mode()` is Fused only after `cpu_fused()` reported AVX2 and FMA, the
+        // features `cci_avx2` is compiled for.
+        return Some(unsafe { cci_avx2(tp, n, phase, out) });
+    }
+    let _ = (tp, n, phase, out);
+    None
+}
+
+/// [`cci_append`]'s loop.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(unsafe_code)]
+unsafe fn cci_avx2(tp: &[f64], n: usize, mut phase: usize, out: &mut Vec<f64>) -> usize {
+    use std::arch::x86_64::{
+        _CMP_NEQ_UQ, _mm256_add_pd, _mm256_and_pd, _mm256_andnot_pd, _mm256_blendv_pd,
+        _mm256_broadcast_sd, _mm256_castsi256_pd, _mm256_cmp_pd, _mm256_cmpgt_epi64, _mm256_div_pd,
+        _mm256_load_pd, _mm256_loadu_pd, _mm256_mul_pd, _mm256_set1_epi64x, _mm256_set1_pd,
+        _mm256_setr_epi64x, _mm256_setzero_pd, _mm256_store_pd, _mm256_storeu_pd, _mm256_sub_pd,
+    };
+    /// A row of the lanes' windows, aligned for whole-vector loads and stores (read and
+    /// written through a pointer to the rows).
+    #[repr(align(32))]
+    #[derive(Clone, Copy)]
+    struct Row(#[allow(dead_code)] [f64; 8]);
+    if n < 8 || tp.len() < n + 7 {
+        return 0;
+    }
+    let groups = (tp.len() + 1 - n) / 8;
+    out.reserve(8 * groups);
+    let base = out.len();
+    let mut rows = vec![Row([0.0; 8]); n];
+    let nf = _mm256_set1_pd(n as f64);
+    let c015 = _mm256_set1_pd(0.015);
+    let sign = _mm256_set1_pd(-0.0);
+    let zero = _mm256_setzero_pd();
+    let (lanes_lo, lanes_hi) = (
+        _mm256_setr_epi64x(1, 2, 3, 4),
+        _mm256_setr_epi64x(5, 6, 7, 8),
+    );
+    // SAFETY: group `g` reads `tp[8g .. 8g + n + 7)` (the old values at `8g + d − 1` for
+    // `1 <= d < n`, the new at `8g + n − 1 + d` for `d < 8`), in bounds as `8g + n + 7 <=
+    // tp.len()` for `g < groups`; `rows` has `n` rows of eight, aligned for the aligned loads
+    // and stores; the values go to `out[base + 8g .. base + 8g + 8)`, inside the capacity
+    // reserved above, and the length is set only after all groups are written.
+    unsafe {
+        let dst = out.as_mut_ptr().add(base);
+        let r = rows.as_mut_ptr().cast::<f64>();
+        for g in 0..groups {
+            let old = tp.as_ptr().add(8 * g);
+            let new = old.add(n - 1);
+            let d0 = (n - phase) % n;
+            // Slot `s` is row `s`; its `d` runs d0..n, then 0..d0.
+            let put = |row: usize, d: usize| {
+                let p = r.add(8 * row);
+                if d < 8 {
+                    let nv = _mm256_broadcast_sd(&*new.add(d));
+                    let ov = _mm256_broadcast_sd(&*old.add(d.max(1) - 1));
+                    let dv = _mm256_set1_epi64x(d.cast_signed() as i64);
+                    let lo = _mm256_castsi256_pd(_mm256_cmpgt_epi64(lanes_lo, dv));
+                    let hi = _mm256_castsi256_pd(_mm256_cmpgt_epi64(lanes_hi, dv));
+                    _mm256_store_pd(p, _mm256_blendv_pd(ov, nv, lo));
+                    _mm256_store_pd(p.add(4), _mm256_blendv_pd(ov, nv, hi));
+                } else {
+                    let ov = _mm256_broadcast_sd(&*old.add(d - 1));
+                    _mm256_store_pd(p, ov);
+                    _mm256_store_pd(p.add(4), ov);
+                }
+            };
+            for (row, d) in (d0..n).enumerate() {
+                put(row, d);
+            }
+            for d in 0..d0 {
+                put(n - d0 + d, d);
+            }
+            let (mut s_lo, mut s_hi) = (zero, zero);
+            for row in 0..n {
+                let p = r.add(8 * row);
+                s_lo = _mm256_add_pd(s_lo, _mm256_load_pd(p));
+                s_hi = _mm256_add_pd(s_hi, _mm256_load_pd(p.add(4)));
+            }
+            let (a_lo, a_hi) = (_mm256_div_pd(s_lo, nf), _mm256_div_pd(s_hi, nf));
+            let term = |row: usize, half: usize, avg| {
+                let v = _mm256_load_pd(r.add(8 * row + 4 * half));
+                _mm256_andnot_pd(sign, _mm256_sub_pd(v, avg))
+            };
+            let mut dev = [zero; 8];
+            let mut row = 0;
+            while row + 4 <= n {
+                for k in 0..4 {
+                    dev[k] = _mm256_add_pd(dev[k], term(row + k, 0, a_lo));
+                    dev[4 + k] = _mm256_add_pd(dev[4 + k], term(row + k, 1, a_hi));
+                }
+                row += 4;
+            }
+            for k in 0..n - row {
+                dev[k] = _mm256_add_pd(dev[k], term(row + k, 0, a_lo));
+                dev[4 + k] = _mm256_add_pd(dev[4 + k], term(row + k, 1, a_hi));
+            }
+            for (half, avg) in [(0, a_lo), (1, a_hi)] {
+                let dv = &dev[4 * half..4 * half + 4];
+                let dv = _mm256_add_pd(_mm256_add_pd(dv[0], dv[1]), _mm256_add_pd(dv[2], dv[3]));
+                let num = _mm256_sub_pd(_mm256_loadu_pd(new.add(4 * half)), avg);
+                let q = _mm256_div_pd(num, _mm256_mul_pd(c015, _mm256_div_pd(dv, nf)));
+                let ok = _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_NEQ_UQ>(num, zero),
+                    _mm256_cmp_pd::<_CMP_NEQ_UQ>(dv, zero),
+                );
+                _mm256_storeu_pd(dst.add(8 * g + 4 * half), _mm256_and_pd(q, ok));
+            }
+            phase = (phase + 8) % n;
+        }
+        out.set_len(base + 8 * groups);
+    }
+    8 * groups
 }
 
 /// Appends `k` steps of `W` values to each of the `N` columns, step `i`'s values being

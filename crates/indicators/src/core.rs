@@ -401,6 +401,10 @@ impl LinearState {
     pub fn value(&self) -> f64 {
         self.last
     }
+    /// Whether the next input starts a block of eight.
+    pub fn at_block_start(&self) -> bool {
+        self.phase == 0
+    }
     /// Step through `xs` into `out` (as long as `xs`): stepwise to the end of the current
     /// block, then whole blocks by [`Linear::blocks`], then stepwise again. The same numbers as
     /// stepping every value, whatever the chunks a kernel feeds.
@@ -797,6 +801,27 @@ impl WmaCore {
         self.sum.feed_into::<A>(&lin, u, out);
         for v in out.iter_mut() {
             *v /= self.divider;
+        }
+    }
+    /// [`WmaCore::values_into`]'s whole blocks appended to `out` in registers where the CPU
+    /// has AVX2 ([`simd::wma_append`]), when both sums are at a block's start (from an
+    /// anchor they are); returns how many steps were done (0 where it does not apply: the
+    /// caller steps those through `values_into`).
+    #[inline(always)]
+    pub fn blocks_append(&mut self, new: &[f64], old: &[f64], out: &mut Vec<f64>) -> usize {
+        if self.n == 1 || !self.sub.at_block_start() || !self.sum.at_block_start() {
+            return 0;
+        }
+        let lin = WmaCore::sums();
+        let sums = (self.sub.value(), self.sum.value());
+        let shape = (self.n as f64, self.divider);
+        match simd::wma_append(&lin.scan, shape, sums, new, old, out) {
+            Some((sub, sum, done)) => {
+                (self.sub, self.sum) = (LinearState::new(sub), LinearState::new(sum));
+                self.since += done;
+                done
+            }
+            None => 0,
         }
     }
     pub fn reset(&mut self) {

@@ -34,12 +34,13 @@
 //! `is_x86_feature_detected!` reported both `fma` and `avx2`. The AVX2 loops, behind the same
 //! check: [`Scan8`]'s (the EMAs' and Wilder averages' blocks of eight, the block itself in
 //! [`Lanes`]), [`rsi_append`]'s (RSI's two averages through the same block),
-//! [`ad_append`]'s (AD's line) and [`cci_append`]'s (eight bars' windows); each loads within the slices it was given and stores within
-//! the slice or the capacity it reserved in the output before setting its length; their lanes
-//! are the portable code's operations one for one (the proptests hold them to the stepwise
-//! formulas and the streams bit for bit). And [`append_steps`], which stores a stepwise
-//! kernel's values into its columns' reserved capacity and sets their lengths once all are
-//! written.
+//! [`ad_append`]'s (AD's line), [`cci_append`]'s (eight bars' windows) and [`wma_append`]'s
+//! (WMA's two running sums through the same block); each loads within the slices it was given
+//! and stores within the slice or the capacity it reserved in the output before setting its
+//! length; their lanes are the portable code's operations one for one (the proptests and the
+//! kernels' unit tests hold them to the stepwise formulas and the streams bit for bit). And
+//! [`append_steps`], which stores a stepwise kernel's values into its columns' reserved
+//! capacity and sets their lengths once all are written.
 use std::cell::Cell;
 
 /// How a kernel computes `a·b + c`.
@@ -729,6 +730,86 @@ unsafe fn cci_avx2(tp: &[f64], n: usize, mut phase: usize, out: &mut Vec<f64>) -
         out.set_len(base + 8 * groups);
     }
     8 * groups
+}
+
+/// WMA's values (`core::WmaCore`) appended to `out` for the whole blocks of eight steps in
+/// `new`/`old` (the bars entering and leaving the window), where [`mode`] is [`Mode::Fused`]:
+/// `scan` is the running sums' recurrence (`a = b = 1`), `(sub, sum)` TA-Lib's `periodSub`
+/// and `periodSum` before the first step (both at the start of a block). Per block, in
+/// registers: the window sum's block over the eight changes ([`Lanes::block`]), the weighted
+/// sum's inputs `n·x − Sub` (the window sums shifted one step), its block, the eight values
+/// (two divisions), stored in place — where the batch staged four passes through L1 buffers.
+/// Lane for lane the stream's operations; returns both sums after the last block and how many
+/// steps were done (`None` in [`Mode::Plain`]).
+#[inline]
+pub fn wma_append(
+    scan: &Scan8,
+    (nf, divider): (f64, f64),
+    (sub, sum): (f64, f64),
+    new: &[f64],
+    old: &[f64],
+    out: &mut Vec<f64>,
+) -> Option<(f64, f64, usize)> {
+    #[cfg(target_arch = "x86_64")]
+    if mode() == Mode::Fused {
+        #[allow(unsafe_code)]
+        // SAFETY: `mode()` is Fused only after `cpu_fused()` reported AVX2 and FMA, the
+        // features `wma_avx2` is compiled for.
+        return Some(unsafe { wma_avx2(scan, (nf, divider), (sub, sum), new, old, out) });
+    }
+    let _ = (scan, nf, divider, sub, sum, new, old, out);
+    None
+}
+
+/// [`wma_append`]'s loop.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(unsafe_code)]
+unsafe fn wma_avx2(
+    scan: &Scan8,
+    (nf, divider): (f64, f64),
+    (sub, sum): (f64, f64),
+    new: &[f64],
+    old: &[f64],
+    out: &mut Vec<f64>,
+) -> (f64, f64, usize) {
+    use std::arch::x86_64::{
+        _mm256_blend_pd, _mm256_cvtsd_f64, _mm256_div_pd, _mm256_loadu_pd, _mm256_mul_pd,
+        _mm256_permute4x64_pd, _mm256_set1_pd, _mm256_storeu_pd, _mm256_sub_pd,
+    };
+    let blocks = new.len().min(old.len()) / 8;
+    out.reserve(8 * blocks);
+    let base = out.len();
+    // SAFETY: block `i` loads `new` and `old` at `[8i, 8i + 8)`, in bounds as `8·blocks` is at
+    // most either length; it stores `out[base + 8i .. base + 8i + 8)`, inside the capacity
+    // reserved above, and the length is set only after all blocks are written.
+    unsafe {
+        let lanes = Lanes::new(scan);
+        let (nv, dv) = (_mm256_set1_pd(nf), _mm256_set1_pd(divider));
+        let (mut sv, mut pv) = (_mm256_set1_pd(sub), _mm256_set1_pd(sum));
+        let dst = out.as_mut_ptr().add(base);
+        for i in 0..blocks {
+            let (xp, gp) = (new.as_ptr().add(8 * i), old.as_ptr().add(8 * i));
+            let (x0, x1) = (_mm256_loadu_pd(xp), _mm256_loadu_pd(xp.add(4)));
+            let d0 = _mm256_sub_pd(x0, _mm256_loadu_pd(gp));
+            let d1 = _mm256_sub_pd(x1, _mm256_loadu_pd(gp.add(4)));
+            let (s0, s1, s_next) = lanes.block(sv, d0, d1);
+            // Each step's `Sub` before it: the last block's, then this block's first seven.
+            let b0 = _mm256_blend_pd::<1>(_mm256_permute4x64_pd::<0b10_01_00_00>(s0), sv);
+            let b1 = _mm256_blend_pd::<1>(
+                _mm256_permute4x64_pd::<0b10_01_00_00>(s1),
+                _mm256_permute4x64_pd::<0xFF>(s0),
+            );
+            let u0 = _mm256_sub_pd(_mm256_mul_pd(x0, nv), b0);
+            let u1 = _mm256_sub_pd(_mm256_mul_pd(x1, nv), b1);
+            let (p0, p1, p_next) = lanes.block(pv, u0, u1);
+            _mm256_storeu_pd(dst.add(8 * i), _mm256_div_pd(p0, dv));
+            _mm256_storeu_pd(dst.add(8 * i + 4), _mm256_div_pd(p1, dv));
+            (sv, pv) = (s_next, p_next);
+        }
+        out.set_len(base + 8 * blocks);
+        (_mm256_cvtsd_f64(sv), _mm256_cvtsd_f64(pv), 8 * blocks)
+    }
 }
 
 /// Appends `k` steps of `W` values to each of the `N` columns, step `i`'s values being

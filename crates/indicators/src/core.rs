@@ -284,8 +284,9 @@ impl SmaCore {
 /// longer by the chain. Kernels that stage chunks in L1 buffers move with where the process
 /// placed its input, output and stack (DEMA 1.1-2.3 ms over 1M bars by the input's address
 /// mod 4096 in one process, flat in another): TEMA through three such stages was above
-/// TA-Lib's time in half the processes and keeps its one fused stepwise loop
-/// ([`ema_chain_seed`], [`EmaCore::stepwise`]).
+/// TA-Lib's time in half the processes on a Zen 3; with its last stage stored in place
+/// ([`EmaCore::feed_append`]) it takes 0.75 of the time of its one-step-per-bar chains on a
+/// Zen 5.
 /// The values differ from the one-step recurrence by a few ulps (well inside TA-Lib's 1e-9
 /// agreement); [`LinearState`] steps through the same formulas one value at a time, so batch and
 /// stream agree bit for bit.
@@ -594,7 +595,7 @@ pub struct EmaCore {
     n: usize,
     lin: Linear,
     /// One step per value ([`ema_step`]) instead of [`Linear`]'s blocks of eight: for kernels
-    /// whose batch runs several recurrences in one fused loop (MACD, TEMA).
+    /// whose batch runs several recurrences in one fused loop (MACD).
     stepwise: bool,
     /// The arithmetic of the batch this stream must agree with ([`simd::mode`] when built).
     mode: Mode,
@@ -661,6 +662,17 @@ impl EmaCore {
         }
         self.state
             .feed_into::<A>(&self.lin, &xs[i..len], &mut out[i..len]);
+    }
+    /// [`EmaCore::feed_into`] appending to `out`: the seeding values pushed one at a time, then
+    /// [`LinearState::feed_append`]'s blocks stored in place (no buffer to copy out of).
+    #[inline(always)]
+    pub fn feed_append<A: Arith>(&mut self, xs: &[f64], out: &mut Vec<f64>) {
+        let mut i = 0;
+        while i < xs.len() && (self.count < self.n || self.stepwise) {
+            out.push(self.next(xs[i]));
+            i += 1;
+        }
+        self.state.feed_append::<A>(&self.lin, &xs[i..], None, out);
     }
     /// Start from a given seed (the seed is the first output).
     pub fn seed(&mut self, value: f64) {
@@ -968,36 +980,6 @@ pub fn ema_column<A: Arith>(x: &[f64], n: usize, k: f64) -> Vec<f64> {
 #[inline(always)]
 pub fn ema_step<A: Arith>(prev: f64, x: f64, k: f64, omk: f64) -> f64 {
     A::madd(omk, prev, k * x)
-}
-
-/// The values at bar `S·(n − 1)` of `S` chained EMAs over `n` (stage j the EMA of stage j − 1,
-/// TEMA's three), each seeded as [`EmaCore`] seeds (the mean of its input's first
-/// `n` values, summed from 0.0) and stepped with [`ema_step`]: [`EmaCore::stepwise`]'s numbers.
-/// `x` must hold more than `S·(n − 1)` values.
-#[inline(always)]
-pub fn ema_chain_seed<A: Arith, const S: usize>(x: &[f64], n: usize, k: f64) -> [f64; S] {
-    let n = n.max(1);
-    let (omk, nf) = (1.0 - k, n as f64);
-    let mut e = [0.0; S];
-    let mut sum = 0.0;
-    for &v in &x[..n] {
-        sum += v;
-    }
-    e[0] = sum / nf;
-    // Stage s is seeded at bar s·(n − 1), after n − 1 more steps of the stages before it.
-    for s in 1..S {
-        let mut sum = 0.0;
-        sum += e[s - 1];
-        for &v in &x[s * (n - 1) + 1..=(s + 1) * (n - 1)] {
-            e[0] = ema_step::<A>(e[0], v, k, omk);
-            for j in 1..s {
-                e[j] = ema_step::<A>(e[j], e[j - 1], k, omk);
-            }
-            sum += e[s - 1];
-        }
-        e[s] = sum / nf;
-    }
-    e
 }
 
 /// `2 / (n + 1)`.

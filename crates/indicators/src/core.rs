@@ -594,9 +594,6 @@ impl VaryingState {
 pub struct EmaCore {
     n: usize,
     lin: Linear,
-    /// One step per value ([`ema_step`]) instead of [`Linear`]'s blocks of eight: for kernels
-    /// whose batch runs several recurrences in one fused loop (MACD).
-    stepwise: bool,
     /// The arithmetic of the batch this stream must agree with ([`simd::mode`] when built).
     mode: Mode,
     count: usize,
@@ -609,18 +606,10 @@ impl EmaCore {
         let n = n.max(1);
         Self::with_k(n, 2.0 / ((n + 1) as f64))
     }
-    /// The EMA stepped one value at a time with [`ema_step`].
-    pub fn stepwise(n: usize) -> Self {
-        EmaCore {
-            stepwise: true,
-            ..Self::new(n)
-        }
-    }
     pub fn with_k(n: usize, k: f64) -> Self {
         EmaCore {
             n: n.max(1),
             lin: Linear::ema(k),
-            stepwise: false,
             mode: simd::mode(),
             count: 0,
             sum: 0.0,
@@ -638,15 +627,6 @@ impl EmaCore {
             self.state = LinearState::new(self.sum / self.n as f64);
             return self.state.value();
         }
-        if self.stepwise {
-            let (k, prev) = (self.lin.scan.b, self.state.value());
-            let y = match self.mode {
-                Mode::Plain => ema_step::<Plain>(prev, x, k, self.lin.scan.a),
-                Mode::Fused => ema_step::<Fused>(prev, x, k, self.lin.scan.a),
-            };
-            self.state = LinearState::new(y);
-            return y;
-        }
         self.state.step_in(self.mode, &self.lin, x)
     }
     /// [`EmaCore::next`] over `xs` into `out` (as long as `xs`), in arithmetic `A` (the
@@ -656,7 +636,7 @@ impl EmaCore {
     pub fn feed_into<A: Arith>(&mut self, xs: &[f64], out: &mut [f64]) {
         let len = xs.len().min(out.len());
         let mut i = 0;
-        while i < len && (self.count < self.n || self.stepwise) {
+        while i < len && self.count < self.n {
             out[i] = self.next(xs[i]);
             i += 1;
         }
@@ -668,7 +648,7 @@ impl EmaCore {
     #[inline(always)]
     pub fn feed_append<A: Arith>(&mut self, xs: &[f64], out: &mut Vec<f64>) {
         let mut i = 0;
-        while i < xs.len() && (self.count < self.n || self.stepwise) {
+        while i < xs.len() && self.count < self.n {
             out.push(self.next(xs[i]));
             i += 1;
         }

@@ -26,11 +26,10 @@ impl Macd {
             fast_n: fast,
             slow_n: slow,
             signal_n: signal.max(1),
-            // One step per value, as the batch's fused loop (three recurrences in one pass
-            // overlap on their own; in blocks of four they would cost more work, not less).
-            fast: EmaCore::stepwise(fast),
-            slow: EmaCore::stepwise(slow),
-            signal: EmaCore::stepwise(signal.max(1)),
+            // Linear's blocks of eight, as the batch's chunked passes.
+            fast: EmaCore::new(fast),
+            slow: EmaCore::new(slow),
+            signal: EmaCore::new(signal.max(1)),
             window: Ring::new(fast),
             seen: 0,
         }
@@ -95,62 +94,81 @@ fn macd_in<A: crate::simd::Arith>(
     slow: usize,
     signal: usize,
 ) -> [Vec<f64>; 3] {
-    use crate::core::{Column, ema_k, ema_step};
-    let (mut fast, mut slow) = (fast.max(1), slow.max(1));
-    if slow < fast {
-        std::mem::swap(&mut fast, &mut slow);
-    }
-    let signal = signal.max(1);
+    use crate::core::{CHUNK, Column};
     let len = x.len();
     let mut out: [Column; 3] = std::array::from_fn(|_| Column::new(len));
-    let start = slow + signal - 2;
-    if start >= len {
-        return out.map(Column::finish);
-    }
-    let mean = |v: &[f64]| {
-        let mut sum = 0.0;
-        for a in v {
-            sum += a;
-        }
-        sum / v.len() as f64
-    };
-    let (ks, kf, kg) = (ema_k(slow), ema_k(fast), ema_k(signal));
-    let (oks, okf, okg) = (1.0 - ks, 1.0 - kf, 1.0 - kg);
-    // Both EMAs start at slow − 1: the slow one seeded with the first `slow` values, the fast
-    // one with the `fast` values ending there (TA-Lib). The MACD line before the signal starts
-    // only seeds the signal (TA-Lib's alignment: the line is output from `start` on).
-    let mut s = mean(&x[..slow]);
-    let mut f = mean(&x[slow - fast..slow]);
-    let mut warm = Vec::with_capacity(signal);
-    warm.push(f - s);
-    for &v in &x[slow..=start] {
-        s = ema_step::<A>(s, v, ks, oks);
-        f = ema_step::<A>(f, v, kf, okf);
-        warm.push(f - s);
-    }
-    let mut g = mean(&warm);
-    let m = f - s;
+    let mut s = Macd::new(fast, slow, signal);
+    // The seeding through the stream itself (up to the signal's first value), then a chunk at
+    // a time: the fast EMA into a buffer in L1, the slow one appended to the line's column in
+    // place and the line formed over it (fast − slow), the signal appended to its column in
+    // place from the line, the histogram from both (each EMA in Linear's blocks of eight,
+    // vector code). In one process on a Zen 5: 1.12-1.15 ms for 1M bars warm, 1.13-1.30 with
+    // the caches flushed, against 1.47-1.58 for the one-step-per-bar loop of the three chains
+    // this replaced (bound by the multiply ports, as TEMA's was).
+    let start = (s.slow_n + s.signal_n - 1).min(len);
     let [line, sig, hist] = &mut out;
-    for c in [&mut *line, &mut *sig, &mut *hist] {
-        c.nan_to(start);
+    for &v in &x[..start] {
+        let (m, g, h) = s.next(v);
+        line.push(m);
+        sig.push(g);
+        hist.push(h);
     }
-    line.push(m);
-    sig.push(g);
-    hist.push(m - g);
-    // Each step's three values stored straight into the columns (each written once, no
-    // buffer to copy from, the averages in registers).
-    let rest = &x[start + 1..];
-    crate::simd::append_steps(
-        [line.values(), sig.values(), hist.values()],
-        rest.len(),
-        |i| {
-            let v = rest[i];
-            s = ema_step::<A>(s, v, ks, oks);
-            f = ema_step::<A>(f, v, kf, okf);
-            let m = f - s;
-            g = ema_step::<A>(g, m, kg, okg);
-            [[m], [g], [m - g]]
-        },
-    );
+    let mut bf = [0.0; CHUNK];
+    for xs in x[start..].chunks(CHUNK) {
+        let bf = &mut bf[..xs.len()];
+        s.fast.feed_into::<A>(xs, bf);
+        let (lv, sv) = (line.values(), sig.values());
+        let at = lv.len();
+        s.slow.feed_append::<A>(xs, lv);
+        for (m, &f) in lv[at..].iter_mut().zip(&*bf) {
+            *m = f - *m;
+        }
+        s.signal.feed_append::<A>(&lv[at..], sv);
+        hist.extend_with(lv[at..].iter().zip(&sv[at..]).map(|(&m, &g)| m - g));
+    }
     out.map(Column::finish)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Macd, macd};
+    use crate::simd::{Mode, force_mode};
+
+    /// Batch == stream bit for bit in both arithmetics, all three outputs: lengths that end in
+    /// the seeding, at the signal's first value, inside a block and across the chunks; the
+    /// periods given either way round (the slower is the slow one).
+    #[test]
+    fn batch_is_the_stream() {
+        let x: Vec<f64> = (0..1100)
+            .map(|i| 100.0 + f64::from((i * 7919) % 13) * 0.37 - f64::from(i) * 0.05)
+            .collect();
+        for mode in [Mode::Plain, Mode::Fused] {
+            force_mode(Some(mode));
+            for (fast, slow, signal) in
+                [(12, 26, 9), (26, 12, 9), (1, 1, 1), (3, 5, 2), (5, 40, 17)]
+            {
+                let first = fast.max(slow) + signal - 2;
+                for len in [0, first, first + 1, first + 9, first + 257, 1100] {
+                    let got = macd(&x[..len], fast, slow, signal);
+                    let mut s = Macd::new(fast, slow, signal);
+                    for (i, &v) in x[..len].iter().enumerate() {
+                        let (m, g, h) = s.next(v);
+                        for (k, want) in [m, g, h].into_iter().enumerate() {
+                            assert_eq!(
+                                got[k][i].to_bits(),
+                                want.to_bits(),
+                                "{mode:?} {fast}/{slow}/{signal} output {k} at {i}"
+                            );
+                        }
+                    }
+                    if len > first {
+                        assert!(
+                            got[1][first].is_finite() && (first == 0 || got[1][first - 1].is_nan())
+                        );
+                    }
+                }
+            }
+            force_mode(None);
+        }
+    }
 }

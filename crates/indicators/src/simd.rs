@@ -814,11 +814,12 @@ unsafe fn wma_avx2(
 
 /// Appends `k` steps of `W` values to each of the `N` columns, step `i`'s values being
 /// `step(i)` (column by column), each stored straight into the column's reserved capacity:
-/// for stepwise kernels (a `push` per output let the compiler keep the running values on the
-/// stack across the possible growth; staging a chunk in L1 buffers and copying it out cost
-/// MACD 2.53 ms for a million bars against 1.47 stored in place, in a scratch benchmark on
-/// this Zen 3). The lengths change only after all `k` steps wrote their values (a panic in
-/// `step` leaves the columns as they were).
+/// for stepwise kernels, T3's and KAMA's (a `push` per output let the compiler keep the
+/// running values on the stack across the possible growth; staging a chunk in L1 buffers and
+/// copying it out cost MACD's stepwise loop, before it moved to Linear's blocks, 2.53 ms for a
+/// million bars against 1.47 stored in place, in a scratch benchmark on a Zen 3). The lengths
+/// change only after all `k` steps wrote their values (a panic in `step` leaves the columns as
+/// they were).
 #[inline(always)]
 pub fn append_steps<const N: usize, const W: usize>(
     outs: [&mut Vec<f64>; N],

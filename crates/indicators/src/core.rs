@@ -827,7 +827,7 @@ impl WmaCore {
 /// simple kernel when it is not in cache). Best through [`Column::extend_with`] or a block at a
 /// time: a `push` per bar from a callback keeps the length in memory (a store and a reload per
 /// value), which cost WILLR and PSAR more than the fill did — they keep indexed writes. A
-/// `push` (or [`Column::push4`]) inside a loop that carries floating-point state costs more
+/// `push` (or four at a time) inside a loop that carries floating-point state costs more
 /// than its own store: the push may call to grow the vector, every xmm register is
 /// caller-saved, and the compiler kept the state on the stack for the whole loop (a store and
 /// a reload on the recurrence's chain per push). MACD, ATR/NATR and RSI write a chunk into an
@@ -1064,7 +1064,7 @@ fn for_each_extreme(
 /// Highest `high` and lowest `low` of the last `n` bars: `f(i, highest, lowest)` for every
 /// `i >= n - 1` (NaN ignored; a window with no value above −∞ has no highest, and one with none
 /// below +∞ no lowest: NaN, as [`RollingExtreme`] says). Both columns in one pass, by the block
-/// method of [`for_each_extreme`], with bare compare-and-select steps (`maxsd`/`minsd`: a NaN
+/// method of `for_each_extreme`, with bare compare-and-select steps (`maxsd`/`minsd`: a NaN
 /// input loses to the running value, which starts at ∓∞) instead of `f64::max`'s NaN checks.
 #[inline(always)]
 pub fn for_each_high_low(high: &[f64], low: &[f64], n: usize, mut f: impl FnMut(usize, f64, f64)) {
@@ -1122,7 +1122,7 @@ pub fn for_each_high_low(high: &[f64], low: &[f64], n: usize, mut f: impl FnMut(
 /// Where the highest `high` and the lowest `low` of the last `n` bars are: `f(i, argmax,
 /// argmin)` for every `i >= n - 1` (ties go to the most recent bar, as with [`SliceDeque`]; NaN
 /// is ignored; `usize::MAX` when the window holds only NaN). The block method of
-/// [`for_each_extreme`] carrying indices: O(1) per bar whatever the data, O(n) scratch. Given
+/// `for_each_extreme` carrying indices: O(1) per bar whatever the data, O(n) scratch. Given
 /// a block of bars at a time, `f(first, argmaxes, argmins)`: the places for the windows ending
 /// at `first`, `first + 1`, ….
 ///

@@ -33,7 +33,7 @@
 //! have the feature, and [`mode`] returns [`Mode::Fused`] only after
 //! `is_x86_feature_detected!` reported both `fma` and `avx2`. The AVX2 loops, behind the same
 //! check: [`Scan8`]'s (the EMAs' and Wilder averages' blocks of eight, the block itself in
-//! [`Lanes`]), [`rsi_append`]'s (RSI's two averages through the same block),
+//! `Lanes`), [`rsi_append`]'s (RSI's two averages through the same block),
 //! [`ad_append`]'s (AD's line), [`cci_append`]'s (eight bars' windows) and [`wma_append`]'s
 //! (WMA's two running sums through the same block); each loads within the slices it was given
 //! and stores within the slice or the capacity it reserved in the output before setting its
@@ -426,7 +426,7 @@ impl Lanes {
 /// RSI's values (`ind::rsi`) appended to `out` for whole blocks of eight bars, where [`mode`]
 /// is [`Mode::Fused`]: `closes[0]` is the close before the first bar, `(gain, loss)` the
 /// averages there, `scan` Wilder's coefficients. Per block, in registers: the eight changes,
-/// their gains and losses, both averages' blocks ([`Lanes::block`], each chain one
+/// their gains and losses, both averages' blocks (`Lanes::block`, each chain one
 /// multiply-add per eight bars), the values (eight divisions in two instructions), stored in
 /// place. Returns the averages after the last block and how many bars were done; `None` in
 /// [`Mode::Plain`]. Lane for lane the stream's operations (`split`, [`Scan8`]'s block,
@@ -736,7 +736,7 @@ unsafe fn cci_avx2(tp: &[f64], n: usize, mut phase: usize, out: &mut Vec<f64>) -
 /// `new`/`old` (the bars entering and leaving the window), where [`mode`] is [`Mode::Fused`]:
 /// `scan` is the running sums' recurrence (`a = b = 1`), `(sub, sum)` TA-Lib's `periodSub`
 /// and `periodSum` before the first step (both at the start of a block). Per block, in
-/// registers: the window sum's block over the eight changes ([`Lanes::block`]), the weighted
+/// registers: the window sum's block over the eight changes (`Lanes::block`), the weighted
 /// sum's inputs `n·x − Sub` (the window sums shifted one step), its block, the eight values
 /// (two divisions), stored in place — where the batch staged four passes through L1 buffers.
 /// Lane for lane the stream's operations; returns both sums after the last block and how many

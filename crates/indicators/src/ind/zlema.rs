@@ -1,4 +1,4 @@
-//! ZLEMA — EMA(x + (x − x[lag]), n) with lag = ⌊(n − 1)/2⌋ (TA-Lib-style EMA, SMA seed).
+//! ZLEMA — EMA(x + (x − x\[lag\]), n) with lag = ⌊(n − 1)/2⌋ (TA-Lib-style EMA, SMA seed).
 use crate::Indicator;
 use crate::core::{Bar, EmaCore, Ring};
 

@@ -28,11 +28,11 @@
 //!   build contracts it too, so the fused SAR is TA-Lib's bit for bit — and ADX's Wilder sums
 //!   have multiply-adds.)
 //!
-//! The `unsafe` is in three kinds of places, all here. One call, written once, in
-//! `dispatch!`: a `#[target_feature]` function may only be called where the CPU is known to
-//! have the feature, and [`mode`] returns [`Mode::Fused`] only after
-//! `is_x86_feature_detected!` reported both `fma` and `avx2`. The AVX2 loops, behind the same
-//! check: [`Scan8`]'s (the EMAs' and Wilder averages' blocks of eight, the block itself in
+//! The `unsafe` is in three kinds of places, all here. One call, written once in `dispatch!`
+//! and once in `fused_only!` (the `*_append` functions' kernels): a `#[target_feature]`
+//! function may only be called where the CPU is known to have the feature, and [`mode`]
+//! returns [`Mode::Fused`] only after `is_x86_feature_detected!` reported both `fma` and
+//! `avx2`. The AVX2 loops, behind the same check: [`Scan8`]'s (the EMAs' and Wilder averages' blocks of eight, the block itself in
 //! `Lanes`), [`rsi_append`]'s (RSI's two averages through the same block),
 //! [`ad_append`]'s (AD's line), [`cci_append`]'s (eight bars' windows) and [`wma_append`]'s
 //! (WMA's two running sums through the same block); each loads within the slices it was given
@@ -423,6 +423,23 @@ impl Lanes {
     }
 }
 
+/// `Some(kernel(args))` where [`mode`] is [`Mode::Fused`], `None` otherwise (the caller's
+/// portable code does the work): the one call of the `*_append` functions' AVX2 loops, and its
+/// safety argument written once. The names after `;` are the arguments, used (moved) either way.
+macro_rules! fused_only {
+    ($kernel:ident ( $($arg:expr),* $(,)? ); $($name:ident),*) => {{
+        #[cfg(target_arch = "x86_64")]
+        if mode() == Mode::Fused {
+            #[allow(unsafe_code)]
+            // SAFETY: `mode()` is Fused only after `cpu_fused()` reported AVX2 and FMA, the
+            // features the kernel is compiled for (`#[target_feature(enable = "avx2,fma")]`).
+            return Some(unsafe { $kernel($($arg),*) });
+        }
+        let _ = ($($name),*);
+        None
+    }};
+}
+
 /// RSI's values (`ind::rsi`) appended to `out` for whole blocks of eight bars, where [`mode`]
 /// is [`Mode::Fused`]: `closes[0]` is the close before the first bar, `(gain, loss)` the
 /// averages there, `scan` Wilder's coefficients. Per block, in registers: the eight changes,
@@ -439,15 +456,7 @@ pub fn rsi_append(
     factor: f64,
     out: &mut Vec<f64>,
 ) -> Option<(f64, f64, usize)> {
-    #[cfg(target_arch = "x86_64")]
-    if mode() == Mode::Fused {
-        #[allow(unsafe_code)]
-        // SAFETY: `mode()` is Fused only after `cpu_fused()` reported AVX2 and FMA, the
-        // features `rsi_avx2` is compiled for.
-        return Some(unsafe { rsi_avx2(scan, (gain, loss), closes, factor, out) });
-    }
-    let _ = (scan, gain, loss, closes, factor, out);
-    None
+    fused_only!(rsi_avx2(scan, (gain, loss), closes, factor, out); scan, gain, loss, closes, factor, out)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -537,15 +546,7 @@ pub fn ad_append(
     volume: &[f64],
     out: &mut Vec<f64>,
 ) -> Option<(f64, usize)> {
-    #[cfg(target_arch = "x86_64")]
-    if mode() == Mode::Fused {
-        #[allow(unsafe_code)]
-        // SAFETY: `mode()` is Fused only after `cpu_fused()` reported AVX2 and FMA, the
-        // features `ad_avx2` is compiled for.
-        return Some(unsafe { ad_avx2(ad, high, low, close, volume, out) });
-    }
-    let _ = (ad, high, low, close, volume, out);
-    None
+    fused_only!(ad_avx2(ad, high, low, close, volume, out); ad, high, low, close, volume, out)
 }
 
 /// [`ad_append`]'s loop. A lane is `ind::ad`'s `flow` operation for operation: the range
@@ -613,15 +614,7 @@ unsafe fn ad_avx2(
 /// operations; returns how many bars were done (`None` in [`Mode::Plain`]).
 #[inline]
 pub fn cci_append(tp: &[f64], n: usize, phase: usize, out: &mut Vec<f64>) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    if mode() == Mode::Fused {
-        #[allow(unsafe_code)]
-        // SAFETY: `mode()` is Fused only after `cpu_fused()` reported AVX2 and FMA, the
-        // features `cci_avx2` is compiled for.
-        return Some(unsafe { cci_avx2(tp, n, phase, out) });
-    }
-    let _ = (tp, n, phase, out);
-    None
+    fused_only!(cci_avx2(tp, n, phase, out); tp, n, phase, out)
 }
 
 /// [`cci_append`]'s loop.
@@ -750,15 +743,7 @@ pub fn wma_append(
     old: &[f64],
     out: &mut Vec<f64>,
 ) -> Option<(f64, f64, usize)> {
-    #[cfg(target_arch = "x86_64")]
-    if mode() == Mode::Fused {
-        #[allow(unsafe_code)]
-        // SAFETY: `mode()` is Fused only after `cpu_fused()` reported AVX2 and FMA, the
-        // features `wma_avx2` is compiled for.
-        return Some(unsafe { wma_avx2(scan, (nf, divider), (sub, sum), new, old, out) });
-    }
-    let _ = (scan, nf, divider, sub, sum, new, old, out);
-    None
+    fused_only!(wma_avx2(scan, (nf, divider), (sub, sum), new, old, out); scan, nf, divider, sub, sum, new, old, out)
 }
 
 /// [`wma_append`]'s loop.

@@ -94,13 +94,28 @@ pub fn stoch(
     d: usize,
     smooth_k: usize,
 ) -> [Vec<f64>; 2] {
+    stoch_padded(high, low, close, k, d, smooth_k, 0)
+}
+
+/// [`stoch`] with `pad` NaN before the first bar's place (STOCHRSI's RSI warm-up): the
+/// columns are `pad` longer, written once.
+pub(crate) fn stoch_padded(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    k: usize,
+    d: usize,
+    smooth_k: usize,
+    pad: usize,
+) -> [Vec<f64>; 2] {
     crate::simd::dispatch!(any stoch_in(
         high: &[f64],
         low: &[f64],
         close: &[f64],
         k: usize,
         d: usize,
-        smooth_k: usize
+        smooth_k: usize,
+        pad: usize
     ) -> [Vec<f64>; 2])
 }
 
@@ -170,6 +185,9 @@ struct Batch<'a> {
     total_d: f64,
     seen_fast: usize,
     seen_slow: usize,
+    /// NaN before the first bar (STOCHRSI's RSI warm-up): the columns' positions are the
+    /// bars' plus this.
+    pad: usize,
     out_k: Column,
     out_d: Column,
 }
@@ -190,6 +208,10 @@ impl Batch<'_> {
         {
             let diff = (h - l) / 100.0;
             *f = if diff == 0.0 { 0.0 } else { (cl - l) / diff };
+        }
+        if self.seen_fast >= hk && self.seen_slow >= hd {
+            self.steady(c);
+            return;
         }
         // Slow %K: sums into `hb` (free now), means into `slow` after its history; then %D
         // over the new slow %K values: sums into `lb`, means into `hb`.
@@ -212,12 +234,48 @@ impl Batch<'_> {
         );
         // Bars before the first %D: NaN in both (TA-Lib's alignment).
         let none = wk + wd;
-        self.out_k.nan_to(self.first + none);
-        self.out_d.nan_to(self.first + none);
+        self.out_k.nan_to(self.pad + self.first + none);
+        self.out_d.nan_to(self.pad + self.first + none);
         self.out_k.extend(&self.slow[hd + wd..hd + nk]);
         self.out_d.extend(&self.hb[..nk - wd]);
         self.fast.copy_within(c..c + hk, 0);
         self.slow.copy_within(nk..nk + hd, 0);
+    }
+
+    /// A chunk once both means are warm: the two running sums in one loop, slow %K (its
+    /// divisions one at a time) feeding %D's sum at once. Each sum is a chain of an add and a
+    /// subtract from bar to bar; side by side the two chains overlap, where one pass after the
+    /// other waited for each in turn (the same operations in the same order: the same bits).
+    #[inline(always)]
+    fn steady(&mut self, c: usize) {
+        let (hk, hd) = (self.smooth_k - 1, self.d - 1);
+        let (nk, nd) = (self.smooth_k as f64, self.d as f64);
+        let (mut tk, mut td) = (self.total_k, self.total_d);
+        let fast = &self.fast[..hk + c];
+        let slow = &mut self.slow[..hd + c];
+        let sums = &mut self.hb[..c];
+        for j in 0..c {
+            tk += fast[hk + j];
+            let sk = tk / nk;
+            tk -= fast[j];
+            slow[hd + j] = sk;
+            td += sk;
+            sums[j] = td;
+            td -= slow[j];
+        }
+        (self.total_k, self.total_d) = (tk, td);
+        self.seen_fast += c;
+        self.seen_slow += c;
+        for (m, &s) in self.lb[..c].iter_mut().zip(&self.hb[..c]) {
+            *m = s / nd;
+        }
+        // The bars before the first window (the first chunk's, with no smoothing to warm up).
+        self.out_k.nan_to(self.pad + self.first);
+        self.out_d.nan_to(self.pad + self.first);
+        self.out_k.extend(&self.slow[hd..hd + c]);
+        self.out_d.extend(&self.lb[..c]);
+        self.fast.copy_within(c..c + hk, 0);
+        self.slow.copy_within(c..c + hd, 0);
     }
 }
 
@@ -229,6 +287,7 @@ fn stoch_in(
     k: usize,
     d: usize,
     smooth_k: usize,
+    pad: usize,
 ) -> [Vec<f64>; 2] {
     let (k, d, smooth_k) = (k.max(1), d.max(1), smooth_k.max(1));
     let len = close.len();
@@ -246,8 +305,9 @@ fn stoch_in(
         total_d: 0.0,
         seen_fast: 0,
         seen_slow: 0,
-        out_k: Column::new(len),
-        out_d: Column::new(len),
+        pad,
+        out_k: Column::new(pad + len),
+        out_d: Column::new(pad + len),
     };
     let hl_len = high.len().min(low.len()).min(len);
     // A chunk of bars at a time: their windows' extremes (the block method over the chunk and
@@ -272,4 +332,75 @@ fn stoch_in(
         start = end;
     }
     [b.out_k.finish(), b.out_d.finish()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Stoch, stoch};
+    use crate::ind::stochrsi::{StochRsi, stochrsi};
+
+    fn same(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    /// A walk with flat stretches (a zero range: fast %K 0), a NaN and an infinity.
+    fn bars(n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (mut h, mut l, mut c) = (vec![], vec![], vec![]);
+        let mut x = 100.0;
+        for i in 0..n {
+            if !(400..430).contains(&i) {
+                x += f64::from(u32::try_from((i * 7919) % 97).unwrap_or(0)) * 0.01 - 0.48;
+            }
+            let r = if (400..430).contains(&i) { 0.0 } else { 0.3 };
+            h.push(x + r);
+            l.push(x - r);
+            c.push(x + r / 2.0);
+        }
+        c[900] = f64::NAN;
+        h[1200] = f64::INFINITY;
+        (h, l, c)
+    }
+
+    /// Batch == stream bit for bit: short series (warm-up inside the first chunk), and long
+    /// ones whose later chunks take the steady pass (both sums in one loop), for smoothings of
+    /// 1 (no history) and more, and windows longer than a chunk.
+    #[test]
+    fn batch_is_the_stream_across_chunks() {
+        let (h, l, c) = bars(1500);
+        for (k, d, sk) in [
+            (14, 3, 3),
+            (5, 1, 1),
+            (1, 2, 4),
+            (3, 7, 1),
+            (300, 3, 3),
+            (9, 260, 2),
+        ] {
+            for len in [1500, 1499, 256 + k, k + d + sk, 3] {
+                let [gk, gd] = stoch(&h[..len], &l[..len], &c[..len], k, d, sk);
+                assert_eq!((gk.len(), gd.len()), (len, len));
+                let mut s = Stoch::new(k, d, sk);
+                for i in 0..len {
+                    let (wk, wd) = s.next(h[i], l[i], c[i]);
+                    assert!(same(gk[i], wk), "{k},{d},{sk} len {len} %K at {i}");
+                    assert!(same(gd[i], wd), "{k},{d},{sk} len {len} %D at {i}");
+                }
+            }
+        }
+    }
+
+    /// STOCHRSI's columns: the RSI warm-up as NaN, then the stream's values.
+    #[test]
+    fn stochrsi_batch_is_the_stream() {
+        let (_, _, c) = bars(1500);
+        for (n, r, k, d) in [(14, 14, 3, 3), (5, 3, 1, 1), (20, 1, 2, 5)] {
+            let [gk, gd] = stochrsi(&c, n, r, k, d);
+            assert_eq!((gk.len(), gd.len()), (c.len(), c.len()));
+            let mut s = StochRsi::new(n, r, k, d);
+            for (i, &x) in c.iter().enumerate() {
+                let (wk, wd) = s.next(x);
+                assert!(same(gk[i], wk), "{n},{r},{k},{d} %K at {i}");
+                assert!(same(gd[i], wd), "{n},{r},{k},{d} %D at {i}");
+            }
+        }
+    }
 }

@@ -54,10 +54,6 @@ pub fn stochrsi(x: &[f64], length: usize, rsi_length: usize, k: usize, d: usize)
         return [crate::core::nan_vec(x.len()), crate::core::nan_vec(x.len())];
     }
     let tail = &r[rsi_length..];
-    let [sk, sd] = super::stoch::stoch(tail, tail, tail, length, d, k);
-    let mut ok = crate::core::nan_vec(rsi_length);
-    let mut od = crate::core::nan_vec(rsi_length);
-    ok.extend_from_slice(&sk);
-    od.extend_from_slice(&sd);
-    [ok, od]
+    // Written once: the stoch columns start with the RSI's warm-up as NaN.
+    super::stoch::stoch_padded(tail, tail, tail, length, d, k, rsi_length)
 }

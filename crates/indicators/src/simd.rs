@@ -40,7 +40,9 @@
 //! length; their lanes are the portable code's operations one for one (the proptests and the
 //! kernels' unit tests hold them to the stepwise formulas and the streams bit for bit). And
 //! [`append_steps`], which stores a stepwise kernel's values into its columns' reserved
-//! capacity and sets their lengths once all are written.
+//! capacity and sets their lengths once all are written, and [`extend_streaming`], which
+//! appends a slice with non-temporal stores (SSE2, every x86-64 CPU) within the capacity it
+//! reserved, then sets the length; [`store_fence`] orders those stores.
 use std::cell::Cell;
 
 /// How a kernel computes `a·b + c`.
@@ -1015,9 +1017,92 @@ macro_rules! dispatch {
 }
 pub(crate) use dispatch;
 
+/// Appends `x` to `v` with non-temporal stores (`movntpd`, `movnti`: SSE2, every x86-64 CPU):
+/// the values go to memory without first reading the lines they land in (a store that misses
+/// the cache otherwise reads its line, a third more memory traffic for an output column), and
+/// without evicting what the cache holds. For final outputs too large for the cache; the
+/// caller runs [`store_fence`] before the column leaves it. Elsewhere, a plain append.
+#[inline]
+pub fn extend_streaming(v: &mut Vec<f64>, x: &[f64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_loadu_pd, _mm_stream_pd, _mm_stream_si64};
+        v.reserve(x.len());
+        let len = v.len();
+        let dst = v.as_mut_ptr().wrapping_add(len);
+        let mut i = 0;
+        // One value with an 8-byte store if the column's end is not 16-byte aligned.
+        if !x.is_empty() && !(dst as usize).is_multiple_of(16) {
+            #[allow(unsafe_code)]
+            // SAFETY: `dst` is the column's end, with room for `x.len()` values (reserved).
+            unsafe {
+                _mm_stream_si64(dst.cast::<i64>(), x[0].to_bits().cast_signed());
+            }
+            i = 1;
+        }
+        while i + 2 <= x.len() {
+            #[allow(unsafe_code)]
+            // SAFETY: `i + 2 <= x.len()`: the load reads within `x`, the store writes within
+            // the reserved capacity; `dst + i` is 16-byte aligned (aligned at `i` = 0 or 1,
+            // and `i` advances by two).
+            unsafe {
+                _mm_stream_pd(dst.add(i), _mm_loadu_pd(x.as_ptr().add(i)));
+            }
+            i += 2;
+        }
+        if i < x.len() {
+            #[allow(unsafe_code)]
+            // SAFETY: `i < x.len()`: within the reserved capacity.
+            unsafe {
+                _mm_stream_si64(dst.add(i).cast::<i64>(), x[i].to_bits().cast_signed());
+            }
+        }
+        #[allow(unsafe_code)]
+        // SAFETY: the `x.len()` values after the length were all written above.
+        unsafe {
+            v.set_len(len + x.len());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    v.extend_from_slice(x);
+}
+
+/// Orders [`extend_streaming`]'s stores before any store after it (`sfence`): run once a
+/// column written so is complete, before it is handed on.
+#[inline]
+pub fn store_fence() {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[allow(unsafe_code)]
+        // SAFETY: `sfence` has no preconditions (SSE, every x86-64 CPU).
+        unsafe {
+            std::arch::x86_64::_mm_sfence();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extend_streaming_appends_as_extend_from_slice_does() {
+        // Every phase of the column's end against 16 bytes, every length's parity.
+        let src: Vec<f64> = (0..40).map(|i| f64::from(i) * 1.5 - 7.0).collect();
+        for before in 0..4 {
+            for n in [0, 1, 2, 3, 16, 17, 40] {
+                let mut v: Vec<f64> = (0..before).map(f64::from).collect();
+                let mut want = v.clone();
+                extend_streaming(&mut v, &src[..n]);
+                extend_streaming(&mut v, &[f64::NAN, -0.0]);
+                store_fence();
+                want.extend_from_slice(&src[..n]);
+                want.extend_from_slice(&[f64::NAN, -0.0]);
+                let bits = |x: &[f64]| x.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&v), bits(&want), "{before} before, {n} appended");
+            }
+        }
+    }
 
     #[test]
     fn append_steps_appends_every_step_to_every_column() {

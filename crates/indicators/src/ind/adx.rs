@@ -166,7 +166,7 @@ pub fn adx(high: &[f64], low: &[f64], close: &[f64], length: usize) -> [Vec<f64>
 fn adx_in<A: Arith>(high: &[f64], low: &[f64], close: &[f64], length: usize) -> [Vec<f64>; 3] {
     let len = close.len().min(high.len()).min(low.len());
     let mut s = Adx::new(length);
-    let mut cols: [Column; 3] = std::array::from_fn(|_| Column::new(close.len()));
+    let mut cols: [Column; 3] = std::array::from_fn(|_| Column::output(close.len()));
     // The first 2n bars through the stream's own steps (sums, then the ADX's seed).
     let warm = (2 * s.n).min(len);
     for i in 0..warm {

@@ -103,7 +103,7 @@ fn bbands_in(x: &[f64], length: usize, std: f64) -> [Vec<f64>; 5] {
     use crate::core::{CHUNK, Column};
     let n = length.max(1);
     let len = x.len();
-    let mut out: [Column; 5] = std::array::from_fn(|_| Column::new(len));
+    let mut out: [Column; 5] = std::array::from_fn(|_| Column::output(len));
     if len >= n {
         let nf = n as f64;
         let (mut total, mut total2) = (0.0, 0.0);

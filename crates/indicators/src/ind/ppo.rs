@@ -79,7 +79,7 @@ fn ppo_in<A: crate::simd::Arith>(
     }
     let signal = signal.max(1);
     let len = x.len();
-    let mut out: [Column; 3] = std::array::from_fn(|_| Column::new(len));
+    let mut out: [Column; 3] = std::array::from_fn(|_| Column::output(len));
     if len < slow {
         return out.map(Column::finish);
     }

@@ -306,8 +306,8 @@ fn stoch_in(
         seen_fast: 0,
         seen_slow: 0,
         pad,
-        out_k: Column::new(pad + len),
-        out_d: Column::new(pad + len),
+        out_k: Column::output(pad + len),
+        out_d: Column::output(pad + len),
     };
     let hl_len = high.len().min(low.len()).min(len);
     // A chunk of bars at a time: their windows' extremes (the block method over the chunk and

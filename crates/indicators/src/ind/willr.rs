@@ -69,3 +69,41 @@ fn willr_in(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64>
     });
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Willr, willr};
+
+    /// Batch == stream bit for bit: windows of 1, short, longer than a chunk; lengths shorter
+    /// than the window, at it, across chunks; a flat stretch (0), a NaN and an infinity.
+    #[test]
+    fn batch_is_the_stream_across_chunks() {
+        let (mut h, mut l, mut c) = (vec![], vec![], vec![]);
+        let mut x = 50.0;
+        for i in 0..1400 {
+            let flat = (500..540).contains(&i);
+            if !flat {
+                x += f64::from(u32::try_from((i * 7919) % 89).unwrap_or(0)) * 0.02 - 0.87;
+            }
+            let r = if flat { 0.0 } else { 0.4 };
+            h.push(x + r);
+            l.push(x - r);
+            c.push(x - r / 3.0);
+        }
+        c[800] = f64::NAN;
+        l[1000] = f64::NEG_INFINITY;
+        for n in [1usize, 2, 14, 40, 300] {
+            for len in [1400, 1399, 256 + n, n, n.saturating_sub(1), 0] {
+                let got = willr(&h[..len], &l[..len], &c[..len], n);
+                assert_eq!(got.len(), len);
+                let mut s = Willr::new(n);
+                for i in 0..len {
+                    let want = s.next(h[i], l[i], c[i]);
+                    let same =
+                        got[i].to_bits() == want.to_bits() || (got[i].is_nan() && want.is_nan());
+                    assert!(same, "n {n} len {len} at {i}: {} vs {want}", got[i]);
+                }
+            }
+        }
+    }
+}

@@ -134,7 +134,17 @@ def test_orders_stream_reports_every_status_change_and_fill(srv: ServerProcess) 
         http_call(srv.url + f"/accounts/{acc}/orders/{lid}", "DELETE", token=key)
         _, _, filled = http_call(srv.url + f"/accounts/{acc}/orders", "POST", order(sym), token=key)
         fid = filled["data"]["order_id"]
-        wait_for(lambda: len(mine.of("trade")) >= 1, what="the trade update")
+        # The fill's trade and its order's COMPLETE are stored (and sent) in that order, one
+        # message after the other: waiting for the trade alone raced the reader for the second.
+        wait_for(
+            lambda: (
+                len(mine.of("trade")) >= 1
+                and any(
+                    o["order_id"] == fid and o["status"] == "COMPLETE" for o in mine.of("order")
+                )
+            ),
+            what="the trade and the order's COMPLETE update",
+        )
         by_order: dict[str, list[str]] = {}
         for o in mine.of("order"):
             by_order.setdefault(o["order_id"], []).append(o["status"])

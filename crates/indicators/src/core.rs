@@ -821,6 +821,10 @@ impl WmaCore {
     }
 }
 
+/// The smallest column [`Column::output`] streams: 2 MB (twice a Zen 4 core's L2); a smaller one
+/// may well stay in the cache for its reader.
+pub const STREAM_MIN: usize = 1 << 18;
+
 /// An output column written once, front to back: NaN for the warm-up, then each value as it
 /// is computed, NaN after the last computed one up to the column's length. No fill pass before
 /// the values (the output of a million bars is 8 MB: a second pass over it costs as much as a
@@ -834,10 +838,6 @@ impl WmaCore {
 /// L1 buffer and append it (0.76-0.92 of the time of pushing per bar or per block). AROON's
 /// callback fills a chunk-sized buffer instead and appends the chunk from it (0.89 of the time
 /// of its indexed writes; the same buffering measured 1.08 for WILLR and was not kept).
-/// The smallest column [`Column::output`] streams: 2 MB (twice a Zen 4 core's L2); a smaller one
-/// may well stay in the cache for its reader.
-pub const STREAM_MIN: usize = 1 << 18;
-
 #[derive(Debug)]
 pub struct Column {
     v: Vec<f64>,
@@ -856,10 +856,11 @@ impl Column {
     }
     /// A final output column: [`Column::extend`] writes it around the cache (non-temporal
     /// stores, no read of the lines first) when it is `STREAM_MIN` values or more. Worth it for
-    /// kernels that append several columns a chunk at a time: on a Zen 4, ADX 0.74-0.77 of the
-    /// time with plain stores, BBANDS (its middle band) 0.81-0.84, PPO 0.75-0.93, STOCH and
-    /// STOCHRSI 0.83-0.93; not for single columns (ATR, NATR, EMA 1.0-1.09), columns read back
-    /// (DEMA's first EMA: 1.34-1.50) or appends of a few values (AROON's blocks: 1.06-1.21).
+    /// kernels that append several columns a chunk at a time: on a Zen 4, ADX 0.74-0.85 of the
+    /// time with plain stores, BBANDS (its middle band) 0.78-0.98, PPO 0.73-0.93, STOCH and
+    /// STOCHRSI 0.80-0.93; not for single columns (ATR, NATR, EMA 0.97-1.09; DEMA, whose one
+    /// column is appended from L1 as ADX's are, 1.34-1.50: why one column loses where several
+    /// gain is not established) or appends of a few values (AROON's blocks: 1.06-1.21).
     pub fn output(len: usize) -> Self {
         let mut c = Column::new(len);
         c.streaming = len >= STREAM_MIN;

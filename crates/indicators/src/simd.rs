@@ -32,8 +32,9 @@
 //! and once in `fused_only!` (the `*_append` functions' kernels): a `#[target_feature]`
 //! function may only be called where the CPU is known to have the feature, and [`mode`]
 //! returns [`Mode::Fused`] only after `is_x86_feature_detected!` reported both `fma` and
-//! `avx2`. The AVX2 loops, behind the same check: [`Scan8`]'s (the EMAs' and Wilder averages' blocks of eight, the block itself in
-//! `Lanes`), [`rsi_append`]'s (RSI's two averages through the same block),
+//! `avx2`. The AVX2 loops, behind the same check: [`Scan8`]'s (the EMAs' and Wilder
+//! averages' blocks of eight, the block itself in `Lanes`), [`rsi_append`]'s (RSI's two
+//! averages through the same block),
 //! [`ad_append`]'s (AD's line), [`cci_append`]'s (eight bars' windows) and [`wma_append`]'s
 //! (WMA's two running sums through the same block); each loads within the slices it was given
 //! and stores within the slice or the capacity it reserved in the output before setting its
@@ -1019,8 +1020,8 @@ pub(crate) use dispatch;
 
 /// Appends `x` to `v` with non-temporal stores (`movntpd`, `movnti`: SSE2, every x86-64 CPU):
 /// the values go to memory without first reading the lines they land in (a store that misses
-/// the cache otherwise reads its line, a third more memory traffic for an output column), and
-/// without evicting what the cache holds. For final outputs too large for the cache; the
+/// the cache otherwise reads its line first: twice the memory traffic for a column that is
+/// only written), and without evicting what the cache holds. For final outputs too large for the cache; the
 /// caller runs [`store_fence`] before the column leaves it. Elsewhere, a plain append.
 #[inline]
 pub fn extend_streaming(v: &mut Vec<f64>, x: &[f64]) {

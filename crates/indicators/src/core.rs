@@ -598,6 +598,11 @@ pub struct EmaCore {
     mode: Mode,
     count: usize,
     sum: f64,
+    /// Steps after the seed taken one at a time (each its own block, i.e. `a·y + b·x`) before
+    /// the blocks of eight begin ([`EmaCore::with_lead`]).
+    lead: usize,
+    /// `lead` as configured, for [`EmaCore::reset`].
+    lead_from: usize,
     state: LinearState,
 }
 
@@ -613,8 +618,20 @@ impl EmaCore {
             mode: simd::mode(),
             count: 0,
             sum: 0.0,
+            lead: 0,
+            lead_from: 0,
             state: LinearState::new(f64::NAN),
         }
+    }
+    /// The first `lead` steps after the seed one at a time, so that the blocks of eight begin
+    /// `lead` bars later: an EMA of an EMA seeds `n − 1` bars after its input does, and with
+    /// `lead = (1 − n) mod 8` its blocks fall on its input's (DEMA's and TEMA's batches then
+    /// run the chained EMAs' blocks side by side in registers, [`simd::Scan8::chain_append`]).
+    /// A step alone is a block's first lane, `a·y + b·x`: exact as the blocks are.
+    #[must_use]
+    pub fn with_lead(mut self, lead: usize) -> Self {
+        (self.lead, self.lead_from) = (lead, lead);
+        self
     }
     #[inline(always)]
     pub fn next(&mut self, x: f64) -> f64 {
@@ -627,7 +644,30 @@ impl EmaCore {
             self.state = LinearState::new(self.sum / self.n as f64);
             return self.state.value();
         }
-        self.state.step_in(self.mode, &self.lin, x)
+        let y = self.state.step_in(self.mode, &self.lin, x);
+        if self.lead > 0 {
+            self.lead -= 1;
+            self.state = LinearState::new(y);
+        }
+        y
+    }
+    /// The latest value when the next input begins a block of eight (seeded, no lead-in
+    /// left), for a kernel that runs the blocks itself; `None` otherwise.
+    #[inline(always)]
+    pub fn block_start(&self) -> Option<f64> {
+        (self.count >= self.n && self.lead == 0 && self.state.at_block_start())
+            .then(|| self.state.value())
+    }
+    /// Continue after whole blocks a kernel ran from [`EmaCore::block_start`], `y` their last
+    /// value (what stepping them would have left).
+    #[inline(always)]
+    pub fn resume(&mut self, y: f64) {
+        self.state = LinearState::new(y);
+    }
+    /// The coefficients of the blocks.
+    #[inline(always)]
+    pub fn scan(&self) -> &simd::Scan8 {
+        self.lin.scan()
     }
     /// [`EmaCore::next`] over `xs` into `out` (as long as `xs`), in arithmetic `A` (the
     /// stream's own [`Mode`] when a batch runs in it): the seeding values one at a time, then
@@ -636,7 +676,7 @@ impl EmaCore {
     pub fn feed_into<A: Arith>(&mut self, xs: &[f64], out: &mut [f64]) {
         let len = xs.len().min(out.len());
         let mut i = 0;
-        while i < len && self.count < self.n {
+        while i < len && (self.count < self.n || self.lead > 0) {
             out[i] = self.next(xs[i]);
             i += 1;
         }
@@ -648,7 +688,7 @@ impl EmaCore {
     #[inline(always)]
     pub fn feed_append<A: Arith>(&mut self, xs: &[f64], out: &mut Vec<f64>) {
         let mut i = 0;
-        while i < xs.len() && self.count < self.n {
+        while i < xs.len() && (self.count < self.n || self.lead > 0) {
             out.push(self.next(xs[i]));
             i += 1;
         }
@@ -665,6 +705,7 @@ impl EmaCore {
     pub fn reset(&mut self) {
         self.count = 0;
         self.sum = 0.0;
+        self.lead = self.lead_from;
         self.state = LinearState::new(f64::NAN);
     }
 }

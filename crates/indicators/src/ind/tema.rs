@@ -11,10 +11,13 @@ pub struct Tema {
 
 impl Tema {
     pub fn new(length: usize) -> Self {
+        // Each EMA's blocks on the first's (see `EmaCore::with_lead`): the second seeds n − 1
+        // bars after the first, the third 2(n − 1).
+        let n = length.max(1);
         Tema {
-            e1: EmaCore::new(length),
-            e2: EmaCore::new(length),
-            e3: EmaCore::new(length),
+            e1: EmaCore::new(n),
+            e2: EmaCore::new(n).with_lead((8 - (n - 1) % 8) % 8),
+            e3: EmaCore::new(n).with_lead((8 - 2 * (n - 1) % 8) % 8),
         }
     }
     #[inline]
@@ -49,32 +52,31 @@ pub fn tema(x: &[f64], length: usize) -> Vec<f64> {
 
 #[inline(always)]
 fn tema_in<A: crate::simd::Arith>(x: &[f64], length: usize) -> Vec<f64> {
-    use crate::core::{CHUNK, Column};
-    let n = length.max(1);
+    use crate::core::Column;
     let len = x.len();
-    let start = (3 * (n - 1)).min(len);
     let mut out = Column::new(len);
-    // The seeding phases through the stream itself, then a chunk at a time: the first two
-    // EMAs into buffers in L1, the third appended to the column in place (each [`EmaCore`]'s
-    // blocks of eight, vector code), the values formed over it in place. In one process on a
-    // Zen 5 against the three one-step-per-bar chains this replaced (which were port-bound:
-    // eight multiplies per bar): 0.57-0.59 of TA-Lib's time against 0.74-0.79 warm, 0.58-0.60
-    // against 0.76-0.77 with the caches flushed; all three staged (the third copied out of a
-    // buffer) took 0.74-0.95.
-    let mut s = Tema::new(n);
-    out.extend_with(x[..start].iter().map(|&v| s.next(v)));
-    let (mut b1, mut b2) = ([0.0; CHUNK], [0.0; CHUNK]);
-    for xs in x[start..].chunks(CHUNK) {
-        let (b1, b2) = (&mut b1[..xs.len()], &mut b2[..xs.len()]);
-        s.e1.feed_into::<A>(xs, b1);
-        s.e2.feed_into::<A>(b1, b2);
-        let v = out.values();
-        let at = v.len();
-        s.e3.feed_append::<A>(b2, v);
-        for ((c, &a), &b) in v[at..].iter_mut().zip(&*b1).zip(&*b2) {
-            *c += (3.0 * a) - (3.0 * b);
+    // Through the stream until the three EMAs begin a block on the same bar (at most 3n + 5
+    // bars), then every whole block of the three in one pass (`Scan8::chain_append`), then
+    // the stream for the rest.
+    let mut s = Tema::new(length);
+    let mut i = 0;
+    while i < len {
+        if let (Some(a), Some(b), Some(c)) =
+            (s.e1.block_start(), s.e2.block_start(), s.e3.block_start())
+        {
+            let [a, b, c] =
+                s.e1.scan()
+                    .chain_append::<A, 3>([a, b, c], &x[i..], out.values());
+            s.e1.resume(a);
+            s.e2.resume(b);
+            s.e3.resume(c);
+            i += (len - i) / 8 * 8;
+            break;
         }
+        out.push(s.next(x[i]));
+        i += 1;
     }
+    out.extend_with(x[i..].iter().map(|&v| s.next(v)));
     out.finish()
 }
 

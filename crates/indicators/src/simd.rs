@@ -34,7 +34,8 @@
 //! returns [`Mode::Fused`] only after `is_x86_feature_detected!` reported both `fma` and
 //! `avx2`. The AVX2 loops, behind the same check: [`Scan8`]'s (the EMAs' and Wilder
 //! averages' blocks of eight, the block itself in `Lanes`; DEMA's and TEMA's EMAs chained
-//! block by block in [`Scan8::chain_append`]), [`rsi_append`]'s (RSI's two
+//! block by block in [`Scan8::chain_append`]), [`macd_append`]'s (MACD's three EMAs the
+//! same way), [`rsi_append`]'s (RSI's two
 //! averages through the same block),
 //! [`ad_append`]'s (AD's line), [`cci_append`]'s (eight bars' windows) and [`wma_append`]'s
 //! (WMA's two running sums through the same block); each loads within the slices it was given
@@ -614,6 +615,104 @@ macro_rules! fused_only {
         let _ = ($($name),*);
         None
     }};
+}
+
+/// MACD's three columns (`ind::macd`) appended for the whole blocks of eight bars of `xs`,
+/// where [`mode`] is [`Mode::Fused`]: `ys` the fast, slow and signal EMAs' values before
+/// `xs[0]`, all three beginning a block there, `scans` their coefficients. Per block, in
+/// registers: the fast and slow EMAs' blocks over the closes, the line `fast − slow`, the
+/// signal's block over the line, the histogram `line − signal`, each stored in place; the
+/// signal runs one block behind the EMAs (its block `i − 1` in the pass of their block `i`),
+/// so a pass's blocks do not wait for one another. Returns the three EMAs' last values and
+/// how many bars were done; `None` in [`Mode::Plain`]. Lane for lane the stream's operations.
+#[inline]
+pub fn macd_append(
+    scans: [&Scan8; 3],
+    ys: [f64; 3],
+    xs: &[f64],
+    out: [&mut Vec<f64>; 3],
+) -> Option<([f64; 3], usize)> {
+    fused_only!(macd_avx2(scans, ys, xs, out); scans, ys, xs, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(unsafe_code)]
+unsafe fn macd_avx2(
+    [fast, slow, signal]: [&Scan8; 3],
+    [yf, ys, yg]: [f64; 3],
+    xs: &[f64],
+    [line, sig, hist]: [&mut Vec<f64>; 3],
+) -> ([f64; 3], usize) {
+    use std::arch::x86_64::{
+        _mm256_cvtsd_f64, _mm256_loadu_pd, _mm256_set1_pd, _mm256_storeu_pd, _mm256_sub_pd,
+    };
+    let blocks = xs.len() / 8;
+    if blocks == 0 {
+        return ([yf, ys, yg], 0);
+    }
+    for o in [&mut *line, &mut *sig, &mut *hist] {
+        o.reserve(8 * blocks);
+    }
+    let (ll, sl, hl) = (line.len(), sig.len(), hist.len());
+    // SAFETY: block `i` loads `xs[8i .. 8i + 8)`, `i < blocks`, and stores values `8i .. 8i + 8`
+    // past each column's length, inside the capacity reserved above (each block once: the
+    // line, signal and histogram of block `i` in the pass of block `i + 1`, the last after the
+    // loop); the lengths are set once all are written.
+    unsafe {
+        let (lf, ls, lg) = (Lanes::new(fast), Lanes::new(slow), Lanes::new(signal));
+        let (mut yf, mut ys, mut yg) = (_mm256_set1_pd(yf), _mm256_set1_pd(ys), _mm256_set1_pd(yg));
+        let xp = xs.as_ptr();
+        let (lp, sp, hp) = (
+            line.as_mut_ptr().add(ll),
+            sig.as_mut_ptr().add(sl),
+            hist.as_mut_ptr().add(hl),
+        );
+        // The line of block `$i`, both EMAs moved on.
+        macro_rules! line {
+            ($i:expr) => {{
+                let x = xp.add(8 * $i);
+                let (x0, x1) = (_mm256_loadu_pd(x), _mm256_loadu_pd(x.add(4)));
+                let (f0, f1, fnext) = lf.block(yf, x0, x1);
+                let (s0, s1, snext) = ls.block(ys, x0, x1);
+                (yf, ys) = (fnext, snext);
+                (_mm256_sub_pd(f0, s0), _mm256_sub_pd(f1, s1))
+            }};
+        }
+        // The signal over block `$i`'s line `$m`, the three values stored.
+        macro_rules! finish {
+            ($i:expr, $m:expr) => {{
+                let (m0, m1) = $m;
+                let (g0, g1, gnext) = lg.block(yg, m0, m1);
+                yg = gnext;
+                let o = 8 * $i;
+                _mm256_storeu_pd(lp.add(o), m0);
+                _mm256_storeu_pd(lp.add(o + 4), m1);
+                _mm256_storeu_pd(sp.add(o), g0);
+                _mm256_storeu_pd(sp.add(o + 4), g1);
+                _mm256_storeu_pd(hp.add(o), _mm256_sub_pd(m0, g0));
+                _mm256_storeu_pd(hp.add(o + 4), _mm256_sub_pd(m1, g1));
+            }};
+        }
+        let mut pm = line!(0);
+        for i in 1..blocks {
+            let m = line!(i);
+            finish!(i - 1, pm);
+            pm = m;
+        }
+        finish!(blocks - 1, pm);
+        line.set_len(ll + 8 * blocks);
+        sig.set_len(sl + 8 * blocks);
+        hist.set_len(hl + 8 * blocks);
+        (
+            [
+                _mm256_cvtsd_f64(yf),
+                _mm256_cvtsd_f64(ys),
+                _mm256_cvtsd_f64(yg),
+            ],
+            8 * blocks,
+        )
+    }
 }
 
 /// RSI's values (`ind::rsi`) appended to `out` for whole blocks of eight bars, where [`mode`]

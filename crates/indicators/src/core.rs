@@ -353,6 +353,8 @@ pub struct LinearState {
     /// The first half's last sum `d_3`.
     d3: f64,
     phase: usize,
+    /// Steps still to take one at a time, each its own block ([`LinearState::with_lead`]).
+    lead: usize,
     last: f64,
 }
 
@@ -365,8 +367,17 @@ impl LinearState {
             s: [0.0; 4],
             d3: 0.0,
             phase: 0,
+            lead: 0,
             last: seed,
         }
+    }
+    /// The first `lead` steps one at a time (each its own block: `a·y + b·x`), so that the
+    /// blocks of eight begin `lead` steps later — on another recurrence's blocks, for a kernel
+    /// that runs both side by side (AO's two window sums).
+    #[must_use]
+    pub fn with_lead(mut self, lead: usize) -> Self {
+        self.lead = lead;
+        self
     }
     #[inline(always)]
     pub fn step<A: Arith>(&mut self, l: &Linear, x: f64) -> f64 {
@@ -383,9 +394,10 @@ impl LinearState {
             A::madd(l.pow8[j], self.start, A::madd(l.pow[j], self.d3, d))
         };
         self.phase += 1;
-        if self.phase == 8 {
+        if self.phase == 8 || self.lead > 0 {
             self.phase = 0;
             self.start = y;
+            self.lead = self.lead.saturating_sub(1);
         }
         self.last = y;
         y
@@ -402,9 +414,9 @@ impl LinearState {
     pub fn value(&self) -> f64 {
         self.last
     }
-    /// Whether the next input starts a block of eight.
+    /// Whether the next input starts a block of eight (no lead-in step left).
     pub fn at_block_start(&self) -> bool {
-        self.phase == 0
+        self.phase == 0 && self.lead == 0
     }
     /// Step through `xs` into `out` (as long as `xs`): stepwise to the end of the current
     /// block, then whole blocks by [`Linear::blocks`], then stepwise again. The same numbers as
@@ -440,7 +452,7 @@ impl LinearState {
         let (xs, out) = (&xs[..len], &mut out[..len]);
         let x = |i: usize| old.map_or(xs[i], |o| xs[i] - o[i]);
         let mut i = 0;
-        while self.phase != 0 && i < len {
+        while !self.at_block_start() && i < len {
             out[i] = self.step::<A>(l, x(i));
             i += 1;
         }
@@ -470,7 +482,7 @@ impl LinearState {
         let xs = &xs[..len];
         let x = |i: usize| old.map_or(xs[i], |o| xs[i] - o[i]);
         let mut i = 0;
-        while self.phase != 0 && i < len {
+        while !self.at_block_start() && i < len {
             out.push(self.step::<A>(l, x(i)));
             i += 1;
         }

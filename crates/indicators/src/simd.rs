@@ -35,7 +35,7 @@
 //! `avx2`. The AVX2 loops, behind the same check: [`Scan8`]'s (the EMAs' and Wilder
 //! averages' blocks of eight, the block itself in `Lanes`; DEMA's and TEMA's EMAs chained
 //! block by block in [`Scan8::chain_append`]), [`macd_append`]'s (MACD's three EMAs the
-//! same way), [`rsi_append`]'s (RSI's two
+//! same way), [`ao_append`]'s (AO's two window sums), [`rsi_append`]'s (RSI's two
 //! averages through the same block),
 //! [`ad_append`]'s (AD's line), [`cci_append`]'s (eight bars' windows) and [`wma_append`]'s
 //! (WMA's two running sums through the same block); each loads within the slices it was given
@@ -615,6 +615,109 @@ macro_rules! fused_only {
         let _ = ($($name),*);
         None
     }};
+}
+
+/// AO's values (`ind::ao`) appended to `out` for the whole blocks of eight bars from bar
+/// `start` (`start` ≥ both windows), where [`mode`] is [`Mode::Fused`]: `sums` the two windows'
+/// running sums before `start`, both beginning a block there, `n` their lengths (> 1). Per
+/// block, in registers: hl2 of the eight bars and of the eight leaving each window (`(h + l)
+/// · 0.5`, the same bits as the stream's `/ 2`: both exact), the windows' changes, both
+/// sums' blocks (`Lanes::block` with `a = b = 1`, the stream's `window_sum`), the means
+/// (divided, as the stream does) and their difference, stored in place. Returns the sums
+/// after the last block and how many bars were done; `None` in [`Mode::Plain`].
+#[inline]
+pub fn ao_append(
+    sums: [f64; 2],
+    n: [usize; 2],
+    high: &[f64],
+    low: &[f64],
+    start: usize,
+    out: &mut Vec<f64>,
+) -> Option<([f64; 2], usize)> {
+    fused_only!(ao_avx2(sums, n, high, low, start, out); sums, n, high, low, start, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(unsafe_code)]
+unsafe fn ao_avx2(
+    [sf, ss]: [f64; 2],
+    [nf, ns]: [usize; 2],
+    high: &[f64],
+    low: &[f64],
+    start: usize,
+    out: &mut Vec<f64>,
+) -> ([f64; 2], usize) {
+    use std::arch::x86_64::{
+        _mm256_add_pd, _mm256_cvtsd_f64, _mm256_div_pd, _mm256_loadu_pd, _mm256_mul_pd,
+        _mm256_set1_pd, _mm256_storeu_pd, _mm256_sub_pd,
+    };
+    let len = high.len().min(low.len());
+    if start < nf.max(ns) || start >= len {
+        return ([sf, ss], 0);
+    }
+    let blocks = (len - start) / 8;
+    out.reserve(8 * blocks);
+    let ol = out.len();
+    // SAFETY: block `i` loads bars `p .. p + 8` with `p = start + 8i`, `p + 8 <= len`, and
+    // the bars `nf` and `ns` before them (`p >= start >= max(nf, ns)`), of `high` and `low`
+    // (both at least `len` long); it stores `8i .. 8i + 8` past `out`'s length, inside the
+    // capacity reserved above; the length is set once all are written.
+    unsafe {
+        // `window_sum`'s coefficients (`Linear::new(1.0, 1.0)`): every power of one is one.
+        let lanes = Lanes::new(&Scan8 {
+            a: 1.0,
+            a2: 1.0,
+            b: 1.0,
+            pow: [1.0; 4],
+            pow8: [1.0; 4],
+        });
+        let (mut yf, mut ys) = (_mm256_set1_pd(sf), _mm256_set1_pd(ss));
+        let (half, dnf, dns) = (
+            _mm256_set1_pd(0.5),
+            _mm256_set1_pd(nf as f64),
+            _mm256_set1_pd(ns as f64),
+        );
+        let (hp, lp, op) = (high.as_ptr(), low.as_ptr(), out.as_mut_ptr().add(ol));
+        macro_rules! hl2 {
+            ($p:expr) => {{
+                let p = $p;
+                (
+                    _mm256_mul_pd(
+                        _mm256_add_pd(_mm256_loadu_pd(hp.add(p)), _mm256_loadu_pd(lp.add(p))),
+                        half,
+                    ),
+                    _mm256_mul_pd(
+                        _mm256_add_pd(
+                            _mm256_loadu_pd(hp.add(p + 4)),
+                            _mm256_loadu_pd(lp.add(p + 4)),
+                        ),
+                        half,
+                    ),
+                )
+            }};
+        }
+        for i in 0..blocks {
+            let p = start + 8 * i;
+            let (m0, m1) = hl2!(p);
+            let (f0, f1) = hl2!(p - nf);
+            let (s0, s1) = hl2!(p - ns);
+            let (a0, a1, an) = lanes.block(yf, _mm256_sub_pd(m0, f0), _mm256_sub_pd(m1, f1));
+            let (b0, b1, bn) = lanes.block(ys, _mm256_sub_pd(m0, s0), _mm256_sub_pd(m1, s1));
+            (yf, ys) = (an, bn);
+            let o = op.add(8 * i);
+            _mm256_storeu_pd(
+                o,
+                _mm256_sub_pd(_mm256_div_pd(a0, dnf), _mm256_div_pd(b0, dns)),
+            );
+            _mm256_storeu_pd(
+                o.add(4),
+                _mm256_sub_pd(_mm256_div_pd(a1, dnf), _mm256_div_pd(b1, dns)),
+            );
+        }
+        out.set_len(ol + 8 * blocks);
+        ([_mm256_cvtsd_f64(yf), _mm256_cvtsd_f64(ys)], 8 * blocks)
+    }
 }
 
 /// MACD's three columns (`ind::macd`) appended for the whole blocks of eight bars of `xs`,

@@ -19,6 +19,8 @@ pub struct Sma {
     /// The first window's sum, TA-Lib's order (from 0.0, oldest first).
     seed: f64,
     sum: LinearState,
+    /// The running sum's lead-in after the first window ([`Sma::with_lead`]).
+    lead: usize,
 }
 
 /// The running sum's recurrence: `S = 1·S + 1·Δ`.
@@ -34,7 +36,28 @@ impl Sma {
             ring: Ring::new(n),
             seed: 0.0,
             sum: LinearState::new(0.0),
+            lead: 0,
         }
+    }
+    /// The running sum's first `lead` steps after the first window one at a time, so that
+    /// its blocks of eight begin `lead` bars later ([`LinearState::with_lead`]): AO's faster
+    /// SMA takes `(slow − fast) mod 8` and its blocks fall on the slower one's.
+    #[must_use]
+    pub fn with_lead(mut self, lead: usize) -> Self {
+        self.lead = lead;
+        self
+    }
+    /// The window's running sum when the next value begins one of its blocks (the window
+    /// full, no lead-in step left; `n` > 1), for a kernel that runs the blocks itself.
+    #[inline]
+    pub(crate) fn block_start(&self) -> Option<f64> {
+        (self.n > 1 && self.ring.is_full() && self.sum.at_block_start()).then(|| self.sum.value())
+    }
+    /// Continue after whole blocks a kernel ran from [`Sma::block_start`]: `sum` their last
+    /// running sum. The ring is left behind, as [`Sma::means_into`] leaves it.
+    #[inline]
+    pub(crate) fn resume(&mut self, sum: f64) {
+        self.sum = LinearState::new(sum);
     }
     #[inline]
     pub fn next(&mut self, x: f64) -> f64 {
@@ -51,7 +74,7 @@ impl Sma {
         if self.ring.len() < self.n {
             return f64::NAN;
         }
-        self.sum = LinearState::new(self.seed);
+        self.sum = LinearState::new(self.seed).with_lead(self.lead);
         self.seed / nf
     }
 }
@@ -96,7 +119,7 @@ impl Indicator for Sma {
         out[0] = self.next(bar.close);
     }
     fn reset(&mut self) {
-        *self = Sma::new(self.n);
+        *self = Sma::new(self.n).with_lead(self.lead);
     }
 }
 

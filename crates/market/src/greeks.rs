@@ -83,6 +83,19 @@ impl Model {
 
     /// Implied volatility of `price`, or None when no volatility in [0.01%, 500%] reproduces it.
     pub fn implied_vol(&self, price: f64, strike: f64, t: f64, right: Right) -> Option<f64> {
+        self.implied_vol_at(price, strike, t, right).map(|(v, _)| v)
+    }
+
+    /// [`Model::implied_vol`] with what it computed on the way that the greeks need again:
+    /// the discount factor and `ln(F/K)`, for [`Model::solve`] (an `exp` and a `ln` fewer per
+    /// option, the same bits as [`Model::greeks`] computing them afresh).
+    fn implied_vol_at(
+        &self,
+        price: f64,
+        strike: f64,
+        t: f64,
+        right: Right,
+    ) -> Option<(f64, Known)> {
         let (f, df) = self.forward_df(t);
         if !(price.is_finite() && strike > 0.0 && t > 0.0 && f > 0.0 && f.is_finite()) {
             return None;
@@ -101,6 +114,7 @@ impl Model {
         // sqrt(2|ln F/K| / t), where Newton's converges monotonically (Manaster & Koehler).
         let sqrt_t = t.sqrt();
         let x = (f / strike).ln();
+        let known = Known { df, ln_fk: x };
         let mut v = corrado_miller(price / df, f, strike, right) / sqrt_t;
         if !(v > MIN_VOL && v < MAX_VOL) {
             v = (2.0 * x.abs() / t).sqrt();
@@ -122,7 +136,7 @@ impl Model {
             };
             let diff = value - price;
             if diff == 0.0 {
-                return Some(v);
+                return Some((v, known));
             }
             if diff > 0.0 {
                 hi = v;
@@ -141,22 +155,35 @@ impl Model {
             } else if cubic && (next - v).abs() < HALLEY_DONE * v {
                 // Halley converges cubically: after a step this small, `next` is within
                 // ~(1e-5)³ of the root — no evaluation needed to confirm it.
-                return Some(next);
+                return Some((next, known));
             }
             // Converged (quadratically: the step after a 1e-9 one is below 1e-17), on a root
             // — not on a bound the price lies beyond.
             if (next - v).abs() < 1e-9 * v && diff.abs() <= 1e-7 * price {
-                return Some(next);
+                return Some((next, known));
             }
             v = next;
         }
         let g = |v: f64| self.price(strike, t, v, right) - price;
-        brent(g, lo, hi, 1e-12, 200)
+        brent(g, lo, hi, 1e-12, 200).map(|v| (v, known))
     }
 
     /// Greeks at volatility `vol`: delta, gamma (per unit of underlying), theta per calendar
     /// day, vega per volatility point, rho per 1% rate.
     pub fn greeks(&self, strike: f64, t: f64, vol: f64, right: Right) -> Option<Greeks> {
+        self.greeks_with(strike, t, vol, right, None)
+    }
+
+    /// [`Model::greeks`], taking the discount factor and `ln(F/K)` from `known` where given
+    /// (computed by the same expressions, so the same values).
+    fn greeks_with(
+        &self,
+        strike: f64,
+        t: f64,
+        vol: f64,
+        right: Right,
+        known: Option<Known>,
+    ) -> Option<Greeks> {
         if !(vol > 0.0 && t > 0.0 && strike > 0.0) {
             return None;
         }
@@ -166,8 +193,11 @@ impl Model {
         let g = match *self {
             Model::Black76 { forward: f, .. } => {
                 // The price as `price` computes it, sharing N(d1) with the delta.
-                let df = (-r * t).exp();
-                let d1 = ((f / strike).ln() + 0.5 * sd * sd) / sd;
+                let (df, ln_fk) = match known {
+                    Some(k) => (k.df, k.ln_fk),
+                    None => ((-r * t).exp(), (f / strike).ln()),
+                };
+                let d1 = (ln_fk + 0.5 * sd * sd) / sd;
                 let d2 = d1 - sd;
                 let pdf = norm_pdf(d1);
                 let (value, delta) = match right {
@@ -228,9 +258,17 @@ impl Model {
 
     /// Implied volatility and greeks of a traded option price, or None.
     pub fn solve(&self, price: f64, strike: f64, t: f64, right: Right) -> Option<Greeks> {
-        let vol = self.implied_vol(price, strike, t, right)?;
-        self.greeks(strike, t, vol, right)
+        let (vol, known) = self.implied_vol_at(price, strike, t, right)?;
+        self.greeks_with(strike, t, vol, right, Some(known))
     }
+}
+
+/// What [`Model::implied_vol_at`] computed that the greeks use again (Black-76's discount
+/// factor `e^{−rT}` and `ln(F/K)`; Black-Scholes' greeks compute their own).
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    df: f64,
+    ln_fk: f64,
 }
 
 /// Brent's root finder on [a, b] (requires a sign change); None when there is none.
@@ -366,6 +404,55 @@ mod tests {
         let floor = m.price(24_600.0, t, MIN_VOL, Right::Call);
         assert!(floor > 0.1, "{floor}");
         assert_eq!(m.implied_vol(floor * 0.5, 24_600.0, t, Right::Call), None);
+    }
+
+    /// `solve` (the greeks reusing the solve's discount factor and ln(F/K)) gives the bits of
+    /// `implied_vol` then `greeks`, for both models, calls and puts, across strikes, expiries
+    /// and volatilities.
+    #[test]
+    fn solve_is_implied_vol_then_greeks() {
+        let mut solved = 0;
+        for model in [
+            Model::Black76 {
+                forward: 24_600.0,
+                rate: DEFAULT_RATE,
+            },
+            Model::BlackScholes {
+                spot: 24_500.0,
+                rate: 0.07,
+            },
+        ] {
+            for &t in &[1.0 / 365.0, 7.0 / 365.0, 0.25, 2.0] {
+                for i in 0..=20 {
+                    let k = 21_000.0 + 350.0 * f64::from(i);
+                    for &vol in &[0.05, 0.15, 0.6] {
+                        for right in [Right::Call, Right::Put] {
+                            let price = model.price(k, t, vol, right) * 1.003;
+                            let got = model.solve(price, k, t, right);
+                            let want = model
+                                .implied_vol(price, k, t, right)
+                                .and_then(|v| model.greeks(k, t, v, right));
+                            let bits = |g: Option<Greeks>| {
+                                g.map(|g| {
+                                    [
+                                        g.iv.unwrap_or(f64::NAN),
+                                        g.delta,
+                                        g.gamma,
+                                        g.theta,
+                                        g.vega,
+                                        g.rho,
+                                    ]
+                                    .map(f64::to_bits)
+                                })
+                            };
+                            assert_eq!(bits(got), bits(want), "{model:?} {k} {t} {vol} {right:?}");
+                            solved += usize::from(got.is_some());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(solved > 400, "only {solved} solved");
     }
 
     #[test]

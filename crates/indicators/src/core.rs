@@ -600,6 +600,12 @@ impl VaryingState {
     }
 }
 
+/// The lead-in ([`EmaCore::with_lead`]) that puts the blocks of a recurrence seeded `bars`
+/// bars after another's on that one's blocks: `(−bars) mod 8`.
+pub const fn lead_after(bars: usize) -> usize {
+    (8 - bars % 8) % 8
+}
+
 /// TA-Lib's EMA: seeded with the SMA of the first `n` values, then `y = (1 − k)·y + k·x` with
 /// `k = 2 / (n + 1)` (or a given k), evaluated as [`Linear`] does.
 #[derive(Debug, Clone)]

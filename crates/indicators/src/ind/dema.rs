@@ -1,6 +1,6 @@
 //! DEMA — TA-Lib DEMA: 2·EMA − EMA(EMA).
 use crate::Indicator;
-use crate::core::{Bar, EmaCore};
+use crate::core::{Bar, EmaCore, lead_after};
 
 #[derive(Debug, Clone)]
 pub struct Dema {
@@ -14,7 +14,7 @@ impl Dema {
         let n = length.max(1);
         Dema {
             e1: EmaCore::new(n),
-            e2: EmaCore::new(n).with_lead((8 - (n - 1) % 8) % 8),
+            e2: EmaCore::new(n).with_lead(lead_after(n - 1)),
         }
     }
     #[inline]

@@ -2,7 +2,7 @@
 //! mean of the `fast` values ending there), the signal is an EMA of the MACD line, and all three
 //! outputs start once the signal is defined.
 use crate::Indicator;
-use crate::core::{Bar, EmaCore, Ring};
+use crate::core::{Bar, EmaCore, Ring, lead_after};
 
 #[derive(Debug, Clone)]
 pub struct Macd {
@@ -31,7 +31,7 @@ impl Macd {
             slow: EmaCore::new(slow),
             // The signal's blocks on the EMAs' (see `EmaCore::with_lead`): it seeds
             // `signal − 1` bars after them.
-            signal: EmaCore::new(signal.max(1)).with_lead((8 - (signal.max(1) - 1) % 8) % 8),
+            signal: EmaCore::new(signal.max(1)).with_lead(lead_after(signal.max(1) - 1)),
             window: Ring::new(fast),
             seen: 0,
         }

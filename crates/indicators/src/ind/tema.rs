@@ -1,6 +1,6 @@
 //! TEMA — TA-Lib TEMA: 3·EMA − 3·EMA(EMA) + EMA(EMA(EMA)).
 use crate::Indicator;
-use crate::core::{Bar, EmaCore};
+use crate::core::{Bar, EmaCore, lead_after};
 
 #[derive(Debug, Clone)]
 pub struct Tema {
@@ -16,8 +16,8 @@ impl Tema {
         let n = length.max(1);
         Tema {
             e1: EmaCore::new(n),
-            e2: EmaCore::new(n).with_lead((8 - (n - 1) % 8) % 8),
-            e3: EmaCore::new(n).with_lead((8 - 2 * (n - 1) % 8) % 8),
+            e2: EmaCore::new(n).with_lead(lead_after(n - 1)),
+            e3: EmaCore::new(n).with_lead(lead_after(2 * (n - 1))),
         }
     }
     #[inline]

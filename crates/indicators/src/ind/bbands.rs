@@ -100,10 +100,10 @@ pub fn bbands(x: &[f64], length: usize, std: f64) -> [Vec<f64>; 5] {
 
 #[inline(always)]
 fn bbands_in(x: &[f64], length: usize, std: f64) -> [Vec<f64>; 5] {
-    use crate::core::{CHUNK, Column};
+    use crate::core::Column;
     let n = length.max(1);
     let len = x.len();
-    let mut out: [Column; 5] = std::array::from_fn(|_| Column::output(len));
+    let mut out: [Column; 5] = std::array::from_fn(|_| Column::new(len));
     if len >= n {
         let nf = n as f64;
         let (mut total, mut total2) = (0.0, 0.0);
@@ -114,39 +114,101 @@ fn bbands_in(x: &[f64], length: usize, std: f64) -> [Vec<f64>; 5] {
         for o in &mut out {
             o.nan_to(n - 1);
         }
-        // By chunks: first the running sums (the serial part, adds only) into buffers that stay
-        // in L1, then the middle and the deviation of every bar from them (no dependency between
-        // bars: vectorised divides and square roots), then each column's chunk mapped from those
-        // straight into the column (written once, no copy through a buffer).
-        let (mut mids, mut devs) = (vec![0.0; CHUNK], vec![0.0; CHUNK]);
+        // Eight bars at a time in one pass, stored straight into the five columns
+        // ([`crate::simd::append_steps`]): the running sums (TA-Lib's order: two chains of two
+        // dependent adds a bar, the kernel's floor), then the eight middles and deviations (no
+        // dependency between bars: vector divisions and square roots) and the five outputs,
+        // which run under the next block's chains. By chunks in three passes (the sums into L1
+        // buffers, the middles and deviations there, then each column mapped from them, the
+        // middle band with non-temporal stores) it took 4.3-5.2 ms for 1M bars on a Zen 4.
+        let (new, old) = (&x[n - 1..], &x[..len + 1 - n]);
+        let blocks = new.len() / 8;
         let [ou, om, ol, ob, op] = &mut out;
-        for (new, old) in x[n - 1..].chunks(CHUNK).zip(x.chunks(CHUNK)) {
-            let m = new.len();
-            let (mids, devs) = (&mut mids[..m], &mut devs[..m]);
-            for (((&v, &o), s), s2) in new
-                .iter()
-                .zip(old)
-                .zip(mids.iter_mut())
-                .zip(devs.iter_mut())
-            {
-                total += v;
-                total2 += v * v;
-                *s = total;
-                *s2 = total2;
-                total -= o;
-                total2 -= o * o;
+        let cols = [
+            ou.values(),
+            om.values(),
+            ol.values(),
+            ob.values(),
+            op.values(),
+        ];
+        crate::simd::append_steps(
+            cols,
+            blocks,
+            #[inline(always)]
+            |b| {
+                let (new, old) = (&new[8 * b..8 * b + 8], &old[8 * b..8 * b + 8]);
+                let (mut s, mut s2) = ([0.0f64; 8], [0.0f64; 8]);
+                for j in 0..8 {
+                    total += new[j];
+                    total2 += new[j] * new[j];
+                    (s[j], s2[j]) = (total, total2);
+                    total -= old[j];
+                    total2 -= old[j] * old[j];
+                }
+                let mut r = [[0.0f64; 8]; 5];
+                for j in 0..8 {
+                    let (a, d) = mid_dev(s[j], s2[j], nf, std);
+                    (r[0][j], r[1][j], r[2][j]) = (a + d, a, a - d);
+                    (r[3][j], r[4][j]) = (bandwidth(a, d), percent(new[j], a, d));
+                }
+                r
+            },
+        );
+        for (&v, &o) in new[8 * blocks..].iter().zip(&old[8 * blocks..]) {
+            total += v;
+            total2 += v * v;
+            let row = bands(v, total, total2, nf, std);
+            total -= o;
+            total2 -= o * o;
+            for (c, r) in out.iter_mut().zip(row) {
+                c.push(r);
             }
-            for (s, s2) in mids.iter_mut().zip(devs.iter_mut()) {
-                (*s, *s2) = mid_dev(*s, *s2, nf, std);
-            }
-            let (mids, devs) = (&*mids, &*devs);
-            let md = || mids.iter().zip(devs);
-            ou.extend_with(md().map(|(&a, &d)| a + d));
-            om.extend(mids);
-            ol.extend_with(md().map(|(&a, &d)| a - d));
-            ob.extend_with(md().map(|(&a, &d)| bandwidth(a, d)));
-            op.extend_with(new.iter().zip(md()).map(|(&v, (&a, &d))| percent(v, a, d)));
         }
     }
     out.map(Column::finish)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Bbands, bbands};
+
+    /// Batch == stream bit for bit for all five outputs (windows of one, of two, of 20), lengths
+    /// around the warm-up and the blocks of eight, through a flat stretch (deviation 0: percent
+    /// NaN) and zero prices (middle 0: bandwidth NaN); the middle band and the deviation within
+    /// 1e-9 of the window's mean and population deviation computed directly.
+    #[test]
+    fn batch_is_the_stream() {
+        let mut x: Vec<f64> = (0..500)
+            .map(|i| 101.0 + f64::from((i * 7919) % 13) * 0.37 - f64::from(i) * 0.05)
+            .collect();
+        x.extend(std::iter::repeat_n(75.0, 40));
+        x.extend(std::iter::repeat_n(0.0, 40));
+        x.extend((0..120).map(|i| 50.0 + f64::from((i * 31) % 17) * 0.2));
+        for n in [1usize, 2, 20] {
+            for len in [0, n - 1, n, n + 7, n + 8, n + 9, x.len()] {
+                let got = bbands(&x[..len], n, 2.0);
+                let mut st = Bbands::new(n, 2.0);
+                for i in 0..len {
+                    let want = st.next(x[i]);
+                    for (k, w) in want.iter().enumerate() {
+                        assert_eq!(
+                            got[k][i].to_bits(),
+                            w.to_bits(),
+                            "n {n} len {len} at {i} out {k}"
+                        );
+                    }
+                    if i + 1 < n {
+                        assert!(got[1][i].is_nan());
+                        continue;
+                    }
+                    let w = &x[i + 1 - n..=i];
+                    let mean = w.iter().sum::<f64>() / n as f64;
+                    let sd = (w.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+                    assert!((got[1][i] - mean).abs() <= 1e-9, "{i}");
+                    let dev = (got[0][i] - got[1][i]) / 2.0;
+                    assert!((dev - sd).abs() <= 1e-6, "n {n} at {i}: {dev} vs {sd}");
+                }
+            }
+        }
+    }
 }

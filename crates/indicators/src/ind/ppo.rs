@@ -131,19 +131,24 @@ fn ppo_in<A: crate::simd::Arith>(
         &x[from + 1 - fast..whole + 1 - fast],
         &x[from + 1 - slow..whole + 1 - slow],
     );
-    crate::simd::append_steps([line.values(), sig.values(), hist.values()], blocks, |b| {
-        let at = 8 * b;
-        let (cur, old_f, old_s) = (&cur[at..at + 8], &old_f[at..at + 8], &old_s[at..at + 8]);
-        let mut p = [0.0f64; 8];
-        for j in 0..8 {
-            let f = mf.sum_step(cur[j], old_f[j]);
-            let s = ms.sum_step(cur[j], old_s[j]);
-            p[j] = value(mf.mean_of(f), ms.mean_of(s));
-        }
-        let mut s = [0.0f64; 8];
-        g = lin.blocks::<A>(g, &p, &mut s);
-        [p, s, std::array::from_fn(|j| p[j] - s[j])]
-    });
+    crate::simd::append_steps(
+        [line.values(), sig.values(), hist.values()],
+        blocks,
+        #[inline(always)]
+        |b| {
+            let at = 8 * b;
+            let (cur, old_f, old_s) = (&cur[at..at + 8], &old_f[at..at + 8], &old_s[at..at + 8]);
+            let mut p = [0.0f64; 8];
+            for j in 0..8 {
+                let f = mf.sum_step(cur[j], old_f[j]);
+                let s = ms.sum_step(cur[j], old_s[j]);
+                p[j] = value(mf.mean_of(f), ms.mean_of(s));
+            }
+            let mut s = [0.0f64; 8];
+            g = lin.blocks::<A>(g, &p, &mut s);
+            [p, s, std::array::from_fn(|j| p[j] - s[j])]
+        },
+    );
     // The last bars (fewer than eight) one step at a time.
     let mut st = LinearState::new(g);
     for i in whole..len {

@@ -72,28 +72,15 @@ fn dema_in<A: crate::simd::Arith>(x: &[f64], length: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::{Dema, dema};
-    use crate::simd::{Mode, force_mode};
+    use crate::ind::check::{chained_is_the_stream, textbook_ema};
 
-    /// TA-Lib's DEMA written the textbook way: SMA seeds, `y += k·(x − y)` one value at a time.
+    /// TA-Lib's DEMA the textbook way: `2·e1 − e2`, `e2` the EMA of `e1` from its first value.
     fn textbook(x: &[f64], n: usize) -> Vec<f64> {
-        let k = 2.0 / (n as f64 + 1.0);
-        let ema = |x: &[f64]| -> Vec<f64> {
-            let mut out = vec![f64::NAN; x.len()];
-            if x.len() >= n {
-                let mut y = x[..n].iter().sum::<f64>() / n as f64;
-                out[n - 1] = y;
-                for i in n..x.len() {
-                    y += k * (x[i] - y);
-                    out[i] = y;
-                }
-            }
-            out
-        };
-        let e1 = ema(x);
+        let e1 = textbook_ema(x, n);
         let first = n - 1;
         let mut out = vec![f64::NAN; x.len()];
         if x.len() > first {
-            let e2 = ema(&e1[first..]);
+            let e2 = textbook_ema(&e1[first..], n);
             for (i, &b) in e2.iter().enumerate() {
                 out[first + i] = 2.0 * e1[first + i] - b;
             }
@@ -106,43 +93,14 @@ mod tests {
     /// edges; both within 1e-12 of the textbook DEMA.
     #[test]
     fn batch_is_the_stream() {
-        let x: Vec<f64> = (0..1200)
-            .map(|i| 100.0 + f64::from((i * 7919) % 13) * 0.37 - f64::from(i) * 0.05)
-            .collect();
-        for mode in [Mode::Plain, Mode::Fused] {
-            force_mode(Some(mode));
-            for n in [1usize, 2, 5, 8, 9, 20, 90] {
-                let seeded = 2 * (n - 1);
-                for len in [
-                    0,
-                    seeded,
-                    seeded + 1,
-                    seeded + 9,
-                    seeded + 256,
-                    seeded + 257,
-                    1200,
-                ] {
-                    let got = dema(&x[..len], n);
-                    assert_eq!(got.len(), len);
-                    let want = textbook(&x[..len], n);
-                    let mut s = Dema::new(n);
-                    for (i, &v) in x[..len].iter().enumerate() {
-                        let step = s.next(v);
-                        assert_eq!(got[i].to_bits(), step.to_bits(), "{mode:?} n {n} at {i}");
-                        assert_eq!(got[i].is_nan(), i < seeded, "{mode:?} n {n} at {i}");
-                        if i >= seeded {
-                            let e = (got[i] - want[i]).abs() / want[i].abs();
-                            assert!(
-                                e <= 1e-12,
-                                "{mode:?} n {n} at {i}: {} vs {}",
-                                got[i],
-                                want[i]
-                            );
-                        }
-                    }
-                }
-            }
-            force_mode(None);
-        }
+        chained_is_the_stream(
+            dema,
+            |n| {
+                let mut s = Dema::new(n);
+                Box::new(move |v| s.next(v))
+            },
+            |n| 2 * (n - 1),
+            textbook,
+        );
     }
 }

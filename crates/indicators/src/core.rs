@@ -1146,13 +1146,31 @@ fn for_each_extreme(
     }
 }
 
-/// Highest `high` and lowest `low` of the last `n` bars: `f(i, highest, lowest)` for every
+/// What [`for_each_high_low`] hands each window's extremes to: any `FnMut(i, highest, lowest)`,
+/// or a kernel that also wants to know where the method's blocks end (WILLR maps a block's
+/// extremes to its values with vector divisions).
+pub trait HighLowSink {
+    /// The extremes of the window ending at bar `i`.
+    fn bar(&mut self, i: usize, highest: f64, lowest: f64);
+    /// After a block of at most `n` windows (every bar given since the last call is final).
+    #[inline(always)]
+    fn block_done(&mut self) {}
+}
+
+impl<F: FnMut(usize, f64, f64)> HighLowSink for F {
+    #[inline(always)]
+    fn bar(&mut self, i: usize, highest: f64, lowest: f64) {
+        self(i, highest, lowest);
+    }
+}
+
+/// Highest `high` and lowest `low` of the last `n` bars: `f.bar(i, highest, lowest)` for every
 /// `i >= n - 1` (NaN ignored; a window with no value above −∞ has no highest, and one with none
 /// below +∞ no lowest: NaN, as [`RollingExtreme`] says). Both columns in one pass, by the block
 /// method of `for_each_extreme`, with bare compare-and-select steps (`maxsd`/`minsd`: a NaN
 /// input loses to the running value, which starts at ∓∞) instead of `f64::max`'s NaN checks.
 #[inline(always)]
-pub fn for_each_high_low(high: &[f64], low: &[f64], n: usize, mut f: impl FnMut(usize, f64, f64)) {
+pub fn for_each_high_low(high: &[f64], low: &[f64], n: usize, mut f: impl HighLowSink) {
     #[inline(always)]
     fn hi(v: f64, acc: f64) -> f64 {
         if v > acc { v } else { acc }
@@ -1194,12 +1212,13 @@ pub fn for_each_high_low(high: &[f64], low: &[f64], n: usize, mut f: impl FnMut(
             pre_hi = hi(h, pre_hi);
             pre_lo = lo(l, pre_lo);
             let (a, b) = (hi(sh, pre_hi), lo(sl, pre_lo));
-            f(
+            f.bar(
                 i,
                 if a == f64::NEG_INFINITY { f64::NAN } else { a },
                 if b == f64::INFINITY { f64::NAN } else { b },
             );
         }
+        f.block_done();
         start = end;
     }
 }
@@ -1587,7 +1606,7 @@ mod tests {
             let (hi, lo) = (rolling_max(&x, n), rolling_min(&x, n));
             let mut seen = vec![false; x.len()];
             let neg: Vec<f64> = x.iter().map(|v| -v).collect();
-            for_each_high_low(&x, &neg, n, |i, h, l| {
+            for_each_high_low(&x, &neg, n, |i, h: f64, l: f64| {
                 seen[i] = true;
                 let w = x[i + 1 - n..=i].iter().copied().filter(|v| !v.is_nan());
                 let (bh, bl) = (w.clone().fold(f64::NAN, f64::max), w.fold(f64::NAN, f64::min));

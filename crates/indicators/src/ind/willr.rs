@@ -1,6 +1,6 @@
 //! WILLR — TA-Lib WILLR: (highest − close) / ((highest − lowest) / −100), 0 on a flat window.
 use crate::Indicator;
-use crate::core::{Bar, RollingExtreme, for_each_high_low};
+use crate::core::{Bar, HighLowSink, RollingExtreme, for_each_high_low};
 
 /// TA-Lib's `(highest − close) / ((highest − lowest) / −100)` with one division instead of two
 /// (within an ulp or two of it); 0 on a flat window (a select, not a branch).
@@ -63,11 +63,61 @@ pub fn willr(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64
 fn willr_in(high: &[f64], low: &[f64], close: &[f64], length: usize) -> Vec<f64> {
     // Indexed writes into a NaN-filled column: appending from the callback costs a length
     // update through memory per bar, more than the fill (measured: 1.25-1.30x TA-Lib appended).
+    // The extremes gathered a block of the method at a time, then mapped to their values with
+    // the divisions four at a time: one division a bar, each on its own, bound the kernel
+    // (2.45-2.56 ms for 1M bars on a Zen 4, against 2.24-2.31; alternating processes).
     let mut out = crate::core::nan_vec(close.len());
-    for_each_high_low(high, low, length, |i, highest, lowest| {
-        out[i] = value(highest, lowest, close[i]);
-    });
+    let n = length.max(1);
+    for_each_high_low(
+        high,
+        low,
+        n,
+        Block {
+            out: &mut out,
+            close,
+            first: 0,
+            m: 0,
+            highs: vec![0.0; n],
+            lows: vec![0.0; n],
+        },
+    );
     out
+}
+
+/// [`willr_in`]'s sink: a block's extremes, then its values.
+struct Block<'a> {
+    out: &'a mut [f64],
+    close: &'a [f64],
+    /// The block's first bar and how many it has so far.
+    first: usize,
+    m: usize,
+    highs: Vec<f64>,
+    lows: Vec<f64>,
+}
+
+impl HighLowSink for Block<'_> {
+    #[inline(always)]
+    fn bar(&mut self, i: usize, highest: f64, lowest: f64) {
+        if self.m == 0 {
+            self.first = i;
+        }
+        self.highs[self.m] = highest;
+        self.lows[self.m] = lowest;
+        self.m += 1;
+    }
+    #[inline(always)]
+    fn block_done(&mut self) {
+        let (at, m) = (self.first, self.m);
+        for (((o, &h), &l), &c) in self.out[at..at + m]
+            .iter_mut()
+            .zip(&self.highs[..m])
+            .zip(&self.lows[..m])
+            .zip(&self.close[at..at + m])
+        {
+            *o = value(h, l, c);
+        }
+        self.m = 0;
+    }
 }
 
 #[cfg(test)]

@@ -488,16 +488,7 @@ pub(crate) fn option_greeks_vec<'py>(
                 b.cols[3].at(i),
                 b.right(i),
             );
-            let row = g.map_or([f64::NAN; 6], |g| {
-                [
-                    g.iv.unwrap_or(f64::NAN),
-                    g.delta,
-                    g.gamma,
-                    g.theta,
-                    g.vega,
-                    g.rho,
-                ]
-            });
+            let row = g.map_or([f64::NAN; 6], |g| g.row());
             for (col, v) in c.iter_mut().zip(row) {
                 col.push(v);
             }

@@ -432,19 +432,7 @@ mod tests {
                             let want = model
                                 .implied_vol(price, k, t, right)
                                 .and_then(|v| model.greeks(k, t, v, right));
-                            let bits = |g: Option<Greeks>| {
-                                g.map(|g| {
-                                    [
-                                        g.iv.unwrap_or(f64::NAN),
-                                        g.delta,
-                                        g.gamma,
-                                        g.theta,
-                                        g.vega,
-                                        g.rho,
-                                    ]
-                                    .map(f64::to_bits)
-                                })
-                            };
+                            let bits = |g: Option<Greeks>| g.map(|g| g.row().map(f64::to_bits));
                             assert_eq!(bits(got), bits(want), "{model:?} {k} {t} {vol} {right:?}");
                             solved += usize::from(got.is_some());
                         }

@@ -50,6 +50,18 @@ impl Greeks {
             ..Greeks::default()
         }
     }
+    /// The values in the order of `stocksblitz.options.greeks`' columns — iv, delta, gamma,
+    /// theta, vega, rho — the implied volatility NaN where there is none.
+    pub fn row(&self) -> [f64; 6] {
+        [
+            self.iv.unwrap_or(f64::NAN),
+            self.delta,
+            self.gamma,
+            self.theta,
+            self.vega,
+            self.rho,
+        ]
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -917,9 +917,10 @@ impl Column {
     /// stores, no read of the lines first) when it is `STREAM_MIN` values or more. Worth it for
     /// kernels that append several columns a chunk at a time: on a Zen 4, ADX 0.74-0.85 of the
     /// time with plain stores, STOCH and STOCHRSI 0.80-0.93 (BBANDS' middle band 0.78-0.98
-    /// and PPO 0.73-0.93, until their one-pass kernels stored their columns in place); not for single columns (ATR, NATR, EMA 0.97-1.09; DEMA, whose one
-    /// column is appended from L1 as ADX's are, 1.34-1.50: why one column loses where several
-    /// gain is not established) or appends of a few values (AROON's blocks: 1.06-1.21).
+    /// and PPO 0.73-0.93, until their one-pass kernels stored their columns in place); not for
+    /// single columns (ATR, NATR, EMA 0.97-1.09; DEMA, whose one column is appended from L1 as
+    /// ADX's are, 1.34-1.50: why one column loses where several gain is not established) or
+    /// appends of a few values (AROON's blocks: 1.06-1.21).
     pub fn output(len: usize) -> Self {
         let mut c = Column::new(len);
         c.streaming = len >= STREAM_MIN;
